@@ -1,0 +1,549 @@
+//! A unit's report for a period: the state built from its change log, the
+//! values it derives from activities, and the frozen report of a submission.
+//!
+//! Agent and hub both fold the same change log into a [`UnitState`] with the
+//! same [`UnitState::apply`], so what the hub shows for a unit is exactly what
+//! the agent's `report` showed.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::str::FromStr;
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+use crate::domain::activity::{Activity, ActivityId};
+use crate::domain::calendar::{Period, PeriodCode};
+use crate::domain::catalog::{Aggregation, Catalog, Derivation, Indicator};
+use crate::domain::change::Change;
+use crate::domain::unit::UnitKind;
+use crate::domain::value::Value;
+use crate::error::DomainError;
+
+/// The narrative sections of a report.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Section {
+    Results,
+    Difficulties,
+    Proposals,
+    NextTasks,
+}
+
+impl Section {
+    pub const ALL: [Section; 4] = [
+        Section::Results,
+        Section::Difficulties,
+        Section::Proposals,
+        Section::NextTasks,
+    ];
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Section::Results => "results",
+            Section::Difficulties => "difficulties",
+            Section::Proposals => "proposals",
+            Section::NextTasks => "next-tasks",
+        }
+    }
+    /// The heading used in the consolidated report.
+    pub fn heading_vi(self) -> &'static str {
+        match self {
+            Section::Results => "KẾT QUẢ THỰC HIỆN",
+            Section::Difficulties => "KHÓ KHĂN, VƯỚNG MẮC",
+            Section::Proposals => "ĐỀ XUẤT, KIẾN NGHỊ",
+            Section::NextTasks => "NHIỆM VỤ THỜI GIAN TỚI",
+        }
+    }
+    pub fn heading_en(self) -> &'static str {
+        match self {
+            Section::Results => "Results",
+            Section::Difficulties => "Difficulties and obstacles",
+            Section::Proposals => "Proposals",
+            Section::NextTasks => "Tasks for the next period",
+        }
+    }
+}
+
+impl FromStr for Section {
+    type Err = DomainError;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Section::ALL
+            .into_iter()
+            .find(|x| x.as_str() == s.trim())
+            .ok_or_else(|| DomainError::InvalidSection(s.to_string()))
+    }
+}
+
+impl fmt::Display for Section {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// The frozen report carried by a submission. The hub compiles from this and
+/// never re-derives it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SubmittedReport {
+    pub period: PeriodCode,
+    pub submitted_at: DateTime<Utc>,
+    /// Entered and derived values; an indicator not reported is absent.
+    pub values: BTreeMap<String, Value>,
+    pub notes: BTreeMap<Section, String>,
+    /// SHA-256 over the canonical JSON of the activities the report covers.
+    pub activities_hash: String,
+    /// How many activities the report covers.
+    pub activities: u32,
+}
+
+/// Where a unit's report for a period stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ReportState {
+    Draft,
+    Submitted,
+    Returned,
+    Accepted,
+}
+
+impl ReportState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ReportState::Draft => "draft",
+            ReportState::Submitted => "submitted",
+            ReportState::Returned => "returned",
+            ReportState::Accepted => "accepted",
+        }
+    }
+    /// Whether the unit may still change the period's values and notes.
+    pub fn is_editable(self) -> bool {
+        matches!(self, ReportState::Draft | ReportState::Returned)
+    }
+}
+
+/// The ward's decision on a submission.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Decision {
+    Accepted,
+    Returned,
+}
+
+impl Decision {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Decision::Accepted => "accepted",
+            Decision::Returned => "returned",
+        }
+    }
+}
+
+impl FromStr for Decision {
+    type Err = DomainError;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "accepted" | "accept" => Ok(Decision::Accepted),
+            "returned" | "return" => Ok(Decision::Returned),
+            _ => Err(DomainError::Wire {
+                field: "decision",
+                reason: format!("{s:?} is neither accepted nor returned"),
+            }),
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Review {
+    pub period: PeriodCode,
+    pub decision: Decision,
+    pub reason: String,
+    pub decided_at: DateTime<Utc>,
+}
+
+/// Everything a unit has recorded, folded from its change log, plus the
+/// review decisions it received.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct UnitState {
+    pub activities: BTreeMap<ActivityId, Activity>,
+    pub values: BTreeMap<PeriodCode, BTreeMap<String, Value>>,
+    pub notes: BTreeMap<PeriodCode, BTreeMap<Section, String>>,
+    pub submissions: BTreeMap<PeriodCode, SubmittedReport>,
+    /// The latest decision on the current submission; cleared by a new submission.
+    pub reviews: BTreeMap<PeriodCode, Review>,
+}
+
+impl UnitState {
+    /// Folds one change in. Applying the log in order always gives the same
+    /// state; this is the only place that interprets a change.
+    pub fn apply(&mut self, change: &Change) {
+        match change {
+            Change::ActivityUpsert(a) => {
+                self.activities.insert(a.id.clone(), a.clone());
+            }
+            Change::ActivityRemove(r) => {
+                self.activities.remove(&r.id);
+            }
+            Change::ValuesSet(v) => {
+                let slot = self.values.entry(v.period.clone()).or_default();
+                for (code, value) in &v.values {
+                    match value {
+                        Some(x) => slot.insert(code.clone(), x.clone()),
+                        None => slot.remove(code),
+                    };
+                }
+            }
+            Change::NoteSet(n) => {
+                let slot = self.notes.entry(n.period.clone()).or_default();
+                if n.text.trim().is_empty() {
+                    slot.remove(&n.section);
+                } else {
+                    slot.insert(n.section, n.text.clone());
+                }
+            }
+            Change::Submit(s) => {
+                // An accepted report is locked: a late duplicate cannot replace it.
+                if self.state(&s.period) != ReportState::Accepted {
+                    self.reviews.remove(&s.period);
+                    self.submissions.insert(s.period.clone(), (**s).clone());
+                }
+            }
+        }
+    }
+
+    pub fn apply_review(&mut self, review: Review) {
+        if self.submissions.contains_key(&review.period) {
+            self.reviews.insert(review.period.clone(), review);
+        }
+    }
+
+    pub fn state(&self, period: &PeriodCode) -> ReportState {
+        match (self.submissions.get(period), self.reviews.get(period)) {
+            (None, _) => ReportState::Draft,
+            (Some(_), None) => ReportState::Submitted,
+            (Some(_), Some(r)) => match r.decision {
+                Decision::Accepted => ReportState::Accepted,
+                Decision::Returned => ReportState::Returned,
+            },
+        }
+    }
+
+    /// The activities whose date falls in the period's window, by date then id.
+    pub fn activities_in<'a>(&'a self, period: &'a Period) -> Vec<&'a Activity> {
+        let mut v: Vec<&Activity> = self
+            .activities
+            .values()
+            .filter(|a| period.contains(a.date))
+            .collect();
+        v.sort_by(|a, b| (a.date, &a.id).cmp(&(b.date, &b.id)));
+        v
+    }
+
+    /// The live values for a period: what was entered plus what is derived
+    /// from activities and rates. Indicators that do not apply to `kind` or
+    /// are not asked for in the period are left out; so is anything not
+    /// reported (never a silent zero).
+    pub fn live_values(
+        &self,
+        catalog: &Catalog,
+        kind: UnitKind,
+        period: &Period,
+    ) -> BTreeMap<String, Value> {
+        let entered = self.values.get(&period.code);
+        let activities = self.activities_in(period);
+        compute_values(catalog, kind, period, entered, &activities)
+    }
+
+    /// The report as it would be submitted now.
+    pub fn freeze(
+        &self,
+        catalog: &Catalog,
+        kind: UnitKind,
+        period: &Period,
+        submitted_at: DateTime<Utc>,
+    ) -> SubmittedReport {
+        let activities = self.activities_in(period);
+        SubmittedReport {
+            period: period.code.clone(),
+            submitted_at,
+            values: self.live_values(catalog, kind, period),
+            notes: self.notes.get(&period.code).cloned().unwrap_or_default(),
+            activities_hash: activities_hash(&activities),
+            activities: activities.len() as u32,
+        }
+    }
+
+    /// What the period's report says: the frozen one if submitted, else live.
+    pub fn report_values(
+        &self,
+        catalog: &Catalog,
+        kind: UnitKind,
+        period: &Period,
+    ) -> BTreeMap<String, Value> {
+        match self.submissions.get(&period.code) {
+            Some(s) => s.values.clone(),
+            None => self.live_values(catalog, kind, period),
+        }
+    }
+}
+
+/// SHA-256 (hex) over the canonical JSON of a list of activities.
+pub fn activities_hash(activities: &[&Activity]) -> String {
+    let mut h = Sha256::new();
+    for a in activities {
+        h.update(serde_json::to_vec(a).expect("activities serialise"));
+        h.update(b"\n");
+    }
+    hex::encode(h.finalize())
+}
+
+/// Entered values plus values derived from activities and rates.
+pub fn compute_values(
+    catalog: &Catalog,
+    kind: UnitKind,
+    period: &Period,
+    entered: Option<&BTreeMap<String, Value>>,
+    activities: &[&Activity],
+) -> BTreeMap<String, Value> {
+    let mut out = BTreeMap::new();
+    let wanted = |i: &Indicator| i.applies_to(kind) && period.asks_for(&i.code);
+    for ind in catalog.indicators.iter().filter(|i| wanted(i)) {
+        if let Some(d) = &ind.derived {
+            let (form, participants) = match d {
+                Derivation::ActivityCount { form } => (form, false),
+                Derivation::Participants { form } => (form, true),
+            };
+            let matching = activities
+                .iter()
+                .filter(|a| form.is_none_or(|f| a.form == f));
+            let n: f64 = if participants {
+                matching
+                    .map(|a| f64::from(a.participants.unwrap_or(0)))
+                    .sum()
+            } else {
+                matching.count() as f64
+            };
+            out.insert(ind.code.clone(), Value::Number(n));
+        } else if ind.is_entered()
+            && let Some(v) = entered.and_then(|e| e.get(&ind.code))
+        {
+            out.insert(ind.code.clone(), v.clone());
+        }
+    }
+    // Rates come last: they read the counts above.
+    for ind in catalog.indicators.iter().filter(|i| wanted(i)) {
+        if let Some(rate) = &ind.rate {
+            let num = out.get(&rate.numerator).and_then(Value::as_number);
+            let den = out.get(&rate.denominator).and_then(Value::as_number);
+            if let (Some(n), Some(d)) = (num, den)
+                && d > 0.0
+            {
+                out.insert(ind.code.clone(), Value::Number(round2(100.0 * n / d)));
+            }
+        }
+    }
+    out
+}
+
+/// Rounds to two decimals, so rates print and hash the same everywhere.
+pub fn round2(x: f64) -> f64 {
+    (x * 100.0).round() / 100.0
+}
+
+/// Combines the values of the units that reported into the ward's total,
+/// by the indicator's own aggregation. `None` when no unit reported it:
+/// missing is never zero.
+pub fn aggregate(
+    catalog: &Catalog,
+    ind: &Indicator,
+    reports: &[&BTreeMap<String, Value>],
+) -> Option<f64> {
+    let nums = |code: &str| -> Vec<f64> {
+        reports
+            .iter()
+            .filter_map(|r| r.get(code)?.as_number())
+            .collect()
+    };
+    match ind.aggregate {
+        Aggregation::Sum => {
+            let v = nums(&ind.code);
+            (!v.is_empty()).then(|| v.iter().sum())
+        }
+        Aggregation::Mean => {
+            let v = nums(&ind.code);
+            (!v.is_empty()).then(|| round2(v.iter().sum::<f64>() / v.len() as f64))
+        }
+        Aggregation::CountYes => {
+            let v: Vec<bool> = reports
+                .iter()
+                .filter_map(|r| r.get(&ind.code)?.as_bool())
+                .collect();
+            (!v.is_empty()).then(|| v.iter().filter(|b| **b).count() as f64)
+        }
+        Aggregation::Rate => {
+            let rate = ind.rate.as_ref()?;
+            // Only units that reported both parts count toward the rate.
+            let mut num = 0.0;
+            let mut den = 0.0;
+            for r in reports {
+                if let (Some(n), Some(d)) = (
+                    r.get(&rate.numerator).and_then(Value::as_number),
+                    r.get(&rate.denominator).and_then(Value::as_number),
+                ) {
+                    num += n;
+                    den += d;
+                }
+            }
+            let _ = catalog;
+            (den > 0.0).then(|| round2(100.0 * num / den))
+        }
+        Aggregation::None => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::activity::Form;
+    use crate::domain::calendar::Calendar;
+    use crate::domain::change::ValuesSet;
+    use chrono::NaiveDate;
+
+    fn h1() -> Period {
+        Calendar::builtin()
+            .period(&"2026-H1".parse().unwrap())
+            .unwrap()
+    }
+
+    fn act(n: u64, date: &str, form: Form, p: Option<u32>) -> Change {
+        Change::ActivityUpsert(Activity {
+            id: ActivityId::from_counter(n),
+            date: NaiveDate::parse_from_str(date, "%Y-%m-%d").unwrap(),
+            form,
+            title: format!("Hoạt động {n}"),
+            participants: p,
+            note: String::new(),
+        })
+    }
+
+    fn set(period: &Period, pairs: &[(&str, Value)]) -> Change {
+        Change::ValuesSet(ValuesSet {
+            period: period.code.clone(),
+            values: pairs
+                .iter()
+                .map(|(k, v)| (k.to_string(), Some(v.clone())))
+                .collect(),
+        })
+    }
+
+    #[test]
+    fn derived_values_count_activities_in_the_window() {
+        let cat = Catalog::builtin();
+        let p = h1();
+        let mut s = UnitState::default();
+        s.apply(&act(1, "2026-01-10", Form::Conference, Some(40)));
+        s.apply(&act(2, "2026-02-10", Form::Conference, None));
+        s.apply(&act(3, "2026-03-10", Form::Document, Some(5)));
+        s.apply(&act(4, "2026-07-01", Form::Conference, Some(100))); // outside H1
+        let v = s.live_values(&cat, UnitKind::ResidentialGroup, &p);
+        assert_eq!(v["TT02"], Value::Number(2.0));
+        assert_eq!(v["TT01"], Value::Number(1.0));
+        assert_eq!(v["TT09"], Value::Number(3.0));
+        assert_eq!(v["TT10"], Value::Number(45.0));
+        assert_eq!(
+            v["TT03"],
+            Value::Number(0.0),
+            "a derived count of nothing is a real zero"
+        );
+        assert!(!v.contains_key("DB01"), "not entered is absent, not zero");
+    }
+
+    #[test]
+    fn rates_are_computed_from_their_parts() {
+        let cat = Catalog::builtin();
+        let p = h1();
+        let mut s = UnitState::default();
+        s.apply(&set(
+            &p,
+            &[("DT02", Value::Number(8.0)), ("DT03", Value::Number(6.0))],
+        ));
+        let v = s.live_values(&cat, UnitKind::Department, &p);
+        assert_eq!(v["DT04"], Value::Number(75.0));
+    }
+
+    #[test]
+    fn aggregation_keeps_missing_apart_from_zero() {
+        let cat = Catalog::builtin();
+        let sum = cat.indicator("DT02").unwrap();
+        let a: BTreeMap<String, Value> = [("DT02".to_string(), Value::Number(3.0))].into();
+        let b: BTreeMap<String, Value> = BTreeMap::new();
+        assert_eq!(aggregate(&cat, sum, &[&a, &b]), Some(3.0));
+        assert_eq!(aggregate(&cat, sum, &[&b]), None);
+        let zero: BTreeMap<String, Value> = [("DT02".to_string(), Value::Number(0.0))].into();
+        assert_eq!(aggregate(&cat, sum, &[&zero]), Some(0.0));
+        let yes = cat.indicator("CQ01").unwrap();
+        let y: BTreeMap<String, Value> = [("CQ01".to_string(), Value::Bool(true))].into();
+        let n: BTreeMap<String, Value> = [("CQ01".to_string(), Value::Bool(false))].into();
+        assert_eq!(aggregate(&cat, yes, &[&y, &n, &y]), Some(2.0));
+        let rate = cat.indicator("DT04").unwrap();
+        let r1: BTreeMap<String, Value> = [
+            ("DT02".to_string(), Value::Number(10.0)),
+            ("DT03".to_string(), Value::Number(5.0)),
+        ]
+        .into();
+        let r2: BTreeMap<String, Value> = [
+            ("DT02".to_string(), Value::Number(30.0)),
+            ("DT03".to_string(), Value::Number(30.0)),
+        ]
+        .into();
+        assert_eq!(
+            aggregate(&cat, rate, &[&r1, &r2]),
+            Some(87.5),
+            "weighted, not a mean of rates"
+        );
+    }
+
+    #[test]
+    fn submission_freezes_and_review_cycle() {
+        let cat = Catalog::builtin();
+        let p = h1();
+        let mut s = UnitState::default();
+        s.apply(&act(1, "2026-01-10", Form::Conference, Some(40)));
+        let frozen = s.freeze(&cat, UnitKind::ResidentialGroup, &p, Utc::now());
+        s.apply(&Change::Submit(Box::new(frozen.clone())));
+        assert_eq!(s.state(&p.code), ReportState::Submitted);
+        s.apply(&act(2, "2026-01-11", Form::Conference, Some(40)));
+        assert_eq!(
+            s.report_values(&cat, UnitKind::ResidentialGroup, &p)["TT02"],
+            Value::Number(1.0)
+        );
+        assert_eq!(
+            s.live_values(&cat, UnitKind::ResidentialGroup, &p)["TT02"],
+            Value::Number(2.0)
+        );
+        let review = |d| Review {
+            period: p.code.clone(),
+            decision: d,
+            reason: "Thiếu số liệu".into(),
+            decided_at: Utc::now(),
+        };
+        s.apply_review(review(Decision::Returned));
+        assert_eq!(s.state(&p.code), ReportState::Returned);
+        assert!(s.state(&p.code).is_editable());
+        s.apply(&Change::Submit(Box::new(s.freeze(
+            &cat,
+            UnitKind::ResidentialGroup,
+            &p,
+            Utc::now(),
+        ))));
+        assert_eq!(s.state(&p.code), ReportState::Submitted);
+        s.apply_review(review(Decision::Accepted));
+        assert_eq!(s.state(&p.code), ReportState::Accepted);
+        let before = s.submissions[&p.code].clone();
+        s.apply(&Change::Submit(Box::new(frozen)));
+        assert_eq!(
+            s.submissions[&p.code], before,
+            "an accepted report is locked"
+        );
+    }
+}
