@@ -1,1 +1,63 @@
-//! placeholder
+//! coso-agent: a unit officer's offline recorder. Activities, indicator values
+//! and narratives go into a local store as an append-only change log; `report`
+//! shows what will be sent, `submit` freezes it, and `sync` (in [`sync`])
+//! sends the log to the ward hub.
+
+pub mod cli;
+pub mod commands;
+pub mod error;
+pub mod messages;
+pub mod output;
+pub mod store;
+pub mod sync;
+
+use std::io::Write;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use coso_proto::Lang;
+
+pub use error::{AgentError, InputError};
+
+/// Everything a run needs, built from the command line by the binary.
+#[derive(Debug)]
+pub struct Config {
+    pub data_dir: PathBuf,
+    pub lang: Lang,
+    pub json: bool,
+    /// How long to wait for a store held by another process.
+    pub lock_wait: Duration,
+    pub command: cli::Command,
+}
+
+impl Config {
+    /// Resolves defaults: the data dir falls back to the user's data directory.
+    pub fn from_cli(cli: cli::Cli) -> Result<Config, AgentError> {
+        let data_dir = match cli.data_dir {
+            Some(d) => d,
+            None => dirs::data_dir()
+                .map(|d| d.join("coso-agent"))
+                .ok_or(AgentError::NoDataDir)?,
+        };
+        Ok(Config {
+            data_dir,
+            lang: cli.lang.unwrap_or_default(),
+            json: cli.json,
+            lock_wait: cli.lock_wait,
+            command: cli.command,
+        })
+    }
+}
+
+/// Runs one command, writing its output to stdout.
+pub async fn run(config: Config) -> Result<(), AgentError> {
+    let mut out = std::io::stdout();
+    run_to(config, &mut out).await
+}
+
+/// Runs one command, writing its output to `out`.
+pub async fn run_to(config: Config, out: &mut dyn Write) -> Result<(), AgentError> {
+    let r = commands::dispatch(config, out).await;
+    out.flush()?;
+    r
+}

@@ -1,1 +1,39 @@
-fn main() {}
+//! The `coso-agent` binary: parses the command line, runs it, and turns the
+//! outcome into an exit status (0 done, 2 input refused, 1 other failure).
+
+use std::process::ExitCode;
+
+use anyhow::Context;
+use clap::Parser;
+use coso_agent::cli::Cli;
+use coso_agent::{Config, messages};
+use coso_proto::Lang;
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let lang = cli.lang.unwrap_or_default();
+    match run(cli, lang) {
+        Ok(code) => code,
+        Err(e) => {
+            // Only the runtime itself can fail here; command errors are mapped in `run`.
+            eprintln!("{}: {e:#}", lang.pick("lỗi", "error"));
+            ExitCode::from(1)
+        }
+    }
+}
+
+fn run(cli: Cli, lang: Lang) -> anyhow::Result<ExitCode> {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")?;
+    let outcome =
+        Config::from_cli(cli).and_then(|config| runtime.block_on(coso_agent::run(config)));
+    Ok(match outcome {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("{}", messages::error_message(&e, lang));
+            ExitCode::from(e.exit_code())
+        }
+    })
+}

@@ -1,1 +1,18 @@
-fn main() {}
+//! The `coso-hub` binary: parses the command line and runs it.
+
+use std::process::ExitCode;
+
+use clap::Parser;
+
+fn main() -> ExitCode {
+    let cli = coso_hub::cli::Cli::parse();
+    coso_hub::cli::init_logging(&cli);
+    let rt = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("cannot start the runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    rt.block_on(coso_hub::cli::run(cli))
+}

@@ -6,6 +6,7 @@
 //! into domain types only through the `TryFrom` impls in [`convert`], which
 //! validate, so invalid data is refused at the edge.
 
+pub mod clock;
 pub mod convert;
 pub mod domain;
 mod error;
@@ -18,6 +19,9 @@ pub mod transport;
 #[allow(clippy::all, missing_docs)]
 pub mod pb {
     tonic::include_proto!("coso.v1");
+
+    /// So callers can measure encoded sizes (`encoded_len`) without a prost dependency.
+    pub use prost::Message;
 
     /// The encoded file descriptor set, for server reflection.
     pub const FILE_DESCRIPTOR_SET: &[u8] =

@@ -28,6 +28,33 @@ pub fn fingerprint(der: &[u8]) -> [u8; 32] {
     Sha256::digest(der).into()
 }
 
+/// The reason the pinned verifier gives when a certificate does not match.
+const PIN_MISMATCH: &str =
+    "the hub's certificate does not match the fingerprint in the enrolment link";
+
+/// Whether `err` (or anything in its source chain) is the pinned verifier
+/// refusing the hub's certificate, so clients can say so instead of showing a
+/// generic connection error. rustls errors reach callers wrapped in
+/// `io::Error`, whose `source()` skips the wrapped error, hence `get_ref`.
+pub fn is_pin_mismatch(err: &(dyn std::error::Error + 'static)) -> bool {
+    let mut next = Some(err);
+    while let Some(e) = next {
+        let inner = e
+            .downcast_ref::<std::io::Error>()
+            .and_then(|io| io.get_ref())
+            .map(|i| i as &(dyn std::error::Error + 'static));
+        for candidate in [Some(e), inner].into_iter().flatten() {
+            if let Some(rustls::Error::General(msg)) = candidate.downcast_ref::<rustls::Error>() {
+                if msg == PIN_MISMATCH {
+                    return true;
+                }
+            }
+        }
+        next = e.source();
+    }
+    false
+}
+
 /// Accepts exactly the certificate with the pinned fingerprint.
 #[derive(Debug)]
 struct Pinned {
@@ -47,9 +74,7 @@ impl ServerCertVerifier for Pinned {
         if fingerprint(end_entity.as_ref()) == self.fingerprint {
             Ok(ServerCertVerified::assertion())
         } else {
-            Err(rustls::Error::General(
-                "the hub's certificate does not match the fingerprint in the enrolment link".into(),
-            ))
+            Err(rustls::Error::General(PIN_MISMATCH.into()))
         }
     }
 

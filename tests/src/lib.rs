@@ -1,1 +1,358 @@
-//! Helpers for the end-to-end tests.
+//! Harness for the end-to-end tests and the demo: builds the real `coso-hub`
+//! and `coso-agent` binaries, runs them in temporary directories on
+//! 127.0.0.1:0, and reports every command's full context when something fails.
+
+pub mod ward;
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::sync::OnceLock;
+use std::time::{Duration, Instant};
+
+/// Paths of the two binaries, built once per process with the same profile
+/// as the running executable, so tests always run the code under test.
+pub struct Bins {
+    pub hub: PathBuf,
+    pub agent: PathBuf,
+}
+
+/// Builds (once) and returns the binaries.
+pub fn bins() -> &'static Bins {
+    static BINS: OnceLock<Bins> = OnceLock::new();
+    BINS.get_or_init(|| {
+        let exe = std::env::current_exe().expect("current exe");
+        // target/<profile>/deps/e2e-xxxx or target/<profile>/coso-demo
+        let mut dir = exe.parent().expect("exe dir").to_path_buf();
+        if dir.ends_with("deps") {
+            dir.pop();
+        }
+        let release = dir.file_name().is_some_and(|n| n == "release");
+        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+        let mut cmd = Command::new(cargo);
+        cmd.args(["build", "--quiet", "-p", "coso-hub", "-p", "coso-agent", "--bins"]);
+        if release {
+            cmd.arg("--release");
+        }
+        let manifest = Path::new(env!("CARGO_MANIFEST_DIR")).join("../Cargo.toml");
+        cmd.arg("--manifest-path").arg(manifest);
+        let status = cmd.status().expect("run cargo build for the binaries");
+        assert!(status.success(), "building coso-hub and coso-agent failed");
+        Bins {
+            hub: dir.join("coso-hub"),
+            agent: dir.join("coso-agent"),
+        }
+    })
+}
+
+/// A finished command with everything needed to explain a failure.
+pub struct Run {
+    pub cmd: String,
+    pub output: Output,
+}
+
+impl Run {
+    pub fn code(&self) -> i32 {
+        self.output.status.code().unwrap_or(-1)
+    }
+    pub fn stdout(&self) -> String {
+        String::from_utf8_lossy(&self.output.stdout).into_owned()
+    }
+    pub fn stderr(&self) -> String {
+        String::from_utf8_lossy(&self.output.stderr).into_owned()
+    }
+    pub fn context(&self) -> String {
+        format!(
+            "command: {}\nstatus: {:?}\n--- stdout ---\n{}\n--- stderr ---\n{}",
+            self.cmd,
+            self.output.status,
+            self.stdout(),
+            self.stderr()
+        )
+    }
+    /// Asserts success and returns self.
+    pub fn ok(self) -> Run {
+        assert!(self.output.status.success(), "command failed\n{}", self.context());
+        self
+    }
+    /// Asserts the exit code.
+    pub fn expect_code(self, code: i32) -> Run {
+        assert_eq!(self.code(), code, "unexpected exit code\n{}", self.context());
+        self
+    }
+    pub fn json(&self) -> serde_json::Value {
+        serde_json::from_slice(&self.output.stdout)
+            .unwrap_or_else(|e| panic!("stdout is not JSON ({e})\n{}", self.context()))
+    }
+    /// The last non-empty line of stdout (links, ids).
+    pub fn last_line(&self) -> String {
+        self.stdout()
+            .lines()
+            .rev()
+            .find(|l| !l.trim().is_empty())
+            .unwrap_or_else(|| panic!("no output\n{}", self.context()))
+            .trim()
+            .to_string()
+    }
+}
+
+fn run(bin: &Path, dir: &Path, env_dir: &str, args: &[&str], extra_env: &[(&str, &str)]) -> Run {
+    let mut cmd = Command::new(bin);
+    cmd.args(args)
+        .arg("--data-dir")
+        .arg(dir)
+        .env(env_dir, dir)
+        .env_remove("COSO_LANG")
+        .stdin(Stdio::null());
+    for (k, v) in extra_env {
+        cmd.env(k, v);
+    }
+    let output = cmd.output().expect("spawn command");
+    Run {
+        cmd: format!("{} {}", bin.display(), args.join(" ")),
+        output,
+    }
+}
+
+/// Polls `cond` until it holds or `timeout` passes; panics with `what` then.
+pub fn wait_until(timeout: Duration, what: &str, mut cond: impl FnMut() -> bool) {
+    let start = Instant::now();
+    let mut pause = Duration::from_millis(5);
+    while !cond() {
+        assert!(start.elapsed() < timeout, "timed out after {timeout:?} waiting for {what}");
+        std::thread::sleep(pause);
+        pause = (pause * 2).min(Duration::from_millis(200));
+    }
+}
+
+/// A running hub in its own temporary data dir.
+pub struct Hub {
+    pub dir: PathBuf,
+    _tmp: Option<tempfile::TempDir>,
+    child: Option<Child>,
+    pub grpc: String,
+    pub http: String,
+    /// Extra environment for `serve` and every CLI command (e.g. `COSO_NOW`).
+    pub env: Vec<(String, String)>,
+}
+
+impl Hub {
+    /// `coso-hub init` in a new temporary dir, then `serve` on port 0.
+    pub fn start() -> Hub {
+        let tmp = tempfile::tempdir().expect("tempdir");
+        let dir = tmp.path().join("hub");
+        let mut hub = Hub {
+            dir,
+            _tmp: Some(tmp),
+            child: None,
+            grpc: String::new(),
+            http: String::new(),
+            env: Vec::new(),
+        };
+        hub.cmd(&["init"]).ok();
+        hub.serve();
+        hub
+    }
+
+    /// `coso-hub init` in `dir` (kept by the caller), not yet serving.
+    pub fn init_in(dir: &Path, init_args: &[&str]) -> Hub {
+        let hub = Hub {
+            dir: dir.to_path_buf(),
+            _tmp: None,
+            child: None,
+            grpc: String::new(),
+            http: String::new(),
+            env: Vec::new(),
+        };
+        let mut args = vec!["init"];
+        args.extend_from_slice(init_args);
+        hub.cmd(&args).ok();
+        hub
+    }
+
+    /// A hub over an existing data dir (which the caller keeps alive).
+    pub fn serve_existing(dir: &Path) -> Hub {
+        let mut hub = Hub {
+            dir: dir.to_path_buf(),
+            _tmp: None,
+            child: None,
+            grpc: String::new(),
+            http: String::new(),
+            env: Vec::new(),
+        };
+        hub.serve();
+        hub
+    }
+
+    /// Starts `serve` and waits for its `listening` line.
+    pub fn serve(&mut self) {
+        assert!(self.child.is_none(), "hub already running");
+        let mut child = Command::new(&bins().hub)
+            .args(["serve", "--grpc", "127.0.0.1:0", "--http", "127.0.0.1:0", "--data-dir"])
+            .arg(&self.dir)
+            .env_remove("COSO_LANG")
+            .envs(self.env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("spawn coso-hub serve");
+        let stdout = child.stdout.take().expect("stdout");
+        let mut reader = BufReader::new(stdout);
+        let mut line = String::new();
+        reader.read_line(&mut line).expect("read listening line");
+        let (grpc, http) = parse_listening(&line).unwrap_or_else(|| {
+            let _ = child.kill();
+            panic!("hub did not print its listening line, got {line:?}")
+        });
+        // Keep draining stdout so the hub never blocks on a full pipe.
+        std::thread::spawn(move || {
+            let mut sink = String::new();
+            while reader.read_line(&mut sink).map(|n| n > 0).unwrap_or(false) {
+                sink.clear();
+            }
+        });
+        self.grpc = grpc;
+        self.http = http;
+        self.child = Some(child);
+    }
+
+    /// Runs a hub CLI command against this hub's data dir.
+    pub fn cmd(&self, args: &[&str]) -> Run {
+        let env: Vec<(&str, &str)> = self.env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+        run(&bins().hub, &self.dir, "COSO_HUB_DIR", args, &env)
+    }
+
+    /// `unit add` and the enrolment link it prints.
+    pub fn add_unit(&self, code: &str, name: &str, kind: &str) -> String {
+        self.cmd(&["unit", "add", code, "--name", name, "--kind", kind]).ok().last_line()
+    }
+
+    pub fn pid(&self) -> Option<u32> {
+        self.child.as_ref().map(|c| c.id())
+    }
+
+    /// SIGKILL: no clean shutdown, no final flush.
+    pub fn kill9(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+
+    /// SIGTERM and wait for a clean exit.
+    pub fn stop(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            // SAFETY: plain libc call on a pid we own.
+            unsafe {
+                libc::kill(c.id() as i32, libc::SIGTERM);
+            }
+            let status = c.wait().expect("wait for hub");
+            assert!(status.success(), "hub exited with {status:?} on SIGTERM");
+        }
+    }
+}
+
+impl Drop for Hub {
+    fn drop(&mut self) {
+        self.kill9();
+    }
+}
+
+/// Parses `listening grpc=IP:PORT http=IP:PORT`.
+pub fn parse_listening(line: &str) -> Option<(String, String)> {
+    let rest = line.trim().strip_prefix("listening ")?;
+    let mut grpc = None;
+    let mut http = None;
+    for part in rest.split_whitespace() {
+        if let Some(v) = part.strip_prefix("grpc=") {
+            grpc = Some(v.to_string());
+        } else if let Some(v) = part.strip_prefix("http=") {
+            http = Some(v.to_string());
+        }
+    }
+    Some((grpc?, http?))
+}
+
+/// One unit's agent in its own temporary data dir.
+pub struct Agent {
+    pub dir: PathBuf,
+    _tmp: Option<tempfile::TempDir>,
+    /// Extra environment for every command (e.g. `COSO_NOW`).
+    pub env: Vec<(String, String)>,
+}
+
+impl Agent {
+    pub fn new() -> Agent {
+        let tmp = tempfile::tempdir().expect("tempdir");
+        Agent {
+            dir: tmp.path().join("agent"),
+            _tmp: Some(tmp),
+            env: Vec::new(),
+        }
+    }
+
+    /// An agent whose data dir lives at `dir` (kept by the caller).
+    pub fn at(dir: &Path) -> Agent {
+        Agent {
+            dir: dir.to_path_buf(),
+            _tmp: None,
+            env: Vec::new(),
+        }
+    }
+
+    pub fn cmd(&self, args: &[&str]) -> Run {
+        self.cmd_env(args, &[])
+    }
+
+    pub fn cmd_env(&self, args: &[&str], env: &[(&str, &str)]) -> Run {
+        let mut all: Vec<(&str, &str)> = self.env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+        all.extend_from_slice(env);
+        run(&bins().agent, &self.dir, "COSO_AGENT_DIR", args, &all)
+    }
+
+    /// A spawned (not awaited) agent command, e.g. to kill it midway.
+    pub fn spawn(&self, args: &[&str]) -> Child {
+        Command::new(&bins().agent)
+            .args(args)
+            .arg("--data-dir")
+            .arg(&self.dir)
+            .env_remove("COSO_LANG")
+            .envs(self.env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("spawn coso-agent")
+    }
+
+    /// Enrols with a link from `Hub::add_unit`.
+    pub fn enroll(&self, link: &str) -> Run {
+        self.cmd(&["enroll", link]).ok()
+    }
+
+    /// Adds an activity and returns its id.
+    pub fn add_activity(&self, date: &str, form: &str, title: &str, participants: u32) -> String {
+        let p = participants.to_string();
+        self.cmd(&[
+            "activity",
+            "add",
+            "--date",
+            date,
+            "--form",
+            form,
+            "--title",
+            title,
+            "--participants",
+            &p,
+        ])
+        .ok()
+        .last_line()
+    }
+}
+
+impl Default for Agent {
+    fn default() -> Self {
+        Agent::new()
+    }
+}

@@ -1,1 +1,5 @@
 //! End-to-end tests.
+mod agent;
+mod hub;
+mod report;
+mod sync;

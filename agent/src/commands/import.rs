@@ -1,0 +1,242 @@
+//! Reading indicator values from the spreadsheets officers keep: CSV (comma,
+//! semicolon or tab, UTF-8 with or without BOM) or XLSX/XLS/ODS (first sheet).
+//! The first column is the indicator code, the second the value; a header
+//! row is optional and further columns are ignored.
+
+use std::io::Cursor;
+use std::path::Path;
+
+use calamine::{Data, Reader};
+
+use crate::error::{InputError, LineError, LineErrorKind};
+
+/// One data row: the line (row) number from 1, the code and the raw value.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ImportRow {
+    pub line: usize,
+    pub code: String,
+    pub value: String,
+}
+
+/// What a file held: data rows, rows in error, and rows with a code but no
+/// value (left as they are: an empty cell is "not reported").
+#[derive(Debug, Default)]
+pub struct Rows {
+    pub rows: Vec<ImportRow>,
+    pub errors: Vec<LineError>,
+    pub skipped_empty: usize,
+}
+
+/// Whether a first cell looks like an indicator code rather than a heading.
+fn looks_like_code(s: &str) -> bool {
+    let up = s.trim().to_uppercase();
+    !up.is_empty()
+        && up.len() <= 24
+        && up.bytes().any(|b| b.is_ascii_digit())
+        && up
+            .bytes()
+            .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit() || b == b'_' || b == b'-')
+}
+
+/// Reads the rows of a CSV or spreadsheet file.
+pub fn read_rows(path: &Path) -> Result<Rows, InputError> {
+    let bytes = std::fs::read(path).map_err(|source| InputError::ReadFile {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    let ext = path
+        .extension()
+        .and_then(|e| e.to_str())
+        .map(str::to_lowercase)
+        .unwrap_or_default();
+    let zip = bytes.starts_with(b"PK\x03\x04");
+    let ole = bytes.starts_with(&[0xD0, 0xCF, 0x11, 0xE0]);
+    let cells = if zip || ole || matches!(ext.as_str(), "xlsx" | "xlsm" | "xlsb" | "xls" | "ods") {
+        spreadsheet_cells(path, bytes)?
+    } else {
+        csv_cells(path, &bytes)?
+    };
+    Ok(collect(cells))
+}
+
+/// (line, first cell, second cell, ambiguous) per non-empty row.
+type Cells = Vec<(usize, String, String, bool)>;
+
+fn collect(cells: Cells) -> Rows {
+    let mut out = Rows::default();
+    let mut first = true;
+    for (line, code, value, ambiguous) in cells {
+        let (code, value) = (code.trim().to_string(), value.trim().to_string());
+        if code.is_empty() && value.is_empty() {
+            continue;
+        }
+        if std::mem::take(&mut first) && !looks_like_code(&code) && !code.is_empty() {
+            continue; // the header row
+        }
+        if code.is_empty() {
+            out.errors.push(LineError {
+                line,
+                kind: LineErrorKind::MissingCode,
+            });
+        } else if ambiguous {
+            out.errors.push(LineError {
+                line,
+                kind: LineErrorKind::AmbiguousDecimal { code },
+            });
+        } else if value.is_empty() {
+            out.skipped_empty += 1;
+        } else {
+            out.rows.push(ImportRow { line, code, value });
+        }
+    }
+    out
+}
+
+fn csv_cells(path: &Path, bytes: &[u8]) -> Result<Cells, InputError> {
+    let text = std::str::from_utf8(bytes).map_err(|_| InputError::NotUtf8 {
+        path: path.to_path_buf(),
+    })?;
+    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
+    let first_line = text.lines().find(|l| !l.trim().is_empty()).unwrap_or("");
+    // Spreadsheets saved in a Vietnamese locale use ";" (the comma is the
+    // decimal mark there).
+    let delimiter = if first_line.contains(';') {
+        b';'
+    } else if first_line.contains('\t') {
+        b'\t'
+    } else {
+        b','
+    };
+    let mut reader = csv::ReaderBuilder::new()
+        .has_headers(false)
+        .flexible(true)
+        .delimiter(delimiter)
+        .from_reader(text.as_bytes());
+    let line_starts: Vec<usize> = std::iter::once(0)
+        .chain(text.match_indices('\n').map(|(i, _)| i + 1))
+        .collect();
+    let mut out = Vec::new();
+    for (i, rec) in reader.records().enumerate() {
+        let rec = rec.map_err(|e| InputError::Spreadsheet {
+            path: path.to_path_buf(),
+            reason: e.to_string(),
+        })?;
+        // csv's own line count skips blank lines; count from the byte offset.
+        let line = rec
+            .position()
+            .map(|p| {
+                // The recorded start may sit before skipped blank lines.
+                let mut b = p.byte() as usize;
+                while matches!(text.as_bytes().get(b), Some(b'\n' | b'\r')) {
+                    b += 1;
+                }
+                line_starts.partition_point(|&s| s <= b)
+            })
+            .unwrap_or(i + 1);
+        let get = |n: usize| rec.get(n).unwrap_or("").to_string();
+        let is_digits =
+            |s: &str| !s.trim().is_empty() && s.trim().bytes().all(|b| b.is_ascii_digit());
+        // "DG01,87,5" is 87,5 written with a decimal comma in a comma file:
+        // refuse it rather than read 87.
+        let ambiguous =
+            delimiter == b',' && rec.len() == 3 && is_digits(&get(1)) && is_digits(&get(2));
+        out.push((line, get(0), get(1), ambiguous));
+    }
+    Ok(out)
+}
+
+fn cell_text(d: &Data) -> String {
+    match d {
+        Data::Empty => String::new(),
+        Data::Float(f) if f.fract() == 0.0 && f.abs() < 9.0e15 => format!("{}", *f as i64),
+        Data::Bool(true) => "yes".into(),
+        Data::Bool(false) => "no".into(),
+        other => other.to_string(),
+    }
+}
+
+fn spreadsheet_cells(path: &Path, bytes: Vec<u8>) -> Result<Cells, InputError> {
+    let bad = |reason: String| InputError::Spreadsheet {
+        path: path.to_path_buf(),
+        reason,
+    };
+    let mut book =
+        calamine::open_workbook_auto_from_rs(Cursor::new(bytes)).map_err(|e| bad(e.to_string()))?;
+    let range = book
+        .worksheet_range_at(0)
+        .ok_or_else(|| bad("the workbook has no sheet".into()))?
+        .map_err(|e| bad(e.to_string()))?;
+    let (row0, col0) = range.start().unwrap_or((0, 0));
+    let mut out = Vec::new();
+    for (i, row) in range.rows().enumerate() {
+        // The range starts at the first used cell; cells left of it are empty.
+        let cell = |n: usize| -> String {
+            let off = n.checked_sub(col0 as usize);
+            off.and_then(|o| row.get(o))
+                .map(cell_text)
+                .unwrap_or_default()
+        };
+        out.push((row0 as usize + i + 1, cell(0), cell(1), false));
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn csv(text: &str) -> Rows {
+        let tmp = tempfile::tempdir().unwrap();
+        let p = tmp.path().join("v.csv");
+        std::fs::write(&p, text).unwrap();
+        read_rows(&p).unwrap()
+    }
+
+    #[test]
+    fn csv_with_header_bom_and_semicolons() {
+        let r = csv("\u{feff}Mã chỉ tiêu;Giá trị\nDB01;3\n\nDG01;87,5\nDT02;\n");
+        assert_eq!(
+            r.rows,
+            vec![
+                ImportRow {
+                    line: 2,
+                    code: "DB01".into(),
+                    value: "3".into()
+                },
+                ImportRow {
+                    line: 4,
+                    code: "DG01".into(),
+                    value: "87,5".into()
+                },
+            ]
+        );
+        assert_eq!(r.skipped_empty, 1);
+        assert!(r.errors.is_empty());
+    }
+
+    #[test]
+    fn csv_without_header_and_extra_columns() {
+        let r = csv("db01,3,ghi chú\n,5\nDG01,87,5\n");
+        assert_eq!(r.rows.len(), 1);
+        assert_eq!(r.rows[0].code, "db01");
+        assert_eq!(r.errors.len(), 2);
+        assert_eq!(r.errors[0].line, 2);
+        assert_eq!(r.errors[1].line, 3);
+    }
+
+    #[test]
+    fn non_utf8_csv_is_refused() {
+        let tmp = tempfile::tempdir().unwrap();
+        let p = tmp.path().join("v.csv");
+        std::fs::write(&p, b"DB01,3\n\xff\xfe\n").unwrap();
+        assert!(matches!(read_rows(&p), Err(InputError::NotUtf8 { .. })));
+    }
+
+    #[test]
+    fn a_broken_spreadsheet_is_refused() {
+        let tmp = tempfile::tempdir().unwrap();
+        let p = tmp.path().join("v.xlsx");
+        std::fs::write(&p, b"PK\x03\x04 not really a zip").unwrap();
+        assert!(matches!(read_rows(&p), Err(InputError::Spreadsheet { .. })));
+    }
+}

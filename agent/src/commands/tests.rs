@@ -1,0 +1,624 @@
+//! Command tests: the library run in-process against a temporary store.
+
+use std::path::Path;
+use std::time::Duration;
+
+use chrono::Utc;
+use clap::Parser;
+use coso_proto::{Decision, Review};
+
+use crate::cli::Cli;
+use crate::error::{AgentError, InputError};
+use crate::store::{Store, StoreError};
+use crate::{Config, run_to};
+
+struct Out {
+    result: Result<(), AgentError>,
+    stdout: String,
+}
+
+impl Out {
+    fn ok(self) -> String {
+        if let Err(e) = &self.result {
+            panic!("command failed: {e:?}\n{}", self.stdout);
+        }
+        self.stdout
+    }
+    fn refused(self) -> InputError {
+        match self.result {
+            Err(AgentError::Input(e)) => e,
+            other => panic!("expected refused input, got {other:?}\n{}", self.stdout),
+        }
+    }
+    fn json(self) -> serde_json::Value {
+        let text = self.ok();
+        serde_json::from_str(&text).unwrap_or_else(|e| panic!("not JSON ({e}): {text}"))
+    }
+}
+
+fn run(dir: &Path, args: &[&str]) -> Out {
+    let mut argv = vec![
+        "coso-agent",
+        "--data-dir",
+        dir.to_str().unwrap(),
+        "--lock-wait",
+        "0.2",
+    ];
+    argv.extend_from_slice(args);
+    let cli = Cli::try_parse_from(argv).expect("arguments parse");
+    let config = Config::from_cli(cli).unwrap();
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let mut buf = Vec::new();
+    let result = rt.block_on(run_to(config, &mut buf));
+    Out {
+        result,
+        stdout: String::from_utf8(buf).unwrap(),
+    }
+}
+
+fn dump(dir: &Path) -> Vec<(String, String)> {
+    Store::open(dir, Duration::from_secs(2))
+        .unwrap()
+        .dump()
+        .unwrap()
+}
+
+fn unit(dir: &Path, kind: &str) {
+    run(
+        dir,
+        &[
+            "init",
+            "--unit",
+            "TDP05",
+            "--name",
+            "Tổ dân phố số 5",
+            "--kind",
+            kind,
+        ],
+    )
+    .ok();
+}
+
+fn add(dir: &Path, date: &str, form: &str, p: &str) -> String {
+    let out = run(
+        dir,
+        &[
+            "activity",
+            "add",
+            "--date",
+            date,
+            "--form",
+            form,
+            "--title",
+            "Hội nghị",
+            "--participants",
+            p,
+        ],
+    )
+    .ok();
+    out.lines().last().unwrap().to_string()
+}
+
+#[test]
+fn init_once_only() {
+    let tmp = tempfile::tempdir().unwrap();
+    unit(tmp.path(), "residential-group");
+    let before = dump(tmp.path());
+    let e = run(
+        tmp.path(),
+        &["init", "--unit", "X1", "--name", "Khác", "--kind", "school"],
+    )
+    .refused();
+    assert!(matches!(e, InputError::AlreadyInitialised { .. }));
+    assert_eq!(dump(tmp.path()), before);
+    let fresh = tempfile::tempdir().unwrap();
+    for bad in [
+        ["--unit", "TDP 5", "--name", "x", "--kind", "school"],
+        ["--unit", "TDP5", "--name", " ", "--kind", "school"],
+        ["--unit", "TDP5", "--name", "x", "--kind", "village"],
+    ] {
+        let mut args = vec!["init"];
+        args.extend_from_slice(&bad);
+        run(fresh.path(), &args).refused();
+    }
+    assert!(dump(fresh.path()).is_empty());
+}
+
+#[test]
+fn commands_need_a_unit() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = run(tmp.path(), &["report", "--period", "2026-H1"]);
+    assert!(matches!(out.result, Err(AgentError::NotInitialised { .. })));
+    assert_eq!(out.result.unwrap_err().exit_code(), 1);
+}
+
+#[test]
+fn activity_ids_are_never_reused() {
+    let tmp = tempfile::tempdir().unwrap();
+    unit(tmp.path(), "residential-group");
+    assert_eq!(add(tmp.path(), "2026-03-02", "conference", "40"), "HD-1");
+    assert_eq!(add(tmp.path(), "2026-03-03", "training", "10"), "HD-2");
+    run(tmp.path(), &["activity", "remove", "HD-2"]).ok();
+    assert_eq!(add(tmp.path(), "2026-03-04", "training", "12"), "HD-3");
+    run(
+        tmp.path(),
+        &[
+            "activity",
+            "edit",
+            "hd-1",
+            "--participants",
+            "41",
+            "--title",
+            "Hội nghị quán triệt",
+        ],
+    )
+    .ok();
+    let list = run(tmp.path(), &["--json", "activity", "list"]).json();
+    let ids: Vec<&str> = list["activities"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(ids, ["HD-1", "HD-3"]);
+    assert_eq!(list["activities"][0]["participants"], 41);
+    assert_eq!(list["activities"][0]["title"], "Hội nghị quán triệt");
+    let before = dump(tmp.path());
+    run(tmp.path(), &["activity", "remove", "HD-2"]).refused();
+    run(tmp.path(), &["activity", "edit", "HD-1"]).refused();
+    run(
+        tmp.path(),
+        &["activity", "edit", "HD-1", "--date", "2026-02-30"],
+    )
+    .refused();
+    run(
+        tmp.path(),
+        &[
+            "activity",
+            "add",
+            "--date",
+            "2026-03-02",
+            "--form",
+            "meeting",
+            "--title",
+            "x",
+        ],
+    )
+    .refused();
+    run(
+        tmp.path(),
+        &[
+            "activity",
+            "add",
+            "--date",
+            "2026-03-02",
+            "--form",
+            "other",
+            "--title",
+            " ",
+        ],
+    )
+    .refused();
+    run(
+        tmp.path(),
+        &[
+            "activity",
+            "add",
+            "--date",
+            "2026-03-02",
+            "--form",
+            "other",
+            "--title",
+            "x",
+            "--participants=-4",
+        ],
+    )
+    .refused();
+    assert_eq!(dump(tmp.path()), before);
+}
+
+#[test]
+fn values_are_all_or_nothing() {
+    let tmp = tempfile::tempdir().unwrap();
+    unit(tmp.path(), "residential-group");
+    let before = dump(tmp.path());
+    for args in [
+        vec!["DB01=3", "XX99=1"],  // unknown code
+        vec!["DB01=3", "DB02=ba"], // wrong type
+        vec!["DB01=3", "DB02=-1"], // not a count
+        vec!["DB01=3", "CQ01=có"], // not for this kind
+        vec!["DB01=3", "TT01=4"],  // derived, not entered
+        vec!["DT02=5", "DT03=6"],  // rule DT-R1
+        vec!["DB01=3", "DB02"],    // not CODE=VALUE
+    ] {
+        let mut a = vec!["value", "set", "--period", "2026-H1"];
+        a.extend(args);
+        run(tmp.path(), &a).refused();
+        assert_eq!(dump(tmp.path()), before, "{a:?}");
+    }
+    match run(
+        tmp.path(),
+        &["value", "set", "--period", "2026-H1", "DB01=x", "DT02=y"],
+    )
+    .refused()
+    {
+        InputError::Values { problems } => assert_eq!(problems.len(), 2, "every problem at once"),
+        other => panic!("{other:?}"),
+    }
+    run(
+        tmp.path(),
+        &["value", "set", "--period", "2026-Q5", "DB01=1"],
+    )
+    .refused();
+    run(
+        tmp.path(),
+        &[
+            "value", "set", "--period", "2026-H1", "DT02=5", "DT03=5", "DB01=2",
+        ],
+    )
+    .ok();
+    // Breaking the rule against a stored value is refused too.
+    run(
+        tmp.path(),
+        &["value", "set", "--period", "2026-H1", "DT03=6"],
+    )
+    .refused();
+    // Clearing a value with CODE=.
+    run(
+        tmp.path(),
+        &["value", "set", "--period", "2026-H1", "DT03="],
+    )
+    .ok();
+    let v = run(
+        tmp.path(),
+        &["--json", "value", "list", "--period", "2026-H1"],
+    )
+    .json();
+    assert_eq!(v["entered"], serde_json::json!({"DB01": 2, "DT02": 5}));
+    assert!(
+        v["not_reported"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|c| c == "DT03")
+    );
+    assert!(
+        v["values"].get("DT03").is_none(),
+        "not reported is absent, never 0"
+    );
+}
+
+#[test]
+fn submit_freezes_and_return_reopens() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    unit(dir, "residential-group");
+    add(dir, "2026-03-02", "conference", "40");
+    // DB01 is required for a residential group.
+    match run(dir, &["submit", "--period", "2026-H1"]).refused() {
+        InputError::SubmitBlocked { problems, .. } => {
+            assert_eq!(problems.len(), 1);
+            assert_eq!(problems[0].field, "DB01");
+        }
+        other => panic!("{other:?}"),
+    }
+    run(dir, &["value", "set", "--period", "2026-H1", "DB01=2"]).ok();
+    run(
+        dir,
+        &[
+            "note",
+            "set",
+            "--period",
+            "2026-H1",
+            "--section",
+            "results",
+            "--text",
+            "Tốt",
+        ],
+    )
+    .ok();
+    run(dir, &["submit", "--period", "2026-H1"]).ok();
+    let before = dump(dir);
+    assert!(matches!(
+        run(dir, &["submit", "--period", "2026-H1"]).refused(),
+        InputError::AlreadySubmitted { .. }
+    ));
+    assert!(matches!(
+        run(dir, &["value", "set", "--period", "2026-H1", "DB01=3"]).refused(),
+        InputError::NotEditable { .. }
+    ));
+    assert!(matches!(
+        run(
+            dir,
+            &[
+                "note",
+                "set",
+                "--period",
+                "2026-H1",
+                "--section",
+                "results",
+                "--text",
+                "x"
+            ]
+        )
+        .refused(),
+        InputError::NotEditable { .. }
+    ));
+    assert_eq!(dump(dir), before);
+    // A later activity inside the window is recorded, with a notice.
+    let out = run(
+        dir,
+        &[
+            "activity",
+            "add",
+            "--date",
+            "2026-04-01",
+            "--form",
+            "conference",
+            "--title",
+            "Muộn",
+            "--participants",
+            "5",
+        ],
+    )
+    .ok();
+    assert!(
+        out.contains("2026-H1") && out.contains("không thay đổi"),
+        "{out}"
+    );
+    assert_eq!(out.lines().last().unwrap(), "HD-2");
+    let r = run(dir, &["--json", "report", "--period", "2026-H1"]).json();
+    assert_eq!(r["state"], "submitted");
+    assert_eq!(r["values"]["TT02"], 1, "the frozen report is unchanged");
+    assert_eq!(r["live_values"]["TT02"], 2);
+    let m9 = run(dir, &["--json", "report", "--period", "2026-M9"]).json();
+    assert_eq!(m9["values"]["TT02"], 2, "it counts toward the later period");
+    // The hub returns the report: it is editable again and shows the reason.
+    {
+        let s = Store::open(dir, Duration::from_secs(2)).unwrap();
+        let review = Review {
+            period: "2026-H1".parse().unwrap(),
+            decision: Decision::Returned,
+            reason: "Bổ sung số liệu đối thoại".into(),
+            decided_at: Utc::now(),
+        };
+        s.apply_reviews(&[(1, review)], 1).unwrap();
+        s.flush_blocking().unwrap();
+    }
+    let r = run(dir, &["--json", "report", "--period", "2026-H1"]).json();
+    assert_eq!(r["state"], "returned");
+    assert_eq!(r["review_comment"], "Bổ sung số liệu đối thoại");
+    assert_eq!(
+        r["values"]["TT02"], 2,
+        "a returned report shows what will be sent again"
+    );
+    let text = run(dir, &["report", "--period", "2026-H1"]).ok();
+    assert!(
+        text.contains("Bổ sung số liệu đối thoại") && text.contains("bị phường trả lại"),
+        "{text}"
+    );
+    run(dir, &["value", "set", "--period", "2026-H1", "DT01=1"]).ok();
+    run(dir, &["submit", "--period", "2026-H1"]).ok();
+    let r = run(dir, &["--json", "report", "--period", "2026-H1"]).json();
+    assert_eq!(r["state"], "submitted");
+    assert_eq!(r["values"]["DT01"], 1);
+    let st = run(dir, &["--json", "status"]).json();
+    assert_eq!(st["head_seq"], 7);
+    assert_eq!(st["pending_changes"], 7);
+}
+
+#[test]
+fn report_shows_deadline_problems_and_not_reported() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    unit(dir, "school");
+    let r = run(dir, &["--json", "report", "--period", "2026-H1"]).json();
+    for key in [
+        "period",
+        "due",
+        "state",
+        "values",
+        "problems",
+        "review_comment",
+    ] {
+        assert!(r.get(key).is_some(), "missing {key}");
+    }
+    assert_eq!(r["due"], "2026-06-05T00:00:00+07:00");
+    assert_eq!(r["problems"][0]["code"], "required_missing");
+    assert_eq!(r["problems"][0]["field"], "CQ01");
+    assert!(r["values"].get("CQ01").is_none());
+    let text = run(dir, &["report", "--period", "2026-H1"]).ok();
+    assert!(
+        text.contains("Hạn nộp: trước 00:00 ngày 05/6/2026"),
+        "{text}"
+    );
+    assert_eq!(
+        r["deadline"].as_str().unwrap().split(" (").next().unwrap(),
+        "hạn nộp: trước 00:00 ngày 05/6/2026"
+    );
+    assert!(text.contains("chưa báo cáo"), "{text}");
+    let en = run(dir, &["--lang", "en", "report", "--period", "2026-H1"]).ok();
+    assert!(
+        en.contains("not reported") && en.contains("required indicator"),
+        "{en}"
+    );
+}
+
+#[test]
+fn notes_are_nfc_and_exact() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    unit(dir, "residential-group");
+    // "Hội nghị" typed decomposed (NFD), with spacing and lines kept.
+    let nfd = "  Ho\u{0323}\u{0302}i nghi\u{0323}\n\tdân chủ ở cơ sở  ";
+    let nfc = "  Hội nghị\n\tdân chủ ở cơ sở  ";
+    run(
+        dir,
+        &[
+            "note",
+            "set",
+            "--period",
+            "2026-H1",
+            "--section",
+            "difficulties",
+            "--text",
+            nfd,
+        ],
+    )
+    .ok();
+    let r = run(dir, &["--json", "report", "--period", "2026-H1"]).json();
+    assert_eq!(r["notes"]["difficulties"], nfc);
+    let f = dir.join("note.txt");
+    std::fs::write(&f, "Đề xuất: tăng cường tập huấn.\r\n").unwrap();
+    run(
+        dir,
+        &[
+            "note",
+            "set",
+            "--period",
+            "2026-H1",
+            "--section",
+            "proposals",
+            "--file",
+            f.to_str().unwrap(),
+        ],
+    )
+    .ok();
+    let r = run(dir, &["--json", "report", "--period", "2026-H1"]).json();
+    assert_eq!(r["notes"]["proposals"], "Đề xuất: tăng cường tập huấn.\r\n");
+    let before = dump(dir);
+    std::fs::write(&f, b"Kh\xf4ng UTF-8").unwrap();
+    assert!(matches!(
+        run(
+            dir,
+            &[
+                "note",
+                "set",
+                "--period",
+                "2026-H1",
+                "--section",
+                "proposals",
+                "--file",
+                f.to_str().unwrap()
+            ]
+        )
+        .refused(),
+        InputError::NotUtf8 { .. }
+    ));
+    run(
+        dir,
+        &[
+            "note",
+            "set",
+            "--period",
+            "2026-H1",
+            "--section",
+            "summary",
+            "--text",
+            "x",
+        ],
+    )
+    .refused();
+    assert_eq!(dump(dir), before);
+}
+
+#[test]
+fn import_is_all_or_nothing_with_line_numbers() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    unit(dir, "residential-group");
+    let f = dir.join("v.csv");
+    std::fs::write(&f, "Mã;Giá trị\nDB01;3\nDB02;hai\nDB04;2\nDB06;5\n").unwrap();
+    let before = dump(dir);
+    match run(
+        dir,
+        &[
+            "value",
+            "import",
+            "--period",
+            "2026-H1",
+            f.to_str().unwrap(),
+        ],
+    )
+    .refused()
+    {
+        InputError::Import { errors, .. } => {
+            let lines: Vec<usize> = errors.iter().map(|e| e.line).collect();
+            assert_eq!(lines, [3, 5], "{errors:?}");
+        }
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(dump(dir), before);
+    std::fs::write(&f, "DB01,3\nDB02,2\nDB04,2\nDB06,1\nDB05,\n").unwrap();
+    let out = run(
+        dir,
+        &[
+            "value",
+            "import",
+            "--period",
+            "2026-H1",
+            f.to_str().unwrap(),
+        ],
+    )
+    .ok();
+    assert!(out.contains("4 giá trị"), "{out}");
+    let v = run(dir, &["--json", "value", "list", "--period", "2026-H1"]).json();
+    assert_eq!(
+        v["entered"],
+        serde_json::json!({"DB01": 3, "DB02": 2, "DB04": 2, "DB06": 1})
+    );
+    let st = run(dir, &["--json", "status"]).json();
+    assert_eq!(st["head_seq"], 1, "one import is one change");
+}
+
+#[test]
+fn xlsx_import() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    unit(dir, "school");
+    let f = dir.join("so-lieu.xlsx");
+    let mut book = rust_xlsxwriter::Workbook::new();
+    let sheet = book.add_worksheet();
+    sheet.write_string(0, 0, "Mã chỉ tiêu").unwrap();
+    sheet.write_string(0, 1, "Giá trị").unwrap();
+    sheet.write_string(1, 0, "CQ01").unwrap();
+    sheet.write_boolean(1, 1, true).unwrap();
+    sheet.write_string(2, 0, "DG01").unwrap();
+    sheet.write_number(2, 1, 87.5).unwrap();
+    sheet.write_string(3, 0, "GS02").unwrap();
+    sheet.write_number(3, 1, 5.0).unwrap();
+    book.save(&f).unwrap();
+    run(
+        dir,
+        &[
+            "value",
+            "import",
+            "--period",
+            "2026-H1",
+            f.to_str().unwrap(),
+        ],
+    )
+    .ok();
+    let v = run(dir, &["--json", "value", "list", "--period", "2026-H1"]).json();
+    assert_eq!(
+        v["entered"],
+        serde_json::json!({"CQ01": true, "DG01": 87.5, "GS02": 5})
+    );
+}
+
+#[test]
+fn a_held_store_is_named() {
+    let tmp = tempfile::tempdir().unwrap();
+    unit(tmp.path(), "school");
+    let _held = Store::open(tmp.path(), Duration::from_secs(1)).unwrap();
+    let out = run(tmp.path(), &["status"]);
+    match out.result {
+        Err(AgentError::Store(StoreError::Locked { pid, .. })) => {
+            assert_eq!(pid, Some(std::process::id()))
+        }
+        other => panic!("{other:?}"),
+    }
+}

@@ -1,0 +1,261 @@
+//! `value set|list|import`: indicator values typed in for a period, checked
+//! against the catalog; all the values of one command are written, or none.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use coso_proto::domain::calendar::Period;
+use coso_proto::domain::catalog::Catalog;
+use coso_proto::domain::change::ValuesSet;
+use coso_proto::domain::report::compute_values;
+use coso_proto::domain::validate::{check_values, parse_input};
+use coso_proto::{Change, Problem, ProblemCode, UnitKind, UnitState, Value};
+
+use super::report::ReportView;
+use super::{Ctx, ensure_editable, find_period, import};
+use crate::error::{AgentError, InputError, LineError, LineErrorKind};
+use crate::output::value_text;
+
+/// The outcome of checking a list of typed-in values.
+#[derive(Debug, Default)]
+pub(crate) struct Checked {
+    /// The change to record: `None` clears a value.
+    pub values: BTreeMap<String, Option<Value>>,
+    /// Problems of single inputs, tagged with the input's position or line.
+    pub input_problems: Vec<(usize, Problem)>,
+    /// Rules across indicators that these values would newly break.
+    pub rule_problems: Vec<Problem>,
+}
+
+impl Checked {
+    pub fn is_ok(&self) -> bool {
+        self.input_problems.is_empty() && self.rule_problems.is_empty()
+    }
+}
+
+fn problem(code: ProblemCode, field: &str, vi: String, en: String) -> Problem {
+    Problem {
+        code,
+        field: field.to_string(),
+        message_vi: vi,
+        message_en: en,
+    }
+}
+
+/// Checks `(tag, code, raw)` inputs for a period. An empty raw value clears
+/// an entered value. Problems that were already there before this command
+/// (say, after the hub changed the catalog) do not block it.
+pub(crate) fn check_inputs(
+    catalog: &Catalog,
+    kind: UnitKind,
+    period: &Period,
+    state: &UnitState,
+    inputs: &[(usize, String, String)],
+) -> Checked {
+    let mut out = Checked::default();
+    let entered = state.values.get(&period.code).cloned().unwrap_or_default();
+    for (tag, code, raw) in inputs {
+        if raw.trim().is_empty() {
+            let code = code.trim().to_uppercase();
+            match catalog.indicator(&code) {
+                _ if entered.contains_key(&code) => {
+                    out.values.insert(code, None);
+                }
+                None => out.input_problems.push((
+                    *tag,
+                    problem(
+                        ProblemCode::UnknownIndicator,
+                        &code,
+                        format!("{code}: không có chỉ tiêu này trong danh mục"),
+                        format!("{code}: no such indicator in the catalog"),
+                    ),
+                )),
+                Some(ind) if !ind.is_entered() => out.input_problems.push((
+                    *tag,
+                    problem(
+                        ProblemCode::NotEntered,
+                        &code,
+                        format!("{code}: chỉ tiêu này được tính tự động, không nhập hay xóa tay"),
+                        format!("{code}: this indicator is computed, it cannot be set or cleared"),
+                    ),
+                )),
+                Some(_) => {
+                    out.values.insert(code, None);
+                }
+            }
+            continue;
+        }
+        match parse_input(catalog, kind, period, code, raw) {
+            Ok((code, value)) => {
+                out.values.insert(code, Some(value));
+            }
+            Err(p) => out.input_problems.push((*tag, p)),
+        }
+    }
+    // Rules are checked over the inputs that passed, so one run lists every
+    // problem; nothing is written unless there are none.
+    let activities = state.activities_in(period);
+    let old_all = compute_values(catalog, kind, period, Some(&entered), &activities);
+    let before = check_values(catalog, kind, period, &entered, &old_all);
+    let mut new_entered = entered.clone();
+    for (code, v) in &out.values {
+        match v {
+            Some(v) => new_entered.insert(code.clone(), v.clone()),
+            None => new_entered.remove(code),
+        };
+    }
+    let new_all = compute_values(catalog, kind, period, Some(&new_entered), &activities);
+    out.rule_problems = check_values(catalog, kind, period, &new_entered, &new_all)
+        .into_iter()
+        .filter(|p| !before.contains(p))
+        .collect();
+    out
+}
+
+fn describe(values: &BTreeMap<String, Option<Value>>, lang: coso_proto::Lang) -> String {
+    values
+        .iter()
+        .map(|(c, v)| match v {
+            Some(v) => format!("{c}={}", value_text(v, lang)),
+            None => format!("{c}={}", lang.pick("(xóa)", "(cleared)")),
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+pub(crate) async fn set(
+    ctx: &mut Ctx<'_>,
+    period: &str,
+    args: &[String],
+) -> Result<(), AgentError> {
+    let identity = ctx.identity()?;
+    let catalog = ctx.catalog()?;
+    let calendar = ctx.calendar()?;
+    let period = find_period(&calendar, period)?;
+    let state = ctx.state()?;
+    ensure_editable(&state, &period.code)?;
+    let mut inputs = Vec::new();
+    for (i, arg) in args.iter().enumerate() {
+        let (code, raw) = arg
+            .split_once('=')
+            .ok_or_else(|| InputError::Assignment { arg: arg.clone() })?;
+        inputs.push((i + 1, code.to_string(), raw.to_string()));
+    }
+    let checked = check_inputs(&catalog, identity.unit.kind, &period, &state, &inputs);
+    if !checked.is_ok() {
+        let mut problems: Vec<Problem> =
+            checked.input_problems.into_iter().map(|(_, p)| p).collect();
+        problems.extend(checked.rule_problems);
+        return Err(InputError::Values { problems }.into());
+    }
+    let n = checked.values.len();
+    let text = describe(&checked.values, ctx.lang);
+    ctx.record(
+        &Change::ValuesSet(ValuesSet {
+            period: period.code.clone(),
+            values: checked.values,
+        }),
+        None,
+    )
+    .await?;
+    ctx.say(
+        &format!("Đã ghi {n} giá trị cho kỳ {}: {text}", period.code),
+        &format!("Recorded {n} value(s) for {}: {text}", period.code),
+    )
+}
+
+pub(crate) async fn import(ctx: &mut Ctx<'_>, period: &str, file: &Path) -> Result<(), AgentError> {
+    let identity = ctx.identity()?;
+    let catalog = ctx.catalog()?;
+    let calendar = ctx.calendar()?;
+    let period = find_period(&calendar, period)?;
+    let state = ctx.state()?;
+    ensure_editable(&state, &period.code)?;
+    let rows = import::read_rows(file)?;
+    let inputs: Vec<(usize, String, String)> = rows
+        .rows
+        .iter()
+        .map(|r| (r.line, r.code.clone(), r.value.clone()))
+        .collect();
+    let checked = check_inputs(&catalog, identity.unit.kind, &period, &state, &inputs);
+    let mut errors = rows.errors;
+    errors.extend(checked.input_problems.iter().map(|(line, p)| LineError {
+        line: *line,
+        kind: LineErrorKind::Problem(p.clone()),
+    }));
+    // A broken rule is shown at the line that set its left-hand indicator.
+    let mut rules = Vec::new();
+    for p in checked.rule_problems {
+        let line = rows
+            .rows
+            .iter()
+            .rev()
+            .find(|r| r.code.trim().eq_ignore_ascii_case(&p.field))
+            .map(|r| r.line);
+        match line {
+            Some(line) => errors.push(LineError {
+                line,
+                kind: LineErrorKind::Problem(p),
+            }),
+            None => rules.push(p),
+        }
+    }
+    errors.sort_by_key(|e| e.line);
+    if !errors.is_empty() || !rules.is_empty() {
+        return Err(InputError::Import {
+            path: file.to_path_buf(),
+            errors,
+            rules,
+        }
+        .into());
+    }
+    if checked.values.is_empty() {
+        return Err(InputError::EmptyImport {
+            path: file.to_path_buf(),
+        }
+        .into());
+    }
+    let n = checked.values.len();
+    let text = describe(&checked.values, ctx.lang);
+    ctx.record(
+        &Change::ValuesSet(ValuesSet {
+            period: period.code.clone(),
+            values: checked.values,
+        }),
+        None,
+    )
+    .await?;
+    let skipped = rows.skipped_empty;
+    let (vi_skip, en_skip) = if skipped > 0 {
+        (
+            format!(" ({skipped} dòng để trống được bỏ qua)"),
+            format!(" ({skipped} empty row(s) left as they were)"),
+        )
+    } else {
+        (String::new(), String::new())
+    };
+    ctx.say(
+        &format!(
+            "Đã nhập {n} giá trị từ {} cho kỳ {}{vi_skip}: {text}",
+            file.display(),
+            period.code
+        ),
+        &format!(
+            "Imported {n} value(s) from {} for {}{en_skip}: {text}",
+            file.display(),
+            period.code
+        ),
+    )
+}
+
+pub(crate) fn list(ctx: &mut Ctx<'_>, period: &str) -> Result<(), AgentError> {
+    let view = ReportView::build(ctx, period)?;
+    if ctx.json {
+        let doc = view.values_json(ctx.lang);
+        crate::output::write_json(ctx.out, &doc)?;
+        Ok(())
+    } else {
+        let text = view.values_text(ctx.lang);
+        ctx.say(&text, &text)
+    }
+}

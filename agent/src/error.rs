@@ -1,0 +1,125 @@
+//! The agent's errors: what was refused (exit 2) and what failed (exit 1).
+//! Their wording for people, in Vietnamese or English, is in `messages`.
+
+use std::path::PathBuf;
+
+use coso_proto::link::LinkError;
+use coso_proto::{ActivityId, DomainError, PeriodCode, Problem, ReportState, UnitCode};
+use thiserror::Error;
+
+use crate::store::StoreError;
+use crate::sync::SyncError;
+
+/// One refused line of an imported spreadsheet.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LineError {
+    /// The line (row) number in the file, from 1.
+    pub line: usize,
+    pub kind: LineErrorKind,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum LineErrorKind {
+    /// The value failed the catalog's checks.
+    Problem(Problem),
+    /// A value without a code.
+    MissingCode,
+    /// `CODE,87,5` in a comma-separated file: a decimal comma or two columns?
+    AmbiguousDecimal { code: String },
+}
+
+/// Input the agent refuses. Nothing is written when one of these is returned.
+#[derive(Debug, Error)]
+pub enum InputError {
+    #[error("invalid {field}: {source}")]
+    Invalid {
+        field: &'static str,
+        #[source]
+        source: DomainError,
+    },
+    #[error("invalid participants {raw:?}: expected a whole number from 0")]
+    Participants { raw: String },
+    #[error("the calendar has no period {period}")]
+    UnknownPeriod { period: PeriodCode },
+    #[error("no activity {id}")]
+    UnknownActivity { id: ActivityId },
+    #[error("this agent is already set up for unit {unit}")]
+    AlreadyInitialised { unit: UnitCode },
+    #[error("the report for {period} is {} and can no longer be changed", state.as_str())]
+    NotEditable {
+        period: PeriodCode,
+        state: ReportState,
+    },
+    #[error("the report for {period} is already {}", state.as_str())]
+    AlreadySubmitted {
+        period: PeriodCode,
+        state: ReportState,
+    },
+    #[error("{arg:?} is not CODE=VALUE")]
+    Assignment { arg: String },
+    #[error("values refused: {} problem(s)", problems.len())]
+    Values { problems: Vec<Problem> },
+    #[error("the report for {period} cannot be submitted: {} problem(s)", problems.len())]
+    SubmitBlocked {
+        period: PeriodCode,
+        problems: Vec<Problem>,
+    },
+    #[error("{}: import refused, {} error(s)", path.display(), errors.len() + rules.len())]
+    Import {
+        path: PathBuf,
+        errors: Vec<LineError>,
+        /// Rules across indicators broken by the file as a whole.
+        rules: Vec<Problem>,
+    },
+    #[error("{}: no values found", path.display())]
+    EmptyImport { path: PathBuf },
+    #[error("{}: not a readable spreadsheet: {reason}", path.display())]
+    Spreadsheet { path: PathBuf, reason: String },
+    #[error("cannot read {}: {source}", path.display())]
+    ReadFile {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("{} is not UTF-8 text", path.display())]
+    NotUtf8 { path: PathBuf },
+    #[error("the text is {bytes} bytes; at most {max} are allowed")]
+    NoteTooLong { bytes: usize, max: usize },
+    #[error(
+        "nothing to change: give at least one of --date, --form, --title, --participants, --note"
+    )]
+    NothingToEdit,
+    #[error("invalid enrolment link: {source}")]
+    Link {
+        #[source]
+        source: LinkError,
+    },
+}
+
+/// Everything `run` can fail with.
+#[derive(Debug, Error)]
+pub enum AgentError {
+    #[error(transparent)]
+    Input(#[from] InputError),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error(transparent)]
+    Sync(#[from] SyncError),
+    #[error("this agent is not set up yet (data dir {}): run `coso-agent init` or `coso-agent enroll`", dir.display())]
+    NotInitialised { dir: PathBuf },
+    #[error("no data directory: pass --data-dir or set COSO_AGENT_DIR")]
+    NoDataDir,
+    #[error("cannot write the output: {0}")]
+    Output(#[from] std::io::Error),
+}
+
+impl AgentError {
+    /// The process exit status: 2 when the input was refused, else 1.
+    pub fn exit_code(&self) -> u8 {
+        match self {
+            AgentError::Input(_) => 2,
+            AgentError::Sync(e) => e.exit_code(),
+            _ => 1,
+        }
+    }
+}

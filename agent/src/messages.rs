@@ -1,0 +1,359 @@
+//! Wording for people: every error and label in Vietnamese (default) and English.
+
+use chrono::{DateTime, Datelike, Utc};
+use coso_proto::domain::calendar::vietnam;
+use coso_proto::{DomainError, Lang, Problem, ReportState};
+
+use crate::error::{AgentError, InputError, LineError, LineErrorKind};
+use crate::store::StoreError;
+
+/// The whole message for an error, possibly several lines.
+pub fn error_message(err: &AgentError, lang: Lang) -> String {
+    match err {
+        AgentError::Input(e) => input_message(e, lang),
+        AgentError::Store(e) => store_message(e, lang),
+        AgentError::Sync(e) => e.message(lang),
+        AgentError::NotInitialised { dir } => match lang {
+            Lang::Vi => format!(
+                "Máy này chưa được thiết lập cho đơn vị nào (thư mục dữ liệu {}).\n\
+                 Hãy chạy `coso-agent enroll LINK` với đường dẫn phường cấp, hoặc \
+                 `coso-agent init --unit MÃ --name TÊN --kind LOẠI` để làm việc không cần mạng.",
+                dir.display()
+            ),
+            Lang::En => err.to_string(),
+        },
+        AgentError::NoDataDir => lang
+            .pick(
+                "Không xác định được thư mục dữ liệu: hãy dùng --data-dir hoặc biến môi trường COSO_AGENT_DIR.",
+                "No data directory: pass --data-dir or set COSO_AGENT_DIR.",
+            )
+            .to_string(),
+        AgentError::Output(e) => match lang {
+            Lang::Vi => format!("không ghi được kết quả ra màn hình: {e}"),
+            Lang::En => err.to_string(),
+        },
+    }
+}
+
+/// "Đã quá hạn", "09:05 26/11/2026": a time shown to people, in Vietnam time.
+pub fn time_vn(t: DateTime<Utc>) -> String {
+    t.with_timezone(&vietnam())
+        .format("%H:%M %d/%m/%Y")
+        .to_string()
+}
+
+/// A deadline day the Vietnamese way: "05/6/2026".
+pub fn day_vn(d: chrono::NaiveDate) -> String {
+    format!("{:02}/{}/{}", d.day(), d.month(), d.year())
+}
+
+fn store_message(e: &StoreError, lang: Lang) -> String {
+    match (e, lang) {
+        (
+            StoreError::Locked {
+                pid,
+                command,
+                since,
+            },
+            Lang::Vi,
+        ) => {
+            let who = match pid {
+                Some(p) => format!("tiến trình PID {p}"),
+                None => "một tiến trình khác".to_string(),
+            };
+            let cmd = if command.is_empty() {
+                String::new()
+            } else {
+                format!(", lệnh \"{command}\"")
+            };
+            let when = since
+                .map(|s| format!(", từ {}", time_vn(s)))
+                .unwrap_or_default();
+            format!(
+                "Dữ liệu đang được {who}{cmd}{when} sử dụng. \
+                 Hãy chờ lệnh đó chạy xong (hoặc dừng nó) rồi thử lại."
+            )
+        }
+        (
+            StoreError::Locked {
+                pid,
+                command,
+                since,
+            },
+            Lang::En,
+        ) => {
+            let who = match pid {
+                Some(p) => format!("process PID {p}"),
+                None => "another process".to_string(),
+            };
+            let cmd = if command.is_empty() {
+                String::new()
+            } else {
+                format!(" (command \"{command}\")")
+            };
+            let when = since
+                .map(|s| format!(" since {}", time_vn(s)))
+                .unwrap_or_default();
+            format!(
+                "The data store is in use by {who}{cmd}{when}. \
+                 Wait for that command to finish (or stop it) and try again."
+            )
+        }
+        (StoreError::Io { path, source }, Lang::Vi) => {
+            format!("Không dùng được {}: {source}", path.display())
+        }
+        (StoreError::Db { reason }, Lang::Vi) => format!("Lỗi cơ sở dữ liệu: {reason}"),
+        (StoreError::Corrupt { key, reason }, Lang::Vi) => {
+            format!("Bản ghi {key} trong dữ liệu bị hỏng: {reason}")
+        }
+        (_, Lang::En) => e.to_string(),
+    }
+}
+
+/// A domain error for a named field, in the chosen language.
+pub fn domain_message(field: &str, e: &DomainError, lang: Lang) -> String {
+    if lang == Lang::En {
+        return format!("{field}: {e}");
+    }
+    let why = match e {
+        DomainError::InvalidUnitCode(s) => {
+            format!("mã đơn vị {s:?} không hợp lệ: dùng 1-32 ký tự A-Z, 0-9, '-' hoặc '_'")
+        }
+        DomainError::InvalidUnitKind(s) => format!(
+            "loại đơn vị {s:?} không hợp lệ: dùng centre, department, school, residential-group hoặc other"
+        ),
+        DomainError::InvalidUnitName(s) => {
+            format!("tên đơn vị {s:?} không hợp lệ: cần từ 1 đến 200 ký tự")
+        }
+        DomainError::InvalidForm(s) => format!(
+            "hình thức {s:?} không hợp lệ: dùng document, conference, training, social-network, \
+             web-portal, party-cell, briefing hoặc other"
+        ),
+        DomainError::InvalidActivityId(s) => {
+            format!("mã hoạt động {s:?} không hợp lệ (ví dụ đúng: HD-3)")
+        }
+        DomainError::InvalidPeriodCode(s) => format!(
+            "mã kỳ {s:?} không hợp lệ: dùng ví dụ 2026-H1, 2026-M9, 2026-Y hoặc mã đột xuất như 2026-A01"
+        ),
+        DomainError::InvalidSection(s) => format!(
+            "phần {s:?} không hợp lệ: dùng results, difficulties, proposals hoặc next-tasks"
+        ),
+        DomainError::InvalidDate(s) => format!("ngày {s:?} không hợp lệ: dùng dạng YYYY-MM-DD"),
+        DomainError::EmptyField(f) => format!("trường {f} không được để trống"),
+        DomainError::TooLong(f, n) => format!("trường {f} dài quá {n} ký tự"),
+        other => other.to_string(),
+    };
+    format!("{field}: {why}")
+}
+
+/// The Vietnamese or English name of a report state.
+pub fn state_name(s: ReportState, lang: Lang) -> &'static str {
+    match s {
+        ReportState::Draft => lang.pick("bản nháp (chưa nộp)", "draft (not submitted)"),
+        ReportState::Submitted => {
+            lang.pick("đã nộp, chờ phường xem xét", "submitted, awaiting review")
+        }
+        ReportState::Returned => lang.pick("bị phường trả lại", "returned by the ward"),
+        ReportState::Accepted => lang.pick("đã được phường chấp nhận", "accepted by the ward"),
+    }
+}
+
+fn problem_lines(problems: &[Problem], lang: Lang) -> String {
+    problems
+        .iter()
+        .enumerate()
+        .map(|(i, p)| format!("  {}. [{}] {}", i + 1, p.code.as_str(), p.message(lang)))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+fn line_error(e: &LineError, lang: Lang) -> String {
+    let what = match &e.kind {
+        LineErrorKind::Problem(p) => format!("[{}] {}", p.code.as_str(), p.message(lang)),
+        LineErrorKind::MissingCode => lang
+            .pick(
+                "có giá trị nhưng thiếu mã chỉ tiêu ở cột thứ nhất",
+                "a value without an indicator code in the first column",
+            )
+            .to_string(),
+        LineErrorKind::AmbiguousDecimal { code } => match lang {
+            Lang::Vi => format!(
+                "{code}: không rõ giá trị vì dấu phẩy vừa ngăn cột vừa là dấu thập phân; \
+                 hãy đặt giá trị trong ngoặc kép (\"87,5\") hoặc lưu tệp với dấu ; ngăn cột"
+            ),
+            Lang::En => format!(
+                "{code}: ambiguous value: the comma both separates columns and marks decimals; \
+                 quote the value (\"87,5\") or separate columns with ;"
+            ),
+        },
+    };
+    match lang {
+        Lang::Vi => format!("  dòng {}: {what}", e.line),
+        Lang::En => format!("  line {}: {what}", e.line),
+    }
+}
+
+/// The message for refused input.
+pub fn input_message(e: &InputError, lang: Lang) -> String {
+    use InputError as E;
+    let vi = lang == Lang::Vi;
+    match e {
+        E::Invalid { field, source } => {
+            let head = lang.pick("Không chấp nhận", "Refused");
+            format!("{head}: {}", domain_message(field, source, lang))
+        }
+        E::Participants { raw } => match lang {
+            Lang::Vi => format!(
+                "Không chấp nhận: participants: {raw:?} không phải số lượt người (cần số nguyên từ 0)"
+            ),
+            Lang::En => format!("Refused: {e}"),
+        },
+        E::UnknownPeriod { period } => match lang {
+            Lang::Vi => format!(
+                "Không chấp nhận: period: lịch báo cáo không có kỳ {period} \
+                 (các kỳ thường lệ: NĂM-H1, NĂM-M9, NĂM-Y; kỳ đột xuất do phường tạo)"
+            ),
+            Lang::En => format!("Refused: period: {e}"),
+        },
+        E::UnknownActivity { id } => match lang {
+            Lang::Vi => format!(
+                "Không chấp nhận: id: không có hoạt động {id} (xem `coso-agent activity list`)"
+            ),
+            Lang::En => format!("Refused: id: {e} (see `coso-agent activity list`)"),
+        },
+        E::AlreadyInitialised { unit } => match lang {
+            Lang::Vi => format!(
+                "Không chấp nhận: máy này đã được thiết lập cho đơn vị {unit}; không khởi tạo lại \
+                 để tránh mất dữ liệu."
+            ),
+            Lang::En => format!("Refused: {e}; it is not set up again, so no data is lost."),
+        },
+        E::NotEditable { period, state } => match lang {
+            Lang::Vi => format!(
+                "Không chấp nhận: báo cáo kỳ {period} {} nên số liệu và thuyết minh đã được chốt. \
+                 Chỉ sửa được khi phường trả lại báo cáo.",
+                state_name(*state, lang)
+            ),
+            Lang::En => format!(
+                "Refused: the report for {period} is {}, so its values and notes are frozen. \
+                 They can change only if the ward returns the report.",
+                state_name(*state, lang)
+            ),
+        },
+        E::AlreadySubmitted { period, state } => match lang {
+            Lang::Vi => format!(
+                "Không chấp nhận: báo cáo kỳ {period} {}; không nộp lại được trừ khi phường trả lại.",
+                state_name(*state, lang)
+            ),
+            Lang::En => format!(
+                "Refused: the report for {period} is {}; it can be submitted again only if the ward returns it.",
+                state_name(*state, lang)
+            ),
+        },
+        E::Assignment { arg } => match lang {
+            Lang::Vi => {
+                format!("Không chấp nhận: {arg:?} không đúng dạng MÃ=GIÁ_TRỊ (ví dụ DB01=3)")
+            }
+            Lang::En => format!("Refused: {arg:?} is not CODE=VALUE (e.g. DB01=3)"),
+        },
+        E::Values { problems } => {
+            let head = lang.pick(
+                "Không chấp nhận số liệu; không giá trị nào được ghi:",
+                "Values refused; none of them was written:",
+            );
+            format!("{head}\n{}", problem_lines(problems, lang))
+        }
+        E::SubmitBlocked { period, problems } => {
+            let head = match lang {
+                Lang::Vi => format!(
+                    "Chưa nộp được báo cáo kỳ {period}: còn {} vấn đề cần xử lý:",
+                    problems.len()
+                ),
+                Lang::En => format!(
+                    "The report for {period} cannot be submitted: {} problem(s) remain:",
+                    problems.len()
+                ),
+            };
+            format!("{head}\n{}", problem_lines(problems, lang))
+        }
+        E::Import {
+            path,
+            errors,
+            rules,
+        } => {
+            let head = match lang {
+                Lang::Vi => format!(
+                    "Không nhập tệp {}: có {} lỗi, không giá trị nào được ghi:",
+                    path.display(),
+                    errors.len() + rules.len()
+                ),
+                Lang::En => format!(
+                    "Import of {} refused: {} error(s), nothing was written:",
+                    path.display(),
+                    errors.len() + rules.len()
+                ),
+            };
+            let mut lines = vec![head];
+            lines.extend(errors.iter().map(|l| line_error(l, lang)));
+            for p in rules {
+                let label = lang.pick("toàn tệp", "whole file");
+                lines.push(format!(
+                    "  {label}: [{}] {}",
+                    p.code.as_str(),
+                    p.message(lang)
+                ));
+            }
+            lines.join("\n")
+        }
+        E::EmptyImport { path } => match lang {
+            Lang::Vi => format!(
+                "Không chấp nhận: tệp {} không có dòng số liệu nào (cột 1: mã chỉ tiêu, cột 2: giá trị)",
+                path.display()
+            ),
+            Lang::En => format!("Refused: {e} (column 1: indicator code, column 2: value)"),
+        },
+        E::Spreadsheet { path, reason } => match lang {
+            Lang::Vi => format!(
+                "Không chấp nhận: không đọc được bảng tính {}: {reason}",
+                path.display()
+            ),
+            Lang::En => format!("Refused: {e}"),
+        },
+        E::ReadFile { path, source } => match lang {
+            Lang::Vi => format!(
+                "Không chấp nhận: không đọc được tệp {}: {source}",
+                path.display()
+            ),
+            Lang::En => format!("Refused: {e}"),
+        },
+        E::NotUtf8 { path } => match lang {
+            Lang::Vi => format!(
+                "Không chấp nhận: tệp {} không phải văn bản UTF-8. Hãy lưu lại tệp với bảng mã UTF-8 \
+                 (Unicode) rồi thử lại.",
+                path.display()
+            ),
+            Lang::En => {
+                format!("Refused: {e}; save it with UTF-8 (Unicode) encoding and try again.")
+            }
+        },
+        E::NoteTooLong { bytes, max } => match lang {
+            Lang::Vi => {
+                format!("Không chấp nhận: text: nội dung dài {bytes} byte, tối đa {max} byte")
+            }
+            Lang::En => format!("Refused: text: {e}"),
+        },
+        E::NothingToEdit => {
+            if vi {
+                "Không chấp nhận: chưa nêu trường nào để sửa; dùng --date, --form, --title, \
+                 --participants hoặc --note"
+                    .to_string()
+            } else {
+                format!("Refused: {e}")
+            }
+        }
+        E::Link { source } => match lang {
+            Lang::Vi => format!("Không chấp nhận: đường dẫn ghi danh không hợp lệ: {source}"),
+            Lang::En => format!("Refused: {e}"),
+        },
+    }
+}

@@ -1,0 +1,732 @@
+//! The agent's local store: identity, catalog and calendar, the change log, the
+//! folded unit state and the sync cursors, in one sled database behind this facade.
+//!
+//! Layout: a single sled tree with key prefixes, so that every change (log entry,
+//! next seq, activity counter, folded state) is written with one atomic
+//! `apply_batch`. Values are JSON, so a store can be inspected and dumped.
+//!
+//! sled allows one process per database. On top of sled's own lock the store
+//! takes an `flock` on `agent.lock` and writes the holder (pid, command, time)
+//! into it, so a second process can say who holds the store instead of
+//! failing with sled's bare I/O error.
+
+use std::fs::{File, OpenOptions};
+use std::io::{Read, Seek, SeekFrom, Write};
+use std::os::fd::AsRawFd;
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use chrono::{DateTime, Utc};
+use coso_proto::domain::calendar::Calendar;
+use coso_proto::domain::catalog::Catalog;
+use coso_proto::{Change, Entry, Review, Unit, UnitState};
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
+use thiserror::Error;
+
+/// The unit this agent records for, and the hub it is enrolled with.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct Identity {
+    pub unit: Unit,
+    pub hub: Option<HubLink>,
+    pub ward: Option<String>,
+}
+
+/// How to reach the hub: address, pinned certificate and the unit's credential.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct HubLink {
+    pub addr: String,
+    pub fingerprint: [u8; 32],
+    pub credential: String,
+    pub enrolled_at: DateTime<Utc>,
+}
+
+/// The sync cursors: what the hub acknowledged and how far the agent pulled.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct SyncState {
+    pub acked_seq: u64,
+    pub pull_after: u64,
+    pub last_sync: Option<DateTime<Utc>>,
+    pub last_error: Option<String>,
+}
+
+/// Who holds the store, as written by the holder into the lock file.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Holder {
+    pub pid: u32,
+    pub command: String,
+    pub since: DateTime<Utc>,
+}
+
+#[derive(Debug, Error)]
+pub enum StoreError {
+    /// Another process has the store open.
+    #[error(
+        "the data store is in use by another process (pid {}, command {:?}, since {})",
+        pid.map(|p| p.to_string()).unwrap_or_else(|| "unknown".into()),
+        command,
+        since.map(|s| s.to_rfc3339()).unwrap_or_else(|| "unknown".into())
+    )]
+    Locked {
+        pid: Option<u32>,
+        command: String,
+        since: Option<DateTime<Utc>>,
+    },
+    #[error("cannot use {path}: {source}")]
+    Io {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    /// The database itself failed (sled's error, as text so sled stays private).
+    #[error("database error: {reason}")]
+    Db { reason: String },
+    /// A stored record cannot be read back.
+    #[error("stored record {key} is damaged: {reason}")]
+    Corrupt { key: String, reason: String },
+}
+
+impl From<sled::Error> for StoreError {
+    fn from(e: sled::Error) -> Self {
+        StoreError::Db {
+            reason: e.to_string(),
+        }
+    }
+}
+
+const K_IDENTITY: &[u8] = b"meta/identity";
+const K_CATALOG: &[u8] = b"meta/catalog";
+const K_CALENDAR: &[u8] = b"meta/calendar";
+const K_SYNC: &[u8] = b"meta/sync";
+const K_HEAD: &[u8] = b"meta/head";
+const K_COUNTER: &[u8] = b"meta/activity_counter";
+const K_STATE: &[u8] = b"meta/state";
+const P_LOG: &[u8] = b"log/";
+const P_REVIEW: &[u8] = b"review/";
+
+fn seq_key(prefix: &[u8], seq: u64) -> Vec<u8> {
+    let mut k = Vec::with_capacity(prefix.len() + 8);
+    k.extend_from_slice(prefix);
+    k.extend_from_slice(&seq.to_be_bytes());
+    k
+}
+
+fn key_name(key: &[u8]) -> String {
+    for prefix in [P_LOG, P_REVIEW] {
+        if let Some(rest) = key.strip_prefix(prefix)
+            && let Ok(b) = <[u8; 8]>::try_from(rest)
+        {
+            return format!(
+                "{}{}",
+                String::from_utf8_lossy(prefix),
+                u64::from_be_bytes(b)
+            );
+        }
+    }
+    String::from_utf8_lossy(key).into_owned()
+}
+
+#[derive(Serialize, Deserialize)]
+struct Versioned<T> {
+    version: u64,
+    data: T,
+}
+
+/// The agent's store. One per process at a time; see the module docs.
+pub struct Store {
+    db: sled::Db,
+    dir: PathBuf,
+    lock: File,
+    /// Serialises read-modify-write of the folded state within this process.
+    write: Mutex<()>,
+}
+
+impl std::fmt::Debug for Store {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Store").field("dir", &self.dir).finish()
+    }
+}
+
+impl Store {
+    /// Opens (creating) the store in `dir`. If another process holds it, waits
+    /// up to `wait` for it to be released, then fails with
+    /// [`StoreError::Locked`] naming the holder.
+    pub fn open(dir: &Path, wait: Duration) -> Result<Store, StoreError> {
+        let io = |path: &Path| {
+            let path = path.to_path_buf();
+            move |source| StoreError::Io { path, source }
+        };
+        std::fs::create_dir_all(dir).map_err(io(dir))?;
+        let lock_path = dir.join("agent.lock");
+        let mut lock = OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .open(&lock_path)
+            .map_err(io(&lock_path))?;
+        let start = Instant::now();
+        loop {
+            // SAFETY: flock on a descriptor we own; no memory is involved.
+            let rc = unsafe { libc::flock(lock.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) };
+            if rc == 0 {
+                break;
+            }
+            let err = std::io::Error::last_os_error();
+            if err.raw_os_error() != Some(libc::EWOULDBLOCK) {
+                return Err(io(&lock_path)(err));
+            }
+            if start.elapsed() >= wait {
+                return Err(locked_error(&lock_path));
+            }
+            std::thread::sleep(Duration::from_millis(25).min(wait));
+        }
+        write_holder(&mut lock).map_err(io(&lock_path))?;
+        // sled's own lock may outlive a handle dropped a moment ago in this
+        // process (its background flusher), so retry within the same budget.
+        let db_path = dir.join("db");
+        let db = loop {
+            match sled::Config::new().path(&db_path).open() {
+                Ok(db) => break db,
+                Err(sled::Error::Io(e))
+                    if e.to_string().contains("could not acquire lock")
+                        && start.elapsed() < wait.max(Duration::from_secs(1)) =>
+                {
+                    std::thread::sleep(Duration::from_millis(25));
+                }
+                Err(sled::Error::Io(e)) if e.to_string().contains("could not acquire lock") => {
+                    return Err(locked_error(&lock_path));
+                }
+                Err(e) => return Err(e.into()),
+            }
+        };
+        Ok(Store {
+            db,
+            dir: dir.to_path_buf(),
+            lock,
+            write: Mutex::new(()),
+        })
+    }
+
+    /// The data dir this store lives in.
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// Makes everything written so far durable.
+    pub async fn flush(&self) -> Result<(), StoreError> {
+        self.db.flush_async().await?;
+        Ok(())
+    }
+
+    /// [`Store::flush`] for code without an async runtime.
+    pub fn flush_blocking(&self) -> Result<(), StoreError> {
+        self.db.flush()?;
+        Ok(())
+    }
+
+    fn get_json<T: DeserializeOwned>(&self, key: &[u8]) -> Result<Option<T>, StoreError> {
+        match self.db.get(key)? {
+            None => Ok(None),
+            Some(v) => serde_json::from_slice(&v)
+                .map(Some)
+                .map_err(|e| StoreError::Corrupt {
+                    key: key_name(key),
+                    reason: e.to_string(),
+                }),
+        }
+    }
+
+    fn get_u64(&self, key: &[u8]) -> Result<u64, StoreError> {
+        match self.db.get(key)? {
+            None => Ok(0),
+            Some(v) => <[u8; 8]>::try_from(v.as_ref())
+                .map(u64::from_be_bytes)
+                .map_err(|_| StoreError::Corrupt {
+                    key: key_name(key),
+                    reason: format!("expected 8 bytes, found {}", v.len()),
+                }),
+        }
+    }
+
+    fn put_json<T: Serialize>(&self, key: &[u8], value: &T) -> Result<(), StoreError> {
+        self.db.insert(key, to_json(value))?;
+        Ok(())
+    }
+
+    pub fn identity(&self) -> Result<Option<Identity>, StoreError> {
+        self.get_json(K_IDENTITY)
+    }
+
+    pub fn set_identity(&self, id: &Identity) -> Result<(), StoreError> {
+        self.put_json(K_IDENTITY, id)
+    }
+
+    /// The catalog in force: the hub's latest, or the built-in one (version 0).
+    pub fn catalog(&self) -> Result<(u64, Catalog), StoreError> {
+        Ok(match self.get_json::<Versioned<Catalog>>(K_CATALOG)? {
+            Some(v) => (v.version, v.data),
+            None => (0, Catalog::builtin()),
+        })
+    }
+
+    pub fn set_catalog(&self, version: u64, c: &Catalog) -> Result<(), StoreError> {
+        self.put_json(
+            K_CATALOG,
+            &Versioned {
+                version,
+                data: c.clone(),
+            },
+        )
+    }
+
+    /// The calendar in force: the hub's latest, or the built-in one (version 0).
+    pub fn calendar(&self) -> Result<(u64, Calendar), StoreError> {
+        Ok(match self.get_json::<Versioned<Calendar>>(K_CALENDAR)? {
+            Some(v) => (v.version, v.data),
+            None => (0, Calendar::builtin()),
+        })
+    }
+
+    pub fn set_calendar(&self, version: u64, c: &Calendar) -> Result<(), StoreError> {
+        self.put_json(
+            K_CALENDAR,
+            &Versioned {
+                version,
+                data: c.clone(),
+            },
+        )
+    }
+
+    /// The highest seq in the change log (0 if none).
+    pub fn head_seq(&self) -> Result<u64, StoreError> {
+        self.get_u64(K_HEAD)
+    }
+
+    /// The last activity number handed out (0 if none). Never goes down.
+    pub fn activity_counter(&self) -> Result<u64, StoreError> {
+        self.get_u64(K_COUNTER)
+    }
+
+    /// The unit's state, folded from its log and the reviews it received.
+    pub fn unit_state(&self) -> Result<UnitState, StoreError> {
+        Ok(self.get_json(K_STATE)?.unwrap_or_default())
+    }
+
+    /// Appends `change` to the log as the next entry and folds it into the
+    /// state, in one atomic write. `activity_counter`, when given, is stored
+    /// as the new counter in the same write (it must not go down). Only
+    /// stages: call [`Store::flush`] before reporting success.
+    pub fn append(
+        &self,
+        change: &Change,
+        recorded_at: DateTime<Utc>,
+        activity_counter: Option<u64>,
+    ) -> Result<Entry, StoreError> {
+        let _guard = self.write.lock().unwrap_or_else(|p| p.into_inner());
+        let seq = self.head_seq()? + 1;
+        let entry = Entry::new(seq, change, recorded_at);
+        let mut state = self.unit_state()?;
+        state.apply(change);
+        let mut batch = sled::Batch::default();
+        batch.insert(seq_key(P_LOG, seq), to_json(&entry));
+        batch.insert(K_HEAD, &seq.to_be_bytes());
+        batch.insert(K_STATE, to_json(&state));
+        if let Some(n) = activity_counter {
+            let n = n.max(self.activity_counter()?);
+            batch.insert(K_COUNTER, &n.to_be_bytes());
+        }
+        self.db.apply_batch(batch)?;
+        Ok(entry)
+    }
+
+    /// Entries with seq > `after`, in order, at most `max_entries` and (except
+    /// the first) at most `max_bytes` of [`Entry::wire_size`] in total.
+    pub fn entries_after(
+        &self,
+        after: u64,
+        max_entries: usize,
+        max_bytes: usize,
+    ) -> Result<Vec<Entry>, StoreError> {
+        let mut out: Vec<Entry> = Vec::new();
+        if max_entries == 0 || after == u64::MAX {
+            return Ok(out);
+        }
+        let mut total = 0usize;
+        for kv in self
+            .db
+            .range(seq_key(P_LOG, after + 1)..seq_key(P_LOG, u64::MAX))
+        {
+            let (k, v) = kv?;
+            let entry: Entry = serde_json::from_slice(&v).map_err(|e| StoreError::Corrupt {
+                key: key_name(&k),
+                reason: e.to_string(),
+            })?;
+            let size = entry.wire_size();
+            if !out.is_empty() && total + size > max_bytes {
+                break;
+            }
+            total += size;
+            out.push(entry);
+            if out.len() >= max_entries {
+                break;
+            }
+        }
+        Ok(out)
+    }
+
+    pub fn sync_state(&self) -> Result<SyncState, StoreError> {
+        Ok(self.get_json(K_SYNC)?.unwrap_or_default())
+    }
+
+    /// Records the hub's acknowledged cursor (it may go DOWN if the hub was
+    /// restored from a backup) and the time of this successful sync.
+    pub fn set_acked(&self, acked_seq: u64, at: DateTime<Utc>) -> Result<(), StoreError> {
+        let _guard = self.write.lock().unwrap_or_else(|p| p.into_inner());
+        let mut s = self.sync_state()?;
+        s.acked_seq = acked_seq;
+        s.last_sync = Some(at);
+        s.last_error = None;
+        self.put_json(K_SYNC, &s)
+    }
+
+    /// Records why the last sync attempt failed (`None` clears it).
+    pub fn set_sync_error(&self, error: Option<&str>) -> Result<(), StoreError> {
+        let _guard = self.write.lock().unwrap_or_else(|p| p.into_inner());
+        let mut s = self.sync_state()?;
+        s.last_error = error.map(str::to_string);
+        self.put_json(K_SYNC, &s)
+    }
+
+    /// Applies pulled review decisions (each with its outbound seq) and
+    /// advances `pull_after` to `pull_head`, in one atomic write.
+    pub fn apply_reviews(
+        &self,
+        reviews: &[(u64, Review)],
+        pull_head: u64,
+    ) -> Result<(), StoreError> {
+        let _guard = self.write.lock().unwrap_or_else(|p| p.into_inner());
+        let mut state = self.unit_state()?;
+        let mut sync = self.sync_state()?;
+        let mut batch = sled::Batch::default();
+        for (seq, review) in reviews {
+            state.apply_review(review.clone());
+            batch.insert(seq_key(P_REVIEW, *seq), to_json(review));
+        }
+        sync.pull_after = pull_head;
+        batch.insert(K_STATE, to_json(&state));
+        batch.insert(K_SYNC, to_json(&sync));
+        self.db.apply_batch(batch)?;
+        Ok(())
+    }
+
+    /// The reviews received, by outbound seq.
+    pub fn reviews(&self) -> Result<Vec<(u64, Review)>, StoreError> {
+        let mut out = Vec::new();
+        for kv in self.db.scan_prefix(P_REVIEW) {
+            let (k, v) = kv?;
+            let seq = <[u8; 8]>::try_from(&k[P_REVIEW.len()..])
+                .map(u64::from_be_bytes)
+                .map_err(|_| StoreError::Corrupt {
+                    key: key_name(&k),
+                    reason: "bad review key".into(),
+                })?;
+            let r: Review = serde_json::from_slice(&v).map_err(|e| StoreError::Corrupt {
+                key: key_name(&k),
+                reason: e.to_string(),
+            })?;
+            out.push((seq, r));
+        }
+        Ok(out)
+    }
+
+    /// Every record in the store as (readable key, value text), in key order.
+    /// Two dumps are equal exactly when the stored data is.
+    pub fn dump(&self) -> Result<Vec<(String, String)>, StoreError> {
+        let mut out = Vec::new();
+        for kv in self.db.iter() {
+            let (k, v) = kv?;
+            let value = match std::str::from_utf8(&v) {
+                Ok(t) => t.to_string(),
+                Err(_) => hex::encode(&v),
+            };
+            out.push((key_name(&k), value));
+        }
+        Ok(out)
+    }
+}
+
+impl Drop for Store {
+    fn drop(&mut self) {
+        // The flock goes with the descriptor; emptying the file first keeps a
+        // stale holder from being named after this process has gone.
+        let _ = self.lock.set_len(0);
+    }
+}
+
+fn to_json<T: Serialize>(v: &T) -> Vec<u8> {
+    serde_json::to_vec(v).expect("stored types serialise to JSON")
+}
+
+fn write_holder(lock: &mut File) -> std::io::Result<()> {
+    let command: Vec<String> = std::env::args()
+        .take(4)
+        .map(|a| {
+            let name = Path::new(&a)
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned());
+            if a.contains('/') {
+                name.unwrap_or(a)
+            } else {
+                a
+            }
+        })
+        .collect();
+    let holder = Holder {
+        pid: std::process::id(),
+        command: command.join(" "),
+        since: Utc::now(),
+    };
+    lock.set_len(0)?;
+    lock.seek(SeekFrom::Start(0))?;
+    lock.write_all(&to_json(&holder))?;
+    lock.flush()
+}
+
+fn locked_error(lock_path: &Path) -> StoreError {
+    let holder = read_holder(lock_path);
+    StoreError::Locked {
+        pid: holder.as_ref().map(|h| h.pid),
+        command: holder
+            .as_ref()
+            .map(|h| h.command.clone())
+            .unwrap_or_default(),
+        since: holder.map(|h| h.since),
+    }
+}
+
+/// Reads the holder written into the lock file, if it is complete.
+pub fn read_holder(lock_path: &Path) -> Option<Holder> {
+    let mut text = String::new();
+    File::open(lock_path).ok()?.read_to_string(&mut text).ok()?;
+    serde_json::from_str(&text).ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::NaiveDate;
+    use coso_proto::domain::change::{ActivityRemove, ValuesSet};
+    use coso_proto::{Activity, ActivityId, Decision, Form, UnitCode, UnitKind, Value};
+
+    const WAIT: Duration = Duration::from_millis(200);
+
+    fn act(n: u64, title: &str) -> Change {
+        Change::ActivityUpsert(Activity {
+            id: ActivityId::from_counter(n),
+            date: NaiveDate::from_ymd_opt(2026, 3, 2).unwrap(),
+            form: Form::Conference,
+            title: title.into(),
+            participants: Some(10),
+            note: String::new(),
+        })
+    }
+
+    fn identity() -> Identity {
+        Identity {
+            unit: Unit::new(
+                "TDP05".parse::<UnitCode>().unwrap(),
+                "Tổ dân phố số 5",
+                UnitKind::ResidentialGroup,
+            )
+            .unwrap(),
+            hub: None,
+            ward: None,
+        }
+    }
+
+    #[test]
+    fn seq_grows_by_one_and_state_follows_the_log() {
+        let tmp = tempfile::tempdir().unwrap();
+        let s = Store::open(tmp.path(), WAIT).unwrap();
+        assert_eq!(s.head_seq().unwrap(), 0);
+        for n in 1..=5 {
+            let e = s.append(&act(n, "Hội nghị"), Utc::now(), Some(n)).unwrap();
+            assert_eq!(e.seq, n);
+        }
+        s.append(
+            &Change::ActivityRemove(ActivityRemove {
+                id: ActivityId::from_counter(2),
+            }),
+            Utc::now(),
+            None,
+        )
+        .unwrap();
+        assert_eq!(s.head_seq().unwrap(), 6);
+        assert_eq!(s.activity_counter().unwrap(), 5);
+        let all = s.entries_after(0, 100, usize::MAX).unwrap();
+        let seqs: Vec<u64> = all.iter().map(|e| e.seq).collect();
+        assert_eq!(seqs, vec![1, 2, 3, 4, 5, 6]);
+        // The stored state is exactly the fold of the log.
+        let mut folded = UnitState::default();
+        for e in &all {
+            folded.apply(&e.decode().unwrap());
+        }
+        assert_eq!(s.unit_state().unwrap(), folded);
+        assert_eq!(folded.activities.len(), 4);
+    }
+
+    #[test]
+    fn counter_never_goes_down() {
+        let tmp = tempfile::tempdir().unwrap();
+        let s = Store::open(tmp.path(), WAIT).unwrap();
+        s.append(&act(7, "a"), Utc::now(), Some(7)).unwrap();
+        s.append(&act(3, "b"), Utc::now(), Some(3)).unwrap();
+        assert_eq!(s.activity_counter().unwrap(), 7);
+    }
+
+    #[test]
+    fn entries_after_respects_bounds() {
+        let tmp = tempfile::tempdir().unwrap();
+        let s = Store::open(tmp.path(), WAIT).unwrap();
+        for n in 1..=10 {
+            s.append(&act(n, &"x".repeat(100)), Utc::now(), Some(n))
+                .unwrap();
+        }
+        let size = s.entries_after(0, 1, usize::MAX).unwrap()[0].wire_size();
+        assert_eq!(s.entries_after(0, 0, usize::MAX).unwrap().len(), 0);
+        assert_eq!(s.entries_after(10, 5, usize::MAX).unwrap().len(), 0);
+        assert_eq!(s.entries_after(u64::MAX, 5, usize::MAX).unwrap().len(), 0);
+        let b = s.entries_after(3, 4, usize::MAX).unwrap();
+        assert_eq!(
+            b.iter().map(|e| e.seq).collect::<Vec<_>>(),
+            vec![4, 5, 6, 7]
+        );
+        // Byte bound: three entries fit, a fourth would not.
+        let b = s.entries_after(0, 100, size * 3 + size / 2).unwrap();
+        assert_eq!(b.len(), 3);
+        let total: usize = b.iter().map(Entry::wire_size).sum();
+        assert!(total <= size * 3 + size / 2);
+        // The first entry is always sent, even when larger than the bound.
+        let b = s.entries_after(8, 100, 1).unwrap();
+        assert_eq!(b.iter().map(|e| e.seq).collect::<Vec<_>>(), vec![9]);
+    }
+
+    #[test]
+    fn data_survives_reopen() {
+        let tmp = tempfile::tempdir().unwrap();
+        {
+            let s = Store::open(tmp.path(), WAIT).unwrap();
+            s.set_identity(&identity()).unwrap();
+            s.append(&act(1, "Tổ dân phố"), Utc::now(), Some(1))
+                .unwrap();
+            s.set_acked(1, Utc::now()).unwrap();
+            s.flush_blocking().unwrap();
+        }
+        let s = Store::open(tmp.path(), Duration::from_secs(2)).unwrap();
+        assert_eq!(s.identity().unwrap().unwrap().unit.name, "Tổ dân phố số 5");
+        assert_eq!(s.head_seq().unwrap(), 1);
+        assert_eq!(s.sync_state().unwrap().acked_seq, 1);
+        assert_eq!(s.unit_state().unwrap().activities.len(), 1);
+        s.append(&act(2, "b"), Utc::now(), Some(2)).unwrap();
+        assert_eq!(s.head_seq().unwrap(), 2);
+    }
+
+    #[test]
+    fn second_open_names_the_holder() {
+        let tmp = tempfile::tempdir().unwrap();
+        let _held = Store::open(tmp.path(), WAIT).unwrap();
+        let start = Instant::now();
+        let err = Store::open(tmp.path(), Duration::from_millis(300)).unwrap_err();
+        assert!(start.elapsed() >= Duration::from_millis(300));
+        match err {
+            StoreError::Locked { pid, since, .. } => {
+                assert_eq!(pid, Some(std::process::id()));
+                assert!(since.is_some());
+            }
+            other => panic!("expected Locked, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn reopen_after_drop_in_the_same_process() {
+        let tmp = tempfile::tempdir().unwrap();
+        for n in 1..=3 {
+            let s = Store::open(tmp.path(), Duration::from_secs(2)).unwrap();
+            s.append(&act(n, "a"), Utc::now(), Some(n)).unwrap();
+            s.flush_blocking().unwrap();
+        }
+        let s = Store::open(tmp.path(), Duration::from_secs(2)).unwrap();
+        assert_eq!(s.head_seq().unwrap(), 3);
+    }
+
+    #[test]
+    fn catalog_and_calendar_default_to_builtin() {
+        let tmp = tempfile::tempdir().unwrap();
+        let s = Store::open(tmp.path(), WAIT).unwrap();
+        assert_eq!(s.catalog().unwrap().0, 0);
+        assert_eq!(s.calendar().unwrap().0, 0);
+        let mut c = Catalog::builtin();
+        c.version = 4;
+        s.set_catalog(4, &c).unwrap();
+        assert_eq!(s.catalog().unwrap(), (4, c));
+        let cal = Calendar::builtin();
+        s.set_calendar(2, &cal).unwrap();
+        assert_eq!(s.calendar().unwrap(), (2, cal));
+    }
+
+    #[test]
+    fn reviews_fold_into_state_and_move_the_pull_cursor() {
+        let tmp = tempfile::tempdir().unwrap();
+        let s = Store::open(tmp.path(), WAIT).unwrap();
+        let period: coso_proto::PeriodCode = "2026-H1".parse().unwrap();
+        let cat = Catalog::builtin();
+        let p = Calendar::builtin().period(&period).unwrap();
+        let st = s.unit_state().unwrap();
+        let frozen = st.freeze(&cat, UnitKind::ResidentialGroup, &p, Utc::now());
+        s.append(&Change::Submit(Box::new(frozen)), Utc::now(), None)
+            .unwrap();
+        let review = Review {
+            period: period.clone(),
+            decision: Decision::Returned,
+            reason: "Thiếu số liệu DB01".into(),
+            decided_at: Utc::now(),
+        };
+        s.apply_reviews(&[(3, review.clone())], 3).unwrap();
+        assert_eq!(
+            s.unit_state().unwrap().state(&period),
+            coso_proto::ReportState::Returned
+        );
+        assert_eq!(s.sync_state().unwrap().pull_after, 3);
+        assert_eq!(s.reviews().unwrap(), vec![(3, review)]);
+        // The acked cursor may go down (hub restored from a backup).
+        s.set_acked(1, Utc::now()).unwrap();
+        s.set_acked(0, Utc::now()).unwrap();
+        assert_eq!(s.sync_state().unwrap().acked_seq, 0);
+    }
+
+    #[test]
+    fn one_command_is_one_atomic_write() {
+        // A values change with many values lands as one entry: either the
+        // entry, the head and the state are all there, or none is.
+        let tmp = tempfile::tempdir().unwrap();
+        let s = Store::open(tmp.path(), WAIT).unwrap();
+        let before = s.dump().unwrap();
+        let values = (0..40)
+            .map(|i| (format!("X{i:02}"), Some(Value::Number(f64::from(i)))))
+            .collect();
+        let change = Change::ValuesSet(ValuesSet {
+            period: "2026-H1".parse().unwrap(),
+            values,
+        });
+        s.append(&change, Utc::now(), None).unwrap();
+        let after = s.dump().unwrap();
+        let added: Vec<&String> = after
+            .iter()
+            .filter(|kv| !before.contains(kv))
+            .map(|(k, _)| k)
+            .collect();
+        assert_eq!(added, vec!["log/1", "meta/head", "meta/state"]);
+    }
+}

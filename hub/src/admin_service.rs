@@ -1,0 +1,432 @@
+//! The `coso.v1.Admin` service the hub's CLI (and the VH-XH office) uses:
+//! the unit registry and enrolment links, periods, status, review and the
+//! consolidated report. Every call needs the admin token.
+
+use std::collections::BTreeSet;
+use std::sync::Arc;
+
+use chrono::{Datelike, Duration};
+use coso_proto::domain::calendar::{AdHocPeriod, vietnam};
+use coso_proto::link::EnrolmentLink;
+use coso_proto::{Decision, Period, PeriodCode, ReportState, Review, Unit, UnitCode, pb};
+use tonic::{Request, Response, Status};
+
+use crate::auth;
+use crate::error::{ApiError, lang_of};
+use crate::input;
+use crate::reporting::{self, UnitEntry};
+use crate::state::HubState;
+use crate::store::{Enrolment, PendingCode, UnitRecord};
+
+pub struct AdminService {
+    hub: Arc<HubState>,
+}
+
+type RpcResult<T> = Result<Response<T>, Status>;
+
+impl AdminService {
+    pub fn new(hub: Arc<HubState>) -> AdminService {
+        AdminService { hub }
+    }
+
+    /// Runs an admin call: checks the token, then maps any error once.
+    async fn call<Req, Res, F>(&self, request: Request<Req>, f: impl FnOnce(Req) -> F) -> RpcResult<Res>
+    where
+        F: Future<Output = Result<Res, ApiError>>,
+    {
+        let lang = lang_of(request.metadata());
+        if let Err(e) = auth::check_admin(&self.hub.store, request.metadata()) {
+            return Err(ApiError::from(e).into_status(lang));
+        }
+        f(request.into_inner())
+            .await
+            .map(Response::new)
+            .map_err(|e| e.into_status(lang))
+    }
+
+    fn new_code(&self) -> (String, PendingCode) {
+        let (code, hash) = auth::new_enrolment_code();
+        let ttl = Duration::hours(i64::from(self.hub.config.limits().enrolment_code_ttl_hours));
+        (
+            code,
+            PendingCode {
+                hash,
+                expires_at: coso_proto::clock::now() + ttl,
+            },
+        )
+    }
+
+    fn link(&self, unit: &Unit, code: String, pending: &PendingCode) -> pb::AddUnitResponse {
+        let link = EnrolmentLink {
+            addr: self.hub.link_addr(),
+            unit: unit.code.clone(),
+            code,
+            fingerprint: self.hub.fingerprint,
+        };
+        pb::AddUnitResponse {
+            unit: Some(pb::Unit::from(unit)),
+            enrolment_link: link.to_string(),
+            expires_at: pending.expires_at.to_rfc3339(),
+        }
+    }
+
+    fn wire_unit(u: Option<pb::Unit>) -> Result<Unit, ApiError> {
+        let u = u.unwrap_or_default();
+        Ok(input::unit(&u.code, &u.name, &u.kind)?)
+    }
+
+    async fn register(&self, units: Vec<Unit>) -> Result<Vec<pb::AddUnitResponse>, ApiError> {
+        let now = coso_proto::clock::now();
+        let mut records = Vec::with_capacity(units.len());
+        let mut links = Vec::with_capacity(units.len());
+        for u in units {
+            let (code, pending) = self.new_code();
+            links.push(self.link(&u, code, &pending));
+            records.push(UnitRecord::new(u, pending, now));
+        }
+        self.hub.store.register(&records).await?;
+        Ok(links)
+    }
+
+    fn existing(&self, code: &UnitCode) -> Result<UnitRecord, ApiError> {
+        self.hub
+            .store
+            .unit(code)?
+            .ok_or_else(|| ApiError::NoSuchUnit(code.clone()))
+    }
+
+    fn period(&self, code: &str) -> Result<Period, ApiError> {
+        let code = input::period_code(code)?;
+        self.hub
+            .docs
+            .calendar()
+            .period(&code)
+            .ok_or(ApiError::NoSuchPeriod(code))
+    }
+
+    /// What the hub holds for `rec` in `period`.
+    fn entry(&self, rec: &UnitRecord, period: &Period) -> Result<UnitEntry, ApiError> {
+        let code = &rec.unit.code;
+        let st = self.hub.store.unit_state(code)?;
+        let p = &period.code;
+        let report = st.submissions.get(p).cloned();
+        let has_data = st.values.get(p).is_some_and(|v| !v.is_empty())
+            || st.notes.get(p).is_some_and(|n| !n.is_empty())
+            || !st.activities_in(period).is_empty();
+        let state = if report.is_some() {
+            Some(st.state(p))
+        } else if has_data {
+            Some(ReportState::Draft)
+        } else {
+            None
+        };
+        let submitted_at = match report {
+            Some(_) => self.hub.store.received_at(code, p)?,
+            None => None,
+        };
+        let review_reason = st
+            .reviews
+            .get(p)
+            .filter(|r| r.decision == Decision::Returned)
+            .map(|r| r.reason.clone());
+        Ok(UnitEntry {
+            unit: rec.unit.clone(),
+            state,
+            has_data,
+            submitted_at,
+            report,
+            review_reason,
+        })
+    }
+
+    /// Every expected unit (registered, not revoked) for a period, by code.
+    fn entries(&self, period: &Period) -> Result<Vec<UnitEntry>, ApiError> {
+        self.hub
+            .store
+            .units()?
+            .iter()
+            .filter(|r| r.enrolment != Enrolment::Revoked)
+            .map(|r| self.entry(r, period))
+            .collect()
+    }
+
+    fn detail(&self, rec: &UnitRecord) -> Result<pb::UnitDetail, ApiError> {
+        let st = self.hub.store.unit_state(&rec.unit.code)?;
+        let cal = self.hub.docs.calendar();
+        let catalog = self.hub.docs.catalog();
+        let mut codes: BTreeSet<PeriodCode> = BTreeSet::new();
+        codes.extend(st.values.keys().cloned());
+        codes.extend(st.notes.keys().cloned());
+        codes.extend(st.submissions.keys().cloned());
+        for a in st.activities.values() {
+            codes.extend(cal.periods_for_date(a.date).into_iter().map(|p| p.code));
+        }
+        let mut periods: Vec<Period> = codes.iter().filter_map(|c| cal.period(c)).collect();
+        periods.sort_by(|a, b| (a.due, &a.code).cmp(&(b.due, &b.code)));
+        let mut out = Vec::with_capacity(periods.len());
+        for p in &periods {
+            let values = st
+                .report_values(&catalog, rec.unit.kind, p)
+                .iter()
+                .map(|(k, v)| (k.clone(), pb::Value::from(v)))
+                .collect();
+            let submitted_at = if st.submissions.contains_key(&p.code) {
+                self.hub.store.received_at(&rec.unit.code, &p.code)?
+            } else {
+                None
+            };
+            out.push(pb::UnitPeriod {
+                period: p.code.to_string(),
+                state: st.state(&p.code).as_str().into(),
+                values,
+                submitted_at: coso_proto::convert::time_to_wire(submitted_at),
+            });
+        }
+        Ok(pb::UnitDetail {
+            summary: Some(summary(rec)),
+            activities: st.activities.len() as u64,
+            periods: out,
+        })
+    }
+}
+
+pub fn summary(rec: &UnitRecord) -> pb::UnitSummary {
+    pb::UnitSummary {
+        unit: Some(pb::Unit::from(&rec.unit)),
+        enrolment: rec.enrolment.as_str().into(),
+        acked_seq: rec.acked_seq,
+        last_sync: coso_proto::convert::time_to_wire(rec.last_sync),
+    }
+}
+
+#[tonic::async_trait]
+impl pb::admin_server::Admin for AdminService {
+    async fn add_unit(&self, request: Request<pb::AddUnitRequest>) -> RpcResult<pb::AddUnitResponse> {
+        self.call(request, |req| async move {
+            let unit = Self::wire_unit(req.unit)?;
+            let mut links = self.register(vec![unit]).await?;
+            Ok(links.remove(0))
+        })
+        .await
+    }
+
+    async fn import_units(
+        &self,
+        request: Request<pb::ImportUnitsRequest>,
+    ) -> RpcResult<pb::ImportUnitsResponse> {
+        self.call(request, |req| async move {
+            if req.units.is_empty() {
+                return Err(ApiError::Input(input::InputError::CsvEmpty("units".into())));
+            }
+            let units = req
+                .units
+                .into_iter()
+                .map(|u| Self::wire_unit(Some(u)))
+                .collect::<Result<Vec<_>, _>>()?;
+            Ok(pb::ImportUnitsResponse {
+                units: self.register(units).await?,
+            })
+        })
+        .await
+    }
+
+    async fn reissue_enrolment(&self, request: Request<pb::UnitRef>) -> RpcResult<pb::AddUnitResponse> {
+        self.call(request, |req| async move {
+            let code = input::unit_code(&req.code)?;
+            self.existing(&code)?;
+            let store = &self.hub.store;
+            let g = store.lock_unit(&code).await;
+            let mut rec = self.existing(&code)?;
+            let (otc, pending) = self.new_code();
+            rec.code = Some(pending.clone());
+            if rec.enrolment == Enrolment::Revoked {
+                // A revoked unit comes back only by enrolling again.
+                rec.enrolment = Enrolment::Pending;
+                rec.credential = None;
+            }
+            store.put_unit(&g, &rec).await?;
+            Ok(self.link(&rec.unit, otc, &pending))
+        })
+        .await
+    }
+
+    async fn revoke_unit(&self, request: Request<pb::UnitRef>) -> RpcResult<pb::UnitSummary> {
+        self.call(request, |req| async move {
+            let code = input::unit_code(&req.code)?;
+            self.existing(&code)?;
+            let store = &self.hub.store;
+            let g = store.lock_unit(&code).await;
+            let mut rec = self.existing(&code)?;
+            rec.enrolment = Enrolment::Revoked;
+            rec.credential = None;
+            rec.code = None;
+            store.put_unit(&g, &rec).await?;
+            tracing::info!(unit = %code, "unit revoked");
+            Ok(summary(&rec))
+        })
+        .await
+    }
+
+    async fn list_units(&self, request: Request<pb::ListUnitsRequest>) -> RpcResult<pb::ListUnitsResponse> {
+        self.call(request, |_| async move {
+            Ok(pb::ListUnitsResponse {
+                units: self.hub.store.units()?.iter().map(summary).collect(),
+            })
+        })
+        .await
+    }
+
+    async fn show_unit(&self, request: Request<pb::UnitRef>) -> RpcResult<pb::UnitDetail> {
+        self.call(request, |req| async move {
+            let code = input::unit_code(&req.code)?;
+            let rec = self.existing(&code)?;
+            self.detail(&rec)
+        })
+        .await
+    }
+
+    async fn list_periods(
+        &self,
+        request: Request<pb::ListPeriodsRequest>,
+    ) -> RpcResult<pb::ListPeriodsResponse> {
+        self.call(request, |_| async move {
+            let cal = self.hub.docs.calendar();
+            let year = coso_proto::clock::now().with_timezone(&vietnam()).year();
+            let mut periods = cal.periods_of_year(year);
+            for a in &cal.adhoc {
+                if a.code.year() != year
+                    && let Some(p) = cal.period(&a.code)
+                {
+                    periods.push(p);
+                }
+            }
+            periods.sort_by(|a, b| (a.due, &a.code).cmp(&(b.due, &b.code)));
+            Ok(pb::ListPeriodsResponse {
+                periods: periods.iter().map(pb::Period::from).collect(),
+            })
+        })
+        .await
+    }
+
+    async fn add_period(&self, request: Request<pb::AddPeriodRequest>) -> RpcResult<pb::Period> {
+        self.call(request, |req| async move {
+            let adhoc = AdHocPeriod {
+                code: input::period_code(&req.code)?,
+                title: input::title(&req.title)?,
+                due: input::date("due", &req.due)?,
+                indicators: input::indicators(&self.hub.docs.catalog(), &req.indicators)?,
+            };
+            let p = self.hub.docs.add_period(&self.hub.store, adhoc).await?;
+            tracing::info!(period = %p.code, "ad-hoc period added");
+            Ok(pb::Period::from(&p))
+        })
+        .await
+    }
+
+    async fn status(&self, request: Request<pb::StatusRequest>) -> RpcResult<pb::StatusResponse> {
+        self.call(request, |req| async move {
+            let period = self.period(&req.period)?;
+            let entries = self.entries(&period)?;
+            Ok(reporting::status(
+                &self.hub.config.file.letterhead,
+                &self.hub.docs.catalog(),
+                &period,
+                &entries,
+            )?)
+        })
+        .await
+    }
+
+    async fn review(&self, request: Request<pb::ReviewRequest>) -> RpcResult<pb::ReviewResponse> {
+        self.call(request, |req| async move {
+            let code = input::unit_code(&req.unit)?;
+            let period = self.period(&req.period)?;
+            let decision = match req.decision.trim() {
+                "accept" | "accepted" => Decision::Accepted,
+                "return" | "returned" => Decision::Returned,
+                other => return Err(input::InputError::Decision(other.to_string()).into()),
+            };
+            let reason = match decision {
+                Decision::Returned => input::reason(&req.reason)?,
+                Decision::Accepted => String::new(),
+            };
+            self.existing(&code)?;
+            let store = &self.hub.store;
+            let g = store.lock_unit(&code).await;
+            let rec = self.existing(&code)?;
+            let before = self.entry(&rec, &period)?;
+            if before.state != Some(ReportState::Submitted) {
+                return Err(ApiError::NotReviewable {
+                    unit: code,
+                    period: period.code,
+                    state: before.state,
+                });
+            }
+            let now = coso_proto::clock::now();
+            let review = Review {
+                period: period.code.clone(),
+                decision,
+                reason,
+                decided_at: now,
+            };
+            store.record_review(&g, &review, now).await?;
+            tracing::info!(unit = %code, period = %period.code, decision = decision.as_str(), "review");
+            let after = self.entry(&rec, &period)?;
+            Ok(pb::ReviewResponse {
+                status: Some(reporting::one_status(
+                    &self.hub.config.file.letterhead,
+                    &self.hub.docs.catalog(),
+                    &period,
+                    &after,
+                )),
+            })
+        })
+        .await
+    }
+
+    async fn compile_report(
+        &self,
+        request: Request<pb::CompileReportRequest>,
+    ) -> RpcResult<pb::CompileReportResponse> {
+        self.call(request, |req| async move {
+            let period = self.period(&req.period)?;
+            let entries = self.entries(&period)?;
+            let (content, media_type) = reporting::compile(
+                &self.hub.config.file.letterhead,
+                &self.hub.docs.catalog(),
+                &period,
+                &entries,
+                &req.format,
+            )?;
+            Ok(pb::CompileReportResponse {
+                content,
+                media_type: media_type.to_string(),
+            })
+        })
+        .await
+    }
+
+    async fn set_upstream(
+        &self,
+        request: Request<pb::SetUpstreamRequest>,
+    ) -> RpcResult<pb::SetUpstreamResponse> {
+        self.call(request, |_| async { Err(ApiError::Unavailable("upstream delivery")) })
+            .await
+    }
+
+    async fn push_upstream(
+        &self,
+        request: Request<pb::PushUpstreamRequest>,
+    ) -> RpcResult<pb::PushUpstreamResponse> {
+        self.call(request, |_| async { Err(ApiError::Unavailable("upstream delivery")) })
+            .await
+    }
+
+    async fn upstream_log(
+        &self,
+        request: Request<pb::UpstreamLogRequest>,
+    ) -> RpcResult<pb::UpstreamLogResponse> {
+        self.call(request, |_| async { Err(ApiError::Unavailable("upstream delivery")) })
+            .await
+    }
+}

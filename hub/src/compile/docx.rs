@@ -1,0 +1,697 @@
+//! `report --format docx`: the report the ward signs, laid out as Decree
+//! 30/2020/NĐ-CP form 1.4 (a document with a type name): A4 portrait, margins
+//! 20/20/30/15 mm, Times New Roman throughout, the two-column header, title,
+//! "Kính gửi", sections I–IV written from the data, "Nơi nhận" and the
+//! signature block; then the appendix in a landscape section with its own page
+//! numbering. Text from units is cleaned of characters XML cannot carry and
+//! cut into runs, so markup, control characters and very long lines stay
+//! inert (docx-rs escapes `<`, `>` and `&`).
+
+use std::io::Cursor;
+
+use coso_proto::domain::catalog::{Aggregation, Indicator, ValueType};
+use coso_proto::{Lang, Section as NoteSection};
+use docx_rs::{
+    AlignmentType, BorderType, Docx, Header, LineSpacing, LineSpacingType, PageMargin, PageNum,
+    PageNumType, PageOrientationType, Paragraph, ParagraphBorder, ParagraphBorderPosition,
+    ParagraphBorders, Run, RunFonts, Section, SpecialIndentType, Table, TableCell, TableLayoutType,
+    TableRow, VAlignType, WidthType,
+};
+
+use super::{
+    CompileError, IndicatorRow, KindCell, Model, Narrative, clean_text, format_number,
+    format_value, place_date_line, short_date,
+};
+
+const FONT: &str = "Times New Roman";
+/// Half-points.
+const BODY: usize = 28;
+const HEADER: usize = 26;
+const TABLE: usize = 24;
+/// A4 in twips.
+const A4_W: u32 = 11906;
+const A4_H: u32 = 16838;
+/// First-line indent of body paragraphs: 1.27 cm.
+const FIRST_LINE: i32 = 720;
+/// Longest text put in one run; longer text is split over several runs.
+const RUN_CHARS: usize = 2000;
+
+fn mm(v: f64) -> i32 {
+    (v * 1440.0 / 25.4).round() as i32
+}
+
+fn fonts() -> RunFonts {
+    RunFonts::new()
+        .ascii(FONT)
+        .hi_ansi(FONT)
+        .east_asia(FONT)
+        .cs(FONT)
+}
+
+#[derive(Clone, Copy, Default)]
+struct Style {
+    bold: bool,
+    italic: bool,
+    underline: bool,
+    size: usize,
+}
+
+impl Style {
+    fn size(size: usize) -> Style {
+        Style {
+            size,
+            ..Style::default()
+        }
+    }
+    fn bold(mut self) -> Style {
+        self.bold = true;
+        self
+    }
+    fn italic(mut self) -> Style {
+        self.italic = true;
+        self
+    }
+    fn underline(mut self) -> Style {
+        self.underline = true;
+        self
+    }
+    fn run(self) -> Run {
+        let mut r = Run::new().fonts(fonts()).size(self.size);
+        if self.bold {
+            r = r.bold();
+        }
+        if self.italic {
+            r = r.italic();
+        }
+        if self.underline {
+            r = r.underline("single");
+        }
+        r
+    }
+}
+
+/// Runs for one line of text: cleaned, tabs as real tabs, and long text cut
+/// into several runs.
+fn runs(text: &str, st: Style) -> Vec<Run> {
+    let text = clean_text(text);
+    let mut out = Vec::new();
+    for (i, part) in text.split('\t').enumerate() {
+        if i > 0 {
+            out.push(st.run().add_tab());
+        }
+        let chars: Vec<char> = part.chars().filter(|c| *c != '\n').collect();
+        for chunk in chars.chunks(RUN_CHARS) {
+            out.push(st.run().add_text(chunk.iter().collect::<String>()));
+        }
+    }
+    if out.is_empty() {
+        out.push(st.run());
+    }
+    out
+}
+
+fn para(runs: Vec<Run>) -> Paragraph {
+    runs.into_iter().fold(Paragraph::new(), |p, r| p.add_run(r))
+}
+
+fn spacing(before: u32, after: u32) -> LineSpacing {
+    LineSpacing::new()
+        .before(before)
+        .after(after)
+        .line(276)
+        .line_rule(LineSpacingType::Auto)
+}
+
+fn centered(text: &str, st: Style) -> Paragraph {
+    para(runs(text, st))
+        .align(AlignmentType::Center)
+        .line_spacing(LineSpacing::new().before(0).after(0))
+}
+
+/// A body paragraph: 14 pt, justified, first line indented 1.27 cm.
+fn body(runs: Vec<Run>) -> Paragraph {
+    para(runs)
+        .align(AlignmentType::Both)
+        .indent(
+            None,
+            Some(SpecialIndentType::FirstLine(FIRST_LINE)),
+            None,
+            None,
+        )
+        .line_spacing(spacing(0, 120))
+}
+
+fn body_text(text: &str) -> Paragraph {
+    body(runs(text, Style::size(BODY)))
+}
+
+fn heading(text: &str) -> Paragraph {
+    body(runs(text, Style::size(BODY).bold())).keep_next(true)
+}
+
+fn subheading(text: &str) -> Paragraph {
+    body(runs(text, Style::size(BODY).bold().italic())).keep_next(true)
+}
+
+/// The short rule under the issuing body: an empty paragraph whose bottom
+/// border is narrowed by indents on both sides.
+fn short_rule(cell_width: i32, length: i32) -> Paragraph {
+    let side = ((cell_width - length) / 2).max(0);
+    let mut p = Paragraph::new()
+        .add_run(Run::new().fonts(fonts()).size(4))
+        .indent(Some(side), None, Some(side), None)
+        .line_spacing(
+            LineSpacing::new()
+                .before(0)
+                .after(0)
+                .line(40)
+                .line_rule(LineSpacingType::Exact),
+        );
+    // Only the bottom border: the default set would draw a box.
+    p.property = p.property.set_borders(
+        ParagraphBorders::with_empty().set(
+            ParagraphBorder::new(ParagraphBorderPosition::Bottom)
+                .val(BorderType::Single)
+                .size(6)
+                .space(0)
+                .color("000000"),
+        ),
+    );
+    p
+}
+
+fn cell(width: usize, paragraphs: Vec<Paragraph>) -> TableCell {
+    paragraphs
+        .into_iter()
+        .fold(TableCell::new(), |c, p| c.add_paragraph(p))
+        .width(width, WidthType::Dxa)
+}
+
+fn borderless(widths: &[usize], rows: Vec<TableRow>) -> Table {
+    Table::without_borders(rows)
+        .set_grid(widths.to_vec())
+        .width(widths.iter().sum(), WidthType::Dxa)
+        .layout(TableLayoutType::Fixed)
+}
+
+fn page_number_header() -> Header {
+    Header::new().add_paragraph(
+        Paragraph::new()
+            .add_page_num(PageNum::new())
+            .align(AlignmentType::Center)
+            .fonts(fonts())
+            .size(BODY),
+    )
+}
+
+pub(crate) fn render(m: &Model) -> Result<Vec<u8>, CompileError> {
+    let mut buf = Cursor::new(Vec::new());
+    build(m)
+        .build()
+        .pack(&mut buf)
+        .map_err(|e| CompileError::Docx(Box::new(e)))?;
+    Ok(buf.into_inner())
+}
+
+/// The whole document, before packing (tests read its XML).
+pub(crate) fn build(m: &Model) -> Docx {
+    let portrait_margins = PageMargin::new()
+        .top(mm(20.0))
+        .bottom(mm(20.0))
+        .left(mm(30.0))
+        .right(mm(15.0))
+        .header(mm(10.0))
+        .footer(mm(10.0));
+    let text_width = (A4_W as i32 - mm(30.0) - mm(15.0)) as usize;
+
+    let mut main = Section::new()
+        .page_size(docx_rs::PageSize::new().size(A4_W, A4_H))
+        .page_margin(portrait_margins)
+        .title_pg()
+        .header(page_number_header())
+        .first_header(Header::new());
+    main = main.add_table(letterhead_table(m, text_width));
+    for p in title_block(m) {
+        main = main.add_paragraph(p);
+    }
+    for p in sections(m) {
+        main = main.add_paragraph(p);
+    }
+    main = main.add_table(signature_table(m, text_width));
+
+    let landscape_margins = PageMargin::new()
+        .top(mm(20.0))
+        .bottom(mm(20.0))
+        .left(mm(20.0))
+        .right(mm(15.0))
+        .header(mm(10.0))
+        .footer(mm(10.0));
+    let landscape_width = (A4_H as i32 - mm(20.0) - mm(15.0)) as usize;
+
+    // Dated by the report, not the clock, so the same data gives the same file.
+    let stamp = format!("{}T00:00:00Z", m.input.report_date.format("%Y-%m-%d"));
+    let mut doc = Docx::new()
+        .created_at(&stamp)
+        .updated_at(&stamp)
+        .default_fonts(fonts())
+        .default_size(BODY)
+        .add_section(main);
+    for p in appendix_heading(m) {
+        doc = doc.add_paragraph(p);
+    }
+    doc = doc.add_table(appendix_table(m, landscape_width));
+    for p in appendix_notes() {
+        doc = doc.add_paragraph(p);
+    }
+    // The last section's properties live on the document: the appendix,
+    // landscape, numbered from 1.
+    doc.page_size(A4_H, A4_W)
+        .page_orient(PageOrientationType::Landscape)
+        .page_margin(landscape_margins)
+        .page_num_type(PageNumType::new().start(1))
+        .title_pg()
+        .header(page_number_header())
+        .first_header(Header::new())
+}
+
+fn letterhead_table(m: &Model, width: usize) -> Table {
+    let lh = m.letterhead();
+    let left_w = 3500usize;
+    let right_w = width - left_w;
+    let mut parent = Style::size(HEADER);
+    if lh.issuer_parent_bold {
+        parent = parent.bold();
+    }
+    let mut left_top = Vec::new();
+    if !lh.issuer_parent.trim().is_empty() {
+        left_top.push(centered(&lh.issuer_parent, parent));
+    }
+    left_top.push(centered(&lh.issuer, Style::size(HEADER).bold()));
+    left_top.push(short_rule(left_w as i32 - 216, 1300));
+    let right_top = vec![
+        // 12 pt keeps the national title on one line (Decree 30 allows 12–13).
+        centered(&lh.nation, Style::size(24).bold()),
+        centered(&lh.motto, Style::size(HEADER).bold().underline()),
+    ];
+    let number = centered(&lh.number_line, Style::size(HEADER))
+        .line_spacing(LineSpacing::new().before(120).after(0));
+    let date = centered(
+        &place_date_line(&lh.place, m.input.report_date),
+        Style::size(BODY).italic(),
+    )
+    .line_spacing(LineSpacing::new().before(120).after(0));
+    borderless(
+        &[left_w, right_w],
+        vec![
+            TableRow::new(vec![cell(left_w, left_top), cell(right_w, right_top)]),
+            TableRow::new(vec![cell(left_w, vec![number]), cell(right_w, vec![date])]),
+        ],
+    )
+}
+
+fn title_block(m: &Model) -> Vec<Paragraph> {
+    let lh = m.letterhead();
+    vec![
+        centered("BÁO CÁO", Style::size(BODY).bold())
+            .line_spacing(LineSpacing::new().before(360).after(0)),
+        centered(&m.subject(), Style::size(BODY).bold())
+            .line_spacing(LineSpacing::new().before(0).after(240)),
+        centered(
+            &format!("Kính gửi: {}.", lh.recipient.trim().trim_end_matches('.')),
+            Style::size(BODY),
+        )
+        .line_spacing(LineSpacing::new().before(0).after(360)),
+    ]
+}
+
+/// A total as said in a sentence: "1.234 lượt người", "12/15 đơn vị", "87,5%".
+fn total_phrase(r: &IndicatorRow) -> String {
+    let ind: &Indicator = r.ind;
+    let Some(t) = r.total else {
+        return "chưa có số liệu".into();
+    };
+    match ind.aggregate {
+        Aggregation::CountYes => format!("{}/{} đơn vị", format_number(ind, t), r.units_reporting),
+        Aggregation::Rate => format_number(ind, t),
+        Aggregation::Mean => format!(
+            "bình quân {} {} ({} đơn vị có số liệu)",
+            format_number(ind, t),
+            ind.measure,
+            r.units_reporting
+        ),
+        Aggregation::Sum | Aggregation::None => {
+            format!("{} {}", format_number(ind, t), ind.measure)
+        }
+    }
+}
+
+/// A unit's text: the first line after the unit's name in bold, the other
+/// lines as their own paragraphs.
+fn attributed(name: &str, text: &str) -> Vec<Paragraph> {
+    let text = clean_text(text);
+    let mut lines = text
+        .lines()
+        .map(str::trim_end)
+        .filter(|l| !l.trim().is_empty());
+    let mut first = vec![
+        Style::size(BODY)
+            .bold()
+            .run()
+            .add_text(format!("{}: ", clean_text(name).replace('\n', " "))),
+    ];
+    first.extend(runs(lines.next().unwrap_or(""), Style::size(BODY)));
+    let mut out = vec![body(first)];
+    out.extend(lines.map(body_text));
+    out
+}
+
+fn narratives<'a>(items: impl Iterator<Item = &'a Narrative<'a>>) -> Vec<Paragraph> {
+    items
+        .flat_map(|n| attributed(&n.unit.name, n.text))
+        .collect()
+}
+
+fn names(m: &Model, pick: impl Fn(&super::UnitRow) -> bool) -> Vec<String> {
+    m.rows
+        .iter()
+        .filter(|r| pick(r))
+        .map(|r| r.unit().name.clone())
+        .collect()
+}
+
+fn sections(m: &Model) -> Vec<Paragraph> {
+    let mut out = Vec::new();
+    let c = &m.completeness;
+    let roman = ["I", "II", "III", "IV"];
+
+    out.push(heading(&format!(
+        "{}. {}",
+        roman[0],
+        NoteSection::Results.heading_vi()
+    )));
+    out.push(subheading("1. Tình hình báo cáo của các đơn vị"));
+    out.push(body_text(&format!(
+        "Tính đến ngày {} (hạn nộp: {}), {}.",
+        short_date(m.input.report_date),
+        super::due_phrase(m.period()),
+        c.sentence(Lang::Vi),
+    )));
+    let late = names(m, |r| r.timeliness == coso_proto::Timeliness::Late);
+    if !late.is_empty() {
+        out.push(body_text(&format!(
+            "Các đơn vị báo cáo muộn: {}.",
+            late.join(", ")
+        )));
+    }
+    let missing = names(m, |r| r.report.is_none());
+    if !missing.is_empty() {
+        out.push(body_text(&format!(
+            "Các đơn vị chưa báo cáo: {}.",
+            missing.join(", ")
+        )));
+    }
+
+    out.push(subheading("2. Kết quả thực hiện các nội dung"));
+    let mut n = 0;
+    for g in &m.input.catalog.groups {
+        let rows: Vec<_> = m
+            .indicators
+            .iter()
+            .filter(|r| r.ind.group == g.code && r.ind.value_type != ValueType::Text)
+            .collect();
+        if rows.is_empty() {
+            continue;
+        }
+        n += 1;
+        out.push(body(runs(
+            &format!("2.{n}. {}", g.name),
+            Style::size(BODY).italic(),
+        )));
+        for r in rows {
+            out.push(body_text(&format!(
+                "- {}: {}.",
+                r.ind.name,
+                total_phrase(r)
+            )));
+        }
+    }
+
+    let mut next = 3;
+    if m.narratives_of(NoteSection::Results).next().is_some() {
+        out.push(subheading(&format!("{next}. Kết quả tại các đơn vị")));
+        out.extend(narratives(m.narratives_of(NoteSection::Results)));
+        next += 1;
+    }
+    for r in m.text_answers() {
+        if r.by_unit.is_empty() {
+            continue;
+        }
+        out.push(subheading(&format!("{next}. {}", r.ind.name)));
+        for (u, v) in &r.by_unit {
+            out.extend(attributed(&u.name, &format_value(r.ind, v)));
+        }
+        next += 1;
+    }
+
+    let none = [
+        "Các đơn vị không nêu khó khăn, vướng mắc.",
+        "Các đơn vị không có đề xuất, kiến nghị.",
+        "Các đơn vị chưa nêu nhiệm vụ thời gian tới.",
+    ];
+    for (i, section) in [
+        NoteSection::Difficulties,
+        NoteSection::Proposals,
+        NoteSection::NextTasks,
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        out.push(heading(&format!(
+            "{}. {}",
+            roman[i + 1],
+            section.heading_vi()
+        )));
+        let items = narratives(m.narratives_of(section));
+        if items.is_empty() {
+            out.push(body_text(none[i]));
+        } else {
+            out.extend(items);
+        }
+    }
+    out.push(body_text(&format!(
+        "Trên đây là báo cáo kết quả thực hiện dân chủ ở cơ sở {} của {}./.",
+        m.period_phrase(),
+        m.letterhead().issuer_short
+    )));
+    out
+}
+
+fn signature_table(m: &Model, width: usize) -> Table {
+    let lh = m.letterhead();
+    let left_w = width * 9 / 20;
+    let right_w = width - left_w;
+    let tight = || LineSpacing::new().before(0).after(0);
+    let mut left = vec![
+        para(runs("Nơi nhận:", Style::size(24).bold().italic()))
+            .line_spacing(LineSpacing::new().before(240).after(0)),
+    ];
+    left.extend(
+        lh.distribution
+            .iter()
+            .map(|d| para(runs(&format!("- {}", d.trim()), Style::size(22))).line_spacing(tight())),
+    );
+    let mut right = vec![
+        centered(&lh.signatory_for, Style::size(BODY).bold())
+            .line_spacing(LineSpacing::new().before(240).after(0)),
+        centered(&lh.signatory_title, Style::size(BODY).bold()),
+    ];
+    // Room for the signature and the seal.
+    for _ in 0..4 {
+        right.push(centered("", Style::size(BODY)));
+    }
+    if !lh.signatory_name.trim().is_empty() {
+        right.push(centered(&lh.signatory_name, Style::size(BODY).bold()));
+    }
+    borderless(
+        &[left_w, right_w],
+        vec![TableRow::new(vec![
+            cell(left_w, left).vertical_align(VAlignType::Top),
+            cell(right_w, right).vertical_align(VAlignType::Top),
+        ])],
+    )
+}
+
+fn appendix_heading(m: &Model) -> Vec<Paragraph> {
+    let lh = m.letterhead();
+    let number = lh
+        .number_line
+        .trim()
+        .strip_prefix("Số:")
+        .map(|rest| rest.strip_prefix(' ').unwrap_or(rest))
+        .unwrap_or(&lh.number_line)
+        .trim_end();
+    vec![
+        centered("Phụ lục", Style::size(BODY).bold()),
+        centered(
+            &format!(
+                "KẾT QUẢ THỰC HIỆN DÂN CHỦ Ở CƠ SỞ {}",
+                m.period_phrase().to_uppercase()
+            ),
+            Style::size(BODY).bold(),
+        ),
+        centered(
+            &format!(
+                "(Kèm theo Báo cáo số {number} ngày {} của {})",
+                short_date(m.input.report_date),
+                lh.issuer_short
+            ),
+            Style::size(BODY).italic(),
+        )
+        .line_spacing(LineSpacing::new().before(0).after(240)),
+    ]
+}
+
+fn table_cell(width: usize, text: &str, st: Style, align: AlignmentType) -> TableCell {
+    cell(
+        width,
+        vec![
+            para(runs(text, st))
+                .align(align)
+                .line_spacing(LineSpacing::new().before(40).after(40)),
+        ],
+    )
+    .vertical_align(VAlignType::Center)
+}
+
+fn appendix_table(m: &Model, width: usize) -> Table {
+    let kinds = &m.kinds;
+    let (stt_w, measure_w, num_w) = (700usize, 1400usize, 1500usize);
+    let fixed = stt_w + measure_w + num_w * (kinds.len() + 1);
+    let name_w = width.saturating_sub(fixed).max(3000);
+    let mut widths = vec![stt_w, name_w, measure_w];
+    widths.extend(std::iter::repeat_n(num_w, kinds.len() + 1));
+    let plain = Style::size(TABLE);
+    let bold = plain.bold();
+    let (c, l, r) = (
+        AlignmentType::Center,
+        AlignmentType::Left,
+        AlignmentType::Right,
+    );
+
+    let mut header = vec![
+        table_cell(stt_w, "STT", bold, c),
+        table_cell(name_w, "Chỉ tiêu", bold, c),
+        table_cell(measure_w, "Đơn vị tính", bold, c),
+    ];
+    header.extend(
+        kinds
+            .iter()
+            .map(|k| table_cell(num_w, k.name_vi(), bold, c)),
+    );
+    header.push(table_cell(num_w, "Tổng cộng", bold, c));
+    let mut rows = vec![TableRow::new(header).cant_split()];
+
+    // The completeness line, per kind: reported / expected.
+    let mut done = vec![
+        table_cell(stt_w, "", bold, c),
+        table_cell(name_w, "Số đơn vị đã báo cáo / tổng số đơn vị", bold, l),
+        table_cell(measure_w, "đơn vị", plain, c),
+    ];
+    for k in kinds {
+        let of_kind: Vec<_> = m.rows.iter().filter(|r| r.unit().kind == *k).collect();
+        let reported = of_kind.iter().filter(|r| r.report.is_some()).count();
+        done.push(table_cell(
+            num_w,
+            &format!("{reported}/{}", of_kind.len()),
+            plain,
+            r,
+        ));
+    }
+    done.push(table_cell(
+        num_w,
+        &format!("{}/{}", m.completeness.reported, m.completeness.expected),
+        bold,
+        r,
+    ));
+    rows.push(TableRow::new(done).cant_split());
+
+    let span = widths.len() - 1;
+    let mut group_no = 0;
+    for g in &m.input.catalog.groups {
+        let items: Vec<_> = m
+            .indicators
+            .iter()
+            .filter(|r| r.ind.group == g.code && r.ind.value_type != ValueType::Text)
+            .collect();
+        if items.is_empty() {
+            continue;
+        }
+        group_no += 1;
+        rows.push(
+            TableRow::new(vec![
+                table_cell(stt_w, &roman(group_no), bold, c),
+                table_cell(widths[1..].iter().sum(), &g.name, bold, l).grid_span(span),
+            ])
+            .cant_split(),
+        );
+        for (i, item) in items.iter().enumerate() {
+            let mut cells = vec![
+                table_cell(stt_w, &(i + 1).to_string(), plain, c),
+                table_cell(name_w, &item.ind.name, plain, l),
+                table_cell(measure_w, &item.ind.measure, plain, c),
+            ];
+            for (_, kc) in &item.by_kind {
+                let s = match kc {
+                    KindCell::Value(v) => format_number(item.ind, *v),
+                    KindCell::Missing => "—".into(),
+                    KindCell::NotApplicable => String::new(),
+                };
+                cells.push(table_cell(num_w, &s, plain, r));
+            }
+            let total = item
+                .total
+                .map(|t| format_number(item.ind, t))
+                .unwrap_or_else(|| "—".into());
+            cells.push(table_cell(num_w, &total, bold, r));
+            rows.push(TableRow::new(cells).cant_split());
+        }
+    }
+    Table::new(rows)
+        .set_grid(widths.clone())
+        .width(widths.iter().sum(), WidthType::Dxa)
+        .layout(TableLayoutType::Fixed)
+}
+
+fn appendix_notes() -> Vec<Paragraph> {
+    let st = Style::size(TABLE).italic();
+    vec![
+        para(runs(
+            "Ghi chú: “—”: chưa có đơn vị nào báo cáo (không phải số 0); ô trống: chỉ tiêu không áp dụng cho loại đơn vị; chỉ tiêu có/không: số đơn vị trả lời “có”; tỷ lệ: tính trên tổng số của các đơn vị đã báo cáo. Số liệu chi tiết của từng đơn vị ở tệp Excel kèm theo.",
+            st,
+        ))
+        .line_spacing(LineSpacing::new().before(120).after(0)),
+    ]
+}
+
+fn roman(n: usize) -> String {
+    const R: [(usize, &str); 9] = [
+        (100, "C"),
+        (90, "XC"),
+        (50, "L"),
+        (40, "XL"),
+        (10, "X"),
+        (9, "IX"),
+        (5, "V"),
+        (4, "IV"),
+        (1, "I"),
+    ];
+    let mut n = n;
+    let mut s = String::new();
+    for (v, r) in R {
+        while n >= v {
+            s.push_str(r);
+            n -= v;
+        }
+    }
+    s
+}

@@ -1,0 +1,200 @@
+//! `report --format md`: a quick look at the consolidated report in Markdown.
+//! Text from units is escaped so it can neither break the tables nor inject
+//! markup or HTML.
+
+use std::fmt::Write;
+
+use coso_proto::{Lang, Section};
+
+use super::{KindCell, Model, clean_text, format_number, format_value};
+
+/// Escapes one line of text for Markdown: characters that start inline
+/// markup or break a table get a backslash, `<`/`>`/`&` become entities (so no
+/// raw HTML), what would start a heading or list at the line's start is
+/// escaped, and control characters are replaced.
+pub(crate) fn escape_line(s: &str) -> String {
+    let clean = clean_text(s);
+    let mut out = String::with_capacity(clean.len() + 8);
+    let chars: Vec<char> = clean.chars().collect();
+    // A line such as "1. …" or "- …" would become a list.
+    let digits = chars.iter().take_while(|c| c.is_ascii_digit()).count();
+    let marker = match chars.first() {
+        Some('#' | '-' | '+' | '=') => Some(0),
+        _ if digits > 0 && matches!(chars.get(digits), Some('.' | ')')) => Some(digits),
+        _ => None,
+    };
+    for (i, &c) in chars.iter().enumerate() {
+        match c {
+            '\\' | '`' | '*' | '_' | '[' | ']' | '|' | '~' => {
+                out.push('\\');
+                out.push(c);
+            }
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '&' => out.push_str("&amp;"),
+            '\n' | '\t' => out.push(' '),
+            c => {
+                if marker == Some(i) {
+                    out.push('\\');
+                }
+                out.push(c);
+            }
+        }
+    }
+    out
+}
+
+/// Escapes multi-line text: each line escaped, lines joined by hard breaks.
+fn escape_block(s: &str) -> String {
+    clean_text(s)
+        .lines()
+        .map(|l| escape_line(l.trim_end()))
+        .filter(|l| !l.is_empty())
+        .collect::<Vec<_>>()
+        .join("  \n")
+}
+
+pub(crate) fn render(m: &Model) -> String {
+    let mut o = String::new();
+    let lh = m.letterhead();
+    let p = m.period();
+    // Writing to a String cannot fail.
+    let _ = writeln!(o, "# BÁO CÁO\n\n**{}**\n", escape_line(&m.subject()));
+    let _ = writeln!(
+        o,
+        "{} — {} — *{}*\n",
+        escape_line(&format!("{} {}", lh.issuer_parent, lh.issuer)),
+        escape_line(&lh.number_line),
+        escape_line(&super::place_date_line(&lh.place, m.input.report_date))
+    );
+    let _ = writeln!(
+        o,
+        "Kỳ báo cáo: {} ({}), hạn nộp: {}\n",
+        escape_line(&p.code.to_string()),
+        escape_line(&p.title),
+        escape_line(&super::due_phrase(p))
+    );
+    let _ = writeln!(
+        o,
+        "**{}.**\n",
+        escape_line(&m.completeness.sentence(Lang::Vi))
+    );
+
+    let _ = writeln!(o, "## Tình hình báo cáo\n");
+    let _ = writeln!(
+        o,
+        "| Mã | Đơn vị | Loại | Trạng thái | Thời điểm nhận | Đúng hạn |\n|---|---|---|---|---|---|"
+    );
+    for r in &m.rows {
+        let u = r.unit();
+        let _ = writeln!(
+            o,
+            "| {} | {} | {} | {} | {} | {} |",
+            escape_line(u.code.as_str()),
+            escape_line(&u.name),
+            escape_line(u.kind.name_vi()),
+            r.state.label_vi(),
+            r.submitted_at
+                .map(|t| escape_line(&super::rfc3339_vn(t)))
+                .unwrap_or_default(),
+            match r.timeliness {
+                coso_proto::Timeliness::OnTime => "Đúng hạn",
+                coso_proto::Timeliness::Late => "Muộn",
+                coso_proto::Timeliness::Missing => "Chưa báo cáo",
+            }
+        );
+    }
+
+    let _ = writeln!(o, "\n## Chỉ tiêu\n");
+    let mut head = String::from("| Mã | Chỉ tiêu | Đơn vị tính |");
+    let mut rule = String::from("|---|---|---|");
+    for k in &m.kinds {
+        let _ = write!(head, " {} |", escape_line(k.name_vi()));
+        rule.push_str("---:|");
+    }
+    head.push_str(" Tổng cộng |");
+    rule.push_str("---:|");
+    let _ = writeln!(o, "{head}\n{rule}");
+    let catalog = m.input.catalog;
+    for g in &catalog.groups {
+        let rows: Vec<_> = m
+            .indicators
+            .iter()
+            .filter(|r| r.ind.group == g.code && r.ind.value_type != super::ValueType::Text)
+            .collect();
+        if rows.is_empty() {
+            continue;
+        }
+        let _ = write!(o, "| | **{}** | |", escape_line(&g.name));
+        for _ in &m.kinds {
+            o.push_str(" |");
+        }
+        o.push_str(" |\n");
+        for r in rows {
+            let _ = write!(
+                o,
+                "| {} | {} | {} |",
+                escape_line(&r.ind.code),
+                escape_line(&r.ind.name),
+                escape_line(&r.ind.measure)
+            );
+            for (_, c) in &r.by_kind {
+                let s = match c {
+                    KindCell::Value(v) => format_number(r.ind, *v),
+                    KindCell::Missing => "—".into(),
+                    KindCell::NotApplicable => String::new(),
+                };
+                let _ = write!(o, " {} |", escape_line(&s));
+            }
+            let total = r
+                .total
+                .map(|t| format_number(r.ind, t))
+                .unwrap_or_else(|| "—".into());
+            let _ = writeln!(o, " {} |", escape_line(&total));
+        }
+    }
+    let _ = writeln!(
+        o,
+        "\n— : chưa có đơn vị nào báo cáo (không phải số 0); ô trống: chỉ tiêu không áp dụng.\n"
+    );
+
+    for r in m.text_answers() {
+        if r.by_unit.is_empty() {
+            continue;
+        }
+        let _ = writeln!(o, "## {}\n", escape_line(&r.ind.name));
+        for (u, v) in &r.by_unit {
+            let _ = writeln!(
+                o,
+                "**{}** ({}):  \n{}\n",
+                escape_line(&u.name),
+                escape_line(u.code.as_str()),
+                escape_block(&format_value(r.ind, v))
+            );
+        }
+    }
+
+    for (i, section) in Section::ALL.into_iter().enumerate() {
+        let _ = writeln!(
+            o,
+            "## {}. {}\n",
+            ["I", "II", "III", "IV"][i],
+            section.heading_vi()
+        );
+        let mut any = false;
+        for n in m.narratives_of(section) {
+            any = true;
+            let _ = writeln!(
+                o,
+                "**{}** ({}):  \n{}\n",
+                escape_line(&n.unit.name),
+                escape_line(n.unit.code.as_str()),
+                escape_block(n.text)
+            );
+        }
+        if !any {
+            let _ = writeln!(o, "*Không có đơn vị nào nêu nội dung này.*\n");
+        }
+    }
+    o
+}

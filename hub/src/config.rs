@@ -1,0 +1,223 @@
+//! The hub's configuration file, `DATA_DIR/hub.toml`: ward identity, listen
+//! addresses, limits, and the sections later features read.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+use thiserror::Error;
+
+/// The file name of the configuration inside the data dir.
+pub const CONFIG_FILE: &str = "hub.toml";
+
+#[derive(Debug, Error)]
+pub enum ConfigError {
+    #[error("{file}: cannot read: {reason}")]
+    Read { file: String, reason: String },
+    #[error("{file}: {reason}")]
+    Syntax { file: String, reason: String },
+    #[error("{file}: field {field}: {reason}")]
+    Invalid {
+        file: String,
+        field: &'static str,
+        reason: String,
+    },
+}
+
+/// Limits that keep every message and batch bounded.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Limits {
+    /// The largest gRPC message the hub decodes or encodes.
+    pub max_message_bytes: usize,
+    /// The most entries one Push may carry.
+    pub max_batch_entries: u32,
+    /// The most payload bytes one Push may carry. A batch of a single entry
+    /// may exceed it (up to `max_message_bytes`), because an agent cannot
+    /// split one entry.
+    pub max_batch_bytes: u64,
+    /// How long a one-time enrolment code stays valid, in hours.
+    pub enrolment_code_ttl_hours: u32,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            max_message_bytes: 4 * 1024 * 1024,
+            max_batch_entries: 500,
+            max_batch_bytes: 1024 * 1024,
+            enrolment_code_ttl_hours: 7 * 24,
+        }
+    }
+}
+
+/// Delivery to the Department of Home Affairs (filled in by the upstream work).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Upstream {
+    /// Where reports are delivered; none until `upstream set`.
+    pub url: Option<String>,
+    /// When to deliver automatically, e.g. "on-accept"; none means only on demand.
+    pub schedule: Option<String>,
+}
+
+/// The contents of `hub.toml`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HubFile {
+    pub ward: String,
+    pub city: String,
+    /// `HOST:PORT` that agents use to reach the hub; put into enrolment links.
+    /// When absent, links carry the address the hub is bound to.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub public_addr: Option<String>,
+    #[serde(default = "default_grpc")]
+    pub grpc_addr: SocketAddr,
+    #[serde(default = "default_http")]
+    pub http_addr: SocketAddr,
+    #[serde(default)]
+    pub limits: Limits,
+    /// The letterhead of the consolidated report.
+    #[serde(default)]
+    pub letterhead: crate::compile::Letterhead,
+    #[serde(default)]
+    pub upstream: Upstream,
+}
+
+fn default_grpc() -> SocketAddr {
+    SocketAddr::from(([0, 0, 0, 0], 7443))
+}
+
+fn default_http() -> SocketAddr {
+    SocketAddr::from(([0, 0, 0, 0], 7080))
+}
+
+impl HubFile {
+    pub fn new(ward: &str, city: &str, public_addr: Option<String>) -> HubFile {
+        HubFile {
+            ward: ward.to_string(),
+            city: city.to_string(),
+            public_addr,
+            grpc_addr: default_grpc(),
+            http_addr: default_http(),
+            limits: Limits::default(),
+            letterhead: crate::compile::Letterhead::default(),
+            upstream: Upstream::default(),
+        }
+    }
+
+    pub fn to_toml(&self) -> String {
+        toml::to_string_pretty(self).expect("the hub config serialises")
+    }
+}
+
+/// The configuration the server runs with: the file plus where it lives.
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub data_dir: PathBuf,
+    pub file: HubFile,
+}
+
+impl Config {
+    /// Reads and checks `DATA_DIR/hub.toml`.
+    pub fn load(data_dir: &Path) -> Result<Config, ConfigError> {
+        let path = data_dir.join(CONFIG_FILE);
+        let name = path.display().to_string();
+        let text = std::fs::read_to_string(&path).map_err(|e| ConfigError::Read {
+            file: name.clone(),
+            reason: e.to_string(),
+        })?;
+        let file: HubFile = toml::from_str(&text).map_err(|e| ConfigError::Syntax {
+            file: name.clone(),
+            reason: e.to_string().trim().to_string(),
+        })?;
+        check(&file, &name)?;
+        Ok(Config {
+            data_dir: data_dir.to_path_buf(),
+            file,
+        })
+    }
+
+    pub fn limits(&self) -> &Limits {
+        &self.file.limits
+    }
+}
+
+fn check(f: &HubFile, file: &str) -> Result<(), ConfigError> {
+    let invalid = |field, reason: &str| ConfigError::Invalid {
+        file: file.to_string(),
+        field,
+        reason: reason.to_string(),
+    };
+    if f.ward.trim().is_empty() {
+        return Err(invalid("ward", "must not be empty"));
+    }
+    if let Some(addr) = &f.public_addr {
+        check_public_addr(addr).map_err(|r| invalid("public_addr", &r))?;
+    }
+    let l = &f.limits;
+    if l.max_message_bytes < 64 * 1024 {
+        return Err(invalid("limits.max_message_bytes", "must be at least 65536"));
+    }
+    if l.max_batch_entries == 0 {
+        return Err(invalid("limits.max_batch_entries", "must be at least 1"));
+    }
+    if l.max_batch_bytes == 0 || l.max_batch_bytes >= l.max_message_bytes as u64 {
+        return Err(invalid(
+            "limits.max_batch_bytes",
+            "must be above 0 and below limits.max_message_bytes",
+        ));
+    }
+    if l.enrolment_code_ttl_hours == 0 {
+        return Err(invalid(
+            "limits.enrolment_code_ttl_hours",
+            "must be at least 1",
+        ));
+    }
+    Ok(())
+}
+
+/// A public address is `HOST:PORT` with a non-empty host and a port.
+pub fn check_public_addr(addr: &str) -> Result<(), String> {
+    let (host, port) = addr
+        .rsplit_once(':')
+        .ok_or_else(|| format!("{addr:?} is not HOST:PORT"))?;
+    let host = host.trim_matches(['[', ']']);
+    if host.is_empty() || host.contains(['/', ' ', '?', '#', '@']) {
+        return Err(format!("{addr:?} has no valid host"));
+    }
+    port.parse::<u16>()
+        .ok()
+        .filter(|p| *p != 0)
+        .ok_or_else(|| format!("{addr:?} has no valid port"))?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn round_trips_and_checks() {
+        let dir = tempfile::tempdir().unwrap();
+        let f = HubFile::new("Phường Gia Viên", "Thành phố Hải Phòng", None);
+        std::fs::write(dir.path().join(CONFIG_FILE), f.to_toml()).unwrap();
+        let c = Config::load(dir.path()).unwrap();
+        assert_eq!(c.file.ward, "Phường Gia Viên");
+        assert_eq!(c.file.limits, Limits::default());
+
+        let bad = f.to_toml().replace("max_batch_entries = 500", "max_batch_entries = 0");
+        std::fs::write(dir.path().join(CONFIG_FILE), bad).unwrap();
+        let e = Config::load(dir.path()).unwrap_err().to_string();
+        assert!(e.contains("limits.max_batch_entries"), "{e}");
+    }
+
+    #[test]
+    fn public_addresses() {
+        assert!(check_public_addr("hub.giavien.vn:7443").is_ok());
+        assert!(check_public_addr("[::1]:7443").is_ok());
+        assert!(check_public_addr("hub.giavien.vn").is_err());
+        assert!(check_public_addr(":7443").is_err());
+        assert!(check_public_addr("x:0").is_err());
+    }
+}

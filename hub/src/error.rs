@@ -1,0 +1,265 @@
+//! The one mapping from the hub's typed errors to gRPC statuses. Every RPC
+//! error goes through [`ApiError::into_status`], which picks the code the
+//! contract promises and a message in the caller's language (metadata
+//! `coso-lang: vi|en`; Vietnamese by default).
+
+use coso_proto::{DomainError, Lang, PeriodCode, ReportState, UnitCode};
+use thiserror::Error;
+use tonic::{Code, Status};
+
+use crate::auth::AuthError;
+use crate::documents::AddPeriodError;
+use crate::input::InputError;
+use crate::reporting::ReportingError;
+use crate::store::{PushError, RegisterError, StoreError};
+
+/// Why an enrolment was refused. Nothing changed on the hub.
+#[derive(Debug, Error)]
+pub enum EnrollRefusal {
+    #[error("the enrolment code is not valid for this unit, or was already used")]
+    Invalid,
+    #[error("the enrolment code has expired; ask the ward for a new link")]
+    Expired,
+    #[error("unit {0} has been revoked")]
+    Revoked(UnitCode),
+}
+
+#[derive(Debug, Error)]
+pub enum ApiError {
+    #[error(transparent)]
+    Auth(#[from] AuthError),
+    #[error(transparent)]
+    Enroll(#[from] EnrollRefusal),
+    #[error(transparent)]
+    Push(#[from] PushError),
+    #[error("entry {index} of the batch (seq {seq}) is invalid: {error}")]
+    BadEntry {
+        index: usize,
+        seq: u64,
+        error: DomainError,
+    },
+    #[error("the batch has {count} entries; the hub accepts at most {max}")]
+    TooManyEntries { count: usize, max: u32 },
+    #[error("the batch has {bytes} bytes of payload; the hub accepts at most {max}")]
+    TooManyBytes { bytes: u64, max: u64 },
+    #[error(transparent)]
+    Input(#[from] InputError),
+    #[error("field {field}: {error}")]
+    Wire {
+        field: &'static str,
+        error: DomainError,
+    },
+    #[error("unit {0} does not exist")]
+    NoSuchUnit(UnitCode),
+    #[error("period {0} does not exist")]
+    NoSuchPeriod(PeriodCode),
+    #[error("unit {0} already exists")]
+    UnitExists(UnitCode),
+    #[error("period {0} already exists")]
+    PeriodExists(String),
+    #[error("the report of {unit} for {period} is {}, so it cannot be reviewed", state.map(ReportState::as_str).unwrap_or("missing"))]
+    NotReviewable {
+        unit: UnitCode,
+        period: PeriodCode,
+        state: Option<ReportState>,
+    },
+    #[error("{0} is not available on this hub yet")]
+    Unavailable(&'static str),
+    #[error(transparent)]
+    Reporting(#[from] ReportingError),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+impl From<RegisterError> for ApiError {
+    fn from(e: RegisterError) -> Self {
+        match e {
+            RegisterError::Exists(c) => ApiError::UnitExists(c),
+            RegisterError::Duplicate(c) => ApiError::Input(InputError::DuplicateUnit(c.to_string())),
+            RegisterError::Store(s) => ApiError::Store(s),
+        }
+    }
+}
+
+impl From<AddPeriodError> for ApiError {
+    fn from(e: AddPeriodError) -> Self {
+        match e {
+            AddPeriodError::Exists(c) => ApiError::PeriodExists(c),
+            AddPeriodError::Invalid(l) => ApiError::Wire {
+                field: "code",
+                error: DomainError::Wire {
+                    field: "code",
+                    reason: l.to_string(),
+                },
+            },
+            AddPeriodError::Store(s) => ApiError::Store(s),
+        }
+    }
+}
+
+/// The caller's language, from the `coso-lang` metadata.
+pub fn lang_of(md: &tonic::metadata::MetadataMap) -> Lang {
+    md.get("coso-lang")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|s| s.parse().ok())
+        .unwrap_or_default()
+}
+
+impl ApiError {
+    pub fn code(&self) -> Code {
+        match self {
+            ApiError::Auth(AuthError::UnitOnAdmin) => Code::PermissionDenied,
+            ApiError::Auth(AuthError::Store(_)) => Code::Internal,
+            ApiError::Auth(_) | ApiError::Enroll(_) => Code::Unauthenticated,
+            ApiError::Push(PushError::UnknownUnit(_)) => Code::Unauthenticated,
+            ApiError::Push(PushError::Gap { .. } | PushError::Corrupt { .. }) => {
+                Code::FailedPrecondition
+            }
+            ApiError::Push(PushError::NotConsecutive { .. }) => Code::InvalidArgument,
+            ApiError::Push(PushError::Store(_)) => Code::Internal,
+            ApiError::BadEntry { .. } | ApiError::Input(_) | ApiError::Wire { .. } => {
+                Code::InvalidArgument
+            }
+            ApiError::TooManyEntries { .. } | ApiError::TooManyBytes { .. } => {
+                Code::ResourceExhausted
+            }
+            ApiError::NoSuchUnit(_) | ApiError::NoSuchPeriod(_) => Code::NotFound,
+            ApiError::UnitExists(_) | ApiError::PeriodExists(_) => Code::AlreadyExists,
+            ApiError::NotReviewable { .. } => Code::FailedPrecondition,
+            ApiError::Unavailable(_) => Code::Unimplemented,
+            ApiError::Reporting(e) => e.code(),
+            ApiError::Store(_) => Code::Internal,
+        }
+    }
+
+    pub fn message(&self, lang: Lang) -> String {
+        if lang == Lang::En {
+            return self.to_string();
+        }
+        match self {
+            ApiError::Auth(e) => match e {
+                AuthError::Missing => {
+                    "thiếu thông tin xác thực: gửi authorization: Bearer <credential>".into()
+                }
+                AuthError::Malformed => "thông tin xác thực sai định dạng".into(),
+                AuthError::Invalid => "thông tin xác thực không hợp lệ".into(),
+                AuthError::Revoked(u) => format!("đơn vị {u} đã bị thu hồi quyền đồng bộ"),
+                AuthError::UnitOnAdmin => {
+                    "thông tin xác thực của đơn vị không được dùng dịch vụ quản trị".into()
+                }
+                AuthError::Store(_) => "lỗi cơ sở dữ liệu của máy chủ phường".into(),
+            },
+            ApiError::Enroll(e) => match e {
+                EnrollRefusal::Invalid => {
+                    "mã đăng ký không hợp lệ cho đơn vị này hoặc đã được dùng".into()
+                }
+                EnrollRefusal::Expired => {
+                    "mã đăng ký đã hết hạn; đề nghị phường cấp liên kết mới".into()
+                }
+                EnrollRefusal::Revoked(u) => format!("đơn vị {u} đã bị thu hồi"),
+            },
+            ApiError::Push(e) => match e {
+                PushError::UnknownUnit(u) => format!("đơn vị {u} không tồn tại"),
+                PushError::Gap { first, expected } => format!(
+                    "lô bắt đầu ở số thứ tự {first}, nhưng máy chủ chờ số thứ tự {expected} (expected seq {expected})"
+                ),
+                PushError::NotConsecutive { at } => {
+                    format!("lô không liên tục tại số thứ tự {at}")
+                }
+                PushError::Corrupt { seq } => format!(
+                    "bản ghi {seq} khác với bản ghi máy chủ đã lưu (corrupt): nhật ký của đơn vị bị hỏng"
+                ),
+                PushError::Store(_) => "lỗi cơ sở dữ liệu của máy chủ phường".into(),
+            },
+            ApiError::BadEntry { index, seq, error } => {
+                format!("bản ghi {index} của lô (số thứ tự {seq}) không hợp lệ: {error}")
+            }
+            ApiError::TooManyEntries { count, max } => {
+                format!("lô có {count} bản ghi; máy chủ chỉ nhận tối đa {max}")
+            }
+            ApiError::TooManyBytes { bytes, max } => {
+                format!("lô có {bytes} byte dữ liệu; máy chủ chỉ nhận tối đa {max}")
+            }
+            ApiError::Input(e) => e.message(lang),
+            ApiError::Wire { field, error } => format!("trường {field} không hợp lệ: {error}"),
+            ApiError::NoSuchUnit(u) => format!("không có đơn vị {u}"),
+            ApiError::NoSuchPeriod(p) => format!("không có kỳ báo cáo {p}"),
+            ApiError::UnitExists(u) => format!("đơn vị {u} đã tồn tại"),
+            ApiError::PeriodExists(p) => format!("kỳ báo cáo {p} đã tồn tại"),
+            ApiError::NotReviewable {
+                unit,
+                period,
+                state,
+            } => match state {
+                None | Some(ReportState::Draft) => format!(
+                    "đơn vị {unit} chưa gửi báo cáo kỳ {period}, nên chưa thể duyệt"
+                ),
+                Some(ReportState::Returned) => format!(
+                    "báo cáo kỳ {period} của {unit} đã bị trả lại; chờ đơn vị gửi lại"
+                ),
+                Some(ReportState::Accepted) => format!(
+                    "báo cáo kỳ {period} của {unit} đã được chấp nhận và đã khóa"
+                ),
+                Some(ReportState::Submitted) => format!(
+                    "báo cáo kỳ {period} của {unit} không thể duyệt lúc này"
+                ),
+            },
+            ApiError::Unavailable(what) => format!("máy chủ phường chưa hỗ trợ {what}"),
+            ApiError::Reporting(e) => e.message(lang),
+            ApiError::Store(_) => "lỗi cơ sở dữ liệu của máy chủ phường".into(),
+        }
+    }
+
+    /// The status sent to the client. Internal details are logged, not sent.
+    pub fn into_status(self, lang: Lang) -> Status {
+        let code = self.code();
+        if code == Code::Internal {
+            tracing::error!(error = %self, "internal error");
+        }
+        Status::new(code, self.message(lang))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn codes_follow_the_contract() {
+        let u: UnitCode = "TDP05".parse().unwrap();
+        assert_eq!(
+            ApiError::Auth(AuthError::UnitOnAdmin).code(),
+            Code::PermissionDenied
+        );
+        assert_eq!(
+            ApiError::Auth(AuthError::Revoked(u.clone())).code(),
+            Code::Unauthenticated
+        );
+        assert_eq!(ApiError::Enroll(EnrollRefusal::Expired).code(), Code::Unauthenticated);
+        let gap = ApiError::Push(PushError::Gap {
+            first: 9,
+            expected: 5,
+        });
+        assert_eq!(gap.code(), Code::FailedPrecondition);
+        assert!(gap.message(Lang::En).contains("expects seq 5"));
+        assert!(gap.message(Lang::Vi).contains("expected seq 5"));
+        let corrupt = ApiError::Push(PushError::Corrupt { seq: 3 });
+        assert!(corrupt.message(Lang::Vi).contains("corrupt"));
+        assert_eq!(
+            ApiError::TooManyEntries { count: 9, max: 8 }.code(),
+            Code::ResourceExhausted
+        );
+        assert_eq!(ApiError::UnitExists(u).code(), Code::AlreadyExists);
+        let s = ApiError::Input(InputError::Reason).into_status(Lang::En);
+        assert_eq!(s.code(), Code::InvalidArgument);
+        assert!(s.message().contains("reason"));
+    }
+
+    #[test]
+    fn language_comes_from_metadata() {
+        let mut md = tonic::metadata::MetadataMap::new();
+        assert_eq!(lang_of(&md), Lang::Vi);
+        md.insert("coso-lang", "en".parse().unwrap());
+        assert_eq!(lang_of(&md), Lang::En);
+    }
+}

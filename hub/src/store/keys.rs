@@ -1,0 +1,94 @@
+//! The store's key encoding. Every record lives in one sled tree, so that a
+//! push (entries, state, cursor, audit) is a single atomic batch. A key is a
+//! one-byte tag, then its parts; unit and period codes never contain 0x00, so
+//! it separates parts, and numbers are big-endian so keys sort by number.
+
+use coso_proto::{PeriodCode, UnitCode};
+
+const META: u8 = b'm';
+const UNIT: u8 = b'u';
+const STATE: u8 = b's';
+const ENTRY: u8 = b'e';
+const AUDIT: u8 = b'a';
+const OUTBOUND: u8 = b'o';
+const RECEIVED: u8 = b'r';
+
+fn key(tag: u8, parts: &[&[u8]]) -> Vec<u8> {
+    let mut k = vec![tag];
+    for (i, p) in parts.iter().enumerate() {
+        if i > 0 {
+            k.push(0);
+        }
+        k.extend_from_slice(p);
+    }
+    k
+}
+
+pub fn meta(name: &str) -> Vec<u8> {
+    key(META, &[name.as_bytes()])
+}
+
+pub fn unit(code: &UnitCode) -> Vec<u8> {
+    key(UNIT, &[code.as_str().as_bytes()])
+}
+
+pub fn units_prefix() -> Vec<u8> {
+    vec![UNIT]
+}
+
+pub fn state(code: &UnitCode) -> Vec<u8> {
+    key(STATE, &[code.as_str().as_bytes()])
+}
+
+pub fn entry(code: &UnitCode, seq: u64) -> Vec<u8> {
+    key(ENTRY, &[code.as_str().as_bytes(), &seq.to_be_bytes()])
+}
+
+/// All entries of a unit share this prefix (note the trailing separator, so
+/// unit `A` does not match unit `AB`).
+pub fn entries_prefix(code: &UnitCode) -> Vec<u8> {
+    let mut k = key(ENTRY, &[code.as_str().as_bytes()]);
+    k.push(0);
+    k
+}
+
+pub fn outbound(code: &UnitCode, seq: u64) -> Vec<u8> {
+    key(OUTBOUND, &[code.as_str().as_bytes(), &seq.to_be_bytes()])
+}
+
+pub fn audit(id: u64) -> Vec<u8> {
+    key(AUDIT, &[&id.to_be_bytes()])
+}
+
+pub fn audit_prefix() -> Vec<u8> {
+    vec![AUDIT]
+}
+
+pub fn received(code: &UnitCode, period: &PeriodCode) -> Vec<u8> {
+    key(
+        RECEIVED,
+        &[code.as_str().as_bytes(), period.to_string().as_bytes()],
+    )
+}
+
+/// The trailing big-endian number of an entry, outbound or audit key.
+pub fn trailing_u64(key: &[u8]) -> Option<u64> {
+    let tail = key.get(key.len().checked_sub(8)?..)?;
+    Some(u64::from_be_bytes(tail.try_into().ok()?))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn entry_keys_sort_by_seq_and_do_not_mix_units() {
+        let a: UnitCode = "A".parse().unwrap();
+        let ab: UnitCode = "AB".parse().unwrap();
+        assert!(entry(&a, 2) < entry(&a, 10));
+        assert!(entry(&a, 255) < entry(&a, 256));
+        assert!(!entry(&ab, 1).starts_with(&entries_prefix(&a)));
+        assert!(entry(&a, 1).starts_with(&entries_prefix(&a)));
+        assert_eq!(trailing_u64(&entry(&a, 77)), Some(77));
+    }
+}

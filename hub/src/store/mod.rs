@@ -1,0 +1,633 @@
+//! The hub's durable state in sled, behind a small typed API: unit
+//! registrations and credentials, each unit's change log, cursor and folded
+//! state, the per-unit outbound log (reviews), submission receive times, the
+//! append-only audit log, and hub metadata (admin token hash, documents).
+//!
+//! Everything lives in one tree (see [`keys`]) so that every multi-record
+//! change is one atomic `apply_batch`. Changes to one unit are serialised by
+//! a per-unit lock ([`UnitGuard`]) held from the checks through the flush, so
+//! a reader holding the guard never sees an unflushed cursor. Every write
+//! method flushes (`flush_async`) before it returns: when it returns Ok, the
+//! change is on disk.
+
+mod keys;
+
+use std::collections::HashMap;
+use std::path::Path;
+use std::sync::{Arc, Mutex as StdMutex};
+
+use chrono::{DateTime, Utc};
+use coso_proto::domain::calendar::AdHocPeriod;
+use coso_proto::{Change, Entry, PeriodCode, Review, Unit, UnitCode, UnitState};
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
+use thiserror::Error;
+use tokio::sync::{Mutex, OwnedMutexGuard};
+
+#[derive(Debug, Error)]
+pub enum StoreError {
+    #[error("the database failed: {0}")]
+    Db(String),
+    #[error("the database holds an unreadable record {key}: {reason}")]
+    Decode { key: String, reason: String },
+    #[error("the database is missing entry {seq} of unit {unit} below its cursor")]
+    MissingEntry { unit: UnitCode, seq: u64 },
+}
+
+impl From<sled::Error> for StoreError {
+    fn from(e: sled::Error) -> Self {
+        StoreError::Db(e.to_string())
+    }
+}
+
+/// Why a push was refused. Nothing was written.
+#[derive(Debug, Error)]
+pub enum PushError {
+    #[error("unknown unit {0}")]
+    UnknownUnit(UnitCode),
+    #[error("the batch starts at seq {first}, but the hub expects seq {expected} next")]
+    Gap { first: u64, expected: u64 },
+    #[error("the batch is not consecutive at seq {at}")]
+    NotConsecutive { at: u64 },
+    #[error("entry {seq} is corrupt: it differs from the entry the hub already holds under that seq")]
+    Corrupt { seq: u64 },
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// Why units could not be registered. Nothing was written.
+#[derive(Debug, Error)]
+pub enum RegisterError {
+    #[error("unit {0} already exists")]
+    Exists(UnitCode),
+    #[error("unit {0} appears twice")]
+    Duplicate(UnitCode),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// A SHA-256 hash, stored as hex.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct Hash32(pub [u8; 32]);
+
+impl TryFrom<String> for Hash32 {
+    type Error = String;
+    fn try_from(s: String) -> Result<Self, Self::Error> {
+        let v = hex::decode(&s).map_err(|e| e.to_string())?;
+        Ok(Hash32(v.try_into().map_err(|_| "not 32 bytes".to_string())?))
+    }
+}
+
+impl From<Hash32> for String {
+    fn from(h: Hash32) -> String {
+        hex::encode(h.0)
+    }
+}
+
+/// Where a unit is in its enrolment.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Enrolment {
+    /// Registered, not enrolled yet.
+    Pending,
+    Active,
+    Revoked,
+}
+
+impl Enrolment {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Enrolment::Pending => "pending",
+            Enrolment::Active => "active",
+            Enrolment::Revoked => "revoked",
+        }
+    }
+}
+
+/// A one-time enrolment code, hashed, with its expiry.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PendingCode {
+    pub hash: Hash32,
+    pub expires_at: DateTime<Utc>,
+}
+
+/// What the hub keeps about a unit besides its log and state.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct UnitRecord {
+    pub unit: Unit,
+    pub registered_at: DateTime<Utc>,
+    pub enrolment: Enrolment,
+    /// SHA-256 of the credential's secret; the secret itself is never stored.
+    pub credential: Option<Hash32>,
+    /// The outstanding one-time enrolment code, if any.
+    pub code: Option<PendingCode>,
+    pub enrolled_at: Option<DateTime<Utc>>,
+    /// The highest change-log seq held durably: the authority for the unit.
+    pub acked_seq: u64,
+    /// The highest seq the agent said it holds (for display).
+    pub agent_head: u64,
+    pub last_sync: Option<DateTime<Utc>>,
+    /// The highest outbound-log seq.
+    pub outbound_head: u64,
+}
+
+impl UnitRecord {
+    pub fn new(unit: Unit, code: PendingCode, now: DateTime<Utc>) -> UnitRecord {
+        UnitRecord {
+            unit,
+            registered_at: now,
+            enrolment: Enrolment::Pending,
+            credential: None,
+            code: Some(code),
+            enrolled_at: None,
+            acked_seq: 0,
+            agent_head: 0,
+            last_sync: None,
+            outbound_head: 0,
+        }
+    }
+}
+
+/// One line of the append-only audit log.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AuditRecord {
+    pub unit: UnitCode,
+    /// The change-log seq, or for a review the outbound seq.
+    pub seq: u64,
+    /// A change kind ("activity-upsert", ...) or "review".
+    pub kind: String,
+    pub entity: String,
+    pub received_at: DateTime<Utc>,
+}
+
+/// A change-log entry checked at the edge, with its decoded change.
+#[derive(Debug, Clone)]
+pub struct Incoming {
+    pub entry: Entry,
+    pub change: Change,
+}
+
+impl Incoming {
+    /// Decodes and validates an entry; the error says what is wrong with it.
+    pub fn new(entry: Entry) -> Result<Incoming, coso_proto::DomainError> {
+        let change = entry.decode()?;
+        Ok(Incoming { entry, change })
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PushOutcome {
+    pub acked_seq: u64,
+    pub applied: u32,
+}
+
+/// A versioned document (catalog or calendar) as the hub serves it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct StoredDoc {
+    pub version: u64,
+    /// Canonical JSON of the document.
+    #[serde(with = "utf8")]
+    pub body: Vec<u8>,
+}
+
+mod utf8 {
+    use serde::{Deserialize, Deserializer, Serializer};
+    pub fn serialize<S: Serializer>(b: &[u8], s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(std::str::from_utf8(b).map_err(serde::ser::Error::custom)?)
+    }
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<u8>, D::Error> {
+        Ok(String::deserialize(d)?.into_bytes())
+    }
+}
+
+/// Which hub document.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DocKind {
+    Catalog,
+    Calendar,
+}
+
+impl DocKind {
+    fn meta_name(self) -> &'static str {
+        match self {
+            DocKind::Catalog => "doc/catalog",
+            DocKind::Calendar => "doc/calendar",
+        }
+    }
+}
+
+const ADMIN_TOKEN: &str = "admin_token";
+const ADHOC: &str = "adhoc";
+const SCHEMA: &str = "schema";
+const SCHEMA_VERSION: u64 = 1;
+
+/// Proof that the caller holds a unit's lock. Write methods for a unit take
+/// it, so the checks a caller made under the lock still hold when it writes.
+pub struct UnitGuard {
+    code: UnitCode,
+    _lock: OwnedMutexGuard<()>,
+}
+
+impl UnitGuard {
+    pub fn code(&self) -> &UnitCode {
+        &self.code
+    }
+}
+
+pub struct Store {
+    db: sled::Db,
+    tree: sled::Tree,
+    locks: StdMutex<HashMap<UnitCode, Arc<Mutex<()>>>>,
+    /// Serialises registrations and other hub-wide read-check-write changes.
+    registry: Mutex<()>,
+}
+
+fn enc<T: Serialize>(v: &T) -> Vec<u8> {
+    serde_json::to_vec(v).expect("store records serialise")
+}
+
+fn dec<T: DeserializeOwned>(key: &[u8], bytes: &[u8]) -> Result<T, StoreError> {
+    serde_json::from_slice(bytes).map_err(|e| StoreError::Decode {
+        key: String::from_utf8_lossy(key).into_owned(),
+        reason: e.to_string(),
+    })
+}
+
+impl Store {
+    /// Opens (creating) the database in `dir`.
+    pub fn open(dir: &Path) -> Result<Store, StoreError> {
+        let db = sled::Config::new().path(dir).open()?;
+        let tree = db.open_tree("hub")?;
+        let store = Store {
+            db,
+            tree,
+            locks: StdMutex::new(HashMap::new()),
+            registry: Mutex::new(()),
+        };
+        match store.get::<u64>(&keys::meta(SCHEMA))? {
+            None => {
+                store
+                    .tree
+                    .insert(keys::meta(SCHEMA), enc(&SCHEMA_VERSION))?;
+            }
+            Some(SCHEMA_VERSION) => {}
+            Some(v) => {
+                return Err(StoreError::Decode {
+                    key: SCHEMA.into(),
+                    reason: format!("schema version {v} is newer than this hub understands"),
+                });
+            }
+        }
+        Ok(store)
+    }
+
+    /// Opens a database another handle in this process just dropped. sled's
+    /// background threads release the file lock a moment after the drop.
+    #[cfg(test)]
+    pub fn reopen(dir: &Path) -> Store {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        loop {
+            match Store::open(dir) {
+                Ok(s) => return s,
+                Err(e) if std::time::Instant::now() > deadline => panic!("cannot reopen: {e}"),
+                Err(_) => std::thread::yield_now(),
+            }
+        }
+    }
+
+    /// Flushes everything written so far to disk.
+    pub async fn flush(&self) -> Result<(), StoreError> {
+        self.db.flush_async().await?;
+        Ok(())
+    }
+
+    /// Flushes synchronously, for shutdown paths outside async code.
+    pub fn flush_blocking(&self) -> Result<(), StoreError> {
+        self.db.flush()?;
+        Ok(())
+    }
+
+    fn get<T: DeserializeOwned>(&self, key: &[u8]) -> Result<Option<T>, StoreError> {
+        match self.tree.get(key)? {
+            Some(v) => dec(key, &v).map(Some),
+            None => Ok(None),
+        }
+    }
+
+    /// Takes the unit's lock. Hold it across a read-check-write of the unit.
+    pub async fn lock_unit(&self, code: &UnitCode) -> UnitGuard {
+        let lock = {
+            let mut locks = self.locks.lock().unwrap_or_else(|p| p.into_inner());
+            locks.entry(code.clone()).or_default().clone()
+        };
+        UnitGuard {
+            code: code.clone(),
+            _lock: lock.lock_owned().await,
+        }
+    }
+
+    // --- hub metadata -----------------------------------------------------
+
+    pub fn admin_token_hash(&self) -> Result<Option<Hash32>, StoreError> {
+        self.get(&keys::meta(ADMIN_TOKEN))
+    }
+
+    pub async fn set_admin_token_hash(&self, h: Hash32) -> Result<(), StoreError> {
+        self.tree.insert(keys::meta(ADMIN_TOKEN), enc(&h))?;
+        self.flush().await
+    }
+
+    pub fn document(&self, kind: DocKind) -> Result<Option<StoredDoc>, StoreError> {
+        self.get(&keys::meta(kind.meta_name()))
+    }
+
+    pub async fn set_document(&self, kind: DocKind, doc: &StoredDoc) -> Result<(), StoreError> {
+        self.tree.insert(keys::meta(kind.meta_name()), enc(doc))?;
+        self.flush().await
+    }
+
+    /// The ad-hoc periods created at the hub (not those in calendar.toml).
+    pub fn adhoc_periods(&self) -> Result<Vec<AdHocPeriod>, StoreError> {
+        Ok(self.get(&keys::meta(ADHOC))?.unwrap_or_default())
+    }
+
+    /// Stores the ad-hoc periods and the calendar document that includes them
+    /// in one batch, so agents never see one without the other.
+    pub async fn set_adhoc_periods(
+        &self,
+        adhoc: &[AdHocPeriod],
+        calendar: &StoredDoc,
+    ) -> Result<(), StoreError> {
+        let mut b = sled::Batch::default();
+        b.insert(keys::meta(ADHOC), enc(&adhoc));
+        b.insert(keys::meta(DocKind::Calendar.meta_name()), enc(calendar));
+        self.tree.apply_batch(b)?;
+        self.flush().await
+    }
+
+    /// Serialises hub-wide changes such as registrations and period creation.
+    pub async fn lock_registry(&self) -> tokio::sync::MutexGuard<'_, ()> {
+        self.registry.lock().await
+    }
+
+    // --- units ------------------------------------------------------------
+
+    pub fn unit(&self, code: &UnitCode) -> Result<Option<UnitRecord>, StoreError> {
+        self.get(&keys::unit(code))
+    }
+
+    /// Every registered unit, by code.
+    pub fn units(&self) -> Result<Vec<UnitRecord>, StoreError> {
+        self.tree
+            .scan_prefix(keys::units_prefix())
+            .map(|kv| {
+                let (k, v) = kv?;
+                dec(&k, &v)
+            })
+            .collect()
+    }
+
+    /// Registers new units, all or none.
+    pub async fn register(&self, records: &[UnitRecord]) -> Result<(), RegisterError> {
+        let _registry = self.lock_registry().await;
+        let mut seen = std::collections::BTreeSet::new();
+        let mut b = sled::Batch::default();
+        for r in records {
+            let code = &r.unit.code;
+            if !seen.insert(code.clone()) {
+                return Err(RegisterError::Duplicate(code.clone()));
+            }
+            if self.tree.contains_key(keys::unit(code)).map_err(StoreError::from)? {
+                return Err(RegisterError::Exists(code.clone()));
+            }
+            b.insert(keys::unit(code), enc(r));
+        }
+        self.tree.apply_batch(b).map_err(StoreError::from)?;
+        self.flush().await?;
+        Ok(())
+    }
+
+    /// Replaces an existing unit's record (enrolment, revocation, sync time).
+    pub async fn put_unit(&self, g: &UnitGuard, rec: &UnitRecord) -> Result<(), StoreError> {
+        debug_assert_eq!(g.code(), &rec.unit.code);
+        self.tree.insert(keys::unit(g.code()), enc(rec))?;
+        self.flush().await
+    }
+
+    /// Records a sync's metadata without flushing: it acknowledges nothing,
+    /// and sled's periodic flush persists it.
+    pub fn touch_unit(&self, g: &UnitGuard, rec: &UnitRecord) -> Result<(), StoreError> {
+        self.tree.insert(keys::unit(g.code()), enc(rec))?;
+        Ok(())
+    }
+
+    /// The state folded from the unit's log and reviews.
+    pub fn unit_state(&self, code: &UnitCode) -> Result<UnitState, StoreError> {
+        Ok(self.get(&keys::state(code))?.unwrap_or_default())
+    }
+
+    /// When the hub received the unit's current submission for the period.
+    pub fn received_at(
+        &self,
+        code: &UnitCode,
+        period: &PeriodCode,
+    ) -> Result<Option<DateTime<Utc>>, StoreError> {
+        self.get(&keys::received(code, period))
+    }
+
+    // --- the change log ---------------------------------------------------
+
+    /// Applies one batch of a unit's change log: checks it against the
+    /// cursor, folds the new entries into the unit's state, and writes the
+    /// entries, the state, the receive times of submissions, the audit lines
+    /// and the new cursor in one atomic batch, then flushes.
+    pub async fn push(
+        &self,
+        g: &UnitGuard,
+        batch: &[Incoming],
+        now: DateTime<Utc>,
+    ) -> Result<PushOutcome, PushError> {
+        let code = g.code();
+        let mut rec = self
+            .unit(code)?
+            .ok_or_else(|| PushError::UnknownUnit(code.clone()))?;
+        let cursor = rec.acked_seq;
+        let Some(first) = batch.first().map(|i| i.entry.seq) else {
+            return Ok(PushOutcome {
+                acked_seq: cursor,
+                applied: 0,
+            });
+        };
+        if first > cursor + 1 {
+            return Err(PushError::Gap {
+                first,
+                expected: cursor + 1,
+            });
+        }
+        for (i, inc) in batch.iter().enumerate() {
+            if inc.entry.seq != first + i as u64 {
+                return Err(PushError::NotConsecutive { at: inc.entry.seq });
+            }
+        }
+        let mut fresh = Vec::new();
+        for inc in batch {
+            if inc.entry.seq <= cursor {
+                let key = keys::entry(code, inc.entry.seq);
+                let stored: Entry = self.get(&key)?.ok_or(StoreError::MissingEntry {
+                    unit: code.clone(),
+                    seq: inc.entry.seq,
+                })?;
+                if stored.hash != inc.entry.hash {
+                    return Err(PushError::Corrupt { seq: inc.entry.seq });
+                }
+            } else {
+                fresh.push(inc);
+            }
+        }
+        let Some(last) = fresh.last().map(|i| i.entry.seq) else {
+            return Ok(PushOutcome {
+                acked_seq: cursor,
+                applied: 0,
+            });
+        };
+
+        let mut state = self.unit_state(code)?;
+        let mut b = sled::Batch::default();
+        for inc in &fresh {
+            let e = &inc.entry;
+            if let Change::Submit(report) = &inc.change {
+                // A submission only counts if it took effect (an accepted
+                // report is locked), and then its receive time is the hub's.
+                if state.state(&report.period) != coso_proto::ReportState::Accepted {
+                    b.insert(keys::received(code, &report.period), enc(&now));
+                }
+            }
+            state.apply(&inc.change);
+            b.insert(keys::entry(code, e.seq), enc(e));
+            let audit = AuditRecord {
+                unit: code.clone(),
+                seq: e.seq,
+                kind: e.kind.as_str().to_string(),
+                entity: e.entity.clone(),
+                received_at: now,
+            };
+            let id = self.db.generate_id().map_err(StoreError::from)? + 1;
+            b.insert(keys::audit(id), enc(&audit));
+        }
+        rec.acked_seq = last;
+        rec.agent_head = rec.agent_head.max(last);
+        rec.last_sync = Some(now);
+        b.insert(keys::state(code), enc(&state));
+        b.insert(keys::unit(code), enc(&rec));
+        self.tree.apply_batch(b).map_err(StoreError::from)?;
+        self.flush().await?;
+        Ok(PushOutcome {
+            acked_seq: last,
+            applied: fresh.len() as u32,
+        })
+    }
+
+    /// The unit's stored entries after `after`, at most `limit`.
+    pub fn entries(
+        &self,
+        code: &UnitCode,
+        after: u64,
+        limit: usize,
+    ) -> Result<Vec<Entry>, StoreError> {
+        self.tree
+            .range(keys::entry(code, after.saturating_add(1))..)
+            .take_while(|kv| {
+                kv.as_ref()
+                    .map(|(k, _)| k.starts_with(&keys::entries_prefix(code)))
+                    .unwrap_or(true)
+            })
+            .take(limit)
+            .map(|kv| {
+                let (k, v) = kv?;
+                dec(&k, &v)
+            })
+            .collect()
+    }
+
+    // --- reviews and the outbound log -------------------------------------
+
+    /// Records a review: folds it into the unit's state and appends it to the
+    /// unit's outbound log (and the audit log), atomically, then flushes.
+    /// Returns the outbound seq. The caller checked under `g` that the
+    /// report may be reviewed.
+    pub async fn record_review(
+        &self,
+        g: &UnitGuard,
+        review: &Review,
+        now: DateTime<Utc>,
+    ) -> Result<u64, StoreError> {
+        let code = g.code();
+        let mut rec = self.unit(code)?.ok_or_else(|| StoreError::Decode {
+            key: code.to_string(),
+            reason: "the unit disappeared while locked".into(),
+        })?;
+        let mut state = self.unit_state(code)?;
+        state.apply_review(review.clone());
+        let seq = rec.outbound_head + 1;
+        rec.outbound_head = seq;
+        let audit = AuditRecord {
+            unit: code.clone(),
+            seq,
+            kind: "review".into(),
+            entity: review.period.to_string(),
+            received_at: now,
+        };
+        let mut b = sled::Batch::default();
+        b.insert(keys::outbound(code, seq), enc(review));
+        b.insert(keys::state(code), enc(&state));
+        b.insert(keys::unit(code), enc(&rec));
+        b.insert(keys::audit(self.db.generate_id()? + 1), enc(&audit));
+        self.tree.apply_batch(b)?;
+        self.flush().await?;
+        Ok(seq)
+    }
+
+    /// The unit's outbound entries after `after`, at most `limit`, each with its seq.
+    pub fn outbound_after(
+        &self,
+        code: &UnitCode,
+        after: u64,
+        limit: usize,
+    ) -> Result<Vec<(u64, Review)>, StoreError> {
+        let start = keys::outbound(code, after.saturating_add(1));
+        let end = keys::outbound(code, u64::MAX);
+        self.tree
+            .range(start..=end)
+            .take(limit)
+            .map(|kv| {
+                let (k, v) = kv?;
+                let seq = keys::trailing_u64(&k).unwrap_or_default();
+                Ok((seq, dec(&k, &v)?))
+            })
+            .collect()
+    }
+
+    // --- audit ------------------------------------------------------------
+
+    /// Audit lines in the order they were written, after position `after`
+    /// (0 for the start), at most `limit`, each with its position.
+    pub fn audit(&self, after: u64, limit: usize) -> Result<Vec<(u64, AuditRecord)>, StoreError> {
+        self.tree
+            .range(keys::audit(after.saturating_add(1))..)
+            .take_while(|kv| {
+                kv.as_ref()
+                    .map(|(k, _)| k.starts_with(&keys::audit_prefix()))
+                    .unwrap_or(true)
+            })
+            .take(limit)
+            .map(|kv| {
+                let (k, v) = kv?;
+                Ok((keys::trailing_u64(&k).unwrap_or_default(), dec(&k, &v)?))
+            })
+            .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,242 @@
+//! Store tests: cursor rules, replays, corruption, atomicity and durability.
+
+use super::*;
+use chrono::NaiveDate;
+use coso_proto::domain::activity::{Activity, ActivityId, Form};
+use coso_proto::domain::change::ValuesSet;
+use coso_proto::{Calendar, Catalog, ReportState, UnitKind, Value};
+
+fn unit(code: &str) -> Unit {
+    Unit::new(code.parse().unwrap(), "Tổ dân phố", UnitKind::ResidentialGroup).unwrap()
+}
+
+fn record(code: &str) -> UnitRecord {
+    let now = Utc::now();
+    UnitRecord::new(
+        unit(code),
+        PendingCode {
+            hash: crate::auth::hash("x"),
+            expires_at: now,
+        },
+        now,
+    )
+}
+
+fn activity(n: u64, title: &str) -> Change {
+    Change::ActivityUpsert(Activity {
+        id: ActivityId::from_counter(n),
+        date: NaiveDate::from_ymd_opt(2026, 3, 1).unwrap(),
+        form: Form::Conference,
+        title: title.into(),
+        participants: Some(10),
+        note: String::new(),
+    })
+}
+
+fn inc(seq: u64, change: &Change) -> Incoming {
+    Incoming::new(Entry::new(seq, change, Utc::now())).unwrap()
+}
+
+/// Entries 1..=n, each adding activity `seq`.
+fn log(range: std::ops::RangeInclusive<u64>) -> Vec<Incoming> {
+    range.map(|s| inc(s, &activity(s, "Hội nghị"))).collect()
+}
+
+async fn store_with(dir: &Path, codes: &[&str]) -> Store {
+    let s = Store::open(dir).unwrap();
+    let recs: Vec<_> = codes.iter().map(|c| record(c)).collect();
+    s.register(&recs).await.unwrap();
+    s
+}
+
+fn code(c: &str) -> UnitCode {
+    c.parse().unwrap()
+}
+
+#[tokio::test]
+async fn push_applies_and_moves_the_cursor() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = store_with(dir.path(), &["TDP01"]).await;
+    let u = code("TDP01");
+    let g = s.lock_unit(&u).await;
+    let out = s.push(&g, &log(1..=3), Utc::now()).await.unwrap();
+    assert_eq!(out, PushOutcome { acked_seq: 3, applied: 3 });
+    let rec = s.unit(&u).unwrap().unwrap();
+    assert_eq!(rec.acked_seq, 3);
+    assert!(rec.last_sync.is_some());
+    assert_eq!(s.unit_state(&u).unwrap().activities.len(), 3);
+    assert_eq!(s.entries(&u, 0, 100).unwrap().len(), 3);
+    assert_eq!(s.entries(&u, 2, 100).unwrap()[0].seq, 3);
+    let audit = s.audit(0, 100).unwrap();
+    assert_eq!(audit.len(), 3);
+    assert_eq!(audit[0].1.seq, 1);
+    assert_eq!(audit[2].1.kind, "activity-upsert");
+    // Audit positions grow; paging after one continues from it.
+    assert_eq!(s.audit(audit[0].0, 100).unwrap().len(), 2);
+}
+
+#[tokio::test]
+async fn replays_are_skipped_and_overlaps_apply_the_rest() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = store_with(dir.path(), &["TDP01"]).await;
+    let u = code("TDP01");
+    let g = s.lock_unit(&u).await;
+    let batch = log(1..=3);
+    s.push(&g, &batch, Utc::now()).await.unwrap();
+    // The same batch again (a lost reply): nothing new, same cursor.
+    let out = s.push(&g, &batch, Utc::now()).await.unwrap();
+    assert_eq!(out, PushOutcome { acked_seq: 3, applied: 0 });
+    // A batch overlapping the cursor applies only what is new.
+    let out = s.push(&g, &log(2..=5), Utc::now()).await.unwrap();
+    assert_eq!(out, PushOutcome { acked_seq: 5, applied: 2 });
+    assert_eq!(s.audit(0, 100).unwrap().len(), 5, "replays are not audited twice");
+    assert_eq!(s.unit_state(&u).unwrap().activities.len(), 5);
+}
+
+#[tokio::test]
+async fn corrupt_replays_and_gaps_are_refused_with_nothing_written() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = store_with(dir.path(), &["TDP01"]).await;
+    let u = code("TDP01");
+    let g = s.lock_unit(&u).await;
+    s.push(&g, &log(1..=2), Utc::now()).await.unwrap();
+    let before_state = s.unit_state(&u).unwrap();
+
+    // Seq 2 with different content, followed by a new seq 3: all refused.
+    let bad = vec![inc(2, &activity(2, "Nội dung khác")), inc(3, &activity(3, "Mới"))];
+    match s.push(&g, &bad, Utc::now()).await {
+        Err(PushError::Corrupt { seq: 2 }) => {}
+        other => panic!("expected corrupt, got {other:?}"),
+    }
+    // A gap: the hub expects 3.
+    match s.push(&g, &log(4..=5), Utc::now()).await {
+        Err(PushError::Gap { first: 4, expected: 3 }) => {}
+        other => panic!("expected a gap, got {other:?}"),
+    }
+    // Not consecutive.
+    let holes = vec![inc(3, &activity(3, "a")), inc(5, &activity(5, "b"))];
+    assert!(matches!(
+        s.push(&g, &holes, Utc::now()).await,
+        Err(PushError::NotConsecutive { at: 5 })
+    ));
+    assert_eq!(s.unit(&u).unwrap().unwrap().acked_seq, 2);
+    assert_eq!(s.unit_state(&u).unwrap(), before_state);
+    assert_eq!(s.entries(&u, 0, 100).unwrap().len(), 2);
+    assert_eq!(s.audit(0, 100).unwrap().len(), 2);
+}
+
+#[tokio::test]
+async fn units_are_kept_apart() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = store_with(dir.path(), &["A", "AB"]).await;
+    let (a, ab) = (code("A"), code("AB"));
+    s.push(&s.lock_unit(&a).await, &log(1..=2), Utc::now()).await.unwrap();
+    s.push(&s.lock_unit(&ab).await, &log(1..=5), Utc::now()).await.unwrap();
+    assert_eq!(s.entries(&a, 0, 100).unwrap().len(), 2);
+    assert_eq!(s.entries(&ab, 0, 100).unwrap().len(), 5);
+    assert_eq!(s.unit(&a).unwrap().unwrap().acked_seq, 2);
+    let unknown = code("NOPE");
+    assert!(matches!(
+        s.push(&s.lock_unit(&unknown).await, &log(1..=1), Utc::now()).await,
+        Err(PushError::UnknownUnit(_))
+    ));
+}
+
+#[tokio::test]
+async fn registration_is_all_or_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = store_with(dir.path(), &["TDP01"]).await;
+    let r = s.register(&[record("TDP02"), record("TDP01")]).await;
+    assert!(matches!(r, Err(RegisterError::Exists(_))));
+    let r = s.register(&[record("TDP03"), record("TDP03")]).await;
+    assert!(matches!(r, Err(RegisterError::Duplicate(_))));
+    let codes: Vec<String> = s.units().unwrap().iter().map(|r| r.unit.code.to_string()).collect();
+    assert_eq!(codes, ["TDP01"]);
+}
+
+#[tokio::test]
+async fn submissions_record_receive_time_and_reviews_go_outbound() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = store_with(dir.path(), &["TDP01"]).await;
+    let u = code("TDP01");
+    let cat = Catalog::builtin();
+    let h1 = Calendar::builtin().period(&"2026-H1".parse().unwrap()).unwrap();
+    let set = Change::ValuesSet(ValuesSet {
+        period: h1.code.clone(),
+        values: [("DB01".to_string(), Some(Value::Number(3.0)))].into(),
+    });
+    let mut st = UnitState::default();
+    st.apply(&set);
+    let frozen = st.freeze(&cat, UnitKind::ResidentialGroup, &h1, Utc::now());
+    let submit = Change::Submit(Box::new(frozen.clone()));
+    let g = s.lock_unit(&u).await;
+    let received = Utc::now();
+    s.push(&g, &[inc(1, &set), inc(2, &submit)], received).await.unwrap();
+    assert_eq!(s.received_at(&u, &h1.code).unwrap(), Some(received));
+    assert_eq!(s.unit_state(&u).unwrap().state(&h1.code), ReportState::Submitted);
+
+    let review = Review {
+        period: h1.code.clone(),
+        decision: coso_proto::Decision::Accepted,
+        reason: String::new(),
+        decided_at: Utc::now(),
+    };
+    assert_eq!(s.record_review(&g, &review, Utc::now()).await.unwrap(), 1);
+    assert_eq!(s.unit_state(&u).unwrap().state(&h1.code), ReportState::Accepted);
+    assert_eq!(s.outbound_after(&u, 0, 10).unwrap(), vec![(1, review.clone())]);
+    assert!(s.outbound_after(&u, 1, 10).unwrap().is_empty());
+    assert_eq!(s.unit(&u).unwrap().unwrap().outbound_head, 1);
+
+    // A late resubmission of an accepted report changes nothing, not even
+    // the receive time.
+    let later = received + chrono::Duration::days(30);
+    let again = Change::Submit(Box::new(frozen));
+    s.push(&g, &[inc(3, &again)], later).await.unwrap();
+    assert_eq!(s.received_at(&u, &h1.code).unwrap(), Some(received));
+    assert_eq!(s.unit_state(&u).unwrap().state(&h1.code), ReportState::Accepted);
+}
+
+#[tokio::test]
+async fn everything_acknowledged_survives_a_restart() {
+    let dir = tempfile::tempdir().unwrap();
+    let u = code("TDP01");
+    {
+        let s = store_with(dir.path(), &["TDP01"]).await;
+        let g = s.lock_unit(&u).await;
+        s.push(&g, &log(1..=40), Utc::now()).await.unwrap();
+        s.set_admin_token_hash(crate::auth::hash("t")).await.unwrap();
+        // Dropped without any further flush: push flushed before returning.
+    }
+    let s = Store::reopen(dir.path());
+    let rec = s.unit(&u).unwrap().unwrap();
+    assert_eq!(rec.acked_seq, 40);
+    assert_eq!(s.entries(&u, 0, 1000).unwrap().len(), 40);
+    assert_eq!(s.unit_state(&u).unwrap().activities.len(), 40);
+    assert_eq!(s.audit(0, 1000).unwrap().len(), 40);
+    assert_eq!(s.admin_token_hash().unwrap(), Some(crate::auth::hash("t")));
+    // The cursor is the authority after the restart too.
+    let g = s.lock_unit(&u).await;
+    assert!(matches!(
+        s.push(&g, &log(42..=42), Utc::now()).await,
+        Err(PushError::Gap { expected: 41, .. })
+    ));
+    assert_eq!(s.push(&g, &log(39..=41), Utc::now()).await.unwrap().applied, 1);
+}
+
+#[tokio::test]
+async fn the_lock_serialises_a_unit() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = Arc::new(store_with(dir.path(), &["TDP01"]).await);
+    let u = code("TDP01");
+    let g = s.lock_unit(&u).await;
+    let (s2, u2) = (s.clone(), u.clone());
+    let waiter = tokio::spawn(async move {
+        let g = s2.lock_unit(&u2).await;
+        s2.push(&g, &log(1..=2), Utc::now()).await.unwrap()
+    });
+    // While we hold the lock, the other push cannot have started.
+    tokio::task::yield_now().await;
+    assert_eq!(s.unit(&u).unwrap().unwrap().acked_seq, 0);
+    drop(g);
+    assert_eq!(waiter.await.unwrap().acked_seq, 2);
+}

@@ -1,0 +1,118 @@
+//! The `[upstream]` and `[receive]` sections of hub.toml: when reports are
+//! delivered on their own and how deliveries are retried, and which senders a
+//! city-level hub accepts. Where to deliver (URL, token, CA) is not here: it
+//! is set with `coso-hub upstream set` and kept in the store.
+
+use serde::{Deserialize, Serialize};
+
+/// `[upstream]`: the delivery schedule and retry policy.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Upstream {
+    /// Deliver this many days before each deadline (0: on the deadline day);
+    /// absent: no deadline trigger.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub days_before_due: Option<u32>,
+    /// Deliver as soon as every expected unit's report is accepted.
+    pub when_all_accepted: bool,
+    /// A period's deadline more than this many days ago no longer triggers an
+    /// automatic delivery (`upstream push` still works).
+    pub catch_up_days: u32,
+    /// How often the schedule is checked, in seconds.
+    pub check_every_secs: u64,
+    /// The first retry waits about this long; each further retry doubles it.
+    pub retry_base_ms: u64,
+    /// No retry waits longer than this (unless the upstream's Retry-After
+    /// asks for longer).
+    pub retry_max_ms: u64,
+    /// After this many attempts a delivery is marked failed; 0: never.
+    pub max_attempts: u32,
+    /// How long one delivery request may take, in seconds.
+    pub timeout_secs: u64,
+}
+
+impl Default for Upstream {
+    fn default() -> Self {
+        Upstream {
+            days_before_due: Some(2),
+            when_all_accepted: true,
+            catch_up_days: 30,
+            check_every_secs: 60,
+            retry_base_ms: 2_000,
+            retry_max_ms: 3_600_000,
+            max_attempts: 200,
+            timeout_secs: 60,
+        }
+    }
+}
+
+/// `[receive]`: reports delivered to this hub by ward hubs (a city-level hub).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Receive {
+    /// SHA-256 (hex) of each bearer token accepted on `POST /api/v1/reports`
+    /// (`printf %s "$TOKEN" | sha256sum`); empty: receiving is off.
+    pub tokens_sha256: Vec<String>,
+    /// The largest delivery accepted, in bytes.
+    pub max_body_bytes: usize,
+}
+
+impl Default for Receive {
+    fn default() -> Self {
+        Receive {
+            tokens_sha256: Vec::new(),
+            max_body_bytes: 32 * 1024 * 1024,
+        }
+    }
+}
+
+/// Checks both sections; the error names the field and says why.
+pub fn check(u: &Upstream, r: &Receive) -> Result<(), (&'static str, String)> {
+    if u.check_every_secs == 0 {
+        return Err(("upstream.check_every_secs", "must be at least 1".into()));
+    }
+    if u.retry_base_ms == 0 || u.retry_base_ms > u.retry_max_ms {
+        return Err((
+            "upstream.retry_base_ms",
+            "must be at least 1 and at most upstream.retry_max_ms".into(),
+        ));
+    }
+    if u.timeout_secs == 0 {
+        return Err(("upstream.timeout_secs", "must be at least 1".into()));
+    }
+    for t in &r.tokens_sha256 {
+        if t.len() != 64 || !t.bytes().all(|b| b.is_ascii_hexdigit()) {
+            return Err((
+                "receive.tokens_sha256",
+                format!("{t:?} is not the 64 hex digits of a SHA-256"),
+            ));
+        }
+    }
+    if r.max_body_bytes < 64 * 1024 {
+        return Err(("receive.max_body_bytes", "must be at least 65536".into()));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_are_valid_and_sections_parse() {
+        assert!(check(&Upstream::default(), &Receive::default()).is_ok());
+        let u: Upstream =
+            toml::from_str("days_before_due = 3\nwhen_all_accepted = false\nretry_base_ms = 10")
+                .unwrap();
+        assert_eq!(u.days_before_due, Some(3));
+        assert!(!u.when_all_accepted);
+        assert_eq!(u.retry_base_ms, 10);
+        assert_eq!(u.timeout_secs, 60);
+        assert!(toml::from_str::<Upstream>("url = \"x\"").is_err());
+        let bad = Receive {
+            tokens_sha256: vec!["abc".into()],
+            ..Receive::default()
+        };
+        assert_eq!(check(&u, &bad).unwrap_err().0, "receive.tokens_sha256");
+    }
+}
