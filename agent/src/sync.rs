@@ -26,11 +26,11 @@ use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use crate::store::{HubLink, Identity, Store, SyncState};
 use client::HubClient;
 
-pub use error::SyncError;
-/// The gRPC status codes [`SyncError::Refused`] carries.
-pub use tonic::Code;
+pub use error::{NetFault, SyncError};
 pub use every::{DurationError, backoff, parse_duration};
 pub use report::{EnrollOutcome, SyncReport};
+/// The gRPC status codes [`SyncError::Refused`] carries.
+pub use tonic::Code;
 
 /// Used when the hub advertises no limit (0): well inside any sane gRPC
 /// message limit.

@@ -30,7 +30,11 @@ impl AdminService {
     }
 
     /// Runs an admin call: checks the token, then maps any error once.
-    async fn call<Req, Res, F>(&self, request: Request<Req>, f: impl FnOnce(Req) -> F) -> RpcResult<Res>
+    async fn call<Req, Res, F>(
+        &self,
+        request: Request<Req>,
+        f: impl FnOnce(Req) -> F,
+    ) -> RpcResult<Res>
     where
         F: Future<Output = Result<Res, ApiError>>,
     {
@@ -140,7 +144,8 @@ impl AdminService {
     }
 
     /// Every expected unit (registered, not revoked) for a period, by code.
-    fn entries(&self, period: &Period) -> Result<Vec<UnitEntry>, ApiError> {
+    /// Also read by the upstream schedule.
+    pub(crate) fn entries(&self, period: &Period) -> Result<Vec<UnitEntry>, ApiError> {
         self.hub
             .store
             .units()?
@@ -201,7 +206,10 @@ pub fn summary(rec: &UnitRecord) -> pb::UnitSummary {
 
 #[tonic::async_trait]
 impl pb::admin_server::Admin for AdminService {
-    async fn add_unit(&self, request: Request<pb::AddUnitRequest>) -> RpcResult<pb::AddUnitResponse> {
+    async fn add_unit(
+        &self,
+        request: Request<pb::AddUnitRequest>,
+    ) -> RpcResult<pb::AddUnitResponse> {
         self.call(request, |req| async move {
             let unit = Self::wire_unit(req.unit)?;
             let mut links = self.register(vec![unit]).await?;
@@ -230,7 +238,10 @@ impl pb::admin_server::Admin for AdminService {
         .await
     }
 
-    async fn reissue_enrolment(&self, request: Request<pb::UnitRef>) -> RpcResult<pb::AddUnitResponse> {
+    async fn reissue_enrolment(
+        &self,
+        request: Request<pb::UnitRef>,
+    ) -> RpcResult<pb::AddUnitResponse> {
         self.call(request, |req| async move {
             let code = input::unit_code(&req.code)?;
             self.existing(&code)?;
@@ -267,7 +278,10 @@ impl pb::admin_server::Admin for AdminService {
         .await
     }
 
-    async fn list_units(&self, request: Request<pb::ListUnitsRequest>) -> RpcResult<pb::ListUnitsResponse> {
+    async fn list_units(
+        &self,
+        request: Request<pb::ListUnitsRequest>,
+    ) -> RpcResult<pb::ListUnitsResponse> {
         self.call(request, |_| async move {
             Ok(pb::ListUnitsResponse {
                 units: self.hub.store.units()?.iter().map(summary).collect(),
@@ -291,8 +305,16 @@ impl pb::admin_server::Admin for AdminService {
     ) -> RpcResult<pb::ListPeriodsResponse> {
         self.call(request, |_| async move {
             let cal = self.hub.docs.calendar();
-            let year = coso_proto::clock::now().with_timezone(&vietnam()).year();
+            let now = coso_proto::clock::now().with_timezone(&vietnam());
+            let year = now.year();
+            let today = now.date_naive();
             let mut periods = cal.periods_of_year(year);
+            // Next year's periods once their data window has opened (mid-December).
+            periods.extend(
+                cal.periods_of_year(year + 1).into_iter().filter(|p| {
+                    p.kind == coso_proto::PeriodKind::Standard && p.window_start <= today
+                }),
+            );
             for a in &cal.adhoc {
                 if a.code.year() != year
                     && let Some(p) = cal.period(&a.code)
@@ -371,6 +393,8 @@ impl pb::admin_server::Admin for AdminService {
             };
             store.record_review(&g, &review, now).await?;
             tracing::info!(unit = %code, period = %period.code, decision = decision.as_str(), "review");
+            // An acceptance may complete the period for the upstream schedule.
+            crate::upstream::schedule_soon();
             let after = self.entry(&rec, &period)?;
             Ok(pb::ReviewResponse {
                 status: Some(reporting::one_status(
@@ -410,23 +434,30 @@ impl pb::admin_server::Admin for AdminService {
         &self,
         request: Request<pb::SetUpstreamRequest>,
     ) -> RpcResult<pb::SetUpstreamResponse> {
-        self.call(request, |_| async { Err(ApiError::Unavailable("upstream delivery")) })
-            .await
+        self.call(request, |req| async move {
+            Ok(crate::upstream::set_target(&self.hub, req).await?)
+        })
+        .await
     }
 
     async fn push_upstream(
         &self,
         request: Request<pb::PushUpstreamRequest>,
     ) -> RpcResult<pb::PushUpstreamResponse> {
-        self.call(request, |_| async { Err(ApiError::Unavailable("upstream delivery")) })
-            .await
+        self.call(request, |req| async move {
+            let period = self.period(&req.period)?;
+            let entries = self.entries(&period)?;
+            let trigger = crate::store::outbox::Trigger::Manual;
+            Ok(crate::upstream::push(&self.hub, &period, &entries, trigger).await?)
+        })
+        .await
     }
 
     async fn upstream_log(
         &self,
         request: Request<pb::UpstreamLogRequest>,
     ) -> RpcResult<pb::UpstreamLogResponse> {
-        self.call(request, |_| async { Err(ApiError::Unavailable("upstream delivery")) })
+        self.call(request, |_| async { Ok(crate::upstream::log(&self.hub)?) })
             .await
     }
 }

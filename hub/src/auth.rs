@@ -161,7 +161,10 @@ mod tests {
         let (tok, th) = new_admin_token();
         assert!(tok.starts_with(ADMIN_PREFIX));
         assert!(verify(&tok, &th));
-        assert!(split_credential(&tok).is_none(), "an admin token is not a unit credential");
+        assert!(
+            split_credential(&tok).is_none(),
+            "an admin token is not a unit credential"
+        );
         assert_ne!(new_enrolment_code().0, new_enrolment_code().0);
     }
 

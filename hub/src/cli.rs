@@ -41,7 +41,13 @@ pub struct Cli {
     #[arg(long, global = true, value_name = "HOST:PORT")]
     pub hub: Option<String>,
     /// The admin token of the remote hub.
-    #[arg(long, global = true, env = "COSO_HUB_TOKEN", value_name = "TOKEN", hide_env_values = true)]
+    #[arg(
+        long,
+        global = true,
+        env = "COSO_HUB_TOKEN",
+        value_name = "TOKEN",
+        hide_env_values = true
+    )]
     pub token: Option<String>,
     /// The SHA-256 fingerprint of the remote hub's certificate (hex).
     #[arg(long, global = true, value_name = "HEX")]
@@ -79,6 +85,9 @@ pub enum Command {
         #[arg(long, value_name = "FILE")]
         out: PathBuf,
     },
+    /// Deliver the consolidated report to the level above (set, push, log).
+    #[command(subcommand)]
+    Upstream(crate::upstream::cli::UpstreamCommand),
 }
 
 #[derive(Debug, Args)]
@@ -253,11 +262,15 @@ impl CliError {
             CliError::Io { path, source } => format!("{}: {source}", path.display()),
             CliError::Bind { addr, source } => format!("không mở được cổng {addr}: {source}"),
             CliError::Tls(e) => format!("lỗi chứng chỉ TLS: {e}"),
+            CliError::Store(StoreError::Locked(d))
+            | CliError::Server(ServerError::Store(StoreError::Locked(d))) => {
+                format!("cơ sở dữ liệu {d} đang được một tiến trình coso-hub khác sử dụng")
+            }
             CliError::Store(e) => format!("lỗi cơ sở dữ liệu: {e}"),
             CliError::Server(e) => format!("máy chủ dừng vì lỗi: {e}"),
-            CliError::Client(ClientError::NotRunning(d)) => format!(
-                "máy chủ phường của {d} chưa chạy: khởi động bằng coso-hub serve"
-            ),
+            CliError::Client(ClientError::NotRunning(d)) => {
+                format!("máy chủ phường của {d} chưa chạy: khởi động bằng coso-hub serve")
+            }
             CliError::Client(ClientError::Remote { field, reason }) => {
                 format!("tham số --{field} không hợp lệ: {reason}")
             }
@@ -315,7 +328,10 @@ pub async fn run(cli: Cli) -> ExitCode {
         lang,
         json: cli.json,
         data_dir: cli.data_dir.clone().or_else(default_data_dir),
-        remote: cli.hub.clone().map(|h| (h, cli.token.clone(), cli.fp.clone())),
+        remote: cli
+            .hub
+            .clone()
+            .map(|h| (h, cli.token.clone(), cli.fp.clone())),
     };
     match dispatch(&ctx, cli.command).await {
         Ok(()) => ExitCode::SUCCESS,
@@ -340,6 +356,10 @@ async fn dispatch(ctx: &Ctx, command: Command) -> Result<(), CliError> {
             format,
             out,
         } => report(ctx, &period, &format, &out).await,
+        Command::Upstream(u) => {
+            let remote = ctx.remote.is_some();
+            crate::upstream::cli::run(ctx.admin()?, ctx.lang, ctx.json, remote, u).await
+        }
     }
 }
 
@@ -362,7 +382,10 @@ async fn init(ctx: &Ctx, a: InitArgs) -> Result<(), CliError> {
     let result = init_into(&dir, &ward, &a).await;
     if result.is_err() {
         // Leave no half-made hub behind: a retry must not be refused.
-        for f in existing.iter().chain([&crate::documents::CATALOG_FILE, &crate::documents::CALENDAR_FILE]) {
+        for f in existing.iter().chain([
+            &crate::documents::CATALOG_FILE,
+            &crate::documents::CALENDAR_FILE,
+        ]) {
             let p = dir.join(f);
             let _ = if p.is_dir() {
                 std::fs::remove_dir_all(&p)
@@ -403,9 +426,14 @@ async fn init_into(dir: &Path, ward: &str, a: &InitArgs) -> Result<[u8; 32], Cli
     let city = coso_proto::domain::text::normalize(a.city.trim());
     let file = HubFile::new(ward, &city, a.public_addr.clone());
     let cfg_path = dir.join(CONFIG_FILE);
-    crate::fsutil::write_new(&cfg_path, file.to_toml().as_bytes(), false).map_err(CliError::io(&cfg_path))?;
+    crate::fsutil::write_new(&cfg_path, file.to_toml().as_bytes(), false)
+        .map_err(CliError::io(&cfg_path))?;
     crate::documents::write_builtin(dir).map_err(CliError::io(dir))?;
-    let host = a.public_addr.as_deref().and_then(|p| p.rsplit_once(':')).map(|(h, _)| h);
+    let host = a
+        .public_addr
+        .as_deref()
+        .and_then(|p| p.rsplit_once(':'))
+        .map(|(h, _)| h);
     let fp = crate::tls::generate(dir, ward, host)?;
     let (token, hash) = crate::auth::new_admin_token();
     let store = Store::open(&dir.join(DB_DIR))?;
@@ -419,25 +447,27 @@ async fn init_into(dir: &Path, ward: &str, a: &InitArgs) -> Result<[u8; 32], Cli
     Ok(fp)
 }
 
-async fn shutdown_signal() {
+/// Resolves on SIGINT or SIGTERM. The handlers are installed when this is
+/// called, not when it is first polled, so a signal that arrives while the
+/// server is still starting is not lost (nor fatal).
+fn shutdown_signal() -> Result<impl Future<Output = ()>, std::io::Error> {
     #[cfg(unix)]
     {
         use tokio::signal::unix::{SignalKind, signal};
-        match signal(SignalKind::terminate()) {
-            Ok(mut term) => {
-                tokio::select! {
-                    _ = tokio::signal::ctrl_c() => {}
-                    _ = term.recv() => {}
-                }
+        let mut term = signal(SignalKind::terminate())?;
+        let mut int = signal(SignalKind::interrupt())?;
+        Ok(async move {
+            tokio::select! {
+                _ = term.recv() => {}
+                _ = int.recv() => {}
             }
-            Err(_) => {
-                let _ = tokio::signal::ctrl_c().await;
-            }
-        }
+        })
     }
     #[cfg(not(unix))]
     {
-        let _ = tokio::signal::ctrl_c().await;
+        Ok(async {
+            let _ = tokio::signal::ctrl_c().await;
+        })
     }
 }
 
@@ -447,6 +477,10 @@ async fn serve(ctx: &Ctx, a: ServeArgs) -> Result<(), CliError> {
         return Err(CliError::NotInitialised(dir));
     }
     let config = Config::load(&dir)?;
+    let shutdown = shutdown_signal().map_err(CliError::io(&dir))?;
+    // Open the store first: if another hub holds it, fail before binding,
+    // announcing or touching hub.addr.
+    let prepared = crate::server::Prepared::open(config.clone()).await?;
     let grpc_addr = a.grpc.unwrap_or(config.file.grpc_addr);
     let http_addr = a.http.unwrap_or(config.file.http_addr);
     let grpc = tokio::net::TcpListener::bind(grpc_addr)
@@ -469,15 +503,17 @@ async fn serve(ctx: &Ctx, a: ServeArgs) -> Result<(), CliError> {
         addr: http_addr,
         source,
     })?;
+    // hub.addr first: a client that saw the listening line finds it.
+    let addr_path = dir.join(client::ADDR_FILE);
+    let local = crate::state::connectable(grpc_bound);
+    crate::fsutil::replace(&addr_path, format!("{local}\n").as_bytes())
+        .map_err(CliError::io(&addr_path))?;
     {
         let mut out = std::io::stdout().lock();
         let _ = writeln!(out, "listening grpc={grpc_bound} http={http_bound}");
         let _ = out.flush();
     }
-    let addr_path = dir.join(client::ADDR_FILE);
-    let local = crate::state::connectable(grpc_bound);
-    crate::fsutil::replace(&addr_path, format!("{local}\n").as_bytes()).map_err(CliError::io(&addr_path))?;
-    let result = crate::server::run(grpc, http, config, shutdown_signal()).await;
+    let result = prepared.serve(grpc, http, shutdown).await;
     let _ = std::fs::remove_file(&addr_path);
     result?;
     Ok(())
@@ -487,7 +523,10 @@ async fn serve(ctx: &Ctx, a: ServeArgs) -> Result<(), CliError> {
 
 fn vn_time(rfc3339: &str) -> String {
     match chrono::DateTime::parse_from_rfc3339(rfc3339) {
-        Ok(t) => t.with_timezone(&vietnam()).format("%d/%m/%Y %H:%M").to_string(),
+        Ok(t) => t
+            .with_timezone(&vietnam())
+            .format("%d/%m/%Y %H:%M")
+            .to_string(),
         Err(_) => String::new(),
     }
 }
@@ -623,14 +662,24 @@ async fn unit(ctx: &Ctx, cmd: UnitCommand) -> Result<(), CliError> {
             };
             if let (Some(f), Some(p)) = (out.as_mut(), &links_out) {
                 let mut w = csv::Writer::from_writer(f);
-                let rows = std::iter::once(["code", "name", "kind", "enrolment_link", "expires_at"].map(String::from))
-                    .chain(r.units.iter().map(|u| {
-                        let (code, name, kind) = unit_fields(&u.unit);
-                        [code, name, kind, u.enrolment_link.clone(), u.expires_at.clone()]
-                    }));
+                let rows = std::iter::once(
+                    ["code", "name", "kind", "enrolment_link", "expires_at"].map(String::from),
+                )
+                .chain(r.units.iter().map(|u| {
+                    let (code, name, kind) = unit_fields(&u.unit);
+                    [
+                        code,
+                        name,
+                        kind,
+                        u.enrolment_link.clone(),
+                        u.expires_at.clone(),
+                    ]
+                }));
                 for row in rows {
-                    w.write_record(&row)
-                        .map_err(|e| CliError::Io { path: p.clone(), source: e.into() })?;
+                    w.write_record(&row).map_err(|e| CliError::Io {
+                        path: p.clone(),
+                        source: e.into(),
+                    })?;
                 }
                 w.flush().map_err(CliError::io(p))?;
             }
@@ -650,7 +699,11 @@ async fn unit(ctx: &Ctx, cmd: UnitCommand) -> Result<(), CliError> {
                     Lang::En => println!("Registered {} units.", r.units.len()),
                 }
                 if let Some(p) = &links_out {
-                    println!("{}: {}", ctx.t("Đã ghi các liên kết vào", "Links written to"), p.display());
+                    println!(
+                        "{}: {}",
+                        ctx.t("Đã ghi các liên kết vào", "Links written to"),
+                        p.display()
+                    );
                 }
                 for u in &r.units {
                     let (code, _, _) = unit_fields(&u.unit);
@@ -659,7 +712,11 @@ async fn unit(ctx: &Ctx, cmd: UnitCommand) -> Result<(), CliError> {
             }
         }
         UnitCommand::List => {
-            let r = ctx.admin()?.list_units(pb::ListUnitsRequest {}).await?.into_inner();
+            let r = ctx
+                .admin()?
+                .list_units(pb::ListUnitsRequest {})
+                .await?
+                .into_inner();
             if ctx.json {
                 let units: Vec<_> = r
                     .units
@@ -675,9 +732,16 @@ async fn unit(ctx: &Ctx, cmd: UnitCommand) -> Result<(), CliError> {
                 println!("{}", ctx.t("Chưa có đơn vị nào.", "No units yet."));
             } else {
                 let mut rows = vec![
-                    [ctx.t("MÃ", "CODE"), ctx.t("TÊN", "NAME"), ctx.t("LOẠI", "KIND"), ctx.t("ĐĂNG KÝ", "ENROLMENT"), "SEQ", ctx.t("ĐỒNG BỘ LẦN CUỐI", "LAST SYNC")]
-                        .map(String::from)
-                        .to_vec(),
+                    [
+                        ctx.t("MÃ", "CODE"),
+                        ctx.t("TÊN", "NAME"),
+                        ctx.t("LOẠI", "KIND"),
+                        ctx.t("ĐĂNG KÝ", "ENROLMENT"),
+                        "SEQ",
+                        ctx.t("ĐỒNG BỘ LẦN CUỐI", "LAST SYNC"),
+                    ]
+                    .map(String::from)
+                    .to_vec(),
                 ];
                 for s in &r.units {
                     let (code, name, kind) = unit_fields(&s.unit);
@@ -697,7 +761,9 @@ async fn unit(ctx: &Ctx, cmd: UnitCommand) -> Result<(), CliError> {
             let code = input::unit_code(&code)?;
             let d = ctx
                 .admin()?
-                .show_unit(pb::UnitRef { code: code.to_string() })
+                .show_unit(pb::UnitRef {
+                    code: code.to_string(),
+                })
                 .await?
                 .into_inner();
             let s = d.summary.unwrap_or_default();
@@ -720,9 +786,21 @@ async fn unit(ctx: &Ctx, cmd: UnitCommand) -> Result<(), CliError> {
                 );
             } else {
                 println!("{code} — {name} ({kind})");
-                println!("{}: {}", ctx.t("Đăng ký", "Enrolment"), enrolment_vi(&s.enrolment, ctx.lang));
-                println!("{}: {}", ctx.t("Số thứ tự đã nhận", "Acknowledged seq"), s.acked_seq);
-                println!("{}: {}", ctx.t("Đồng bộ lần cuối", "Last sync"), vn_time(&s.last_sync));
+                println!(
+                    "{}: {}",
+                    ctx.t("Đăng ký", "Enrolment"),
+                    enrolment_vi(&s.enrolment, ctx.lang)
+                );
+                println!(
+                    "{}: {}",
+                    ctx.t("Số thứ tự đã nhận", "Acknowledged seq"),
+                    s.acked_seq
+                );
+                println!(
+                    "{}: {}",
+                    ctx.t("Đồng bộ lần cuối", "Last sync"),
+                    vn_time(&s.last_sync)
+                );
                 println!("{}: {}", ctx.t("Số hoạt động", "Activities"), d.activities);
                 for p in &d.periods {
                     println!();
@@ -730,7 +808,9 @@ async fn unit(ctx: &Ctx, cmd: UnitCommand) -> Result<(), CliError> {
                     for (k, v) in &p.values {
                         let shown = match Value::try_from(v.clone()) {
                             Ok(Value::Number(n)) => coso_proto::domain::value::format_vi(n, 2),
-                            Ok(Value::Bool(b)) => ctx.t(if b { "có" } else { "không" }, if b { "yes" } else { "no" }).to_string(),
+                            Ok(Value::Bool(b)) => ctx
+                                .t(if b { "có" } else { "không" }, if b { "yes" } else { "no" })
+                                .to_string(),
                             Ok(Value::Text(t)) => t,
                             Err(_) => String::new(),
                         };
@@ -743,7 +823,9 @@ async fn unit(ctx: &Ctx, cmd: UnitCommand) -> Result<(), CliError> {
             let code = input::unit_code(&code)?;
             let s = ctx
                 .admin()?
-                .revoke_unit(pb::UnitRef { code: code.to_string() })
+                .revoke_unit(pb::UnitRef {
+                    code: code.to_string(),
+                })
                 .await?
                 .into_inner();
             let (code, name, _) = unit_fields(&s.unit);
@@ -752,7 +834,9 @@ async fn unit(ctx: &Ctx, cmd: UnitCommand) -> Result<(), CliError> {
             } else {
                 match ctx.lang {
                     Lang::Vi => println!("Đã thu hồi quyền đồng bộ của {code} ({name})."),
-                    Lang::En => println!("Revoked {code} ({name}): its syncs are refused from now on."),
+                    Lang::En => {
+                        println!("Revoked {code} ({name}): its syncs are refused from now on.")
+                    }
                 }
             }
         }
@@ -760,7 +844,9 @@ async fn unit(ctx: &Ctx, cmd: UnitCommand) -> Result<(), CliError> {
             let code = input::unit_code(&code)?;
             let r = ctx
                 .admin()?
-                .reissue_enrolment(pb::UnitRef { code: code.to_string() })
+                .reissue_enrolment(pb::UnitRef {
+                    code: code.to_string(),
+                })
                 .await?
                 .into_inner();
             print_link(ctx, &r);
@@ -787,15 +873,25 @@ fn due_line(p: &pb::Period) -> String {
 async fn period(ctx: &Ctx, cmd: PeriodCommand) -> Result<(), CliError> {
     match cmd {
         PeriodCommand::List => {
-            let r = ctx.admin()?.list_periods(pb::ListPeriodsRequest {}).await?.into_inner();
+            let r = ctx
+                .admin()?
+                .list_periods(pb::ListPeriodsRequest {})
+                .await?
+                .into_inner();
             if ctx.json {
                 let ps: Vec<_> = r.periods.iter().map(period_json).collect();
                 println!("{}", json!({"periods": ps}));
             } else {
                 let mut rows = vec![
-                    [ctx.t("MÃ", "CODE"), ctx.t("TIÊU ĐỀ", "TITLE"), ctx.t("SỐ LIỆU", "WINDOW"), ctx.t("HẠN (TRƯỚC NGÀY)", "DUE (BEFORE)"), ctx.t("CHỈ TIÊU", "INDICATORS")]
-                        .map(String::from)
-                        .to_vec(),
+                    [
+                        ctx.t("MÃ", "CODE"),
+                        ctx.t("TIÊU ĐỀ", "TITLE"),
+                        ctx.t("SỐ LIỆU", "WINDOW"),
+                        ctx.t("HẠN (TRƯỚC NGÀY)", "DUE (BEFORE)"),
+                        ctx.t("CHỈ TIÊU", "INDICATORS"),
+                    ]
+                    .map(String::from)
+                    .to_vec(),
                 ];
                 for p in &r.periods {
                     rows.push(vec![
@@ -838,11 +934,15 @@ async fn period(ctx: &Ctx, cmd: PeriodCommand) -> Result<(), CliError> {
                 match ctx.lang {
                     Lang::Vi => println!(
                         "Đã tạo yêu cầu báo cáo đột xuất {} «{}», hạn trước ngày {}. Các đơn vị nhận được ở lần đồng bộ tới.",
-                        p.code, p.title, due_line(&p)
+                        p.code,
+                        p.title,
+                        due_line(&p)
                     ),
                     Lang::En => println!(
                         "Created the ad-hoc request {} \"{}\", due before {}. Units receive it on their next sync.",
-                        p.code, p.title, due_line(&p)
+                        p.code,
+                        p.title,
+                        due_line(&p)
                     ),
                 }
             }
@@ -862,7 +962,9 @@ async fn status(ctx: &Ctx, period: &str) -> Result<(), CliError> {
     let code = input::period_code(period)?;
     let r = ctx
         .admin()?
-        .status(pb::StatusRequest { period: code.to_string() })
+        .status(pb::StatusRequest {
+            period: code.to_string(),
+        })
         .await?
         .into_inner();
     let p = r.period.clone().unwrap_or_default();
@@ -884,9 +986,11 @@ async fn status(ctx: &Ctx, period: &str) -> Result<(), CliError> {
         }
         return Ok(());
     }
-    let summary = doc
-        .as_ref()
-        .and_then(|d| d.get(ctx.t("summary", "summary_en"))?.as_str().map(str::to_string));
+    let summary = doc.as_ref().and_then(|d| {
+        d.get(ctx.t("summary", "summary_en"))?
+            .as_str()
+            .map(str::to_string)
+    });
     match ctx.lang {
         Lang::Vi => {
             println!("{} — {} (hạn trước ngày {})", p.code, p.title, due_line(&p));
@@ -914,9 +1018,16 @@ async fn status(ctx: &Ctx, period: &str) -> Result<(), CliError> {
     }
     println!();
     let mut rows = vec![
-        [ctx.t("MÃ", "CODE"), ctx.t("TÊN", "NAME"), ctx.t("TRẠNG THÁI", "STATE"), ctx.t("NHẬN LÚC", "RECEIVED"), ctx.t("THỜI HẠN", "TIMELINESS"), ctx.t("LÝ DO TRẢ LẠI", "RETURN REASON")]
-            .map(String::from)
-            .to_vec(),
+        [
+            ctx.t("MÃ", "CODE"),
+            ctx.t("TÊN", "NAME"),
+            ctx.t("TRẠNG THÁI", "STATE"),
+            ctx.t("NHẬN LÚC", "RECEIVED"),
+            ctx.t("THỜI HẠN", "TIMELINESS"),
+            ctx.t("LÝ DO TRẢ LẠI", "RETURN REASON"),
+        ]
+        .map(String::from)
+        .to_vec(),
     ];
     for s in &r.units {
         let (code, name, _) = unit_fields(&s.unit);
@@ -992,8 +1103,14 @@ async fn report(ctx: &Ctx, period: &str, format: &str, out: &Path) -> Result<(),
         );
     } else {
         match ctx.lang {
-            Lang::Vi => println!("Đã ghi báo cáo tổng hợp kỳ {code} ({format}) vào {}", out.display()),
-            Lang::En => println!("Wrote the consolidated {code} report ({format}) to {}", out.display()),
+            Lang::Vi => println!(
+                "Đã ghi báo cáo tổng hợp kỳ {code} ({format}) vào {}",
+                out.display()
+            ),
+            Lang::En => println!(
+                "Wrote the consolidated {code} report ({format}) to {}",
+                out.display()
+            ),
         }
     }
     Ok(())

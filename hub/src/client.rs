@@ -73,6 +73,12 @@ impl Target {
 
     /// A hub elsewhere: `--hub HOST:PORT --token T --fp HEX`.
     pub fn remote(addr: &str, token: &str, fp: &str) -> Result<Target, ClientError> {
+        // `--hub` may be written as a URL; only HOST:PORT matters.
+        let addr = ["coso://", "grpcs://", "https://", "http://"]
+            .iter()
+            .find_map(|p| addr.trim().strip_prefix(p))
+            .unwrap_or(addr.trim())
+            .trim_end_matches('/');
         crate::config::check_public_addr(addr).map_err(|reason| ClientError::Remote {
             field: "hub",
             reason,
@@ -117,13 +123,15 @@ pub type Admin = AdminClient<InterceptedService<Channel, AdminAuth>>;
 
 /// An admin client for `target`, connecting on first use.
 pub fn admin(target: &Target, lang: Lang) -> Result<Admin, ClientError> {
-    let channel = coso_proto::transport::pinned_channel(&target.addr, target.fingerprint, CALL_TIMEOUT)?;
-    let authorization = MetadataValue::try_from(format!("Bearer {}", target.token)).map_err(|_| {
-        ClientError::Remote {
-            field: "token",
-            reason: "contains characters that cannot be sent".into(),
-        }
-    })?;
+    let channel =
+        coso_proto::transport::pinned_channel(&target.addr, target.fingerprint, CALL_TIMEOUT)?;
+    let authorization =
+        MetadataValue::try_from(format!("Bearer {}", target.token)).map_err(|_| {
+            ClientError::Remote {
+                field: "token",
+                reason: "contains characters that cannot be sent".into(),
+            }
+        })?;
     let lang = AsciiMetadataValue::from_static(match lang {
         Lang::Vi => "vi",
         Lang::En => "en",

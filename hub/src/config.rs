@@ -51,15 +51,9 @@ impl Default for Limits {
     }
 }
 
-/// Delivery to the Department of Home Affairs (filled in by the upstream work).
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(default)]
-pub struct Upstream {
-    /// Where reports are delivered; none until `upstream set`.
-    pub url: Option<String>,
-    /// When to deliver automatically, e.g. "on-accept"; none means only on demand.
-    pub schedule: Option<String>,
-}
+/// Delivery to the Department of Home Affairs (`[upstream]`: schedule and
+/// retries) and, on a city-level hub, receiving wards' reports (`[receive]`).
+pub use crate::upstream::settings::{Receive, Upstream};
 
 /// The contents of `hub.toml`.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -82,6 +76,8 @@ pub struct HubFile {
     pub letterhead: crate::compile::Letterhead,
     #[serde(default)]
     pub upstream: Upstream,
+    #[serde(default)]
+    pub receive: Receive,
 }
 
 fn default_grpc() -> SocketAddr {
@@ -103,6 +99,7 @@ impl HubFile {
             limits: Limits::default(),
             letterhead: crate::compile::Letterhead::default(),
             upstream: Upstream::default(),
+            receive: Receive::default(),
         }
     }
 
@@ -155,9 +152,14 @@ fn check(f: &HubFile, file: &str) -> Result<(), ConfigError> {
     if let Some(addr) = &f.public_addr {
         check_public_addr(addr).map_err(|r| invalid("public_addr", &r))?;
     }
+    crate::upstream::settings::check(&f.upstream, &f.receive)
+        .map_err(|(field, r)| invalid(field, &r))?;
     let l = &f.limits;
     if l.max_message_bytes < 64 * 1024 {
-        return Err(invalid("limits.max_message_bytes", "must be at least 65536"));
+        return Err(invalid(
+            "limits.max_message_bytes",
+            "must be at least 65536",
+        ));
     }
     if l.max_batch_entries == 0 {
         return Err(invalid("limits.max_batch_entries", "must be at least 1"));
@@ -206,7 +208,9 @@ mod tests {
         assert_eq!(c.file.ward, "Phường Gia Viên");
         assert_eq!(c.file.limits, Limits::default());
 
-        let bad = f.to_toml().replace("max_batch_entries = 500", "max_batch_entries = 0");
+        let bad = f
+            .to_toml()
+            .replace("max_batch_entries = 500", "max_batch_entries = 0");
         std::fs::write(dir.path().join(CONFIG_FILE), bad).unwrap();
         let e = Config::load(dir.path()).unwrap_err().to_string();
         assert!(e.contains("limits.max_batch_entries"), "{e}");

@@ -104,9 +104,10 @@ impl Documents {
         let calendar = merged_calendar(&cal_file, &store.adhoc_periods()?);
         calendar.check(CALENDAR_FILE)?;
 
-        let (catalog_doc, changed) = versioned(catalog.version, store.document(DocKind::Catalog)?, |v| {
-            with_version(&catalog, |c| c.version = v).to_json()
-        });
+        let (catalog_doc, changed) =
+            versioned(catalog.version, store.document(DocKind::Catalog)?, |v| {
+                with_version(&catalog, |c| c.version = v).to_json()
+            });
         if changed {
             store.set_document(DocKind::Catalog, &catalog_doc).await?;
         }
@@ -165,7 +166,11 @@ impl Documents {
     }
 
     /// Adds an ad-hoc period and bumps the calendar's version, durably.
-    pub async fn add_period(&self, store: &Store, adhoc: AdHocPeriod) -> Result<Period, AddPeriodError> {
+    pub async fn add_period(
+        &self,
+        store: &Store,
+        adhoc: AdHocPeriod,
+    ) -> Result<Period, AddPeriodError> {
         let _registry = store.lock_registry().await;
         let cur = self.now();
         if cur.calendar.period(&adhoc.code).is_some() {
@@ -252,7 +257,11 @@ mod tests {
         let store = Store::reopen(&db);
         let docs = Documents::load(dir.path(), &store).await.unwrap();
         assert_eq!(docs.calendar_version(), v_cal + 1);
-        assert!(docs.calendar().period(&"2026-A01".parse().unwrap()).is_some());
+        assert!(
+            docs.calendar()
+                .period(&"2026-A01".parse().unwrap())
+                .is_some()
+        );
 
         // Editing the catalog file bumps the catalog version.
         let text = std::fs::read_to_string(dir.path().join(CATALOG_FILE)).unwrap();

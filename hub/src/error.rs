@@ -68,6 +68,8 @@ pub enum ApiError {
     #[error(transparent)]
     Reporting(#[from] ReportingError),
     #[error(transparent)]
+    Upstream(#[from] crate::upstream::UpstreamError),
+    #[error(transparent)]
     Store(#[from] StoreError),
 }
 
@@ -75,7 +77,9 @@ impl From<RegisterError> for ApiError {
     fn from(e: RegisterError) -> Self {
         match e {
             RegisterError::Exists(c) => ApiError::UnitExists(c),
-            RegisterError::Duplicate(c) => ApiError::Input(InputError::DuplicateUnit(c.to_string())),
+            RegisterError::Duplicate(c) => {
+                ApiError::Input(InputError::DuplicateUnit(c.to_string()))
+            }
             RegisterError::Store(s) => ApiError::Store(s),
         }
     }
@@ -128,6 +132,7 @@ impl ApiError {
             ApiError::NotReviewable { .. } => Code::FailedPrecondition,
             ApiError::Unavailable(_) => Code::Unimplemented,
             ApiError::Reporting(e) => e.code(),
+            ApiError::Upstream(e) => e.code(),
             ApiError::Store(_) => Code::Internal,
         }
     }
@@ -191,21 +196,22 @@ impl ApiError {
                 period,
                 state,
             } => match state {
-                None | Some(ReportState::Draft) => format!(
-                    "đơn vị {unit} chưa gửi báo cáo kỳ {period}, nên chưa thể duyệt"
-                ),
-                Some(ReportState::Returned) => format!(
-                    "báo cáo kỳ {period} của {unit} đã bị trả lại; chờ đơn vị gửi lại"
-                ),
-                Some(ReportState::Accepted) => format!(
-                    "báo cáo kỳ {period} của {unit} đã được chấp nhận và đã khóa"
-                ),
-                Some(ReportState::Submitted) => format!(
-                    "báo cáo kỳ {period} của {unit} không thể duyệt lúc này"
-                ),
+                None | Some(ReportState::Draft) => {
+                    format!("đơn vị {unit} chưa gửi báo cáo kỳ {period}, nên chưa thể duyệt")
+                }
+                Some(ReportState::Returned) => {
+                    format!("báo cáo kỳ {period} của {unit} đã bị trả lại; chờ đơn vị gửi lại")
+                }
+                Some(ReportState::Accepted) => {
+                    format!("báo cáo kỳ {period} của {unit} đã được chấp nhận và đã khóa")
+                }
+                Some(ReportState::Submitted) => {
+                    format!("báo cáo kỳ {period} của {unit} không thể duyệt lúc này")
+                }
             },
             ApiError::Unavailable(what) => format!("máy chủ phường chưa hỗ trợ {what}"),
             ApiError::Reporting(e) => e.message(lang),
+            ApiError::Upstream(e) => e.message(lang),
             ApiError::Store(_) => "lỗi cơ sở dữ liệu của máy chủ phường".into(),
         }
     }
@@ -235,7 +241,10 @@ mod tests {
             ApiError::Auth(AuthError::Revoked(u.clone())).code(),
             Code::Unauthenticated
         );
-        assert_eq!(ApiError::Enroll(EnrollRefusal::Expired).code(), Code::Unauthenticated);
+        assert_eq!(
+            ApiError::Enroll(EnrollRefusal::Expired).code(),
+            Code::Unauthenticated
+        );
         let gap = ApiError::Push(PushError::Gap {
             first: 9,
             expected: 5,

@@ -12,7 +12,10 @@ use crate::state::HubState;
 
 /// Every HTTP route of the hub.
 pub fn router(hub: Arc<HubState>) -> Router {
-    Router::new().route("/healthz", get(healthz)).with_state(hub)
+    Router::new()
+        .route("/healthz", get(healthz))
+        .merge(crate::upstream::receive::routes(&hub))
+        .with_state(hub)
 }
 
 async fn healthz(State(hub): State<Arc<HubState>>) -> Json<serde_json::Value> {

@@ -80,9 +80,9 @@ impl InputError {
             return self.to_string();
         }
         match self {
-            InputError::UnitCode(v) => format!(
-                "mã đơn vị {v:?} không hợp lệ: dùng 1-32 ký tự A-Z, 0-9, '-' hoặc '_'"
-            ),
+            InputError::UnitCode(v) => {
+                format!("mã đơn vị {v:?} không hợp lệ: dùng 1-32 ký tự A-Z, 0-9, '-' hoặc '_'")
+            }
             InputError::UnitKind(v) => format!(
                 "loại đơn vị (kind) {v:?} không hợp lệ: dùng centre, department, school, residential-group hoặc other"
             ),
@@ -102,13 +102,15 @@ impl InputError {
             InputError::Decision(v) => {
                 format!("quyết định (decision) {v:?} không hợp lệ: dùng accept hoặc return")
             }
-            InputError::Reason => format!(
-                "lý do (reason): trả lại báo cáo cần lý do dài 1-{MAX_REASON_CHARS} ký tự"
-            ),
+            InputError::Reason => {
+                format!("lý do (reason): trả lại báo cáo cần lý do dài 1-{MAX_REASON_CHARS} ký tự")
+            }
             InputError::Format(v) => {
                 format!("định dạng (format) {v:?} không hợp lệ: dùng docx, xlsx, json, csv hoặc md")
             }
-            InputError::PublicAddr(r) => format!("địa chỉ công khai (public-addr) không hợp lệ: {r}"),
+            InputError::PublicAddr(r) => {
+                format!("địa chỉ công khai (public-addr) không hợp lệ: {r}")
+            }
             InputError::Csv { file, line, reason } => format!("{file}, dòng {line}: {reason}"),
             InputError::CsvRow { file, line, inner } => {
                 format!("{file}, dòng {line}: {}", inner.message(lang))
@@ -251,7 +253,10 @@ mod tests {
             units_csv("u.csv", dup),
             Err(InputError::CsvRow { line: 2, .. })
         ));
-        assert!(matches!(units_csv("u.csv", "code,name,kind\n"), Err(InputError::CsvEmpty(_))));
+        assert!(matches!(
+            units_csv("u.csv", "code,name,kind\n"),
+            Err(InputError::CsvEmpty(_))
+        ));
         assert!(matches!(
             units_csv("u.csv", "TDP01,Tổ 1\n"),
             Err(InputError::Csv { line: 1, .. })
@@ -260,7 +265,10 @@ mod tests {
 
     #[test]
     fn fields() {
-        assert_eq!(unit("tdp5", " Tổ 5 ", "residential-group").unwrap().name, "Tổ 5");
+        assert_eq!(
+            unit("tdp5", " Tổ 5 ", "residential-group").unwrap().name,
+            "Tổ 5"
+        );
         assert_eq!(unit("tdp 5", "x", "school").unwrap_err().field(), "code");
         assert_eq!(unit("T", "", "school").unwrap_err().field(), "name");
         assert!(reason("  ").is_err());

@@ -19,3 +19,4 @@ pub mod state;
 pub mod store;
 pub mod sync_service;
 pub mod tls;
+pub mod upstream;

@@ -53,7 +53,9 @@ fn input<'a>(
         catalog,
         period,
         units,
-        report_date: coso_proto::clock::now().with_timezone(&vietnam()).date_naive(),
+        report_date: coso_proto::clock::now()
+            .with_timezone(&vietnam())
+            .date_naive(),
     }
 }
 

@@ -88,10 +88,59 @@ pub async fn run(
     config: Config,
     shutdown: impl Future<Output = ()> + Send,
 ) -> Result<(), ServerError> {
-    let identity = crate::tls::load(&config.data_dir)?;
+    Prepared::open(config)
+        .await?
+        .serve(grpc, http, shutdown)
+        .await
+}
+
+/// A hub whose store is open and whose documents and TLS identity are
+/// loaded, not yet serving. `serve` opens this before it announces itself, so
+/// a second hub on the same data dir fails before it prints anything.
+pub struct Prepared {
+    config: Config,
+    identity: crate::tls::ServerIdentity,
+    store: Store,
+    docs: Documents,
+}
+
+impl Prepared {
+    pub async fn open(config: Config) -> Result<Prepared, ServerError> {
+        let identity = crate::tls::load(&config.data_dir)?;
+        let store = Store::open(&config.data_dir.join(DB_DIR))?;
+        let docs = Documents::load(&config.data_dir, &store).await?;
+        Ok(Prepared {
+            config,
+            identity,
+            store,
+            docs,
+        })
+    }
+
+    /// Serves until `shutdown` completes, then flushes.
+    pub async fn serve(
+        self,
+        grpc: TcpListener,
+        http: TcpListener,
+        shutdown: impl Future<Output = ()> + Send,
+    ) -> Result<(), ServerError> {
+        serve(self, grpc, http, shutdown).await
+    }
+}
+
+async fn serve(
+    prepared: Prepared,
+    grpc: TcpListener,
+    http: TcpListener,
+    shutdown: impl Future<Output = ()> + Send,
+) -> Result<(), ServerError> {
+    let Prepared {
+        config,
+        identity,
+        store,
+        docs,
+    } = prepared;
     let acceptor = TlsAcceptor::from(Arc::new(identity.server_config()?));
-    let store = Store::open(&config.data_dir.join(DB_DIR))?;
-    let docs = Documents::load(&config.data_dir, &store).await?;
     let grpc_addr = grpc.local_addr()?;
     let max = config.limits().max_message_bytes;
     let hub = Arc::new(HubState {
@@ -143,8 +192,9 @@ pub async fn run(
         .add_service(sync)
         .add_service(admin)
         .serve_with_incoming_shutdown(tls_incoming(grpc, acceptor), stopped());
-    let http_server = axum::serve(http, crate::http::router(hub.clone()))
-        .with_graceful_shutdown(stopped());
+    let http_server =
+        axum::serve(http, crate::http::router(hub.clone())).with_graceful_shutdown(stopped());
+    let upstream = tokio::spawn(crate::upstream::run_worker(hub.clone(), stopped()));
 
     // Whichever comes first, the shutdown signal or a server ending on its
     // own, stops both.
@@ -169,6 +219,8 @@ pub async fn run(
         stop(&stop_tx);
     };
     let (grpc_result, http_result, ()) = tokio::join!(grpc_task, http_task, signal);
+    // The delivery worker stops at the same signal; a cut-off attempt is retried on the next run.
+    let _ = upstream.await;
     // Flush whatever the servers wrote, even if one of them failed.
     let flushed = hub.store.flush().await;
     grpc_result.map_err(|e| ServerError::Grpc(e.to_string()))?;

@@ -30,7 +30,12 @@ impl SyncService {
         Ok(auth::unit_of(&self.hub.store, token)?)
     }
 
-    fn pull_entries(&self, code: &UnitCode, after: u64, limit: usize) -> Result<Vec<pb::PullEntry>, ApiError> {
+    fn pull_entries(
+        &self,
+        code: &UnitCode,
+        after: u64,
+        limit: usize,
+    ) -> Result<Vec<pb::PullEntry>, ApiError> {
         Ok(self
             .hub
             .store
@@ -81,7 +86,11 @@ impl SyncService {
         })
     }
 
-    async fn hello(&self, rec: UnitRecord, req: pb::HelloRequest) -> Result<pb::HelloResponse, ApiError> {
+    async fn hello(
+        &self,
+        rec: UnitRecord,
+        req: pb::HelloRequest,
+    ) -> Result<pb::HelloResponse, ApiError> {
         let store = &self.hub.store;
         let code = rec.unit.code.clone();
         // Under the unit's lock no push or review is between its write and
@@ -135,7 +144,11 @@ impl SyncService {
         Ok(out)
     }
 
-    async fn push(&self, rec: UnitRecord, req: pb::PushRequest) -> Result<pb::PushResponse, ApiError> {
+    async fn push(
+        &self,
+        rec: UnitRecord,
+        req: pb::PushRequest,
+    ) -> Result<pb::PushResponse, ApiError> {
         let batch = self.check_batch(req.entries)?;
         let store = &self.hub.store;
         let g = store.lock_unit(&rec.unit.code).await;
@@ -149,7 +162,11 @@ impl SyncService {
         })
     }
 
-    async fn pull(&self, rec: UnitRecord, req: pb::PullRequest) -> Result<pb::PullResponse, ApiError> {
+    async fn pull(
+        &self,
+        rec: UnitRecord,
+        req: pb::PullRequest,
+    ) -> Result<pb::PullResponse, ApiError> {
         let limit = match req.limit {
             0 => PULL_PAGE,
             n => (n as usize).min(PULL_PAGE * 10),

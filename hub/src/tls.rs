@@ -91,7 +91,11 @@ fn subject_alt_names(public_host: Option<&str>) -> Vec<String> {
 
 /// Makes a CA and a server certificate signed by it and writes them (keys
 /// readable by the owner only) to `DATA_DIR/tls`. Returns the fingerprint.
-pub fn generate(data_dir: &Path, ward: &str, public_host: Option<&str>) -> Result<[u8; 32], TlsError> {
+pub fn generate(
+    data_dir: &Path,
+    ward: &str,
+    public_host: Option<&str>,
+) -> Result<[u8; 32], TlsError> {
     let gen_err = |e: rcgen::Error| TlsError::Generate(e.to_string());
 
     let ca_key = KeyPair::generate().map_err(gen_err)?;
@@ -100,7 +104,9 @@ pub fn generate(data_dir: &Path, ward: &str, public_host: Option<&str>) -> Resul
     ca_params
         .distinguished_name
         .push(DnType::CommonName, format!("coso hub CA — {ward}"));
-    ca_params.distinguished_name.push(DnType::OrganizationName, "coso");
+    ca_params
+        .distinguished_name
+        .push(DnType::OrganizationName, "coso");
     ca_params.key_usages = vec![
         KeyUsagePurpose::KeyCertSign,
         KeyUsagePurpose::CrlSign,

@@ -44,10 +44,10 @@ pub fn is_pin_mismatch(err: &(dyn std::error::Error + 'static)) -> bool {
             .and_then(|io| io.get_ref())
             .map(|i| i as &(dyn std::error::Error + 'static));
         for candidate in [Some(e), inner].into_iter().flatten() {
-            if let Some(rustls::Error::General(msg)) = candidate.downcast_ref::<rustls::Error>() {
-                if msg == PIN_MISMATCH {
-                    return true;
-                }
+            if let Some(rustls::Error::General(msg)) = candidate.downcast_ref::<rustls::Error>()
+                && msg == PIN_MISMATCH
+            {
+                return true;
             }
         }
         next = e.source();

@@ -30,7 +30,15 @@ pub fn bins() -> &'static Bins {
         let release = dir.file_name().is_some_and(|n| n == "release");
         let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
         let mut cmd = Command::new(cargo);
-        cmd.args(["build", "--quiet", "-p", "coso-hub", "-p", "coso-agent", "--bins"]);
+        cmd.args([
+            "build",
+            "--quiet",
+            "-p",
+            "coso-hub",
+            "-p",
+            "coso-agent",
+            "--bins",
+        ]);
         if release {
             cmd.arg("--release");
         }
@@ -72,12 +80,21 @@ impl Run {
     }
     /// Asserts success and returns self.
     pub fn ok(self) -> Run {
-        assert!(self.output.status.success(), "command failed\n{}", self.context());
+        assert!(
+            self.output.status.success(),
+            "command failed\n{}",
+            self.context()
+        );
         self
     }
     /// Asserts the exit code.
     pub fn expect_code(self, code: i32) -> Run {
-        assert_eq!(self.code(), code, "unexpected exit code\n{}", self.context());
+        assert_eq!(
+            self.code(),
+            code,
+            "unexpected exit code\n{}",
+            self.context()
+        );
         self
     }
     pub fn json(&self) -> serde_json::Value {
@@ -119,7 +136,10 @@ pub fn wait_until(timeout: Duration, what: &str, mut cond: impl FnMut() -> bool)
     let start = Instant::now();
     let mut pause = Duration::from_millis(5);
     while !cond() {
-        assert!(start.elapsed() < timeout, "timed out after {timeout:?} waiting for {what}");
+        assert!(
+            start.elapsed() < timeout,
+            "timed out after {timeout:?} waiting for {what}"
+        );
         std::thread::sleep(pause);
         pause = (pause * 2).min(Duration::from_millis(200));
     }
@@ -184,27 +204,49 @@ impl Hub {
         hub
     }
 
-    /// Starts `serve` and waits for its `listening` line.
+    /// Starts `serve` and waits for its `listening` line. The first start
+    /// binds port 0; a restart binds the same ports again, because enrolled
+    /// agents keep the address from their link. The hub's log goes to
+    /// `hub.log` beside its data dir (see [`Hub::log`]).
     pub fn serve(&mut self) {
         assert!(self.child.is_none(), "hub already running");
+        let grpc = if self.grpc.is_empty() {
+            "127.0.0.1:0".to_string()
+        } else {
+            self.grpc.clone()
+        };
+        let http = if self.http.is_empty() {
+            "127.0.0.1:0".to_string()
+        } else {
+            self.http.clone()
+        };
+        let log = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(self.log_path())
+            .expect("open hub.log");
         let mut child = Command::new(&bins().hub)
-            .args(["serve", "--grpc", "127.0.0.1:0", "--http", "127.0.0.1:0", "--data-dir"])
+            .args(["serve", "--grpc", &grpc, "--http", &http, "--data-dir"])
             .arg(&self.dir)
             .env_remove("COSO_LANG")
             .envs(self.env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
+            .stderr(log)
             .spawn()
             .expect("spawn coso-hub serve");
         let stdout = child.stdout.take().expect("stdout");
         let mut reader = BufReader::new(stdout);
         let mut line = String::new();
         reader.read_line(&mut line).expect("read listening line");
-        let (grpc, http) = parse_listening(&line).unwrap_or_else(|| {
+        let Some((grpc, http)) = parse_listening(&line) else {
             let _ = child.kill();
-            panic!("hub did not print its listening line, got {line:?}")
-        });
+            let _ = child.wait();
+            panic!(
+                "hub did not print its listening line, got {line:?}\n--- hub.log ---\n{}",
+                self.log()
+            );
+        };
         // Keep draining stdout so the hub never blocks on a full pipe.
         std::thread::spawn(move || {
             let mut sink = String::new();
@@ -217,15 +259,37 @@ impl Hub {
         self.child = Some(child);
     }
 
+    fn log_path(&self) -> PathBuf {
+        let name = format!(
+            "{}.log",
+            self.dir
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_else(|| "hub".into())
+        );
+        self.dir.parent().unwrap_or(&self.dir).join(name)
+    }
+
+    /// Everything the hub logged so far, for failure messages.
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(self.log_path()).unwrap_or_default()
+    }
+
     /// Runs a hub CLI command against this hub's data dir.
     pub fn cmd(&self, args: &[&str]) -> Run {
-        let env: Vec<(&str, &str)> = self.env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+        let env: Vec<(&str, &str)> = self
+            .env
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.as_str()))
+            .collect();
         run(&bins().hub, &self.dir, "COSO_HUB_DIR", args, &env)
     }
 
     /// `unit add` and the enrolment link it prints.
     pub fn add_unit(&self, code: &str, name: &str, kind: &str) -> String {
-        self.cmd(&["unit", "add", code, "--name", name, "--kind", kind]).ok().last_line()
+        self.cmd(&["unit", "add", code, "--name", name, "--kind", kind])
+            .ok()
+            .last_line()
     }
 
     pub fn pid(&self) -> Option<u32> {
@@ -306,7 +370,11 @@ impl Agent {
     }
 
     pub fn cmd_env(&self, args: &[&str], env: &[(&str, &str)]) -> Run {
-        let mut all: Vec<(&str, &str)> = self.env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+        let mut all: Vec<(&str, &str)> = self
+            .env
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.as_str()))
+            .collect();
         all.extend_from_slice(env);
         run(&bins().agent, &self.dir, "COSO_AGENT_DIR", args, &all)
     }

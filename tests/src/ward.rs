@@ -104,7 +104,10 @@ const TITLES: &[(Form, &[&str])] = &[
     ),
     (
         Form::WebPortal,
-        &["Đăng tải kế hoạch lên trang thông tin điện tử phường", "Công khai thủ tục hành chính trên cổng thông tin"],
+        &[
+            "Đăng tải kế hoạch lên trang thông tin điện tử phường",
+            "Công khai thủ tục hành chính trên cổng thông tin",
+        ],
     ),
     (
         Form::PartyCell,
@@ -112,9 +115,18 @@ const TITLES: &[(Form, &[&str])] = &[
     ),
     (
         Form::Briefing,
-        &["Giao ban tháng: đánh giá việc thực hiện quy chế dân chủ", "Giao ban quý về công tác dân vận"],
+        &[
+            "Giao ban tháng: đánh giá việc thực hiện quy chế dân chủ",
+            "Giao ban quý về công tác dân vận",
+        ],
     ),
-    (Form::Other, &["Tuyên truyền qua hệ thống loa truyền thanh", "Phát tờ rơi đến từng hộ gia đình"]),
+    (
+        Form::Other,
+        &[
+            "Tuyên truyền qua hệ thống loa truyền thanh",
+            "Phát tờ rơi đến từng hộ gia đình",
+        ],
+    ),
 ];
 
 const RESULTS: &[&str] = &[
@@ -145,15 +157,43 @@ pub fn units(groups: usize) -> Vec<(String, String, UnitKind)> {
             "Trung tâm Phục vụ hành chính công phường".to_string(),
             UnitKind::Centre,
         ),
-        ("VP".into(), "Văn phòng HĐND và UBND phường".into(), UnitKind::Department),
-        ("PKT".into(), "Phòng Kinh tế, Hạ tầng và Đô thị".into(), UnitKind::Department),
-        ("PVHXH".into(), "Phòng Văn hóa - Xã hội".into(), UnitKind::Department),
-        ("TH-GV".into(), "Trường Tiểu học Gia Viên".into(), UnitKind::School),
-        ("THCS-GV".into(), "Trường THCS Gia Viên".into(), UnitKind::School),
-        ("MN-HS".into(), "Trường Mầm non Hoa Sen".into(), UnitKind::School),
+        (
+            "VP".into(),
+            "Văn phòng HĐND và UBND phường".into(),
+            UnitKind::Department,
+        ),
+        (
+            "PKT".into(),
+            "Phòng Kinh tế, Hạ tầng và Đô thị".into(),
+            UnitKind::Department,
+        ),
+        (
+            "PVHXH".into(),
+            "Phòng Văn hóa - Xã hội".into(),
+            UnitKind::Department,
+        ),
+        (
+            "TH-GV".into(),
+            "Trường Tiểu học Gia Viên".into(),
+            UnitKind::School,
+        ),
+        (
+            "THCS-GV".into(),
+            "Trường THCS Gia Viên".into(),
+            UnitKind::School,
+        ),
+        (
+            "MN-HS".into(),
+            "Trường Mầm non Hoa Sen".into(),
+            UnitKind::School,
+        ),
     ];
     for n in 1..=groups {
-        out.push((format!("TDP{n:02}"), format!("Tổ dân phố số {n}"), UnitKind::ResidentialGroup));
+        out.push((
+            format!("TDP{n:02}"),
+            format!("Tổ dân phố số {n}"),
+            UnitKind::ResidentialGroup,
+        ));
     }
     out
 }
@@ -225,7 +265,11 @@ pub fn generate(seed: u64, groups: usize, last_day: NaiveDate) -> Vec<UnitPlan> 
 fn values_for(catalog: &Catalog, kind: UnitKind, rng: &mut Rng) -> BTreeMap<String, String> {
     let mut nums: BTreeMap<String, u64> = BTreeMap::new();
     let mut out = BTreeMap::new();
-    for ind in catalog.indicators.iter().filter(|i| i.is_entered() && i.applies_to(kind)) {
+    for ind in catalog
+        .indicators
+        .iter()
+        .filter(|i| i.is_entered() && i.applies_to(kind))
+    {
         match ind.value_type {
             ValueType::Count => {
                 nums.insert(ind.code.clone(), rng.range(0, 40));
@@ -234,7 +278,10 @@ fn values_for(catalog: &Catalog, kind: UnitKind, rng: &mut Rng) -> BTreeMap<Stri
                 out.insert(ind.code.clone(), rng.range(70, 98).to_string());
             }
             ValueType::YesNo => {
-                out.insert(ind.code.clone(), if rng.chance(85) { "có" } else { "không" }.to_string());
+                out.insert(
+                    ind.code.clone(),
+                    if rng.chance(85) { "có" } else { "không" }.to_string(),
+                );
             }
             ValueType::Text => {
                 out.insert(
@@ -281,17 +328,34 @@ pub fn record(agent: &crate::Agent, plan: &UnitPlan, period: &str) -> Result<(),
         check(run)?;
     }
     if !plan.values.is_empty() {
-        let pairs: Vec<String> = plan.values.iter().map(|(k, v)| format!("{k}={v}")).collect();
+        let pairs: Vec<String> = plan
+            .values
+            .iter()
+            .map(|(k, v)| format!("{k}={v}"))
+            .collect();
         let mut args = vec!["value", "set", "--period", period];
         args.extend(pairs.iter().map(String::as_str));
         check(agent.cmd(&args))?;
     }
     for (section, text) in &plan.notes {
-        check(agent.cmd(&["note", "set", "--period", period, "--section", section.as_str(), "--text", text]))?;
+        check(agent.cmd(&[
+            "note",
+            "set",
+            "--period",
+            period,
+            "--section",
+            section.as_str(),
+            "--text",
+            text,
+        ]))?;
     }
     Ok(())
 }
 
 fn check(run: crate::Run) -> Result<crate::Run, Box<crate::Run>> {
-    if run.output.status.success() { Ok(run) } else { Err(Box::new(run)) }
+    if run.output.status.success() {
+        Ok(run)
+    } else {
+        Err(Box::new(run))
+    }
 }

@@ -18,12 +18,21 @@ pub enum SyncError {
     UnitMismatch { local: UnitCode, link: UnitCode },
     #[error("invalid hub address {0:?} in the enrolment link")]
     BadAddress(String),
-    #[error("cannot reach the hub at {addr}: {reason}")]
-    HubUnreachable { addr: String, reason: String },
+    #[error("cannot reach the hub at {addr}: {}{reason}", fault.en())]
+    HubUnreachable {
+        addr: String,
+        fault: NetFault,
+        reason: String,
+    },
     #[error(
         "hub certificate does not match the link: the server at {addr} is not the hub the link names; nothing was sent"
     )]
-    CertificateMismatch { addr: String },
+    CertificateMismatch {
+        addr: String,
+        /// Refusing the link's hub is refusing input (exit 2); a known hub
+        /// that changed its certificate is a failure (exit 1).
+        enrolling: bool,
+    },
     #[error(
         "the hub refused the enrolment code for unit {unit}: it was already used, has expired or is unknown ({detail})"
     )]
@@ -65,6 +74,39 @@ pub enum SyncError {
     Store(#[from] StoreError),
 }
 
+/// What kind of network failure stopped a call, for a plain-words message.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NetFault {
+    /// Nothing listens at the address (the hub is not running).
+    Refused,
+    /// No answer in time.
+    TimedOut,
+    /// The connection broke in the middle of a call.
+    Dropped,
+    /// Anything else (name resolution, routing, TLS...).
+    Other,
+}
+
+impl NetFault {
+    fn en(self) -> &'static str {
+        match self {
+            NetFault::Refused => "the connection was refused (is the hub running?): ",
+            NetFault::TimedOut => "no answer in time: ",
+            NetFault::Dropped => "the connection was cut: ",
+            NetFault::Other => "",
+        }
+    }
+
+    fn vi(self) -> &'static str {
+        match self {
+            NetFault::Refused => "máy chủ không nhận kết nối (máy chủ đã chạy chưa?): ",
+            NetFault::TimedOut => "quá thời gian chờ trả lời: ",
+            NetFault::Dropped => "kết nối bị ngắt giữa chừng: ",
+            NetFault::Other => "",
+        }
+    }
+}
+
 /// Which call a status answered: the same code means different things for
 /// `Enroll` (the one-time code) and for the other calls (the credential).
 #[derive(Debug, Clone, Copy)]
@@ -84,7 +126,10 @@ impl SyncError {
             SyncError::UnitMismatch { .. }
                 | SyncError::BadAddress(_)
                 | SyncError::CodeRefused { .. }
-                | SyncError::CertificateMismatch { .. }
+                | SyncError::CertificateMismatch {
+                    enrolling: true,
+                    ..
+                }
         )
     }
 
@@ -123,10 +168,15 @@ impl SyncError {
             SyncError::BadAddress(a) => {
                 format!("Địa chỉ máy chủ {a:?} trong liên kết đăng ký không hợp lệ.")
             }
-            SyncError::HubUnreachable { addr, reason } => {
-                format!("Không kết nối được máy chủ phường tại {addr}: {reason}")
-            }
-            SyncError::CertificateMismatch { addr } => format!(
+            SyncError::HubUnreachable {
+                addr,
+                fault,
+                reason,
+            } => format!(
+                "Không kết nối được máy chủ phường tại {addr}: {}{reason}",
+                fault.vi()
+            ),
+            SyncError::CertificateMismatch { addr, .. } => format!(
                 "Chứng chỉ của máy chủ tại {addr} không khớp với liên kết (hub certificate does not match the link): đây không phải máy chủ phường mà liên kết chỉ định; không có gì được gửi."
             ),
             SyncError::CodeRefused { unit, detail } => format!(
@@ -169,12 +219,16 @@ impl SyncError {
     /// The only place a gRPC status becomes a [`SyncError`].
     pub(crate) fn from_status(status: Status, rpc: Rpc<'_>, addr: &str) -> SyncError {
         if coso_proto::transport::is_pin_mismatch(&status) {
-            return SyncError::CertificateMismatch { addr: addr.into() };
+            return SyncError::CertificateMismatch {
+                addr: addr.into(),
+                enrolling: matches!(rpc, Rpc::Enroll(_)),
+            };
         }
         let message = status.message().to_string();
         if is_transport_failure(&status) {
             return SyncError::HubUnreachable {
                 addr: addr.into(),
+                fault: net_fault(&status),
                 reason: transport_reason(&status),
             };
         }
@@ -227,6 +281,37 @@ fn is_transport_failure(status: &Status) -> bool {
                 || status.message().contains("transport error")
         }
         _ => false,
+    }
+}
+
+fn net_fault(status: &Status) -> NetFault {
+    use std::io::ErrorKind as K;
+    if status.code() == Code::DeadlineExceeded {
+        return NetFault::TimedOut;
+    }
+    let mut next = std::error::Error::source(status);
+    while let Some(e) = next {
+        if let Some(io) = e.downcast_ref::<std::io::Error>() {
+            return match io.kind() {
+                K::ConnectionRefused => NetFault::Refused,
+                K::TimedOut => NetFault::TimedOut,
+                K::ConnectionReset
+                | K::ConnectionAborted
+                | K::BrokenPipe
+                | K::UnexpectedEof
+                | K::NotConnected => NetFault::Dropped,
+                _ => NetFault::Other,
+            };
+        }
+        next = e.source();
+    }
+    // Errors hyper and h2 make without an io::Error: the stream or the
+    // connection went away under a call.
+    let msg = status.message();
+    if msg.contains("h2 protocol error") || msg.contains("connection") || msg.contains("closed") {
+        NetFault::Dropped
+    } else {
+        NetFault::Other
     }
 }
 

@@ -11,6 +11,7 @@
 //! change is on disk.
 
 mod keys;
+pub mod outbox;
 
 use std::collections::HashMap;
 use std::path::Path;
@@ -30,6 +31,8 @@ pub enum StoreError {
     Db(String),
     #[error("the database holds an unreadable record {key}: {reason}")]
     Decode { key: String, reason: String },
+    #[error("the database {0} is in use by another coso-hub process")]
+    Locked(String),
     #[error("the database is missing entry {seq} of unit {unit} below its cursor")]
     MissingEntry { unit: UnitCode, seq: u64 },
 }
@@ -49,7 +52,9 @@ pub enum PushError {
     Gap { first: u64, expected: u64 },
     #[error("the batch is not consecutive at seq {at}")]
     NotConsecutive { at: u64 },
-    #[error("entry {seq} is corrupt: it differs from the entry the hub already holds under that seq")]
+    #[error(
+        "entry {seq} is corrupt: it differs from the entry the hub already holds under that seq"
+    )]
     Corrupt { seq: u64 },
     #[error(transparent)]
     Store(#[from] StoreError),
@@ -75,7 +80,9 @@ impl TryFrom<String> for Hash32 {
     type Error = String;
     fn try_from(s: String) -> Result<Self, Self::Error> {
         let v = hex::decode(&s).map_err(|e| e.to_string())?;
-        Ok(Hash32(v.try_into().map_err(|_| "not 32 bytes".to_string())?))
+        Ok(Hash32(
+            v.try_into().map_err(|_| "not 32 bytes".to_string())?,
+        ))
     }
 }
 
@@ -257,7 +264,14 @@ fn dec<T: DeserializeOwned>(key: &[u8], bytes: &[u8]) -> Result<T, StoreError> {
 impl Store {
     /// Opens (creating) the database in `dir`.
     pub fn open(dir: &Path) -> Result<Store, StoreError> {
-        let db = sled::Config::new().path(dir).open()?;
+        let db = match sled::Config::new().path(dir).open() {
+            Ok(db) => db,
+            // sled reports a held lock as an `Other` error with this text.
+            Err(sled::Error::Io(e)) if e.to_string().contains("could not acquire lock") => {
+                return Err(StoreError::Locked(dir.display().to_string()));
+            }
+            Err(e) => return Err(e.into()),
+        };
         let tree = db.open_tree("hub")?;
         let store = Store {
             db,
@@ -398,7 +412,11 @@ impl Store {
             if !seen.insert(code.clone()) {
                 return Err(RegisterError::Duplicate(code.clone()));
             }
-            if self.tree.contains_key(keys::unit(code)).map_err(StoreError::from)? {
+            if self
+                .tree
+                .contains_key(keys::unit(code))
+                .map_err(StoreError::from)?
+            {
                 return Err(RegisterError::Exists(code.clone()));
             }
             b.insert(keys::unit(code), enc(r));

@@ -306,10 +306,11 @@ impl Store {
         let outcome = match hist.revisions.last() {
             Some(last) if last.content_sha256 == n.content_sha256 => {
                 let dkey = key(DELIVERY, &last.delivery.to_be_bytes());
-                let mut d: Delivery = Self::up_get(&t, &dkey)?.ok_or_else(|| StoreError::Decode {
-                    key: format!("delivery {}", last.delivery),
-                    reason: "listed in the period's history but missing".into(),
-                })?;
+                let mut d: Delivery =
+                    Self::up_get(&t, &dkey)?.ok_or_else(|| StoreError::Decode {
+                        key: format!("delivery {}", last.delivery),
+                        reason: "listed in the period's history but missing".into(),
+                    })?;
                 match d.state {
                     DeliveryState::Delivered => Enqueued::AlreadyDelivered(d),
                     DeliveryState::Queued => Enqueued::Pending(d),
@@ -529,7 +530,10 @@ mod tests {
         s.record_attempt(&at, |d| d.state = DeliveryState::Delivered)
             .await
             .unwrap();
-        assert!(matches!(enqueue(&s, "aaa", Trigger::Manual).await, Enqueued::AlreadyDelivered(_)));
+        assert!(matches!(
+            enqueue(&s, "aaa", Trigger::Manual).await,
+            Enqueued::AlreadyDelivered(_)
+        ));
 
         // New content: revision 2; back to the first content: revision 3 with
         // a key that differs from revision 1's.

@@ -7,7 +7,12 @@ use coso_proto::domain::change::ValuesSet;
 use coso_proto::{Calendar, Catalog, ReportState, UnitKind, Value};
 
 fn unit(code: &str) -> Unit {
-    Unit::new(code.parse().unwrap(), "Tổ dân phố", UnitKind::ResidentialGroup).unwrap()
+    Unit::new(
+        code.parse().unwrap(),
+        "Tổ dân phố",
+        UnitKind::ResidentialGroup,
+    )
+    .unwrap()
 }
 
 fn record(code: &str) -> UnitRecord {
@@ -60,7 +65,13 @@ async fn push_applies_and_moves_the_cursor() {
     let u = code("TDP01");
     let g = s.lock_unit(&u).await;
     let out = s.push(&g, &log(1..=3), Utc::now()).await.unwrap();
-    assert_eq!(out, PushOutcome { acked_seq: 3, applied: 3 });
+    assert_eq!(
+        out,
+        PushOutcome {
+            acked_seq: 3,
+            applied: 3
+        }
+    );
     let rec = s.unit(&u).unwrap().unwrap();
     assert_eq!(rec.acked_seq, 3);
     assert!(rec.last_sync.is_some());
@@ -85,11 +96,27 @@ async fn replays_are_skipped_and_overlaps_apply_the_rest() {
     s.push(&g, &batch, Utc::now()).await.unwrap();
     // The same batch again (a lost reply): nothing new, same cursor.
     let out = s.push(&g, &batch, Utc::now()).await.unwrap();
-    assert_eq!(out, PushOutcome { acked_seq: 3, applied: 0 });
+    assert_eq!(
+        out,
+        PushOutcome {
+            acked_seq: 3,
+            applied: 0
+        }
+    );
     // A batch overlapping the cursor applies only what is new.
     let out = s.push(&g, &log(2..=5), Utc::now()).await.unwrap();
-    assert_eq!(out, PushOutcome { acked_seq: 5, applied: 2 });
-    assert_eq!(s.audit(0, 100).unwrap().len(), 5, "replays are not audited twice");
+    assert_eq!(
+        out,
+        PushOutcome {
+            acked_seq: 5,
+            applied: 2
+        }
+    );
+    assert_eq!(
+        s.audit(0, 100).unwrap().len(),
+        5,
+        "replays are not audited twice"
+    );
     assert_eq!(s.unit_state(&u).unwrap().activities.len(), 5);
 }
 
@@ -103,14 +130,20 @@ async fn corrupt_replays_and_gaps_are_refused_with_nothing_written() {
     let before_state = s.unit_state(&u).unwrap();
 
     // Seq 2 with different content, followed by a new seq 3: all refused.
-    let bad = vec![inc(2, &activity(2, "Nội dung khác")), inc(3, &activity(3, "Mới"))];
+    let bad = vec![
+        inc(2, &activity(2, "Nội dung khác")),
+        inc(3, &activity(3, "Mới")),
+    ];
     match s.push(&g, &bad, Utc::now()).await {
         Err(PushError::Corrupt { seq: 2 }) => {}
         other => panic!("expected corrupt, got {other:?}"),
     }
     // A gap: the hub expects 3.
     match s.push(&g, &log(4..=5), Utc::now()).await {
-        Err(PushError::Gap { first: 4, expected: 3 }) => {}
+        Err(PushError::Gap {
+            first: 4,
+            expected: 3,
+        }) => {}
         other => panic!("expected a gap, got {other:?}"),
     }
     // Not consecutive.
@@ -130,14 +163,19 @@ async fn units_are_kept_apart() {
     let dir = tempfile::tempdir().unwrap();
     let s = store_with(dir.path(), &["A", "AB"]).await;
     let (a, ab) = (code("A"), code("AB"));
-    s.push(&s.lock_unit(&a).await, &log(1..=2), Utc::now()).await.unwrap();
-    s.push(&s.lock_unit(&ab).await, &log(1..=5), Utc::now()).await.unwrap();
+    s.push(&s.lock_unit(&a).await, &log(1..=2), Utc::now())
+        .await
+        .unwrap();
+    s.push(&s.lock_unit(&ab).await, &log(1..=5), Utc::now())
+        .await
+        .unwrap();
     assert_eq!(s.entries(&a, 0, 100).unwrap().len(), 2);
     assert_eq!(s.entries(&ab, 0, 100).unwrap().len(), 5);
     assert_eq!(s.unit(&a).unwrap().unwrap().acked_seq, 2);
     let unknown = code("NOPE");
     assert!(matches!(
-        s.push(&s.lock_unit(&unknown).await, &log(1..=1), Utc::now()).await,
+        s.push(&s.lock_unit(&unknown).await, &log(1..=1), Utc::now())
+            .await,
         Err(PushError::UnknownUnit(_))
     ));
 }
@@ -150,7 +188,12 @@ async fn registration_is_all_or_nothing() {
     assert!(matches!(r, Err(RegisterError::Exists(_))));
     let r = s.register(&[record("TDP03"), record("TDP03")]).await;
     assert!(matches!(r, Err(RegisterError::Duplicate(_))));
-    let codes: Vec<String> = s.units().unwrap().iter().map(|r| r.unit.code.to_string()).collect();
+    let codes: Vec<String> = s
+        .units()
+        .unwrap()
+        .iter()
+        .map(|r| r.unit.code.to_string())
+        .collect();
     assert_eq!(codes, ["TDP01"]);
 }
 
@@ -160,7 +203,9 @@ async fn submissions_record_receive_time_and_reviews_go_outbound() {
     let s = store_with(dir.path(), &["TDP01"]).await;
     let u = code("TDP01");
     let cat = Catalog::builtin();
-    let h1 = Calendar::builtin().period(&"2026-H1".parse().unwrap()).unwrap();
+    let h1 = Calendar::builtin()
+        .period(&"2026-H1".parse().unwrap())
+        .unwrap();
     let set = Change::ValuesSet(ValuesSet {
         period: h1.code.clone(),
         values: [("DB01".to_string(), Some(Value::Number(3.0)))].into(),
@@ -171,9 +216,14 @@ async fn submissions_record_receive_time_and_reviews_go_outbound() {
     let submit = Change::Submit(Box::new(frozen.clone()));
     let g = s.lock_unit(&u).await;
     let received = Utc::now();
-    s.push(&g, &[inc(1, &set), inc(2, &submit)], received).await.unwrap();
+    s.push(&g, &[inc(1, &set), inc(2, &submit)], received)
+        .await
+        .unwrap();
     assert_eq!(s.received_at(&u, &h1.code).unwrap(), Some(received));
-    assert_eq!(s.unit_state(&u).unwrap().state(&h1.code), ReportState::Submitted);
+    assert_eq!(
+        s.unit_state(&u).unwrap().state(&h1.code),
+        ReportState::Submitted
+    );
 
     let review = Review {
         period: h1.code.clone(),
@@ -182,8 +232,14 @@ async fn submissions_record_receive_time_and_reviews_go_outbound() {
         decided_at: Utc::now(),
     };
     assert_eq!(s.record_review(&g, &review, Utc::now()).await.unwrap(), 1);
-    assert_eq!(s.unit_state(&u).unwrap().state(&h1.code), ReportState::Accepted);
-    assert_eq!(s.outbound_after(&u, 0, 10).unwrap(), vec![(1, review.clone())]);
+    assert_eq!(
+        s.unit_state(&u).unwrap().state(&h1.code),
+        ReportState::Accepted
+    );
+    assert_eq!(
+        s.outbound_after(&u, 0, 10).unwrap(),
+        vec![(1, review.clone())]
+    );
     assert!(s.outbound_after(&u, 1, 10).unwrap().is_empty());
     assert_eq!(s.unit(&u).unwrap().unwrap().outbound_head, 1);
 
@@ -193,7 +249,10 @@ async fn submissions_record_receive_time_and_reviews_go_outbound() {
     let again = Change::Submit(Box::new(frozen));
     s.push(&g, &[inc(3, &again)], later).await.unwrap();
     assert_eq!(s.received_at(&u, &h1.code).unwrap(), Some(received));
-    assert_eq!(s.unit_state(&u).unwrap().state(&h1.code), ReportState::Accepted);
+    assert_eq!(
+        s.unit_state(&u).unwrap().state(&h1.code),
+        ReportState::Accepted
+    );
 }
 
 #[tokio::test]
@@ -204,7 +263,9 @@ async fn everything_acknowledged_survives_a_restart() {
         let s = store_with(dir.path(), &["TDP01"]).await;
         let g = s.lock_unit(&u).await;
         s.push(&g, &log(1..=40), Utc::now()).await.unwrap();
-        s.set_admin_token_hash(crate::auth::hash("t")).await.unwrap();
+        s.set_admin_token_hash(crate::auth::hash("t"))
+            .await
+            .unwrap();
         // Dropped without any further flush: push flushed before returning.
     }
     let s = Store::reopen(dir.path());
@@ -220,7 +281,10 @@ async fn everything_acknowledged_survives_a_restart() {
         s.push(&g, &log(42..=42), Utc::now()).await,
         Err(PushError::Gap { expected: 41, .. })
     ));
-    assert_eq!(s.push(&g, &log(39..=41), Utc::now()).await.unwrap().applied, 1);
+    assert_eq!(
+        s.push(&g, &log(39..=41), Utc::now()).await.unwrap().applied,
+        1
+    );
 }
 
 #[tokio::test]

@@ -126,7 +126,10 @@ mod tests {
             retry_after("Mon, 01 Jun 2026 08:01:30 GMT", now),
             Some(Duration::from_secs(90))
         );
-        assert_eq!(retry_after("Mon, 01 Jun 2026 07:00:00 GMT", now), Some(Duration::ZERO));
+        assert_eq!(
+            retry_after("Mon, 01 Jun 2026 07:00:00 GMT", now),
+            Some(Duration::ZERO)
+        );
         assert_eq!(retry_after("99999999", now), Some(MAX_RETRY_AFTER));
         assert_eq!(retry_after("soon", now), None);
         let b = Backoff {

@@ -63,8 +63,14 @@ fn form(d: &Delivery, p: &Payload) -> Result<Form, String> {
             PART_REPORT,
             part(&p.report_json, file_name(&period, "json"), MEDIA_JSON)?,
         )
-        .part(PART_DOCX, part(&p.docx, file_name(&period, "docx"), MEDIA_DOCX)?)
-        .part(PART_XLSX, part(&p.xlsx, file_name(&period, "xlsx"), MEDIA_XLSX)?))
+        .part(
+            PART_DOCX,
+            part(&p.docx, file_name(&period, "docx"), MEDIA_DOCX)?,
+        )
+        .part(
+            PART_XLSX,
+            part(&p.xlsx, file_name(&period, "xlsx"), MEDIA_XLSX)?,
+        ))
 }
 
 /// Sends one delivery and reports what happened; never fails.
@@ -120,16 +126,22 @@ pub async fn send(
         }
     }
     let reason = status.canonical_reason().unwrap_or("");
-    let mut detail = format!("{} {reason}", status.as_u16()).trim_end().to_string();
+    let mut detail = format!("{} {reason}", status.as_u16())
+        .trim_end()
+        .to_string();
     if status == reqwest::StatusCode::UNAUTHORIZED || status == reqwest::StatusCode::FORBIDDEN {
-        detail.push_str(": the upstream refused the token (set it with coso-hub upstream set --token)");
+        detail.push_str(
+            ": the upstream refused the token (set it with coso-hub upstream set --token)",
+        );
     } else if status.is_redirection() {
         let to = resp
             .headers()
             .get(reqwest::header::LOCATION)
             .and_then(|v| v.to_str().ok())
             .unwrap_or("?");
-        detail.push_str(&format!(": redirects are not followed; the endpoint moved to {to}"));
+        detail.push_str(&format!(
+            ": redirects are not followed; the endpoint moved to {to}"
+        ));
     }
     let snippet = snippet(&body);
     if !snippet.is_empty() {
@@ -186,9 +198,92 @@ mod tests {
 
     #[test]
     fn snippets_are_one_short_line() {
-        assert_eq!(snippet(b"  token\r\n\texpired\x1b[31m "), "token expired [31m");
+        assert_eq!(
+            snippet(b"  token\r\n\texpired\x1b[31m "),
+            "token expired [31m"
+        );
         assert_eq!(snippet(&[b'x'; 5000]).len(), 300);
         assert_eq!(snippet(b""), "");
+    }
+
+    /// An HTTPS endpoint with a certificate from a private CA, answering
+    /// every request with 201; returns its port and the CA's PEM.
+    async fn private_tls_endpoint(dir: &std::path::Path) -> (u16, String) {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        crate::tls::generate(dir, "test", None).unwrap();
+        let mut cfg = crate::tls::load(dir).unwrap().server_config().unwrap();
+        cfg.alpn_protocols = vec![b"http/1.1".to_vec()];
+        let acceptor = tokio_rustls::TlsAcceptor::from(std::sync::Arc::new(cfg));
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        tokio::spawn(async move {
+            while let Ok((tcp, _)) = listener.accept().await {
+                let Ok(mut tls) = acceptor.accept(tcp).await else {
+                    continue;
+                };
+                // Read to the multipart closing delimiter, then answer.
+                let mut buf = Vec::new();
+                let mut chunk = [0u8; 8192];
+                while !buf.ends_with(b"--\r\n") {
+                    match tls.read(&mut chunk).await {
+                        Ok(0) | Err(_) => break,
+                        Ok(n) => buf.extend_from_slice(&chunk[..n]),
+                    }
+                }
+                let _ = tls
+                    .write_all(
+                        b"HTTP/1.1 201 Created\r\ncontent-length: 0\r\nconnection: close\r\n\r\n",
+                    )
+                    .await;
+                let _ = tls.shutdown().await;
+            }
+        });
+        let ca = std::fs::read_to_string(dir.join("tls").join("ca.crt")).unwrap();
+        (port, ca)
+    }
+
+    #[tokio::test]
+    async fn tls_is_verified_and_a_private_ca_can_be_trusted() {
+        let dir = tempfile::tempdir().unwrap();
+        let (port, ca) = private_tls_endpoint(dir.path()).await;
+        let d = Delivery {
+            id: 1,
+            period: "2026-H1".parse().unwrap(),
+            revision: 1,
+            idempotency_key: "a".repeat(64),
+            content_sha256: "b".repeat(64),
+            trigger: crate::store::outbox::Trigger::Manual,
+            state: crate::store::outbox::DeliveryState::Queued,
+            queued_at: chrono::Utc::now(),
+            attempts: 0,
+            next_attempt_at: chrono::Utc::now(),
+        };
+        let p = Payload {
+            report_json: b"{}".to_vec(),
+            docx: b"PK".to_vec(),
+            xlsx: b"PK".to_vec(),
+        };
+        let mut target = UpstreamTarget {
+            url: format!("https://localhost:{port}/api/v1/reports"),
+            token: Some("t".into()),
+            ca_pem: None,
+            set_at: chrono::Utc::now(),
+        };
+        let timeout = Duration::from_secs(10);
+        // Without the CA the certificate is not trusted: no response.
+        let c = client(&target, timeout).unwrap();
+        let r = send(&c, &target, "Phường Gia Viên", &d, &p).await;
+        assert_eq!(r.status, None, "{}", r.detail);
+        assert!(
+            r.detail.to_lowercase().contains("certificate"),
+            "{}",
+            r.detail
+        );
+        // With it, the delivery goes through.
+        target.ca_pem = Some(ca);
+        let c = client(&target, timeout).unwrap();
+        let r = send(&c, &target, "Phường Gia Viên", &d, &p).await;
+        assert_eq!(r.status, Some(201), "{}", r.detail);
     }
 
     #[test]

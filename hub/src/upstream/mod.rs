@@ -29,17 +29,21 @@ use crate::state::HubState;
 use crate::store::StoreError;
 use crate::store::outbox::{Enqueued, NewDelivery, Payload, Trigger, UpstreamTarget};
 
-pub use worker::{run as run_worker, wake};
+pub use worker::{run as run_worker, schedule_soon, wake};
 
 /// The longest token accepted by `upstream set`.
 const MAX_TOKEN_CHARS: usize = 4096;
 
+/// Why an input was refused: in English and in Vietnamese.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Why(pub &'static str, pub &'static str);
+
 #[derive(Debug, Error)]
 pub enum UpstreamError {
-    #[error("url {url:?}: {reason}")]
-    Url { url: String, reason: &'static str },
-    #[error("token: {0}")]
-    Token(&'static str),
+    #[error("url {url:?}: {}", reason.0)]
+    Url { url: String, reason: Why },
+    #[error("token: {}", .0.0)]
+    Token(Why),
     #[error("ca_file: {0}")]
     Ca(String),
     #[error("no upstream is set: run coso-hub upstream set --url URL first")]
@@ -67,9 +71,9 @@ impl UpstreamError {
         }
         match self {
             UpstreamError::Url { url, reason } => {
-                format!("địa chỉ (url) {url:?} không hợp lệ: {reason}")
+                format!("địa chỉ (url) {url:?} không hợp lệ: {}", reason.1)
             }
-            UpstreamError::Token(r) => format!("mã xác thực (token) không hợp lệ: {r}"),
+            UpstreamError::Token(r) => format!("mã xác thực (token) không hợp lệ: {}", r.1),
             UpstreamError::Ca(r) => {
                 format!("tệp chứng chỉ CA (ca_file) không hợp lệ: {r}")
             }
@@ -92,12 +96,16 @@ pub fn check_url(raw: &str) -> Result<String, UpstreamError> {
         url: raw.to_string(),
         reason,
     };
-    let u = url::Url::parse(raw.trim()).map_err(|_| bad("not a URL"))?;
+    let u = url::Url::parse(raw.trim())
+        .map_err(|_| bad(Why("not a URL", "không phải một địa chỉ URL")))?;
     if !u.username().is_empty() || u.password().is_some() {
-        return Err(bad("put the credential in --token, not in the URL"));
+        return Err(bad(Why(
+            "put the credential in --token, not in the URL",
+            "đặt thông tin xác thực vào --token, không đặt trong URL",
+        )));
     }
     let Some(host) = u.host() else {
-        return Err(bad("it has no host"));
+        return Err(bad(Why("it has no host", "thiếu tên máy chủ")));
     };
     match u.scheme() {
         "https" => {}
@@ -108,13 +116,19 @@ pub fn check_url(raw: &str) -> Result<String, UpstreamError> {
                 url::Host::Ipv6(ip) => ip.is_loopback(),
             };
             if !loopback {
-                return Err(bad("use https (http only to this machine)"));
+                return Err(bad(Why(
+                    "use https (http only to this machine)",
+                    "dùng https (chỉ dùng http tới chính máy này)",
+                )));
             }
         }
-        _ => return Err(bad("use https")),
+        _ => return Err(bad(Why("use https", "dùng https"))),
     }
     if u.fragment().is_some() {
-        return Err(bad("a URL with a #fragment cannot be delivered to"));
+        return Err(bad(Why(
+            "a URL with a #fragment cannot be delivered to",
+            "URL không được có phần #fragment",
+        )));
     }
     Ok(u.to_string())
 }
@@ -127,12 +141,13 @@ pub async fn set_target(
     let url = check_url(&req.url)?;
     let token = req.token.trim();
     if token.chars().count() > MAX_TOKEN_CHARS {
-        return Err(UpstreamError::Token("it is too long"));
+        return Err(UpstreamError::Token(Why("it is too long", "quá dài")));
     }
     if !token.bytes().all(|b| b.is_ascii_graphic()) {
-        return Err(UpstreamError::Token(
+        return Err(UpstreamError::Token(Why(
             "use printable ASCII characters without spaces",
-        ));
+            "chỉ dùng ký tự ASCII in được, không có dấu cách",
+        )));
     }
     let ca_pem = req.ca_pem.trim();
     if !ca_pem.is_empty() {
@@ -148,7 +163,8 @@ pub async fn set_target(
     deliver::client(&target, std::time::Duration::from_secs(1)).map_err(UpstreamError::Ca)?;
     hub.store.set_upstream_target(&target).await?;
     tracing::info!(url = %target.url, "upstream set");
-    wake();
+    // Schedule triggers that came due while no target was set fire now.
+    schedule_soon();
     Ok(pb::SetUpstreamResponse {})
 }
 
@@ -196,9 +212,8 @@ pub async fn push(
     let ward = hub.config.file.ward.clone();
     let code = period.code.to_string();
     let content_for_key = content.clone();
-    let key = move |reused: Option<u64>| {
-        payload::idempotency_key(&ward, &code, &content_for_key, reused)
-    };
+    let key =
+        move |reused: Option<u64>| payload::idempotency_key(&ward, &code, &content_for_key, reused);
     let now = coso_proto::clock::now();
     let outcome = hub
         .store
@@ -316,7 +331,108 @@ mod tests {
             "https://x.vn/#frag",
             "",
         ] {
-            assert_eq!(check_url(bad).unwrap_err().code(), Code::InvalidArgument, "{bad}");
+            assert_eq!(
+                check_url(bad).unwrap_err().code(),
+                Code::InvalidArgument,
+                "{bad}"
+            );
         }
+    }
+}
+
+/// A hub's shared state over a temporary data dir, for tests.
+#[cfg(test)]
+pub(crate) mod testutil {
+    use std::path::Path;
+    use std::sync::Arc;
+
+    use crate::config::{Config, HubFile};
+    use crate::documents::Documents;
+    use crate::state::HubState;
+    use crate::store::Store;
+
+    pub async fn hub(dir: &Path, edit: impl FnOnce(&mut HubFile)) -> Arc<HubState> {
+        crate::documents::write_builtin(dir).unwrap();
+        let mut file = HubFile::new("Phường Gia Viên", "Thành phố Hải Phòng", None);
+        edit(&mut file);
+        let store = Store::open(&dir.join("db")).unwrap();
+        let docs = Documents::load(dir, &store).await.unwrap();
+        Arc::new(HubState {
+            store,
+            docs,
+            config: Config {
+                data_dir: dir.to_path_buf(),
+                file,
+            },
+            fingerprint: [0; 32],
+            grpc_addr: "127.0.0.1:0".parse().unwrap(),
+        })
+    }
+}
+
+#[cfg(test)]
+mod push_tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn push_queues_once_per_content_and_needs_a_target() {
+        let dir = tempfile::tempdir().unwrap();
+        let hub = testutil::hub(dir.path(), |_| {}).await;
+        let period = hub
+            .docs
+            .calendar()
+            .period(&"2026-H1".parse().unwrap())
+            .unwrap();
+        let e = push(&hub, &period, &[], Trigger::Manual).await.unwrap_err();
+        assert_eq!(e.code(), Code::FailedPrecondition);
+
+        let bad = pb::SetUpstreamRequest {
+            url: "http://sonoivu.example.vn/api".into(),
+            ..Default::default()
+        };
+        assert_eq!(
+            set_target(&hub, bad).await.unwrap_err().code(),
+            Code::InvalidArgument
+        );
+        let bad_ca = pb::SetUpstreamRequest {
+            url: "https://sonoivu.example.vn/api".into(),
+            ca_pem: "-----BEGIN CERTIFICATE-----\nnope\n-----END CERTIFICATE-----\n".into(),
+            ..Default::default()
+        };
+        assert_eq!(
+            set_target(&hub, bad_ca).await.unwrap_err().code(),
+            Code::InvalidArgument
+        );
+        let ok = pb::SetUpstreamRequest {
+            url: "https://sonoivu.example.vn/api/v1/reports".into(),
+            token: "s3cret".into(),
+            ca_pem: String::new(),
+        };
+        set_target(&hub, ok).await.unwrap();
+
+        let first = push(&hub, &period, &[], Trigger::Manual).await.unwrap();
+        assert_eq!(
+            (first.revision, first.state.as_str(), first.unchanged),
+            (1, "queued", false)
+        );
+        let again = push(&hub, &period, &[], Trigger::Manual).await.unwrap();
+        assert_eq!(again.idempotency_key, first.idempotency_key);
+        assert!(again.unchanged);
+
+        let log = log(&hub).unwrap();
+        assert_eq!(log.url, "https://sonoivu.example.vn/api/v1/reports");
+        assert!(log.token_set && !log.ca_set);
+        assert_eq!(log.deliveries.len(), 1);
+        let d = &log.deliveries[0];
+        assert_eq!(d.state, "queued");
+        // The key is the documented function of ward, period and content.
+        assert_eq!(
+            d.idempotency_key,
+            payload::idempotency_key("Phường Gia Viên", "2026-H1", &d.content_sha256, None)
+        );
+        let id = hub.store.deliveries().unwrap()[0].id;
+        let p = hub.store.payload(id).unwrap().unwrap();
+        assert_eq!(payload::content_sha256(&p.report_json), d.content_sha256);
+        assert!(p.docx.starts_with(b"PK") && p.xlsx.starts_with(b"PK"));
     }
 }

@@ -47,7 +47,12 @@ pub fn content_sha256(report_json: &[u8]) -> String {
 /// `Idempotency-Key`: hex SHA-256 of `ward NUL period NUL content_sha256`,
 /// and `NUL revision` when an earlier, replaced revision carried the same
 /// content (so the upstream does not take the newer one for a retry).
-pub fn idempotency_key(ward: &str, period: &str, content_sha256: &str, reused: Option<u64>) -> String {
+pub fn idempotency_key(
+    ward: &str,
+    period: &str,
+    content_sha256: &str,
+    reused: Option<u64>,
+) -> String {
     let mut h = Sha256::new();
     h.update(ward.as_bytes());
     h.update([0]);
@@ -113,13 +118,25 @@ mod tests {
         // A fixed vector: the key must never change between releases, or a
         // hub upgraded mid-retry would deliver twice.
         let mut h = Sha256::new();
-        h.update("Phường Gia Viên\02026-H1\0abc".as_bytes());
+        h.update("Phường Gia Viên\u{0}2026-H1\u{0}abc".as_bytes());
         assert_eq!(k, hex::encode(h.finalize()));
-        assert_eq!(k, idempotency_key("Phường Gia Viên", "2026-H1", "abc", None));
-        assert_ne!(k, idempotency_key("Phường Gia Viên", "2026-M9", "abc", None));
+        assert_eq!(
+            k,
+            idempotency_key("Phường Gia Viên", "2026-H1", "abc", None)
+        );
+        assert_ne!(
+            k,
+            idempotency_key("Phường Gia Viên", "2026-M9", "abc", None)
+        );
         assert_ne!(k, idempotency_key("Phường Lê Lợi", "2026-H1", "abc", None));
-        assert_ne!(k, idempotency_key("Phường Gia Viên", "2026-H1", "abd", None));
-        assert_ne!(k, idempotency_key("Phường Gia Viên", "2026-H1", "abc", Some(3)));
+        assert_ne!(
+            k,
+            idempotency_key("Phường Gia Viên", "2026-H1", "abd", None)
+        );
+        assert_ne!(
+            k,
+            idempotency_key("Phường Gia Viên", "2026-H1", "abc", Some(3))
+        );
     }
 
     #[test]

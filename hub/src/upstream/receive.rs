@@ -28,7 +28,9 @@ const MAX_PARTS: usize = 16;
 pub fn routes(hub: &HubState) -> Router<Arc<HubState>> {
     Router::new()
         .route(RECEIVE_PATH, post(receive))
-        .layer(DefaultBodyLimit::max(hub.config.file.receive.max_body_bytes))
+        .layer(DefaultBodyLimit::max(
+            hub.config.file.receive.max_body_bytes,
+        ))
 }
 
 fn reply(status: StatusCode, body: serde_json::Value) -> Response {
@@ -65,7 +67,10 @@ fn authorised(headers: &HeaderMap, accepted: &[String]) -> bool {
 }
 
 fn text_header<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
-    headers.get(name).and_then(|v| v.to_str().ok()).map(str::trim)
+    headers
+        .get(name)
+        .and_then(|v| v.to_str().ok())
+        .map(str::trim)
 }
 
 /// The delivery's headers, checked.
@@ -190,7 +195,10 @@ async fn receive(
         Ok(v) => v,
         Err(e) => return refuse(StatusCode::BAD_REQUEST, format!("report: not JSON ({e})")),
     };
-    let report_period = report.get("period").and_then(|p| p.as_str()).unwrap_or_default();
+    let report_period = report
+        .get("period")
+        .and_then(|p| p.as_str())
+        .unwrap_or_default();
     if report_period.parse::<PeriodCode>().ok().as_ref() != Some(&m.period) {
         return refuse(
             StatusCode::BAD_REQUEST,
@@ -234,5 +242,126 @@ async fn receive(
             tracing::error!(error = %e, "receive: cannot store");
             refuse(StatusCode::INTERNAL_SERVER_ERROR, "the database failed")
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use axum::body::Body;
+    use axum::http::Request;
+    use tower::ServiceExt;
+
+    use super::*;
+
+    const TOKEN: &str = "city-token-1";
+    const B: &str = "XBOUNDARYx";
+
+    fn body(parts: &[(&str, &[u8])]) -> Vec<u8> {
+        let mut b = Vec::new();
+        for (name, bytes) in parts {
+            b.extend_from_slice(
+                format!(
+                    "--{B}\r\nContent-Disposition: form-data; name=\"{name}\"; filename=\"{name}.bin\"\r\nContent-Type: application/octet-stream\r\n\r\n"
+                )
+                .as_bytes(),
+            );
+            b.extend_from_slice(bytes);
+            b.extend_from_slice(b"\r\n");
+        }
+        b.extend_from_slice(format!("--{B}--\r\n").as_bytes());
+        b
+    }
+
+    fn report() -> Vec<u8> {
+        br#"{"period":"2026-H1","report_date":"2026-06-01","units_expected":3}"#.to_vec()
+    }
+
+    fn request(token: &str, key: &str, period: &str, body: Vec<u8>) -> Request<Body> {
+        Request::post(RECEIVE_PATH)
+            .header("authorization", format!("Bearer {token}"))
+            .header("content-type", format!("multipart/form-data; boundary={B}"))
+            .header(H_IDEMPOTENCY_KEY, key)
+            .header(H_REVISION, "1")
+            .header(H_WARD, percent_encode("Phường Gia Viên"))
+            .header(H_PERIOD, period)
+            .body(Body::from(body))
+            .unwrap()
+    }
+
+    fn full() -> Vec<u8> {
+        body(&[
+            ("report", &report()),
+            ("docx", b"PK docx"),
+            ("xlsx", b"PK xlsx"),
+        ])
+    }
+
+    async fn send(router: &Router, req: Request<Body>) -> (StatusCode, serde_json::Value) {
+        let resp = router.clone().oneshot(req).await.unwrap();
+        let status = resp.status();
+        let bytes = axum::body::to_bytes(resp.into_body(), usize::MAX)
+            .await
+            .unwrap();
+        (status, serde_json::from_slice(&bytes).unwrap_or_default())
+    }
+
+    #[tokio::test]
+    async fn stores_each_key_once_and_refuses_the_rest() {
+        let dir = tempfile::tempdir().unwrap();
+        let hub = super::super::testutil::hub(dir.path(), |f| {
+            f.receive.tokens_sha256 = vec![hex::encode(Sha256::digest(TOKEN))];
+            f.receive.max_body_bytes = 64 * 1024;
+        })
+        .await;
+        let router = crate::http::router(hub.clone());
+        let key = idempotency_key(
+            "Phường Gia Viên",
+            "2026-H1",
+            &content_sha256(&report()),
+            None,
+        );
+
+        let (s, _) = send(&router, request("wrong", &key, "2026-H1", full())).await;
+        assert_eq!(s, StatusCode::UNAUTHORIZED);
+        let (s, v) = send(&router, request(TOKEN, "short", "2026-H1", full())).await;
+        assert_eq!(s, StatusCode::BAD_REQUEST);
+        assert!(v["error"].as_str().unwrap().contains("Idempotency-Key"));
+        let (s, v) = send(&router, request(TOKEN, &key, "2026-M9", full())).await;
+        assert_eq!(s, StatusCode::BAD_REQUEST, "{v}");
+        let missing = body(&[("report", &report()), ("xlsx", b"PK")]);
+        let (s, v) = send(&router, request(TOKEN, &key, "2026-H1", missing)).await;
+        assert_eq!(s, StatusCode::BAD_REQUEST);
+        assert!(v["error"].as_str().unwrap().contains("docx"));
+        let huge = body(&[
+            ("report", &report()),
+            ("docx", &vec![b'x'; 70_000]),
+            ("xlsx", b"PK"),
+        ]);
+        let (s, _) = send(&router, request(TOKEN, &key, "2026-H1", huge)).await;
+        assert_eq!(s, StatusCode::PAYLOAD_TOO_LARGE);
+        assert!(hub.store.received_all().unwrap().is_empty());
+
+        let (s, v) = send(&router, request(TOKEN, &key, "2026-H1", full())).await;
+        assert_eq!(s, StatusCode::CREATED, "{v}");
+        assert_eq!(v["status"], "stored");
+        // A retry of the same delivery: 200, nothing stored twice.
+        let (s, v) = send(&router, request(TOKEN, &key, "2026-H1", full())).await;
+        assert_eq!(s, StatusCode::OK);
+        assert_eq!(v["status"], "duplicate");
+        let got = hub.store.received_all().unwrap();
+        assert_eq!(got.len(), 1);
+        assert_eq!(got[0].ward, "Phường Gia Viên");
+        assert_eq!(got[0].idempotency_key, key);
+        let p = hub.store.received_payload(&key).unwrap().unwrap();
+        assert_eq!((p.report_json, p.docx), (report(), b"PK docx".to_vec()));
+    }
+
+    #[tokio::test]
+    async fn a_hub_without_tokens_receives_nothing() {
+        let dir = tempfile::tempdir().unwrap();
+        let hub = super::super::testutil::hub(dir.path(), |_| {}).await;
+        let router = crate::http::router(hub);
+        let (s, _) = send(&router, request(TOKEN, &"a".repeat(64), "2026-H1", full())).await;
+        assert_eq!(s, StatusCode::FORBIDDEN);
     }
 }

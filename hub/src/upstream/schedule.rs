@@ -28,12 +28,16 @@ pub struct PeriodFacts {
 /// given. Each trigger fires at most once per period:
 /// - `AllAccepted` (with `when_all_accepted`) once every expected unit's
 ///   report is accepted;
-/// - `BeforeDue` (with `days_before_due = N`) from N days before the
-///   deadline, unless a trigger already fired — whichever comes first.
+/// - `BeforeDue` (with `days_before_due = N`, N > 0) from N days before
+///   the deadline, unless a trigger already fired — whichever comes first.
 ///
 /// Neither fires for a period whose deadline passed more than
 /// `catch_up_days` ago (a hub that was off for a while still catches up).
-pub fn due_now(schedule: &Upstream, now: DateTime<Utc>, periods: &[PeriodFacts]) -> Vec<(PeriodCode, Trigger)> {
+pub fn due_now(
+    schedule: &Upstream,
+    now: DateTime<Utc>,
+    periods: &[PeriodFacts],
+) -> Vec<(PeriodCode, Trigger)> {
     let mut out = Vec::new();
     for p in periods {
         if now >= p.due + Duration::days(i64::from(schedule.catch_up_days)) {
@@ -44,10 +48,8 @@ pub fn due_now(schedule: &Upstream, now: DateTime<Utc>, periods: &[PeriodFacts])
             out.push((p.code.clone(), Trigger::AllAccepted));
             continue;
         }
-        if let Some(n) = schedule.days_before_due
-            && now >= p.due - Duration::days(i64::from(n))
-            && p.fired.is_empty()
-        {
+        let n = schedule.days_before_due;
+        if n > 0 && now >= p.due - Duration::days(i64::from(n)) && p.fired.is_empty() {
             out.push((p.code.clone(), Trigger::BeforeDue));
         }
     }
@@ -73,7 +75,7 @@ mod tests {
         }
     }
 
-    fn schedule(days: Option<u32>, all: bool) -> Upstream {
+    fn schedule(days: u32, all: bool) -> Upstream {
         Upstream {
             days_before_due: days,
             when_all_accepted: all,
@@ -87,7 +89,7 @@ mod tests {
 
     #[test]
     fn deadline_trigger_fires_n_days_before_and_once() {
-        let s = schedule(Some(2), false);
+        let s = schedule(2, false);
         // One second before 00:00 of 3 June (VN): not yet.
         assert_eq!(fires(&s, "2026-06-02T23:59:59+07:00", h1(5, 1, &[])), None);
         assert_eq!(
@@ -96,7 +98,11 @@ mod tests {
         );
         // Already fired: never again.
         assert_eq!(
-            fires(&s, "2026-06-04T12:00:00+07:00", h1(5, 1, &[Trigger::BeforeDue])),
+            fires(
+                &s,
+                "2026-06-04T12:00:00+07:00",
+                h1(5, 1, &[Trigger::BeforeDue])
+            ),
             None
         );
         // A hub that was off over the deadline catches up ...
@@ -108,14 +114,18 @@ mod tests {
         assert_eq!(fires(&s, "2026-07-06T00:00:00+07:00", h1(5, 1, &[])), None);
         // Off: nothing.
         assert_eq!(
-            fires(&schedule(None, false), "2026-06-04T00:00:00+07:00", h1(5, 5, &[])),
+            fires(
+                &schedule(0, false),
+                "2026-06-04T00:00:00+07:00",
+                h1(5, 5, &[])
+            ),
             None
         );
     }
 
     #[test]
     fn all_accepted_fires_early_and_wins() {
-        let s = schedule(Some(2), true);
+        let s = schedule(2, true);
         // Weeks before the deadline, the last unit accepted: deliver now.
         assert_eq!(
             fires(&s, "2026-05-10T09:00:00+07:00", h1(5, 5, &[])),
@@ -124,13 +134,21 @@ mod tests {
         assert_eq!(fires(&s, "2026-05-10T09:00:00+07:00", h1(5, 4, &[])), None);
         // Once fired, the deadline trigger does not send it again.
         assert_eq!(
-            fires(&s, "2026-06-04T00:00:00+07:00", h1(5, 5, &[Trigger::AllAccepted])),
+            fires(
+                &s,
+                "2026-06-04T00:00:00+07:00",
+                h1(5, 5, &[Trigger::AllAccepted])
+            ),
             None
         );
         // The deadline came first; when all are accepted later, the complete
         // report follows.
         assert_eq!(
-            fires(&s, "2026-06-04T10:00:00+07:00", h1(5, 5, &[Trigger::BeforeDue])),
+            fires(
+                &s,
+                "2026-06-04T10:00:00+07:00",
+                h1(5, 5, &[Trigger::BeforeDue])
+            ),
             Some(Trigger::AllAccepted)
         );
         // A manual push does not count as the schedule having fired.
@@ -142,14 +160,18 @@ mod tests {
         assert_eq!(fires(&s, "2026-05-10T09:00:00+07:00", h1(0, 0, &[])), None);
         // Off: only the deadline counts.
         assert_eq!(
-            fires(&schedule(Some(2), false), "2026-05-10T09:00:00+07:00", h1(5, 5, &[])),
+            fires(
+                &schedule(2, false),
+                "2026-05-10T09:00:00+07:00",
+                h1(5, 5, &[])
+            ),
             None
         );
     }
 
     #[test]
     fn each_period_is_decided_on_its_own() {
-        let s = schedule(Some(0), true);
+        let s = schedule(1, true);
         let mut m9 = h1(3, 3, &[]);
         m9.code = "2026-M9".parse().unwrap();
         m9.due = t("2026-09-10T00:00:00+07:00");

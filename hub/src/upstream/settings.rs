@@ -9,10 +9,9 @@ use serde::{Deserialize, Serialize};
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct Upstream {
-    /// Deliver this many days before each deadline (0: on the deadline day);
-    /// absent: no deadline trigger.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub days_before_due: Option<u32>,
+    /// Deliver this many days before each deadline (from 00:00 Vietnam time
+    /// of that day); 0 turns the deadline trigger off.
+    pub days_before_due: u32,
     /// Deliver as soon as every expected unit's report is accepted.
     pub when_all_accepted: bool,
     /// A period's deadline more than this many days ago no longer triggers an
@@ -34,7 +33,7 @@ pub struct Upstream {
 impl Default for Upstream {
     fn default() -> Self {
         Upstream {
-            days_before_due: Some(2),
+            days_before_due: 2,
             when_all_accepted: true,
             catch_up_days: 30,
             check_every_secs: 60,
@@ -104,7 +103,7 @@ mod tests {
         let u: Upstream =
             toml::from_str("days_before_due = 3\nwhen_all_accepted = false\nretry_base_ms = 10")
                 .unwrap();
-        assert_eq!(u.days_before_due, Some(3));
+        assert_eq!(u.days_before_due, 3);
         assert!(!u.when_all_accepted);
         assert_eq!(u.retry_base_ms, 10);
         assert_eq!(u.timeout_secs, 60);

@@ -4,6 +4,7 @@
 
 use std::future::Future;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use chrono::{Datelike, Utc};
@@ -27,8 +28,18 @@ static WAKE: Notify = Notify::const_new();
 /// delivery queued by an older hub binary (without a wake) is not forgotten.
 const MAX_IDLE: Duration = Duration::from_secs(60);
 
-/// Tells the worker to look at the outbox and the schedule now.
+/// Set when something the schedule depends on changed (a review).
+static CHECK_SOON: AtomicBool = AtomicBool::new(false);
+
+/// Tells the worker to look at the outbox now.
 pub fn wake() {
+    WAKE.notify_one();
+}
+
+/// Tells the worker to check the schedule now, e.g. after a review (the last
+/// acceptance may complete a period).
+pub fn schedule_soon() {
+    CHECK_SOON.store(true, Ordering::SeqCst);
     WAKE.notify_one();
 }
 
@@ -41,7 +52,7 @@ pub async fn run(hub: Arc<HubState>, shutdown: impl Future<Output = ()>) {
     let mut next_check = Instant::now();
     loop {
         let work = async {
-            if Instant::now() >= next_check {
+            if CHECK_SOON.swap(false, Ordering::SeqCst) || Instant::now() >= next_check {
                 run_schedule(&hub).await;
                 next_check = Instant::now() + check_every;
             }
@@ -66,7 +77,7 @@ pub async fn run(hub: Arc<HubState>, shutdown: impl Future<Output = ()>) {
 /// Queues what the schedule says is due now.
 async fn run_schedule(hub: &Arc<HubState>) {
     let settings = &hub.config.file.upstream;
-    if settings.days_before_due.is_none() && !settings.when_all_accepted {
+    if settings.days_before_due == 0 && !settings.when_all_accepted {
         return;
     }
     match hub.store.upstream_target() {
@@ -232,7 +243,9 @@ async fn attempt(hub: &HubState, d: &Delivery) -> Option<Delivery> {
         AttemptOutcome::Delivered => {
             tracing::info!(period = %d.period, revision = d.revision, "upstream delivery accepted")
         }
-        _ => tracing::warn!(period = %d.period, revision = d.revision, outcome = outcome.as_str(), detail = %record.detail, "upstream delivery attempt"),
+        _ => {
+            tracing::warn!(period = %d.period, revision = d.revision, outcome = outcome.as_str(), detail = %record.detail, "upstream delivery attempt")
+        }
     }
     let update = |cur: &mut Delivery| {
         cur.attempts = attempts;

@@ -47,7 +47,10 @@ fn main() -> Result<()> {
     let plans = ward::generate(2026, 24, last_day);
 
     // 1. The hub.
-    let mut hub = Hub::init_in(&out.join("hub"), &["--ward", "Phường Gia Viên", "--city", "Thành phố Hải Phòng"]);
+    let mut hub = Hub::init_in(
+        &out.join("hub"),
+        &["--ward", "Phường Gia Viên", "--city", "Thành phố Hải Phòng"],
+    );
     hub.env.push(("COSO_NOW".into(), ON_TIME_NOW.into()));
     hub.serve();
     println!("hub: grpc={} http={}", hub.grpc, hub.http);
@@ -64,7 +67,11 @@ fn main() -> Result<()> {
     let links_arg = links_path.display().to_string();
     ok(hub.cmd(&["unit", "import", &csv_arg, "--links-out", &links_arg]))?;
     let links = std::fs::read_to_string(&links_path)?;
-    println!("{} đơn vị đã đăng ký; đường dẫn kích hoạt: {}", plans.len(), links_path.display());
+    println!(
+        "{} đơn vị đã đăng ký; đường dẫn kích hoạt: {}",
+        plans.len(),
+        links_path.display()
+    );
 
     // 3. Every unit enrols and records its year; most submit on time.
     let agents: Vec<Agent> = plans
@@ -79,7 +86,11 @@ fn main() -> Result<()> {
         links
             .lines()
             .find(|l| l.contains(&format!("unit={code}&")))
-            .map(|l| l.split_whitespace().last().unwrap_or(l).to_string())
+            .and_then(|l| {
+                l.split(|c: char| c == ',' || c == '"' || c.is_whitespace())
+                    .find(|t| t.starts_with("coso://"))
+            })
+            .map(str::to_string)
             .with_context(|| format!("no enrolment link for {code}"))
     };
     let work: Vec<(&UnitPlan, &Agent)> = plans.iter().zip(&agents).collect();
@@ -95,7 +106,8 @@ fn main() -> Result<()> {
                         if plan.fate == Fate::Missing {
                             continue;
                         }
-                        ward::record(agent, plan, PERIOD).map_err(|r| anyhow::anyhow!("{}", r.context()))?;
+                        ward::record(agent, plan, PERIOD)
+                            .map_err(|r| anyhow::anyhow!("{}", r.context()))?;
                         if matches!(plan.fate, Fate::OnTime | Fate::Returned) {
                             ok(agent.cmd(&["submit", "--period", PERIOD]))?;
                         }
@@ -105,7 +117,10 @@ fn main() -> Result<()> {
                 })
             })
             .collect();
-        handles.into_iter().map(|h| h.join().expect("worker thread")).collect()
+        handles
+            .into_iter()
+            .map(|h| h.join().expect("worker thread"))
+            .collect()
     });
     for r in results {
         r?;
@@ -142,14 +157,22 @@ fn main() -> Result<()> {
                 let env = [("COSO_NOW", REVIEW_NOW)];
                 ok(agent.cmd_env(&["sync"], &env))?;
                 let report = ok(agent.cmd_env(&["report", "--period", PERIOD], &env))?;
-                println!("\n{} nhận lại báo cáo bị trả lại:\n{}", plan.code, report.stdout());
+                println!(
+                    "\n{} nhận lại báo cáo bị trả lại:\n{}",
+                    plan.code,
+                    report.stdout()
+                );
                 ok(agent.cmd_env(&["value", "set", "--period", PERIOD, "DT01=4"], &env))?;
                 ok(agent.cmd_env(&["submit", "--period", PERIOD], &env))?;
                 ok(agent.cmd_env(&["sync"], &env))?;
-                ok(hub.cmd(&["review", "--unit", &plan.code, "--period", PERIOD, "--accept"]))?;
+                ok(hub.cmd(&[
+                    "review", "--unit", &plan.code, "--period", PERIOD, "--accept",
+                ]))?;
             }
             Fate::OnTime | Fate::Late => {
-                ok(hub.cmd(&["review", "--unit", &plan.code, "--period", PERIOD, "--accept"]))?;
+                ok(hub.cmd(&[
+                    "review", "--unit", &plan.code, "--period", PERIOD, "--accept",
+                ]))?;
             }
             Fate::Draft | Fate::Missing => {}
         }
@@ -170,10 +193,16 @@ fn main() -> Result<()> {
         let file = reports.join(format!("bao-cao-{PERIOD}.{format}"));
         let f = file.display().to_string();
         let t = Instant::now();
-        ok(hub.cmd(&["report", "--period", PERIOD, "--format", format, "--out", &f]))?;
+        ok(hub.cmd(&[
+            "report", "--period", PERIOD, "--format", format, "--out", &f,
+        ]))?;
         println!("  {f}  ({} ms)", t.elapsed().as_millis());
     }
     hub.stop();
-    println!("\nxong trong {:.1} s. Dữ liệu hub: {}", started.elapsed().as_secs_f64(), hub.dir.display());
+    println!(
+        "\nxong trong {:.1} s. Dữ liệu hub: {}",
+        started.elapsed().as_secs_f64(),
+        hub.dir.display()
+    );
     Ok(())
 }

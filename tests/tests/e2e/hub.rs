@@ -68,12 +68,19 @@ fn init_serve_and_the_unit_registry() {
     // A second init over the same dir is refused and changes nothing.
     let before = std::fs::read(hub.dir.join("admin.token")).unwrap();
     let again = hub.cmd(&["init", "--lang", "en"]).expect_code(2);
-    assert!(again.stderr().contains("already holds a hub"), "{}", again.context());
+    assert!(
+        again.stderr().contains("already holds a hub"),
+        "{}",
+        again.context()
+    );
     assert_eq!(std::fs::read(hub.dir.join("admin.token")).unwrap(), before);
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;
-        let mode = std::fs::metadata(hub.dir.join("admin.token")).unwrap().permissions().mode();
+        let mode = std::fs::metadata(hub.dir.join("admin.token"))
+            .unwrap()
+            .permissions()
+            .mode();
         assert_eq!(mode & 0o777, 0o600, "the admin token is private");
     }
 
@@ -84,28 +91,58 @@ fn init_serve_and_the_unit_registry() {
         .expect("an enrolment link");
     assert_eq!(link.addr, hub.grpc);
     assert_eq!(link.unit.as_str(), "TDP05");
-    assert_eq!(link.fingerprint, coso_hub::tls::fingerprint(&hub.dir).unwrap());
+    assert_eq!(
+        link.fingerprint,
+        coso_hub::tls::fingerprint(&hub.dir).unwrap()
+    );
 
     // Refusals exit 2, name the field, and register nothing.
     let dup = hub
-        .cmd(&["unit", "add", "TDP05", "--name", "Tổ 5", "--kind", "residential-group", "--lang", "en"])
+        .cmd(&[
+            "unit",
+            "add",
+            "TDP05",
+            "--name",
+            "Tổ 5",
+            "--kind",
+            "residential-group",
+            "--lang",
+            "en",
+        ])
         .expect_code(2);
     assert!(dup.stderr().contains("already exists"), "{}", dup.context());
     let bad = hub
-        .cmd(&["unit", "add", "TDP06", "--name", "Tổ 6", "--kind", "village"])
+        .cmd(&[
+            "unit", "add", "TDP06", "--name", "Tổ 6", "--kind", "village",
+        ])
         .expect_code(2);
     assert!(bad.stderr().contains("kind"), "{}", bad.context());
-    assert!(bad.stderr().contains("không hợp lệ"), "Vietnamese by default\n{}", bad.context());
+    assert!(
+        bad.stderr().contains("không hợp lệ"),
+        "Vietnamese by default\n{}",
+        bad.context()
+    );
 
     // CSV import: all or nothing.
     let csv_dir = tempfile::tempdir().unwrap();
     let bad_csv = csv_dir.path().join("bad.csv");
-    std::fs::write(&bad_csv, "code,name,kind\nTHCS1,Trường THCS Gia Viên,school\nTDP07,Tổ 7,hamlet\n").unwrap();
-    let r = hub.cmd(&["unit", "import", bad_csv.to_str().unwrap(), "--lang", "en"]).expect_code(2);
+    std::fs::write(
+        &bad_csv,
+        "code,name,kind\nTHCS1,Trường THCS Gia Viên,school\nTDP07,Tổ 7,hamlet\n",
+    )
+    .unwrap();
+    let r = hub
+        .cmd(&["unit", "import", bad_csv.to_str().unwrap(), "--lang", "en"])
+        .expect_code(2);
     assert!(r.stderr().contains("line 3"), "{}", r.context());
     let clash = csv_dir.path().join("clash.csv");
-    std::fs::write(&clash, "THCS1,Trường THCS Gia Viên,school\nTDP05,Tổ 5,residential-group\n").unwrap();
-    hub.cmd(&["unit", "import", clash.to_str().unwrap()]).expect_code(2);
+    std::fs::write(
+        &clash,
+        "THCS1,Trường THCS Gia Viên,school\nTDP05,Tổ 5,residential-group\n",
+    )
+    .unwrap();
+    hub.cmd(&["unit", "import", clash.to_str().unwrap()])
+        .expect_code(2);
     let good = csv_dir.path().join("good.csv");
     std::fs::write(
         &good,
@@ -114,13 +151,30 @@ fn init_serve_and_the_unit_registry() {
     .unwrap();
     let links = csv_dir.path().join("links.csv");
     let out = hub
-        .cmd(&["unit", "import", good.to_str().unwrap(), "--links-out", links.to_str().unwrap()])
+        .cmd(&[
+            "unit",
+            "import",
+            good.to_str().unwrap(),
+            "--links-out",
+            links.to_str().unwrap(),
+        ])
         .ok();
-    assert_eq!(out.stdout().matches("coso://").count(), 2, "{}", out.context());
+    assert_eq!(
+        out.stdout().matches("coso://").count(),
+        2,
+        "{}",
+        out.context()
+    );
     let saved = std::fs::read_to_string(&links).unwrap();
-    assert!(saved.starts_with("code,name,kind,enrolment_link"), "{saved}");
+    assert!(
+        saved.starts_with("code,name,kind,enrolment_link"),
+        "{saved}"
+    );
     for line in saved.lines().skip(1) {
-        let l = line.split(',').find(|f| f.starts_with("coso://")).expect("a link per unit");
+        let l = line
+            .split(',')
+            .find(|f| f.starts_with("coso://"))
+            .expect("a link per unit");
         l.parse::<EnrolmentLink>().expect("a valid link");
     }
 
@@ -151,11 +205,44 @@ fn init_serve_and_the_unit_registry() {
     let relink = hub.cmd(&["unit", "reissue", "TDP07"]).ok().last_line();
     assert!(relink.parse::<EnrolmentLink>().is_ok(), "{relink}");
 
+    // A second hub on the same data dir is refused before it announces
+    // itself, and the running one is unharmed.
+    let addr = std::fs::read_to_string(hub.dir.join("hub.addr")).unwrap();
+    let second = hub
+        .cmd(&[
+            "serve",
+            "--grpc",
+            "127.0.0.1:0",
+            "--http",
+            "127.0.0.1:0",
+            "--lang",
+            "en",
+        ])
+        .expect_code(1);
+    assert!(
+        second.stderr().contains("in use by another"),
+        "{}",
+        second.context()
+    );
+    assert!(second.stdout().is_empty(), "{}", second.context());
+    assert_eq!(
+        std::fs::read_to_string(hub.dir.join("hub.addr")).unwrap(),
+        addr
+    );
+    hub.cmd(&["unit", "list"]).ok();
+
     // The CLI works only while the hub serves; SIGTERM shuts it down cleanly.
     hub.stop();
-    assert!(!hub.dir.join("hub.addr").exists(), "hub.addr is removed on shutdown");
+    assert!(
+        !hub.dir.join("hub.addr").exists(),
+        "hub.addr is removed on shutdown"
+    );
     let down = hub.cmd(&["unit", "list", "--lang", "en"]).expect_code(1);
-    assert!(down.stderr().contains("no hub is running"), "{}", down.context());
+    assert!(
+        down.stderr().contains("no hub is running"),
+        "{}",
+        down.context()
+    );
     // Everything acknowledged is still there after a restart.
     hub.serve();
     let list = hub.cmd(&["unit", "list", "--json"]).ok().json();
@@ -175,17 +262,19 @@ fn a_generic_client_sees_health_reflection_and_the_http_listener() {
         let mut health = HealthClient::new(channel(&link));
         for service in ["", "coso.v1.Sync", "coso.v1.Admin"] {
             let r = health
-                .check(HealthCheckRequest { service: service.into() })
+                .check(HealthCheckRequest {
+                    service: service.into(),
+                })
                 .await
                 .unwrap_or_else(|e| panic!("health check {service:?}: {e}"))
                 .into_inner();
             assert_eq!(r.status, ServingStatus::Serving as i32, "{service:?}");
         }
 
+        use tonic_reflection::pb::v1::ServerReflectionRequest;
         use tonic_reflection::pb::v1::server_reflection_client::ServerReflectionClient;
         use tonic_reflection::pb::v1::server_reflection_request::MessageRequest;
         use tonic_reflection::pb::v1::server_reflection_response::MessageResponse;
-        use tonic_reflection::pb::v1::ServerReflectionRequest;
         let mut refl = ServerReflectionClient::new(channel(&link));
         let requests = vec![
             ServerReflectionRequest {
@@ -208,7 +297,10 @@ fn a_generic_client_sees_health_reflection_and_the_http_listener() {
         };
         let names: Vec<String> = list.service.into_iter().map(|s| s.name).collect();
         for want in ["coso.v1.Sync", "coso.v1.Admin", "grpc.health.v1.Health"] {
-            assert!(names.iter().any(|n| n == want), "{want} missing from {names:?}");
+            assert!(
+                names.iter().any(|n| n == want),
+                "{want} missing from {names:?}"
+            );
         }
         let second = stream.message().await.expect("file").expect("a response");
         let Some(MessageResponse::FileDescriptorResponse(files)) = second.message_response else {
@@ -220,7 +312,12 @@ fn a_generic_client_sees_health_reflection_and_the_http_listener() {
     // HTTP: GET /healthz.
     let mut tcp = std::net::TcpStream::connect(&hub.http).expect("connect http");
     tcp.set_read_timeout(Some(TIMEOUT)).unwrap();
-    write!(tcp, "GET /healthz HTTP/1.1\r\nHost: {}\r\nConnection: close\r\n\r\n", hub.http).unwrap();
+    write!(
+        tcp,
+        "GET /healthz HTTP/1.1\r\nHost: {}\r\nConnection: close\r\n\r\n",
+        hub.http
+    )
+    .unwrap();
     let mut body = String::new();
     tcp.read_to_string(&mut body).unwrap();
     assert!(body.starts_with("HTTP/1.1 200"), "{body}");
@@ -246,7 +343,11 @@ fn enrolment_codes_work_once_and_credentials_stay_in_their_lane() {
         // A wrong code changes nothing; the right one works once.
         let e = sync.enroll(enroll("0123456789abcdef")).await.unwrap_err();
         assert_eq!(e.code(), Code::Unauthenticated, "{e:?}");
-        let r = sync.enroll(enroll(&link.code)).await.expect("enroll").into_inner();
+        let r = sync
+            .enroll(enroll(&link.code))
+            .await
+            .expect("enroll")
+            .into_inner();
         let cred = r.credential;
         assert!(cred.starts_with("TDP02."), "{cred}");
         assert_eq!(r.unit.unwrap().code, "TDP02");
@@ -254,7 +355,10 @@ fn enrolment_codes_work_once_and_credentials_stay_in_their_lane() {
         assert_eq!(cat.version, r.catalog.as_ref().unwrap().version);
         Calendar::try_from(r.calendar.as_ref().unwrap()).expect("a valid calendar");
         assert_eq!(r.ward, "Phường Gia Viên");
-        let e = sync.enroll(authed(enroll(&link.code), "x")).await.unwrap_err();
+        let e = sync
+            .enroll(authed(enroll(&link.code), "x"))
+            .await
+            .unwrap_err();
         assert_eq!(e.code(), Code::Unauthenticated, "a used code: {e:?}");
         assert!(e.message().contains("already used"), "{e:?}");
 
@@ -265,7 +369,10 @@ fn enrolment_codes_work_once_and_credentials_stay_in_their_lane() {
             .expect("hello")
             .into_inner();
         assert_eq!(hello.acked_seq, 0);
-        assert!(hello.catalog.is_some() && hello.calendar.is_some(), "version 0 gets both");
+        assert!(
+            hello.catalog.is_some() && hello.calendar.is_some(),
+            "version 0 gets both"
+        );
         let hello = sync
             .hello(authed(
                 pb::HelloRequest {
@@ -278,17 +385,29 @@ fn enrolment_codes_work_once_and_credentials_stay_in_their_lane() {
             .await
             .unwrap()
             .into_inner();
-        assert!(hello.catalog.is_none() && hello.calendar.is_none(), "nothing newer");
+        assert!(
+            hello.catalog.is_none() && hello.calendar.is_none(),
+            "nothing newer"
+        );
         assert!(hello.max_batch_entries > 0 && hello.max_batch_bytes > 0);
 
         // ... but not for Admin; the admin token is not a unit credential.
-        let e = admin.list_units(authed(pb::ListUnitsRequest {}, &cred)).await.unwrap_err();
+        let e = admin
+            .list_units(authed(pb::ListUnitsRequest {}, &cred))
+            .await
+            .unwrap_err();
         assert_eq!(e.code(), Code::PermissionDenied, "{e:?}");
         let e = admin.list_units(pb::ListUnitsRequest {}).await.unwrap_err();
         assert_eq!(e.code(), Code::Unauthenticated, "{e:?}");
-        let e = sync.hello(authed(pb::HelloRequest::default(), &token)).await.unwrap_err();
+        let e = sync
+            .hello(authed(pb::HelloRequest::default(), &token))
+            .await
+            .unwrap_err();
         assert_eq!(e.code(), Code::Unauthenticated, "{e:?}");
-        admin.list_units(authed(pb::ListUnitsRequest {}, &token)).await.expect("admin token");
+        admin
+            .list_units(authed(pb::ListUnitsRequest {}, &token))
+            .await
+            .expect("admin token");
 
         // A push moves the cursor; a revoked unit is refused from then on.
         let out = sync
@@ -298,15 +417,26 @@ fn enrolment_codes_work_once_and_credentials_stay_in_their_lane() {
             .into_inner();
         assert_eq!((out.acked_seq, out.applied), (1, 1));
         admin
-            .revoke_unit(authed(pb::UnitRef { code: "TDP02".into() }, &token))
+            .revoke_unit(authed(
+                pb::UnitRef {
+                    code: "TDP02".into(),
+                },
+                &token,
+            ))
             .await
             .expect("revoke");
-        let e = sync.push(authed(push(&[activity(2, "")]), &cred)).await.unwrap_err();
+        let e = sync
+            .push(authed(push(&[activity(2, "")]), &cred))
+            .await
+            .unwrap_err();
         assert_eq!(e.code(), Code::Unauthenticated, "{e:?}");
         assert!(e.message().contains("revoked"), "{e:?}");
     });
     let show = hub.cmd(&["unit", "show", "TDP02", "--json"]).ok().json();
-    assert_eq!(show["acked_seq"], 1, "nothing after the revocation: {show:#}");
+    assert_eq!(
+        show["acked_seq"], 1,
+        "nothing after the revocation: {show:#}"
+    );
     assert_eq!(show["enrolment"], "revoked");
 }
 
@@ -383,7 +513,10 @@ fn oversized_messages_and_batches_are_refused_with_nothing_written() {
             .await
             .unwrap()
             .into_inner();
-        assert_eq!((hello.max_batch_entries, hello.max_batch_bytes), (10, 16384));
+        assert_eq!(
+            (hello.max_batch_entries, hello.max_batch_bytes),
+            (10, 16384)
+        );
 
         // One message over the gRPC limit.
         let mut huge = activity(1, "");
@@ -415,9 +548,17 @@ fn oversized_messages_and_batches_are_refused_with_nothing_written() {
             .into_inner();
         assert_eq!(hello.acked_seq, 0, "nothing refused was written");
         // Within the limits, the same entries go through in two batches.
-        let out = sync.push(authed(push(&heavy[..3]), &cred)).await.unwrap().into_inner();
+        let out = sync
+            .push(authed(push(&heavy[..3]), &cred))
+            .await
+            .unwrap()
+            .into_inner();
         assert_eq!(out.acked_seq, 3);
-        let out = sync.push(authed(push(&heavy[3..]), &cred)).await.unwrap().into_inner();
+        let out = sync
+            .push(authed(push(&heavy[3..]), &cred))
+            .await
+            .unwrap()
+            .into_inner();
         assert_eq!(out.acked_seq, 5);
     });
     let show = hub.cmd(&["unit", "show", "TDP04", "--json"]).ok().json();
@@ -435,15 +576,54 @@ fn periods_status_and_review_over_the_raw_protocol() {
     hub.add_unit("TDP10", "Tổ dân phố số 10", "residential-group");
 
     // An ad-hoc period: refused input first, then created.
-    hub.cmd(&["period", "add", "2026-A01", "--title", "Đột xuất", "--due", "2026-13-01"])
-        .expect_code(2);
+    hub.cmd(&[
+        "period",
+        "add",
+        "2026-A01",
+        "--title",
+        "Đột xuất",
+        "--due",
+        "2026-13-01",
+    ])
+    .expect_code(2);
     let r = hub
-        .cmd(&["period", "add", "2026-A01", "--title", "Báo cáo đột xuất", "--due", "2026-12-20", "--indicators", "NOPE", "--lang", "en"])
+        .cmd(&[
+            "period",
+            "add",
+            "2026-A01",
+            "--title",
+            "Báo cáo đột xuất",
+            "--due",
+            "2026-12-20",
+            "--indicators",
+            "NOPE",
+            "--lang",
+            "en",
+        ])
         .expect_code(2);
     assert!(r.stderr().contains("indicators"), "{}", r.context());
-    hub.cmd(&["period", "add", "2026-A01", "--title", "Báo cáo đột xuất về dân chủ cơ sở", "--due", "2026-12-20", "--indicators", "TT01,TT02"])
-        .ok();
-    hub.cmd(&["period", "add", "2026-A01", "--title", "Lặp", "--due", "2026-12-20"]).expect_code(2);
+    hub.cmd(&[
+        "period",
+        "add",
+        "2026-A01",
+        "--title",
+        "Báo cáo đột xuất về dân chủ cơ sở",
+        "--due",
+        "2026-12-20",
+        "--indicators",
+        "TT01,TT02",
+    ])
+    .ok();
+    hub.cmd(&[
+        "period",
+        "add",
+        "2026-A01",
+        "--title",
+        "Lặp",
+        "--due",
+        "2026-12-20",
+    ])
+    .expect_code(2);
     let periods = hub.cmd(&["period", "list", "--json"]).ok().json();
     let adhoc = periods["periods"]
         .as_array()
@@ -467,7 +647,10 @@ fn periods_status_and_review_over_the_raw_protocol() {
             .into_inner();
         let cred = enrolled.credential;
         let cal = Calendar::try_from(enrolled.calendar.as_ref().unwrap()).unwrap();
-        assert!(cal.period(&"2026-A01".parse().unwrap()).is_some(), "agents get ad-hoc periods");
+        assert!(
+            cal.period(&"2026-A01".parse().unwrap()).is_some(),
+            "agents get ad-hoc periods"
+        );
 
         // Values, then a submission of H1.
         let h1 = cal.period(&"2026-H1".parse().unwrap()).unwrap();
@@ -477,30 +660,61 @@ fn periods_status_and_review_over_the_raw_protocol() {
         });
         let mut st = UnitState::default();
         st.apply(&set);
-        let frozen = st.freeze(&Catalog::builtin(), UnitKind::ResidentialGroup, &h1, chrono::Utc::now());
+        let frozen = st.freeze(
+            &Catalog::builtin(),
+            UnitKind::ResidentialGroup,
+            &h1,
+            chrono::Utc::now(),
+        );
         let submit = Change::Submit(Box::new(frozen));
         let entries = [
             Entry::new(1, &set, chrono::Utc::now()),
             Entry::new(2, &submit, chrono::Utc::now()),
         ];
-        let out = sync.push(authed(push(&entries), &cred)).await.unwrap().into_inner();
-        assert_eq!(out.acked_seq, 2);
-        assert_eq!(sync.hello(authed(pb::HelloRequest::default(), &cred)).await.unwrap().into_inner().pull_head, 0);
-
-        let mut admin = AdminClient::new(channel(&link));
-        let status = admin
-            .status(authed(pb::StatusRequest { period: "2026-H1".into() }, &token))
+        let out = sync
+            .push(authed(push(&entries), &cred))
             .await
             .unwrap()
             .into_inner();
-        assert_eq!((status.expected, status.reported, status.missing), (2, 1, 1));
-        let row = status.units.iter().find(|u| u.unit.as_ref().unwrap().code == "TDP09").unwrap();
+        assert_eq!(out.acked_seq, 2);
+        assert_eq!(
+            sync.hello(authed(pb::HelloRequest::default(), &cred))
+                .await
+                .unwrap()
+                .into_inner()
+                .pull_head,
+            0
+        );
+
+        let mut admin = AdminClient::new(channel(&link));
+        let status = admin
+            .status(authed(
+                pb::StatusRequest {
+                    period: "2026-H1".into(),
+                },
+                &token,
+            ))
+            .await
+            .unwrap()
+            .into_inner();
+        assert_eq!(
+            (status.expected, status.reported, status.missing),
+            (2, 1, 1)
+        );
+        let row = status
+            .units
+            .iter()
+            .find(|u| u.unit.as_ref().unwrap().code == "TDP09")
+            .unwrap();
         assert_eq!(row.state, "submitted");
         assert!(!row.submitted_at.is_empty());
         (cred, Entry::new(3, &submit, chrono::Utc::now()))
     });
 
-    let st = hub.cmd(&["status", "--period", "2026-H1", "--json"]).ok().json();
+    let st = hub
+        .cmd(&["status", "--period", "2026-H1", "--json"])
+        .ok()
+        .json();
     assert_eq!(st["period"], "2026-H1");
     let units = st["units"].as_array().unwrap();
     let tdp10 = units.iter().find(|u| u["unit"] == "TDP10").unwrap();
@@ -511,16 +725,41 @@ fn periods_status_and_review_over_the_raw_protocol() {
     assert!(text.contains("1/2 đơn vị đã báo cáo"), "{text}");
 
     // Review: only a submitted report; a returned one waits; accepted is locked.
-    hub.cmd(&["review", "--unit", "TDP10", "--period", "2026-H1", "--accept"]).expect_code(2);
-    hub.cmd(&["review", "--unit", "TDP09", "--period", "2026-H1", "--return", "  "]).expect_code(2);
-    hub.cmd(&["review", "--unit", "TDP09", "--period", "2026-H1", "--return", "Bổ sung số liệu DB01"])
-        .ok();
+    hub.cmd(&[
+        "review", "--unit", "TDP10", "--period", "2026-H1", "--accept",
+    ])
+    .expect_code(2);
+    hub.cmd(&[
+        "review", "--unit", "TDP09", "--period", "2026-H1", "--return", "  ",
+    ])
+    .expect_code(2);
+    hub.cmd(&[
+        "review",
+        "--unit",
+        "TDP09",
+        "--period",
+        "2026-H1",
+        "--return",
+        "Bổ sung số liệu DB01",
+    ])
+    .ok();
     let again = hub
-        .cmd(&["review", "--unit", "TDP09", "--period", "2026-H1", "--accept", "--lang", "en"])
+        .cmd(&[
+            "review", "--unit", "TDP09", "--period", "2026-H1", "--accept", "--lang", "en",
+        ])
         .expect_code(2);
     assert!(again.stderr().contains("returned"), "{}", again.context());
-    let st = hub.cmd(&["status", "--period", "2026-H1", "--json"]).ok().json();
-    let tdp09 = st["units"].as_array().unwrap().iter().find(|u| u["unit"] == "TDP09").unwrap().clone();
+    let st = hub
+        .cmd(&["status", "--period", "2026-H1", "--json"])
+        .ok()
+        .json();
+    let tdp09 = st["units"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|u| u["unit"] == "TDP09")
+        .unwrap()
+        .clone();
     assert_eq!(tdp09["state"], "returned", "{st:#}");
     assert_eq!(tdp09["review_reason"], "Bổ sung số liệu DB01");
 
@@ -540,25 +779,56 @@ fn periods_status_and_review_over_the_raw_protocol() {
         let Some(pb::pull_entry::Entry::Review(review)) = &entry.entry else {
             panic!("a review: {entry:?}")
         };
-        assert_eq!((review.period.as_str(), review.decision.as_str()), ("2026-H1", "returned"));
+        assert_eq!(
+            (review.period.as_str(), review.decision.as_str()),
+            ("2026-H1", "returned")
+        );
         assert_eq!(review.reason, "Bổ sung số liệu DB01");
         let pulled = sync
-            .pull(authed(pb::PullRequest { after_seq: 1, limit: 10 }, &cred))
+            .pull(authed(
+                pb::PullRequest {
+                    after_seq: 1,
+                    limit: 10,
+                },
+                &cred,
+            ))
             .await
             .unwrap()
             .into_inner();
         assert!(pulled.entries.is_empty());
         assert_eq!(pulled.pull_head, 1);
-        let out = sync.push(authed(push(&[submit_again]), &cred)).await.unwrap().into_inner();
+        let out = sync
+            .push(authed(push(&[submit_again]), &cred))
+            .await
+            .unwrap()
+            .into_inner();
         assert_eq!(out.acked_seq, 3);
     });
-    hub.cmd(&["review", "--unit", "TDP09", "--period", "2026-H1", "--accept"]).ok();
+    hub.cmd(&[
+        "review", "--unit", "TDP09", "--period", "2026-H1", "--accept",
+    ])
+    .ok();
     let locked = hub
-        .cmd(&["review", "--unit", "TDP09", "--period", "2026-H1", "--return", "Sửa lại", "--lang", "en"])
+        .cmd(&[
+            "review",
+            "--unit",
+            "TDP09",
+            "--period",
+            "2026-H1",
+            "--return",
+            "Sửa lại",
+            "--lang",
+            "en",
+        ])
         .expect_code(2);
     assert!(locked.stderr().contains("accepted"), "{}", locked.context());
     let show = hub.cmd(&["unit", "show", "TDP09", "--json"]).ok().json();
-    let h1 = show["periods"].as_array().unwrap().iter().find(|p| p["period"] == "2026-H1").unwrap();
+    let h1 = show["periods"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["period"] == "2026-H1")
+        .unwrap();
     assert_eq!(h1["state"], "accepted", "{show:#}");
     assert_eq!(h1["values"]["DB01"], 4);
 }

@@ -3,3 +3,4 @@ mod agent;
 mod hub;
 mod report;
 mod sync;
+mod upstream;

@@ -51,13 +51,20 @@ fn world(groups: usize) -> World {
 fn expected_totals(plans: &[UnitPlan]) -> BTreeMap<String, f64> {
     let mut t: BTreeMap<String, f64> = BTreeMap::new();
     let forms = coso_proto::Form::ALL;
-    for p in plans.iter().filter(|p| !matches!(p.fate, Fate::Missing | Fate::Draft)) {
+    for p in plans
+        .iter()
+        .filter(|p| !matches!(p.fate, Fate::Missing | Fate::Draft))
+    {
         for (i, form) in forms.iter().enumerate() {
             let n = p.activities.iter().filter(|a| a.form == *form).count() as f64;
             *t.entry(format!("TT{:02}", i + 1)).or_default() += n;
         }
         *t.entry("TT09".into()).or_default() += p.activities.len() as f64;
-        *t.entry("TT10".into()).or_default() += p.activities.iter().map(|a| f64::from(a.participants)).sum::<f64>();
+        *t.entry("TT10".into()).or_default() += p
+            .activities
+            .iter()
+            .map(|a| f64::from(a.participants))
+            .sum::<f64>();
         for code in ["CK01", "DT02", "DT03", "YK02"] {
             if let Some(v) = p.values.get(code) {
                 *t.entry(code.into()).or_default() += v.parse::<f64>().unwrap();
@@ -85,7 +92,11 @@ fn totals_match_an_independent_count_and_documents_agree() {
     let out = tempfile::tempdir().unwrap();
     let json_path = out.path().join("r.json");
     let j = json_path.display().to_string();
-    w.hub.cmd(&["report", "--period", PERIOD, "--format", "json", "--out", &j]).ok();
+    w.hub
+        .cmd(&[
+            "report", "--period", PERIOD, "--format", "json", "--out", &j,
+        ])
+        .ok();
     let report: Value = serde_json::from_slice(&std::fs::read(&json_path).unwrap()).unwrap();
 
     let expected = expected_totals(&w.plans);
@@ -94,13 +105,22 @@ fn totals_match_an_independent_count_and_documents_agree() {
         assert_eq!(got, Some(*want), "total of {code}");
     }
     assert_eq!(report["units_expected"], w.plans.len());
-    let reported = w.plans.iter().filter(|p| !matches!(p.fate, Fate::Missing | Fate::Draft)).count();
+    let reported = w
+        .plans
+        .iter()
+        .filter(|p| !matches!(p.fate, Fate::Missing | Fate::Draft))
+        .count();
     assert_eq!(report["units_reported"], reported);
 
     // A unit that did not report is missing from by_unit, never a zero.
     let missing = w.plans.iter().find(|p| p.fate == Fate::Missing).unwrap();
     let tt09 = indicator(&report, "TT09");
-    assert!(tt09["by_unit"].get(&missing.code).is_none_or(Value::is_null), "{tt09}");
+    assert!(
+        tt09["by_unit"]
+            .get(&missing.code)
+            .is_none_or(Value::is_null),
+        "{tt09}"
+    );
 
     // The same compile twice gives byte-identical JSON and CSV.
     for format in ["json", "csv"] {
@@ -108,31 +128,61 @@ fn totals_match_an_independent_count_and_documents_agree() {
         let b = out.path().join(format!("b.{format}"));
         for f in [&a, &b] {
             let f = f.display().to_string();
-            w.hub.cmd(&["report", "--period", PERIOD, "--format", format, "--out", &f]).ok();
+            w.hub
+                .cmd(&[
+                    "report", "--period", PERIOD, "--format", format, "--out", &f,
+                ])
+                .ok();
         }
-        assert_eq!(std::fs::read(&a).unwrap(), std::fs::read(&b).unwrap(), "{format} is not deterministic");
+        assert_eq!(
+            std::fs::read(&a).unwrap(),
+            std::fs::read(&b).unwrap(),
+            "{format} is not deterministic"
+        );
     }
 
     // The XLSX, read back with calamine, holds the same totals as numbers.
     let xlsx = out.path().join("r.xlsx");
     let x = xlsx.display().to_string();
-    w.hub.cmd(&["report", "--period", PERIOD, "--format", "xlsx", "--out", &x]).ok();
+    w.hub
+        .cmd(&[
+            "report", "--period", PERIOD, "--format", "xlsx", "--out", &x,
+        ])
+        .ok();
     let cells = xlsx_numbers_by_code(&xlsx);
     for (code, want) in &expected {
-        let row = cells.get(code).unwrap_or_else(|| panic!("no row for {code} in the XLSX totals sheet"));
-        assert!(row.contains(want), "XLSX row of {code} {row:?} lacks the total {want}");
+        let row = cells
+            .get(code)
+            .unwrap_or_else(|| panic!("no row for {code} in the XLSX totals sheet"));
+        assert!(
+            row.contains(want),
+            "XLSX row of {code} {row:?} lacks the total {want}"
+        );
     }
 
     // LibreOffice opens the DOCX; its text has the header, the title and a total.
     let docx = out.path().join("r.docx");
     let d = docx.display().to_string();
-    w.hub.cmd(&["report", "--period", PERIOD, "--format", "docx", "--out", &d]).ok();
+    w.hub
+        .cmd(&[
+            "report", "--period", PERIOD, "--format", "docx", "--out", &d,
+        ])
+        .ok();
     let text = docx_text(&docx, out.path());
-    for needle in ["ỦY BAN NHÂN DÂN", "CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM", "BÁO CÁO", "Kính gửi", "Nơi nhận"] {
+    for needle in [
+        "ỦY BAN NHÂN DÂN",
+        "CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM",
+        "BÁO CÁO",
+        "Kính gửi",
+        "Nơi nhận",
+    ] {
         assert!(text.contains(needle), "DOCX text lacks {needle:?}:\n{text}");
     }
     let participants = coso_proto::domain::value::format_vi(expected["TT10"], 2);
-    assert!(text.contains(&participants), "DOCX text lacks the participants total {participants}:\n{text}");
+    assert!(
+        text.contains(&participants),
+        "DOCX text lacks the participants total {participants}:\n{text}"
+    );
 }
 
 /// Every numeric cell of the first sheet, keyed by the indicator code found in the same row.
@@ -144,7 +194,9 @@ fn xlsx_numbers_by_code(path: &Path) -> BTreeMap<String, Vec<f64>> {
     let mut out = BTreeMap::new();
     for row in range.rows() {
         let code = row.iter().find_map(|c| match c {
-            Data::String(s) if s.len() == 4 && s.chars().all(|ch| ch.is_ascii_alphanumeric()) => Some(s.clone()),
+            Data::String(s) if s.len() == 4 && s.chars().all(|ch| ch.is_ascii_alphanumeric()) => {
+                Some(s.clone())
+            }
             _ => None,
         });
         if let Some(code) = code {
@@ -166,9 +218,18 @@ fn xlsx_numbers_by_code(path: &Path) -> BTreeMap<String, Vec<f64>> {
 fn docx_text(docx: &Path, out: &Path) -> String {
     let conv = out.join("lo");
     std::fs::create_dir_all(&conv).unwrap();
-    let profile = format!("-env:UserInstallation=file://{}", out.join("lo-profile").display());
+    let profile = format!(
+        "-env:UserInstallation=file://{}",
+        out.join("lo-profile").display()
+    );
     let status = Command::new("soffice")
-        .args([profile.as_str(), "--headless", "--convert-to", "txt:Text", "--outdir"])
+        .args([
+            profile.as_str(),
+            "--headless",
+            "--convert-to",
+            "txt:Text",
+            "--outdir",
+        ])
         .arg(&conv)
         .arg(docx)
         .output()
@@ -186,24 +247,40 @@ fn docx_text(docx: &Path, out: &Path) -> String {
 #[test]
 fn late_is_told_from_on_time_at_the_deadline_boundary() {
     let mut hub = Hub::start();
-    hub.cmd(&["period", "add", "2026-A01", "--title", "Báo cáo đột xuất", "--due", "2026-12-01"]).ok();
+    hub.cmd(&[
+        "period",
+        "add",
+        "2026-A01",
+        "--title",
+        "Báo cáo đột xuất",
+        "--due",
+        "2026-12-01",
+    ])
+    .ok();
     let early = Agent::new();
     let late = Agent::new();
     early.enroll(&hub.add_unit("TDP01", "Tổ dân phố số 1", "residential-group"));
     late.enroll(&hub.add_unit("TDP02", "Tổ dân phố số 2", "residential-group"));
     for a in [&early, &late] {
         a.cmd(&["sync"]).ok();
-        a.cmd(&["value", "set", "--period", "2026-A01", "DB01=2"]).ok();
+        a.cmd(&["value", "set", "--period", "2026-A01", "DB01=2"])
+            .ok();
         a.cmd(&["submit", "--period", "2026-A01"]).ok();
     }
     // One second before 00:00 on 1 December in Vietnam, and exactly at it.
-    for (agent, now) in [(&early, "2026-11-30T23:59:59+07:00"), (&late, "2026-12-01T00:00:00+07:00")] {
+    for (agent, now) in [
+        (&early, "2026-11-30T23:59:59+07:00"),
+        (&late, "2026-12-01T00:00:00+07:00"),
+    ] {
         hub.stop();
         hub.env = vec![("COSO_NOW".into(), now.into())];
         hub.serve();
         agent.cmd(&["sync"]).ok();
     }
-    let status = hub.cmd(&["status", "--period", "2026-A01", "--json"]).ok().json();
+    let status = hub
+        .cmd(&["status", "--period", "2026-A01", "--json"])
+        .ok()
+        .json();
     let row = |code: &str| {
         status["units"]
             .as_array()
@@ -223,33 +300,61 @@ fn review_round_trip_through_real_agents() {
     let hub = Hub::start();
     let agent = Agent::new();
     agent.enroll(&hub.add_unit("TDP05", "Tổ dân phố số 5", "residential-group"));
-    agent.cmd(&["value", "set", "--period", "2026-Y", "DB01=3", "DT02=5", "DT03=4"]).ok();
+    agent
+        .cmd(&[
+            "value", "set", "--period", "2026-Y", "DB01=3", "DT02=5", "DT03=4",
+        ])
+        .ok();
     agent.cmd(&["submit", "--period", "2026-Y"]).ok();
     agent.cmd(&["sync"]).ok();
 
     let reason = "Đề nghị bổ sung số liệu đối thoại <DT01> & kiến nghị";
-    hub.cmd(&["review", "--unit", "TDP05", "--period", "2026-Y", "--return", reason]).ok();
+    hub.cmd(&[
+        "review", "--unit", "TDP05", "--period", "2026-Y", "--return", reason,
+    ])
+    .ok();
     agent.cmd(&["sync"]).ok();
-    let r = agent.cmd(&["report", "--period", "2026-Y", "--json"]).ok().json();
+    let r = agent
+        .cmd(&["report", "--period", "2026-Y", "--json"])
+        .ok()
+        .json();
     assert_eq!(r["state"], "returned", "{r}");
     assert_eq!(r["review_comment"], reason, "{r}");
 
     // A returned report can be fixed and resubmitted.
-    agent.cmd(&["value", "set", "--period", "2026-Y", "DT01=2"]).ok();
+    agent
+        .cmd(&["value", "set", "--period", "2026-Y", "DT01=2"])
+        .ok();
     agent.cmd(&["submit", "--period", "2026-Y"]).ok();
     agent.cmd(&["sync"]).ok();
-    let st = hub.cmd(&["status", "--period", "2026-Y", "--json"]).ok().json();
+    let st = hub
+        .cmd(&["status", "--period", "2026-Y", "--json"])
+        .ok()
+        .json();
     assert_eq!(st["units"][0]["state"], "submitted", "{st}");
 
-    hub.cmd(&["review", "--unit", "TDP05", "--period", "2026-Y", "--accept"]).ok();
+    hub.cmd(&[
+        "review", "--unit", "TDP05", "--period", "2026-Y", "--accept",
+    ])
+    .ok();
     agent.cmd(&["sync"]).ok();
-    let r = agent.cmd(&["report", "--period", "2026-Y", "--json"]).ok().json();
+    let r = agent
+        .cmd(&["report", "--period", "2026-Y", "--json"])
+        .ok()
+        .json();
     assert_eq!(r["state"], "accepted", "{r}");
     // An accepted report is locked, and the agent says why.
-    let refused = agent.cmd(&["value", "set", "--period", "2026-Y", "DT01=3"]).expect_code(2);
+    let refused = agent
+        .cmd(&["value", "set", "--period", "2026-Y", "DT01=3"])
+        .expect_code(2);
     assert!(!refused.stderr().trim().is_empty(), "{}", refused.context());
     let shown = hub.cmd(&["unit", "show", "TDP05", "--json"]).ok().json();
-    let period = shown["periods"].as_array().unwrap().iter().find(|p| p["period"] == "2026-Y").unwrap();
+    let period = shown["periods"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["period"] == "2026-Y")
+        .unwrap();
     assert_eq!(period["values"]["DT01"], 2, "{shown}");
 }
 
@@ -261,35 +366,100 @@ fn hostile_narratives_come_out_escaped_and_intact() {
     let long = "Dân biết, dân bàn, dân làm, dân kiểm tra. ".repeat(800);
     let markup = "<w:p><w:r><w:t>tiêm</w:t></w:r></w:p> </script><script>alert(1)</script> & \"quote\" | cột |";
     let control = "chuông\u{7}xóa\u{1b}[31m hết";
-    agent.cmd(&["value", "set", "--period", PERIOD, "DB01=1"]).ok();
-    agent.cmd(&["note", "set", "--period", PERIOD, "--section", "results", "--text", markup]).ok();
-    agent.cmd(&["note", "set", "--period", PERIOD, "--section", "difficulties", "--text", &long]).ok();
-    agent.cmd(&["note", "set", "--period", PERIOD, "--section", "proposals", "--text", control]).ok();
+    agent
+        .cmd(&["value", "set", "--period", PERIOD, "DB01=1"])
+        .ok();
+    agent
+        .cmd(&[
+            "note",
+            "set",
+            "--period",
+            PERIOD,
+            "--section",
+            "results",
+            "--text",
+            markup,
+        ])
+        .ok();
+    agent
+        .cmd(&[
+            "note",
+            "set",
+            "--period",
+            PERIOD,
+            "--section",
+            "difficulties",
+            "--text",
+            &long,
+        ])
+        .ok();
+    agent
+        .cmd(&[
+            "note",
+            "set",
+            "--period",
+            PERIOD,
+            "--section",
+            "proposals",
+            "--text",
+            control,
+        ])
+        .ok();
     agent.cmd(&["submit", "--period", PERIOD]).ok();
     agent.cmd(&["sync"]).ok();
 
     let out = tempfile::tempdir().unwrap();
     let json = out.path().join("r.json");
     let j = json.display().to_string();
-    hub.cmd(&["report", "--period", PERIOD, "--format", "json", "--out", &j]).ok();
+    hub.cmd(&[
+        "report", "--period", PERIOD, "--format", "json", "--out", &j,
+    ])
+    .ok();
     let report: Value = serde_json::from_slice(&std::fs::read(&json).unwrap()).unwrap();
-    let texts: Vec<&str> = report["narratives"].as_array().unwrap().iter().filter_map(|n| n["text"].as_str()).collect();
-    assert!(texts.contains(&markup), "JSON keeps the text exactly: {texts:?}");
+    let texts: Vec<&str> = report["narratives"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|n| n["text"].as_str())
+        .collect();
+    assert!(
+        texts.contains(&markup),
+        "JSON keeps the text exactly: {texts:?}"
+    );
     assert!(texts.contains(&long.trim_end()) || texts.contains(&long.as_str()));
 
     let docx = out.path().join("r.docx");
     let d = docx.display().to_string();
-    hub.cmd(&["report", "--period", PERIOD, "--format", "docx", "--out", &d]).ok();
+    hub.cmd(&[
+        "report", "--period", PERIOD, "--format", "docx", "--out", &d,
+    ])
+    .ok();
     let text = docx_text(&docx, out.path());
-    assert!(text.contains("<w:p><w:r><w:t>tiêm</w:t></w:r></w:p>"), "markup shows as text:\n{text}");
-    assert!(text.contains("</script><script>alert(1)</script> & \"quote\""), "{text}");
-    assert!(text.contains("Tổ dân phố số 9 <b>&amp;</b>"), "unit name shows as text");
-    assert!(text.contains("dân kiểm tra. Dân biết"), "the long line survives");
-    assert!(text.contains("chuông") && text.contains("hết"), "text around control characters survives");
+    assert!(
+        text.contains("<w:p><w:r><w:t>tiêm</w:t></w:r></w:p>"),
+        "markup shows as text:\n{text}"
+    );
+    assert!(
+        text.contains("</script><script>alert(1)</script> & \"quote\""),
+        "{text}"
+    );
+    assert!(
+        text.contains("Tổ dân phố số 9 <b>&amp;</b>"),
+        "unit name shows as text"
+    );
+    assert!(
+        text.contains("dân kiểm tra. Dân biết"),
+        "the long line survives"
+    );
+    assert!(
+        text.contains("chuông") && text.contains("hết"),
+        "text around control characters survives"
+    );
 
     let md = out.path().join("r.md");
     let m = md.display().to_string();
-    hub.cmd(&["report", "--period", PERIOD, "--format", "md", "--out", &m]).ok();
+    hub.cmd(&["report", "--period", PERIOD, "--format", "md", "--out", &m])
+        .ok();
     let md = std::fs::read_to_string(&md).unwrap();
     assert!(!md.contains("<script>"), "Markdown escapes markup");
 }
@@ -297,7 +467,11 @@ fn hostile_narratives_come_out_escaped_and_intact() {
 #[test]
 fn status_counts_every_expected_unit() {
     let w = world(3);
-    let st = w.hub.cmd(&["status", "--period", PERIOD, "--json"]).ok().json();
+    let st = w
+        .hub
+        .cmd(&["status", "--period", PERIOD, "--json"])
+        .ok()
+        .json();
     let units = st["units"].as_array().unwrap();
     assert_eq!(units.len(), w.plans.len());
     for (p, _) in w.plans.iter().zip(&w.agents) {
@@ -308,10 +482,21 @@ fn status_counts_every_expected_unit() {
             _ => "submitted",
         };
         assert_eq!(row["state"], want, "{}: {row}", p.code);
-        assert_eq!(row["timeliness"], if want == "submitted" { "on_time" } else { "missing" });
+        assert_eq!(
+            row["timeliness"],
+            if want == "submitted" {
+                "on_time"
+            } else {
+                "missing"
+            }
+        );
     }
     let human = w.hub.cmd(&["status", "--period", PERIOD]).ok().stdout();
-    let reported = w.plans.iter().filter(|p| !matches!(p.fate, Fate::Missing | Fate::Draft)).count();
+    let reported = w
+        .plans
+        .iter()
+        .filter(|p| !matches!(p.fate, Fate::Missing | Fate::Draft))
+        .count();
     assert!(
         human.contains(&format!("{reported}/{} đơn vị đã báo cáo", w.plans.len())),
         "the completeness line comes first:\n{human}"

@@ -16,8 +16,8 @@ use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
 use chrono::{Duration as Days, NaiveDate};
-use coso_agent::sync::{Code, SyncError};
 use coso_agent::sync::client::HubClient;
+use coso_agent::sync::{Code, SyncError};
 use coso_proto::link::EnrolmentLink;
 use coso_proto::{Activity, ActivityId, Change, Entry, Form, Lang, pb};
 use coso_tests::{Agent, Hub, Run};
@@ -253,12 +253,27 @@ fn assert_hub_matches(hub: &Hub, a: &Agent, code: &str) {
 // ------------------------------------------------------------ the year --
 
 const TITLES: [(&str, Form); 8] = [
-    ("Ban hành kế hoạch thực hiện dân chủ ở cơ sở", Form::Document),
-    ("Hội nghị quán triệt Luật Thực hiện dân chủ ở cơ sở", Form::Conference),
+    (
+        "Ban hành kế hoạch thực hiện dân chủ ở cơ sở",
+        Form::Document,
+    ),
+    (
+        "Hội nghị quán triệt Luật Thực hiện dân chủ ở cơ sở",
+        Form::Conference,
+    ),
     ("Tập huấn kỹ năng cho cán bộ tiếp công dân", Form::Training),
-    ("Đăng tin trên nhóm Zalo về phương châm \"Dân biết, dân bàn\"", Form::SocialNetwork),
-    ("Công khai thủ tục hành chính trên cổng thông tin", Form::WebPortal),
-    ("Sinh hoạt chi bộ chuyên đề dân chủ ở cơ sở", Form::PartyCell),
+    (
+        "Đăng tin trên nhóm Zalo về phương châm \"Dân biết, dân bàn\"",
+        Form::SocialNetwork,
+    ),
+    (
+        "Công khai thủ tục hành chính trên cổng thông tin",
+        Form::WebPortal,
+    ),
+    (
+        "Sinh hoạt chi bộ chuyên đề dân chủ ở cơ sở",
+        Form::PartyCell,
+    ),
     ("Giao ban tháng về công tác dân vận", Form::Briefing),
     ("Tuyên truyền qua hệ thống loa truyền thanh", Form::Other),
 ];
@@ -284,8 +299,10 @@ fn year() -> &'static Year {
         let mut a = Agent::at(&dir);
         a.env.push(("COSO_NOW".into(), NOW.into()));
         let started = Instant::now();
-        a.cmd(&["init", "--unit", UNIT, "--name", UNIT_NAME, "--kind", "centre"])
-            .ok();
+        a.cmd(&[
+            "init", "--unit", UNIT, "--name", UNIT_NAME, "--kind", "centre",
+        ])
+        .ok();
         let first = NaiveDate::from_ymd_opt(2025, 12, 15).unwrap();
         for i in 0..500u32 {
             let (title, form) = TITLES[i as usize % TITLES.len()];
@@ -311,7 +328,11 @@ fn year() -> &'static Year {
             .find(|p| p.code == UNIT)
             .expect("the centre is in every generated ward");
         for period in PERIODS {
-            let pairs: Vec<String> = plan.values.iter().map(|(k, v)| format!("{k}={v}")).collect();
+            let pairs: Vec<String> = plan
+                .values
+                .iter()
+                .map(|(k, v)| format!("{k}={v}"))
+                .collect();
             let mut args = vec!["value", "set", "--period", period];
             args.extend(pairs.iter().map(String::as_str));
             a.cmd(&args).ok();
@@ -359,6 +380,27 @@ fn year_world() -> (Hub, Proxy, Agent) {
     (hub, proxy, a)
 }
 
+/// The bytes the agent sends for the whole year in `SMALL_BATCH` batches,
+/// measured once, so fault points are fractions of a real sync.
+fn year_upload() -> u64 {
+    static BYTES: OnceLock<u64> = OnceLock::new();
+    *BYTES.get_or_init(|| {
+        let (hub, proxy, a) = year_world();
+        let (up0, _) = proxy.bytes();
+        let r = sync_env(&a, &[("COSO_SYNC_BATCH_ENTRIES", SMALL_BATCH)])
+            .ok()
+            .json();
+        assert_eq!(r["acked_seq"].as_u64(), Some(year().head), "{r:#}");
+        drop(hub);
+        proxy.bytes().0 - up0
+    })
+}
+
+/// `percent` of the year's upload, in bytes.
+fn at_percent(percent: u64) -> u64 {
+    year_upload() * percent / 100
+}
+
 // --------------------------------------------------------------- tests --
 
 #[test]
@@ -387,8 +429,17 @@ fn three_units_enrol_and_sync_and_a_quiet_sync_sends_almost_nothing() {
                 20 + k as u32,
             );
         }
-        a.cmd(&["note", "set", "--period", "2026-Y", "--section", "results", "--text", "Hoàn thành kế hoạch năm."])
-            .ok();
+        a.cmd(&[
+            "note",
+            "set",
+            "--period",
+            "2026-Y",
+            "--section",
+            "results",
+            "--text",
+            "Hoàn thành kế hoạch năm.",
+        ])
+        .ok();
         let r = sync_json(&a);
         assert_eq!(r["pushed"].as_u64(), Some(4 + i as u64), "{r:#}");
         assert_eq!(r["skipped"], 0);
@@ -465,7 +516,7 @@ fn a_full_year_syncs_whole_and_the_figures_are_measured() {
 fn a_connection_cut_mid_batch_resumes() {
     let (hub, proxy, a) = year_world();
     let small = [("COSO_SYNC_BATCH_ENTRIES", SMALL_BATCH)];
-    for cut_at in [9_000u64, 70_000] {
+    for cut_at in [at_percent(10), at_percent(40)] {
         proxy.arm(cut_at, Trip::Cut);
         let cut = sync_env(&a, &small).expect_code(1);
         assert!(
@@ -476,7 +527,10 @@ fn a_connection_cut_mid_batch_resumes() {
         proxy.disarm();
         let show = unit_show(&hub, UNIT);
         let held = show["acked_seq"].as_u64().unwrap();
-        assert!(held < year().head, "the cut landed before the end: {show:#}");
+        assert!(
+            held < year().head,
+            "the cut landed before the end: {show:#}"
+        );
         // Whatever landed is what the agent knows or less.
         assert!(status(&a)["acked_seq"].as_u64().unwrap() <= held);
     }
@@ -492,17 +546,27 @@ fn hub_killed_at(at: u64) {
     let pid = hub.pid().expect("hub pid");
     proxy.arm(at, Trip::Call(Box::new(move || sigkill(pid))));
     let first = sync_env(&a, &[("COSO_SYNC_BATCH_ENTRIES", SMALL_BATCH)]);
-    assert_eq!(first.code(), 1, "the hub died under the sync\n{}", first.context());
+    assert_eq!(
+        first.code(),
+        1,
+        "the hub died under the sync\n{}",
+        first.context()
+    );
     hub.kill9();
     hub.serve();
     proxy.retarget(&hub.grpc);
     let held = unit_show(&hub, UNIT)["acked_seq"].as_u64().unwrap();
-    assert!(held < year().head, "killed at {at}: the hub already held everything");
+    assert!(
+        held < year().head,
+        "killed at {at}: the hub already held everything"
+    );
     assert!(
         status(&a)["acked_seq"].as_u64().unwrap() <= held,
         "the agent never believes more than the hub holds"
     );
-    let r = sync_env(&a, &[("COSO_SYNC_BATCH_ENTRIES", SMALL_BATCH)]).ok().json();
+    let r = sync_env(&a, &[("COSO_SYNC_BATCH_ENTRIES", SMALL_BATCH)])
+        .ok()
+        .json();
     assert_eq!(r["acked_seq"].as_u64(), Some(year().head), "{r:#}");
     assert_eq!(
         r["pushed"].as_u64().unwrap(),
@@ -514,23 +578,23 @@ fn hub_killed_at(at: u64) {
 
 #[test]
 fn the_hub_killed_early_in_a_large_sync() {
-    hub_killed_at(6_000);
+    hub_killed_at(at_percent(3));
 }
 
 #[test]
 fn the_hub_killed_midway_through_a_large_sync() {
-    hub_killed_at(60_000);
+    hub_killed_at(at_percent(45));
 }
 
 #[test]
 fn the_hub_killed_late_in_a_large_sync() {
-    hub_killed_at(150_000);
+    hub_killed_at(at_percent(90));
 }
 
 #[test]
 fn the_agent_killed_mid_sync_resumes_without_loss_or_duplicates() {
     let (hub, proxy, a) = year_world();
-    for at in [8_000u64, 80_000] {
+    for at in [at_percent(10), at_percent(50)] {
         let mut child = {
             let mut cmd = std::process::Command::new(&coso_tests::bins().agent);
             cmd.args(["sync", "--data-dir"])
@@ -551,7 +615,9 @@ fn the_agent_killed_mid_sync_resumes_without_loss_or_duplicates() {
         assert!(held < year().head);
         assert!(status(&a)["acked_seq"].as_u64().unwrap() <= held);
     }
-    let r = sync_env(&a, &[("COSO_SYNC_BATCH_ENTRIES", SMALL_BATCH)]).ok().json();
+    let r = sync_env(&a, &[("COSO_SYNC_BATCH_ENTRIES", SMALL_BATCH)])
+        .ok()
+        .json();
     assert_eq!(r["acked_seq"].as_u64(), Some(year().head), "{r:#}");
     assert_hub_matches(&hub, &a, UNIT);
 }
@@ -564,7 +630,12 @@ fn a_hub_restored_from_an_older_copy_gets_everything_again() {
     let a = agent();
     a.cmd(&["enroll", &proxy.link(&link)]).ok();
     for k in 0..4 {
-        a.add_activity(&format!("2026-02-0{}", k + 1), "briefing", "Giao ban tháng", 12 + k);
+        a.add_activity(
+            &format!("2026-02-0{}", k + 1),
+            "briefing",
+            "Giao ban tháng",
+            12 + k,
+        );
     }
     sync_json(&a);
     let backup = tempfile::tempdir().expect("tempdir");
@@ -573,9 +644,15 @@ fn a_hub_restored_from_an_older_copy_gets_everything_again() {
     hub.serve();
     proxy.retarget(&hub.grpc);
     for k in 0..6 {
-        a.add_activity(&format!("2026-04-0{}", k + 1), "training", "Tập huấn", 30 + k);
+        a.add_activity(
+            &format!("2026-04-0{}", k + 1),
+            "training",
+            "Tập huấn",
+            30 + k,
+        );
     }
-    a.cmd(&["value", "set", "--period", "2026-Y", "DB01=2"]).ok();
+    a.cmd(&["value", "set", "--period", "2026-Y", "DB01=2"])
+        .ok();
     let r = sync_json(&a);
     assert_eq!(r["acked_seq"], status(&a)["head_seq"]);
 
@@ -584,10 +661,17 @@ fn a_hub_restored_from_an_older_copy_gets_everything_again() {
     copy_dir(backup.path(), &hub.dir);
     hub.serve();
     proxy.retarget(&hub.grpc);
-    assert_eq!(unit_show(&hub, "TDP07")["acked_seq"], 4, "the old copy is back");
+    assert_eq!(
+        unit_show(&hub, "TDP07")["acked_seq"],
+        4,
+        "the old copy is back"
+    );
     let r = sync_json(&a);
     assert_eq!(r["hub_behind"], true, "{r:#}");
-    assert_eq!(r["pushed"].as_u64(), Some(status(&a)["head_seq"].as_u64().unwrap() - 4));
+    assert_eq!(
+        r["pushed"].as_u64(),
+        Some(status(&a)["head_seq"].as_u64().unwrap() - 4)
+    );
     let st = status(&a);
     let show = unit_show(&hub, "TDP07");
     assert_eq!(show["acked_seq"], st["head_seq"]);
@@ -603,7 +687,13 @@ fn a_hub_with_another_certificate_is_refused_and_nothing_is_written() {
     let flipped: String = fp
         .chars()
         .enumerate()
-        .map(|(i, c)| if i == 0 { if c == '0' { '1' } else { '0' } } else { c })
+        .map(|(i, c)| {
+            if i == 0 {
+                if c == '0' { '1' } else { '0' }
+            } else {
+                c
+            }
+        })
         .collect();
     let bad = format!("{head}fp=sha256:{flipped}");
     let a = agent();
@@ -628,7 +718,9 @@ fn a_used_code_is_refused_and_nothing_is_written() {
     let first = agent();
     first.cmd(&["enroll", &link]).ok();
     let second = agent();
-    let run = second.cmd(&["enroll", &link, "--lang", "en"]).expect_code(2);
+    let run = second
+        .cmd(&["enroll", &link, "--lang", "en"])
+        .expect_code(2);
     assert!(run.stderr().contains("enrolment code"), "{}", run.context());
     assert!(!second.dir.exists(), "nothing was written");
     // The first enrolment is unharmed.
@@ -640,8 +732,16 @@ fn a_used_code_is_refused_and_nothing_is_written() {
 fn an_offline_unit_keeps_its_data_and_another_unit_is_refused() {
     let hub = Hub::start();
     let a = agent();
-    a.cmd(&["init", "--unit", "TDP10", "--name", "Tổ dân phố số 10", "--kind", "residential-group"])
-        .ok();
+    a.cmd(&[
+        "init",
+        "--unit",
+        "TDP10",
+        "--name",
+        "Tổ dân phố số 10",
+        "--kind",
+        "residential-group",
+    ])
+    .ok();
     a.add_activity("2026-01-20", "party-cell", "Sinh hoạt chi bộ", 25);
     a.add_activity("2026-02-20", "briefing", "Giao ban", 15);
     // A link for a different unit is refused before the hub is asked.
@@ -680,7 +780,10 @@ fn a_revoked_unit_is_refused_and_nothing_is_written() {
     assert_eq!(show["activities"], 1);
     let st = status(&a);
     assert_eq!(st["acked_seq"], 1);
-    assert!(st["last_error"].is_string(), "the failure is kept for status: {st:#}");
+    assert!(
+        st["last_error"].is_string(),
+        "the failure is kept for status: {st:#}"
+    );
 }
 
 fn activity_entry(seq: u64, n: u64) -> Entry {
@@ -724,12 +827,18 @@ fn credentials_only_write_their_own_unit_and_bad_batches_change_nothing() {
     };
     rt.block_on(async {
         let mut anon = connect(None);
-        let enrolled = anon.enroll(&link_a.unit, &link_a.code).await.expect("enroll A");
+        let enrolled = anon
+            .enroll(&link_a.unit, &link_a.code)
+            .await
+            .expect("enroll A");
         let cred_a = enrolled.credential;
         let secret_a = cred_a.split_once('.').unwrap().1.to_string();
 
         let mut as_a = connect(Some(&cred_a));
-        let hello = as_a.hello(pb::HelloRequest::default()).await.expect("hello A");
+        let hello = as_a
+            .hello(pb::HelloRequest::default())
+            .await
+            .expect("hello A");
         assert_eq!(hello.acked_seq, 0, "A starts empty, whatever B holds");
         let entries: Vec<Entry> = (1..=3).map(|s| activity_entry(s, s)).collect();
         let r = as_a.push(push(&entries)).await.expect("push A");
@@ -737,7 +846,10 @@ fn credentials_only_write_their_own_unit_and_bad_batches_change_nothing() {
 
         // A's secret under B's name, and no credential at all.
         let mut forged = connect(Some(&format!("TDP22.{secret_a}")));
-        let e = forged.push(push(&[activity_entry(2, 9)])).await.unwrap_err();
+        let e = forged
+            .push(push(&[activity_entry(2, 9)]))
+            .await
+            .unwrap_err();
         assert!(matches!(e, SyncError::CredentialRefused { .. }), "{e:?}");
         let e = anon.push(push(&[activity_entry(2, 9)])).await.unwrap_err();
         assert!(matches!(e, SyncError::CredentialRefused { .. }), "{e:?}");
@@ -749,7 +861,16 @@ fn credentials_only_write_their_own_unit_and_bad_batches_change_nothing() {
         assert!(matches!(e, SyncError::Corrupt { seq: 3, .. }), "{e:?}");
         // A gap names the expected seq.
         let e = as_a.push(push(&[activity_entry(9, 9)])).await.unwrap_err();
-        assert!(matches!(e, SyncError::OutOfStep { expected: Some(4), .. }), "{e:?}");
+        assert!(
+            matches!(
+                e,
+                SyncError::OutOfStep {
+                    expected: Some(4),
+                    ..
+                }
+            ),
+            "{e:?}"
+        );
         // Too many entries for one batch.
         let max = hello.max_batch_entries as u64;
         let many: Vec<Entry> = (4..=4 + max).map(|s| activity_entry(s, s)).collect();
@@ -765,20 +886,94 @@ fn credentials_only_write_their_own_unit_and_bad_batches_change_nothing() {
         bad.payload = activity_entry(4, 5).payload;
         let e = as_a.push(push(&[bad])).await.unwrap_err();
         assert!(
-            matches!(e, SyncError::Refused { code: Code::InvalidArgument, .. }),
+            matches!(
+                e,
+                SyncError::Refused {
+                    code: Code::InvalidArgument,
+                    ..
+                }
+            ),
             "{e:?}"
         );
 
-        let hello = as_a.hello(pb::HelloRequest::default()).await.expect("hello A");
+        let hello = as_a
+            .hello(pb::HelloRequest::default())
+            .await
+            .expect("hello A");
         assert_eq!(hello.acked_seq, 3, "nothing refused was written");
     });
     assert_eq!(unit_show(&hub, "TDP21")["acked_seq"], 3);
     assert_eq!(unit_show(&hub, "TDP21")["activities"], 3);
     let show_b = unit_show(&hub, "TDP22");
-    assert_eq!(show_b["acked_seq"], 1, "B's cursor only moved by B: {show_b:#}");
+    assert_eq!(
+        show_b["acked_seq"], 1,
+        "B's cursor only moved by B: {show_b:#}"
+    );
     assert_eq!(show_b["activities"], 1);
     // B's agent is unaffected.
     b.add_activity("2026-06-02", "document", "Quy chế", 0);
     assert_eq!(sync_json(&b)["pushed"], 1);
     assert_eq!(unit_show(&hub, "TDP22")["acked_seq"], 2);
+}
+
+/// The pull side: a review decision made at the hub reaches the agent once,
+/// and survives the hub being restored to a copy from before it was made.
+#[test]
+fn review_decisions_are_pulled_once() {
+    let mut hub = Hub::start();
+    let proxy = Proxy::start(&hub.grpc);
+    let plan = coso_tests::ward::generate(5, 1, NaiveDate::from_ymd_opt(2026, 11, 4).unwrap())
+        .into_iter()
+        .find(|p| p.code == "TDP01")
+        .expect("one residential group");
+    let link = hub.add_unit(&plan.code, &plan.name, plan.kind.as_str());
+    let a = agent();
+    a.cmd(&["enroll", &proxy.link(&link)]).ok();
+    coso_tests::ward::record(&a, &plan, "2026-H1").unwrap_or_else(|r| panic!("{}", r.context()));
+    a.cmd(&["submit", "--period", "2026-H1"]).ok();
+    let first = sync_json(&a);
+    assert_eq!(first["pulled_reviews"], 0);
+    let backup = tempfile::tempdir().expect("tempdir");
+    hub.stop();
+    copy_dir(&hub.dir, backup.path());
+    hub.serve();
+    proxy.retarget(&hub.grpc);
+
+    let reason = "Đề nghị bổ sung số liệu công khai";
+    hub.cmd(&[
+        "review", "--unit", "TDP01", "--period", "2026-H1", "--return", reason,
+    ])
+    .ok();
+    let r = sync_json(&a);
+    assert_eq!(r["pulled_reviews"], 1, "{r:#}");
+    let returned = |a: &Agent| {
+        status(a)["submissions"]
+            .as_array()
+            .expect("submissions")
+            .iter()
+            .find(|s| s["period"] == "2026-H1")
+            .cloned()
+            .expect("H1 submission")
+    };
+    let s = returned(&a);
+    assert_eq!(s["state"], "returned", "{s:#}");
+    assert_eq!(s["review_comment"], reason);
+    assert_eq!(sync_json(&a)["pulled_reviews"], 0, "applied once");
+
+    // The hub goes back to before the decision: its outbound log is shorter
+    // than what the agent applied. The agent keeps its decision, and a new
+    // decision made on the restored hub still reaches it.
+    hub.stop();
+    std::fs::remove_dir_all(&hub.dir).expect("remove hub dir");
+    copy_dir(backup.path(), &hub.dir);
+    hub.serve();
+    proxy.retarget(&hub.grpc);
+    sync_json(&a);
+    hub.cmd(&[
+        "review", "--unit", "TDP01", "--period", "2026-H1", "--accept",
+    ])
+    .ok();
+    let r = sync_json(&a);
+    assert_eq!(r["pulled_reviews"], 1, "{r:#}");
+    assert_eq!(returned(&a)["state"], "accepted");
 }

@@ -1,0 +1,438 @@
+//! `coso-hub upstream set|push|log|received`: the arguments and the output
+//! (Vietnamese or English text, or `--json`) of the upstream commands, run
+//! as admin calls against the hub.
+
+use std::path::PathBuf;
+
+use clap::parser::ValueSource;
+use clap::{Args, CommandFactory, Subcommand};
+use coso_proto::domain::calendar::vietnam;
+use coso_proto::{Lang, pb};
+use serde_json::json;
+
+use crate::cli::CliError;
+
+/// `println!` that ignores a closed stdout (`| head`) instead of panicking.
+macro_rules! outln {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stdout(), $($arg)*);
+    }};
+}
+use crate::client::Admin;
+use crate::input;
+
+#[derive(Debug, Subcommand)]
+pub enum UpstreamCommand {
+    /// Where the consolidated report is delivered: URL, bearer token, extra CA.
+    ///
+    /// Example: coso-hub upstream set --url https://sonoivu.example.vn/api/v1/reports --token T --ca-file ca.pem
+    Set(SetArgs),
+    /// Queue a delivery of the period's report now (same content: not sent twice).
+    ///
+    /// Example: coso-hub upstream push --period 2026-H1
+    Push {
+        #[arg(long)]
+        period: String,
+    },
+    /// Every delivery and every attempt, oldest first.
+    Log,
+    /// Reports this hub received from ward hubs (a city-level hub).
+    Received,
+}
+
+#[derive(Debug, Args)]
+pub struct SetArgs {
+    /// https://… (http:// only to this machine).
+    #[arg(long)]
+    pub url: String,
+    /// The upstream's bearer token, or set COSO_UPSTREAM_TOKEN. (On this
+    /// machine `--token TOKEN` works too; with --hub, --token is the hub's
+    /// admin token.)
+    #[arg(
+        long,
+        env = "COSO_UPSTREAM_TOKEN",
+        hide_env_values = true,
+        value_name = "TOKEN"
+    )]
+    pub upstream_token: Option<String>,
+    /// PEM file of a CA to trust besides the system's (for a private CA).
+    #[arg(long, value_name = "FILE")]
+    pub ca_file: Option<PathBuf>,
+}
+
+/// `--token` as typed on the command line. The global `--token` is also the
+/// remote hub's admin token and may come from COSO_HUB_TOKEN; only a value
+/// typed for a local hub is the upstream token, and clap's derived struct
+/// does not say where a value came from, so the command line is read again.
+fn token_typed_on_command_line<I, T>(args: I) -> Option<String>
+where
+    I: IntoIterator<Item = T>,
+    T: Into<std::ffi::OsString> + Clone,
+{
+    let m = crate::cli::Cli::command().try_get_matches_from(args).ok()?;
+    let mut cur = Some(&m);
+    while let Some(mm) = cur {
+        if mm.value_source("token") == Some(ValueSource::CommandLine) {
+            return mm.get_one::<String>("token").cloned();
+        }
+        cur = mm.subcommand().map(|(_, s)| s);
+    }
+    None
+}
+
+fn vn_time(rfc3339: &str) -> String {
+    chrono::DateTime::parse_from_rfc3339(rfc3339)
+        .map(|t| {
+            t.with_timezone(&vietnam())
+                .format("%d/%m/%Y %H:%M:%S")
+                .to_string()
+        })
+        .unwrap_or_default()
+}
+
+fn json_time(rfc3339: &str) -> serde_json::Value {
+    chrono::DateTime::parse_from_rfc3339(rfc3339)
+        .map(|t| json!(t.with_timezone(&vietnam()).to_rfc3339()))
+        .unwrap_or(serde_json::Value::Null)
+}
+
+fn table(rows: &[Vec<String>]) {
+    let cols = rows.iter().map(Vec::len).max().unwrap_or(0);
+    let widths: Vec<usize> = (0..cols)
+        .map(|c| {
+            rows.iter()
+                .filter_map(|r| r.get(c))
+                .map(|s| s.chars().count())
+                .max()
+                .unwrap_or(0)
+        })
+        .collect();
+    for r in rows {
+        let mut line = String::new();
+        for (c, cell) in r.iter().enumerate() {
+            line.push_str(cell);
+            if c + 1 < r.len() {
+                line.extend(std::iter::repeat_n(
+                    ' ',
+                    widths[c] - cell.chars().count() + 2,
+                ));
+            }
+        }
+        outln!("{}", line.trim_end());
+    }
+}
+
+fn word(s: &str, lang: Lang) -> String {
+    let vi = match s {
+        "queued" => "đang chờ gửi",
+        "delivered" => "đã gửi",
+        "failed" => "thất bại",
+        "superseded" => "đã thay bằng bản sau",
+        "retry" => "sẽ thử lại",
+        "manual" => "gửi tay",
+        "before_due" => "trước hạn",
+        "all_accepted" => "đủ báo cáo",
+        other => other,
+    };
+    lang.pick(vi, s).to_string()
+}
+
+/// The attempt's detail, with what to do about a refused token in Vietnamese.
+fn attempt_detail(a: &pb::UpstreamAttempt, lang: Lang) -> String {
+    match (lang, a.http_status) {
+        (Lang::Vi, 401 | 403) => format!(
+            "cấp trên từ chối mã xác thực (token); đặt lại bằng coso-hub upstream set --token — {}",
+            a.detail
+        ),
+        (Lang::Vi, 0) if a.outcome == "retry" => {
+            format!("không kết nối được cấp trên — {}", a.detail)
+        }
+        _ => a.detail.clone(),
+    }
+}
+
+/// Runs an upstream command; `remote` says whether `--hub` was given.
+pub async fn run(
+    mut admin: Admin,
+    lang: Lang,
+    json_out: bool,
+    remote: bool,
+    cmd: UpstreamCommand,
+) -> Result<(), CliError> {
+    match cmd {
+        UpstreamCommand::Set(a) => {
+            let token = a
+                .upstream_token
+                .or_else(|| {
+                    (!remote)
+                        .then(|| token_typed_on_command_line(std::env::args_os()))
+                        .flatten()
+                })
+                .unwrap_or_default();
+            let ca_pem = match &a.ca_file {
+                Some(p) => std::fs::read_to_string(p).map_err(|source| CliError::Io {
+                    path: p.clone(),
+                    source,
+                })?,
+                None => String::new(),
+            };
+            let (token_set, ca_set) = (!token.trim().is_empty(), !ca_pem.is_empty());
+            admin
+                .set_upstream(pb::SetUpstreamRequest {
+                    url: a.url.clone(),
+                    token,
+                    ca_pem,
+                })
+                .await?;
+            if json_out {
+                outln!(
+                    "{}",
+                    json!({"url": a.url.trim(), "token_set": token_set, "ca_set": ca_set})
+                );
+            } else {
+                let with = match (lang, token_set, ca_set) {
+                    (Lang::Vi, true, true) => " (có mã xác thực, có CA riêng)",
+                    (Lang::Vi, true, false) => " (có mã xác thực)",
+                    (Lang::Vi, false, true) => " (không có mã xác thực, có CA riêng)",
+                    (Lang::Vi, false, false) => " (không có mã xác thực)",
+                    (Lang::En, true, true) => " (with a token and a private CA)",
+                    (Lang::En, true, false) => " (with a token)",
+                    (Lang::En, false, true) => " (no token, with a private CA)",
+                    (Lang::En, false, false) => " (no token)",
+                };
+                outln!(
+                    "{} {}{with}",
+                    lang.pick("Đã đặt nơi nhận báo cáo cấp trên:", "Upstream set:"),
+                    a.url.trim()
+                );
+            }
+        }
+        UpstreamCommand::Push { period } => {
+            let code = input::period_code(&period)?;
+            let r = admin
+                .push_upstream(pb::PushUpstreamRequest {
+                    period: code.to_string(),
+                })
+                .await?
+                .into_inner();
+            if json_out {
+                outln!(
+                    "{}",
+                    json!({"period": code.to_string(), "revision": r.revision,
+                           "idempotency_key": r.idempotency_key, "state": r.state,
+                           "unchanged": r.unchanged})
+                );
+                return Ok(());
+            }
+            let n = r.revision;
+            match (lang, r.state.as_str(), r.unchanged) {
+                (Lang::Vi, "delivered", _) => outln!(
+                    "Báo cáo kỳ {code} không thay đổi so với lần gửi số {n}, đã được cấp trên nhận; không gửi lại."
+                ),
+                (Lang::Vi, _, true) => outln!(
+                    "Báo cáo kỳ {code} không thay đổi; lần gửi số {n} đang chờ gửi. Xem: coso-hub upstream log"
+                ),
+                (Lang::Vi, _, false) => outln!(
+                    "Đã xếp hàng gửi báo cáo kỳ {code} lên cấp trên (lần gửi số {n}). Xem kết quả: coso-hub upstream log"
+                ),
+                (Lang::En, "delivered", _) => outln!(
+                    "The {code} report is unchanged since revision {n}, which the upstream has; not sent again."
+                ),
+                (Lang::En, _, true) => outln!(
+                    "The {code} report is unchanged; revision {n} is waiting to be sent. See coso-hub upstream log"
+                ),
+                (Lang::En, _, false) => outln!(
+                    "Queued the {code} report for delivery (revision {n}). See coso-hub upstream log"
+                ),
+            }
+            outln!("Idempotency-Key: {}", r.idempotency_key);
+        }
+        UpstreamCommand::Log => {
+            let r = admin
+                .upstream_log(pb::UpstreamLogRequest {})
+                .await?
+                .into_inner();
+            if json_out {
+                let deliveries: Vec<_> = r
+                    .deliveries
+                    .iter()
+                    .map(|d| {
+                        json!({"period": d.period, "revision": d.revision,
+                               "idempotency_key": d.idempotency_key, "state": d.state,
+                               "trigger": d.trigger, "queued_at": json_time(&d.queued_at),
+                               "attempts": d.attempts,
+                               "next_attempt_at": json_time(&d.next_attempt_at),
+                               "content_sha256": d.content_sha256})
+                    })
+                    .collect();
+                let attempts: Vec<_> = r
+                    .attempts
+                    .iter()
+                    .map(|a| {
+                        json!({"period": a.period, "revision": a.revision,
+                               "idempotency_key": a.idempotency_key, "at": json_time(&a.at),
+                               "outcome": a.outcome, "http_status": a.http_status,
+                               "detail": a.detail})
+                    })
+                    .collect();
+                outln!(
+                    "{}",
+                    json!({"url": if r.url.is_empty() { serde_json::Value::Null } else { json!(r.url) },
+                           "token_set": r.token_set, "ca_set": r.ca_set,
+                           "deliveries": deliveries, "attempts": attempts})
+                );
+                return Ok(());
+            }
+            if r.url.is_empty() {
+                outln!(
+                    "{}",
+                    lang.pick(
+                        "Chưa đặt nơi nhận báo cáo cấp trên (coso-hub upstream set --url URL).",
+                        "No upstream set (coso-hub upstream set --url URL)."
+                    )
+                );
+            } else {
+                outln!("{} {}", lang.pick("Nơi nhận:", "Upstream:"), r.url);
+            }
+            if r.deliveries.is_empty() {
+                outln!(
+                    "{}",
+                    lang.pick("Chưa có lần gửi nào.", "Nothing delivered yet.")
+                );
+                return Ok(());
+            }
+            outln!();
+            let mut rows = vec![
+                [
+                    lang.pick("KỲ", "PERIOD"),
+                    lang.pick("LẦN GỬI", "REVISION"),
+                    lang.pick("TRẠNG THÁI", "STATE"),
+                    lang.pick("LÝ DO GỬI", "TRIGGER"),
+                    lang.pick("SỐ LẦN THỬ", "ATTEMPTS"),
+                    lang.pick("THỬ LẠI LÚC", "NEXT ATTEMPT"),
+                ]
+                .map(String::from)
+                .to_vec(),
+            ];
+            for d in &r.deliveries {
+                rows.push(vec![
+                    d.period.clone(),
+                    d.revision.to_string(),
+                    word(&d.state, lang),
+                    word(&d.trigger, lang),
+                    d.attempts.to_string(),
+                    vn_time(&d.next_attempt_at),
+                ]);
+            }
+            table(&rows);
+            if r.attempts.is_empty() {
+                return Ok(());
+            }
+            outln!();
+            let mut rows = vec![
+                [
+                    lang.pick("LÚC", "AT"),
+                    lang.pick("KỲ", "PERIOD"),
+                    lang.pick("LẦN GỬI", "REVISION"),
+                    lang.pick("KẾT QUẢ", "OUTCOME"),
+                    "HTTP",
+                    lang.pick("CHI TIẾT", "DETAIL"),
+                ]
+                .map(String::from)
+                .to_vec(),
+            ];
+            for a in &r.attempts {
+                rows.push(vec![
+                    vn_time(&a.at),
+                    a.period.clone(),
+                    a.revision.to_string(),
+                    word(&a.outcome, lang),
+                    if a.http_status == 0 {
+                        "-".into()
+                    } else {
+                        a.http_status.to_string()
+                    },
+                    attempt_detail(a, lang),
+                ]);
+            }
+            table(&rows);
+        }
+        UpstreamCommand::Received => {
+            let r = admin
+                .upstream_log(pb::UpstreamLogRequest {})
+                .await?
+                .into_inner();
+            if json_out {
+                let received: Vec<_> = r
+                    .received
+                    .iter()
+                    .map(|x| {
+                        json!({"ward": x.ward, "period": x.period, "revision": x.revision,
+                               "idempotency_key": x.idempotency_key,
+                               "received_at": json_time(&x.received_at),
+                               "content_sha256": x.content_sha256, "bytes": x.bytes})
+                    })
+                    .collect();
+                outln!("{}", json!({"received": received}));
+                return Ok(());
+            }
+            if r.received.is_empty() {
+                outln!(
+                    "{}",
+                    lang.pick(
+                        "Chưa nhận báo cáo nào từ cấp dưới.",
+                        "No reports received from ward hubs."
+                    )
+                );
+                return Ok(());
+            }
+            let mut rows = vec![
+                [
+                    lang.pick("PHƯỜNG", "WARD"),
+                    lang.pick("KỲ", "PERIOD"),
+                    lang.pick("LẦN GỬI", "REVISION"),
+                    lang.pick("NHẬN LÚC", "RECEIVED"),
+                    "IDEMPOTENCY-KEY",
+                ]
+                .map(String::from)
+                .to_vec(),
+            ];
+            for x in &r.received {
+                rows.push(vec![
+                    x.ward.clone(),
+                    x.period.clone(),
+                    x.revision.to_string(),
+                    vn_time(&x.received_at),
+                    x.idempotency_key.clone(),
+                ]);
+            }
+            table(&rows);
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_upstream_token_is_the_one_typed() {
+        crate::cli::Cli::command().debug_assert();
+        let args = |a: &[&str]| {
+            let mut v = vec!["coso-hub"];
+            v.extend_from_slice(a);
+            token_typed_on_command_line(v)
+        };
+        assert_eq!(
+            args(&["upstream", "set", "--url", "https://x.vn/", "--token", "T1"]).as_deref(),
+            Some("T1")
+        );
+        assert_eq!(
+            args(&["--token", "T2", "upstream", "set", "--url", "https://x.vn/"]).as_deref(),
+            Some("T2")
+        );
+        assert_eq!(args(&["upstream", "set", "--url", "https://x.vn/"]), None);
+    }
+}

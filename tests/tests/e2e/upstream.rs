@@ -1,0 +1,631 @@
+//! Upstream delivery, end to end: a real hub delivers its report to a
+//! receiver inside the test that fails on purpose (a 503, a dropped
+//! connection, a 503 after storing), across a hub restart, and with a 401;
+//! the schedule fires from the clock the test sets (COSO_NOW) and from the
+//! last acceptance; and a ward hub delivers to a city-level hub.
+
+use std::collections::{BTreeMap, VecDeque};
+use std::net::SocketAddr;
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use axum::Router;
+use axum::extract::{Multipart, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::post;
+use coso_hub::upstream::payload;
+use coso_tests::{Agent, Hub, wait_until};
+use serde_json::Value;
+
+const WARD: &str = "Phường Gia Viên";
+const TOKEN: &str = "so-noi-vu-token-42";
+const WAIT: Duration = Duration::from_secs(60);
+
+/// What the receiver does with the next connection or request.
+#[derive(Debug, Clone, PartialEq)]
+enum Action {
+    /// Answer with this status and body, storing nothing.
+    Status(u16, &'static str),
+    /// Close the connection without reading or answering.
+    Drop,
+    /// Store the report, then answer 503 (as a proxy failing after the
+    /// backend stored it would).
+    StoreThen503,
+    /// Store the report once per key: 201, then 200 for a repeat.
+    Accept,
+}
+
+/// One request the receiver read.
+#[derive(Debug, Clone)]
+struct Seen {
+    headers: BTreeMap<String, String>,
+    /// name -> (content type, bytes)
+    parts: BTreeMap<String, (String, Vec<u8>)>,
+}
+
+impl Seen {
+    fn header(&self, name: &str) -> &str {
+        self.headers.get(name).map(String::as_str).unwrap_or("")
+    }
+    fn key(&self) -> &str {
+        self.header("idempotency-key")
+    }
+}
+
+#[derive(Default)]
+struct Log {
+    script: VecDeque<Action>,
+    default: Option<Action>,
+    seen: Vec<Seen>,
+    dropped: usize,
+    /// Stored reports by idempotency key.
+    stored: BTreeMap<String, Seen>,
+}
+
+/// An HTTP receiver on 127.0.0.1:0, run by its own runtime thread.
+struct Receiver {
+    addr: SocketAddr,
+    log: Arc<Mutex<Log>>,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+}
+
+/// Accepts connections and drops those the script says to drop, before
+/// HTTP sees them. The hub opens a connection per attempt.
+struct Scripted {
+    inner: tokio::net::TcpListener,
+    log: Arc<Mutex<Log>>,
+}
+
+impl axum::serve::Listener for Scripted {
+    type Io = tokio::net::TcpStream;
+    type Addr = SocketAddr;
+
+    async fn accept(&mut self) -> (Self::Io, Self::Addr) {
+        loop {
+            let Ok((s, a)) = self.inner.accept().await else {
+                continue;
+            };
+            let drop_it = {
+                let mut l = self.log.lock().unwrap();
+                if l.script.front() == Some(&Action::Drop) {
+                    l.script.pop_front();
+                    l.dropped += 1;
+                    true
+                } else {
+                    false
+                }
+            };
+            if !drop_it {
+                return (s, a);
+            }
+        }
+    }
+
+    fn local_addr(&self) -> std::io::Result<Self::Addr> {
+        self.inner.local_addr()
+    }
+}
+
+async fn handle(
+    State(log): State<Arc<Mutex<Log>>>,
+    headers: HeaderMap,
+    mut mp: Multipart,
+) -> Response {
+    let mut parts = BTreeMap::new();
+    loop {
+        match mp.next_field().await {
+            Ok(Some(f)) => {
+                let name = f.name().unwrap_or_default().to_string();
+                let ct = f.content_type().unwrap_or_default().to_string();
+                let Ok(bytes) = f.bytes().await else {
+                    return StatusCode::BAD_REQUEST.into_response();
+                };
+                parts.insert(name, (ct, bytes.to_vec()));
+            }
+            Ok(None) => break,
+            // A request cut off midway (the hub stopped while sending) is
+            // not a delivery: it is neither counted nor stored.
+            Err(_) => return StatusCode::BAD_REQUEST.into_response(),
+        }
+    }
+    let seen = Seen {
+        headers: headers
+            .iter()
+            .map(|(k, v)| (k.as_str().to_string(), v.to_str().unwrap_or("").to_string()))
+            .collect(),
+        parts,
+    };
+    let mut l = log.lock().unwrap();
+    let action = l
+        .script
+        .pop_front()
+        .or_else(|| l.default.clone())
+        .unwrap_or(Action::Accept);
+    l.seen.push(seen.clone());
+    let key = seen.key().to_string();
+    match action {
+        Action::Status(code, body) => (StatusCode::from_u16(code).unwrap(), body).into_response(),
+        Action::Drop => (StatusCode::SERVICE_UNAVAILABLE, "drop out of order").into_response(),
+        Action::StoreThen503 => {
+            l.stored.entry(key).or_insert(seen);
+            (StatusCode::SERVICE_UNAVAILABLE, "upstream proxy failed").into_response()
+        }
+        Action::Accept => match l.stored.entry(key) {
+            std::collections::btree_map::Entry::Occupied(_) => {
+                (StatusCode::OK, "{\"status\":\"duplicate\"}").into_response()
+            }
+            std::collections::btree_map::Entry::Vacant(v) => {
+                v.insert(seen);
+                (StatusCode::CREATED, "{\"status\":\"stored\"}").into_response()
+            }
+        },
+    }
+}
+
+impl Receiver {
+    fn start(script: Vec<Action>, default: Action) -> Receiver {
+        let log = Arc::new(Mutex::new(Log {
+            script: script.into(),
+            default: Some(default),
+            ..Log::default()
+        }));
+        let std_listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        std_listener.set_nonblocking(true).unwrap();
+        let addr = std_listener.local_addr().unwrap();
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let shared = log.clone();
+        std::thread::spawn(move || {
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .unwrap();
+            rt.block_on(async move {
+                let inner = tokio::net::TcpListener::from_std(std_listener).unwrap();
+                let app = Router::new()
+                    .route("/api/v1/reports", post(handle))
+                    .layer(axum::extract::DefaultBodyLimit::max(64 * 1024 * 1024))
+                    .with_state(shared.clone());
+                let listener = Scripted { inner, log: shared };
+                let _ = axum::serve(listener, app)
+                    .with_graceful_shutdown(async {
+                        let _ = stopped.await;
+                    })
+                    .await;
+            });
+        });
+        Receiver {
+            addr,
+            log,
+            stop: Some(stop),
+        }
+    }
+
+    fn url(&self) -> String {
+        format!("http://{}/api/v1/reports", self.addr)
+    }
+
+    fn with<T>(&self, f: impl FnOnce(&mut Log) -> T) -> T {
+        f(&mut self.log.lock().unwrap())
+    }
+
+    fn stored(&self) -> usize {
+        self.with(|l| l.stored.len())
+    }
+}
+
+impl Drop for Receiver {
+    fn drop(&mut self) {
+        if let Some(s) = self.stop.take() {
+            let _ = s.send(());
+        }
+    }
+}
+
+/// A hub in `tmp`, its hub.toml edited (each `from` must be there), not serving.
+fn hub_with(tmp: &Path, init: &[&str], edits: &[(&str, &str)]) -> Hub {
+    let dir = tmp.join("hub");
+    let hub = Hub::init_in(&dir, init);
+    let path = dir.join("hub.toml");
+    let mut text = std::fs::read_to_string(&path).unwrap();
+    for (from, to) in edits {
+        assert!(text.contains(from), "hub.toml has no {from:?}:\n{text}");
+        text = text.replacen(from, to, 1);
+    }
+    std::fs::write(&path, text).unwrap();
+    hub
+}
+
+/// Fast retries, and no schedule (manual pushes only).
+const MANUAL_ONLY: &[(&str, &str)] = &[
+    ("retry_base_ms = 2000", "retry_base_ms = 40"),
+    ("days_before_due = 2", "days_before_due = 0"),
+    ("when_all_accepted = true", "when_all_accepted = false"),
+];
+
+fn log_json(hub: &Hub) -> Value {
+    hub.cmd(&["upstream", "log", "--json"]).ok().json()
+}
+
+fn outcomes(log: &Value) -> Vec<(String, u64)> {
+    log["attempts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| {
+            (
+                a["outcome"].as_str().unwrap().to_string(),
+                a["http_status"].as_u64().unwrap(),
+            )
+        })
+        .collect()
+}
+
+fn push(hub: &Hub, period: &str) -> Value {
+    hub.cmd(&["upstream", "push", "--period", period, "--json"])
+        .ok()
+        .json()
+}
+
+/// What the receiver saw is the documented payload for `period`.
+fn check_payload(s: &Seen, period: &str, key: &str, revision: &str) {
+    assert_eq!(s.key(), key);
+    assert_eq!(s.header("x-coso-revision"), revision);
+    assert_eq!(s.header("x-coso-period"), period);
+    assert_eq!(
+        payload::percent_decode(s.header("x-coso-ward")).as_deref(),
+        Some(WARD)
+    );
+    assert_eq!(s.header("authorization"), format!("Bearer {TOKEN}"));
+    let (ct, report) = &s.parts["report"];
+    assert_eq!(ct, "application/json");
+    let json: Value = serde_json::from_slice(report).unwrap();
+    assert_eq!(json["period"], period);
+    assert!(s.parts["docx"].1.starts_with(b"PK"), "docx is a zip");
+    assert!(s.parts["xlsx"].1.starts_with(b"PK"), "xlsx is a zip");
+    assert!(s.parts["docx"].0.contains("wordprocessingml"));
+    assert!(s.parts["xlsx"].0.contains("spreadsheetml"));
+    // The key is the documented function of ward, period and content.
+    let content = payload::content_sha256(report);
+    assert_eq!(s.header("x-coso-content-sha256"), content);
+    assert_eq!(key, payload::idempotency_key(WARD, period, &content, None));
+}
+
+#[test]
+fn retries_through_failures_and_delivers_exactly_once() {
+    let rx = Receiver::start(
+        vec![
+            Action::Status(503, "maintenance"),
+            Action::Drop,
+            Action::StoreThen503,
+        ],
+        Action::Accept,
+    );
+    let tmp = tempfile::tempdir().unwrap();
+    let mut hub = hub_with(tmp.path(), &[], MANUAL_ONLY);
+    hub.serve();
+    hub.add_unit("TDP01", "Tổ dân phố số 1", "residential-group");
+
+    // Nothing to deliver to yet: refused, exit 2.
+    let r = hub
+        .cmd(&["upstream", "push", "--period", "2026-H1"])
+        .expect_code(2);
+    assert!(r.stderr().contains("upstream set"), "{}", r.context());
+
+    hub.cmd(&["upstream", "set", "--url", &rx.url(), "--token", TOKEN])
+        .ok();
+    let pushed = push(&hub, "2026-H1");
+    assert_eq!(pushed["revision"], 1);
+    assert_eq!(pushed["state"], "queued");
+    let key = pushed["idempotency_key"].as_str().unwrap().to_string();
+
+    wait_until(WAIT, "the delivery to be acknowledged", || {
+        log_json(&hub)["deliveries"][0]["state"] == "delivered"
+    });
+    let log = log_json(&hub);
+    assert_eq!(
+        outcomes(&log),
+        vec![
+            ("retry".to_string(), 503),
+            ("retry".to_string(), 0),
+            ("retry".to_string(), 503),
+            ("delivered".to_string(), 200),
+        ],
+        "{log:#}"
+    );
+    assert!(
+        log["attempts"][0]["detail"]
+            .as_str()
+            .unwrap()
+            .contains("maintenance")
+    );
+    for a in log["attempts"].as_array().unwrap() {
+        assert_eq!(a["idempotency_key"], key.as_str());
+        assert_eq!(a["revision"], 1);
+    }
+
+    // Stored exactly once; every request carried the same key and payload.
+    rx.with(|l| {
+        assert_eq!(l.stored.len(), 1);
+        assert_eq!(l.dropped, 1);
+        assert_eq!(l.seen.len(), 3);
+        for s in &l.seen {
+            check_payload(s, "2026-H1", &key, "1");
+        }
+    });
+
+    // The same content again: no new revision, nothing sent.
+    let again = push(&hub, "2026-H1");
+    assert_eq!(again["state"], "delivered");
+    assert_eq!(again["unchanged"], true);
+    assert_eq!(again["idempotency_key"], key.as_str());
+    let text = hub.cmd(&["upstream", "log"]).ok().stdout();
+    assert!(
+        text.contains("đã gửi") && text.contains(&rx.url()),
+        "{text}"
+    );
+    assert_eq!(rx.with(|l| l.seen.len()), 3);
+
+    // New content (a new unit): revision 2, with its own key.
+    hub.add_unit("TDP02", "Tổ dân phố số 2", "residential-group");
+    let second = push(&hub, "2026-H1");
+    assert_eq!(second["revision"], 2);
+    assert_eq!(second["unchanged"], false);
+    let key2 = second["idempotency_key"].as_str().unwrap().to_string();
+    assert_ne!(key2, key);
+    wait_until(WAIT, "revision 2 to be stored", || rx.stored() == 2);
+    rx.with(|l| check_payload(&l.stored[&key2], "2026-H1", &key2, "2"));
+}
+
+#[test]
+fn a_delivery_pending_over_a_restart_is_delivered_once() {
+    let rx = Receiver::start(vec![], Action::Status(503, "down for the night"));
+    let tmp = tempfile::tempdir().unwrap();
+    let mut hub = hub_with(tmp.path(), &[], MANUAL_ONLY);
+    hub.serve();
+    hub.cmd(&["upstream", "set", "--url", &rx.url(), "--token", TOKEN])
+        .ok();
+    let key = push(&hub, "2026-M9")["idempotency_key"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    wait_until(WAIT, "two failed attempts", || {
+        outcomes(&log_json(&hub)).len() >= 2
+    });
+    hub.stop();
+
+    rx.with(|l| l.default = Some(Action::Accept));
+    assert_eq!(rx.stored(), 0);
+    hub.serve();
+    wait_until(WAIT, "the report to arrive after the restart", || {
+        rx.stored() == 1
+    });
+    wait_until(WAIT, "the hub to record the delivery", || {
+        log_json(&hub)["deliveries"][0]["state"] == "delivered"
+    });
+    let log = log_json(&hub);
+    let o = outcomes(&log);
+    // 201, or 200 if a request sent just before the stop was answered only
+    // after the receiver had switched to accepting.
+    let (last, status) = o.last().unwrap();
+    assert!(
+        last == "delivered" && (*status == 201 || *status == 200),
+        "{log:#}"
+    );
+    assert!(
+        o[..o.len() - 1]
+            .iter()
+            .all(|(out, s)| out == "retry" && *s == 503),
+        "{log:#}"
+    );
+    rx.with(|l| {
+        assert_eq!(l.stored.len(), 1);
+        // Every request, before and after the restart, was the same delivery.
+        for s in &l.seen {
+            check_payload(s, "2026-M9", &key, "1");
+        }
+    });
+}
+
+#[test]
+fn a_401_stops_the_retries_and_says_why() {
+    let rx = Receiver::start(
+        vec![],
+        Action::Status(401, "token revoked by the Department"),
+    );
+    let tmp = tempfile::tempdir().unwrap();
+    let mut hub = hub_with(tmp.path(), &[], MANUAL_ONLY);
+    hub.serve();
+    hub.cmd(&["upstream", "set", "--url", &rx.url(), "--token", TOKEN])
+        .ok();
+    push(&hub, "2026-H1");
+    wait_until(WAIT, "the refusal to be recorded", || {
+        log_json(&hub)["deliveries"][0]["state"] == "failed"
+    });
+    // A barrier: the upstream now accepts, and a later delivery goes
+    // through; the refused one was not tried again meanwhile.
+    rx.with(|l| l.default = Some(Action::Accept));
+    push(&hub, "2026-M9");
+    wait_until(WAIT, "the next delivery", || rx.stored() == 1);
+    let log = log_json(&hub);
+    let h1: Vec<_> = log["attempts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|a| a["period"] == "2026-H1")
+        .collect();
+    assert_eq!(h1.len(), 1, "{log:#}");
+    assert_eq!(h1[0]["outcome"], "failed");
+    assert_eq!(h1[0]["http_status"], 401);
+    let detail = h1[0]["detail"].as_str().unwrap();
+    assert!(
+        detail.contains("refused the token") && detail.contains("token revoked"),
+        "{detail}"
+    );
+    assert_eq!(
+        rx.with(|l| l
+            .seen
+            .iter()
+            .filter(|s| s.header("x-coso-period") == "2026-H1")
+            .count()),
+        1
+    );
+
+    let vi = hub.cmd(&["upstream", "log"]).ok().stdout();
+    assert!(
+        vi.contains("401") && vi.contains("từ chối mã xác thực") && vi.contains("thất bại"),
+        "{vi}"
+    );
+    let en = hub.cmd(&["upstream", "log", "--lang", "en"]).ok().stdout();
+    assert!(
+        en.contains("refused the token") && en.contains("failed"),
+        "{en}"
+    );
+
+    // With the token fixed, a push queues the same revision again.
+    let again = push(&hub, "2026-H1");
+    assert_eq!(
+        (again["revision"].as_u64(), again["state"].as_str()),
+        (Some(1), Some("queued"))
+    );
+    wait_until(WAIT, "the retried delivery", || rx.stored() == 2);
+}
+
+#[test]
+fn the_schedule_fires_on_the_clock_and_on_the_last_acceptance() {
+    let rx = Receiver::start(vec![], Action::Accept);
+    let tmp = tempfile::tempdir().unwrap();
+    // The deadline trigger: two days before H1 is due (before 5 June).
+    let mut hub = hub_with(
+        tmp.path(),
+        &[],
+        &[("retry_base_ms = 2000", "retry_base_ms = 40")],
+    );
+    hub.env
+        .push(("COSO_NOW".into(), "2026-06-03T08:00:00+07:00".into()));
+    hub.serve();
+    hub.cmd(&["upstream", "set", "--url", &rx.url(), "--token", TOKEN])
+        .ok();
+    wait_until(WAIT, "the scheduled delivery", || rx.stored() == 1);
+    let log = log_json(&hub);
+    assert_eq!(log["deliveries"].as_array().unwrap().len(), 1, "{log:#}");
+    assert_eq!(log["deliveries"][0]["period"], "2026-H1");
+    assert_eq!(log["deliveries"][0]["trigger"], "before_due");
+    hub.stop();
+
+    // All accepted, weeks before the deadline: the last acceptance delivers.
+    let tmp2 = tempfile::tempdir().unwrap();
+    let now = "2026-05-10T09:00:00+07:00";
+    let mut hub = hub_with(
+        tmp2.path(),
+        &[],
+        &[("retry_base_ms = 2000", "retry_base_ms = 40")],
+    );
+    hub.env.push(("COSO_NOW".into(), now.into()));
+    hub.serve();
+    hub.cmd(&["upstream", "set", "--url", &rx.url(), "--token", TOKEN])
+        .ok();
+    let mut agents = Vec::new();
+    for code in ["VP01", "VP02"] {
+        let link = hub.add_unit(code, &format!("Văn phòng {code}"), "other");
+        let mut a = Agent::new();
+        a.env.push(("COSO_NOW".into(), now.into()));
+        a.enroll(&link);
+        a.cmd(&[
+            "note",
+            "set",
+            "--period",
+            "2026-H1",
+            "--section",
+            "results",
+            "--text",
+            "Đã triển khai",
+        ])
+        .ok();
+        a.cmd(&["submit", "--period", "2026-H1"]).ok();
+        a.cmd(&["sync"]).ok();
+        agents.push(a);
+    }
+    hub.cmd(&[
+        "review", "--unit", "VP01", "--period", "2026-H1", "--accept",
+    ])
+    .ok();
+    assert!(log_json(&hub)["deliveries"].as_array().unwrap().is_empty());
+    hub.cmd(&[
+        "review", "--unit", "VP02", "--period", "2026-H1", "--accept",
+    ])
+    .ok();
+    wait_until(WAIT, "the delivery on the last acceptance", || {
+        rx.stored() == 2
+    });
+    let log = log_json(&hub);
+    assert_eq!(log["deliveries"][0]["trigger"], "all_accepted", "{log:#}");
+    let key = log["deliveries"][0]["idempotency_key"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    rx.with(|l| {
+        let s = &l.stored[&key];
+        let report: Value = serde_json::from_slice(&s.parts["report"].1).unwrap();
+        assert_eq!(report["units_reported"], 2);
+        assert_eq!(report["units_expected"], 2);
+    });
+}
+
+#[test]
+fn a_ward_hub_delivers_to_a_city_hub() {
+    let tmp = tempfile::tempdir().unwrap();
+    let city_dir = tmp.path().join("city");
+    std::fs::create_dir_all(&city_dir).unwrap();
+    let token_hash = String::from(coso_hub::auth::hash(TOKEN));
+    let mut city = hub_with(
+        &city_dir,
+        &["--ward", "Thành phố Hải Phòng"],
+        &[(
+            "tokens_sha256 = []",
+            &format!("tokens_sha256 = [\"{token_hash}\"]"),
+        )],
+    );
+    city.serve();
+    let ward_dir = tmp.path().join("ward");
+    std::fs::create_dir_all(&ward_dir).unwrap();
+    let mut ward = hub_with(&ward_dir, &["--ward", WARD], MANUAL_ONLY);
+    ward.serve();
+    let url = format!("http://{}/api/v1/reports", city.http);
+
+    // A wrong token is refused for good.
+    ward.cmd(&["upstream", "set", "--url", &url, "--token", "wrong"])
+        .ok();
+    push(&ward, "2026-H1");
+    wait_until(WAIT, "the refusal", || {
+        log_json(&ward)["deliveries"][0]["state"] == "failed"
+    });
+    assert_eq!(
+        outcomes(&log_json(&ward)),
+        vec![("failed".to_string(), 401)]
+    );
+
+    ward.cmd(&["upstream", "set", "--url", &url, "--token", TOKEN])
+        .ok();
+    let key = push(&ward, "2026-H1")["idempotency_key"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    wait_until(WAIT, "the city to acknowledge", || {
+        log_json(&ward)["deliveries"][0]["state"] == "delivered"
+    });
+    assert_eq!(
+        outcomes(&log_json(&ward)).last().unwrap(),
+        &("delivered".to_string(), 201)
+    );
+    let got = city.cmd(&["upstream", "received", "--json"]).ok().json();
+    let received = got["received"].as_array().unwrap();
+    assert_eq!(received.len(), 1, "{got:#}");
+    assert_eq!(received[0]["ward"], WARD);
+    assert_eq!(received[0]["period"], "2026-H1");
+    assert_eq!(received[0]["revision"], 1);
+    assert_eq!(received[0]["idempotency_key"], key.as_str());
+    let text = city.cmd(&["upstream", "received"]).ok().stdout();
+    assert!(text.contains(WARD) && text.contains("2026-H1"), "{text}");
+}
