@@ -451,7 +451,7 @@ async fn push(
                     report.hub_behind = true;
                 }
                 next = Some(hub_acked.min(ours));
-                progress.start(head - hub_acked.min(ours), max_entries);
+                progress.start(head.saturating_sub(hub_acked.min(ours)), max_entries);
             }
             store.set_acked(ack, coso_proto::clock::now())?;
             let from = next.unwrap_or(ack);

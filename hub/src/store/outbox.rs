@@ -373,6 +373,37 @@ impl Store {
         Ok(outcome)
     }
 
+    /// Queues again every failed delivery that is still its period's latest
+    /// revision (after the target changed, a refusal may not recur).
+    /// Returns how many. Flushed before it returns.
+    pub async fn requeue_failed(&self, at: DateTime<Utc>) -> Result<usize, StoreError> {
+        let _lock = self.lock_registry().await;
+        let t = self.upstream_tree()?;
+        let mut b = sled::Batch::default();
+        let mut n = 0;
+        for mut d in self.up_scan::<Delivery>(DELIVERY)? {
+            if d.state != DeliveryState::Failed {
+                continue;
+            }
+            let hist: PeriodDeliveries =
+                Self::up_get(&t, &key(PERIOD, d.period.to_string().as_bytes()))?
+                    .unwrap_or_default();
+            if hist.revisions.last().map(|r| r.delivery) != Some(d.id) {
+                continue;
+            }
+            d.state = DeliveryState::Queued;
+            d.attempts = 0;
+            d.next_attempt_at = at;
+            b.insert(key(DELIVERY, &d.id.to_be_bytes()), enc(&d));
+            n += 1;
+        }
+        if n > 0 {
+            t.apply_batch(b)?;
+            self.flush().await?;
+        }
+        Ok(n)
+    }
+
     /// Records an attempt and applies its consequence to the delivery, in
     /// one batch, flushed. `update` sees the delivery as stored now (it may
     /// have been superseded meanwhile). Returns the updated delivery.
@@ -556,6 +587,54 @@ mod tests {
         let hist = s.period_deliveries(&"2026-H1".parse().unwrap()).unwrap();
         assert_eq!(hist.revisions.len(), 3);
         assert!(hist.fired.contains(&Trigger::BeforeDue));
+    }
+
+    #[tokio::test]
+    async fn only_the_latest_failed_revision_is_requeued() {
+        let dir = tempfile::tempdir().unwrap();
+        let s = Store::open(dir.path()).unwrap();
+        let fail = |d: &Delivery| Attempt {
+            delivery: d.id,
+            period: d.period.clone(),
+            revision: d.revision,
+            idempotency_key: d.idempotency_key.clone(),
+            at: Utc::now(),
+            outcome: AttemptOutcome::Failed,
+            http_status: 401,
+            detail: "401".into(),
+        };
+        let a = enqueue(&s, "aaa", Trigger::Manual).await;
+        s.record_attempt(&fail(a.delivery()), |d| d.state = DeliveryState::Failed)
+            .await
+            .unwrap();
+        assert_eq!(s.requeue_failed(Utc::now()).await.unwrap(), 1);
+        assert_eq!(
+            s.delivery(a.delivery().id).unwrap().unwrap().state,
+            DeliveryState::Queued
+        );
+        // Failed again, then replaced by new content: the old one stays failed.
+        s.record_attempt(&fail(a.delivery()), |d| d.state = DeliveryState::Failed)
+            .await
+            .unwrap();
+        let b = enqueue(&s, "bbb", Trigger::Manual).await;
+        assert_eq!(s.requeue_failed(Utc::now()).await.unwrap(), 0);
+        assert_eq!(
+            s.delivery(a.delivery().id).unwrap().unwrap().state,
+            DeliveryState::Failed
+        );
+        assert_eq!(
+            s.delivery(b.delivery().id).unwrap().unwrap().state,
+            DeliveryState::Queued
+        );
+        // The same content as a failed latest revision: queued again, same key.
+        s.record_attempt(&fail(b.delivery()), |d| d.state = DeliveryState::Failed)
+            .await
+            .unwrap();
+        let again = enqueue(&s, "bbb", Trigger::Manual).await;
+        assert!(
+            matches!(again, Enqueued::Requeued(ref d) if d.idempotency_key == b.delivery().idempotency_key)
+        );
+        assert_eq!(s.attempts().unwrap().len(), 3);
     }
 
     #[tokio::test]

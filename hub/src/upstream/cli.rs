@@ -178,17 +178,19 @@ pub async fn run(
                 None => String::new(),
             };
             let (token_set, ca_set) = (!token.trim().is_empty(), !ca_pem.is_empty());
-            admin
+            let r = admin
                 .set_upstream(pb::SetUpstreamRequest {
                     url: a.url.clone(),
                     token,
                     ca_pem,
                 })
-                .await?;
+                .await?
+                .into_inner();
             if json_out {
                 outln!(
                     "{}",
-                    json!({"url": a.url.trim(), "token_set": token_set, "ca_set": ca_set})
+                    json!({"url": a.url.trim(), "token_set": token_set, "ca_set": ca_set,
+                           "requeued": r.requeued})
                 );
             } else {
                 let with = match (lang, token_set, ca_set) {
@@ -206,6 +208,18 @@ pub async fn run(
                     lang.pick("Đã đặt nơi nhận báo cáo cấp trên:", "Upstream set:"),
                     a.url.trim()
                 );
+                if r.requeued > 0 {
+                    match lang {
+                        Lang::Vi => outln!(
+                            "{} lần gửi bị từ chối trước đây được xếp hàng gửi lại.",
+                            r.requeued
+                        ),
+                        Lang::En => outln!(
+                            "{} previously refused deliveries are queued again.",
+                            r.requeued
+                        ),
+                    }
+                }
             }
         }
         UpstreamCommand::Push { period } => {

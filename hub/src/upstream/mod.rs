@@ -162,10 +162,15 @@ pub async fn set_target(
     // A client must build with this CA before it is accepted.
     deliver::client(&target, std::time::Duration::from_secs(1)).map_err(UpstreamError::Ca)?;
     hub.store.set_upstream_target(&target).await?;
-    tracing::info!(url = %target.url, "upstream set");
+    // What the old target refused (a wrong token, a moved endpoint) is tried
+    // again at the new one.
+    let requeued = hub.store.requeue_failed(Utc::now()).await?;
+    tracing::info!(url = %target.url, requeued, "upstream set");
     // Schedule triggers that came due while no target was set fire now.
     schedule_soon();
-    Ok(pb::SetUpstreamResponse {})
+    Ok(pb::SetUpstreamResponse {
+        requeued: requeued as u32,
+    })
 }
 
 /// Compiles the three files a delivery carries.

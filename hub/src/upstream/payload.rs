@@ -37,11 +37,27 @@ pub fn content_sha256(report_json: &[u8]) -> String {
                     o.remove(f);
                 }
             }
-            serde_json::to_vec(&v).unwrap_or_else(|_| report_json.to_vec())
+            serde_json::to_vec(&sorted(v)).unwrap_or_else(|_| report_json.to_vec())
         }
         Err(_) => report_json.to_vec(),
     };
     hex::encode(Sha256::digest(&canonical))
+}
+
+/// The value with every object's keys in order, whatever map serde_json
+/// was built with, so the canonical form never depends on a feature flag.
+fn sorted(v: serde_json::Value) -> serde_json::Value {
+    match v {
+        serde_json::Value::Object(m) => {
+            let mut entries: Vec<_> = m.into_iter().collect();
+            entries.sort_by(|a, b| a.0.cmp(&b.0));
+            serde_json::Value::Object(entries.into_iter().map(|(k, v)| (k, sorted(v))).collect())
+        }
+        serde_json::Value::Array(a) => {
+            serde_json::Value::Array(a.into_iter().map(sorted).collect())
+        }
+        other => other,
+    }
 }
 
 /// `Idempotency-Key`: hex SHA-256 of `ward NUL period NUL content_sha256`,
@@ -143,6 +159,10 @@ mod tests {
     fn content_hash_ignores_the_report_date_only() {
         let a = br#"{"period":"2026-H1","report_date":"2026-06-01","total":3}"#;
         let b = br#"{"total":3, "report_date":"2026-06-02","period":"2026-H1"}"#;
+        // The canonical form is compact with sorted keys.
+        let mut h = Sha256::new();
+        h.update(br#"{"period":"2026-H1","total":3}"#);
+        assert_eq!(content_sha256(a), hex::encode(h.finalize()));
         let c = br#"{"period":"2026-H1","report_date":"2026-06-01","total":4}"#;
         assert_eq!(content_sha256(a), content_sha256(b));
         assert_ne!(content_sha256(a), content_sha256(c));

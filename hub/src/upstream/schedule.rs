@@ -107,11 +107,12 @@ mod tests {
         );
         // A hub that was off over the deadline catches up ...
         assert_eq!(
-            fires(&s, "2026-06-20T00:00:00+07:00", h1(5, 1, &[])),
+            fires(&s, "2026-06-11T23:59:59+07:00", h1(5, 1, &[])),
             Some(Trigger::BeforeDue)
         );
         // ... but not for ever.
-        assert_eq!(fires(&s, "2026-07-06T00:00:00+07:00", h1(5, 1, &[])), None);
+        // (catch_up_days = 7 by default: until 00:00 of 12 June.)
+        assert_eq!(fires(&s, "2026-06-12T00:00:00+07:00", h1(5, 1, &[])), None);
         // Off: nothing.
         assert_eq!(
             fires(

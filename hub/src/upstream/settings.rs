@@ -35,7 +35,7 @@ impl Default for Upstream {
         Upstream {
             days_before_due: 2,
             when_all_accepted: true,
-            catch_up_days: 30,
+            catch_up_days: 7,
             check_every_secs: 60,
             retry_base_ms: 2_000,
             retry_max_ms: 3_600_000,

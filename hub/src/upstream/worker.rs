@@ -169,6 +169,11 @@ async fn deliver_due(hub: &HubState) -> Option<Instant> {
 /// One attempt at a delivery, recorded; returns the delivery as stored after.
 async fn attempt(hub: &HubState, d: &Delivery) -> Option<Delivery> {
     let settings = &hub.config.file.upstream;
+    // A push may have replaced it since the outbox was read.
+    match hub.store.delivery(d.id) {
+        Ok(Some(now)) if now.state == DeliveryState::Queued => {}
+        _ => return None,
+    }
     let target = match hub.store.upstream_target() {
         Ok(Some(t)) => t,
         Ok(None) => return None,

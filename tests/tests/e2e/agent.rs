@@ -644,7 +644,7 @@ fn a_second_process_is_told_who_holds_the_store() {
     drop(held);
     assert!(child.wait().unwrap().success());
     // Two real agent processes: the holder file names the running command.
-    let big = big_import_file(a.dir.parent().unwrap(), "school", 400_000);
+    let big = big_import_file(a.dir.parent().unwrap(), "school", 200_000);
     let mut import = a.spawn(&[
         "value",
         "import",

@@ -594,6 +594,7 @@ fn the_hub_killed_late_in_a_large_sync() {
 #[test]
 fn the_agent_killed_mid_sync_resumes_without_loss_or_duplicates() {
     let (hub, proxy, a) = year_world();
+    let mut held = 0;
     for at in [at_percent(10), at_percent(50)] {
         let mut child = {
             let mut cmd = std::process::Command::new(&coso_tests::bins().agent);
@@ -611,7 +612,7 @@ fn the_agent_killed_mid_sync_resumes_without_loss_or_duplicates() {
         let status_code = child.wait().expect("wait for agent");
         proxy.disarm();
         assert!(!status_code.success(), "the agent was killed at {at}");
-        let held = unit_show(&hub, UNIT)["acked_seq"].as_u64().unwrap();
+        held = unit_show(&hub, UNIT)["acked_seq"].as_u64().unwrap();
         assert!(held < year().head);
         assert!(status(&a)["acked_seq"].as_u64().unwrap() <= held);
     }
@@ -619,6 +620,9 @@ fn the_agent_killed_mid_sync_resumes_without_loss_or_duplicates() {
         .ok()
         .json();
     assert_eq!(r["acked_seq"].as_u64(), Some(year().head), "{r:#}");
+    // Entries the hub took whose reply the killed agent never recorded are
+    // resent and skipped, never applied twice.
+    assert_eq!(r["pushed"].as_u64(), Some(year().head - held), "{r:#}");
     assert_hub_matches(&hub, &a, UNIT);
 }
 

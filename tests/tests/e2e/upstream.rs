@@ -30,6 +30,8 @@ enum Action {
     Status(u16, &'static str),
     /// Close the connection without reading or answering.
     Drop,
+    /// 429 with `Retry-After: 1`.
+    TooMany,
     /// Store the report, then answer 503 (as a proxy failing after the
     /// backend stored it would).
     StoreThen503,
@@ -148,6 +150,12 @@ async fn handle(
     match action {
         Action::Status(code, body) => (StatusCode::from_u16(code).unwrap(), body).into_response(),
         Action::Drop => (StatusCode::SERVICE_UNAVAILABLE, "drop out of order").into_response(),
+        Action::TooMany => (
+            StatusCode::TOO_MANY_REQUESTS,
+            [(axum::http::header::RETRY_AFTER, "1")],
+            "slow down",
+        )
+            .into_response(),
         Action::StoreThen503 => {
             l.stored.entry(key).or_insert(seen);
             (StatusCode::SERVICE_UNAVAILABLE, "upstream proxy failed").into_response()
@@ -298,6 +306,7 @@ fn retries_through_failures_and_delivers_exactly_once() {
         vec![
             Action::Status(503, "maintenance"),
             Action::Drop,
+            Action::TooMany,
             Action::StoreThen503,
         ],
         Action::Accept,
@@ -329,10 +338,22 @@ fn retries_through_failures_and_delivers_exactly_once() {
         vec![
             ("retry".to_string(), 503),
             ("retry".to_string(), 0),
+            ("retry".to_string(), 429),
             ("retry".to_string(), 503),
             ("delivered".to_string(), 200),
         ],
         "{log:#}"
+    );
+    // Retry-After: 1 was honoured (the base backoff here is 40 ms).
+    let at = |i: usize| {
+        chrono::DateTime::parse_from_rfc3339(log["attempts"][i]["at"].as_str().unwrap()).unwrap()
+    };
+    assert!(at(3) - at(2) >= chrono::Duration::seconds(1), "{log:#}");
+    assert!(
+        log["attempts"][2]["detail"]
+            .as_str()
+            .unwrap()
+            .contains("next attempt in 1 s")
     );
     assert!(
         log["attempts"][0]["detail"]
@@ -349,7 +370,7 @@ fn retries_through_failures_and_delivers_exactly_once() {
     rx.with(|l| {
         assert_eq!(l.stored.len(), 1);
         assert_eq!(l.dropped, 1);
-        assert_eq!(l.seen.len(), 3);
+        assert_eq!(l.seen.len(), 4);
         for s in &l.seen {
             check_payload(s, "2026-H1", &key, "1");
         }
@@ -365,7 +386,7 @@ fn retries_through_failures_and_delivers_exactly_once() {
         text.contains("đã gửi") && text.contains(&rx.url()),
         "{text}"
     );
-    assert_eq!(rx.with(|l| l.seen.len()), 3);
+    assert_eq!(rx.with(|l| l.seen.len()), 4);
 
     // New content (a new unit): revision 2, with its own key.
     hub.add_unit("TDP02", "Tổ dân phố số 2", "residential-group");
@@ -483,13 +504,34 @@ fn a_401_stops_the_retries_and_says_why() {
         "{en}"
     );
 
-    // With the token fixed, a push queues the same revision again.
+    // Setting a new token queues the refused delivery again, same revision
+    // and key.
+    let set = hub
+        .cmd(&[
+            "upstream",
+            "set",
+            "--url",
+            &rx.url(),
+            "--token",
+            "new-token",
+            "--json",
+        ])
+        .ok()
+        .json();
+    assert_eq!(set["requeued"], 1);
+    wait_until(WAIT, "the retried delivery", || rx.stored() == 2);
+    rx.with(|l| {
+        let s = l.seen.last().unwrap();
+        assert_eq!(s.header("authorization"), "Bearer new-token");
+        assert_eq!(s.key(), h1[0]["idempotency_key"].as_str().unwrap());
+        assert_eq!(s.header("x-coso-revision"), "1");
+    });
+    // A push of the same content changes nothing now.
     let again = push(&hub, "2026-H1");
     assert_eq!(
         (again["revision"].as_u64(), again["state"].as_str()),
-        (Some(1), Some("queued"))
+        (Some(1), Some("delivered"))
     );
-    wait_until(WAIT, "the retried delivery", || rx.stored() == 2);
 }
 
 #[test]
@@ -606,15 +648,16 @@ fn a_ward_hub_delivers_to_a_city_hub() {
         vec![("failed".to_string(), 401)]
     );
 
+    // The right token: the refused delivery goes again by itself.
     ward.cmd(&["upstream", "set", "--url", &url, "--token", TOKEN])
         .ok();
+    wait_until(WAIT, "the city to acknowledge", || {
+        log_json(&ward)["deliveries"][0]["state"] == "delivered"
+    });
     let key = push(&ward, "2026-H1")["idempotency_key"]
         .as_str()
         .unwrap()
         .to_string();
-    wait_until(WAIT, "the city to acknowledge", || {
-        log_json(&ward)["deliveries"][0]["state"] == "delivered"
-    });
     assert_eq!(
         outcomes(&log_json(&ward)).last().unwrap(),
         &("delivered".to_string(), 201)

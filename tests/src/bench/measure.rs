@@ -1,0 +1,187 @@
+//! Measuring instruments: a process's resident memory from /proc (current and
+//! peak, with a peak reset), a child's wall time and peak RSS from `wait4`,
+//! percentiles, and the number formats every table uses.
+
+use std::io::{Read, Seek};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// A field of /proc/PID/status in kB (`VmRSS`, `VmHWM`).
+pub fn proc_kb(pid: u32, field: &str) -> Option<u64> {
+    let text = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    text.lines().find_map(|l| {
+        let rest = l.strip_prefix(field)?.strip_prefix(':')?;
+        rest.split_whitespace().next()?.parse().ok()
+    })
+}
+
+/// Current resident memory of `pid` in kB.
+pub fn rss_kb(pid: u32) -> u64 {
+    proc_kb(pid, "VmRSS").unwrap_or(0)
+}
+
+/// Peak resident memory of `pid` in kB since start or the last [`reset_peak`].
+pub fn peak_kb(pid: u32) -> u64 {
+    proc_kb(pid, "VmHWM").unwrap_or(0)
+}
+
+/// Resets the peak RSS of `pid` to its current RSS (Linux `clear_refs` 5), so
+/// the next [`peak_kb`] is the peak of what happens in between. Returns false
+/// where the kernel refuses, and then the peak is since the process started.
+pub fn reset_peak(pid: u32) -> bool {
+    std::fs::write(format!("/proc/{pid}/clear_refs"), "5").is_ok()
+}
+
+/// A finished child process: its wall time, peak RSS and output.
+pub struct ChildRun {
+    pub wall: Duration,
+    pub max_rss_kb: u64,
+    pub success: bool,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+/// Runs `cmd` to completion and measures it with `wait4`, which reports the
+/// child's own peak RSS (`ru_maxrss`, kB on Linux). Output goes to temporary
+/// files so a chatty child never blocks on a full pipe.
+pub fn run_measured(cmd: &mut Command) -> ChildRun {
+    let mut out = tempfile::tempfile().expect("temp file for stdout");
+    let mut err = tempfile::tempfile().expect("temp file for stderr");
+    cmd.stdin(Stdio::null())
+        .stdout(out.try_clone().expect("clone stdout file"))
+        .stderr(err.try_clone().expect("clone stderr file"));
+    let start = Instant::now();
+    let child = cmd
+        .spawn()
+        .unwrap_or_else(|e| panic!("spawn {cmd:?}: {e}"));
+    let pid = child.id() as libc::pid_t;
+    let mut status: libc::c_int = 0;
+    // SAFETY: rusage is plain old data; zeroed is a valid value.
+    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+    loop {
+        // SAFETY: waits for our own child; both pointers are valid for the call.
+        let r = unsafe { libc::wait4(pid, &mut status, 0, &mut usage) };
+        if r == pid {
+            break;
+        }
+        let e = std::io::Error::last_os_error();
+        assert!(
+            e.kind() == std::io::ErrorKind::Interrupted,
+            "wait4 {pid}: {e}"
+        );
+    }
+    let wall = start.elapsed();
+    // The child is reaped; dropping the handle neither waits nor kills.
+    drop(child);
+    let success = libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0;
+    let read = |f: &mut std::fs::File| {
+        let mut s = String::new();
+        let _ = f.rewind();
+        let _ = f.read_to_string(&mut s);
+        s
+    };
+    ChildRun {
+        wall,
+        max_rss_kb: usage.ru_maxrss.max(0) as u64,
+        success,
+        stdout: read(&mut out),
+        stderr: read(&mut err),
+    }
+}
+
+/// The `p`-th percentile (0..=100) of `samples`, nearest rank.
+pub fn percentile(samples: &[Duration], p: f64) -> Duration {
+    if samples.is_empty() {
+        return Duration::ZERO;
+    }
+    let mut v = samples.to_vec();
+    v.sort();
+    let rank = ((p / 100.0) * v.len() as f64).ceil() as usize;
+    v[rank.clamp(1, v.len()) - 1]
+}
+
+pub fn median(samples: &[Duration]) -> Duration {
+    percentile(samples, 50.0)
+}
+
+/// `1234567.8` as `1,234,568`.
+pub fn thousands(x: f64) -> String {
+    let n = x.round() as i128;
+    let digits = n.unsigned_abs().to_string();
+    let mut out = String::new();
+    for (i, ch) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(ch);
+    }
+    if n < 0 { format!("-{out}") } else { out }
+}
+
+/// A duration in the unit that reads best.
+pub fn dur(d: Duration) -> String {
+    let s = d.as_secs_f64();
+    if s >= 10.0 {
+        format!("{s:.1} s")
+    } else if s >= 1.0 {
+        format!("{s:.2} s")
+    } else if s >= 0.01 {
+        format!("{:.0} ms", s * 1e3)
+    } else if s >= 0.001 {
+        format!("{:.1} ms", s * 1e3)
+    } else {
+        format!("{:.0} µs", s * 1e6)
+    }
+}
+
+/// kB as MiB.
+pub fn mib(kb: u64) -> String {
+    format!("{:.1} MiB", kb as f64 / 1024.0)
+}
+
+/// Bytes as KiB or MiB.
+pub fn bytes(n: u64) -> String {
+    if n >= 1024 * 1024 {
+        format!("{:.1} MiB", n as f64 / (1024.0 * 1024.0))
+    } else if n >= 1024 {
+        format!("{:.1} KiB", n as f64 / 1024.0)
+    } else {
+        format!("{n} B")
+    }
+}
+
+/// `part / whole` as a percentage.
+pub fn pct(part: f64, whole: f64) -> String {
+    if whole <= 0.0 {
+        return "n/a".into();
+    }
+    format!("{:.0}%", 100.0 * part / whole)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn percentiles_and_formats() {
+        let ms = |n: u64| Duration::from_millis(n);
+        let v: Vec<Duration> = (1..=100).map(ms).collect();
+        assert_eq!(percentile(&v, 50.0), ms(50));
+        assert_eq!(percentile(&v, 99.0), ms(99));
+        assert_eq!(percentile(&v, 100.0), ms(100));
+        assert_eq!(percentile(&[ms(7)], 99.0), ms(7));
+        assert_eq!(thousands(1234567.4), "1,234,567");
+        assert_eq!(thousands(999.0), "999");
+        assert_eq!(dur(ms(1500)), "1.50 s");
+        assert_eq!(pct(1.0, 4.0), "25%");
+    }
+
+    #[test]
+    fn a_child_is_measured() {
+        let r = run_measured(Command::new("sh").args(["-c", "echo hi"]));
+        assert!(r.success);
+        assert_eq!(r.stdout.trim(), "hi");
+        assert!(r.max_rss_kb > 0);
+        assert!(peak_kb(std::process::id()) >= rss_kb(std::process::id()) / 2);
+    }
+}
