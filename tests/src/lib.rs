@@ -2,6 +2,7 @@
 //! and `coso-agent` binaries, runs them in temporary directories on
 //! 127.0.0.1:0, and reports every command's full context when something fails.
 
+pub mod bench;
 pub mod ward;
 
 use std::io::{BufRead, BufReader};

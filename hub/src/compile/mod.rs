@@ -14,8 +14,9 @@
 //!   not count until it is resubmitted: its unit is among "chưa báo cáo"
 //!   (the completeness sentence says how many of those were returned), its
 //!   timeliness is `missing`, and its `submitted_at` still shows when the
-//!   returned version arrived. A resubmission is judged on its own arrival
-//!   time.
+//!   report first arrived. A corrected resubmission keeps that first arrival
+//!   time (the hub records it), so a unit that reported on time does not
+//!   become late because the ward returned its report after the deadline.
 //! - **Timeliness** compares the hub's receive time (`UnitEntry::submitted_at`,
 //!   falling back to the agent's time in the frozen report) with the
 //!   period's deadline, an instant in Vietnam time.

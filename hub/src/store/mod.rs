@@ -445,7 +445,9 @@ impl Store {
         Ok(self.get(&keys::state(code))?.unwrap_or_default())
     }
 
-    /// When the hub received the unit's current submission for the period.
+    /// When the hub first received a submission from the unit for the period.
+    /// Timeliness counts from it: a report that reached the ward on time and
+    /// was returned for correction does not become late when it comes back.
     pub fn received_at(
         &self,
         code: &UnitCode,
@@ -515,9 +517,10 @@ impl Store {
         for inc in &fresh {
             let e = &inc.entry;
             if let Change::Submit(report) = &inc.change {
-                // A submission only counts if it took effect (an accepted
-                // report is locked), and then its receive time is the hub's.
-                if state.state(&report.period) != coso_proto::ReportState::Accepted {
+                // The hub's receive time of the period's first submission is
+                // kept (see `received_at`); a later one, a correction after a
+                // return or a locked duplicate, does not move it.
+                if !state.submissions.contains_key(&report.period) {
                     b.insert(keys::received(code, &report.period), enc(&now));
                 }
             }

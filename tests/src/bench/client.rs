@@ -50,7 +50,10 @@ pub struct Enrolled {
 pub fn register(hub: &Hub, units: &[(String, String, UnitKind)]) -> (Vec<EnrolmentLink>, Duration) {
     let mut csv = String::from("code,name,kind\n");
     for (code, name, kind) in units {
-        csv.push_str(&format!("{code},\"{}\",{kind}\n", name.replace('"', "\"\"")));
+        csv.push_str(&format!(
+            "{code},\"{}\",{kind}\n",
+            name.replace('"', "\"\"")
+        ));
     }
     let parent = hub.dir.parent().unwrap_or(&hub.dir);
     let file = parent.join(format!("units-{}-{}.csv", units.len(), std::process::id()));
@@ -127,7 +130,10 @@ pub async fn enroll_all(
         out[i] = Some(r.unwrap_or_else(|e| panic!("enrolling {}: {e}", link.unit)));
     }
     let took = start.elapsed();
-    (out.into_iter().map(|u| u.expect("enrolled")).collect(), took)
+    (
+        out.into_iter().map(|u| u.expect("enrolled")).collect(),
+        took,
+    )
 }
 
 /// One unit's agent on its own channel.

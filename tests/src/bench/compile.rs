@@ -44,7 +44,11 @@ pub fn load(rt: &Runtime, hub: &Hub, plans: &[UnitPlan], workers: usize) -> Load
         .map(|p| data::year_log(p, &catalog, &period, 1, now))
         .collect();
     let entries: u64 = logs.iter().map(|l| l.len() as u64).sum();
-    let values: u64 = logs.iter().flatten().map(|e| data::values_in(e) as u64).sum();
+    let values: u64 = logs
+        .iter()
+        .flatten()
+        .map(|e| data::values_in(e) as u64)
+        .sum();
     let channels: Vec<_> = (0..workers.max(1)).map(|_| channel(&addr, fp)).collect();
     let start = Instant::now();
     let jobs: Vec<_> = enrolled

@@ -56,7 +56,13 @@ fn small_log(unit: &Enrolled, codes: &[String], salt: u64) -> Vec<Entry> {
     log
 }
 
-pub fn run(rt: &Runtime, addr: &str, fp: [u8; 32], hub_pid: u32, units: &mut [Enrolled]) -> Outcome {
+pub fn run(
+    rt: &Runtime,
+    addr: &str,
+    fp: [u8; 32],
+    hub_pid: u32,
+    units: &mut [Enrolled],
+) -> Outcome {
     let codes = data::numeric_codes(&Catalog::builtin());
     let logs: Vec<Vec<Entry>> = units
         .iter()
@@ -118,4 +124,23 @@ pub fn run(rt: &Runtime, addr: &str, fp: [u8; 32], hub_pid: u32, units: &mut [En
         hub_rss_before_kb: rss_before,
         hub_peak_kb,
     }
+}
+
+/// The baseline: the same sync by one agent at a time on an idle hub (each
+/// on a new connection), for `units` in turn.
+pub fn solo(rt: &Runtime, addr: &str, fp: [u8; 32], units: &mut [Enrolled]) -> Vec<Duration> {
+    let codes = data::numeric_codes(&Catalog::builtin());
+    let mut out = Vec::new();
+    for (i, unit) in units.iter_mut().enumerate() {
+        let log = small_log(unit, &codes, i as u64);
+        let mut agent = SimAgent::new(channel(addr, fp), unit);
+        let t = Instant::now();
+        let acked = rt
+            .block_on(agent.sync(&log))
+            .unwrap_or_else(|e| panic!("{}: solo sync failed: {e}", unit.code));
+        out.push(t.elapsed());
+        assert_eq!(Some(acked), log.last().map(|e| e.seq), "{}", unit.code);
+        unit.next_seq += log.len() as u64;
+    }
+    out
 }

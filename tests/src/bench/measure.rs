@@ -51,9 +51,7 @@ pub fn run_measured(cmd: &mut Command) -> ChildRun {
         .stdout(out.try_clone().expect("clone stdout file"))
         .stderr(err.try_clone().expect("clone stderr file"));
     let start = Instant::now();
-    let child = cmd
-        .spawn()
-        .unwrap_or_else(|e| panic!("spawn {cmd:?}: {e}"));
+    let child = cmd.spawn().unwrap_or_else(|e| panic!("spawn {cmd:?}: {e}"));
     let pid = child.id() as libc::pid_t;
     let mut status: libc::c_int = 0;
     // SAFETY: rusage is plain old data; zeroed is a valid value.

@@ -78,7 +78,12 @@ pub fn scan_hub(data_dir: &Path) -> Scan {
     let exe = std::env::current_exe().expect("current exe");
     let db = data_dir.join(coso_hub::server::DB_DIR);
     let run = measure::run_measured(Command::new(exe).env(SCAN_ENV, &db));
-    assert!(run.success, "scan of {} failed:\n{}", db.display(), run.stderr);
+    assert!(
+        run.success,
+        "scan of {} failed:\n{}",
+        db.display(),
+        run.stderr
+    );
     let line = run.stdout.lines().last().unwrap_or_default();
     let v: serde_json::Value = serde_json::from_str(line)
         .unwrap_or_else(|e| panic!("scan printed {line:?}: {e}\n{}", run.stderr));

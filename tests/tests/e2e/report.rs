@@ -297,7 +297,12 @@ fn late_is_told_from_on_time_at_the_deadline_boundary() {
 
 #[test]
 fn review_round_trip_through_real_agents() {
-    let hub = Hub::start();
+    // The report reaches the ward before the deadline; the ward returns it
+    // after the deadline, and the correction arrives later still.
+    let mut hub = Hub::start();
+    hub.stop();
+    hub.env = vec![("COSO_NOW".into(), BEFORE_DUE.into())];
+    hub.serve();
     let agent = Agent::new();
     agent.enroll(&hub.add_unit("TDP05", "Tổ dân phố số 5", "residential-group"));
     agent
@@ -308,6 +313,9 @@ fn review_round_trip_through_real_agents() {
     agent.cmd(&["submit", "--period", "2026-Y"]).ok();
     agent.cmd(&["sync"]).ok();
 
+    hub.stop();
+    hub.env = vec![("COSO_NOW".into(), "2026-11-12T10:00:00+07:00".into())];
+    hub.serve();
     let reason = "Đề nghị bổ sung số liệu đối thoại <DT01> & kiến nghị";
     hub.cmd(&[
         "review", "--unit", "TDP05", "--period", "2026-Y", "--return", reason,
@@ -356,6 +364,13 @@ fn review_round_trip_through_real_agents() {
         .find(|p| p["period"] == "2026-Y")
         .unwrap();
     assert_eq!(period["values"]["DT01"], 2, "{shown}");
+    // Returned and corrected after the deadline, it still reached the ward on time.
+    let st = hub
+        .cmd(&["status", "--period", "2026-Y", "--json"])
+        .ok()
+        .json();
+    assert_eq!(st["units"][0]["state"], "accepted", "{st}");
+    assert_eq!(st["units"][0]["timeliness"], "on_time", "{st}");
 }
 
 #[test]

@@ -1,0 +1,134 @@
+//! Growth: one hub grows through stages (10 → 100 → 1,000 → 10,000 units by
+//! default). At each stage the new units sync a full year ending in a
+//! submission; then a fixed ingest probe runs, the annual report is compiled
+//! in JSON (the last stage is the city-scale report), and the stopped hub's
+//! database is read directly as the baseline.
+
+use std::time::Duration;
+
+use tokio::runtime::Runtime;
+
+use super::client::{self, Enrolled};
+use super::compile::{self, Compiled, Load};
+use super::ingest::{self, Shape};
+use super::storage::{self, Scan};
+use super::{data, measure};
+use crate::Hub;
+
+pub struct Stage {
+    pub units: usize,
+    pub new_units: usize,
+    pub register: Duration,
+    pub enrol: Duration,
+    pub sync: Duration,
+    pub sync_entries: u64,
+    pub probe: ingest::Outcome,
+    pub compiled: Compiled,
+    pub scan: Scan,
+    pub hub_rss_kb: u64,
+    pub db_bytes: u64,
+}
+
+fn dir_size(p: &std::path::Path) -> u64 {
+    let Ok(rd) = std::fs::read_dir(p) else {
+        return 0;
+    };
+    rd.flatten()
+        .map(|e| match e.file_type() {
+            Ok(t) if t.is_dir() => dir_size(&e.path()),
+            _ => e.metadata().map(|m| m.len()).unwrap_or(0),
+        })
+        .sum()
+}
+
+/// A hub whose messages may carry a city's report (the default 4 MiB limit
+/// is for agents' pushes; a 10,000-unit JSON report is larger).
+pub fn big_hub(dir: &std::path::Path) -> Hub {
+    let mut hub = Hub::init_in(dir, &[]);
+    let cfg = dir.join("hub.toml");
+    let text = std::fs::read_to_string(&cfg).expect("read hub.toml");
+    let mut replaced = false;
+    let text: String = text
+        .lines()
+        .map(|l| {
+            if l.trim_start().starts_with("max_message_bytes") {
+                replaced = true;
+                "max_message_bytes = 1073741824".to_string()
+            } else {
+                l.to_string()
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("\n");
+    assert!(replaced, "hub.toml has no max_message_bytes:\n{text}");
+    std::fs::write(&cfg, text + "\n").expect("write hub.toml");
+    hub.serve();
+    hub
+}
+
+pub fn run(rt: &Runtime, stages: &[usize], probe: Shape, workers: usize) -> Vec<Stage> {
+    let max = stages.iter().copied().max().unwrap_or(0);
+    // The ward generator makes 7 fixed units and then residential groups.
+    let plans = crate::ward::generate(2026, max.saturating_sub(7).max(1), data::last_day());
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let mut hub = big_hub(&tmp.path().join("city"));
+    let mut units: Vec<Enrolled> = Vec::new();
+    let mut out = Vec::new();
+    for &n in stages {
+        let have = units.len();
+        if n <= have {
+            continue;
+        }
+        let Load {
+            register,
+            enrol,
+            sync,
+            entries,
+            enrolled,
+            ..
+        } = compile::load(rt, &hub, &plans[have..n], workers);
+        units.extend(enrolled);
+        let pid = hub.pid().expect("hub running");
+        let hub_rss_kb = measure::rss_kb(pid);
+
+        // The probe: the same ingest shape at every stage, spread over the units.
+        let agents = probe.agents.min(n);
+        let picks: Vec<usize> = (0..agents).map(|i| i * n / agents).collect();
+        let mut chosen: Vec<Enrolled> = picks.iter().map(|&i| units[i].clone()).collect();
+        let (addr, fp) = client::target(&hub);
+        let probe_out = ingest::run(rt, &addr, fp, pid, &mut chosen, Shape { agents, ..probe });
+        for (&i, u) in picks.iter().zip(chosen) {
+            units[i].next_seq = u.next_seq;
+        }
+
+        let compiled = compile::compile(rt, &hub, "json", 3);
+        hub.stop();
+        let db_bytes = dir_size(&hub.dir.join(coso_hub::server::DB_DIR));
+        let scan = storage::scan_hub(&hub.dir);
+        hub.serve();
+        let stage = Stage {
+            units: n,
+            new_units: n - have,
+            register,
+            enrol,
+            sync,
+            sync_entries: entries,
+            probe: probe_out,
+            compiled,
+            scan,
+            hub_rss_kb,
+            db_bytes,
+        };
+        println!(
+            "growth {n:>6} units: year sync {} entries/s, probe {} values/s (raw {}), compile json {} vs read {}",
+            measure::thousands(stage.sync_entries as f64 / stage.sync.as_secs_f64()),
+            measure::thousands(stage.probe.hub_rate()),
+            measure::thousands(stage.probe.raw_rate()),
+            measure::dur(stage.compiled.time),
+            measure::dur(stage.scan.inputs),
+        );
+        out.push(stage);
+    }
+    hub.stop();
+    out
+}

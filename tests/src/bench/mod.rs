@@ -1,0 +1,610 @@
+//! The benchmark run by `cargo bench -p coso-tests` (tests/benches/coso.rs):
+//! durable ingest, fan-in, compile, footprint and growth against the real
+//! release binaries over loopback TLS, each figure beside a baseline measured
+//! in the same run. Prints every table as it is measured and writes them all
+//! as Markdown (see BENCHMARKS.md for the knobs and the notes).
+
+pub mod client;
+pub mod compile;
+pub mod data;
+pub mod fanin;
+pub mod footprint;
+pub mod growth;
+pub mod ingest;
+pub mod measure;
+pub mod storage;
+
+use std::fmt::Write as _;
+use std::path::PathBuf;
+use std::time::Instant;
+
+use measure::{bytes, dur, mib, pct, percentile, thousands};
+
+use crate::Hub;
+
+/// Scaling knobs, from the environment (see [`Knobs::from_env`]).
+#[derive(Debug, Clone)]
+pub struct Knobs {
+    pub quick: bool,
+    /// Which parts run: ingest, fanin, compile, footprint, growth.
+    pub only: Vec<String>,
+    pub agents: usize,
+    pub batches: Vec<usize>,
+    pub values_per_entry: usize,
+    /// Entries each agent pushes in one ingest run.
+    pub entries_per_agent: usize,
+    pub fanin: usize,
+    pub ward_groups: usize,
+    pub stages: Vec<usize>,
+    pub activities: usize,
+    /// Concurrent syncs while loading hubs (and enrolments).
+    pub workers: usize,
+    pub out: PathBuf,
+}
+
+fn env_usize(name: &str, default: usize) -> usize {
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.trim().replace('_', "").parse().ok())
+        .unwrap_or(default)
+}
+
+fn env_list(name: &str, default: &[usize]) -> Vec<usize> {
+    std::env::var(name)
+        .ok()
+        .map(|v| {
+            v.split(',')
+                .filter_map(|x| x.trim().replace('_', "").parse().ok())
+                .collect::<Vec<usize>>()
+        })
+        .filter(|v| !v.is_empty())
+        .unwrap_or_else(|| default.to_vec())
+}
+
+impl Knobs {
+    /// `COSO_BENCH_QUICK=1` for a smoke run of a minute or so; every figure
+    /// can be set on its own:
+    /// `COSO_BENCH_ONLY=ingest,fanin,compile,footprint,growth`,
+    /// `COSO_BENCH_AGENTS` (32), `COSO_BENCH_BATCHES` (10,100),
+    /// `COSO_BENCH_VALUES` (values per entry, 10), `COSO_BENCH_ENTRIES`
+    /// (entries per agent per ingest run, 1000), `COSO_BENCH_FANIN` (1000),
+    /// `COSO_BENCH_WARD_GROUPS` (53: with the 7 fixed units, 60),
+    /// `COSO_BENCH_STAGES` (10,100,1000,10000), `COSO_BENCH_ACTIVITIES` (500),
+    /// `COSO_BENCH_WORKERS` (32), `COSO_BENCH_OUT` (target/coso-bench.md).
+    pub fn from_env() -> Knobs {
+        let quick = std::env::var("COSO_BENCH_QUICK").is_ok_and(|v| !v.is_empty() && v != "0");
+        let only = std::env::var("COSO_BENCH_ONLY")
+            .ok()
+            .map(|v| {
+                v.split(',')
+                    .map(|s| s.trim().to_lowercase())
+                    .filter(|s| !s.is_empty())
+                    .collect()
+            })
+            .unwrap_or_default();
+        let workspace = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..");
+        Knobs {
+            quick,
+            only,
+            agents: env_usize("COSO_BENCH_AGENTS", if quick { 8 } else { 32 }),
+            batches: env_list("COSO_BENCH_BATCHES", &[10, 100]),
+            values_per_entry: env_usize("COSO_BENCH_VALUES", 10),
+            entries_per_agent: env_usize("COSO_BENCH_ENTRIES", if quick { 200 } else { 1000 }),
+            fanin: env_usize("COSO_BENCH_FANIN", if quick { 100 } else { 1000 }),
+            ward_groups: env_usize("COSO_BENCH_WARD_GROUPS", 53),
+            stages: env_list(
+                "COSO_BENCH_STAGES",
+                if quick {
+                    &[10, 100, 1000]
+                } else {
+                    &[10, 100, 1000, 10000]
+                },
+            ),
+            activities: env_usize("COSO_BENCH_ACTIVITIES", if quick { 50 } else { 500 }),
+            workers: env_usize("COSO_BENCH_WORKERS", 32),
+            out: std::env::var("COSO_BENCH_OUT")
+                .map(PathBuf::from)
+                .unwrap_or_else(|_| workspace.join("target/coso-bench.md")),
+        }
+    }
+
+    fn runs(&self, part: &str) -> bool {
+        self.only.is_empty() || self.only.iter().any(|p| p == part)
+    }
+}
+
+/// A Markdown table.
+struct Table {
+    head: Vec<String>,
+    rows: Vec<Vec<String>>,
+}
+
+impl Table {
+    fn new(head: &[&str]) -> Table {
+        Table {
+            head: head.iter().map(|s| s.to_string()).collect(),
+            rows: Vec::new(),
+        }
+    }
+    fn row(&mut self, cells: Vec<String>) {
+        self.rows.push(cells);
+    }
+    fn render(&self) -> String {
+        let mut s = format!("| {} |\n", self.head.join(" | "));
+        s += &format!("|{}\n", "---|".repeat(self.head.len()));
+        for r in &self.rows {
+            s += &format!("| {} |\n", r.join(" | "));
+        }
+        s
+    }
+}
+
+/// The whole report, section by section; each is printed when it is done.
+struct Report {
+    text: String,
+}
+
+impl Report {
+    fn section(&mut self, title: &str, body: &str) {
+        let s = format!("\n## {title}\n\n{body}");
+        println!("{s}");
+        self.text += &s;
+    }
+}
+
+fn machine() -> String {
+    let cpu = std::fs::read_to_string("/proc/cpuinfo")
+        .ok()
+        .and_then(|t| {
+            t.lines()
+                .find(|l| l.starts_with("model name"))
+                .and_then(|l| l.split_once(':'))
+                .map(|(_, v)| v.trim().to_string())
+        })
+        .unwrap_or_default();
+    let cores = std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(0);
+    let mem_kb = std::fs::read_to_string("/proc/meminfo")
+        .ok()
+        .and_then(|t| {
+            t.lines()
+                .find(|l| l.starts_with("MemTotal"))
+                .and_then(|l| l.split_whitespace().nth(1))
+                .and_then(|v| v.parse::<u64>().ok())
+        })
+        .unwrap_or(0);
+    let kernel = std::fs::read_to_string("/proc/sys/kernel/osrelease").unwrap_or_default();
+    format!(
+        "{cpu}, {cores} cores, {:.1} GiB RAM, Linux {}",
+        mem_kb as f64 / 1024.0 / 1024.0,
+        kernel.trim()
+    )
+}
+
+/// Entry point of the bench executable.
+pub fn main() {
+    if let Some(db) = std::env::var_os(storage::SCAN_ENV) {
+        storage::scan_child(std::path::Path::new(&db));
+        return;
+    }
+    let knobs = Knobs::from_env();
+    let started = Instant::now();
+    let mut report = Report {
+        text: format!(
+            "# coso benchmark results\n\n- Date: {}\n- Machine: {}\n- Command: `{}cargo bench -p coso-tests`\n- Knobs: {knobs:?}\n",
+            chrono::Utc::now().format("%Y-%m-%d %H:%M UTC"),
+            machine(),
+            if knobs.quick {
+                "COSO_BENCH_QUICK=1 "
+            } else {
+                ""
+            },
+        ),
+    };
+    println!("{}", report.text);
+    let build = Instant::now();
+    let bins = crate::bins();
+    println!(
+        "binaries ready in {} ({}, {})",
+        dur(build.elapsed()),
+        bins.hub.display(),
+        bins.agent.display()
+    );
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .expect("tokio runtime");
+
+    let mut hub_rss = Table::new(&["hub state", "RSS"]);
+    if knobs.runs("ingest") || knobs.runs("fanin") {
+        main_hub(&rt, &knobs, &mut report, &mut hub_rss);
+    }
+    if knobs.runs("compile") || knobs.runs("footprint") {
+        ward_hub(&rt, &knobs, &mut report, &mut hub_rss);
+    }
+    if knobs.runs("growth") {
+        growth(&rt, &knobs, &mut report);
+    }
+    let mut bin = Table::new(&["binary (release, stripped)", "size"]);
+    for (name, size) in footprint::binaries() {
+        bin.row(vec![format!("`{name}`"), bytes(size)]);
+    }
+    report.section(
+        "4c. Footprint: hub memory and binaries",
+        &format!("{}\n{}", hub_rss.render(), bin.render()),
+    );
+    report.text += &format!("\nTotal run time: {}.\n", dur(started.elapsed()));
+    println!("\nTotal run time: {}", dur(started.elapsed()));
+    if let Some(dir) = knobs.out.parent() {
+        let _ = std::fs::create_dir_all(dir);
+    }
+    match std::fs::write(&knobs.out, &report.text) {
+        Ok(()) => println!("Markdown written to {}", knobs.out.display()),
+        Err(e) => eprintln!("cannot write {}: {e}", knobs.out.display()),
+    }
+}
+
+/// Ingest and fan-in against one hub.
+fn main_hub(rt: &tokio::runtime::Runtime, knobs: &Knobs, report: &mut Report, rss: &mut Table) {
+    let mut hub = Hub::start();
+    let pid = hub.pid().expect("hub running");
+    let (addr, fp) = client::target(&hub);
+    rss.row(vec![
+        "idle, just started (empty)".into(),
+        mib(measure::rss_kb(pid)),
+    ]);
+
+    let agents = knobs.agents.max(1);
+    let units: Vec<_> = crate::ward::units(agents)
+        .into_iter()
+        .skip(7)
+        .take(agents)
+        .collect();
+    let (links, _) = client::register(&hub, &units);
+    let (mut enrolled, took) = rt.block_on(client::enroll_all(&addr, fp, links, knobs.workers));
+    println!("enrolled {} ingest agents in {}", enrolled.len(), dur(took));
+
+    if knobs.runs("ingest") {
+        let mut t = Table::new(&[
+            "entries/push",
+            "values/entry",
+            "agents",
+            "values acked",
+            "hub: values/s (durable)",
+            "raw sled: values/s",
+            "hub / raw",
+            "push p50",
+            "push p99",
+            "entry bytes",
+            "hub peak RSS",
+        ]);
+        for &batch in &knobs.batches {
+            let shape = ingest::Shape {
+                agents,
+                batch,
+                pushes: (knobs.entries_per_agent / batch).max(1),
+                values_per_entry: knobs.values_per_entry,
+            };
+            let o = ingest::run(rt, &addr, fp, pid, &mut enrolled, shape);
+            println!(
+                "ingest batch {batch}: hub {} values/s vs raw sled {} values/s ({})",
+                thousands(o.hub_rate()),
+                thousands(o.raw_rate()),
+                pct(o.hub_rate(), o.raw_rate())
+            );
+            t.row(vec![
+                batch.to_string(),
+                knobs.values_per_entry.to_string(),
+                agents.to_string(),
+                thousands(o.values as f64),
+                thousands(o.hub_rate()),
+                thousands(o.raw_rate()),
+                pct(o.hub_rate(), o.raw_rate()),
+                dur(percentile(&o.push_latency, 50.0)),
+                dur(percentile(&o.push_latency, 99.0)),
+                o.entry_bytes.to_string(),
+                mib(o.hub_peak_kb),
+            ]);
+            rss.row(vec![
+                format!("peak under ingest ({agents} agents, {batch} entries/push)"),
+                mib(o.hub_peak_kb),
+            ]);
+        }
+        report.section(
+            "1. Durable ingest at the hub",
+            &format!(
+                "{}\nEach agent: its own TLS connection and credential, Hello, then back-to-back Pushes; a push counts once the hub replied (after its flush). Raw sled: the same number of threads, each `apply_batch` of the same entries (the hub's stored JSON form) + `flush()`, in a temp dir. Target: hub ≥ 50% of raw.\n",
+                t.render()
+            ),
+        );
+    }
+
+    if knobs.runs("fanin") {
+        let solo_n = enrolled.len().min(20);
+        let solo = fanin::solo(rt, &addr, fp, &mut enrolled[..solo_n]);
+        let units: Vec<_> = (1..=knobs.fanin)
+            .map(|i| {
+                (
+                    format!("F{i:05}"),
+                    format!("Đơn vị số {i}"),
+                    coso_proto::UnitKind::Other,
+                )
+            })
+            .collect();
+        let (links, reg) = client::register(&hub, &units);
+        let (mut many, enrol) = rt.block_on(client::enroll_all(&addr, fp, links, knobs.workers));
+        println!(
+            "registered {} fan-in units in {}, enrolled in {}",
+            many.len(),
+            dur(reg),
+            dur(enrol)
+        );
+        rss.row(vec![
+            format!("idle with {} units registered", agents + knobs.fanin),
+            mib(measure::rss_kb(pid)),
+        ]);
+        let o = fanin::run(rt, &addr, fp, pid, &mut many);
+        let mut t = Table::new(&[
+            "agents at once",
+            "entries each",
+            "succeeded",
+            "p50",
+            "p90",
+            "p99",
+            "max",
+            "all done in",
+            "baseline: one agent alone, p50 (p99)",
+            "hub RSS before",
+            "hub peak RSS",
+        ]);
+        t.row(vec![
+            o.agents.to_string(),
+            o.entries_per_agent.to_string(),
+            format!("{} / {}", o.ok, o.agents),
+            dur(percentile(&o.latency, 50.0)),
+            dur(percentile(&o.latency, 90.0)),
+            dur(percentile(&o.latency, 99.0)),
+            dur(percentile(&o.latency, 100.0)),
+            dur(o.wall),
+            format!(
+                "{} ({})",
+                dur(percentile(&solo, 50.0)),
+                dur(percentile(&solo, 99.0))
+            ),
+            mib(o.hub_rss_before_kb),
+            mib(o.hub_peak_kb),
+        ]);
+        rss.row(vec![
+            format!("peak under fan-in ({} agents at once)", o.agents),
+            mib(o.hub_peak_kb),
+        ]);
+        let mut body = t.render();
+        let _ = write!(
+            body,
+            "\nEach agent: a new TLS connection (handshake inside the timed sync), Hello, one Push of {} entries (3 activities, a `value set` of 10 values, a narrative). Enrolling the {} units beforehand took {} ({}/s).\n",
+            o.entries_per_agent,
+            o.agents,
+            dur(enrol),
+            thousands(o.agents as f64 / enrol.as_secs_f64()),
+        );
+        if !o.errors.is_empty() {
+            let _ = writeln!(
+                body,
+                "\n**{} syncs failed**, first: {}",
+                o.errors.len(),
+                o.errors[0]
+            );
+        }
+        report.section("2. Fan-in", &body);
+        assert!(
+            o.errors.is_empty(),
+            "{} of {} fan-in syncs failed: {:?}",
+            o.errors.len(),
+            o.agents,
+            &o.errors[..o.errors.len().min(5)]
+        );
+    }
+    rss.row(vec![
+        "idle after the load".into(),
+        mib(measure::rss_kb(pid)),
+    ]);
+    hub.stop();
+}
+
+/// The ward (60 units × the full catalog): every format, then the agent's footprint.
+fn ward_hub(rt: &tokio::runtime::Runtime, knobs: &Knobs, report: &mut Report, rss: &mut Table) {
+    let mut hub = Hub::start();
+    let plans = crate::ward::generate(2026, knobs.ward_groups, data::last_day());
+    if knobs.runs("compile") {
+        let load = compile::load(rt, &hub, &plans, knobs.workers);
+        println!(
+            "ward: {} units, {} entries, {} values synced in {}",
+            load.units,
+            load.entries,
+            load.values,
+            dur(load.sync)
+        );
+        let pid = hub.pid().expect("hub running");
+        rss.row(vec![
+            format!("idle, ward of {} units loaded", load.units),
+            mib(measure::rss_kb(pid)),
+        ]);
+        let mut results = Vec::new();
+        for format in ["docx", "xlsx", "json", "csv", "md"] {
+            let c = compile::compile(rt, &hub, format, 3);
+            let (cli, cli_size) = compile::compile_cli(&hub, format);
+            println!(
+                "compile ward {format}: {} (CLI {}), peak {}",
+                dur(c.time),
+                dur(cli),
+                mib(c.peak_kb)
+            );
+            results.push((c, cli, cli_size));
+        }
+        hub.stop();
+        let scan = storage::scan_hub(&hub.dir);
+        hub.serve();
+        let mut t = Table::new(&[
+            "format",
+            "compile (RPC, median of 3)",
+            "`coso-hub report` CLI",
+            "size",
+            "hub peak RSS (idle before)",
+            "baseline: read inputs",
+            "baseline: scan whole DB",
+            "compile / read",
+        ]);
+        for (c, cli, size) in &results {
+            t.row(vec![
+                c.format.clone(),
+                dur(c.time),
+                dur(*cli),
+                bytes(*size),
+                format!("{} ({})", mib(c.peak_kb), mib(c.rss_before_kb)),
+                dur(scan.inputs),
+                dur(scan.full),
+                format!("{:.1}×", c.time.as_secs_f64() / scan.inputs.as_secs_f64()),
+            ]);
+        }
+        report.section(
+            &format!("3a. Compile: the ward's report ({} units × the full catalog)", load.units),
+            &format!(
+                "{}\nEvery unit synced a year ({} entries, {} values) ending in a submission frozen with `UnitState::freeze` (every applicable indicator, derived ones included). Baselines, from the stopped hub's sled directory in a fresh process: *read inputs* = every unit record, folded state and receive time decoded into their types (what the compile reads, best of 3 passes); *scan whole DB* = every key and value of every tree ({} keys, {}). The reading process peaked at {}; opening sled took {}.\n",
+                t.render(),
+                thousands(load.entries as f64),
+                thousands(load.values as f64),
+                thousands(scan.full_keys as f64),
+                bytes(scan.full_bytes),
+                mib(scan.max_rss_kb),
+                dur(scan.open),
+            ),
+        );
+    }
+    if knobs.runs("footprint") {
+        let reps = if knobs.quick { 3 } else { 5 };
+        let o = footprint::agent(&hub, knobs.activities, reps);
+        let mut t = Table::new(&[
+            "`coso-agent` command",
+            "runs",
+            "median wall",
+            "max wall",
+            "peak RSS",
+        ]);
+        for s in &o.samples {
+            t.row(vec![
+                s.what.clone(),
+                s.runs.len().to_string(),
+                dur(measure::median(&s.runs)),
+                dur(percentile(&s.runs, 100.0)),
+                mib(s.max_rss_kb),
+            ]);
+        }
+        report.section(
+            "4a. Footprint: the agent",
+            &format!(
+                "{}\nA residential group with {} activities, every value and the narratives of 2026 (store: {}). `activity add` is measured over its last runs (store already full); wall time includes process start; peak RSS is the process's `ru_maxrss` from `wait4`.\n",
+                t.render(),
+                o.activities,
+                bytes(o.store_bytes),
+            ),
+        );
+    }
+    hub.stop();
+}
+
+fn growth(rt: &tokio::runtime::Runtime, knobs: &Knobs, report: &mut Report) {
+    let probe = ingest::Shape {
+        agents: knobs.agents.max(1),
+        batch: 100,
+        pushes: if knobs.quick { 2 } else { 5 },
+        values_per_entry: knobs.values_per_entry,
+    };
+    let stages = growth::run(rt, &knobs.stages, probe, knobs.workers);
+    let mut t = Table::new(&[
+        "units",
+        "year sync of new units: entries/s",
+        "ingest probe: values/s",
+        "raw sled: values/s",
+        "probe / raw",
+        "compile JSON",
+        "baseline: read inputs",
+        "compile / read",
+        "hub peak RSS (compile)",
+        "JSON size",
+        "DB size",
+    ]);
+    let mut setup = Table::new(&[
+        "units",
+        "new units",
+        "unit import",
+        "enrolment",
+        "year sync",
+        "entries",
+    ]);
+    for s in &stages {
+        t.row(vec![
+            thousands(s.units as f64),
+            thousands(s.sync_entries as f64 / s.sync.as_secs_f64()),
+            thousands(s.probe.hub_rate()),
+            thousands(s.probe.raw_rate()),
+            pct(s.probe.hub_rate(), s.probe.raw_rate()),
+            dur(s.compiled.time),
+            dur(s.scan.inputs),
+            format!(
+                "{:.1}×",
+                s.compiled.time.as_secs_f64() / s.scan.inputs.as_secs_f64()
+            ),
+            format!("{} ({})", mib(s.compiled.peak_kb), mib(s.hub_rss_kb)),
+            bytes(s.compiled.size),
+            bytes(s.db_bytes),
+        ]);
+        setup.row(vec![
+            thousands(s.units as f64),
+            thousands(s.new_units as f64),
+            dur(s.register),
+            dur(s.enrol),
+            dur(s.sync),
+            thousands(s.sync_entries as f64),
+        ]);
+    }
+    if let Some(city) = stages.last() {
+        let mut c = Table::new(&[
+            "report",
+            "units",
+            "compile JSON (median of 3)",
+            "size",
+            "hub peak RSS (idle before)",
+            "baseline: read inputs",
+            "baseline: scan whole DB",
+            "reader peak RSS",
+        ]);
+        c.row(vec![
+            "city-scale hub".into(),
+            thousands(city.units as f64),
+            dur(city.compiled.time),
+            bytes(city.compiled.size),
+            format!(
+                "{} ({})",
+                mib(city.compiled.peak_kb),
+                mib(city.compiled.rss_before_kb)
+            ),
+            dur(city.scan.inputs),
+            dur(city.scan.full),
+            mib(city.scan.max_rss_kb),
+        ]);
+        report.section("3b. Compile: a city-scale hub", &c.render());
+    }
+    report.section(
+        "5. Growth",
+        &format!(
+            "{}\nOne hub grows through the stages; the new units of each stage sync a year ending in a submission ({} at a time over shared connections). The probe: min(units, {}) agents, spread over the units, push {} batches of 100 `ValuesSet` entries × {} values; raw sled runs the same shape. Compile: the annual report in JSON over the Admin RPC; baseline as in 3a.\n\n{}",
+            t.render(),
+            knobs.workers,
+            probe.agents,
+            probe.pushes,
+            probe.values_per_entry,
+            setup.render(),
+        ),
+    );
+}
