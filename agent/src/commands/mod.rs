@@ -136,7 +136,8 @@ pub(crate) async fn dispatch(config: Config, out: &mut dyn Write) -> Result<(), 
             return Ok(());
         }
         Command::Sync(args) => {
-            let opts = sync::SyncOptions::new(lang);
+            let mut opts = sync::SyncOptions::new(lang);
+            opts.json = json;
             if args.watch {
                 sync::watch(&data_dir, args.every, &opts, shutdown_signal()).await?;
             } else {
