@@ -14,9 +14,10 @@ use tonic::{Request, Response, Status};
 use crate::auth;
 use crate::error::{ApiError, lang_of};
 use crate::input;
-use crate::reporting::{self, UnitEntry};
+use crate::reporting::{self, ReportingError, UnitEntry};
 use crate::state::HubState;
 use crate::store::{Enrolment, PendingCode, UnitRecord};
+use crate::upstream::{UpstreamError, rollup};
 
 pub struct AdminService {
     hub: Arc<HubState>,
@@ -155,6 +156,49 @@ impl AdminService {
             .collect()
     }
 
+    /// The ward hubs' reports to roll up instead of this hub's own units:
+    /// when asked (`wards`), or when the hub has no units of its own and
+    /// holds received reports for the period. `None`: report on the units.
+    fn wards(
+        &self,
+        asked: bool,
+        period: &Period,
+        entries: &[UnitEntry],
+    ) -> Result<Option<Vec<rollup::Ward>>, ApiError> {
+        if !asked && !entries.is_empty() {
+            return Ok(None);
+        }
+        let wards = rollup::load(&self.hub.store, &period.code).map_err(UpstreamError::from)?;
+        Ok((asked || !wards.is_empty()).then_some(wards))
+    }
+
+    fn rollup_report(
+        &self,
+        period: &Period,
+        wards: &[rollup::Ward],
+        format: &str,
+    ) -> Result<pb::CompileReportResponse, ApiError> {
+        let format: crate::compile::Format = format.parse().map_err(ReportingError::from)?;
+        if wards.is_empty() {
+            let e = rollup::RollupError::NothingReceived(period.code.clone());
+            return Err(UpstreamError::from(e).into());
+        }
+        let today = coso_proto::clock::now()
+            .with_timezone(&vietnam())
+            .date_naive();
+        let r = rollup::rollup(
+            &self.hub.config.file.letterhead,
+            &self.hub.docs.catalog(),
+            period,
+            wards,
+            today,
+        );
+        Ok(pb::CompileReportResponse {
+            content: r.render(format).map_err(UpstreamError::from)?,
+            media_type: format.media_type().to_string(),
+        })
+    }
+
     fn detail(&self, rec: &UnitRecord) -> Result<pb::UnitDetail, ApiError> {
         let st = self.hub.store.unit_state(&rec.unit.code)?;
         let cal = self.hub.docs.calendar();
@@ -193,6 +237,22 @@ impl AdminService {
             periods: out,
         })
     }
+}
+
+/// `status` of a city-level hub: the wards that delivered for the period.
+fn rollup_status(period: &Period, wards: &[rollup::Ward]) -> Result<pb::StatusResponse, ApiError> {
+    let s = rollup::status(period, wards);
+    let t = &s.totals;
+    Ok(pb::StatusResponse {
+        period: Some(pb::Period::from(period)),
+        units: Vec::new(),
+        expected: t.units_expected as u32,
+        reported: t.units_reported as u32,
+        on_time: t.on_time as u32,
+        late: t.late as u32,
+        missing: t.missing as u32,
+        status_json: serde_json::to_string(&s).map_err(ReportingError::from)?,
+    })
 }
 
 pub fn summary(rec: &UnitRecord) -> pb::UnitSummary {
@@ -349,6 +409,9 @@ impl pb::admin_server::Admin for AdminService {
         self.call(request, |req| async move {
             let period = self.period(&req.period)?;
             let entries = self.entries(&period)?;
+            if let Some(wards) = self.wards(req.wards, &period, &entries)? {
+                return rollup_status(&period, &wards);
+            }
             Ok(reporting::status(
                 &self.hub.config.file.letterhead,
                 &self.hub.docs.catalog(),
@@ -415,6 +478,9 @@ impl pb::admin_server::Admin for AdminService {
         self.call(request, |req| async move {
             let period = self.period(&req.period)?;
             let entries = self.entries(&period)?;
+            if let Some(wards) = self.wards(req.wards, &period, &entries)? {
+                return self.rollup_report(&period, &wards, &req.format);
+            }
             let (content, media_type) = reporting::compile(
                 &self.hub.config.file.letterhead,
                 &self.hub.docs.catalog(),

@@ -72,6 +72,10 @@ pub enum Command {
     Status {
         #[arg(long)]
         period: String,
+        /// Roll up the reports received from ward hubs (a city-level hub);
+        /// automatic on a hub without units of its own.
+        #[arg(long)]
+        wards: bool,
     },
     /// Accept a submitted report, or return it with a reason.
     Review(ReviewArgs),
@@ -84,6 +88,10 @@ pub enum Command {
         format: String,
         #[arg(long, value_name = "FILE")]
         out: PathBuf,
+        /// Combine the reports received from ward hubs (a city-level hub; not
+        /// docx); automatic on a hub without units of its own.
+        #[arg(long)]
+        wards: bool,
     },
     /// Deliver the consolidated report to the level above (set, push, log).
     #[command(subcommand)]
@@ -349,13 +357,14 @@ async fn dispatch(ctx: &Ctx, command: Command) -> Result<(), CliError> {
         Command::Serve(a) => serve(ctx, a).await,
         Command::Unit(u) => unit(ctx, u).await,
         Command::Period(p) => period(ctx, p).await,
-        Command::Status { period } => status(ctx, &period).await,
+        Command::Status { period, wards } => status(ctx, &period, wards).await,
         Command::Review(r) => review(ctx, r).await,
         Command::Report {
             period,
             format,
             out,
-        } => report(ctx, &period, &format, &out).await,
+            wards,
+        } => report(ctx, &period, &format, &out, wards).await,
         Command::Upstream(u) => {
             let remote = ctx.remote.is_some();
             crate::upstream::cli::run(ctx.admin()?, ctx.lang, ctx.json, remote, u).await
@@ -958,12 +967,13 @@ fn status_json(s: &pb::UnitStatus) -> serde_json::Value {
            "review_reason": if s.review_reason.is_empty() { serde_json::Value::Null } else { json!(s.review_reason) }})
 }
 
-async fn status(ctx: &Ctx, period: &str) -> Result<(), CliError> {
+async fn status(ctx: &Ctx, period: &str, wards: bool) -> Result<(), CliError> {
     let code = input::period_code(period)?;
     let r = ctx
         .admin()?
         .status(pb::StatusRequest {
             period: code.to_string(),
+            wards,
         })
         .await?
         .into_inner();
@@ -971,6 +981,15 @@ async fn status(ctx: &Ctx, period: &str) -> Result<(), CliError> {
     // The hub sends the status document the reporting engine built; the
     // fields of the message are the fallback for an older hub.
     let doc: Option<serde_json::Value> = serde_json::from_str(&r.status_json).ok();
+    if !ctx.json
+        && let Some(d) = &doc
+        && d.get("scope").and_then(|s| s.as_str()) == Some(crate::upstream::rollup::SCOPE)
+        && let Ok(rolled) =
+            serde_json::from_value::<crate::upstream::rollup::WardsStatus>(d.clone())
+    {
+        print!("{}", rolled.to_text(ctx.lang));
+        return Ok(());
+    }
     if ctx.json {
         match &doc {
             Some(d) => println!("{d}"),
@@ -1081,7 +1100,13 @@ async fn review(ctx: &Ctx, a: ReviewArgs) -> Result<(), CliError> {
     Ok(())
 }
 
-async fn report(ctx: &Ctx, period: &str, format: &str, out: &Path) -> Result<(), CliError> {
+async fn report(
+    ctx: &Ctx,
+    period: &str,
+    format: &str,
+    out: &Path,
+    wards: bool,
+) -> Result<(), CliError> {
     let code = input::period_code(period)?;
     let format = format.trim().to_lowercase();
     if !["docx", "xlsx", "json", "csv", "md"].contains(&format.as_str()) {
@@ -1092,6 +1117,7 @@ async fn report(ctx: &Ctx, period: &str, format: &str, out: &Path) -> Result<(),
         .compile_report(pb::CompileReportRequest {
             period: code.to_string(),
             format: format.clone(),
+            wards,
         })
         .await?
         .into_inner();
@@ -1125,8 +1151,11 @@ pub fn init_logging(cli: &Cli) {
     };
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
+    // Colour codes only help on a terminal; in a log file they are noise.
+    let ansi = std::io::IsTerminal::is_terminal(&std::io::stderr());
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
+        .with_ansi(ansi)
         .try_init();
 }

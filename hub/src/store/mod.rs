@@ -311,8 +311,19 @@ impl Store {
     }
 
     /// Flushes everything written so far to disk.
+    ///
+    /// Not `flush_async`: in sled 0.34.7 concurrent `flush_async` calls
+    /// deadlock (spacejam/sled#1308, fixed only on sled's unreleased main):
+    /// they run on sled's small internal thread pool and wait there for log
+    /// writes queued behind them on the same pool; a hub enrolling or
+    /// receiving from a few dozen units at once hung for good. A blocking
+    /// `flush` on tokio's blocking pool has no such cycle, and concurrent
+    /// callers still share one disk write.
     pub async fn flush(&self) -> Result<(), StoreError> {
-        self.db.flush_async().await?;
+        let db = self.db.clone();
+        tokio::task::spawn_blocking(move || db.flush())
+            .await
+            .map_err(|e| StoreError::Db(format!("the flush task failed: {e}")))??;
         Ok(())
     }
 

@@ -15,6 +15,7 @@ pub mod cli;
 pub mod deliver;
 pub mod payload;
 pub mod receive;
+pub mod rollup;
 pub mod schedule;
 pub mod settings;
 pub mod worker;
@@ -51,6 +52,8 @@ pub enum UpstreamError {
     #[error("the {period} report could not be compiled: {reason}")]
     Compile { period: PeriodCode, reason: String },
     #[error(transparent)]
+    Rollup(#[from] rollup::RollupError),
+    #[error(transparent)]
     Store(#[from] StoreError),
 }
 
@@ -61,6 +64,11 @@ impl UpstreamError {
                 Code::InvalidArgument
             }
             UpstreamError::NotConfigured => Code::FailedPrecondition,
+            UpstreamError::Rollup(e) => match e {
+                rollup::RollupError::Format(_) => Code::InvalidArgument,
+                rollup::RollupError::NothingReceived(_) => Code::FailedPrecondition,
+                _ => Code::Internal,
+            },
             UpstreamError::Compile { .. } | UpstreamError::Store(_) => Code::Internal,
         }
     }
@@ -84,6 +92,7 @@ impl UpstreamError {
             UpstreamError::Compile { period, reason } => {
                 format!("không lập được báo cáo kỳ {period} để gửi: {reason}")
             }
+            UpstreamError::Rollup(e) => e.message_vi(),
             UpstreamError::Store(_) => "lỗi cơ sở dữ liệu của máy chủ phường".into(),
         }
     }

@@ -691,6 +691,7 @@ fn periods_status_and_review_over_the_raw_protocol() {
             .status(authed(
                 pb::StatusRequest {
                     period: "2026-H1".into(),
+                    ..Default::default()
                 },
                 &token,
             ))

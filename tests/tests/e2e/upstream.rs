@@ -672,3 +672,262 @@ fn a_ward_hub_delivers_to_a_city_hub() {
     let text = city.cmd(&["upstream", "received"]).ok().stdout();
     assert!(text.contains(WARD) && text.contains("2026-H1"), "{text}");
 }
+
+/// A ward hub in `tmp/<dir>`, manual delivery only, with the clock at `now`.
+fn ward_hub(tmp: &Path, dir: &str, name: &str, now: &str) -> Hub {
+    let parent = tmp.join(dir);
+    std::fs::create_dir_all(&parent).unwrap();
+    let mut hub = hub_with(&parent, &["--ward", name], MANUAL_ONLY);
+    hub.env.push(("COSO_NOW".into(), now.into()));
+    hub.serve();
+    hub
+}
+
+/// Registers a unit of kind "other", enrols an agent, and, given values,
+/// sets them, submits and syncs.
+fn unit_reports(hub: &Hub, code: &str, now: &str, values: Option<&[&str]>) -> Agent {
+    let link = hub.add_unit(code, &format!("Đơn vị {code}"), "other");
+    let mut a = Agent::new();
+    a.env.push(("COSO_NOW".into(), now.into()));
+    a.enroll(&link);
+    if let Some(values) = values {
+        let mut args = vec!["value", "set", "--period", "2026-H1"];
+        args.extend_from_slice(values);
+        a.cmd(&args).ok();
+        a.cmd(&["submit", "--period", "2026-H1"]).ok();
+        a.cmd(&["sync"]).ok();
+    }
+    a
+}
+
+/// `upstream push` and wait until the city acknowledged that revision.
+fn deliver(ward: &Hub) -> u64 {
+    let revision = push(ward, "2026-H1")["revision"].as_u64().unwrap();
+    wait_until(WAIT, "the ward's delivery to be acknowledged", || {
+        log_json(ward)["deliveries"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|d| d["revision"] == revision && d["state"] == "delivered")
+    });
+    revision
+}
+
+fn report_json(hub: &Hub, dir: &Path, name: &str, extra: &[&str]) -> Value {
+    let out = dir.join(name);
+    let out_s = out.to_str().unwrap();
+    let mut args = vec![
+        "report", "--period", "2026-H1", "--format", "json", "--out", out_s,
+    ];
+    args.extend_from_slice(extra);
+    hub.cmd(&args).ok();
+    serde_json::from_slice(&std::fs::read(&out).unwrap()).unwrap()
+}
+
+fn indicator<'a>(report: &'a Value, code: &str) -> &'a Value {
+    report["indicators"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|i| i["code"] == code)
+        .unwrap_or_else(|| panic!("no {code} in {report:#}"))
+}
+
+#[test]
+fn a_city_hub_rolls_up_the_wards_reports() {
+    let now = "2026-05-10T09:00:00+07:00";
+    let tmp = tempfile::tempdir().unwrap();
+    let city_dir = tmp.path().join("city");
+    std::fs::create_dir_all(&city_dir).unwrap();
+    let token_hash = String::from(coso_hub::auth::hash(TOKEN));
+    let mut city = hub_with(
+        &city_dir,
+        &["--ward", "Thành phố Hải Phòng"],
+        &[(
+            "tokens_sha256 = []",
+            &format!("tokens_sha256 = [\"{token_hash}\"]"),
+        )],
+    );
+    city.env.push(("COSO_NOW".into(), now.into()));
+    city.serve();
+    let url = format!("http://{}/api/v1/reports", city.http);
+
+    // Nothing received yet: no ward to roll up, and a report is refused.
+    let empty = city
+        .cmd(&["status", "--period", "2026-H1", "--wards", "--json"])
+        .ok()
+        .json();
+    assert_eq!(empty["totals"]["wards"], 0, "{empty:#}");
+    let out = tmp.path().join("none.json");
+    city.cmd(&[
+        "report",
+        "--period",
+        "2026-H1",
+        "--wards",
+        "--format",
+        "json",
+        "--out",
+        out.to_str().unwrap(),
+    ])
+    .expect_code(2);
+    assert!(!out.exists());
+
+    // Gia Viên: two units report, a third has not yet.
+    let gia_vien = ward_hub(tmp.path(), "gv", WARD, now);
+    let _a1 = unit_reports(
+        &gia_vien,
+        "VP01",
+        now,
+        Some(&["CK01=10", "CK02=8", "DG01=8", "GS01=có"]),
+    );
+    let _a2 = unit_reports(
+        &gia_vien,
+        "VP02",
+        now,
+        Some(&["CK01=4", "CK02=1", "DG01=6", "GS01=không"]),
+    );
+    let a3 = unit_reports(&gia_vien, "VP03", now, None);
+    // Lê Lợi: one unit, without DG01.
+    let le_loi = ward_hub(tmp.path(), "ll", "Phường Lê Lợi", now);
+    let _b1 = unit_reports(&le_loi, "VP01", now, Some(&["CK01=6", "CK02=6", "GS01=có"]));
+    for w in [&gia_vien, &le_loi] {
+        w.cmd(&["upstream", "set", "--url", &url, "--token", TOKEN])
+            .ok();
+        assert_eq!(deliver(w), 1);
+    }
+    // Gia Viên's third unit reports later: revision 2 replaces revision 1.
+    a3.cmd(&[
+        "value", "set", "--period", "2026-H1", "CK01=1", "CK02=1", "DG01=10",
+    ])
+    .ok();
+    a3.cmd(&["submit", "--period", "2026-H1"]).ok();
+    a3.cmd(&["sync"]).ok();
+    assert_eq!(deliver(&gia_vien), 2);
+
+    let dir = tmp.path();
+    let gv = report_json(&gia_vien, dir, "gv.json", &[]);
+    let ll = report_json(&le_loi, dir, "ll.json", &[]);
+    assert_eq!(gv["units_reported"], 3);
+    let city_report = report_json(&city, dir, "city.json", &["--wards"]);
+    assert_eq!(city_report["scope"], "wards");
+    assert_eq!(city_report["wards_reporting"], 2);
+    assert_eq!(city_report["units_expected"], 4);
+    assert_eq!(city_report["units_reported"], 4);
+
+    // sum and count-yes: the sum of the wards' own totals, null stays null.
+    let mut checked = 0;
+    for i in city_report["indicators"].as_array().unwrap() {
+        let code = i["code"].as_str().unwrap();
+        let agg = i["aggregate"].as_str().unwrap();
+        if agg != "sum" && agg != "count-yes" {
+            continue;
+        }
+        let parts: Vec<f64> = [&gv, &ll]
+            .iter()
+            .filter_map(|r| indicator(r, code)["total"].as_f64())
+            .collect();
+        if parts.is_empty() {
+            assert!(i["total"].is_null(), "{code}: {i:#}");
+        } else {
+            assert_eq!(
+                i["total"].as_f64(),
+                Some(parts.iter().sum()),
+                "{code}: {i:#}"
+            );
+            checked += 1;
+        }
+        assert_eq!(i["by_ward"][WARD], indicator(&gv, code)["total"], "{code}");
+        assert_eq!(
+            i["by_ward"]["Phường Lê Lợi"],
+            indicator(&ll, code)["total"],
+            "{code}"
+        );
+    }
+    assert!(checked >= 3, "{city_report:#}");
+    assert_eq!(indicator(&city_report, "CK01")["total"], 21);
+    assert_eq!(indicator(&city_report, "GS01")["total"], 2);
+    // rate: 100 × (8 + 1 + 1 + 6) / (10 + 4 + 1 + 6).
+    assert_eq!(indicator(&city_report, "CK03")["total"], 76.19);
+    // mean, weighted by units reporting: Lê Lợi gave none.
+    assert_eq!(indicator(&gv, "DG01")["total"], 8);
+    assert_eq!(indicator(&city_report, "DG01")["total"], 8);
+    assert!(indicator(&city_report, "DG01")["by_ward"]["Phường Lê Lợi"].is_null());
+
+    // status --wards: every ward's latest revision and its own completeness.
+    let st = city
+        .cmd(&["status", "--period", "2026-H1", "--wards", "--json"])
+        .ok()
+        .json();
+    assert_eq!(st["scope"], "wards");
+    assert_eq!(st["totals"]["wards"], 2);
+    assert_eq!(st["totals"]["units_expected"], 4);
+    assert_eq!(st["totals"]["units_reported"], 4);
+    let rows = st["wards"].as_array().unwrap();
+    let row = |name: &str| rows.iter().find(|w| w["ward"] == name).unwrap().clone();
+    assert_eq!(row(WARD)["revision"], 2);
+    assert_eq!(row("Phường Lê Lợi")["revision"], 1);
+    for (name, own) in [(WARD, &gv), ("Phường Lê Lợi", &ll)] {
+        let c = &row(name)["completeness"];
+        for f in ["expected", "reported", "on_time", "late", "missing"] {
+            assert_eq!(c[f], own["completeness"][f], "{name} {f}");
+        }
+        assert!(
+            row(name)["received_at"]
+                .as_str()
+                .unwrap()
+                .ends_with("+07:00")
+        );
+    }
+    let text = city
+        .cmd(&["status", "--period", "2026-H1", "--wards"])
+        .ok()
+        .stdout();
+    assert!(
+        text.contains("2 phường/xã đã gửi báo cáo") && text.contains("Phường Lê Lợi"),
+        "{text}"
+    );
+
+    // The city hub has no units of its own: the roll-up without --wards.
+    let auto = city
+        .cmd(&["status", "--period", "2026-H1", "--json"])
+        .ok()
+        .json();
+    assert_eq!(auto, st);
+    assert_eq!(report_json(&city, dir, "auto.json", &[]), city_report);
+    // Other formats; no DOCX at this level.
+    let csv = dir.join("city.csv");
+    city.cmd(&[
+        "report",
+        "--period",
+        "2026-H1",
+        "--format",
+        "csv",
+        "--out",
+        csv.to_str().unwrap(),
+    ])
+    .ok();
+    let csv = std::fs::read_to_string(&csv).unwrap();
+    assert!(
+        csv.lines()
+            .any(|l| l.starts_with("CK01,") && l.contains(",21,")),
+        "{csv}"
+    );
+    let docx = dir.join("city.docx");
+    city.cmd(&[
+        "report",
+        "--period",
+        "2026-H1",
+        "--wards",
+        "--format",
+        "docx",
+        "--out",
+        docx.to_str().unwrap(),
+    ])
+    .expect_code(2);
+    // A ward hub's own status is unchanged by the flag's existence.
+    let own = gia_vien
+        .cmd(&["status", "--period", "2026-H1", "--json"])
+        .ok()
+        .json();
+    assert!(own.get("scope").is_none() && own["units"].as_array().unwrap().len() == 3);
+}
