@@ -484,7 +484,7 @@ fn three_units_enrol_and_sync_and_a_quiet_sync_sends_almost_nothing() {
 }
 
 #[test]
-fn a_full_year_syncs_whole_and_the_figures_are_measured() {
+fn a_full_year_syncs_whole_in_a_few_round_trips() {
     let y = year();
     let (hub, proxy, a) = year_world();
     assert_eq!(status(&a)["pending_changes"].as_u64(), Some(y.head));
