@@ -29,6 +29,8 @@ pub struct Load {
 /// many shared TLS connections (the handshake cost of separate machines is
 /// what the fan-in measures; here the hub's storage path is the subject).
 pub fn load(rt: &Runtime, hub: &Hub, plans: &[UnitPlan], workers: usize) -> Load {
+    // Channels spawn their connection task on the runtime.
+    let _rt = rt.enter();
     let (addr, fp) = client::target(hub);
     let units: Vec<_> = plans
         .iter()
@@ -98,6 +100,7 @@ pub struct Compiled {
 /// Compiles the period's report in `format` `reps` times over the Admin RPC,
 /// with the admin credential from the hub's data dir (as the CLI does).
 pub fn compile(rt: &Runtime, hub: &Hub, format: &str, reps: usize) -> Compiled {
+    let _rt = rt.enter();
     let pid = hub.pid().expect("hub running");
     let target = coso_hub::client::Target::local(&hub.dir)
         .unwrap_or_else(|e| panic!("admin target for {}: {e}", hub.dir.display()));
@@ -115,6 +118,7 @@ pub fn compile(rt: &Runtime, hub: &Hub, format: &str, reps: usize) -> Compiled {
             .block_on(admin.compile_report(pb::CompileReportRequest {
                 period: data::PERIOD.into(),
                 format: format.into(),
+                ..Default::default()
             }))
             .unwrap_or_else(|e| panic!("CompileReport {format}: {e}"))
             .into_inner();

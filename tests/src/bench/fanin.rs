@@ -129,6 +129,8 @@ pub fn run(
 /// The baseline: the same sync by one agent at a time on an idle hub (each
 /// on a new connection), for `units` in turn.
 pub fn solo(rt: &Runtime, addr: &str, fp: [u8; 32], units: &mut [Enrolled]) -> Vec<Duration> {
+    // Channels spawn their connection task on the runtime.
+    let _rt = rt.enter();
     let codes = data::numeric_codes(&Catalog::builtin());
     let mut out = Vec::new();
     for (i, unit) in units.iter_mut().enumerate() {

@@ -37,6 +37,9 @@ pub struct Outcome {
     /// Each push's round trip (request to durable acknowledgement).
     pub push_latency: Vec<Duration>,
     pub hub_peak_kb: u64,
+    /// CPU time the hub and this process (the agents' side) used meanwhile.
+    pub hub_cpu: Duration,
+    pub agents_cpu: Duration,
 }
 
 impl Outcome {
@@ -123,6 +126,8 @@ pub fn run(
     let raw = storage::raw_ingest(shape.agents, shape.pushes, &stored);
 
     measure::reset_peak(hub_pid);
+    let me = std::process::id();
+    let (hub_cpu0, me_cpu0) = (measure::cpu_time(hub_pid), measure::cpu_time(me));
     let start = Instant::now();
     let latencies = rt.block_on(async {
         let mut set = tokio::task::JoinSet::new();
@@ -157,6 +162,8 @@ pub fn run(
         all
     });
     let hub = start.elapsed();
+    let hub_cpu = measure::cpu_time(hub_pid).saturating_sub(hub_cpu0);
+    let agents_cpu = measure::cpu_time(me).saturating_sub(me_cpu0);
     let hub_peak_kb = measure::peak_kb(hub_pid);
     for u in units.iter_mut().take(shape.agents) {
         u.next_seq += (shape.pushes * shape.batch) as u64;
@@ -170,5 +177,7 @@ pub fn run(
         raw,
         push_latency: latencies,
         hub_peak_kb,
+        hub_cpu,
+        agents_cpu,
     }
 }

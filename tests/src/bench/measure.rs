@@ -32,6 +32,27 @@ pub fn reset_peak(pid: u32) -> bool {
     std::fs::write(format!("/proc/{pid}/clear_refs"), "5").is_ok()
 }
 
+/// CPU time (user + system) `pid` has used so far.
+pub fn cpu_time(pid: u32) -> Duration {
+    let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
+        return Duration::ZERO;
+    };
+    // The command name may hold spaces; the fields after it are fixed:
+    // utime and stime are the 14th and 15th fields of the line.
+    let Some((_, rest)) = stat.rsplit_once(')') else {
+        return Duration::ZERO;
+    };
+    let f: Vec<u64> = rest
+        .split_whitespace()
+        .skip(11)
+        .take(2)
+        .filter_map(|x| x.parse().ok())
+        .collect();
+    // SAFETY: sysconf has no preconditions.
+    let hz = unsafe { libc::sysconf(libc::_SC_CLK_TCK) }.max(1) as f64;
+    Duration::from_secs_f64(f.iter().sum::<u64>() as f64 / hz)
+}
+
 /// A finished child process: its wall time, peak RSS and output.
 pub struct ChildRun {
     pub wall: Duration,
@@ -41,17 +62,86 @@ pub struct ChildRun {
     pub stderr: String,
 }
 
-/// Runs `cmd` to completion and measures it with `wait4`, which reports the
-/// child's own peak RSS (`ru_maxrss`, kB on Linux). Output goes to temporary
-/// files so a chatty child never blocks on a full pipe.
+/// When set, the benchmark executable is only a small spawner: it runs its
+/// arguments as a command, waits for it with `wait4`, and writes the wall
+/// time and peak RSS to the file this names.
+pub const SPAWN_ENV: &str = "COSO_BENCH_SPAWN_REPORT";
+
+/// Runs `cmd` to completion and measures its wall time and peak RSS.
+///
+/// The peak comes from `wait4` (`ru_maxrss`), but not of a child of this
+/// process: Linux starts a child's `ru_maxrss` at the RSS high-water mark of
+/// the memory it was forked (or vforked) from, so a child of a large
+/// benchmark process would report the benchmark's own peak. Instead this
+/// executable is started again as a small spawner ([`SPAWN_ENV`]) that
+/// runs `cmd` as its own child and reports what `wait4` says of it. Output
+/// goes to temporary files so a chatty child never blocks on a full pipe.
 pub fn run_measured(cmd: &mut Command) -> ChildRun {
+    let report = tempfile::NamedTempFile::new().expect("temp file for the spawn report");
     let mut out = tempfile::tempfile().expect("temp file for stdout");
     let mut err = tempfile::tempfile().expect("temp file for stderr");
-    cmd.stdin(Stdio::null())
+    let mut spawner = Command::new(std::env::current_exe().expect("current exe"));
+    spawner.arg(cmd.get_program()).args(cmd.get_args());
+    for (k, v) in cmd.get_envs() {
+        match v {
+            Some(v) => spawner.env(k, v),
+            None => spawner.env_remove(k),
+        };
+    }
+    if let Some(d) = cmd.get_current_dir() {
+        spawner.current_dir(d);
+    }
+    spawner
+        .env(SPAWN_ENV, report.path())
+        .stdin(Stdio::null())
         .stdout(out.try_clone().expect("clone stdout file"))
         .stderr(err.try_clone().expect("clone stderr file"));
+    let status = spawner
+        .status()
+        .unwrap_or_else(|e| panic!("spawn {cmd:?}: {e}"));
+    let text = std::fs::read_to_string(report.path()).unwrap_or_default();
+    let mut f = text
+        .split_whitespace()
+        .map(|x| x.parse::<f64>().unwrap_or(-1.0));
+    let (code, wall, rss) = (
+        f.next().unwrap_or(-1.0),
+        f.next().unwrap_or(0.0),
+        f.next().unwrap_or(0.0),
+    );
+    let read = |f: &mut std::fs::File| {
+        let mut s = String::new();
+        let _ = f.rewind();
+        let _ = f.read_to_string(&mut s);
+        s
+    };
+    ChildRun {
+        wall: Duration::from_secs_f64(wall.max(0.0)),
+        max_rss_kb: rss.max(0.0) as u64,
+        success: status.success() && code == 0.0,
+        stdout: read(&mut out),
+        stderr: read(&mut err),
+    }
+}
+
+/// The spawner's side of [`run_measured`]: runs `args` (program first),
+/// inheriting stdio, and writes "EXIT_CODE WALL_SECONDS MAX_RSS_KB" to
+/// `report`. Returns the exit code.
+pub fn spawn_child(report: &std::path::Path, args: &[std::ffi::OsString]) -> i32 {
+    let Some((program, rest)) = args.split_first() else {
+        return 2;
+    };
     let start = Instant::now();
-    let child = cmd.spawn().unwrap_or_else(|e| panic!("spawn {cmd:?}: {e}"));
+    let child = match Command::new(program)
+        .args(rest)
+        .env_remove(SPAWN_ENV)
+        .spawn()
+    {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("spawn {program:?}: {e}");
+            return 127;
+        }
+    };
     let pid = child.id() as libc::pid_t;
     let mut status: libc::c_int = 0;
     // SAFETY: rusage is plain old data; zeroed is a valid value.
@@ -63,28 +153,24 @@ pub fn run_measured(cmd: &mut Command) -> ChildRun {
             break;
         }
         let e = std::io::Error::last_os_error();
-        assert!(
-            e.kind() == std::io::ErrorKind::Interrupted,
-            "wait4 {pid}: {e}"
-        );
+        if e.kind() != std::io::ErrorKind::Interrupted {
+            eprintln!("wait4 {pid}: {e}");
+            return 1;
+        }
     }
     let wall = start.elapsed();
     // The child is reaped; dropping the handle neither waits nor kills.
     drop(child);
-    let success = libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0;
-    let read = |f: &mut std::fs::File| {
-        let mut s = String::new();
-        let _ = f.rewind();
-        let _ = f.read_to_string(&mut s);
-        s
+    let code = if libc::WIFEXITED(status) {
+        libc::WEXITSTATUS(status)
+    } else {
+        128 + libc::WTERMSIG(status)
     };
-    ChildRun {
-        wall,
-        max_rss_kb: usage.ru_maxrss.max(0) as u64,
-        success,
-        stdout: read(&mut out),
-        stderr: read(&mut err),
+    let line = format!("{code} {} {}\n", wall.as_secs_f64(), usage.ru_maxrss.max(0));
+    if std::fs::write(report, line).is_err() {
+        return 1;
     }
+    code
 }
 
 /// The `p`-th percentile (0..=100) of `samples`, nearest rank.
@@ -108,7 +194,7 @@ pub fn thousands(x: f64) -> String {
     let digits = n.unsigned_abs().to_string();
     let mut out = String::new();
     for (i, ch) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i) % 3 == 0 {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
             out.push(',');
         }
         out.push(ch);
@@ -176,10 +262,21 @@ mod tests {
 
     #[test]
     fn a_child_is_measured() {
-        let r = run_measured(Command::new("sh").args(["-c", "echo hi"]));
-        assert!(r.success);
-        assert_eq!(r.stdout.trim(), "hi");
-        assert!(r.max_rss_kb > 0);
+        let report = tempfile::NamedTempFile::new().unwrap();
+        let args: Vec<std::ffi::OsString> = ["sh", "-c", "exit 3"].map(Into::into).to_vec();
+        assert_eq!(spawn_child(report.path(), &args), 3);
+        let text = std::fs::read_to_string(report.path()).unwrap();
+        let f: Vec<f64> = text
+            .split_whitespace()
+            .map(|x| x.parse().unwrap())
+            .collect();
+        assert_eq!(f[0], 3.0);
+        assert!(f[2] > 0.0, "{text}");
         assert!(peak_kb(std::process::id()) >= rss_kb(std::process::id()) / 2);
+        let spin = Instant::now();
+        while spin.elapsed() < Duration::from_millis(50) {
+            std::hint::black_box(0);
+        }
+        assert!(cpu_time(std::process::id()) > Duration::ZERO);
     }
 }

@@ -37,6 +37,8 @@ pub struct Knobs {
     pub ward_groups: usize,
     pub stages: Vec<usize>,
     pub activities: usize,
+    /// Runs of each ingest shape; the best counts (the machine is shared).
+    pub reps: usize,
     /// Concurrent syncs while loading hubs (and enrolments).
     pub workers: usize,
     pub out: PathBuf,
@@ -65,12 +67,13 @@ impl Knobs {
     /// `COSO_BENCH_QUICK=1` for a smoke run of a minute or so; every figure
     /// can be set on its own:
     /// `COSO_BENCH_ONLY=ingest,fanin,compile,footprint,growth`,
-    /// `COSO_BENCH_AGENTS` (32), `COSO_BENCH_BATCHES` (10,100),
+    /// `COSO_BENCH_AGENTS` (32), `COSO_BENCH_BATCHES` (10,100,500),
     /// `COSO_BENCH_VALUES` (values per entry, 10), `COSO_BENCH_ENTRIES`
-    /// (entries per agent per ingest run, 1000), `COSO_BENCH_FANIN` (1000),
+    /// (entries per agent per ingest run, 2000), `COSO_BENCH_FANIN` (1000),
     /// `COSO_BENCH_WARD_GROUPS` (53: with the 7 fixed units, 60),
     /// `COSO_BENCH_STAGES` (10,100,1000,10000), `COSO_BENCH_ACTIVITIES` (500),
-    /// `COSO_BENCH_WORKERS` (32), `COSO_BENCH_OUT` (target/coso-bench.md).
+    /// `COSO_BENCH_WORKERS` (32), `COSO_BENCH_REPS` (runs of each ingest
+    /// shape, best counts: 3), `COSO_BENCH_OUT` (target/coso-bench.md).
     pub fn from_env() -> Knobs {
         let quick = std::env::var("COSO_BENCH_QUICK").is_ok_and(|v| !v.is_empty() && v != "0");
         let only = std::env::var("COSO_BENCH_ONLY")
@@ -87,9 +90,9 @@ impl Knobs {
             quick,
             only,
             agents: env_usize("COSO_BENCH_AGENTS", if quick { 8 } else { 32 }),
-            batches: env_list("COSO_BENCH_BATCHES", &[10, 100]),
+            batches: env_list("COSO_BENCH_BATCHES", &[10, 100, 500]),
             values_per_entry: env_usize("COSO_BENCH_VALUES", 10),
-            entries_per_agent: env_usize("COSO_BENCH_ENTRIES", if quick { 200 } else { 1000 }),
+            entries_per_agent: env_usize("COSO_BENCH_ENTRIES", if quick { 200 } else { 2000 }),
             fanin: env_usize("COSO_BENCH_FANIN", if quick { 100 } else { 1000 }),
             ward_groups: env_usize("COSO_BENCH_WARD_GROUPS", 53),
             stages: env_list(
@@ -101,6 +104,7 @@ impl Knobs {
                 },
             ),
             activities: env_usize("COSO_BENCH_ACTIVITIES", if quick { 50 } else { 500 }),
+            reps: env_usize("COSO_BENCH_REPS", if quick { 1 } else { 3 }),
             workers: env_usize("COSO_BENCH_WORKERS", 32),
             out: std::env::var("COSO_BENCH_OUT")
                 .map(PathBuf::from)
@@ -182,14 +186,32 @@ fn machine() -> String {
     )
 }
 
+/// The 1, 5 and 15 minute load averages: how busy the shared machine was.
+fn load_average() -> String {
+    std::fs::read_to_string("/proc/loadavg")
+        .map(|t| t.split_whitespace().take(3).collect::<Vec<_>>().join(" "))
+        .unwrap_or_default()
+}
+
+fn cores() -> usize {
+    std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(1)
+}
+
 /// Entry point of the bench executable.
 pub fn main() {
+    if let Some(report) = std::env::var_os(measure::SPAWN_ENV) {
+        let args: Vec<std::ffi::OsString> = std::env::args_os().skip(1).collect();
+        std::process::exit(measure::spawn_child(std::path::Path::new(&report), &args));
+    }
     if let Some(db) = std::env::var_os(storage::SCAN_ENV) {
         storage::scan_child(std::path::Path::new(&db));
         return;
     }
     let knobs = Knobs::from_env();
     let started = Instant::now();
+    let load_start = load_average();
     let mut report = Report {
         text: format!(
             "# coso benchmark results\n\n- Date: {}\n- Machine: {}\n- Command: `{}cargo bench -p coso-tests`\n- Knobs: {knobs:?}\n",
@@ -217,8 +239,11 @@ pub fn main() {
         .expect("tokio runtime");
 
     let mut hub_rss = Table::new(&["hub state", "RSS"]);
-    if knobs.runs("ingest") || knobs.runs("fanin") {
-        main_hub(&rt, &knobs, &mut report, &mut hub_rss);
+    if knobs.runs("ingest") {
+        ingest_hub(&rt, &knobs, &mut report, &mut hub_rss);
+    }
+    if knobs.runs("fanin") {
+        fanin_hub(&rt, &knobs, &mut report, &mut hub_rss);
     }
     if knobs.runs("compile") || knobs.runs("footprint") {
         ward_hub(&rt, &knobs, &mut report, &mut hub_rss);
@@ -234,7 +259,11 @@ pub fn main() {
         "4c. Footprint: hub memory and binaries",
         &format!("{}\n{}", hub_rss.render(), bin.render()),
     );
-    report.text += &format!("\nTotal run time: {}.\n", dur(started.elapsed()));
+    report.text += &format!(
+        "\nTotal run time: {}. Load average at the start: {load_start}; at the end: {}.\n",
+        dur(started.elapsed()),
+        load_average()
+    );
     println!("\nTotal run time: {}", dur(started.elapsed()));
     if let Some(dir) = knobs.out.parent() {
         let _ = std::fs::create_dir_all(dir);
@@ -245,170 +274,196 @@ pub fn main() {
     }
 }
 
-/// Ingest and fan-in against one hub.
-fn main_hub(rt: &tokio::runtime::Runtime, knobs: &Knobs, report: &mut Report, rss: &mut Table) {
-    let mut hub = Hub::start();
+/// A fresh hub with `n` enrolled units named by `code`; returns it and them.
+fn hub_with_units(
+    rt: &tokio::runtime::Runtime,
+    knobs: &Knobs,
+    n: usize,
+    code: impl Fn(usize) -> String,
+) -> (Hub, Vec<client::Enrolled>, std::time::Duration) {
+    let hub = Hub::start();
+    let (addr, fp) = client::target(&hub);
+    let units: Vec<_> = (1..=n)
+        .map(|i| {
+            (
+                code(i),
+                format!("Đơn vị số {i}"),
+                coso_proto::UnitKind::ResidentialGroup,
+            )
+        })
+        .collect();
+    let (links, _) = client::register(&hub, &units);
+    let (enrolled, took) = rt.block_on(client::enroll_all(&addr, fp, links, knobs.workers));
+    (hub, enrolled, took)
+}
+
+/// Durable ingest, each shape `reps` times (raw and hub interleaved), best of each.
+fn ingest_hub(rt: &tokio::runtime::Runtime, knobs: &Knobs, report: &mut Report, rss: &mut Table) {
+    let agents = knobs.agents.max(1);
+    let (mut hub, mut enrolled, _) = hub_with_units(rt, knobs, agents, |i| format!("TDP{i:02}"));
     let pid = hub.pid().expect("hub running");
     let (addr, fp) = client::target(&hub);
     rss.row(vec![
-        "idle, just started (empty)".into(),
+        format!("idle, just started, {agents} units enrolled"),
         mib(measure::rss_kb(pid)),
     ]);
-
-    let agents = knobs.agents.max(1);
-    let units: Vec<_> = crate::ward::units(agents)
-        .into_iter()
-        .skip(7)
-        .take(agents)
-        .collect();
-    let (links, _) = client::register(&hub, &units);
-    let (mut enrolled, took) = rt.block_on(client::enroll_all(&addr, fp, links, knobs.workers));
-    println!("enrolled {} ingest agents in {}", enrolled.len(), dur(took));
-
-    if knobs.runs("ingest") {
-        let mut t = Table::new(&[
-            "entries/push",
-            "values/entry",
-            "agents",
-            "values acked",
-            "hub: values/s (durable)",
-            "raw sled: values/s",
-            "hub / raw",
-            "push p50",
-            "push p99",
-            "entry bytes",
-            "hub peak RSS",
-        ]);
-        for &batch in &knobs.batches {
-            let shape = ingest::Shape {
-                agents,
-                batch,
-                pushes: (knobs.entries_per_agent / batch).max(1),
-                values_per_entry: knobs.values_per_entry,
-            };
-            let o = ingest::run(rt, &addr, fp, pid, &mut enrolled, shape);
-            println!(
-                "ingest batch {batch}: hub {} values/s vs raw sled {} values/s ({})",
-                thousands(o.hub_rate()),
-                thousands(o.raw_rate()),
-                pct(o.hub_rate(), o.raw_rate())
-            );
-            t.row(vec![
-                batch.to_string(),
-                knobs.values_per_entry.to_string(),
-                agents.to_string(),
-                thousands(o.values as f64),
-                thousands(o.hub_rate()),
-                thousands(o.raw_rate()),
-                pct(o.hub_rate(), o.raw_rate()),
-                dur(percentile(&o.push_latency, 50.0)),
-                dur(percentile(&o.push_latency, 99.0)),
-                o.entry_bytes.to_string(),
-                mib(o.hub_peak_kb),
-            ]);
-            rss.row(vec![
-                format!("peak under ingest ({agents} agents, {batch} entries/push)"),
-                mib(o.hub_peak_kb),
-            ]);
-        }
-        report.section(
-            "1. Durable ingest at the hub",
-            &format!(
-                "{}\nEach agent: its own TLS connection and credential, Hello, then back-to-back Pushes; a push counts once the hub replied (after its flush). Raw sled: the same number of threads, each `apply_batch` of the same entries (the hub's stored JSON form) + `flush()`, in a temp dir. Target: hub ≥ 50% of raw.\n",
-                t.render()
-            ),
-        );
-    }
-
-    if knobs.runs("fanin") {
-        let solo_n = enrolled.len().min(20);
-        let solo = fanin::solo(rt, &addr, fp, &mut enrolled[..solo_n]);
-        let units: Vec<_> = (1..=knobs.fanin)
-            .map(|i| {
-                (
-                    format!("F{i:05}"),
-                    format!("Đơn vị số {i}"),
-                    coso_proto::UnitKind::Other,
-                )
-            })
+    let mut t = Table::new(&[
+        "entries/push",
+        "values/entry",
+        "agents",
+        "values acked per run",
+        "hub: values/s (durable)",
+        "raw sled: values/s",
+        "hub / raw",
+        "push p50",
+        "push p99",
+        "entry bytes",
+        "hub CPU / agents CPU",
+        "hub peak RSS",
+    ]);
+    for &batch in &knobs.batches {
+        let shape = ingest::Shape {
+            agents,
+            batch,
+            pushes: (knobs.entries_per_agent / batch).max(1),
+            values_per_entry: knobs.values_per_entry,
+        };
+        let runs: Vec<ingest::Outcome> = (0..knobs.reps.max(1))
+            .map(|_| ingest::run(rt, &addr, fp, pid, &mut enrolled, shape))
             .collect();
-        let (links, reg) = client::register(&hub, &units);
-        let (mut many, enrol) = rt.block_on(client::enroll_all(&addr, fp, links, knobs.workers));
+        let o = runs
+            .iter()
+            .max_by(|a, b| a.hub_rate().total_cmp(&b.hub_rate()))
+            .expect("at least one run");
+        let raw = runs.iter().map(|r| r.raw_rate()).fold(0.0, f64::max);
+        let all: Vec<String> = runs
+            .iter()
+            .map(|r| format!("{}/{}", thousands(r.hub_rate()), thousands(r.raw_rate())))
+            .collect();
         println!(
-            "registered {} fan-in units in {}, enrolled in {}",
-            many.len(),
-            dur(reg),
-            dur(enrol)
+            "ingest batch {batch}: hub {} values/s vs raw sled {} values/s ({}); every run hub/raw: {}",
+            thousands(o.hub_rate()),
+            thousands(raw),
+            pct(o.hub_rate(), raw),
+            all.join(", ")
         );
-        rss.row(vec![
-            format!("idle with {} units registered", agents + knobs.fanin),
-            mib(measure::rss_kb(pid)),
-        ]);
-        let o = fanin::run(rt, &addr, fp, pid, &mut many);
-        let mut t = Table::new(&[
-            "agents at once",
-            "entries each",
-            "succeeded",
-            "p50",
-            "p90",
-            "p99",
-            "max",
-            "all done in",
-            "baseline: one agent alone, p50 (p99)",
-            "hub RSS before",
-            "hub peak RSS",
-        ]);
         t.row(vec![
-            o.agents.to_string(),
-            o.entries_per_agent.to_string(),
-            format!("{} / {}", o.ok, o.agents),
-            dur(percentile(&o.latency, 50.0)),
-            dur(percentile(&o.latency, 90.0)),
-            dur(percentile(&o.latency, 99.0)),
-            dur(percentile(&o.latency, 100.0)),
-            dur(o.wall),
+            batch.to_string(),
+            knobs.values_per_entry.to_string(),
+            agents.to_string(),
+            thousands(o.values as f64),
+            thousands(o.hub_rate()),
+            thousands(raw),
+            pct(o.hub_rate(), raw),
+            dur(percentile(&o.push_latency, 50.0)),
+            dur(percentile(&o.push_latency, 99.0)),
+            o.entry_bytes.to_string(),
             format!(
-                "{} ({})",
-                dur(percentile(&solo, 50.0)),
-                dur(percentile(&solo, 99.0))
+                "{} / {} ({} of {} cores)",
+                dur(o.hub_cpu),
+                dur(o.agents_cpu),
+                pct(
+                    (o.hub_cpu + o.agents_cpu).as_secs_f64(),
+                    o.hub.as_secs_f64() * cores() as f64
+                ),
+                cores()
             ),
-            mib(o.hub_rss_before_kb),
-            mib(o.hub_peak_kb),
+            mib(runs.iter().map(|r| r.hub_peak_kb).max().unwrap_or(0)),
         ]);
         rss.row(vec![
-            format!("peak under fan-in ({} agents at once)", o.agents),
-            mib(o.hub_peak_kb),
+            format!("peak under ingest ({agents} agents, {batch} entries/push)"),
+            mib(runs.iter().map(|r| r.hub_peak_kb).max().unwrap_or(0)),
         ]);
-        let mut body = t.render();
-        let _ = write!(
-            body,
-            "\nEach agent: a new TLS connection (handshake inside the timed sync), Hello, one Push of {} entries (3 activities, a `value set` of 10 values, a narrative). Enrolling the {} units beforehand took {} ({}/s).\n",
-            o.entries_per_agent,
-            o.agents,
-            dur(enrol),
-            thousands(o.agents as f64 / enrol.as_secs_f64()),
-        );
-        if !o.errors.is_empty() {
-            let _ = writeln!(
-                body,
-                "\n**{} syncs failed**, first: {}",
-                o.errors.len(),
-                o.errors[0]
-            );
-        }
-        report.section("2. Fan-in", &body);
-        assert!(
-            o.errors.is_empty(),
-            "{} of {} fan-in syncs failed: {:?}",
-            o.errors.len(),
-            o.agents,
-            &o.errors[..o.errors.len().min(5)]
-        );
     }
     rss.row(vec![
-        "idle after the load".into(),
+        "idle after the ingest runs".into(),
         mib(measure::rss_kb(pid)),
     ]);
+    report.section(
+        "1. Durable ingest at the hub",
+        &format!(
+            "{}\nBest of {} runs each (hub and raw interleaved; the machine is shared). Each agent: its own TLS connection and credential, Hello, then back-to-back Pushes; a push counts once the hub replied (after its flush). Raw sled: the same number of threads, each `apply_batch` of the same entries (the hub's stored JSON form) + `flush()`, in a temp dir. CPU: of the best hub run, hub process / this process (the agents). Target: hub ≥ 50% of raw.\n",
+            t.render(),
+            knobs.reps.max(1),
+        ),
+    );
+    hub.stop();
+}
+
+/// Fan-in against a fresh hub holding only the fan-in units.
+fn fanin_hub(rt: &tokio::runtime::Runtime, knobs: &Knobs, report: &mut Report, rss: &mut Table) {
+    let (mut hub, mut many, enrol) =
+        hub_with_units(rt, knobs, knobs.fanin.max(1), |i| format!("F{i:05}"));
+    let pid = hub.pid().expect("hub running");
+    let (addr, fp) = client::target(&hub);
+    println!("enrolled {} fan-in units in {}", many.len(), dur(enrol));
+    let solo_n = many.len().min(20);
+    let solo = fanin::solo(rt, &addr, fp, &mut many[..solo_n]);
+    rss.row(vec![
+        format!("idle, {} units enrolled", many.len()),
+        mib(measure::rss_kb(pid)),
+    ]);
+    let o = fanin::run(rt, &addr, fp, pid, &mut many);
+    let mut t = Table::new(&[
+        "agents at once",
+        "entries each",
+        "succeeded",
+        "p50",
+        "p90",
+        "p99",
+        "max",
+        "all done in",
+        "baseline: one agent alone, p50 (p99)",
+        "hub RSS before",
+        "hub peak RSS",
+    ]);
+    t.row(vec![
+        o.agents.to_string(),
+        o.entries_per_agent.to_string(),
+        format!("{} / {}", o.ok, o.agents),
+        dur(percentile(&o.latency, 50.0)),
+        dur(percentile(&o.latency, 90.0)),
+        dur(percentile(&o.latency, 99.0)),
+        dur(percentile(&o.latency, 100.0)),
+        dur(o.wall),
+        format!(
+            "{} ({})",
+            dur(percentile(&solo, 50.0)),
+            dur(percentile(&solo, 99.0))
+        ),
+        mib(o.hub_rss_before_kb),
+        mib(o.hub_peak_kb),
+    ]);
+    rss.row(vec![
+        format!("peak under fan-in ({} agents at once)", o.agents),
+        mib(o.hub_peak_kb),
+    ]);
+    let mut body = t.render();
+    let _ = write!(
+        body,
+        "\nA fresh hub. Each agent: a new TLS connection (handshake inside the timed sync), Hello, one Push of {} entries (3 activities, a `value set` of 10 values, a narrative). Baseline: the same sync by {} agents one after another. Enrolling the {} units beforehand took {} ({}/s).\n",
+        o.entries_per_agent,
+        solo.len(),
+        o.agents,
+        dur(enrol),
+        thousands(o.agents as f64 / enrol.as_secs_f64()),
+    );
+    if !o.errors.is_empty() {
+        let _ = writeln!(
+            body,
+            "\n**{} syncs failed**, first: {}",
+            o.errors.len(),
+            o.errors[0]
+        );
+    }
+    report.section("2. Fan-in", &body);
+    assert!(
+        o.errors.is_empty(),
+        "{} of {} fan-in syncs failed: {:?}",
+        o.errors.len(),
+        o.agents,
+        &o.errors[..o.errors.len().min(5)]
+    );
     hub.stop();
 }
 
