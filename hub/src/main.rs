@@ -4,6 +4,11 @@ use std::process::ExitCode;
 
 use clap::Parser;
 
+// The ingest path allocates per entry; with the system allocator malloc/free
+// took about a third of the hub's CPU under load (BENCHMARKS.md).
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() -> ExitCode {
     let cli = coso_hub::cli::Cli::parse();
     coso_hub::cli::init_logging(&cli);

@@ -4,7 +4,7 @@
 
 use std::sync::Arc;
 
-use coso_proto::{Entry, Review, UnitCode, pb};
+use coso_proto::{Review, UnitCode, pb};
 use tonic::{Request, Response, Status};
 
 use crate::auth::{self, CodeCheck};
@@ -138,8 +138,8 @@ impl SyncService {
         for (index, e) in entries.into_iter().enumerate() {
             let seq = e.seq;
             let bad = |error| ApiError::BadEntry { index, seq, error };
-            let entry = Entry::try_from(e).map_err(bad)?;
-            out.push(Incoming::new(entry).map_err(bad)?);
+            let (entry, change) = coso_proto::convert::entry_and_change(e).map_err(bad)?;
+            out.push(Incoming { entry, change });
         }
         Ok(out)
     }

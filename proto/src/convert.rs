@@ -100,24 +100,32 @@ impl From<&Entry> for pb::ChangeEntry {
 impl TryFrom<pb::ChangeEntry> for Entry {
     type Error = DomainError;
     fn try_from(e: pb::ChangeEntry) -> Result<Self, Self::Error> {
-        if e.seq == 0 {
-            return Err(wire("seq", "sequence numbers start at 1"));
-        }
-        let hash: [u8; 32] = e
-            .content_hash
-            .try_into()
-            .map_err(|_| wire("content_hash", "must be 32 bytes (SHA-256)"))?;
-        let entry = Entry {
-            seq: e.seq,
-            kind: ChangeKind::try_from(e.kind)?,
-            entity: e.entity,
-            payload: e.payload,
-            hash,
-            recorded_at: parse_time("recorded_at", &e.recorded_at)?,
-        };
-        entry.decode()?;
-        Ok(entry)
+        entry_and_change(e).map(|(entry, _)| entry)
     }
+}
+
+/// Like `Entry::try_from`, also returning the decoded change, so a receiver
+/// that needs it does not decode the payload a second time.
+pub fn entry_and_change(
+    e: pb::ChangeEntry,
+) -> Result<(Entry, crate::domain::change::Change), DomainError> {
+    if e.seq == 0 {
+        return Err(wire("seq", "sequence numbers start at 1"));
+    }
+    let hash: [u8; 32] = e
+        .content_hash
+        .try_into()
+        .map_err(|_| wire("content_hash", "must be 32 bytes (SHA-256)"))?;
+    let entry = Entry {
+        seq: e.seq,
+        kind: ChangeKind::try_from(e.kind)?,
+        entity: e.entity,
+        payload: e.payload,
+        hash,
+        recorded_at: parse_time("recorded_at", &e.recorded_at)?,
+    };
+    let change = entry.decode()?;
+    Ok((entry, change))
 }
 
 impl From<&Value> for pb::Value {
