@@ -586,6 +586,13 @@ fn state_vi(s: &str, lang: Lang) -> &str {
 
 /// Prints rows as left-aligned columns.
 fn table(rows: &[Vec<String>]) {
+    for line in table_lines(rows) {
+        println!("{line}");
+    }
+}
+
+/// Rows laid out as left-aligned columns, two spaces apart.
+pub(crate) fn table_lines(rows: &[Vec<String>]) -> Vec<String> {
     let cols = rows.iter().map(Vec::len).max().unwrap_or(0);
     let widths: Vec<usize> = (0..cols)
         .map(|c| {
@@ -596,17 +603,19 @@ fn table(rows: &[Vec<String>]) {
                 .unwrap_or(0)
         })
         .collect();
-    for r in rows {
-        let mut line = String::new();
-        for (c, cell) in r.iter().enumerate() {
-            line.push_str(cell);
-            if c + 1 < r.len() {
-                let pad = widths[c] - cell.chars().count() + 2;
-                line.extend(std::iter::repeat_n(' ', pad));
+    rows.iter()
+        .map(|r| {
+            let mut line = String::new();
+            for (c, cell) in r.iter().enumerate() {
+                line.push_str(cell);
+                if c + 1 < r.len() {
+                    let pad = widths[c] - cell.chars().count() + 2;
+                    line.extend(std::iter::repeat_n(' ', pad));
+                }
             }
-        }
-        println!("{}", line.trim_end());
-    }
+            line.trim_end().to_string()
+        })
+        .collect()
 }
 
 fn print_link(ctx: &Ctx, r: &pb::AddUnitResponse) {
