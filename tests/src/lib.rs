@@ -382,12 +382,18 @@ impl Agent {
 
     /// A spawned (not awaited) agent command, e.g. to kill it midway.
     pub fn spawn(&self, args: &[&str]) -> Child {
+        self.spawn_env(args, &[])
+    }
+
+    /// Like [`Agent::spawn`], with extra environment for this command.
+    pub fn spawn_env(&self, args: &[&str], env: &[(&str, &str)]) -> Child {
         Command::new(&bins().agent)
             .args(args)
             .arg("--data-dir")
             .arg(&self.dir)
             .env_remove("COSO_LANG")
             .envs(self.env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+            .envs(env.iter().copied())
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::null())
@@ -402,6 +408,13 @@ impl Agent {
 
     /// Adds an activity and returns its id.
     pub fn add_activity(&self, date: &str, form: &str, title: &str, participants: u32) -> String {
+        self.try_add_activity(date, form, title, participants)
+            .ok()
+            .last_line()
+    }
+
+    /// `activity add`, leaving the outcome to the caller.
+    pub fn try_add_activity(&self, date: &str, form: &str, title: &str, participants: u32) -> Run {
         let p = participants.to_string();
         self.cmd(&[
             "activity",
@@ -415,8 +428,6 @@ impl Agent {
             "--participants",
             &p,
         ])
-        .ok()
-        .last_line()
     }
 }
 

@@ -312,20 +312,7 @@ fn values_for(catalog: &Catalog, kind: UnitKind, rng: &mut Rng) -> BTreeMap<Stri
 pub fn record(agent: &crate::Agent, plan: &UnitPlan, period: &str) -> Result<(), Box<crate::Run>> {
     for a in &plan.activities {
         let date = a.date.to_string();
-        let p = a.participants.to_string();
-        let run = agent.cmd(&[
-            "activity",
-            "add",
-            "--date",
-            &date,
-            "--form",
-            a.form.as_str(),
-            "--title",
-            &a.title,
-            "--participants",
-            &p,
-        ]);
-        check(run)?;
+        check(agent.try_add_activity(&date, a.form.as_str(), &a.title, a.participants))?;
     }
     if !plan.values.is_empty() {
         let pairs: Vec<String> = plan

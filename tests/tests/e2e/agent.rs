@@ -623,8 +623,8 @@ fn a_second_process_is_told_who_holds_the_store() {
         en.context()
     );
     // Released while a command waits (or before it starts): the command runs.
-    let mut child = std::process::Command::new(&coso_tests::bins().agent)
-        .args([
+    let mut child = a.spawn_env(
+        &[
             "activity",
             "add",
             "--date",
@@ -633,14 +633,9 @@ fn a_second_process_is_told_who_holds_the_store() {
             "other",
             "--title",
             "x",
-        ])
-        .arg("--data-dir")
-        .arg(&a.dir)
-        .env("COSO_AGENT_LOCK_WAIT", "30")
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .unwrap();
+        ],
+        &[("COSO_AGENT_LOCK_WAIT", "30")],
+    );
     drop(held);
     assert!(child.wait().unwrap().success());
     // Two real agent processes: the holder file names the running command.

@@ -596,17 +596,10 @@ fn the_agent_killed_mid_sync_resumes_without_loss_or_duplicates() {
     let (hub, proxy, a) = year_world();
     let mut held = 0;
     for at in [at_percent(10), at_percent(50)] {
-        let mut child = {
-            let mut cmd = std::process::Command::new(&coso_tests::bins().agent);
-            cmd.args(["sync", "--data-dir"])
-                .arg(&a.dir)
-                .env("COSO_NOW", NOW)
-                .env("COSO_SYNC_BATCH_ENTRIES", SMALL_BATCH)
-                .stdin(std::process::Stdio::null())
-                .stdout(std::process::Stdio::null())
-                .stderr(std::process::Stdio::null());
-            cmd.spawn().expect("spawn coso-agent sync")
-        };
+        let mut child = a.spawn_env(
+            &["sync"],
+            &[("COSO_NOW", NOW), ("COSO_SYNC_BATCH_ENTRIES", SMALL_BATCH)],
+        );
         let pid = child.id();
         proxy.arm(at, Trip::Call(Box::new(move || sigkill(pid))));
         let status_code = child.wait().expect("wait for agent");
