@@ -12,12 +12,13 @@ use coso_proto::{Decision, Period, PeriodCode, ReportState, Review, Unit, UnitCo
 use tonic::{Request, Response, Status};
 
 use crate::auth;
+use crate::city;
 use crate::error::{ApiError, lang_of};
 use crate::input;
 use crate::reporting::{self, ReportingError, UnitEntry};
 use crate::state::HubState;
 use crate::store::{Enrolment, PendingCode, UnitRecord};
-use crate::upstream::{UpstreamError, rollup};
+use crate::upstream::UpstreamError;
 
 pub struct AdminService {
     hub: Arc<HubState>,
@@ -164,29 +165,29 @@ impl AdminService {
         asked: bool,
         period: &Period,
         entries: &[UnitEntry],
-    ) -> Result<Option<Vec<rollup::Ward>>, ApiError> {
+    ) -> Result<Option<Vec<city::Ward>>, ApiError> {
         if !asked && !entries.is_empty() {
             return Ok(None);
         }
-        let wards = rollup::load(&self.hub.store, &period.code).map_err(UpstreamError::from)?;
+        let wards = city::load(&self.hub.store, &period.code).map_err(UpstreamError::from)?;
         Ok((asked || !wards.is_empty()).then_some(wards))
     }
 
     fn rollup_report(
         &self,
         period: &Period,
-        wards: &[rollup::Ward],
+        wards: &[city::Ward],
         format: &str,
     ) -> Result<pb::CompileReportResponse, ApiError> {
         let format: crate::compile::Format = format.parse().map_err(ReportingError::from)?;
         if wards.is_empty() {
-            let e = rollup::RollupError::NothingReceived(period.code.clone());
+            let e = city::CityError::NothingReceived(period.code.clone());
             return Err(UpstreamError::from(e).into());
         }
         let today = coso_proto::clock::now()
             .with_timezone(&vietnam())
             .date_naive();
-        let r = rollup::rollup(
+        let r = city::rollup(
             &self.hub.config.file.letterhead,
             &self.hub.docs.catalog(),
             period,
@@ -240,8 +241,8 @@ impl AdminService {
 }
 
 /// `status` of a city-level hub: the wards that delivered for the period.
-fn rollup_status(period: &Period, wards: &[rollup::Ward]) -> Result<pb::StatusResponse, ApiError> {
-    let s = rollup::status(period, wards);
+fn rollup_status(period: &Period, wards: &[city::Ward]) -> Result<pb::StatusResponse, ApiError> {
+    let s = city::status(period, wards);
     let t = &s.totals;
     Ok(pb::StatusResponse {
         period: Some(pb::Period::from(period)),

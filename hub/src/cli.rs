@@ -992,9 +992,8 @@ async fn status(ctx: &Ctx, period: &str, wards: bool) -> Result<(), CliError> {
     let doc: Option<serde_json::Value> = serde_json::from_str(&r.status_json).ok();
     if !ctx.json
         && let Some(d) = &doc
-        && d.get("scope").and_then(|s| s.as_str()) == Some(crate::upstream::rollup::SCOPE)
-        && let Ok(rolled) =
-            serde_json::from_value::<crate::upstream::rollup::WardsStatus>(d.clone())
+        && d.get("scope").and_then(|s| s.as_str()) == Some(crate::city::SCOPE)
+        && let Ok(rolled) = serde_json::from_value::<crate::city::WardsStatus>(d.clone())
     {
         print!("{}", rolled.to_text(ctx.lang));
         return Ok(());

@@ -32,6 +32,7 @@ mod csv;
 mod docx;
 mod json;
 mod md;
+pub mod report_json;
 mod xlsx;
 
 use std::cmp::Ordering;
@@ -240,13 +241,16 @@ pub struct StatusRow {
     pub kind: UnitKind,
     pub state: UnitStatus,
     /// RFC 3339, in Vietnam time.
+    #[serde(deserialize_with = "report_json::required")]
     pub submitted_at: Option<String>,
     pub timeliness: Timeliness,
     /// Whether the report counts toward totals (submitted or accepted).
     pub counted: bool,
     /// Activities covered by the current submission.
+    #[serde(deserialize_with = "report_json::required")]
     pub activities: Option<u32>,
     /// The ward's reason when it returned the report.
+    #[serde(deserialize_with = "report_json::required")]
     pub review_reason: Option<String>,
 }
 

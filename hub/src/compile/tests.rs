@@ -584,6 +584,31 @@ fn the_completeness_sentence_without_returns() {
 }
 
 #[test]
+fn the_report_json_reads_back_as_it_was_written() {
+    // The one schema: what a ward writes, a city reads back equal, every
+    // field (hostile text, nulls, returned units included).
+    let f = Fixture::new();
+    let bytes = compile(&f.input(), Format::Json).unwrap();
+    let back = report_json::ReportJson::parse(&bytes).unwrap();
+    assert_eq!(back.to_bytes().unwrap(), bytes);
+    let model = Model::build(&f.input());
+    assert_eq!(back, report_json::ReportJson::of(&model));
+    assert!(back.indicators.iter().any(|i| i.total.is_none()));
+    assert!(back.units.iter().any(|u| u.submitted_at.is_none()));
+
+    // A renamed field is refused by name rather than read as null.
+    let mut v: serde_json::Value = serde_json::from_slice(&bytes).unwrap();
+    let unit = v["units"][0].as_object_mut().unwrap();
+    let at = unit.remove("submitted_at").unwrap();
+    unit.insert("received_at".into(), at);
+    let e = report_json::ReportJson::parse(v.to_string().as_bytes()).unwrap_err();
+    assert!(
+        e.to_string().contains("missing field `submitted_at`"),
+        "{e}"
+    );
+}
+
+#[test]
 fn json_and_csv_are_byte_identical_across_compiles_and_input_order() {
     let f = Fixture::new();
     let mut g = Fixture::new();

@@ -10,6 +10,7 @@
 //! method flushes (`flush_async`) before it returns: when it returns Ok, the
 //! change is on disk.
 
+pub mod inbox;
 mod keys;
 pub mod outbox;
 

@@ -15,7 +15,6 @@ pub mod cli;
 pub mod deliver;
 pub mod payload;
 pub mod receive;
-pub mod rollup;
 pub mod schedule;
 pub mod settings;
 pub mod worker;
@@ -52,7 +51,8 @@ pub enum UpstreamError {
     #[error("the {period} report could not be compiled: {reason}")]
     Compile { period: PeriodCode, reason: String },
     #[error(transparent)]
-    Rollup(#[from] rollup::RollupError),
+    /// A roll-up of received ward reports failed (the city level, `crate::city`).
+    Rollup(#[from] crate::city::CityError),
     #[error(transparent)]
     Store(#[from] StoreError),
 }
@@ -65,8 +65,8 @@ impl UpstreamError {
             }
             UpstreamError::NotConfigured => Code::FailedPrecondition,
             UpstreamError::Rollup(e) => match e {
-                rollup::RollupError::Format(_) => Code::InvalidArgument,
-                rollup::RollupError::NothingReceived(_) => Code::FailedPrecondition,
+                crate::city::CityError::Format(_) => Code::InvalidArgument,
+                crate::city::CityError::NothingReceived(_) => Code::FailedPrecondition,
                 _ => Code::Internal,
             },
             UpstreamError::Compile { .. } | UpstreamError::Store(_) => Code::Internal,

@@ -19,7 +19,8 @@ use subtle::ConstantTimeEq;
 
 use super::payload::*;
 use crate::state::HubState;
-use crate::store::outbox::{Payload, Received};
+use crate::store::inbox::Received;
+use crate::store::outbox::Payload;
 
 /// Parts beyond this many are refused (a sender sends three).
 const MAX_PARTS: usize = 16;
