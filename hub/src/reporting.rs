@@ -56,6 +56,9 @@ fn input<'a>(
         report_date: coso_proto::clock::now()
             .with_timezone(&vietnam())
             .date_naive(),
+        // The ward's narrative store lands with `note set` on the hub; until
+        // then every section is synthesised from the units' texts.
+        ward_notes: &compile::NO_WARD_NOTES,
     }
 }
 

@@ -255,6 +255,7 @@ impl Fixture {
             period: &self.period,
             units: &self.units,
             report_date: NaiveDate::from_ymd_opt(2026, 6, 4).unwrap(),
+            ward_notes: &NO_WARD_NOTES,
         }
     }
     /// The counted units' values, by the scenario table (not by the model).
@@ -809,6 +810,9 @@ fn docx_is_a_valid_package_with_the_layout_and_escaped_text() {
         "(Kèm theo Báo cáo số      /BC-UBND ngày 04/6/2026 của UBND phường Gia Viên)",
         "Tổng cộng",
         "Tổ dân phố số 7: ",
+        "Phụ lục I",
+        "Phụ lục II",
+        "Ý KIẾN CỦA CÁC ĐƠN VỊ",
     ] {
         assert!(xml.contains(words), "missing {words:?}");
     }
@@ -840,12 +844,68 @@ fn docx_is_a_valid_package_with_the_layout_and_escaped_text() {
         assert!(!xml.contains(c), "control character {:?} in the XML", c);
     }
     assert!(xml.contains("\u{FFFD}NUL\u{FFFD}BEL\u{FFFD}[31mESC"));
-    assert_eq!(xml.matches("ab&lt;&gt;").count(), 25_000);
+    // Once in the body's synthesis, once in Phụ lục II (the unit's full text).
+    assert_eq!(xml.matches("ab&lt;&gt;").count(), 2 * 25_000);
     assert!(
         xml.contains("dòng thứ hai</w:t>"),
         "lines become paragraphs"
     );
     assert!(xml.contains("<w:tab />"), "tabs stay tabs");
+}
+
+#[test]
+fn the_ward_narrative_is_the_body_and_unit_texts_go_to_the_annex() {
+    let mut f = Fixture::new();
+    // Two units wrote the same proposal, word for word but for case and commas.
+    let same = [
+        "Đề nghị bổ sung kinh phí, cho Ban Thanh tra nhân dân.",
+        "đề nghị bổ sung kinh phí cho ban thanh tra nhân dân",
+    ];
+    let mut n = 0;
+    for e in f.units.iter_mut() {
+        if let Some(r) = e.report.as_mut()
+            && n < 2
+            && matches!(
+                e.state,
+                Some(ReportState::Submitted | ReportState::Accepted)
+            )
+        {
+            r.notes.insert(Section::Proposals, same[n].to_string());
+            n += 1;
+        }
+    }
+    assert_eq!(n, 2);
+    let mut ward = BTreeMap::new();
+    ward.insert(
+        Section::Difficulties,
+        "Khó khăn chung của phường.\nDòng thứ hai.".to_string(),
+    );
+    let mut input = f.input();
+    input.ward_notes = &ward;
+    let model = Model::build(&input);
+    let xml = String::from_utf8(docx::build(&model).build().document).unwrap();
+    let body_end = xml.find("Phụ lục I<").expect("the appendix");
+    let (body, annex) = xml.split_at(body_end);
+    // II is the ward's text, line by line; the units' difficulties are only in the annex.
+    assert!(body.contains("Khó khăn chung của phường.") && body.contains("Dòng thứ hai."));
+    let unit_difficulty = model
+        .narratives_of(Section::Difficulties)
+        .next()
+        .expect("a unit wrote difficulties")
+        .text
+        .to_string();
+    let probe: String = unit_difficulty.chars().take(30).collect();
+    assert!(!body.contains(&probe), "unit text in the body: {probe}");
+    assert!(annex.contains(&probe));
+    // III: the two near-identical proposals said once.
+    assert_eq!(body.matches("ổ sung kinh phí").count(), 1, "said once");
+    assert_eq!(annex.matches("ổ sung kinh phí").count(), 2, "each in full");
+    // The closing sentence is kept with the signature block, which cannot split.
+    let closing = body.find("Trên đây là báo cáo").unwrap();
+    let before_close = &body[..closing];
+    let para_start = before_close.rfind("</w:p>").unwrap();
+    assert!(body[para_start..closing].contains("<w:keepNext />"));
+    assert!(body[closing..].contains("<w:cantSplit />"));
 }
 
 #[test]
@@ -963,6 +1023,7 @@ fn an_empty_ward_still_compiles() {
         period: &p,
         units: &[],
         report_date: NaiveDate::from_ymd_opt(2026, 6, 4).unwrap(),
+        ward_notes: &NO_WARD_NOTES,
     };
     for format in Format::ALL {
         let out = compile(&input, format).unwrap();
