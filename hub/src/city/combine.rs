@@ -6,7 +6,7 @@ use chrono::NaiveDate;
 use coso_proto::domain::catalog::{Aggregation, Indicator};
 use coso_proto::domain::report::round2;
 use coso_proto::{Catalog, Period, Section, Value};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use super::{Ward, WardRow, WardTotals};
 use crate::compile::report_json::aggregation_name;
@@ -33,7 +33,7 @@ pub struct RolledIndicator {
     pub by_ward: BTreeMap<String, Option<Value>>,
 }
 
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RolledNarrative {
     pub ward: String,
     pub unit: String,

@@ -24,6 +24,7 @@ use crate::store::StoreError;
 
 pub use combine::{RolledIndicator, RolledNarrative, Rollup, combine, rollup};
 pub use load::{Ward, latest, load};
+pub use render::{RollupIndicatorJson, RollupJson};
 pub use status::{WardCompleteness, WardRow, WardTotals, WardsStatus, status};
 
 /// `scope` of a roll-up document, so readers can tell it from a ward's.

@@ -3,49 +3,70 @@
 use std::collections::BTreeMap;
 
 use chrono::Utc;
-use coso_proto::{Lang, Section, Value};
-use serde::Serialize;
+use coso_proto::{Lang, PeriodCode, Section, Value};
+use serde::{Deserialize, Serialize};
 
 use super::status::vn_time;
 use super::{CityError, RolledIndicator, RolledNarrative, Rollup, SCOPE, WardRow, WardTotals};
+use crate::compile::report_json::required;
 use crate::compile::{Format, machine_number, rfc3339_vn};
 
-/// `report --wards --format json`. `by_unit` repeats `by_ward` (at this
-/// level the reporting units are the wards), for readers of ward reports.
-#[derive(Serialize)]
-struct JsonReport<'a> {
-    scope: &'static str,
-    period: String,
-    title: &'a str,
-    subject: &'a str,
-    due: String,
-    report_date: String,
-    catalog_version: u64,
-    wards_reporting: u64,
-    units_expected: u64,
-    units_reported: u64,
-    summary: String,
-    summary_en: String,
-    completeness: &'a WardTotals,
-    wards: &'a [WardRow],
-    indicators: Vec<JsonIndicator<'a>>,
-    narratives: &'a [RolledNarrative],
+/// `report --wards --format json`, written and read (by the DHIS2 export)
+/// with this one type. `by_unit` repeats `by_ward` (at this level the
+/// reporting units are the wards), for readers of ward reports.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct RollupJson {
+    /// Always "wards".
+    pub scope: String,
+    pub period: PeriodCode,
+    pub title: String,
+    pub subject: String,
+    pub due: String,
+    pub report_date: String,
+    pub catalog_version: u64,
+    pub wards_reporting: u64,
+    pub units_expected: u64,
+    pub units_reported: u64,
+    pub summary: String,
+    pub summary_en: String,
+    pub completeness: WardTotals,
+    pub wards: Vec<WardRow>,
+    pub indicators: Vec<RollupIndicatorJson>,
+    pub narratives: Vec<RolledNarrative>,
 }
 
-#[derive(Serialize)]
-struct JsonIndicator<'a> {
-    #[serde(flatten)]
-    ind: &'a RolledIndicator,
-    by_unit: &'a BTreeMap<String, Option<Value>>,
+/// One indicator of the roll-up document.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct RollupIndicatorJson {
+    pub code: String,
+    pub group: String,
+    pub name: String,
+    pub unit: String,
+    #[serde(rename = "type")]
+    pub value_type: String,
+    pub aggregate: String,
+    #[serde(deserialize_with = "required")]
+    pub total: Option<Value>,
+    pub wards_reporting: u64,
+    pub units_reporting: u64,
+    pub by_ward: BTreeMap<String, Option<Value>>,
+    pub by_unit: BTreeMap<String, Option<Value>>,
+}
+
+impl RollupJson {
+    /// Reads a roll-up document; the error names a missing or wrong field.
+    pub fn parse(bytes: &[u8]) -> Result<RollupJson, serde_json::Error> {
+        serde_json::from_slice(bytes)
+    }
 }
 
 impl Rollup {
-    pub fn to_json(&self) -> Result<Vec<u8>, CityError> {
-        let r = JsonReport {
-            scope: SCOPE,
-            period: self.period.code.to_string(),
-            title: &self.period.title,
-            subject: &self.subject,
+    pub fn to_json_doc(&self) -> RollupJson {
+        RollupJson {
+            scope: SCOPE.to_string(),
+            period: self.period.code.clone(),
+            title: self.period.title.clone(),
+            subject: self.subject.clone(),
             due: rfc3339_vn(self.period.due.with_timezone(&Utc)),
             report_date: self.report_date.format("%Y-%m-%d").to_string(),
             catalog_version: self.catalog_version,
@@ -54,19 +75,32 @@ impl Rollup {
             units_reported: self.totals.units_reported,
             summary: self.totals.sentence(Lang::Vi),
             summary_en: self.totals.sentence(Lang::En),
-            completeness: &self.totals,
-            wards: &self.wards,
+            completeness: self.totals.clone(),
+            wards: self.wards.clone(),
             indicators: self
                 .indicators
                 .iter()
-                .map(|ind| JsonIndicator {
-                    ind,
-                    by_unit: &ind.by_ward,
+                .map(|i: &RolledIndicator| RollupIndicatorJson {
+                    code: i.code.clone(),
+                    group: i.group.clone(),
+                    name: i.name.clone(),
+                    unit: i.unit.clone(),
+                    value_type: i.value_type.to_string(),
+                    aggregate: i.aggregate.to_string(),
+                    total: i.total.clone(),
+                    wards_reporting: i.wards_reporting,
+                    units_reporting: i.units_reporting,
+                    by_ward: i.by_ward.clone(),
+                    by_unit: i.by_ward.clone(),
                 })
                 .collect(),
-            narratives: &self.narratives,
-        };
-        let mut out = serde_json::to_vec_pretty(&r).map_err(|e| CityError::Write(e.to_string()))?;
+            narratives: self.narratives.clone(),
+        }
+    }
+
+    pub fn to_json(&self) -> Result<Vec<u8>, CityError> {
+        let mut out = serde_json::to_vec_pretty(&self.to_json_doc())
+            .map_err(|e| CityError::Write(e.to_string()))?;
         out.push(b'\n');
         Ok(out)
     }
@@ -295,5 +329,23 @@ fn people(v: Option<&Value>) -> String {
         Some(Value::Bool(false)) => "Không".into(),
         Some(Value::Text(t)) => t.clone(),
         None => "—".into(),
+    }
+}
+
+impl RollupJson {
+    /// The DHIS2 export of the roll-up: each ward's totals under its own
+    /// organisation unit (the rules are in `compile::dhis2`).
+    pub fn to_dhis2(
+        &self,
+        m: &crate::compile::dhis2::Mapping,
+    ) -> Result<crate::compile::dhis2::Export, crate::compile::dhis2::Dhis2Error> {
+        crate::compile::dhis2::wards(
+            &self.period,
+            &self.report_date,
+            self.indicators
+                .iter()
+                .map(|i| (i.code.as_str(), &i.by_ward)),
+            m,
+        )
     }
 }

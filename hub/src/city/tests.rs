@@ -287,3 +287,37 @@ fn status_and_outputs_are_deterministic() {
     );
     assert!(r.render(Format::Xlsx).unwrap().starts_with(b"PK"));
 }
+
+#[test]
+fn the_roll_up_reads_back_and_exports_each_ward_to_dhis2() {
+    let catalog = Catalog::builtin();
+    let day = NaiveDate::from_ymd_opt(2026, 6, 4).unwrap();
+    let r = rollup(&Letterhead::default(), &catalog, &h1(), &wards(), day);
+    let bytes = r.render(Format::Json).unwrap();
+    let doc = RollupJson::parse(&bytes).unwrap();
+    assert_eq!(doc, r.to_json_doc());
+    let m = crate::compile::dhis2::Mapping::parse(
+        "[org_units]\n\"Phường Gia Viên\" = \"DiszpKrYNg8\"\n\"Phường Lê Lợi\" = \"LeLoi000001\"\n\
+         [data_elements]\nTT01 = \"fbfJHSPpUQD\"\nCK01 = \"cYeuwXTCPkU\"\n",
+    )
+    .unwrap();
+    let e = doc.to_dhis2(&m).unwrap();
+    assert_eq!(e.set.org_unit, None);
+    assert_eq!(e.set.period, "2026S1");
+    let got: Vec<(&str, &str, &str)> = e
+        .set
+        .data_values
+        .iter()
+        .map(|v| (v.data_element.as_str(), v.org_unit.as_str(), v.value.as_str()))
+        .collect();
+    // Lê Lợi left CK01 empty: no value, never a zero.
+    assert_eq!(
+        got,
+        vec![
+            ("fbfJHSPpUQD", "DiszpKrYNg8", "10"),
+            ("fbfJHSPpUQD", "LeLoi000001", "5"),
+            ("cYeuwXTCPkU", "DiszpKrYNg8", "40"),
+        ]
+    );
+    assert!(e.unmapped.contains(&"GS01".to_string()));
+}

@@ -29,6 +29,7 @@
 //!   other) and then by code in natural order (TDP2 before TDP10).
 
 mod csv;
+pub mod dhis2;
 mod docx;
 mod json;
 mod md;

@@ -18,7 +18,7 @@ use super::{Completeness, KindCell, Model, StatusRow};
 
 /// Reads an `Option` field that must be present (it may be `null`). Serde
 /// lets a missing `Option` field become `None`; with this it is an error.
-pub(crate) fn required<'de, D, T>(d: D) -> Result<Option<T>, D::Error>
+pub fn required<'de, D, T>(d: D) -> Result<Option<T>, D::Error>
 where
     D: Deserializer<'de>,
     T: Deserialize<'de>,

@@ -1041,3 +1041,150 @@ fn natural_order_of_codes() {
     v.sort_by(|a, b| natural_cmp(a, b));
     assert_eq!(v, ["A", "TDP", "TDP1", "TDP02", "TDP2", "TDP10"]);
 }
+
+/// Checks a document against DHIS2's `dataValueSets` import format, read as
+/// plain JSON: the required fields, their shapes, values as strings.
+fn check_dhis2_shape(doc: &serde_json::Value, org_unit_at_top: bool) {
+    let uid = |v: &serde_json::Value| v.as_str().is_some_and(dhis2::is_uid);
+    let o = doc.as_object().expect("an object");
+    for k in o.keys() {
+        assert!(
+            ["dataSet", "completeDate", "period", "orgUnit", "dataValues"].contains(&k.as_str()),
+            "unexpected field {k}"
+        );
+    }
+    if let Some(ds) = o.get("dataSet") {
+        assert!(uid(ds), "dataSet {ds}");
+    }
+    let date = doc["completeDate"].as_str().expect("completeDate");
+    assert!(
+        NaiveDate::parse_from_str(date, "%Y-%m-%d").is_ok(),
+        "{date}"
+    );
+    let period = doc["period"].as_str().expect("period");
+    assert_eq!(o.contains_key("orgUnit"), org_unit_at_top);
+    if org_unit_at_top {
+        assert!(uid(&doc["orgUnit"]));
+    }
+    let values = doc["dataValues"].as_array().expect("dataValues");
+    assert!(!values.is_empty());
+    for v in values {
+        let v = v.as_object().unwrap();
+        assert_eq!(v.len(), 4, "{v:?}");
+        assert!(uid(&v["dataElement"]) && uid(&v["orgUnit"]), "{v:?}");
+        assert_eq!(v["period"], period);
+        assert!(v["value"].is_string(), "value must be a string: {v:?}");
+    }
+}
+
+const UIDS: [&str; 4] = ["fbfJHSPpUQD", "cYeuwXTCPkU", "Jtf34kNZhzP", "hfdmMSPBgLG"];
+
+#[test]
+fn the_dhis2_export_puts_every_mapped_total_where_it_belongs() {
+    let f = Fixture::new();
+    let report =
+        report_json::ReportJson::parse(&compile(&f.input(), Format::Json).unwrap()).unwrap();
+    let mapping = dhis2::Mapping::parse(&format!(
+        r#"data_set = "pBOMPrpg1QX"
+[org_units]
+"Phường Gia Viên" = "DiszpKrYNg8"
+[data_elements]
+TT01 = "{}"
+TT10 = "{}"
+CK03 = "{}"
+GS01 = "{}"
+"#,
+        UIDS[0], UIDS[1], UIDS[2], UIDS[3]
+    ))
+    .unwrap();
+    let e = dhis2::ward(&report, Some("Phường Gia Viên"), &mapping).unwrap();
+    let doc: serde_json::Value = serde_json::from_slice(&e.to_bytes()).unwrap();
+    check_dhis2_shape(&doc, true);
+    assert_eq!(doc["period"], "2026S1");
+    assert_eq!(doc["completeDate"], "2026-06-04");
+    assert_eq!(doc["orgUnit"], "DiszpKrYNg8");
+    assert_eq!(doc["dataSet"], "pBOMPrpg1QX");
+    // Every mapped indicator with a total, under its data element, as a string.
+    let by_de: BTreeMap<&str, &str> = doc["dataValues"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| {
+            (
+                v["dataElement"].as_str().unwrap(),
+                v["value"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    for (code, de) in ["TT01", "TT10", "CK03", "GS01"].iter().zip(UIDS) {
+        match report.total(code) {
+            Some(Value::Number(n)) => assert_eq!(by_de[de], machine_number(*n), "{code}"),
+            Some(other) => panic!("{code}: {other:?}"),
+            None => assert!(!by_de.contains_key(de), "{code} is missing, not zero"),
+        }
+    }
+    // Indicators with a total but no mapping are named.
+    assert!(e.unmapped.contains(&"TT09".to_string()), "{:?}", e.unmapped);
+    assert!(!e.unmapped.contains(&"TT01".to_string()));
+    // Without the ward's name, the one [org_units] entry is the ward.
+    assert_eq!(
+        dhis2::ward(&report, None, &mapping)
+            .unwrap()
+            .set
+            .org_unit
+            .as_deref(),
+        Some("DiszpKrYNg8")
+    );
+    assert!(matches!(
+        dhis2::ward(&report, Some("Phường Lê Lợi"), &mapping),
+        Err(dhis2::Dhis2Error::OrgUnit(_))
+    ));
+}
+
+#[test]
+fn dhis2_periods_and_uids_are_checked() {
+    let base = "[org_units]\n\"P\" = \"DiszpKrYNg8\"\n[data_elements]\n";
+    let m = dhis2::Mapping::parse(base).unwrap();
+    let p = |s: &str| s.parse::<coso_proto::PeriodCode>().unwrap();
+    assert_eq!(m.period(&p("2026-H1")).unwrap(), "2026S1");
+    assert_eq!(m.period(&p("2026-Y")).unwrap(), "2026");
+    let e = m.period(&p("2026-M9")).unwrap_err();
+    assert!(matches!(e, dhis2::Dhis2Error::Period(_)));
+    assert!(e.message(Lang::Vi).contains("[periods]"));
+    assert!(m.period(&p("2026-A01")).is_err());
+    let m9 =
+        dhis2::Mapping::parse(&format!("{base}[periods]\n\"2026-M9\" = \"2026Q3\"\n")).unwrap();
+    assert_eq!(m9.period(&p("2026-M9")).unwrap(), "2026Q3");
+    for bad in [
+        "fbfJHSPpUQ",
+        "1bfJHSPpUQD",
+        "fbfJHSPpUQD1",
+        "fbfJHSP-UQD",
+        "",
+    ] {
+        let e = dhis2::Mapping::parse(&format!("{base}TT01 = \"{bad}\"\n")).unwrap_err();
+        assert_eq!(
+            e,
+            dhis2::Dhis2Error::Uid {
+                field: "data_elements.TT01".into(),
+                value: bad.into()
+            }
+        );
+    }
+    assert!(matches!(
+        dhis2::Mapping::parse("[org_units]\n\"P\" = \"bad\"\n[data_elements]\n"),
+        Err(dhis2::Dhis2Error::Uid { .. })
+    ));
+    assert!(matches!(
+        dhis2::Mapping::parse(&format!("{base}[periods]\n\"2026-M9\" = \"2026 Q3\"\n")),
+        Err(dhis2::Dhis2Error::PeriodId { .. })
+    ));
+    assert!(matches!(
+        dhis2::Mapping::parse("x = ["),
+        Err(dhis2::Dhis2Error::Syntax(_))
+    ));
+    assert!(matches!(
+        dhis2::Mapping::parse("typo = 1\n[org_units]\n[data_elements]\n"),
+        Err(dhis2::Dhis2Error::Syntax(_))
+    ));
+}
