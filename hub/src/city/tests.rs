@@ -308,7 +308,13 @@ fn the_roll_up_reads_back_and_exports_each_ward_to_dhis2() {
         .set
         .data_values
         .iter()
-        .map(|v| (v.data_element.as_str(), v.org_unit.as_str(), v.value.as_str()))
+        .map(|v| {
+            (
+                v.data_element.as_str(),
+                v.org_unit.as_str(),
+                v.value.as_str(),
+            )
+        })
         .collect();
     // Lê Lợi left CK01 empty: no value, never a zero.
     assert_eq!(
