@@ -65,6 +65,11 @@ fn ward_code(e: &WardError) -> Code {
         WardError::NotReviewable { .. } => Code::FailedPrecondition,
         WardError::Reporting(e) => e.code(),
         WardError::Upstream(e) => e.code(),
+        WardError::City(e) => match e {
+            crate::city::CityError::Format(_) => Code::InvalidArgument,
+            crate::city::CityError::NothingReceived(_) => Code::FailedPrecondition,
+            _ => Code::Internal,
+        },
         WardError::Store(_) => Code::Internal,
     }
 }

@@ -4,6 +4,7 @@
 
 pub mod admin_service;
 pub mod auth;
+pub mod city;
 pub mod cli;
 pub mod client;
 pub mod compile;

@@ -3,7 +3,9 @@
 //! time) and names its errors. The only module that calls `compile`.
 
 use coso_proto::domain::calendar::vietnam;
-use coso_proto::{Catalog, Lang, Period};
+use std::collections::BTreeMap;
+
+use coso_proto::{Catalog, Lang, Period, Section};
 use thiserror::Error;
 use tonic::Code;
 
@@ -47,6 +49,7 @@ fn input<'a>(
     catalog: &'a Catalog,
     period: &'a Period,
     units: &'a [UnitEntry],
+    ward_notes: &'a BTreeMap<Section, String>,
 ) -> CompileInput<'a> {
     CompileInput {
         letterhead,
@@ -56,6 +59,7 @@ fn input<'a>(
         report_date: coso_proto::clock::now()
             .with_timezone(&vietnam())
             .date_naive(),
+        ward_notes,
     }
 }
 
@@ -66,7 +70,13 @@ pub fn status(
     period: &Period,
     units: &[UnitEntry],
 ) -> Status {
-    compile::status(&input(letterhead, catalog, period, units))
+    compile::status(&input(
+        letterhead,
+        catalog,
+        period,
+        units,
+        &compile::NO_WARD_NOTES,
+    ))
 }
 
 /// One unit's status line (after a review).
@@ -77,7 +87,13 @@ pub fn one_status(
     entry: &UnitEntry,
 ) -> StatusRow {
     let units = std::slice::from_ref(entry);
-    let s = compile::status(&input(letterhead, catalog, period, units));
+    let s = compile::status(&input(
+        letterhead,
+        catalog,
+        period,
+        units,
+        &compile::NO_WARD_NOTES,
+    ));
     // One entry in, one row out: `status` keeps every expected unit.
     s.units
         .into_iter()
@@ -85,16 +101,18 @@ pub fn one_status(
         .expect("status has a row per unit entry")
 }
 
-/// The consolidated report in one format.
+/// The consolidated report in one format; the ward's own narrative, where
+/// it has one, is the body of its section.
 pub fn compile(
     letterhead: &Letterhead,
     catalog: &Catalog,
     period: &Period,
     units: &[UnitEntry],
+    ward_notes: &BTreeMap<Section, String>,
     format: Format,
 ) -> Result<Vec<u8>, ReportingError> {
     Ok(compile::compile(
-        &input(letterhead, catalog, period, units),
+        &input(letterhead, catalog, period, units, ward_notes),
         format,
     )?)
 }

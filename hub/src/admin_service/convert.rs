@@ -7,10 +7,10 @@ use chrono::{DateTime, Utc};
 use coso_proto::domain::calendar::AdHocPeriod;
 use coso_proto::{PeriodCode, Section, UnitCode, pb};
 
+use crate::city::WardsStatus;
 use crate::compile::{Format, StatusRow};
 use crate::input::{self, InputError};
 use crate::store::Contact;
-use crate::upstream::rollup::WardsStatus;
 use crate::ward::{
     EnrolmentInvite, NewUnit, Pushed, Scope, Standing, TargetInput, UnitDetail, UnitSummary,
     UpstreamLog, Verdict,

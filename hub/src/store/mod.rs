@@ -11,6 +11,7 @@
 //! `flush_async`) before it returns: when it returns Ok, the
 //! change is on disk.
 
+pub mod inbox;
 mod keys;
 pub mod outbox;
 

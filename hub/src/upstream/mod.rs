@@ -15,7 +15,6 @@ pub mod deliver;
 pub mod payload;
 pub mod receive;
 pub mod revision;
-pub mod rollup;
 pub mod schedule;
 pub mod settings;
 pub mod worker;
@@ -29,8 +28,9 @@ use crate::compile::{Format, UnitEntry};
 use crate::reporting;
 use crate::state::HubState;
 use crate::store::StoreError;
+use crate::store::inbox::Received;
 use crate::store::outbox::{
-    Attempt, Delivery, Enqueued, NewDelivery, Payload, Received, Trigger, UpstreamTarget,
+    Attempt, Delivery, Enqueued, NewDelivery, Payload, Trigger, UpstreamTarget,
 };
 
 pub use worker::{run as run_worker, schedule_soon, wake};
@@ -55,7 +55,8 @@ pub enum UpstreamError {
     #[error("the {period} report could not be compiled: {reason}")]
     Compile { period: PeriodCode, reason: String },
     #[error(transparent)]
-    Rollup(#[from] rollup::RollupError),
+    /// A roll-up of received ward reports failed (the city level, `crate::city`).
+    Rollup(#[from] crate::city::CityError),
     #[error(transparent)]
     Store(#[from] StoreError),
 }
@@ -68,8 +69,8 @@ impl UpstreamError {
             }
             UpstreamError::NotConfigured => Code::FailedPrecondition,
             UpstreamError::Rollup(e) => match e {
-                rollup::RollupError::Format(_) => Code::InvalidArgument,
-                rollup::RollupError::NothingReceived(_) => Code::FailedPrecondition,
+                crate::city::CityError::Format(_) => Code::InvalidArgument,
+                crate::city::CityError::NothingReceived(_) => Code::FailedPrecondition,
                 _ => Code::Internal,
             },
             UpstreamError::Compile { .. } | UpstreamError::Store(_) => Code::Internal,
@@ -218,12 +219,14 @@ fn compile_payload(
     entries: &[UnitEntry],
 ) -> Result<Payload, UpstreamError> {
     let catalog = hub.docs.catalog();
+    let notes = hub.store.ward_notes(&period.code)?;
     let one = |format: Format| {
         reporting::compile(
             &hub.config.file.letterhead,
             &catalog,
             period,
             entries,
+            &notes,
             format,
         )
         .map_err(|e| UpstreamError::Compile {

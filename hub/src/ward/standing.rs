@@ -4,17 +4,17 @@
 use coso_proto::{Decision, Period, ReportState};
 
 use super::{Ward, WardError};
+use crate::city;
 use crate::compile::{Status, UnitEntry};
 use crate::reporting;
 use crate::store::{Enrolment, UnitRecord};
-use crate::upstream::rollup;
 
 /// Who has reported for a period: the ward's own units, or, at a city-level
 /// hub, the wards that delivered.
 #[derive(Clone, Debug, PartialEq)]
 pub enum Standing {
     Units(Status),
-    Wards(rollup::WardsStatus),
+    Wards(city::WardsStatus),
 }
 
 impl Ward {
@@ -72,12 +72,11 @@ impl Ward {
         asked: bool,
         period: &Period,
         entries: &[UnitEntry],
-    ) -> Result<Option<Vec<rollup::Ward>>, WardError> {
+    ) -> Result<Option<Vec<city::Ward>>, WardError> {
         if !asked && !entries.is_empty() {
             return Ok(None);
         }
-        let wards = rollup::load(&self.hub.store, &period.code)
-            .map_err(crate::upstream::UpstreamError::from)?;
+        let wards = city::load(&self.hub.store, &period.code)?;
         Ok((asked || !wards.is_empty()).then_some(wards))
     }
 
@@ -97,7 +96,7 @@ impl Ward {
     pub fn standing(&self, period: &Period, wards: bool) -> Result<Standing, WardError> {
         let entries = self.entries(period)?;
         if let Some(wards) = self.wards(wards, period, &entries)? {
-            return Ok(Standing::Wards(rollup::status(period, &wards)));
+            return Ok(Standing::Wards(city::status(period, &wards)));
         }
         Ok(Standing::Units(reporting::status(
             &self.hub.config.file.letterhead,
