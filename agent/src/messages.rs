@@ -139,6 +139,7 @@ pub fn domain_message(field: &str, e: &DomainError, lang: Lang) -> String {
             "phần {s:?} không hợp lệ: dùng results, difficulties, proposals hoặc next-tasks"
         ),
         DomainError::InvalidDate(s) => format!("ngày {s:?} không hợp lệ: dùng dạng YYYY-MM-DD"),
+        DomainError::DateOutOfRange(s) => format!("ngày {s} nằm ngoài khoảng năm 2000-2100"),
         DomainError::EmptyField(f) => format!("trường {f} không được để trống"),
         DomainError::TooLong(f, n) => format!("trường {f} dài quá {n} ký tự"),
         other => other.to_string(),

@@ -622,3 +622,36 @@ fn a_held_store_is_named() {
         other => panic!("{other:?}"),
     }
 }
+
+/// Defect 3 of issue 13: a date outside the supported years panicked in the
+/// calendar. It is refused as input, names the field, and writes nothing.
+#[test]
+fn out_of_range_dates_are_refused_not_panicked() {
+    let tmp = tempfile::tempdir().unwrap();
+    unit(tmp.path(), "residential-group");
+    let before = dump(tmp.path());
+    for bad in ["1999-06-01", "2101-01-01", "+262142-12-31", "0000-01-01"] {
+        let e = run(
+            tmp.path(),
+            &[
+                "activity",
+                "add",
+                "--date",
+                bad,
+                "--form",
+                "conference",
+                "--title",
+                "Hội nghị",
+            ],
+        )
+        .refused();
+        assert!(
+            matches!(e, InputError::Invalid { field: "date", .. }),
+            "{bad}: {e:?}"
+        );
+    }
+    assert_eq!(dump(tmp.path()), before);
+    // The edges of the supported range are accepted.
+    add(tmp.path(), "2000-01-01", "conference", "1");
+    add(tmp.path(), "2100-12-31", "conference", "1");
+}

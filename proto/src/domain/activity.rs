@@ -143,6 +143,9 @@ impl Activity {
     /// Checks the fields people type. Text is expected to be NFC already.
     pub fn validate(&self) -> Result<(), DomainError> {
         use crate::domain::text::MAX_SHORT_TEXT_CHARS;
+        if !crate::domain::calendar::date_supported(self.date) {
+            return Err(DomainError::DateOutOfRange(self.date.to_string()));
+        }
         if self.title.trim().is_empty() {
             return Err(DomainError::EmptyField("title"));
         }
