@@ -92,6 +92,9 @@ pub enum Command {
         /// docx); automatic on a hub without units of its own.
         #[arg(long)]
         wards: bool,
+        /// Replace FILE if it exists (never a link or a device).
+        #[arg(long)]
+        force: bool,
     },
     /// Deliver the consolidated report to the level above (set, push, log).
     #[command(subcommand)]
@@ -364,7 +367,8 @@ async fn dispatch(ctx: &Ctx, command: Command) -> Result<(), CliError> {
             format,
             out,
             wards,
-        } => report(ctx, &period, &format, &out, wards).await,
+            force,
+        } => report(ctx, &period, &format, &out, wards, force).await,
         Command::Upstream(u) => {
             let remote = ctx.remote.is_some();
             crate::upstream::cli::run(ctx.admin()?, ctx.lang, ctx.json, remote, u).await
@@ -1115,6 +1119,7 @@ async fn report(
     format: &str,
     out: &Path,
     wards: bool,
+    force: bool,
 ) -> Result<(), CliError> {
     let code = input::period_code(period)?;
     let format = format.trim().to_lowercase();
@@ -1130,7 +1135,7 @@ async fn report(
         })
         .await?
         .into_inner();
-    crate::fsutil::replace(out, &r.content).map_err(CliError::io(out))?;
+    crate::fsutil::write_output(out, &r.content, force)?;
     if ctx.json {
         println!(
             "{}",

@@ -243,6 +243,8 @@ impl UnitGuard {
 }
 
 pub struct Store {
+    /// Where secrets kept out of the database live (the upstream token).
+    secrets: std::path::PathBuf,
     db: sled::Db,
     tree: sled::Tree,
     locks: StdMutex<HashMap<UnitCode, Arc<Mutex<()>>>>,
@@ -264,6 +266,15 @@ fn dec<T: DeserializeOwned>(key: &[u8], bytes: &[u8]) -> Result<T, StoreError> {
 impl Store {
     /// Opens (creating) the database in `dir`.
     pub fn open(dir: &Path) -> Result<Store, StoreError> {
+        // Owner-only before sled creates anything (issue 13, defect 6); the
+        // data dir around it too, when it is the hub's.
+        let private = |r: std::io::Result<()>| r.map_err(|e| StoreError::Db(e.to_string()));
+        if dir.file_name() == Some(std::ffi::OsStr::new("db"))
+            && let Some(data_dir) = dir.parent()
+        {
+            private(coso_proto::private::private_dir(data_dir))?;
+        }
+        private(coso_proto::private::private_dir(dir))?;
         let db = match sled::Config::new().path(dir).open() {
             Ok(db) => db,
             // sled reports a held lock as an `Other` error with this text.
@@ -273,7 +284,9 @@ impl Store {
             Err(e) => return Err(e.into()),
         };
         let tree = db.open_tree("hub")?;
+        private(coso_proto::private::restrict_tree(dir))?;
         let store = Store {
+            secrets: dir.to_path_buf(),
             db,
             tree,
             locks: StdMutex::new(HashMap::new()),
@@ -285,7 +298,10 @@ impl Store {
                     .tree
                     .insert(keys::meta(SCHEMA), enc(&SCHEMA_VERSION))?;
             }
-            Some(SCHEMA_VERSION) => {}
+            Some(SCHEMA_VERSION) => {
+                // Moves a token an older hub kept in the database to its file.
+                store.upstream_target()?;
+            }
             Some(v) => {
                 return Err(StoreError::Decode {
                     key: SCHEMA.into(),
@@ -294,6 +310,11 @@ impl Store {
             }
         }
         Ok(store)
+    }
+
+    /// The directory of secrets kept out of the database.
+    pub(crate) fn secrets_dir(&self) -> &Path {
+        &self.secrets
     }
 
     /// Opens a database another handle in this process just dropped. sled's

@@ -146,6 +146,9 @@ impl Activity {
         if !crate::domain::calendar::date_supported(self.date) {
             return Err(DomainError::DateOutOfRange(self.date.to_string()));
         }
+        use crate::domain::text::{Lines, check};
+        check("title", &self.title, Lines::One)?;
+        check("note", &self.note, Lines::Many)?;
         if self.title.trim().is_empty() {
             return Err(DomainError::EmptyField("title"));
         }
