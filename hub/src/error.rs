@@ -146,7 +146,11 @@ impl ApiError {
                 PushError::Store(_) => "lỗi cơ sở dữ liệu của máy chủ phường".into(),
             },
             ApiError::BadEntry { index, seq, error } => {
-                format!("bản ghi {index} của lô (số thứ tự {seq}) không hợp lệ: {error}")
+                let why = match error {
+                    DomainError::Inadmissible(p) => p.message_vi.clone(),
+                    e => e.to_string(),
+                };
+                format!("bản ghi {index} của lô (số thứ tự {seq}) không hợp lệ: {why}")
             }
             ApiError::TooManyEntries { count, max } => {
                 format!("lô có {count} bản ghi; máy chủ chỉ nhận tối đa {max}")

@@ -261,13 +261,45 @@ impl Store {
             .collect()
     }
 
+    /// The target, with the token read from its own file.
     pub fn upstream_target(&self) -> Result<Option<UpstreamTarget>, StoreError> {
-        Self::up_get(&self.upstream_tree()?, &[TARGET])
+        let Some(mut t) = Self::up_get::<UpstreamTarget>(&self.upstream_tree()?, &[TARGET])? else {
+            return Ok(None);
+        };
+        if t.token.is_some() {
+            // Written by an older hub: move the token out of the database.
+            self.put_upstream_target(&t)?;
+        } else {
+            t.token = self.secret(crate::upstream::settings::load_token(self.secrets_dir()))?;
+        }
+        Ok(Some(t))
     }
 
     pub async fn set_upstream_target(&self, t: &UpstreamTarget) -> Result<(), StoreError> {
-        self.upstream_tree()?.insert([TARGET], enc(t))?;
+        self.put_upstream_target(t)?;
         self.flush().await
+    }
+
+    /// Saves the token to its file first, then the target without it.
+    fn put_upstream_target(&self, t: &UpstreamTarget) -> Result<(), StoreError> {
+        let dir = self.secrets_dir();
+        self.secret(crate::upstream::settings::save_token(
+            dir,
+            t.token.as_deref(),
+        ))?;
+        let stored = UpstreamTarget {
+            token: None,
+            ..t.clone()
+        };
+        self.upstream_tree()?.insert([TARGET], enc(&stored))?;
+        Ok(())
+    }
+
+    fn secret<T>(&self, r: std::io::Result<T>) -> Result<T, StoreError> {
+        r.map_err(|source| StoreError::Io {
+            path: self.secrets_dir().to_path_buf(),
+            source,
+        })
     }
 
     pub fn period_deliveries(&self, period: &PeriodCode) -> Result<PeriodDeliveries, StoreError> {
