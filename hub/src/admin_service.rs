@@ -261,6 +261,14 @@ pub fn summary(rec: &UnitRecord) -> pb::UnitSummary {
         enrolment: rec.enrolment.as_str().into(),
         acked_seq: rec.acked_seq,
         last_sync: coso_proto::convert::time_to_wire(rec.last_sync),
+        diverged: rec.diverged.is_some(),
+        divergence: rec
+            .diverged
+            .as_ref()
+            .map(|d| d.kind.as_str().to_string())
+            .unwrap_or_default(),
+        diverged_seq: rec.diverged.as_ref().map_or(0, |d| d.seq),
+        diverged_at: coso_proto::convert::time_to_wire(rec.diverged.as_ref().map(|d| d.at)),
     }
 }
 
@@ -524,6 +532,28 @@ impl pb::admin_server::Admin for AdminService {
         request: Request<pb::UpstreamLogRequest>,
     ) -> RpcResult<pb::UpstreamLogResponse> {
         self.call(request, |_| async { Ok(crate::upstream::log(&self.hub)?) })
+            .await
+    }
+
+    type BackupStream = crate::audit_rpc::BackupStream;
+
+    async fn backup(&self, request: Request<pb::BackupRequest>) -> RpcResult<Self::BackupStream> {
+        self.call(request, |_| crate::audit_rpc::backup(&self.hub))
+            .await
+    }
+
+    async fn audit(&self, request: Request<pb::AuditRequest>) -> RpcResult<pb::AuditResponse> {
+        self.call(request, |req| async move {
+            crate::audit_rpc::audit(&self.hub, &req)
+        })
+        .await
+    }
+
+    async fn verify_audit(
+        &self,
+        request: Request<pb::VerifyAuditRequest>,
+    ) -> RpcResult<pb::VerifyAuditResponse> {
+        self.call(request, |_| async { crate::audit_rpc::verify(&self.hub) })
             .await
     }
 }

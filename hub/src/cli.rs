@@ -96,6 +96,23 @@ pub enum Command {
     /// Deliver the consolidated report to the level above (set, push, log).
     #[command(subcommand)]
     Upstream(crate::upstream::cli::UpstreamCommand),
+    /// Write a consistent snapshot of the running hub to a new file.
+    Backup {
+        #[arg(long, value_name = "FILE")]
+        out: PathBuf,
+    },
+    /// Restore a backup into an empty data directory (before `serve`).
+    Restore { file: PathBuf },
+    /// The audit trail (one record per push and per admin action), or --verify its chain.
+    Audit {
+        #[arg(long, value_name = "CODE")]
+        unit: Option<String>,
+        #[arg(long, value_name = "YYYY-MM-DD")]
+        since: Option<String>,
+        /// Walk the chain and name the first broken link.
+        #[arg(long, conflicts_with_all = ["unit", "since"])]
+        verify: bool,
+    },
 }
 
 #[derive(Debug, Args)]
@@ -216,10 +233,19 @@ pub enum CliError {
     Client(#[from] ClientError),
     #[error("{}", .0.message())]
     Rpc(tonic::Status),
+    #[error(transparent)]
+    Backup(crate::backup::HubBackupError),
+    #[error("cannot create {path}: {source}")]
+    OutFile {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("the audit trail is broken at record {0}")]
+    AuditBroken(u64),
 }
 
 impl CliError {
-    fn io(path: &Path) -> impl FnOnce(std::io::Error) -> CliError + '_ {
+    pub(crate) fn io(path: &Path) -> impl FnOnce(std::io::Error) -> CliError + '_ {
         move |source| CliError::Io {
             path: path.to_path_buf(),
             source,
@@ -233,6 +259,16 @@ impl CliError {
             | CliError::RemoteIncomplete
             | CliError::NoDataDir => 2,
             CliError::Client(ClientError::Remote { .. }) => 2,
+            CliError::Backup(
+                crate::backup::HubBackupError::NotEmpty(_)
+                | crate::backup::HubBackupError::Format(_)
+                | crate::backup::HubBackupError::BadPath(_),
+            ) => 2,
+            CliError::OutFile { source, .. }
+                if source.kind() == std::io::ErrorKind::AlreadyExists =>
+            {
+                2
+            }
             CliError::Rpc(s) => match s.code() {
                 Code::InvalidArgument
                 | Code::AlreadyExists
@@ -287,6 +323,26 @@ impl CliError {
                 format!("không kết nối được máy chủ phường: {}", s.message())
             }
             CliError::Rpc(s) => s.message().to_string(),
+            CliError::Backup(crate::backup::HubBackupError::NotEmpty(d)) => format!(
+                "thư mục dữ liệu {} không trống: chỉ khôi phục vào thư mục trống; không có gì thay đổi",
+                d.display()
+            ),
+            CliError::Backup(crate::backup::HubBackupError::Format(e)) => format!(
+                "tệp không phải bản sao lưu coso-hub còn nguyên vẹn ({e}); không có gì thay đổi"
+            ),
+            CliError::Backup(e) => format!("sao lưu hoặc khôi phục thất bại: {e}"),
+            CliError::OutFile { path, source }
+                if source.kind() == std::io::ErrorKind::AlreadyExists =>
+            {
+                format!(
+                    "tệp {} đã tồn tại: hãy chọn tên khác; không có gì bị ghi đè",
+                    path.display()
+                )
+            }
+            CliError::OutFile { path, source } => {
+                format!("không tạo được tệp {}: {source}", path.display())
+            }
+            CliError::AuditBroken(n) => format!("nhật ký kiểm toán bị đứt tại bản ghi số {n}"),
         }
     }
 }
@@ -368,6 +424,27 @@ async fn dispatch(ctx: &Ctx, command: Command) -> Result<(), CliError> {
         Command::Upstream(u) => {
             let remote = ctx.remote.is_some();
             crate::upstream::cli::run(ctx.admin()?, ctx.lang, ctx.json, remote, u).await
+        }
+        Command::Backup { out } => {
+            crate::records_cli::backup(ctx.admin()?, &out, ctx.lang, ctx.json).await
+        }
+        Command::Restore { file } => {
+            crate::records_cli::restore(ctx.data_dir()?, &file, ctx.lang, ctx.json)
+        }
+        Command::Audit {
+            unit,
+            since,
+            verify,
+        } => {
+            crate::records_cli::audit(
+                ctx.admin()?,
+                unit.as_deref(),
+                since.as_deref(),
+                verify,
+                ctx.lang,
+                ctx.json,
+            )
+            .await
         }
     }
 }
@@ -800,7 +877,10 @@ async fn unit(ctx: &Ctx, cmd: UnitCommand) -> Result<(), CliError> {
                     "{}",
                     json!({"unit": code, "name": name, "kind": kind, "enrolment": s.enrolment,
                            "acked_seq": s.acked_seq, "activities": d.activities,
-                           "last_sync": json_time(&s.last_sync), "periods": periods})
+                           "last_sync": json_time(&s.last_sync), "periods": periods,
+                           "diverged": s.diverged,
+                           "divergence": s.diverged.then(|| json!({"kind": s.divergence,
+                               "seq": s.diverged_seq, "at": json_time(&s.diverged_at)}))})
                 );
             } else {
                 println!("{code} — {name} ({kind})");
@@ -820,6 +900,29 @@ async fn unit(ctx: &Ctx, cmd: UnitCommand) -> Result<(), CliError> {
                     vn_time(&s.last_sync)
                 );
                 println!("{}: {}", ctx.t("Số hoạt động", "Activities"), d.activities);
+                if s.diverged {
+                    println!(
+                        "{}",
+                        match (ctx.lang, s.divergence.as_str()) {
+                            (Lang::Vi, "behind") => format!(
+                                "CẢNH BÁO: bản sao phần mềm của đơn vị cũ hơn dữ liệu phường đã nhận (tại số {}); đồng bộ đã tạm dừng. Cấp liên kết mới: coso-hub unit reissue {code}, rồi đơn vị chạy coso-agent recover LIÊN_KẾT.",
+                                s.diverged_seq
+                            ),
+                            (Lang::Vi, _) => format!(
+                                "CẢNH BÁO: hai bản sao phần mềm của đơn vị dùng chung khóa truy cập và đã ghi khác nhau (tại số {}); đồng bộ đã tạm dừng. Cấp liên kết mới: coso-hub unit reissue {code}, rồi đơn vị chạy coso-agent recover LIÊN_KẾT trên bản sao sẽ tiếp tục dùng.",
+                                s.diverged_seq
+                            ),
+                            (Lang::En, "behind") => format!(
+                                "WARNING: the unit's agent copy is older than what the ward holds (at seq {}); its syncs are stopped. Reissue its link (coso-hub unit reissue {code}), then the unit runs coso-agent recover LINK.",
+                                s.diverged_seq
+                            ),
+                            (Lang::En, _) => format!(
+                                "WARNING: two copies of the unit's agent share its credential and recorded different changes (at seq {}); its syncs are stopped. Reissue its link (coso-hub unit reissue {code}), then the unit runs coso-agent recover LINK on the copy that continues.",
+                                s.diverged_seq
+                            ),
+                        }
+                    );
+                }
                 for p in &d.periods {
                     println!();
                     println!("{} — {}", p.period, state_vi(&p.state, ctx.lang));

@@ -3,7 +3,9 @@
 //! consolidated report to the ward's VH-XH office.
 
 pub mod admin_service;
+pub mod audit_rpc;
 pub mod auth;
+pub mod backup;
 pub mod cli;
 pub mod client;
 pub mod compile;
@@ -13,6 +15,7 @@ pub mod error;
 mod fsutil;
 pub mod http;
 pub mod input;
+pub mod records_cli;
 pub mod reporting;
 pub mod server;
 pub mod state;

@@ -70,6 +70,7 @@ fn unit_status(row: &compile::StatusRow) -> pb::UnitStatus {
         submitted_at: row.submitted_at.clone().unwrap_or_default(),
         timeliness: row.timeliness.as_str().into(),
         review_reason: row.review_reason.clone().unwrap_or_default(),
+        ..Default::default()
     }
 }
 

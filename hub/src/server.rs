@@ -80,6 +80,27 @@ fn tls_incoming(
     ReceiverStream::new(rx)
 }
 
+/// tonic refuses a request beyond the message limit with OUT_OF_RANGE; the
+/// contract (and gRPC's own guidance) says RESOURCE_EXHAUSTED, which is what
+/// clients act on. The refusal is a trailers-only response, so its status
+/// is in the headers.
+fn too_large_is_exhausted<B>(mut resp: http::Response<B>) -> http::Response<B> {
+    let h = resp.headers();
+    let out_of_range = h.get("grpc-status").is_some_and(|v| v.as_bytes() == b"11");
+    let too_large = h.get("grpc-message").is_some_and(|v| {
+        let m = v.as_bytes();
+        m.windows(b"too large".len())
+            .any(|w| w == b"too large" || w == b"too%20lar")
+    });
+    if out_of_range && too_large {
+        resp.headers_mut().insert(
+            "grpc-status",
+            http::HeaderValue::from_static("8"), // RESOURCE_EXHAUSTED
+        );
+    }
+    resp
+}
+
 /// Opens the store, loads the documents and the TLS identity, serves gRPC on
 /// `grpc` and HTTP on `http` until `shutdown` completes, then flushes.
 pub async fn run(
@@ -186,6 +207,7 @@ async fn serve(
 
     let grpc_server = tonic::transport::Server::builder()
         .http2_keepalive_interval(Some(Duration::from_secs(30)))
+        .layer(tower::util::MapResponseLayer::new(too_large_is_exhausted))
         .add_service(health_svc)
         .add_service(reflection)
         .add_service(reflection_alpha)

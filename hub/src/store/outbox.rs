@@ -265,7 +265,10 @@ impl Store {
     }
 
     pub async fn set_upstream_target(&self, t: &UpstreamTarget) -> Result<(), StoreError> {
-        self.upstream_tree()?.insert([TARGET], enc(t))?;
+        {
+            let _w = self.write_gate();
+            self.upstream_tree()?.insert([TARGET], enc(t))?;
+        }
         self.flush().await
     }
 
@@ -368,7 +371,10 @@ impl Store {
         if fired || matches!(outcome, Enqueued::New(_)) {
             b.insert(pkey, enc(&hist));
         }
-        t.apply_batch(b)?;
+        {
+            let _w = self.write_gate();
+            t.apply_batch(b)?;
+        }
         self.flush().await?;
         Ok(outcome)
     }
@@ -398,7 +404,10 @@ impl Store {
             n += 1;
         }
         if n > 0 {
-            t.apply_batch(b)?;
+            {
+                let _w = self.write_gate();
+                t.apply_batch(b)?;
+            }
             self.flush().await?;
         }
         Ok(n)
@@ -426,7 +435,10 @@ impl Store {
         };
         let id = self.db.generate_id()? + 1;
         b.insert(key(ATTEMPT, &id.to_be_bytes()), enc(attempt));
-        t.apply_batch(b)?;
+        {
+            let _w = self.write_gate();
+            t.apply_batch(b)?;
+        }
         self.flush().await?;
         Ok(d)
     }
@@ -469,6 +481,7 @@ impl Store {
                 )
             })
             .collect();
+        let gate = self.write_gate();
         let stored = t
             .transaction(|tx| {
                 if tx.get(&meta_key)?.is_some() {
@@ -483,6 +496,7 @@ impl Store {
             .map_err(|e: sled::transaction::TransactionError<()>| {
                 StoreError::Db(format!("{e:?}"))
             })?;
+        drop(gate);
         self.flush().await?;
         Ok(stored)
     }
