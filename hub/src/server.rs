@@ -128,7 +128,10 @@ pub struct Prepared {
 impl Prepared {
     pub async fn open(config: Config) -> Result<Prepared, ServerError> {
         let identity = crate::tls::load(&config.data_dir)?;
-        let store = Store::open(&config.data_dir.join(DB_DIR))?;
+        let store = Store::open_with_cache(
+            &config.data_dir.join(DB_DIR),
+            config.file.storage.cache_capacity_mb << 20,
+        )?;
         let docs = Documents::load(&config.data_dir, &store).await?;
         Ok(Prepared {
             config,
@@ -214,8 +217,7 @@ async fn serve(
         .add_service(sync)
         .add_service(admin)
         .serve_with_incoming_shutdown(tls_incoming(grpc, acceptor), stopped());
-    let http_server =
-        axum::serve(http, crate::http::router(hub.clone())).with_graceful_shutdown(stopped());
+    let http_server = crate::http::serve(http, crate::http::router(hub.clone()), stopped());
     let upstream = tokio::spawn(crate::upstream::run_worker(hub.clone(), stopped()));
 
     // Whichever comes first, the shutdown signal or a server ending on its
@@ -223,8 +225,20 @@ async fn serve(
     let stop = |tx: &tokio::sync::watch::Sender<bool>| {
         let _ = tx.send(true);
     };
+    // tonic waits for open connections to close; after the signal they get
+    // a grace period, then the server (and its connections) are dropped, so
+    // a stalled client cannot keep the hub, and its database, alive.
     let grpc_task = async {
-        let r = grpc_server.await;
+        let r = tokio::select! {
+            r = grpc_server => r,
+            () = async {
+                stopped().await;
+                tokio::time::sleep(crate::http::SHUTDOWN_GRACE).await;
+            } => {
+                tracing::info!("gRPC connections cut at shutdown");
+                Ok(())
+            }
+        };
         stop(&stop_tx);
         r
     };

@@ -328,9 +328,20 @@ fn dec<T: DeserializeOwned>(key: &[u8], bytes: &[u8]) -> Result<T, StoreError> {
 }
 
 impl Store {
-    /// Opens (creating) the database in `dir`.
+    /// Opens (creating) the database in `dir` with the default cache.
     pub fn open(dir: &Path) -> Result<Store, StoreError> {
-        let db = match sled::Config::new().path(dir).open() {
+        Store::open_with_cache(dir, 64 << 20)
+    }
+
+    /// Opens (creating) the database in `dir`, keeping at most about
+    /// `cache_bytes` of pages in memory (sled's default is 1 GiB, which
+    /// under sustained ingest grew the hub past 500 MiB).
+    pub fn open_with_cache(dir: &Path, cache_bytes: u64) -> Result<Store, StoreError> {
+        let db = match sled::Config::new()
+            .path(dir)
+            .cache_capacity(cache_bytes)
+            .open()
+        {
             Ok(db) => db,
             // sled reports a held lock as an `Other` error with this text.
             Err(sled::Error::Io(e)) if e.to_string().contains("could not acquire lock") => {

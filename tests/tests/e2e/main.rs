@@ -3,5 +3,6 @@ mod agent;
 mod hub;
 mod integrity;
 mod report;
+mod shutdown;
 mod sync;
 mod upstream;
