@@ -90,7 +90,29 @@ impl AdminService {
             records.push(UnitRecord::new(u, pending, now));
         }
         self.hub.store.register(&records).await?;
+        for r in &records {
+            self.audit("unit-add", Some(&r.unit.code), r.unit.name.clone())
+                .await?;
+        }
         Ok(links)
+    }
+
+    /// One audit record for an admin action, after it landed. The admin
+    /// token is the only admin credential so far, so the actor is "admin".
+    async fn audit(
+        &self,
+        action: &str,
+        unit: Option<&UnitCode>,
+        detail: String,
+    ) -> Result<(), ApiError> {
+        let event = crate::store::AuditEvent {
+            actor: "admin",
+            action,
+            unit: unit.map(UnitCode::as_str),
+            detail,
+        };
+        self.hub.store.audit_admin(event).await?;
+        Ok(())
     }
 
     fn existing(&self, code: &UnitCode) -> Result<UnitRecord, ApiError> {
@@ -324,6 +346,8 @@ impl pb::admin_server::Admin for AdminService {
                 rec.credential = None;
             }
             store.put_unit(&g, &rec).await?;
+            self.audit("unit-reissue", Some(&code), String::new())
+                .await?;
             Ok(self.link(&rec.unit, otc, &pending))
         })
         .await
@@ -341,6 +365,8 @@ impl pb::admin_server::Admin for AdminService {
             rec.code = None;
             store.put_unit(&g, &rec).await?;
             tracing::info!(unit = %code, "unit revoked");
+            self.audit("unit-revoke", Some(&code), String::new())
+                .await?;
             Ok(summary(&rec))
         })
         .await
@@ -408,6 +434,8 @@ impl pb::admin_server::Admin for AdminService {
             };
             let p = self.hub.docs.add_period(&self.hub.store, adhoc).await?;
             tracing::info!(period = %p.code, "ad-hoc period added");
+            self.audit("period-add", None, format!("{} {}", p.code, p.title))
+                .await?;
             Ok(pb::Period::from(&p))
         })
         .await
@@ -463,6 +491,9 @@ impl pb::admin_server::Admin for AdminService {
                 decided_at: now,
             };
             store.record_review(&g, &review, now).await?;
+            let detail = format!("{} {} {}", period.code, decision.as_str(), review.reason);
+            self.audit("review", Some(&code), detail.trim_end().to_string())
+                .await?;
             tracing::info!(unit = %code, period = %period.code, decision = decision.as_str(), "review");
             // An acceptance may complete the period for the upstream schedule.
             crate::upstream::schedule_soon();
@@ -509,7 +540,10 @@ impl pb::admin_server::Admin for AdminService {
         request: Request<pb::SetUpstreamRequest>,
     ) -> RpcResult<pb::SetUpstreamResponse> {
         self.call(request, |req| async move {
-            Ok(crate::upstream::set_target(&self.hub, req).await?)
+            let url = req.url.clone();
+            let r = crate::upstream::set_target(&self.hub, req).await?;
+            self.audit("upstream-set", None, url).await?;
+            Ok(r)
         })
         .await
     }
@@ -522,7 +556,10 @@ impl pb::admin_server::Admin for AdminService {
             let period = self.period(&req.period)?;
             let entries = self.entries(&period)?;
             let trigger = crate::store::outbox::Trigger::Manual;
-            Ok(crate::upstream::push(&self.hub, &period, &entries, trigger).await?)
+            let r = crate::upstream::push(&self.hub, &period, &entries, trigger).await?;
+            self.audit("upstream-push", None, period.code.to_string())
+                .await?;
+            Ok(r)
         })
         .await
     }

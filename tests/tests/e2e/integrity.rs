@@ -233,6 +233,17 @@ fn a_hub_backup_taken_while_serving_restores_with_nothing_lost() {
             .expect("H1")
     };
     assert_eq!(h1(&a)["state"], "returned");
+    // The decision is audited, naming who made it.
+    let audit = hub.cmd(&["audit", "--unit", "TDP01", "--json"]).ok().json();
+    let review = audit["records"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["action"] == "review")
+        .cloned()
+        .unwrap_or_else(|| panic!("no review record: {audit:#}"));
+    assert_eq!(review["actor"], "admin", "{review:#}");
+    assert!(review["detail"].as_str().unwrap().contains(reason));
 
     // The machine is lost; the backup is restored into a fresh dir.
     hub.stop();
