@@ -84,7 +84,7 @@ fn tls_incoming(
 /// contract (and gRPC's own guidance) says RESOURCE_EXHAUSTED, which is what
 /// clients act on. The refusal is a trailers-only response, so its status
 /// is in the headers.
-fn too_large_is_exhausted<B>(mut resp: http::Response<B>) -> http::Response<B> {
+fn too_large_is_exhausted<B>(mut resp: axum::http::Response<B>) -> axum::http::Response<B> {
     let h = resp.headers();
     let out_of_range = h.get("grpc-status").is_some_and(|v| v.as_bytes() == b"11");
     let too_large = h.get("grpc-message").is_some_and(|v| {
@@ -95,7 +95,7 @@ fn too_large_is_exhausted<B>(mut resp: http::Response<B>) -> http::Response<B> {
     if out_of_range && too_large {
         resp.headers_mut().insert(
             "grpc-status",
-            http::HeaderValue::from_static("8"), // RESOURCE_EXHAUSTED
+            axum::http::HeaderValue::from_static("8"), // RESOURCE_EXHAUSTED
         );
     }
     resp

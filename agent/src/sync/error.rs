@@ -335,14 +335,11 @@ fn net_fault(status: &Status) -> NetFault {
 
 /// What to tell the officer about a failed connection. For the faults with
 /// a plain explanation the library's words (TLS `close_notify`, h2 frame
-/// errors) stay in the log; the innermost cause is shown only when there is
+/// errors) are left out; the innermost cause is shown only when there is
 /// nothing plainer to say.
 fn transport_reason(status: &Status) -> String {
     match net_fault(status) {
-        NetFault::Refused | NetFault::TimedOut | NetFault::Dropped => {
-            tracing::debug!(cause = %raw_reason(status), "connection failure");
-            String::new()
-        }
+        NetFault::Refused | NetFault::TimedOut | NetFault::Dropped => String::new(),
         NetFault::Other => raw_reason(status),
     }
 }

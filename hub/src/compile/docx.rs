@@ -1,9 +1,12 @@
 //! `report --format docx`: the report the ward signs, laid out as Decree
 //! 30/2020/NĐ-CP form 1.4 (a document with a type name): A4 portrait, margins
 //! 20/20/30/15 mm, Times New Roman throughout, the two-column header, title,
-//! "Kính gửi", sections I–IV written from the data, "Nơi nhận" and the
-//! signature block; then the appendix in a landscape section with its own page
-//! numbering. Text from units is cleaned of characters XML cannot carry and
+//! "Kính gửi", sections I–IV written from the data (the narrative sections
+//! are the ward's own text, else the units' sentences each said once, see
+//! `synthesis`), "Nơi nhận" and the signature block kept on one page with the
+//! closing sentence; then the appendix (Phụ lục I, its note kept with the
+//! table) and every unit's full text (Phụ lục II) in a landscape section with
+//! its own page numbering. Text from units is cleaned of characters XML cannot carry and
 //! cut into runs, so markup, control characters and very long lines stay
 //! inert (docx-rs escapes `<`, `>` and `&`).
 
@@ -20,7 +23,7 @@ use docx_rs::{
 
 use super::{
     CompileError, IndicatorRow, KindCell, Model, Narrative, clean_text, format_number,
-    format_value, place_date_line, short_date,
+    format_value, place_date_line, short_date, synthesis,
 };
 
 const FONT: &str = "Times New Roman";
@@ -260,7 +263,7 @@ pub(crate) fn build(m: &Model) -> Docx {
         doc = doc.add_paragraph(p);
     }
     doc = doc.add_table(appendix_table(m, landscape_width));
-    for p in appendix_notes() {
+    for p in annex_opinions(m) {
         doc = doc.add_paragraph(p);
     }
     // The last section's properties live on the document: the appendix,
@@ -365,10 +368,41 @@ fn attributed(name: &str, text: &str) -> Vec<Paragraph> {
     out
 }
 
-fn narratives<'a>(items: impl Iterator<Item = &'a Narrative<'a>>) -> Vec<Paragraph> {
-    items
-        .flat_map(|n| attributed(&n.unit.name, n.text))
+/// A section's body from the units' texts: each sentence once, after the
+/// units that wrote it (`synthesis`). The full texts are in Phụ lục II.
+fn synthesized<'a>(texts: impl IntoIterator<Item = (&'a str, &'a str)>) -> Vec<Paragraph> {
+    synthesis::synthesize(texts)
+        .into_iter()
+        .map(|said| {
+            let mut rs = vec![Style::size(BODY).italic().run().add_text(format!(
+                "- {}: ",
+                clean_text(&synthesis::names(&said.units))
+            ))];
+            rs.extend(runs(&said.text, Style::size(BODY)));
+            body(rs)
+        })
         .collect()
+}
+
+fn unit_texts<'a>(items: impl Iterator<Item = &'a Narrative<'a>>) -> Vec<(&'a str, &'a str)> {
+    items.map(|n| (n.unit.name.as_str(), n.text)).collect()
+}
+
+/// The ward's own text for a section, one paragraph per line.
+fn ward_text(text: &str) -> Vec<Paragraph> {
+    clean_text(text)
+        .lines()
+        .filter(|l| !l.trim().is_empty())
+        .map(|l| body_text(l.trim_end()))
+        .collect()
+}
+
+/// The body of a narrative section: the ward's text, else the synthesis.
+fn section_body(m: &Model, section: NoteSection) -> Vec<Paragraph> {
+    match m.ward_note(section) {
+        Some(t) => ward_text(t),
+        None => synthesized(unit_texts(m.narratives_of(section))),
+    }
 }
 
 fn names(m: &Model, pick: impl Fn(&super::UnitRow) -> bool) -> Vec<String> {
@@ -437,9 +471,10 @@ fn sections(m: &Model) -> Vec<Paragraph> {
     }
 
     let mut next = 3;
-    if m.narratives_of(NoteSection::Results).next().is_some() {
+    let results = section_body(m, NoteSection::Results);
+    if !results.is_empty() {
         out.push(subheading(&format!("{next}. Kết quả tại các đơn vị")));
-        out.extend(narratives(m.narratives_of(NoteSection::Results)));
+        out.extend(results);
         next += 1;
     }
     for r in m.text_answers() {
@@ -447,9 +482,12 @@ fn sections(m: &Model) -> Vec<Paragraph> {
             continue;
         }
         out.push(subheading(&format!("{next}. {}", r.ind.name)));
-        for (u, v) in &r.by_unit {
-            out.extend(attributed(&u.name, &format_value(r.ind, v)));
-        }
+        let answers: Vec<(&str, String)> = r
+            .by_unit
+            .iter()
+            .map(|(u, v)| (u.name.as_str(), format_value(r.ind, v)))
+            .collect();
+        out.extend(synthesized(answers.iter().map(|(u, t)| (*u, t.as_str()))));
         next += 1;
     }
 
@@ -471,21 +509,28 @@ fn sections(m: &Model) -> Vec<Paragraph> {
             roman[i + 1],
             section.heading_vi()
         )));
-        let items = narratives(m.narratives_of(section));
+        let items = section_body(m, section);
         if items.is_empty() {
             out.push(body_text(none[i]));
         } else {
             out.extend(items);
         }
     }
-    out.push(body_text(&format!(
-        "Trên đây là báo cáo kết quả thực hiện dân chủ ở cơ sở {} của {}./.",
-        m.period_phrase(),
-        m.letterhead().issuer_short
-    )));
+    // The closing sentence stays on the page of the signature block.
+    out.push(
+        body_text(&format!(
+            "Trên đây là báo cáo kết quả thực hiện dân chủ ở cơ sở {} của {}./.",
+            m.period_phrase(),
+            m.letterhead().issuer_short
+        ))
+        .keep_next(true),
+    );
     out
 }
 
+/// "Nơi nhận" and the signature block: one row that cannot split, every
+/// paragraph kept with the next, so the closing sentence, the recipients and
+/// the signature fall on one page.
 fn signature_table(m: &Model, width: usize) -> Table {
     let lh = m.letterhead();
     let left_w = width * 9 / 20;
@@ -503,8 +548,11 @@ fn signature_table(m: &Model, width: usize) -> Table {
     let mut right = vec![
         centered(&lh.signatory_for, Style::size(BODY).bold())
             .line_spacing(LineSpacing::new().before(240).after(0)),
-        centered(&lh.signatory_title, Style::size(BODY).bold()),
     ];
+    if !lh.signatory_on_behalf.trim().is_empty() {
+        right.push(centered(&lh.signatory_on_behalf, Style::size(BODY).bold()));
+    }
+    right.push(centered(&lh.signatory_title, Style::size(BODY).bold()));
     // Room for the signature and the seal.
     for _ in 0..4 {
         right.push(centered("", Style::size(BODY)));
@@ -512,13 +560,58 @@ fn signature_table(m: &Model, width: usize) -> Table {
     if !lh.signatory_name.trim().is_empty() {
         right.push(centered(&lh.signatory_name, Style::size(BODY).bold()));
     }
+    let keep = |ps: Vec<Paragraph>| -> Vec<Paragraph> {
+        ps.into_iter().map(|p| p.keep_next(true)).collect()
+    };
     borderless(
         &[left_w, right_w],
-        vec![TableRow::new(vec![
-            cell(left_w, left).vertical_align(VAlignType::Top),
-            cell(right_w, right).vertical_align(VAlignType::Top),
-        ])],
+        vec![
+            TableRow::new(vec![
+                cell(left_w, keep(left)).vertical_align(VAlignType::Top),
+                cell(right_w, keep(right)).vertical_align(VAlignType::Top),
+            ])
+            .cant_split(),
+        ],
     )
+}
+
+/// Phụ lục II: every unit's own text, by section, as it was written.
+fn annex_opinions(m: &Model) -> Vec<Paragraph> {
+    let mut out = Vec::new();
+    let texts: Vec<_> = m.text_answers().filter(|r| !r.by_unit.is_empty()).collect();
+    if m.narratives.is_empty() && texts.is_empty() {
+        return out;
+    }
+    out.push(
+        centered("Phụ lục II", Style::size(BODY).bold())
+            .page_break_before(true)
+            .keep_next(true),
+    );
+    out.push(
+        centered("Ý KIẾN CỦA CÁC ĐƠN VỊ", Style::size(BODY).bold())
+            .line_spacing(LineSpacing::new().before(0).after(240))
+            .keep_next(true),
+    );
+    let mut n = 0;
+    for section in NoteSection::ALL {
+        let items: Vec<_> = m.narratives_of(section).collect();
+        if items.is_empty() {
+            continue;
+        }
+        n += 1;
+        out.push(heading(&format!("{}. {}", roman(n), section.heading_vi())));
+        for item in items {
+            out.extend(attributed(&item.unit.name, item.text));
+        }
+    }
+    for r in texts {
+        n += 1;
+        out.push(heading(&format!("{}. {}", roman(n), r.ind.name)));
+        for (u, v) in &r.by_unit {
+            out.extend(attributed(&u.name, &format_value(r.ind, v)));
+        }
+    }
+    out
 }
 
 fn appendix_heading(m: &Model) -> Vec<Paragraph> {
@@ -531,7 +624,7 @@ fn appendix_heading(m: &Model) -> Vec<Paragraph> {
         .unwrap_or(&lh.number_line)
         .trim_end();
     vec![
-        centered("Phụ lục", Style::size(BODY).bold()),
+        centered("Phụ lục I", Style::size(BODY).bold()),
         centered(
             &format!(
                 "KẾT QUẢ THỰC HIỆN DÂN CHỦ Ở CƠ SỞ {}",
@@ -656,21 +749,44 @@ fn appendix_table(m: &Model, width: usize) -> Table {
             rows.push(TableRow::new(cells).cant_split());
         }
     }
+    // The last indicator rows are kept with the note row, so the note never
+    // stands alone at the top of a page.
+    let n = rows.len();
+    for row in rows.iter_mut().skip(n.saturating_sub(2)) {
+        keep_row_with_next(row);
+    }
+    rows.push(
+        TableRow::new(vec![
+            table_cell(
+                widths.iter().sum(),
+                APPENDIX_NOTE,
+                Style::size(TABLE).italic(),
+                l,
+            )
+            .grid_span(widths.len()),
+        ])
+        .cant_split(),
+    );
     Table::new(rows)
         .set_grid(widths.clone())
         .width(widths.iter().sum(), WidthType::Dxa)
         .layout(TableLayoutType::Fixed)
 }
 
-fn appendix_notes() -> Vec<Paragraph> {
-    let st = Style::size(TABLE).italic();
-    vec![
-        para(runs(
-            "Ghi chú: “—”: chưa có đơn vị nào báo cáo (không phải số 0); ô trống: chỉ tiêu không áp dụng cho loại đơn vị; chỉ tiêu có/không: số đơn vị trả lời “có”; tỷ lệ: tính trên tổng số của các đơn vị đã báo cáo. Số liệu chi tiết của từng đơn vị ở tệp Excel kèm theo.",
-            st,
-        ))
-        .line_spacing(LineSpacing::new().before(120).after(0)),
-    ]
+/// The note under the appendix table, as its last row: a paragraph after
+/// the table could be pushed alone onto a page of its own.
+const APPENDIX_NOTE: &str = "Ghi chú: “—”: chưa có đơn vị nào báo cáo (không phải số 0); ô trống: chỉ tiêu không áp dụng cho loại đơn vị; chỉ tiêu có/không: số đơn vị trả lời “có”; tỷ lệ: tính trên tổng số của các đơn vị đã báo cáo. Số liệu chi tiết của từng đơn vị ở tệp Excel kèm theo.";
+
+/// Marks every paragraph of a row "keep with next".
+fn keep_row_with_next(row: &mut TableRow) {
+    for cell in &mut row.cells {
+        let docx_rs::TableRowChild::TableCell(c) = cell;
+        for child in &mut c.children {
+            if let docx_rs::TableCellContent::Paragraph(p) = child {
+                p.property = p.property.clone().keep_next(true);
+            }
+        }
+    }
 }
 
 fn roman(n: usize) -> String {

@@ -29,13 +29,16 @@
 //!   other) and then by code in natural order (TDP2 before TDP10).
 
 mod csv;
+pub mod dhis2;
 mod docx;
 mod json;
 mod md;
+pub mod report_json;
+pub mod synthesis;
 mod xlsx;
 
 use std::cmp::Ordering;
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 use std::str::FromStr;
 
@@ -78,7 +81,10 @@ pub struct Letterhead {
     pub recipient: String,
     /// "TM. ỦY BAN NHÂN DÂN".
     pub signatory_for: String,
-    /// "CHỦ TỊCH".
+    /// "KT. CHỦ TỊCH" when a deputy signs for the chair (Decree 30/2020);
+    /// empty when the chair signs.
+    pub signatory_on_behalf: String,
+    /// "CHỦ TỊCH" (or "PHÓ CHỦ TỊCH" under "KT. CHỦ TỊCH").
     pub signatory_title: String,
     /// The signer's name; empty leaves the space for a handwritten one.
     pub signatory_name: String,
@@ -100,6 +106,7 @@ impl Default for Letterhead {
             subject_prefix: "Kết quả thực hiện dân chủ ở cơ sở".into(),
             recipient: "Sở Nội vụ thành phố Hải Phòng".into(),
             signatory_for: "TM. ỦY BAN NHÂN DÂN".into(),
+            signatory_on_behalf: String::new(),
             signatory_title: "CHỦ TỊCH".into(),
             signatory_name: String::new(),
             distribution: vec![
@@ -138,7 +145,13 @@ pub struct CompileInput<'a> {
     pub units: &'a [UnitEntry],
     /// The date on the place-date line.
     pub report_date: NaiveDate,
+    /// The ward's own narrative per section; where it has one, it is the
+    /// body of that section instead of the synthesis of the units' texts.
+    pub ward_notes: &'a BTreeMap<Section, String>,
 }
+
+/// No ward narrative (every section is synthesised from the units).
+pub static NO_WARD_NOTES: BTreeMap<Section, String> = BTreeMap::new();
 
 /// Where a unit stands for the period, as `status` shows it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -240,13 +253,16 @@ pub struct StatusRow {
     pub kind: UnitKind,
     pub state: UnitStatus,
     /// RFC 3339, in Vietnam time.
+    #[serde(deserialize_with = "report_json::required")]
     pub submitted_at: Option<String>,
     pub timeliness: Timeliness,
     /// Whether the report counts toward totals (submitted or accepted).
     pub counted: bool,
     /// Activities covered by the current submission.
+    #[serde(deserialize_with = "report_json::required")]
     pub activities: Option<u32>,
     /// The ward's reason when it returned the report.
+    #[serde(deserialize_with = "report_json::required")]
     pub review_reason: Option<String>,
 }
 
@@ -747,6 +763,15 @@ impl<'a> Model<'a> {
 
     pub fn narratives_of(&self, section: Section) -> impl Iterator<Item = &Narrative<'a>> {
         self.narratives.iter().filter(move |n| n.section == section)
+    }
+
+    /// The ward's own text for a section, when it wrote one.
+    pub fn ward_note(&self, section: Section) -> Option<&'a str> {
+        self.input
+            .ward_notes
+            .get(&section)
+            .map(String::as_str)
+            .filter(|t| !t.trim().is_empty())
     }
 
     /// Text indicators (free-text answers), with the units that gave them.

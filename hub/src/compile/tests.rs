@@ -255,6 +255,7 @@ impl Fixture {
             period: &self.period,
             units: &self.units,
             report_date: NaiveDate::from_ymd_opt(2026, 6, 4).unwrap(),
+            ward_notes: &NO_WARD_NOTES,
         }
     }
     /// The counted units' values, by the scenario table (not by the model).
@@ -584,6 +585,31 @@ fn the_completeness_sentence_without_returns() {
 }
 
 #[test]
+fn the_report_json_reads_back_as_it_was_written() {
+    // The one schema: what a ward writes, a city reads back equal, every
+    // field (hostile text, nulls, returned units included).
+    let f = Fixture::new();
+    let bytes = compile(&f.input(), Format::Json).unwrap();
+    let back = report_json::ReportJson::parse(&bytes).unwrap();
+    assert_eq!(back.to_bytes().unwrap(), bytes);
+    let model = Model::build(&f.input());
+    assert_eq!(back, report_json::ReportJson::of(&model));
+    assert!(back.indicators.iter().any(|i| i.total.is_none()));
+    assert!(back.units.iter().any(|u| u.submitted_at.is_none()));
+
+    // A renamed field is refused by name rather than read as null.
+    let mut v: serde_json::Value = serde_json::from_slice(&bytes).unwrap();
+    let unit = v["units"][0].as_object_mut().unwrap();
+    let at = unit.remove("submitted_at").unwrap();
+    unit.insert("received_at".into(), at);
+    let e = report_json::ReportJson::parse(v.to_string().as_bytes()).unwrap_err();
+    assert!(
+        e.to_string().contains("missing field `submitted_at`"),
+        "{e}"
+    );
+}
+
+#[test]
 fn json_and_csv_are_byte_identical_across_compiles_and_input_order() {
     let f = Fixture::new();
     let mut g = Fixture::new();
@@ -784,6 +810,9 @@ fn docx_is_a_valid_package_with_the_layout_and_escaped_text() {
         "(Kèm theo Báo cáo số      /BC-UBND ngày 04/6/2026 của UBND phường Gia Viên)",
         "Tổng cộng",
         "Tổ dân phố số 7: ",
+        "Phụ lục I",
+        "Phụ lục II",
+        "Ý KIẾN CỦA CÁC ĐƠN VỊ",
     ] {
         assert!(xml.contains(words), "missing {words:?}");
     }
@@ -815,12 +844,68 @@ fn docx_is_a_valid_package_with_the_layout_and_escaped_text() {
         assert!(!xml.contains(c), "control character {:?} in the XML", c);
     }
     assert!(xml.contains("\u{FFFD}NUL\u{FFFD}BEL\u{FFFD}[31mESC"));
-    assert_eq!(xml.matches("ab&lt;&gt;").count(), 25_000);
+    // Once in the body's synthesis, once in Phụ lục II (the unit's full text).
+    assert_eq!(xml.matches("ab&lt;&gt;").count(), 2 * 25_000);
     assert!(
         xml.contains("dòng thứ hai</w:t>"),
         "lines become paragraphs"
     );
     assert!(xml.contains("<w:tab />"), "tabs stay tabs");
+}
+
+#[test]
+fn the_ward_narrative_is_the_body_and_unit_texts_go_to_the_annex() {
+    let mut f = Fixture::new();
+    // Two units wrote the same proposal, word for word but for case and commas.
+    let same = [
+        "Đề nghị bổ sung kinh phí, cho Ban Thanh tra nhân dân.",
+        "đề nghị bổ sung kinh phí cho ban thanh tra nhân dân",
+    ];
+    let mut n = 0;
+    for e in f.units.iter_mut() {
+        if let Some(r) = e.report.as_mut()
+            && n < 2
+            && matches!(
+                e.state,
+                Some(ReportState::Submitted | ReportState::Accepted)
+            )
+        {
+            r.notes.insert(Section::Proposals, same[n].to_string());
+            n += 1;
+        }
+    }
+    assert_eq!(n, 2);
+    let mut ward = BTreeMap::new();
+    ward.insert(
+        Section::Difficulties,
+        "Khó khăn chung của phường.\nDòng thứ hai.".to_string(),
+    );
+    let mut input = f.input();
+    input.ward_notes = &ward;
+    let model = Model::build(&input);
+    let xml = String::from_utf8(docx::build(&model).build().document).unwrap();
+    let body_end = xml.find("Phụ lục I<").expect("the appendix");
+    let (body, annex) = xml.split_at(body_end);
+    // II is the ward's text, line by line; the units' difficulties are only in the annex.
+    assert!(body.contains("Khó khăn chung của phường.") && body.contains("Dòng thứ hai."));
+    let unit_difficulty = model
+        .narratives_of(Section::Difficulties)
+        .next()
+        .expect("a unit wrote difficulties")
+        .text
+        .to_string();
+    let probe: String = unit_difficulty.chars().take(30).collect();
+    assert!(!body.contains(&probe), "unit text in the body: {probe}");
+    assert!(annex.contains(&probe));
+    // III: the two near-identical proposals said once.
+    assert_eq!(body.matches("ổ sung kinh phí").count(), 1, "said once");
+    assert_eq!(annex.matches("ổ sung kinh phí").count(), 2, "each in full");
+    // The closing sentence is kept with the signature block, which cannot split.
+    let closing = body.find("Trên đây là báo cáo").unwrap();
+    let before_close = &body[..closing];
+    let para_start = before_close.rfind("</w:p>").unwrap();
+    assert!(body[para_start..closing].contains("<w:keepNext />"));
+    assert!(body[closing..].contains("<w:cantSplit />"));
 }
 
 #[test]
@@ -938,6 +1023,7 @@ fn an_empty_ward_still_compiles() {
         period: &p,
         units: &[],
         report_date: NaiveDate::from_ymd_opt(2026, 6, 4).unwrap(),
+        ward_notes: &NO_WARD_NOTES,
     };
     for format in Format::ALL {
         let out = compile(&input, format).unwrap();
@@ -954,4 +1040,151 @@ fn natural_order_of_codes() {
     let mut v = vec!["TDP10", "TDP2", "TDP1", "A", "TDP02", "TDP"];
     v.sort_by(|a, b| natural_cmp(a, b));
     assert_eq!(v, ["A", "TDP", "TDP1", "TDP02", "TDP2", "TDP10"]);
+}
+
+/// Checks a document against DHIS2's `dataValueSets` import format, read as
+/// plain JSON: the required fields, their shapes, values as strings.
+fn check_dhis2_shape(doc: &serde_json::Value, org_unit_at_top: bool) {
+    let uid = |v: &serde_json::Value| v.as_str().is_some_and(dhis2::is_uid);
+    let o = doc.as_object().expect("an object");
+    for k in o.keys() {
+        assert!(
+            ["dataSet", "completeDate", "period", "orgUnit", "dataValues"].contains(&k.as_str()),
+            "unexpected field {k}"
+        );
+    }
+    if let Some(ds) = o.get("dataSet") {
+        assert!(uid(ds), "dataSet {ds}");
+    }
+    let date = doc["completeDate"].as_str().expect("completeDate");
+    assert!(
+        NaiveDate::parse_from_str(date, "%Y-%m-%d").is_ok(),
+        "{date}"
+    );
+    let period = doc["period"].as_str().expect("period");
+    assert_eq!(o.contains_key("orgUnit"), org_unit_at_top);
+    if org_unit_at_top {
+        assert!(uid(&doc["orgUnit"]));
+    }
+    let values = doc["dataValues"].as_array().expect("dataValues");
+    assert!(!values.is_empty());
+    for v in values {
+        let v = v.as_object().unwrap();
+        assert_eq!(v.len(), 4, "{v:?}");
+        assert!(uid(&v["dataElement"]) && uid(&v["orgUnit"]), "{v:?}");
+        assert_eq!(v["period"], period);
+        assert!(v["value"].is_string(), "value must be a string: {v:?}");
+    }
+}
+
+const UIDS: [&str; 4] = ["fbfJHSPpUQD", "cYeuwXTCPkU", "Jtf34kNZhzP", "hfdmMSPBgLG"];
+
+#[test]
+fn the_dhis2_export_puts_every_mapped_total_where_it_belongs() {
+    let f = Fixture::new();
+    let report =
+        report_json::ReportJson::parse(&compile(&f.input(), Format::Json).unwrap()).unwrap();
+    let mapping = dhis2::Mapping::parse(&format!(
+        r#"data_set = "pBOMPrpg1QX"
+[org_units]
+"Phường Gia Viên" = "DiszpKrYNg8"
+[data_elements]
+TT01 = "{}"
+TT10 = "{}"
+CK03 = "{}"
+GS01 = "{}"
+"#,
+        UIDS[0], UIDS[1], UIDS[2], UIDS[3]
+    ))
+    .unwrap();
+    let e = dhis2::ward(&report, Some("Phường Gia Viên"), &mapping).unwrap();
+    let doc: serde_json::Value = serde_json::from_slice(&e.to_bytes()).unwrap();
+    check_dhis2_shape(&doc, true);
+    assert_eq!(doc["period"], "2026S1");
+    assert_eq!(doc["completeDate"], "2026-06-04");
+    assert_eq!(doc["orgUnit"], "DiszpKrYNg8");
+    assert_eq!(doc["dataSet"], "pBOMPrpg1QX");
+    // Every mapped indicator with a total, under its data element, as a string.
+    let by_de: BTreeMap<&str, &str> = doc["dataValues"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| {
+            (
+                v["dataElement"].as_str().unwrap(),
+                v["value"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    for (code, de) in ["TT01", "TT10", "CK03", "GS01"].iter().zip(UIDS) {
+        match report.total(code) {
+            Some(Value::Number(n)) => assert_eq!(by_de[de], machine_number(*n), "{code}"),
+            Some(other) => panic!("{code}: {other:?}"),
+            None => assert!(!by_de.contains_key(de), "{code} is missing, not zero"),
+        }
+    }
+    // Indicators with a total but no mapping are named.
+    assert!(e.unmapped.contains(&"TT09".to_string()), "{:?}", e.unmapped);
+    assert!(!e.unmapped.contains(&"TT01".to_string()));
+    // Without the ward's name, the one [org_units] entry is the ward.
+    assert_eq!(
+        dhis2::ward(&report, None, &mapping)
+            .unwrap()
+            .set
+            .org_unit
+            .as_deref(),
+        Some("DiszpKrYNg8")
+    );
+    assert!(matches!(
+        dhis2::ward(&report, Some("Phường Lê Lợi"), &mapping),
+        Err(dhis2::Dhis2Error::OrgUnit(_))
+    ));
+}
+
+#[test]
+fn dhis2_periods_and_uids_are_checked() {
+    let base = "[org_units]\n\"P\" = \"DiszpKrYNg8\"\n[data_elements]\n";
+    let m = dhis2::Mapping::parse(base).unwrap();
+    let p = |s: &str| s.parse::<coso_proto::PeriodCode>().unwrap();
+    assert_eq!(m.period(&p("2026-H1")).unwrap(), "2026S1");
+    assert_eq!(m.period(&p("2026-Y")).unwrap(), "2026");
+    let e = m.period(&p("2026-M9")).unwrap_err();
+    assert!(matches!(e, dhis2::Dhis2Error::Period(_)));
+    assert!(e.message(Lang::Vi).contains("[periods]"));
+    assert!(m.period(&p("2026-A01")).is_err());
+    let m9 =
+        dhis2::Mapping::parse(&format!("{base}[periods]\n\"2026-M9\" = \"2026Q3\"\n")).unwrap();
+    assert_eq!(m9.period(&p("2026-M9")).unwrap(), "2026Q3");
+    for bad in [
+        "fbfJHSPpUQ",
+        "1bfJHSPpUQD",
+        "fbfJHSPpUQD1",
+        "fbfJHSP-UQD",
+        "",
+    ] {
+        let e = dhis2::Mapping::parse(&format!("{base}TT01 = \"{bad}\"\n")).unwrap_err();
+        assert_eq!(
+            e,
+            dhis2::Dhis2Error::Uid {
+                field: "data_elements.TT01".into(),
+                value: bad.into()
+            }
+        );
+    }
+    assert!(matches!(
+        dhis2::Mapping::parse("[org_units]\n\"P\" = \"bad\"\n[data_elements]\n"),
+        Err(dhis2::Dhis2Error::Uid { .. })
+    ));
+    assert!(matches!(
+        dhis2::Mapping::parse(&format!("{base}[periods]\n\"2026-M9\" = \"2026 Q3\"\n")),
+        Err(dhis2::Dhis2Error::PeriodId { .. })
+    ));
+    assert!(matches!(
+        dhis2::Mapping::parse("x = ["),
+        Err(dhis2::Dhis2Error::Syntax(_))
+    ));
+    assert!(matches!(
+        dhis2::Mapping::parse("typo = 1\n[org_units]\n[data_elements]\n"),
+        Err(dhis2::Dhis2Error::Syntax(_))
+    ));
 }

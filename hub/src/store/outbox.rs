@@ -1,9 +1,9 @@
 //! Upstream delivery records: the target (URL, token, CA), the outbox of
 //! deliveries with the payload each carries, the revision history and
-//! schedule triggers per period, every attempt, and the reports this hub
-//! received from ward hubs. They live in their own sled tree, so their keys
-//! never meet the hub tree's; every change is one batch (or transaction),
-//! flushed before the method returns.
+//! schedule triggers per period, and every attempt. They live in their own
+//! sled tree (shared with the inbox, `inbox.rs`, under other tags), so their
+//! keys never meet the hub tree's; every change is one batch (or
+//! transaction), flushed before the method returns.
 
 use std::collections::BTreeSet;
 
@@ -13,25 +13,25 @@ use serde::{Deserialize, Serialize};
 
 use super::{Store, StoreError, dec, enc};
 
-const TREE: &str = "upstream";
+pub(super) const TREE: &str = "upstream";
 const TARGET: u8 = b'c';
 const DELIVERY: u8 = b'd';
 const BODY: u8 = b'b';
 const PERIOD: u8 = b'p';
 const ATTEMPT: u8 = b't';
-const RECEIVED: u8 = b'r';
-const RECEIVED_BODY: u8 = b'R';
+pub(super) const RECEIVED: u8 = b'r';
+pub(super) const RECEIVED_BODY: u8 = b'R';
 /// The parts of a payload, each kept under its own key as raw bytes.
-const PARTS: [u8; 3] = [b'j', b'd', b'x'];
+pub(super) const PARTS: [u8; 3] = [b'j', b'd', b'x'];
 
-fn key(tag: u8, rest: &[u8]) -> Vec<u8> {
+pub(super) fn key(tag: u8, rest: &[u8]) -> Vec<u8> {
     let mut k = Vec::with_capacity(1 + rest.len());
     k.push(tag);
     k.extend_from_slice(rest);
     k
 }
 
-fn part_key(tag: u8, rest: &[u8], part: u8) -> Vec<u8> {
+pub(super) fn part_key(tag: u8, rest: &[u8], part: u8) -> Vec<u8> {
     let mut k = key(tag, rest);
     k.push(0);
     k.push(part);
@@ -124,7 +124,7 @@ pub struct Payload {
 }
 
 impl Payload {
-    fn parts(&self) -> [&[u8]; 3] {
+    pub(super) fn parts(&self) -> [&[u8]; 3] {
         [&self.report_json, &self.docx, &self.xlsx]
     }
 
@@ -217,30 +217,28 @@ pub struct NewDelivery<'a> {
     pub now: DateTime<Utc>,
     /// The first attempt's time (wall clock).
     pub first_attempt_at: DateTime<Utc>,
-    /// The idempotency key of a new revision. Given `Some(revision)` when an
-    /// earlier, replaced revision carried the same content, so the two keys
-    /// differ.
-    pub key: &'a (dyn Fn(Option<u64>) -> String + Sync),
 }
 
-/// A report a ward hub delivered to this hub.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Received {
-    pub idempotency_key: String,
-    pub ward: String,
-    pub period: PeriodCode,
-    pub revision: u64,
-    pub content_sha256: String,
-    pub received_at: DateTime<Utc>,
-    pub bytes: u64,
+/// What queuing a report does to its period's history, as decided by
+/// `upstream::revision::plan`; the store applies it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DeliveryPlan {
+    /// The latest revision (this delivery) already carries the content.
+    SameAsLatest { delivery: u64 },
+    /// A new revision with this number and key; waiting older ones are
+    /// superseded by it.
+    NewRevision {
+        revision: u64,
+        idempotency_key: String,
+    },
 }
 
 impl Store {
-    fn upstream_tree(&self) -> Result<sled::Tree, StoreError> {
+    pub(super) fn upstream_tree(&self) -> Result<sled::Tree, StoreError> {
         Ok(self.db.open_tree(TREE)?)
     }
 
-    fn up_get<T: serde::de::DeserializeOwned>(
+    pub(super) fn up_get<T: serde::de::DeserializeOwned>(
         t: &sled::Tree,
         k: &[u8],
     ) -> Result<Option<T>, StoreError> {
@@ -250,7 +248,10 @@ impl Store {
         }
     }
 
-    fn up_scan<T: serde::de::DeserializeOwned>(&self, tag: u8) -> Result<Vec<T>, StoreError> {
+    pub(super) fn up_scan<T: serde::de::DeserializeOwned>(
+        &self,
+        tag: u8,
+    ) -> Result<Vec<T>, StoreError> {
         self.upstream_tree()?
             .scan_prefix([tag])
             .map(|kv| {
@@ -299,19 +300,23 @@ impl Store {
     /// Queues a delivery of a period's report, unless the latest revision
     /// already carries the same content; records a schedule trigger as fired.
     /// Flushed before it returns.
-    pub async fn enqueue_delivery(&self, n: NewDelivery<'_>) -> Result<Enqueued, StoreError> {
+    pub async fn enqueue_delivery(
+        &self,
+        n: NewDelivery<'_>,
+        plan: impl FnOnce(&PeriodDeliveries) -> DeliveryPlan,
+    ) -> Result<Enqueued, StoreError> {
         let _lock = self.lock_registry().await;
         let t = self.upstream_tree()?;
         let pkey = key(PERIOD, n.period.to_string().as_bytes());
         let mut hist: PeriodDeliveries = Self::up_get(&t, &pkey)?.unwrap_or_default();
         let fired = n.trigger != Trigger::Manual && hist.fired.insert(n.trigger);
         let mut b = sled::Batch::default();
-        let outcome = match hist.revisions.last() {
-            Some(last) if last.content_sha256 == n.content_sha256 => {
-                let dkey = key(DELIVERY, &last.delivery.to_be_bytes());
+        let outcome = match plan(&hist) {
+            DeliveryPlan::SameAsLatest { delivery } => {
+                let dkey = key(DELIVERY, &delivery.to_be_bytes());
                 let mut d: Delivery =
                     Self::up_get(&t, &dkey)?.ok_or_else(|| StoreError::Decode {
-                        key: format!("delivery {}", last.delivery),
+                        key: format!("delivery {delivery}"),
                         reason: "listed in the period's history but missing".into(),
                     })?;
                 match d.state {
@@ -326,7 +331,10 @@ impl Store {
                     }
                 }
             }
-            _ => {
+            DeliveryPlan::NewRevision {
+                revision,
+                idempotency_key,
+            } => {
                 // Older revisions still waiting carry stale content: the new
                 // one replaces them.
                 for r in &hist.revisions {
@@ -338,17 +346,12 @@ impl Store {
                         b.insert(dkey, enc(&old));
                     }
                 }
-                let revision = hist.revisions.last().map_or(1, |r| r.revision + 1);
-                let reused = hist
-                    .revisions
-                    .iter()
-                    .any(|r| r.content_sha256 == n.content_sha256);
                 let id = self.db.generate_id()? + 1;
                 let d = Delivery {
                     id,
                     period: n.period.clone(),
                     revision,
-                    idempotency_key: (n.key)(reused.then_some(revision)),
+                    idempotency_key,
                     content_sha256: n.content_sha256.to_string(),
                     trigger: n.trigger,
                     state: DeliveryState::Queued,
@@ -442,67 +445,13 @@ impl Store {
         self.flush().await?;
         Ok(d)
     }
-
-    // --- the receiving side ---------------------------------------------
-
-    pub fn received(&self, idempotency_key: &str) -> Result<Option<Received>, StoreError> {
-        Self::up_get(
-            &self.upstream_tree()?,
-            &key(RECEIVED, idempotency_key.as_bytes()),
-        )
-    }
-
-    /// Every report received from ward hubs, in key order.
-    pub fn received_all(&self) -> Result<Vec<Received>, StoreError> {
-        self.up_scan(RECEIVED)
-    }
-
-    pub fn received_payload(&self, idempotency_key: &str) -> Result<Option<Payload>, StoreError> {
-        read_parts(
-            &self.upstream_tree()?,
-            RECEIVED_BODY,
-            idempotency_key.as_bytes(),
-        )
-    }
-
-    /// Stores a received report unless one with its idempotency key is held
-    /// already; returns whether it was stored. Flushed before it returns.
-    pub async fn store_received(&self, r: &Received, p: &Payload) -> Result<bool, StoreError> {
-        let t = self.upstream_tree()?;
-        let meta_key = key(RECEIVED, r.idempotency_key.as_bytes());
-        let meta = enc(r);
-        let parts: Vec<(Vec<u8>, &[u8])> = PARTS
-            .iter()
-            .zip(p.parts())
-            .map(|(part, bytes)| {
-                (
-                    part_key(RECEIVED_BODY, r.idempotency_key.as_bytes(), *part),
-                    bytes,
-                )
-            })
-            .collect();
-        let gate = self.write_gate();
-        let stored = t
-            .transaction(|tx| {
-                if tx.get(&meta_key)?.is_some() {
-                    return Ok(false);
-                }
-                for (k, v) in &parts {
-                    tx.insert(k.as_slice(), *v)?;
-                }
-                tx.insert(meta_key.as_slice(), meta.as_slice())?;
-                Ok(true)
-            })
-            .map_err(|e: sled::transaction::TransactionError<()>| {
-                StoreError::Db(format!("{e:?}"))
-            })?;
-        drop(gate);
-        self.flush().await?;
-        Ok(stored)
-    }
 }
 
-fn read_parts(t: &sled::Tree, tag: u8, rest: &[u8]) -> Result<Option<Payload>, StoreError> {
+pub(super) fn read_parts(
+    t: &sled::Tree,
+    tag: u8,
+    rest: &[u8],
+) -> Result<Option<Payload>, StoreError> {
     let mut out: Vec<Vec<u8>> = Vec::with_capacity(3);
     for part in PARTS {
         match t.get(part_key(tag, rest, part))? {
@@ -537,15 +486,17 @@ mod tests {
         let period: PeriodCode = "2026-H1".parse().unwrap();
         let hash_owned = hash.to_string();
         let keyf = move |rev: Option<u64>| format!("key-{hash_owned}-{rev:?}");
-        s.enqueue_delivery(NewDelivery {
-            period: &period,
-            content_sha256: hash,
-            trigger,
-            payload: &p,
-            now: Utc::now(),
-            first_attempt_at: Utc::now(),
-            key: &keyf,
-        })
+        s.enqueue_delivery(
+            NewDelivery {
+                period: &period,
+                content_sha256: hash,
+                trigger,
+                payload: &p,
+                now: Utc::now(),
+                first_attempt_at: Utc::now(),
+            },
+            |hist| crate::upstream::revision::plan(hist, hash, keyf),
+        )
         .await
         .unwrap()
     }
@@ -649,27 +600,5 @@ mod tests {
             matches!(again, Enqueued::Requeued(ref d) if d.idempotency_key == b.delivery().idempotency_key)
         );
         assert_eq!(s.attempts().unwrap().len(), 3);
-    }
-
-    #[tokio::test]
-    async fn received_reports_are_stored_once() {
-        let dir = tempfile::tempdir().unwrap();
-        let s = Store::open(dir.path()).unwrap();
-        let r = Received {
-            idempotency_key: "k".repeat(64),
-            ward: "Phường Gia Viên".into(),
-            period: "2026-H1".parse().unwrap(),
-            revision: 1,
-            content_sha256: "c".repeat(64),
-            received_at: Utc::now(),
-            bytes: 10,
-        };
-        assert!(s.store_received(&r, &payload("x")).await.unwrap());
-        assert!(!s.store_received(&r, &payload("y")).await.unwrap());
-        assert_eq!(s.received_all().unwrap(), vec![r.clone()]);
-        assert_eq!(
-            s.received_payload(&r.idempotency_key).unwrap().unwrap(),
-            payload("x")
-        );
     }
 }

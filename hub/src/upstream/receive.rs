@@ -1,8 +1,10 @@
 //! The receiving side, for a city-level hub: `POST /api/v1/reports` on the
 //! HTTP listener takes a ward hub's delivery (the multipart payload of
-//! [`super::payload`]), authenticated by a bearer token whose SHA-256 is in
-//! `[receive] tokens_sha256`, and stores it once per `Idempotency-Key`: 201
-//! when stored, 200 when that key was stored before (a retry).
+//! [`super::payload`]), authenticated by a bearer token whose SHA-256 is
+//! bound to one ward in `[receive.wards]`, and stores it once per
+//! `Idempotency-Key`: 201 when stored, 200 when that key was stored before (a
+//! retry). A token delivers only as its own ward: a delivery whose
+//! `X-Coso-Ward` names another ward is refused (403).
 
 use std::sync::Arc;
 
@@ -19,7 +21,8 @@ use subtle::ConstantTimeEq;
 
 use super::payload::*;
 use crate::state::HubState;
-use crate::store::outbox::{Payload, Received};
+use crate::store::inbox::Received;
+use crate::store::outbox::Payload;
 
 /// Parts beyond this many are refused (a sender sends three).
 const MAX_PARTS: usize = 16;
@@ -46,23 +49,24 @@ fn refuse(status: StatusCode, reason: impl Into<String>) -> Response {
     r
 }
 
-/// Whether the request's bearer token hashes to one of `accepted` (hex),
-/// compared in constant time.
-fn authorised(headers: &HeaderMap, accepted: &[String]) -> bool {
-    let Some(token) = headers
+/// The ward whose token the request's bearer token is (its SHA-256 against
+/// every ward's, in constant time), if any.
+fn authorised<'a>(
+    headers: &HeaderMap,
+    wards: &'a std::collections::BTreeMap<String, String>,
+) -> Option<&'a str> {
+    let token = headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.strip_prefix("Bearer "))
-        .map(str::trim)
-    else {
-        return false;
-    };
+        .map(str::trim)?;
     let h: [u8; 32] = Sha256::digest(token.as_bytes()).into();
-    accepted.iter().fold(false, |ok, a| {
+    // Every entry is compared, so the time does not say which one matched.
+    wards.iter().fold(None, |found, (ward, a)| {
         let matches = hex::decode(a)
             .map(|a| bool::from(a.as_slice().ct_eq(&h)))
             .unwrap_or(false);
-        ok | matches
+        if matches { Some(ward.as_str()) } else { found }
     })
 }
 
@@ -154,20 +158,31 @@ async fn receive(
     headers: HeaderMap,
     multipart: Result<Multipart, MultipartRejection>,
 ) -> Response {
-    let accepted = &hub.config.file.receive.tokens_sha256;
-    if accepted.is_empty() {
+    let wards = &hub.config.file.receive.wards;
+    if wards.is_empty() {
         return refuse(
             StatusCode::FORBIDDEN,
-            "this hub does not receive reports ([receive] tokens_sha256 is empty)",
+            "this hub does not receive reports ([receive.wards] is empty)",
         );
     }
-    if !authorised(&headers, accepted) {
+    let Some(sender) = authorised(&headers, wards) else {
         return refuse(StatusCode::UNAUTHORIZED, "the bearer token is not accepted");
-    }
+    };
     let m = match meta(&headers) {
         Ok(m) => m,
         Err(e) => return refuse(StatusCode::BAD_REQUEST, e),
     };
+    // A ward delivers only as itself: the name it sends must be the one its
+    // token is bound to.
+    if coso_proto::domain::text::normalize(sender.trim()) != m.ward {
+        return refuse(
+            StatusCode::FORBIDDEN,
+            format!(
+                "this token delivers for {sender:?} only, not for {:?}",
+                m.ward
+            ),
+        );
+    }
     let duplicate = |r: &Received| {
         reply(
             StatusCode::OK,
@@ -254,6 +269,8 @@ mod tests {
     use super::*;
 
     const TOKEN: &str = "city-token-1";
+    /// Lê Lợi's token.
+    const OTHER_TOKEN: &str = "city-token-2";
     const B: &str = "XBOUNDARYx";
 
     fn body(parts: &[(&str, &[u8])]) -> Vec<u8> {
@@ -309,7 +326,17 @@ mod tests {
     async fn stores_each_key_once_and_refuses_the_rest() {
         let dir = tempfile::tempdir().unwrap();
         let hub = super::super::testutil::hub(dir.path(), |f| {
-            f.receive.tokens_sha256 = vec![hex::encode(Sha256::digest(TOKEN))];
+            f.receive.wards = [
+                (
+                    "Phường Gia Viên".to_string(),
+                    hex::encode(Sha256::digest(TOKEN)),
+                ),
+                (
+                    "Phường Lê Lợi".to_string(),
+                    hex::encode(Sha256::digest(OTHER_TOKEN)),
+                ),
+            ]
+            .into();
             f.receive.max_body_bytes = 64 * 1024;
         })
         .await;
@@ -323,6 +350,13 @@ mod tests {
 
         let (s, _) = send(&router, request("wrong", &key, "2026-H1", full())).await;
         assert_eq!(s, StatusCode::UNAUTHORIZED);
+        // Lê Lợi's token cannot deliver as Gia Viên.
+        let (s, v) = send(&router, request(OTHER_TOKEN, &key, "2026-H1", full())).await;
+        assert_eq!(s, StatusCode::FORBIDDEN, "{v}");
+        assert!(
+            v["error"].as_str().unwrap().contains("Phường Lê Lợi"),
+            "{v}"
+        );
         let (s, v) = send(&router, request(TOKEN, "short", "2026-H1", full())).await;
         assert_eq!(s, StatusCode::BAD_REQUEST);
         assert!(v["error"].as_str().unwrap().contains("Idempotency-Key"));

@@ -3,6 +3,8 @@
 //! city-level hub accepts. Where to deliver (URL, token, CA) is not here: it
 //! is set with `coso-hub upstream set` and kept in the store.
 
+use std::collections::BTreeMap;
+
 use serde::{Deserialize, Serialize};
 
 /// `[upstream]`: the delivery schedule and retry policy.
@@ -49,8 +51,14 @@ impl Default for Upstream {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct Receive {
-    /// SHA-256 (hex) of each bearer token accepted on `POST /api/v1/reports`
-    /// (`printf %s "$TOKEN" | sha256sum`); empty: receiving is off.
+    /// `[receive.wards]`: each ward's name and the SHA-256 (hex) of the one
+    /// bearer token it delivers with (`printf %s "$TOKEN" | sha256sum`). A
+    /// token delivers only as its own ward; empty: receiving is off.
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub wards: BTreeMap<String, String>,
+    /// The old list of tokens not bound to a ward. Kept so an old hub.toml
+    /// gets a message saying what to write instead; it must be empty.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub tokens_sha256: Vec<String>,
     /// The largest delivery accepted, in bytes.
     pub max_body_bytes: usize,
@@ -59,6 +67,7 @@ pub struct Receive {
 impl Default for Receive {
     fn default() -> Self {
         Receive {
+            wards: BTreeMap::new(),
             tokens_sha256: Vec::new(),
             max_body_bytes: 32 * 1024 * 1024,
         }
@@ -79,11 +88,29 @@ pub fn check(u: &Upstream, r: &Receive) -> Result<(), (&'static str, String)> {
     if u.timeout_secs == 0 {
         return Err(("upstream.timeout_secs", "must be at least 1".into()));
     }
-    for t in &r.tokens_sha256 {
+    if !r.tokens_sha256.is_empty() {
+        return Err((
+            "receive.tokens_sha256",
+            "tokens are now bound to one ward each: list them under [receive.wards] as \"Phường …\" = \"<sha256>\"".into(),
+        ));
+    }
+    let mut seen = std::collections::BTreeSet::new();
+    for (ward, t) in &r.wards {
+        if ward.trim().is_empty() {
+            return Err(("receive.wards", "a ward's name must not be empty".into()));
+        }
         if t.len() != 64 || !t.bytes().all(|b| b.is_ascii_hexdigit()) {
             return Err((
-                "receive.tokens_sha256",
-                format!("{t:?} is not the 64 hex digits of a SHA-256"),
+                "receive.wards",
+                format!("{ward:?}: {t:?} is not the 64 hex digits of a SHA-256"),
+            ));
+        }
+        if !seen.insert(t.to_ascii_lowercase()) {
+            return Err((
+                "receive.wards",
+                format!(
+                    "{ward:?}: the same token is given to another ward; each ward needs its own"
+                ),
             ));
         }
     }
@@ -109,9 +136,26 @@ mod tests {
         assert_eq!(u.timeout_secs, 60);
         assert!(toml::from_str::<Upstream>("url = \"x\"").is_err());
         let bad = Receive {
-            tokens_sha256: vec!["abc".into()],
+            wards: [("Phường A".to_string(), "abc".to_string())].into(),
             ..Receive::default()
         };
-        assert_eq!(check(&u, &bad).unwrap_err().0, "receive.tokens_sha256");
+        assert_eq!(check(&u, &bad).unwrap_err().0, "receive.wards");
+        let h = "a".repeat(64);
+        let shared = Receive {
+            wards: [
+                ("Phường A".to_string(), h.clone()),
+                ("Phường B".to_string(), h.clone()),
+            ]
+            .into(),
+            ..Receive::default()
+        };
+        assert!(check(&u, &shared).unwrap_err().1.contains("its own"));
+        // The old unbound list says what to write instead.
+        let r: Receive = toml::from_str(&format!("tokens_sha256 = [\"{h}\"]")).unwrap();
+        let e = check(&u, &r).unwrap_err();
+        assert_eq!(e.0, "receive.tokens_sha256");
+        assert!(e.1.contains("[receive.wards]"));
+        let r: Receive = toml::from_str(&format!("[wards]\n\"Phường A\" = \"{h}\"")).unwrap();
+        assert!(check(&u, &r).is_ok());
     }
 }

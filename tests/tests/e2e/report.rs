@@ -23,7 +23,11 @@ struct World {
 }
 
 fn world(groups: usize) -> World {
-    let plans = ward::generate(7, groups, NaiveDate::from_ymd_opt(2026, 11, 4).unwrap());
+    world_seeded(7, groups)
+}
+
+fn world_seeded(seed: u64, groups: usize) -> World {
+    let plans = ward::generate(seed, groups, NaiveDate::from_ymd_opt(2026, 11, 4).unwrap());
     let mut hub = Hub::start();
     hub.stop();
     hub.env.push(("COSO_NOW".into(), BEFORE_DUE.into()));
@@ -244,6 +248,148 @@ fn docx_text(docx: &Path, out: &Path) -> String {
     })
 }
 
+/// The DOCX as PDF pages of text (LibreOffice, then poppler's `pdftotext`).
+fn docx_pages(docx: &Path, out: &Path) -> Vec<String> {
+    let conv = out.join("pdf");
+    std::fs::create_dir_all(&conv).unwrap();
+    let profile = format!(
+        "-env:UserInstallation=file://{}",
+        out.join("lo-profile").display()
+    );
+    let status = Command::new("soffice")
+        .args([
+            profile.as_str(),
+            "--headless",
+            "--convert-to",
+            "pdf",
+            "--outdir",
+        ])
+        .arg(&conv)
+        .arg(docx)
+        .output()
+        .expect("LibreOffice (soffice) must be installed: .ci/run installs it");
+    let pdf = conv.join(docx.file_stem().unwrap()).with_extension("pdf");
+    assert!(
+        pdf.exists(),
+        "LibreOffice did not convert the DOCX: {}\n{}",
+        String::from_utf8_lossy(&status.stdout),
+        String::from_utf8_lossy(&status.stderr)
+    );
+    let txt = conv.join("pages.txt");
+    let run = Command::new("pdftotext")
+        .arg(&pdf)
+        .arg(&txt)
+        .output()
+        .expect("poppler-utils (pdftotext) must be installed: .ci/run installs it");
+    assert!(
+        run.status.success(),
+        "{}",
+        String::from_utf8_lossy(&run.stderr)
+    );
+    let text = std::fs::read_to_string(&txt).unwrap();
+    let mut pages: Vec<String> = text.split('\u{c}').map(str::to_string).collect();
+    if pages.last().is_some_and(|p| p.trim().is_empty()) {
+        pages.pop();
+    }
+    pages
+}
+
+#[test]
+fn the_demo_wards_signed_report_fits_and_keeps_its_blocks_together() {
+    // The demo ward (coso-demo's seed and size): the Centre, departments,
+    // schools and 24 residential groups.
+    let w = world_seeded(2026, 24);
+    let out = tempfile::tempdir().unwrap();
+    let docx = out.path().join("bao-cao.docx");
+    let d = docx.display().to_string();
+    w.hub
+        .cmd(&[
+            "report", "--period", PERIOD, "--format", "docx", "--out", &d,
+        ])
+        .ok();
+    let pages = docx_pages(&docx, out.path());
+    let on = |needle: &str| -> Vec<usize> {
+        pages
+            .iter()
+            .enumerate()
+            .filter(|(_, p)| p.contains(needle))
+            .map(|(i, _)| i)
+            .collect()
+    };
+    let dump = || {
+        pages
+            .iter()
+            .enumerate()
+            .map(|(i, p)| format!("--- page {} ---\n{p}", i + 1))
+            .collect::<String>()
+    };
+    // The body: every page before the appendix (Phụ lục I), at most 5.
+    let appendix = on("(Kèm theo Báo cáo số");
+    assert_eq!(appendix.len(), 1, "{}", dump());
+    let body_pages = appendix[0];
+    assert!(
+        body_pages <= 5,
+        "the body runs to {body_pages} pages:\n{}",
+        dump()
+    );
+    // The closing sentence, the recipients and the signature on one page.
+    let sign = on("Nơi nhận:");
+    assert_eq!(sign.len(), 1, "{}", dump());
+    for needle in [
+        "Trên đây là báo cáo",
+        "- Lưu: VT, VHXH.",
+        "TM. ỦY BAN NHÂN DÂN",
+        "CHỦ TỊCH",
+    ] {
+        assert!(
+            on(needle).contains(&sign[0]),
+            "{needle:?} is not on the signature page {}:\n{}",
+            sign[0] + 1,
+            dump()
+        );
+    }
+    assert!(sign[0] < body_pages, "the signature is in the body");
+    // The appendix's note stays with its table: its page has table rows too.
+    let note = on("Ghi chú:");
+    assert_eq!(note.len(), 1, "{}", dump());
+    let lines = pages[note[0]]
+        .lines()
+        .filter(|l| !l.trim().is_empty())
+        .count();
+    assert!(lines > 8, "the note's page is nearly empty:\n{}", dump());
+    // Phụ lục II: every unit's full text, after the appendix table.
+    let annex = on("Ý KIẾN CỦA CÁC ĐƠN VỊ");
+    assert_eq!(annex.len(), 1, "{}", dump());
+    assert!(annex[0] > note[0] || annex[0] == note[0] && note[0] > body_pages);
+    assert!(annex[0] > body_pages);
+    // The body says each unit sentence once: a residential group's results
+    // text appears once before the appendix and again in the annex.
+    let body: String = pages[..body_pages].concat();
+    let annex_text: String = pages[annex[0]..].concat();
+    assert!(body.contains("Tổ dân phố số"), "{}", dump());
+    let reported = w
+        .plans
+        .iter()
+        .filter(|p| !matches!(p.fate, Fate::Missing | Fate::Draft))
+        .count();
+    assert!(reported > 20);
+    let first_results = w
+        .plans
+        .iter()
+        .filter(|p| !matches!(p.fate, Fate::Missing | Fate::Draft))
+        .find_map(|p| {
+            p.notes
+                .iter()
+                .find(|(s, _)| *s == coso_proto::Section::Results)
+                .map(|(_, t)| t.clone())
+        })
+        .unwrap();
+    let probe: String = first_results.chars().take(25).collect();
+    let flat = |s: &str| s.split_whitespace().collect::<Vec<_>>().join(" ");
+    assert_eq!(flat(&body).matches(&flat(&probe)).count(), 1, "{}", dump());
+    assert!(flat(&annex_text).matches(&flat(&probe)).count() > 1);
+}
+
 #[test]
 fn late_is_told_from_on_time_at_the_deadline_boundary() {
     let mut hub = Hub::start();
@@ -443,6 +589,21 @@ fn hostile_narratives_come_out_escaped_and_intact() {
     );
     assert!(texts.contains(&long.trim_end()) || texts.contains(&long.as_str()));
 
+    // The ward's own narrative (coso-hub note set) is the section's body,
+    // escaped like everything else.
+    let ward_text = "<i>Phường</i> đề nghị bổ sung kinh phí & \"tập huấn\" </w:t>";
+    hub.cmd(&[
+        "note",
+        "set",
+        "--period",
+        PERIOD,
+        "--section",
+        "proposals",
+        "--text",
+        ward_text,
+    ])
+    .ok();
+
     let docx = out.path().join("r.docx");
     let d = docx.display().to_string();
     hub.cmd(&[
@@ -450,6 +611,7 @@ fn hostile_narratives_come_out_escaped_and_intact() {
     ])
     .ok();
     let text = docx_text(&docx, out.path());
+    assert!(text.contains(ward_text), "the ward's narrative:\n{text}");
     assert!(
         text.contains("<w:p><w:r><w:t>tiêm</w:t></w:r></w:p>"),
         "markup shows as text:\n{text}"

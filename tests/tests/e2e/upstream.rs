@@ -21,6 +21,17 @@ use serde_json::Value;
 
 const WARD: &str = "Phường Gia Viên";
 const TOKEN: &str = "so-noi-vu-token-42";
+/// Lê Lợi's own token at the city hub.
+const TOKEN_LE_LOI: &str = "so-noi-vu-token-le-loi";
+
+/// `[receive.wards]`: Gia Viên delivers with TOKEN, Lê Lợi with TOKEN_LE_LOI.
+fn receive_wards() -> String {
+    format!(
+        "[receive.wards]\n\"{WARD}\" = \"{}\"\n\"Phường Lê Lợi\" = \"{}\"\n\n[receive]\n",
+        String::from(coso_hub::auth::hash(TOKEN)),
+        String::from(coso_hub::auth::hash(TOKEN_LE_LOI))
+    )
+}
 const WAIT: Duration = Duration::from_secs(60);
 
 /// What the receiver does with the next connection or request.
@@ -620,14 +631,10 @@ fn a_ward_hub_delivers_to_a_city_hub() {
     let tmp = tempfile::tempdir().unwrap();
     let city_dir = tmp.path().join("city");
     std::fs::create_dir_all(&city_dir).unwrap();
-    let token_hash = String::from(coso_hub::auth::hash(TOKEN));
     let mut city = hub_with(
         &city_dir,
         &["--ward", "Thành phố Hải Phòng"],
-        &[(
-            "tokens_sha256 = []",
-            &format!("tokens_sha256 = [\"{token_hash}\"]"),
-        )],
+        &[("[receive]\n", &receive_wards())],
     );
     city.serve();
     let ward_dir = tmp.path().join("ward");
@@ -739,14 +746,10 @@ fn a_city_hub_rolls_up_the_wards_reports() {
     let tmp = tempfile::tempdir().unwrap();
     let city_dir = tmp.path().join("city");
     std::fs::create_dir_all(&city_dir).unwrap();
-    let token_hash = String::from(coso_hub::auth::hash(TOKEN));
     let mut city = hub_with(
         &city_dir,
         &["--ward", "Thành phố Hải Phòng"],
-        &[(
-            "tokens_sha256 = []",
-            &format!("tokens_sha256 = [\"{token_hash}\"]"),
-        )],
+        &[("[receive]\n", &receive_wards())],
     );
     city.env.push(("COSO_NOW".into(), now.into()));
     city.serve();
@@ -790,8 +793,23 @@ fn a_city_hub_rolls_up_the_wards_reports() {
     // Lê Lợi: one unit, without DG01.
     let le_loi = ward_hub(tmp.path(), "ll", "Phường Lê Lợi", now);
     let _b1 = unit_reports(&le_loi, "VP01", now, Some(&["CK01=6", "CK02=6", "GS01=có"]));
-    for w in [&gia_vien, &le_loi] {
-        w.cmd(&["upstream", "set", "--url", &url, "--token", TOKEN])
+    // Lê Lợi cannot deliver with Gia Viên's token (as itself or as Gia Viên).
+    le_loi
+        .cmd(&["upstream", "set", "--url", &url, "--token", TOKEN])
+        .ok();
+    push(&le_loi, "2026-H1");
+    wait_until(WAIT, "the wrong ward's delivery to be refused", || {
+        outcomes(&log_json(&le_loi))
+            .iter()
+            .any(|(o, status)| o == "failed" && *status == 403)
+    });
+    assert!(
+        city.cmd(&["upstream", "received", "--json"]).ok().json()["received"]
+            .as_array()
+            .is_none_or(|r| r.is_empty())
+    );
+    for (w, token) in [(&gia_vien, TOKEN), (&le_loi, TOKEN_LE_LOI)] {
+        w.cmd(&["upstream", "set", "--url", &url, "--token", token])
             .ok();
         assert_eq!(deliver(w), 1);
     }

@@ -15,16 +15,16 @@ use crate::cli::CliError;
 use crate::client::Admin;
 use crate::input;
 
-/// `println!` that ignores a closed stdout (`| head`) instead of panicking.
-macro_rules! outln {
-    ($($arg:tt)*) => {{
-        let _ = writeln!(std::io::stdout(), $($arg)*);
-    }};
-}
-
 /// Streams a consistent snapshot from the running hub into `out`, a new
 /// file (an existing one is never replaced). A failed backup leaves no file.
-pub async fn backup(mut admin: Admin, out: &Path, lang: Lang, json: bool) -> Result<(), CliError> {
+pub async fn backup(
+    mut admin: Admin,
+    out: &mut dyn Write,
+    file_path: &Path,
+    lang: Lang,
+    json: bool,
+) -> Result<(), CliError> {
+    let path = file_path;
     let mut opts = std::fs::OpenOptions::new();
     opts.write(true).create_new(true);
     #[cfg(unix)]
@@ -33,20 +33,20 @@ pub async fn backup(mut admin: Admin, out: &Path, lang: Lang, json: bool) -> Res
         // The backup holds the admin token and the TLS key.
         opts.mode(0o600);
     }
-    let mut file = opts.open(out).map_err(|source| CliError::OutFile {
-        path: out.to_path_buf(),
+    let mut file = opts.open(path).map_err(|source| CliError::OutFile {
+        path: path.to_path_buf(),
         source,
     })?;
     let result = async {
         let mut stream = admin.backup(pb::BackupRequest {}).await?.into_inner();
         let mut bytes = 0u64;
         while let Some(chunk) = stream.message().await? {
-            file.write_all(&chunk.data).map_err(CliError::io(out))?;
+            file.write_all(&chunk.data).map_err(CliError::io(path))?;
             bytes += chunk.data.len() as u64;
         }
-        file.sync_all().map_err(CliError::io(out))?;
+        file.sync_all().map_err(CliError::io(path))?;
         // A stream cut short would be a torn file: check it whole.
-        let f = std::fs::File::open(out).map_err(CliError::io(out))?;
+        let f = std::fs::File::open(path).map_err(CliError::io(path))?;
         coso_proto::backup::read(std::io::BufReader::new(f), "hub")
             .map_err(|e| CliError::Backup(e.into()))?;
         Ok::<u64, CliError>(bytes)
@@ -55,23 +55,25 @@ pub async fn backup(mut admin: Admin, out: &Path, lang: Lang, json: bool) -> Res
     let bytes = match result {
         Ok(b) => b,
         Err(e) => {
-            let _ = std::fs::remove_file(out);
+            let _ = std::fs::remove_file(path);
             return Err(e);
         }
     };
     if json {
-        outln!("{}", json!({"file": out, "bytes": bytes}));
+        w!(out, "{}", json!({"file": path, "bytes": bytes}));
     } else {
         match lang {
-            Lang::Vi => outln!(
+            Lang::Vi => w!(
+                out,
                 "Đã sao lưu máy chủ phường vào {} ({bytes} byte). Khôi phục: coso-hub --data-dir THƯ_MỤC_TRỐNG restore {}",
-                out.display(),
-                out.display()
+                path.display(),
+                path.display()
             ),
-            Lang::En => outln!(
+            Lang::En => w!(
+                out,
                 "Backed up the ward hub to {} ({bytes} bytes). To restore: coso-hub --data-dir EMPTY_DIR restore {}",
-                out.display(),
-                out.display()
+                path.display(),
+                path.display()
             ),
         }
     }
@@ -79,17 +81,25 @@ pub async fn backup(mut admin: Admin, out: &Path, lang: Lang, json: bool) -> Res
 }
 
 /// Restores a backup file into `data_dir` (missing or empty).
-pub fn restore(data_dir: &Path, file: &Path, lang: Lang, json: bool) -> Result<(), CliError> {
+pub fn restore(
+    out: &mut dyn Write,
+    data_dir: &Path,
+    file: &Path,
+    lang: Lang,
+    json: bool,
+) -> Result<(), CliError> {
     let records = crate::backup::restore(file, data_dir).map_err(CliError::Backup)?;
     if json {
-        outln!("{}", json!({"data_dir": data_dir, "records": records}));
+        w!(out, "{}", json!({"data_dir": data_dir, "records": records}));
     } else {
         match lang {
-            Lang::Vi => outln!(
+            Lang::Vi => w!(
+                out,
                 "Đã khôi phục máy chủ phường vào {}. Chạy coso-hub serve; các đơn vị gửi lại những gì máy chủ còn thiếu ở lần đồng bộ tới.",
                 data_dir.display()
             ),
-            Lang::En => outln!(
+            Lang::En => w!(
+                out,
                 "Restored the ward hub into {}. Run coso-hub serve; units resend what it lacks at their next sync.",
                 data_dir.display()
             ),
@@ -101,6 +111,7 @@ pub fn restore(data_dir: &Path, file: &Path, lang: Lang, json: bool) -> Result<(
 /// `coso-hub audit [--unit CODE] [--since DATE] [--json]` and `--verify`.
 pub async fn audit(
     mut admin: Admin,
+    out: &mut dyn Write,
     unit: Option<&str>,
     since: Option<&str>,
     verify: bool,
@@ -113,7 +124,8 @@ pub async fn audit(
             .await?
             .into_inner();
         if json {
-            outln!(
+            w!(
+                out,
                 "{}",
                 json!({"ok": v.ok, "checked": v.checked,
                        "broken_at": (!v.ok).then_some(v.broken_at),
@@ -121,23 +133,27 @@ pub async fn audit(
             );
         } else if v.ok {
             match lang {
-                Lang::Vi => outln!(
+                Lang::Vi => w!(
+                    out,
                     "Nhật ký kiểm toán nguyên vẹn: {} bản ghi, mọi mắt xích khớp.",
                     v.checked
                 ),
-                Lang::En => outln!(
+                Lang::En => w!(
+                    out,
                     "The audit trail is intact: {} records, every link holds.",
                     v.checked
                 ),
             }
         } else {
             match lang {
-                Lang::Vi => outln!(
+                Lang::Vi => w!(
+                    out,
                     "Nhật ký kiểm toán bị đứt tại bản ghi số {}: {}",
                     v.broken_at,
                     v.reason
                 ),
-                Lang::En => outln!(
+                Lang::En => w!(
+                    out,
                     "The audit trail is broken at record {}: {}",
                     v.broken_at,
                     v.reason
@@ -177,11 +193,11 @@ pub async fn audit(
                        "prev_hash": a.prev_hash, "hash": a.hash})
             })
             .collect();
-        outln!("{}", json!({ "records": records }));
+        w!(out, "{}", json!({ "records": records }));
         return Ok(());
     }
     if r.records.is_empty() {
-        outln!("{}", lang.pick("Chưa có bản ghi nào.", "No records."));
+        w!(out, "{}", lang.pick("Chưa có bản ghi nào.", "No records."));
     }
     for a in &r.records {
         let at = chrono::DateTime::parse_from_rfc3339(&a.at)
@@ -191,7 +207,8 @@ pub async fn audit(
                     .to_string()
             })
             .unwrap_or_else(|_| a.at.clone());
-        outln!(
+        w!(
+            out,
             "{:>6}  {at}  {:<14} {:<14} {:<10} {}",
             a.position,
             a.actor,

@@ -1,0 +1,216 @@
+//! `status --wards`: which wards delivered for the period, with each ward's
+//! own completeness, and the units of all of them added up.
+
+use chrono::{DateTime, Utc};
+use coso_proto::domain::calendar::vietnam;
+use coso_proto::{Lang, Period, PeriodCode};
+use serde::{Deserialize, Serialize};
+
+use super::{SCOPE, Ward};
+use crate::compile::rfc3339_vn;
+
+/// A ward's completeness, as its report states it.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WardCompleteness {
+    pub expected: u64,
+    pub reported: u64,
+    pub on_time: u64,
+    pub late: u64,
+    pub missing: u64,
+}
+
+/// The units of every delivering ward, added up.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WardTotals {
+    /// Wards that delivered a report for the period.
+    pub wards: u64,
+    pub units_expected: u64,
+    pub units_reported: u64,
+    pub on_time: u64,
+    pub late: u64,
+    pub missing: u64,
+}
+
+impl WardTotals {
+    pub(super) fn of(wards: &[Ward]) -> WardTotals {
+        let mut t = WardTotals {
+            wards: wards.len() as u64,
+            ..WardTotals::default()
+        };
+        for w in wards {
+            let c = w.completeness();
+            t.units_expected += c.expected;
+            t.units_reported += c.reported;
+            t.on_time += c.on_time;
+            t.late += c.late;
+            t.missing += c.missing;
+        }
+        t
+    }
+
+    /// "2 phường/xã đã gửi báo cáo; 5/7 đơn vị đã báo cáo, 4 đúng hạn, 1 muộn, 2 chưa báo cáo".
+    pub fn sentence(&self, lang: Lang) -> String {
+        match lang {
+            Lang::Vi => format!(
+                "{} phường/xã đã gửi báo cáo; {}/{} đơn vị đã báo cáo, {} đúng hạn, {} muộn, {} chưa báo cáo",
+                self.wards,
+                self.units_reported,
+                self.units_expected,
+                self.on_time,
+                self.late,
+                self.missing
+            ),
+            Lang::En => format!(
+                "{} ward(s) have delivered; {}/{} units have reported, {} on time, {} late, {} not reported",
+                self.wards,
+                self.units_reported,
+                self.units_expected,
+                self.on_time,
+                self.late,
+                self.missing
+            ),
+        }
+    }
+}
+
+/// One delivering ward in `status --wards`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WardRow {
+    pub ward: String,
+    pub revision: u64,
+    /// When this hub received the revision, RFC 3339 in Vietnam time.
+    pub received_at: String,
+    pub content_sha256: String,
+    /// The ward's own completeness, as its report states it.
+    pub completeness: WardCompleteness,
+}
+
+impl WardRow {
+    pub(super) fn of(w: &Ward) -> WardRow {
+        WardRow {
+            ward: w.ward.clone(),
+            revision: w.revision,
+            received_at: rfc3339_vn(w.received_at),
+            content_sha256: w.content_sha256.clone(),
+            completeness: w.completeness(),
+        }
+    }
+}
+
+/// `coso-hub status --wards --json`: totals first, then every ward that
+/// delivered for the period. `units` is empty (a city hub has no units of
+/// its own) and kept for readers of the ward-level document.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WardsStatus {
+    /// Always "wards".
+    pub scope: String,
+    pub period: PeriodCode,
+    pub title: String,
+    /// The deadline, RFC 3339 in Vietnam time.
+    pub due: String,
+    pub summary: String,
+    pub summary_en: String,
+    pub totals: WardTotals,
+    pub wards: Vec<WardRow>,
+    pub units: Vec<serde_json::Value>,
+}
+
+/// Who has delivered for the period, with each ward's own completeness.
+pub fn status(period: &Period, wards: &[Ward]) -> WardsStatus {
+    let totals = WardTotals::of(wards);
+    WardsStatus {
+        scope: SCOPE.into(),
+        period: period.code.clone(),
+        title: period.title.clone(),
+        due: rfc3339_vn(period.due.with_timezone(&Utc)),
+        summary: totals.sentence(Lang::Vi),
+        summary_en: totals.sentence(Lang::En),
+        totals,
+        wards: wards.iter().map(WardRow::of).collect(),
+        units: Vec::new(),
+    }
+}
+
+pub(super) fn vn_time(rfc3339: &str) -> String {
+    DateTime::parse_from_rfc3339(rfc3339)
+        .map(|t| {
+            t.with_timezone(&vietnam())
+                .format("%Y-%m-%d %H:%M:%S")
+                .to_string()
+        })
+        .unwrap_or_else(|_| rfc3339.to_string())
+}
+
+impl WardsStatus {
+    /// The status for people: the period, the sentence, one line per ward.
+    pub fn to_text(&self, lang: Lang) -> String {
+        let mut out = match lang {
+            Lang::Vi => format!(
+                "Kỳ {} — {} — tổng hợp các phường/xã (hạn {})\n",
+                self.period,
+                self.title,
+                vn_time(&self.due)
+            ),
+            Lang::En => format!(
+                "Period {} — {} — roll-up of the wards (due {})\n",
+                self.period,
+                self.title,
+                vn_time(&self.due)
+            ),
+        };
+        out.push_str(match lang {
+            Lang::Vi => &self.summary,
+            Lang::En => &self.summary_en,
+        });
+        out.push('\n');
+        if self.wards.is_empty() {
+            return out;
+        }
+        out.push('\n');
+        let head: [&str; 7] = match lang {
+            Lang::Vi => [
+                "PHƯỜNG/XÃ",
+                "LẦN GỬI",
+                "NHẬN LÚC",
+                "ĐÃ BÁO CÁO",
+                "ĐÚNG HẠN",
+                "MUỘN",
+                "CHƯA BÁO CÁO",
+            ],
+            Lang::En => [
+                "WARD", "REVISION", "RECEIVED", "REPORTED", "ON TIME", "LATE", "MISSING",
+            ],
+        };
+        let mut rows: Vec<[String; 7]> = vec![head.map(String::from)];
+        for w in &self.wards {
+            let c = &w.completeness;
+            rows.push([
+                w.ward.clone(),
+                w.revision.to_string(),
+                vn_time(&w.received_at),
+                format!("{}/{}", c.reported, c.expected),
+                c.on_time.to_string(),
+                c.late.to_string(),
+                c.missing.to_string(),
+            ]);
+        }
+        let mut widths = [0usize; 7];
+        for r in &rows {
+            for (w, c) in widths.iter_mut().zip(r) {
+                *w = (*w).max(c.chars().count());
+            }
+        }
+        for r in &rows {
+            let mut line = String::new();
+            for (i, c) in r.iter().enumerate() {
+                line.push_str(c);
+                if i + 1 < r.len() {
+                    line.extend(std::iter::repeat_n(' ', widths[i] - c.chars().count() + 2));
+                }
+            }
+            out.push_str(line.trim_end());
+            out.push('\n');
+        }
+        out
+    }
+}

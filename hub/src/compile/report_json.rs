@@ -1,0 +1,182 @@
+//! The one schema of the ward report as JSON (`report --format json`, the
+//! `report` part of an upstream delivery): the ward hub writes it with
+//! [`ReportJson::of`] and a city-level hub reads it back with
+//! [`ReportJson::parse`], so the two can never drift apart.
+//!
+//! Every field is required when reading, `Option` fields included (they must
+//! be present, possibly `null`): a renamed or missing field is refused with
+//! its name instead of silently becoming `null`. Unknown fields are ignored,
+//! so a newer ward hub that adds a field still reads.
+
+use std::collections::BTreeMap;
+
+use coso_proto::domain::catalog::Aggregation;
+use coso_proto::{Lang, PeriodCode, Value};
+use serde::{Deserialize, Deserializer, Serialize};
+
+use super::{Completeness, KindCell, Model, StatusRow};
+
+/// Reads an `Option` field that must be present (it may be `null`). Serde
+/// lets a missing `Option` field become `None`; with this it is an error.
+pub fn required<'de, D, T>(d: D) -> Result<Option<T>, D::Error>
+where
+    D: Deserializer<'de>,
+    T: Deserialize<'de>,
+{
+    Option::<T>::deserialize(d)
+}
+
+/// The consolidated report of one ward for one period.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ReportJson {
+    pub period: PeriodCode,
+    pub title: String,
+    pub subject: String,
+    /// The deadline, RFC 3339 in Vietnam time.
+    pub due: String,
+    /// `YYYY-MM-DD`; left out of the content hash (see `upstream::payload`).
+    pub report_date: String,
+    pub catalog_version: u64,
+    pub units_expected: usize,
+    pub units_reported: usize,
+    /// The completeness sentence, in Vietnamese.
+    pub summary: String,
+    pub completeness: Completeness,
+    /// Every expected unit and its standing, as in `status`.
+    pub units: Vec<StatusRow>,
+    pub indicators: Vec<IndicatorJson>,
+    /// The units' own narratives, by section, then unit order.
+    pub narratives: Vec<NarrativeJson>,
+}
+
+/// One indicator of the appendix.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct IndicatorJson {
+    pub code: String,
+    pub group: String,
+    pub name: String,
+    /// The unit of measure ("buổi", "lượt người", "%", "có/không"…).
+    pub unit: String,
+    #[serde(rename = "type")]
+    pub value_type: String,
+    /// sum, count-yes, rate, mean or none.
+    pub aggregate: String,
+    /// `null` when no counted unit gave a value: missing, not zero.
+    #[serde(deserialize_with = "required")]
+    pub total: Option<Value>,
+    /// How many counted units gave a value.
+    pub units_reporting: usize,
+    /// Per kind of unit present in the ward; `null` when none of that kind
+    /// reported it. Kinds it does not apply to are left out.
+    pub by_kind: BTreeMap<String, Option<Value>>,
+    /// Numbers as numbers, yes/no as `true`/`false`, text as strings; a unit
+    /// that gave no value is absent.
+    pub by_unit: BTreeMap<String, Value>,
+}
+
+/// One unit's text for one section.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NarrativeJson {
+    pub unit: String,
+    pub name: String,
+    /// results, difficulties, proposals or next-tasks.
+    pub section: String,
+    pub text: String,
+}
+
+/// Why a received JSON document is not a ward report.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct ParseError(#[from] serde_json::Error);
+
+pub(crate) fn aggregation_name(a: Aggregation) -> &'static str {
+    match a {
+        Aggregation::Sum => "sum",
+        Aggregation::CountYes => "count-yes",
+        Aggregation::Rate => "rate",
+        Aggregation::Mean => "mean",
+        Aggregation::None => "none",
+    }
+}
+
+impl ReportJson {
+    /// The document of a compiled model.
+    pub(crate) fn of(m: &Model) -> ReportJson {
+        let period = m.period();
+        ReportJson {
+            period: period.code.clone(),
+            title: period.title.clone(),
+            subject: m.subject(),
+            due: super::rfc3339_vn(period.due.with_timezone(&chrono::Utc)),
+            report_date: m.input.report_date.format("%Y-%m-%d").to_string(),
+            catalog_version: m.input.catalog.version,
+            units_expected: m.completeness.expected,
+            units_reported: m.completeness.reported,
+            summary: m.completeness.sentence(Lang::Vi),
+            completeness: m.completeness.clone(),
+            units: m.rows.iter().map(|r| r.status_row()).collect(),
+            indicators: m
+                .indicators
+                .iter()
+                .map(|r| IndicatorJson {
+                    code: r.ind.code.clone(),
+                    group: r.ind.group.clone(),
+                    name: r.ind.name.clone(),
+                    unit: r.ind.measure.clone(),
+                    value_type: r.ind.value_type.as_str().to_string(),
+                    aggregate: aggregation_name(r.ind.aggregate).to_string(),
+                    total: r.total.map(Value::Number),
+                    units_reporting: r.units_reporting,
+                    by_kind: r
+                        .by_kind
+                        .iter()
+                        .filter_map(|(k, cell)| match cell {
+                            KindCell::NotApplicable => None,
+                            KindCell::Missing => Some((k.as_str().to_string(), None)),
+                            KindCell::Value(v) => {
+                                Some((k.as_str().to_string(), Some(Value::Number(*v))))
+                            }
+                        })
+                        .collect(),
+                    by_unit: r
+                        .by_unit
+                        .iter()
+                        .map(|(u, v)| (u.code.to_string(), (*v).clone()))
+                        .collect(),
+                })
+                .collect(),
+            narratives: m
+                .narratives
+                .iter()
+                .map(|n| NarrativeJson {
+                    unit: n.unit.code.to_string(),
+                    name: n.unit.name.clone(),
+                    section: n.section.as_str().to_string(),
+                    text: n.text.to_string(),
+                })
+                .collect(),
+        }
+    }
+
+    /// Reads a ward report; the error names the field that is missing or wrong.
+    pub fn parse(bytes: &[u8]) -> Result<ReportJson, ParseError> {
+        Ok(serde_json::from_slice(bytes)?)
+    }
+
+    /// Pretty JSON with a final newline; maps are ordered, so the same report
+    /// gives the same bytes.
+    pub fn to_bytes(&self) -> Result<Vec<u8>, serde_json::Error> {
+        let mut out = serde_json::to_vec_pretty(self)?;
+        out.push(b'\n');
+        Ok(out)
+    }
+
+    pub fn indicator(&self, code: &str) -> Option<&IndicatorJson> {
+        self.indicators.iter().find(|i| i.code == code)
+    }
+
+    /// The ward total of an indicator, if it has one.
+    pub fn total(&self, code: &str) -> Option<&Value> {
+        self.indicator(code)?.total.as_ref()
+    }
+}
