@@ -97,6 +97,36 @@ pub enum Command {
     )]
     Sync(SyncArgs),
 
+    /// Khôi phục khi sổ thay đổi khác với phường, bằng đường dẫn phường cấp lại / recover a diverged log with a reissued link
+    #[command(
+        after_help = "Ví dụ / Example:\n  coso-agent recover 'coso://…/enroll?unit=TDP05&code=…&fp=sha256:…'\n\n\
+        Lấy lại sổ thay đổi phường đang giữ, thêm các thay đổi riêng của máy này vào sau rồi gửi đi; không xóa gì.\n\
+        Takes the log the ward holds, adds this copy's own changes after it and sends them; deletes nothing."
+    )]
+    Recover {
+        /// Đường dẫn ghi danh mới phường cấp (coso-hub unit reissue) / the reissued link
+        link: String,
+    },
+
+    /// Sao lưu toàn bộ dữ liệu của máy này vào một tệp / back up this agent's data to a file
+    #[command(
+        after_help = "Ví dụ / Example:\n  coso-agent backup --out tdp05-2026-06-01.coso-backup"
+    )]
+    Backup {
+        /// Tệp sao lưu (chưa tồn tại) / the backup file (must not exist)
+        #[arg(long)]
+        out: std::path::PathBuf,
+    },
+
+    /// Khôi phục dữ liệu từ tệp sao lưu vào thư mục dữ liệu trống / restore a backup into an empty data dir
+    #[command(
+        after_help = "Ví dụ / Example:\n  coso-agent --data-dir ~/coso-moi restore tdp05-2026-06-01.coso-backup"
+    )]
+    Restore {
+        /// Tệp sao lưu / the backup file
+        file: std::path::PathBuf,
+    },
+
     /// Tình trạng: đơn vị, máy chủ, lần đồng bộ cuối, thay đổi chờ gửi, kỳ đang mở / status
     #[command(after_help = "Ví dụ / Example:\n  coso-agent status\n  coso-agent status --json")]
     Status,

@@ -111,6 +111,14 @@ pub enum AgentError {
     NoDataDir,
     #[error("cannot write the output: {0}")]
     Output(#[from] std::io::Error),
+    #[error(transparent)]
+    Backup(#[from] crate::store::BackupError),
+    #[error("cannot create the backup file {}: {source}", path.display())]
+    BackupFile {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
 }
 
 impl AgentError {
@@ -119,6 +127,18 @@ impl AgentError {
         match self {
             AgentError::Input(_) => 2,
             AgentError::Sync(e) => e.exit_code(),
+            // A file that is not an intact backup, a data dir in use, an
+            // output that exists: the input was refused, nothing written.
+            AgentError::Backup(crate::store::BackupError::Format(_))
+            | AgentError::Backup(crate::store::BackupError::NotEmpty(_)) => 2,
+            AgentError::BackupFile { source, .. }
+                if matches!(
+                    source.kind(),
+                    std::io::ErrorKind::AlreadyExists | std::io::ErrorKind::NotFound
+                ) =>
+            {
+                2
+            }
             _ => 1,
         }
     }

@@ -32,6 +32,25 @@ pub fn error_message(err: &AgentError, lang: Lang) -> String {
             Lang::Vi => format!("không ghi được kết quả ra màn hình: {e}"),
             Lang::En => err.to_string(),
         },
+        AgentError::Backup(e) => match (lang, e) {
+            (Lang::En, _) => err.to_string(),
+            (Lang::Vi, crate::store::BackupError::NotEmpty(dir)) => format!(
+                "Thư mục dữ liệu {} không trống: chỉ khôi phục vào thư mục trống; không có gì thay đổi.",
+                dir.display()
+            ),
+            (Lang::Vi, crate::store::BackupError::Format(f)) => format!(
+                "Tệp không phải bản sao lưu coso-agent còn nguyên vẹn ({f}); không có gì thay đổi."
+            ),
+            (Lang::Vi, crate::store::BackupError::Store(s)) => store_message(s, lang),
+        },
+        AgentError::BackupFile { path, source } => match lang {
+            Lang::Vi if source.kind() == std::io::ErrorKind::AlreadyExists => format!(
+                "Tệp {} đã tồn tại: hãy chọn tên khác cho bản sao lưu; không có gì bị ghi đè.",
+                path.display()
+            ),
+            Lang::Vi => format!("Không tạo được tệp sao lưu {}: {source}", path.display()),
+            Lang::En => err.to_string(),
+        },
     }
 }
 

@@ -49,6 +49,33 @@ pub struct SyncState {
     pub pull_after: u64,
     pub last_sync: Option<DateTime<Utc>>,
     pub last_error: Option<String>,
+    /// The hub's outbound-log identity `pull_after` belongs to (hex).
+    #[serde(default)]
+    pub pull_epoch: Option<String>,
+}
+
+/// What [`Store::rebase`] did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Rebased {
+    /// Entries this store and the hub hold alike, from seq 1.
+    pub common: u64,
+    /// The hub's cursor: its log is now this store's up to here.
+    pub hub_head: u64,
+    /// This store's own entries placed after the hub's log, to be sent.
+    pub rebased: u64,
+    /// Activities given a new id because the hub's log used theirs (old, new).
+    pub renamed: Vec<(String, String)>,
+}
+
+/// Why a backup or restore of the store failed.
+#[derive(Debug, Error)]
+pub enum BackupError {
+    #[error(transparent)]
+    Format(#[from] coso_proto::backup::BackupError),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("the data directory {0} is not empty; restore only into an empty one")]
+    NotEmpty(PathBuf),
 }
 
 /// Who holds the store, as written by the holder into the lock file.
@@ -106,6 +133,8 @@ const K_COUNTER: &[u8] = b"meta/activity_counter";
 const K_STATE: &[u8] = b"meta/state";
 const P_LOG: &[u8] = b"log/";
 const P_REVIEW: &[u8] = b"review/";
+/// The log chain at each seq (`coso_proto::chain`), 32 raw bytes.
+const P_CHAIN: &[u8] = b"chain/";
 
 fn seq_key(prefix: &[u8], seq: u64) -> Vec<u8> {
     let mut k = Vec::with_capacity(prefix.len() + 8);
@@ -115,7 +144,7 @@ fn seq_key(prefix: &[u8], seq: u64) -> Vec<u8> {
 }
 
 fn key_name(key: &[u8]) -> String {
-    for prefix in [P_LOG, P_REVIEW] {
+    for prefix in [P_LOG, P_REVIEW, P_CHAIN] {
         if let Some(rest) = key.strip_prefix(prefix)
             && let Ok(b) = <[u8; 8]>::try_from(rest)
         {
@@ -363,10 +392,12 @@ impl Store {
         let _guard = self.write.lock().unwrap_or_else(|p| p.into_inner());
         let seq = self.head_seq()? + 1;
         let entry = Entry::new(seq, change, recorded_at);
+        let chain = coso_proto::chain::next(&self.chain_at(seq - 1)?, &entry);
         let mut state = self.unit_state()?;
         state.apply(change);
         let mut batch = sled::Batch::default();
         batch.insert(seq_key(P_LOG, seq), to_json(&entry));
+        batch.insert(seq_key(P_CHAIN, seq), &chain[..]);
         batch.insert(K_HEAD, &seq.to_be_bytes());
         batch.insert(K_STATE, to_json(&state));
         if let Some(n) = activity_counter {
@@ -375,6 +406,46 @@ impl Store {
         }
         self.db.apply_batch(batch)?;
         Ok(entry)
+    }
+
+    /// The log chain over entries 1..=`seq` (`seq` at or below the head).
+    /// Kept with each entry; a log written before chains were kept is walked
+    /// once and the chain stored beside it.
+    pub fn chain_at(&self, seq: u64) -> Result<[u8; 32], StoreError> {
+        if seq == 0 {
+            return Ok(coso_proto::chain::GENESIS);
+        }
+        if let Some(v) = self.db.get(seq_key(P_CHAIN, seq))?
+            && let Some(c) = coso_proto::chain::from_wire(&v)
+        {
+            return Ok(c);
+        }
+        let mut c = coso_proto::chain::GENESIS;
+        let mut batch = sled::Batch::default();
+        let mut expected = 1;
+        for e in self.entries_after(0, usize::MAX, usize::MAX)? {
+            if e.seq > seq {
+                break;
+            }
+            if e.seq != expected {
+                return Err(StoreError::Corrupt {
+                    key: key_name(&seq_key(P_LOG, expected)),
+                    reason: "missing from the log".into(),
+                });
+            }
+            c = coso_proto::chain::next(&c, &e);
+            batch.insert(seq_key(P_CHAIN, e.seq), &c[..]);
+            expected += 1;
+        }
+        if expected != seq + 1 {
+            return Err(StoreError::Corrupt {
+                key: key_name(&seq_key(P_LOG, expected)),
+                reason: "missing from the log".into(),
+            });
+        }
+        // Derived from the log, so it needs no flush of its own.
+        self.db.apply_batch(batch)?;
+        Ok(c)
     }
 
     /// Entries with seq > `after`, in order, at most `max_entries` and (except
@@ -442,9 +513,23 @@ impl Store {
         reviews: &[(u64, Review)],
         pull_head: u64,
     ) -> Result<(), StoreError> {
+        self.apply_pulled(reviews, pull_head, None)
+    }
+
+    /// [`Store::apply_reviews`], also recording the hub's outbound epoch
+    /// the cursor belongs to, in the same write.
+    pub fn apply_pulled(
+        &self,
+        reviews: &[(u64, Review)],
+        pull_head: u64,
+        epoch: Option<&[u8]>,
+    ) -> Result<(), StoreError> {
         let _guard = self.write.lock().unwrap_or_else(|p| p.into_inner());
         let mut state = self.unit_state()?;
         let mut sync = self.sync_state()?;
+        if let Some(e) = epoch {
+            sync.pull_epoch = Some(hex::encode(e));
+        }
         let mut batch = sled::Batch::default();
         for (seq, review) in reviews {
             state.apply_review(review.clone());
@@ -475,6 +560,184 @@ impl Store {
             out.push((seq, r));
         }
         Ok(out)
+    }
+
+    /// Rebuilds the log on the hub's: `hub` is the unit's whole log as the
+    /// hub holds it (seq 1..). The longest common prefix is kept; this
+    /// store's entries after it (changes the hub never received, or that
+    /// another copy's entries displaced) follow the hub's log with new seqs,
+    /// so nothing is dropped. Activities this copy created after the prefix
+    /// whose id the hub's log also uses get fresh ids. The state is folded
+    /// again (review decisions by their time) and the hub's cursor recorded,
+    /// in one atomic write. Only stages: flush before reporting success.
+    pub fn rebase(&self, hub: &[Entry]) -> Result<Rebased, StoreError> {
+        let _guard = self.write.lock().unwrap_or_else(|p| p.into_inner());
+        let local = self.entries_after(0, usize::MAX, usize::MAX)?;
+        let same = |a: &Entry, b: &Entry| {
+            a.seq == b.seq && a.hash == b.hash && a.kind == b.kind && a.entity == b.entity
+        };
+        let common = hub
+            .iter()
+            .zip(&local)
+            .take_while(|(h, l)| same(h, l))
+            .count();
+        let decode = |e: &Entry| {
+            e.decode().map_err(|err| StoreError::Corrupt {
+                key: key_name(&seq_key(P_LOG, e.seq)),
+                reason: err.to_string(),
+            })
+        };
+        let activity_of = |c: &Change| match c {
+            Change::ActivityUpsert(a) => Some(a.id.clone()),
+            Change::ActivityRemove(r) => Some(r.id.clone()),
+            _ => None,
+        };
+        let mut prefix_ids = std::collections::BTreeSet::new();
+        for e in &local[..common] {
+            prefix_ids.extend(activity_of(&decode(e)?));
+        }
+        let mut hub_ids = std::collections::BTreeSet::new();
+        let mut hub_changes = Vec::with_capacity(hub.len());
+        for e in hub {
+            let c = decode(e)?;
+            hub_ids.extend(activity_of(&c));
+            hub_changes.push(c);
+        }
+        let number = |id: &coso_proto::ActivityId| {
+            id.as_str()
+                .strip_prefix("HD-")
+                .and_then(|n| n.parse::<u64>().ok())
+                .unwrap_or(0)
+        };
+        let mut counter = self
+            .activity_counter()?
+            .max(hub_ids.iter().map(number).max().unwrap_or(0));
+        let mut remap = std::collections::BTreeMap::new();
+        let base = hub.len() as u64;
+        let mut ours = Vec::new();
+        for (i, e) in local[common..].iter().enumerate() {
+            let mut change = decode(e)?;
+            if let Some(id) = activity_of(&change)
+                && !prefix_ids.contains(&id)
+                && hub_ids.contains(&id)
+            {
+                let new = remap
+                    .entry(id.clone())
+                    .or_insert_with(|| {
+                        counter += 1;
+                        coso_proto::ActivityId::from_counter(counter)
+                    })
+                    .clone();
+                match &mut change {
+                    Change::ActivityUpsert(a) => a.id = new,
+                    Change::ActivityRemove(r) => r.id = new,
+                    _ => {}
+                }
+            }
+            let entry = Entry::new(base + 1 + i as u64, &change, e.recorded_at);
+            ours.push((entry, change));
+        }
+
+        // The state: the new log in order, each review decision applied
+        // where it falls in time.
+        let reviews = self.reviews()?;
+        let mut pending = reviews.iter().peekable();
+        let mut state = UnitState::default();
+        let all = hub
+            .iter()
+            .zip(&hub_changes)
+            .chain(ours.iter().map(|(e, c)| (e, c)));
+        let mut batch = sled::Batch::default();
+        let old_head = self.head_seq()?;
+        for seq in (common as u64 + 1)..=old_head {
+            batch.remove(seq_key(P_LOG, seq));
+            batch.remove(seq_key(P_CHAIN, seq));
+        }
+        let mut chain = coso_proto::chain::GENESIS;
+        let mut head = 0;
+        for (e, c) in all {
+            while let Some((_, r)) = pending.next_if(|(_, r)| r.decided_at <= e.recorded_at) {
+                state.apply_review(r.clone());
+            }
+            state.apply(c);
+            chain = coso_proto::chain::next(&chain, e);
+            if e.seq as usize > common {
+                batch.insert(seq_key(P_LOG, e.seq), to_json(e));
+                batch.insert(seq_key(P_CHAIN, e.seq), &chain[..]);
+            }
+            head = e.seq;
+        }
+        for (_, r) in pending {
+            state.apply_review(r.clone());
+        }
+        let mut sync = self.sync_state()?;
+        sync.acked_seq = base;
+        sync.last_error = None;
+        batch.insert(K_HEAD, &head.to_be_bytes());
+        batch.insert(K_COUNTER, &counter.to_be_bytes());
+        batch.insert(K_STATE, to_json(&state));
+        batch.insert(K_SYNC, to_json(&sync));
+        self.db.apply_batch(batch)?;
+        Ok(Rebased {
+            common: common as u64,
+            hub_head: base,
+            rebased: ours.len() as u64,
+            renamed: remap
+                .into_iter()
+                .map(|(a, b)| (a.to_string(), b.to_string()))
+                .collect(),
+        })
+    }
+
+    /// Writes every record of the store to `out` as a backup (see
+    /// `coso_proto::backup`). The store is held by this process, so the
+    /// copy is consistent.
+    pub fn backup(&self, out: impl Write) -> Result<u64, BackupError> {
+        let header = coso_proto::backup::Header {
+            kind: "agent".into(),
+            version: 1,
+            created_at: Utc::now().to_rfc3339(),
+        };
+        let mut w = coso_proto::backup::Writer::new(out, &header)?;
+        let mut n = 0;
+        for name in self.db.tree_names() {
+            let tree = self.db.open_tree(&name).map_err(StoreError::from)?;
+            for kv in tree.iter() {
+                let (k, v) = kv.map_err(StoreError::from)?;
+                w.record(&name, &k, &v)?;
+                n += 1;
+            }
+        }
+        w.finish()?;
+        Ok(n)
+    }
+
+    /// Creates a store in `dir` (missing or empty) from a backup file,
+    /// checked whole before anything is written.
+    pub fn restore(dir: &Path, input: impl Read) -> Result<u64, BackupError> {
+        if dir.exists()
+            && std::fs::read_dir(dir)
+                .map_err(|source| StoreError::Io {
+                    path: dir.to_path_buf(),
+                    source,
+                })?
+                .next()
+                .is_some()
+        {
+            return Err(BackupError::NotEmpty(dir.to_path_buf()));
+        }
+        let (_, records) = coso_proto::backup::read(input, "agent")?;
+        let store = Store::open(dir, Duration::from_secs(1))?;
+        for r in &records {
+            store
+                .db
+                .open_tree(&r.tree)
+                .map_err(StoreError::from)?
+                .insert(r.key.as_slice(), r.value.as_slice())
+                .map_err(StoreError::from)?;
+        }
+        store.flush_blocking()?;
+        Ok(records.len() as u64)
     }
 
     /// Every record in the store as (readable key, value text), in key order.
@@ -763,6 +1026,6 @@ mod tests {
             .filter(|kv| !before.contains(kv))
             .map(|(k, _)| k)
             .collect();
-        assert_eq!(added, vec!["log/1", "meta/head", "meta/state"]);
+        assert_eq!(added, vec!["chain/1", "log/1", "meta/head", "meta/state"]);
     }
 }

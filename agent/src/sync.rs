@@ -6,6 +6,14 @@
 //! hub's reply. The store is opened only around local steps and dropped
 //! before every network call, so an officer's command never waits for the
 //! network.
+//!
+//! Before it records anything from a Hello, the agent checks that the hub's
+//! log is a prefix of its own: the hub's cursor is within its log and the
+//! hub's log-chain hash at that cursor equals its own. If not, the logs have
+//! diverged (two copies of the agent, or a copy older than what the hub
+//! holds): the agent tells the hub, which stops the unit's syncs, and
+//! refuses with [`SyncError::Diverged`]. [`recover`] rebuilds the log on the
+//! hub's after VH-XH reissues the unit's link.
 
 pub mod client;
 mod error;
@@ -28,7 +36,7 @@ use client::HubClient;
 
 pub use error::{NetFault, SyncError};
 pub use every::{DurationError, backoff, parse_duration};
-pub use report::{EnrollOutcome, SyncReport};
+pub use report::{EnrollOutcome, RecoverOutcome, SyncReport};
 /// The gRPC status codes [`SyncError::Refused`] carries.
 pub use tonic::Code;
 
@@ -196,12 +204,75 @@ pub async fn enroll(
     Ok(out)
 }
 
+/// `coso-agent recover LINK`: after the ward reissued the unit's link
+/// because its log diverged, enrols with the new link, reads the unit's log
+/// as the hub holds it, rebuilds the local log on it (this copy's own
+/// changes follow the hub's, none dropped; see [`Store::rebase`]) and syncs.
+pub async fn recover(
+    data_dir: &Path,
+    link: &EnrolmentLink,
+    opts: &SyncOptions,
+) -> Result<RecoverOutcome, SyncError> {
+    if !data_dir.exists() {
+        return Err(SyncError::NotEnrolled);
+    }
+    enroll(data_dir, link, opts.lang).await?;
+    let local = read_local(data_dir, opts)?;
+    let mut hub = HubClient::connect(
+        &local.link.addr,
+        local.link.fingerprint,
+        Some(&local.link.credential),
+        opts.lang,
+        opts.timeout,
+    )?;
+    let mut entries: Vec<coso_proto::Entry> = Vec::new();
+    loop {
+        let page = hub
+            .log(pb::LogRequest {
+                after_seq: entries.len() as u64,
+                limit: PULL_PAGE,
+            })
+            .await?;
+        let before = entries.len();
+        for e in page.entries {
+            let entry = coso_proto::Entry::try_from(e).map_err(invalid("log entry"))?;
+            if entry.seq != entries.len() as u64 + 1 {
+                return Err(SyncError::UnexpectedReply {
+                    what: "log",
+                    detail: format!("expected seq {}, got {}", entries.len() + 1, entry.seq),
+                });
+            }
+            entries.push(entry);
+        }
+        if entries.len() as u64 >= page.acked_seq || entries.len() == before {
+            break;
+        }
+    }
+    let rebased = {
+        let store = open(data_dir, opts.store_wait)?;
+        let r = store.rebase(&entries)?;
+        store.flush().await?;
+        r
+    };
+    let sync = sync_once(data_dir, opts).await?;
+    Ok(RecoverOutcome {
+        unit: local.unit,
+        common: rebased.common,
+        hub_head: rebased.hub_head,
+        rebased: rebased.rebased,
+        renamed: rebased.renamed,
+        sync,
+    })
+}
+
 /// What the agent holds before a sync, read in one short store visit.
 struct Local {
     unit: String,
     link: HubLink,
     state: SyncState,
     head: u64,
+    /// The log chain at `state.acked_seq`: the point the Hello claims.
+    claim_chain: [u8; 32],
     catalog_version: u64,
     calendar_version: u64,
 }
@@ -216,6 +287,7 @@ fn read_local(data_dir: &Path, opts: &SyncOptions) -> Result<Local, SyncError> {
     Ok(Local {
         unit: id.unit.code.to_string(),
         link,
+        claim_chain: store.chain_at(store.sync_state()?.acked_seq.min(store.head_seq()?))?,
         state: store.sync_state()?,
         head: store.head_seq()?,
         catalog_version: store.catalog()?.0,
@@ -267,14 +339,8 @@ async fn sync_inner(data_dir: &Path, opts: &SyncOptions) -> Result<SyncReport, S
     let mut round = 0;
     loop {
         round += 1;
-        let mut hello = hub
-            .hello(pb::HelloRequest {
-                pull_after: local.state.pull_after,
-                catalog_version: local.catalog_version,
-                calendar_version: local.calendar_version,
-                agent_head: local.head,
-            })
-            .await?;
+        let mut hello = hub.hello(hello_request(&local)).await?;
+        verify(&mut hub, &hello, &local, data_dir, opts).await?;
         if round == 1 {
             pull(&mut hub, &mut hello, &local, data_dir, opts, &mut report).await?;
         }
@@ -318,6 +384,71 @@ async fn sync_inner(data_dir: &Path, opts: &SyncOptions) -> Result<SyncReport, S
     Ok(report)
 }
 
+fn hello_request(local: &Local) -> pb::HelloRequest {
+    pb::HelloRequest {
+        pull_after: local.state.pull_after,
+        catalog_version: local.catalog_version,
+        calendar_version: local.calendar_version,
+        agent_head: local.head,
+        claim_seq: local.state.acked_seq.min(local.head),
+        claim_chain: local.claim_chain.to_vec(),
+        behind: false,
+        pull_epoch: local
+            .state
+            .pull_epoch
+            .as_deref()
+            .and_then(|h| hex::decode(h).ok())
+            .unwrap_or_default(),
+    }
+}
+
+/// Checks the hub's log against ours before anything from this Hello is
+/// recorded: the hub's cursor must be within our log, and its chain there
+/// must be ours. On a mismatch the hub is told (it marks the unit diverged
+/// and stops its syncs) and the sync fails with [`SyncError::Diverged`].
+async fn verify(
+    hub: &mut HubClient,
+    hello: &pb::HelloResponse,
+    local: &Local,
+    data_dir: &Path,
+    opts: &SyncOptions,
+) -> Result<(), SyncError> {
+    let (head, ours) = {
+        let store = open(data_dir, opts.store_wait)?;
+        let head = store.head_seq()?;
+        let ours = if hello.acked_seq <= head {
+            Some(store.chain_at(hello.acked_seq)?)
+        } else {
+            None
+        };
+        (head, ours)
+    };
+    let kind = match ours {
+        None => coso_proto::meta::Diverged::Behind,
+        Some(c) => match coso_proto::chain::from_wire(&hello.acked_chain) {
+            // A hub that does not send chains cannot be checked here; its
+            // own replay check still refuses other content.
+            None => return Ok(()),
+            Some(theirs) if theirs == c => return Ok(()),
+            Some(_) => coso_proto::meta::Diverged::Forked,
+        },
+    };
+    let mut tell = hello_request(local);
+    tell.agent_head = head;
+    match (kind, ours) {
+        (coso_proto::meta::Diverged::Forked, Some(c)) => {
+            tell.claim_seq = hello.acked_seq;
+            tell.claim_chain = c.to_vec();
+        }
+        _ => tell.behind = true,
+    }
+    match hub.hello(tell).await {
+        Err(e @ SyncError::Diverged { .. }) => Err(e),
+        // Told or not, this log must not be mixed with the hub's.
+        _ => Err(SyncError::Diverged { kind }),
+    }
+}
+
 /// Applies a newer catalog and calendar and the review decisions after the
 /// agent's pull cursor, then moves the cursor, in one store visit.
 async fn pull(
@@ -343,7 +474,16 @@ async fn pull(
         _ => None,
     };
 
-    let mut cursor = local.state.pull_after;
+    let ours = local
+        .state
+        .pull_epoch
+        .as_deref()
+        .and_then(|h| hex::decode(h).ok())
+        .unwrap_or_default();
+    // Another outbound epoch (the hub was restored): its seqs are not ours
+    // to compare, and the hub paged from the start.
+    let new_epoch = !hello.pull_epoch.is_empty() && hello.pull_epoch != ours;
+    let mut cursor = if new_epoch { 0 } else { local.state.pull_after };
     let mut head = hello.pull_head;
     let mut page = std::mem::take(&mut hello.pull);
     if head < cursor {
@@ -387,7 +527,7 @@ async fn pull(
         page = resp.entries;
     }
 
-    if catalog.is_none() && calendar.is_none() && cursor == local.state.pull_after {
+    if catalog.is_none() && calendar.is_none() && cursor == local.state.pull_after && !new_epoch {
         return Ok(());
     }
     let store = open(data_dir, opts.store_wait)?;
@@ -401,7 +541,8 @@ async fn pull(
         report.calendar_updated = true;
         report.calendar_version = *v;
     }
-    store.apply_reviews(&reviews, cursor)?;
+    let epoch = (!hello.pull_epoch.is_empty()).then_some(hello.pull_epoch.as_slice());
+    store.apply_pulled(&reviews, cursor, epoch)?;
     store.flush().await?;
     report.pulled_reviews = reviews.len() as u64;
     Ok(())

@@ -51,6 +51,23 @@ impl Default for Limits {
     }
 }
 
+/// The database (`[storage]`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Storage {
+    /// sled's page cache, in MiB: what the database keeps in memory. The
+    /// hub's resident memory stays near this plus a few tens of MiB.
+    pub cache_capacity_mb: u64,
+}
+
+impl Default for Storage {
+    fn default() -> Self {
+        Storage {
+            cache_capacity_mb: 64,
+        }
+    }
+}
+
 /// Delivery to the Department of Home Affairs (`[upstream]`: schedule and
 /// retries) and, on a city-level hub, receiving wards' reports (`[receive]`).
 pub use crate::upstream::settings::{Receive, Upstream};
@@ -78,6 +95,8 @@ pub struct HubFile {
     pub upstream: Upstream,
     #[serde(default)]
     pub receive: Receive,
+    #[serde(default)]
+    pub storage: Storage,
 }
 
 fn default_grpc() -> SocketAddr {
@@ -100,6 +119,7 @@ impl HubFile {
             letterhead: letterhead_for(ward, city),
             upstream: Upstream::default(),
             receive: Receive::default(),
+            storage: Storage::default(),
         }
     }
 
@@ -206,6 +226,12 @@ fn check(f: &HubFile, file: &str) -> Result<(), ConfigError> {
     }
     crate::upstream::settings::check(&f.upstream, &f.receive)
         .map_err(|(field, r)| invalid(field, &r))?;
+    if !(8..=65536).contains(&f.storage.cache_capacity_mb) {
+        return Err(invalid(
+            "storage.cache_capacity_mb",
+            "must be from 8 to 65536 (MiB)",
+        ));
+    }
     let l = &f.limits;
     if l.max_message_bytes < 64 * 1024 {
         return Err(invalid(

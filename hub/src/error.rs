@@ -1,7 +1,10 @@
 //! The one mapping from the hub's typed errors to gRPC statuses. Every RPC
 //! error goes through [`ApiError::into_status`], which picks the code the
 //! contract promises and a message in the caller's language (metadata
-//! `coso-lang: vi|en`; Vietnamese by default).
+//! `coso-lang: vi|en`; Vietnamese by default). What a program must act on
+//! (the seq the hub expects, the seq that differs, a diverged log) travels as
+//! the status code and ASCII metadata whose keys are in `coso_proto::meta`,
+//! never inside the words.
 
 use coso_proto::{DomainError, Lang, UnitCode};
 use thiserror::Error;
@@ -9,7 +12,7 @@ use tonic::{Code, Status};
 
 use crate::auth::AuthError;
 use crate::input::InputError;
-use crate::store::{PushError, StoreError};
+use crate::store::{DivergeKind, PushError, StoreError};
 use crate::ward::WardError;
 
 /// Why an enrolment was refused. Nothing changed on the hub.
@@ -31,6 +34,14 @@ pub enum ApiError {
     Enroll(#[from] EnrollRefusal),
     #[error(transparent)]
     Push(#[from] PushError),
+    #[error(
+        "unit {unit}: {}; the hub refuses its syncs until VH-XH reissues its link and the agent runs `coso-agent recover`",
+        match kind {
+            DivergeKind::Forked => "two copies of this unit's agent recorded different changes (the credential is used by two copies)",
+            DivergeKind::Behind => "this copy of the agent is older than what the hub already holds",
+        }
+    )]
+    Diverged { unit: UnitCode, kind: DivergeKind },
     #[error("entry {index} of the batch (seq {seq}) is invalid: {error}")]
     BadEntry {
         index: usize,
@@ -54,6 +65,8 @@ pub enum ApiError {
     Ward(#[from] WardError),
     #[error(transparent)]
     Store(#[from] StoreError),
+    #[error("the backup failed: {0}")]
+    Backup(#[from] crate::backup::HubBackupError),
 }
 
 /// The code of a refused or failed ward use case.
@@ -74,9 +87,21 @@ fn ward_code(e: &WardError) -> Code {
     }
 }
 
+/// The Vietnamese words for a diverged unit.
+fn diverged_vi(unit: &UnitCode, kind: DivergeKind) -> String {
+    match kind {
+        DivergeKind::Forked => format!(
+            "đơn vị {unit}: hai bản sao của phần mềm đơn vị (cùng một khóa truy cập) đã ghi những thay đổi khác nhau; máy chủ phường tạm dừng đồng bộ của đơn vị cho đến khi phòng VH-XH cấp lại liên kết và đơn vị chạy `coso-agent recover`"
+        ),
+        DivergeKind::Behind => format!(
+            "đơn vị {unit}: bản sao này cũ hơn dữ liệu máy chủ phường đã nhận; máy chủ tạm dừng đồng bộ của đơn vị cho đến khi phòng VH-XH cấp lại liên kết và đơn vị chạy `coso-agent recover`"
+        ),
+    }
+}
+
 /// The caller's language, from the `coso-lang` metadata.
 pub fn lang_of(md: &tonic::metadata::MetadataMap) -> Lang {
-    md.get("coso-lang")
+    md.get(coso_proto::meta::LANG)
         .and_then(|v| v.to_str().ok())
         .and_then(|s| s.parse().ok())
         .unwrap_or_default()
@@ -89,7 +114,9 @@ impl ApiError {
             ApiError::Auth(AuthError::Store(_)) => Code::Internal,
             ApiError::Auth(_) | ApiError::Enroll(_) => Code::Unauthenticated,
             ApiError::Push(PushError::UnknownUnit(_)) => Code::Unauthenticated,
-            ApiError::Push(PushError::Gap { .. } | PushError::Corrupt { .. }) => {
+            ApiError::Push(PushError::Gap { .. }) => Code::FailedPrecondition,
+            ApiError::Push(PushError::Corrupt { .. }) => Code::DataLoss,
+            ApiError::Diverged { .. } | ApiError::Push(PushError::Diverged { .. }) => {
                 Code::FailedPrecondition
             }
             ApiError::Push(PushError::NotConsecutive { .. }) => Code::InvalidArgument,
@@ -102,7 +129,7 @@ impl ApiError {
             }
             ApiError::Unavailable(_) => Code::Unimplemented,
             ApiError::Ward(e) => ward_code(e),
-            ApiError::Store(_) => Code::Internal,
+            ApiError::Store(_) | ApiError::Backup(_) => Code::Internal,
         }
     }
 
@@ -135,16 +162,18 @@ impl ApiError {
             ApiError::Push(e) => match e {
                 PushError::UnknownUnit(u) => format!("đơn vị {u} không tồn tại"),
                 PushError::Gap { first, expected } => format!(
-                    "lô bắt đầu ở số thứ tự {first}, nhưng máy chủ chờ số thứ tự {expected} (expected seq {expected})"
+                    "lô bắt đầu ở số thứ tự {first}, nhưng máy chủ chờ số thứ tự {expected}"
                 ),
                 PushError::NotConsecutive { at } => {
                     format!("lô không liên tục tại số thứ tự {at}")
                 }
                 PushError::Corrupt { seq } => format!(
-                    "bản ghi {seq} khác với bản ghi máy chủ đã lưu (corrupt): nhật ký của đơn vị bị hỏng"
+                    "thay đổi số {seq} khác với thay đổi máy chủ đã lưu dưới cùng số đó: có hai bản sao của đơn vị ghi khác nhau, hoặc sổ thay đổi bị hỏng"
                 ),
                 PushError::Store(_) => "lỗi cơ sở dữ liệu của máy chủ phường".into(),
+                PushError::Diverged { unit, kind } => diverged_vi(unit, *kind),
             },
+            ApiError::Diverged { unit, kind } => diverged_vi(unit, *kind),
             ApiError::BadEntry { index, seq, error } => {
                 let why = match error {
                     DomainError::Inadmissible(p) => p.message_vi.clone(),
@@ -163,6 +192,25 @@ impl ApiError {
             ApiError::Unavailable(what) => format!("máy chủ phường chưa hỗ trợ {what}"),
             ApiError::Ward(e) => e.message(lang),
             ApiError::Store(_) => "lỗi cơ sở dữ liệu của máy chủ phường".into(),
+            ApiError::Backup(_) => "không tạo được bản sao lưu trên máy chủ phường".into(),
+        }
+    }
+
+    /// The ASCII metadata that carries the refusal's meaning for programs
+    /// (keys in `coso_proto::meta`).
+    fn metadata(&self) -> Vec<(&'static str, String)> {
+        use coso_proto::meta;
+        match self {
+            ApiError::Push(PushError::Gap { expected, .. }) => {
+                vec![(meta::EXPECTED_SEQ, expected.to_string())]
+            }
+            ApiError::Push(PushError::Corrupt { seq }) => {
+                vec![(meta::CORRUPT_SEQ, seq.to_string())]
+            }
+            ApiError::Diverged { kind, .. } | ApiError::Push(PushError::Diverged { kind, .. }) => {
+                vec![(meta::DIVERGED, kind.wire().as_str().to_string())]
+            }
+            _ => Vec::new(),
         }
     }
 
@@ -172,7 +220,13 @@ impl ApiError {
         if code == Code::Internal {
             tracing::error!(error = %self, "internal error");
         }
-        Status::new(code, self.message(lang))
+        let mut status = Status::new(code, self.message(lang));
+        for (key, value) in self.metadata() {
+            if let Ok(v) = value.parse() {
+                status.metadata_mut().insert(key, v);
+            }
+        }
+        status
     }
 }
 
@@ -201,9 +255,35 @@ mod tests {
         });
         assert_eq!(gap.code(), Code::FailedPrecondition);
         assert!(gap.message(Lang::En).contains("expects seq 5"));
-        assert!(gap.message(Lang::Vi).contains("expected seq 5"));
+        let s = gap.into_status(Lang::Vi);
+        assert_eq!(
+            s.metadata()
+                .get(coso_proto::meta::EXPECTED_SEQ)
+                .and_then(|v| v.to_str().ok()),
+            Some("5")
+        );
         let corrupt = ApiError::Push(PushError::Corrupt { seq: 3 });
-        assert!(corrupt.message(Lang::Vi).contains("corrupt"));
+        assert_eq!(corrupt.code(), Code::DataLoss);
+        let s = corrupt.into_status(Lang::Vi);
+        assert_eq!(
+            s.metadata()
+                .get(coso_proto::meta::CORRUPT_SEQ)
+                .and_then(|v| v.to_str().ok()),
+            Some("3")
+        );
+        let diverged = ApiError::Diverged {
+            unit: u.clone(),
+            kind: DivergeKind::Behind,
+        }
+        .into_status(Lang::Vi);
+        assert_eq!(diverged.code(), Code::FailedPrecondition);
+        assert_eq!(
+            diverged
+                .metadata()
+                .get(coso_proto::meta::DIVERGED)
+                .and_then(|v| v.to_str().ok()),
+            Some("behind")
+        );
         assert_eq!(
             ApiError::TooManyEntries { count: 9, max: 8 }.code(),
             Code::ResourceExhausted

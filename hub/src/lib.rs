@@ -4,7 +4,9 @@
 
 pub mod admin_service;
 pub mod admission;
+pub mod audit_rpc;
 pub mod auth;
+pub mod backup;
 pub mod city;
 pub mod cli;
 pub mod client;
@@ -15,6 +17,7 @@ pub mod error;
 mod fsutil;
 pub mod http;
 pub mod input;
+
 pub mod reporting;
 pub mod server;
 pub mod state;

@@ -80,6 +80,27 @@ fn tls_incoming(
     ReceiverStream::new(rx)
 }
 
+/// tonic refuses a request beyond the message limit with OUT_OF_RANGE; the
+/// contract (and gRPC's own guidance) says RESOURCE_EXHAUSTED, which is what
+/// clients act on. The refusal is a trailers-only response, so its status
+/// is in the headers.
+fn too_large_is_exhausted<B>(mut resp: axum::http::Response<B>) -> axum::http::Response<B> {
+    let h = resp.headers();
+    let out_of_range = h.get("grpc-status").is_some_and(|v| v.as_bytes() == b"11");
+    let too_large = h.get("grpc-message").is_some_and(|v| {
+        let m = v.as_bytes();
+        m.windows(b"too large".len())
+            .any(|w| w == b"too large" || w == b"too%20lar")
+    });
+    if out_of_range && too_large {
+        resp.headers_mut().insert(
+            "grpc-status",
+            axum::http::HeaderValue::from_static("8"), // RESOURCE_EXHAUSTED
+        );
+    }
+    resp
+}
+
 /// Opens the store, loads the documents and the TLS identity, serves gRPC on
 /// `grpc` and HTTP on `http` until `shutdown` completes, then flushes.
 pub async fn run(
@@ -107,7 +128,10 @@ pub struct Prepared {
 impl Prepared {
     pub async fn open(config: Config) -> Result<Prepared, ServerError> {
         let identity = crate::tls::load(&config.data_dir)?;
-        let store = Store::open(&config.data_dir.join(DB_DIR))?;
+        let store = Store::open_with_cache(
+            &config.data_dir.join(DB_DIR),
+            config.file.storage.cache_capacity_mb << 20,
+        )?;
         let docs = Documents::load(&config.data_dir, &store).await?;
         Ok(Prepared {
             config,
@@ -187,14 +211,14 @@ async fn serve(
     let grpc_server = tonic::transport::Server::builder()
         .layer(crate::admission::resource_exhausted_layer())
         .http2_keepalive_interval(Some(Duration::from_secs(30)))
+        .layer(tower::util::MapResponseLayer::new(too_large_is_exhausted))
         .add_service(health_svc)
         .add_service(reflection)
         .add_service(reflection_alpha)
         .add_service(sync)
         .add_service(admin)
         .serve_with_incoming_shutdown(tls_incoming(grpc, acceptor), stopped());
-    let http_server =
-        axum::serve(http, crate::http::router(hub.clone())).with_graceful_shutdown(stopped());
+    let http_server = crate::http::serve(http, crate::http::router(hub.clone()), stopped());
     let upstream = tokio::spawn(crate::upstream::run_worker(hub.clone(), stopped()));
 
     // Whichever comes first, the shutdown signal or a server ending on its
@@ -202,8 +226,20 @@ async fn serve(
     let stop = |tx: &tokio::sync::watch::Sender<bool>| {
         let _ = tx.send(true);
     };
+    // tonic waits for open connections to close; after the signal they get
+    // a grace period, then the server (and its connections) are dropped, so
+    // a stalled client cannot keep the hub, and its database, alive.
     let grpc_task = async {
-        let r = grpc_server.await;
+        let r = tokio::select! {
+            r = grpc_server => r,
+            () = async {
+                stopped().await;
+                tokio::time::sleep(crate::http::SHUTDOWN_GRACE).await;
+            } => {
+                tracing::info!("gRPC connections cut at shutdown");
+                Ok(())
+            }
+        };
         stop(&stop_tx);
         r
     };

@@ -1,6 +1,11 @@
 //! The `coso.v1.Sync` service agents talk to: enrolment, then Hello / Push /
 //! Pull on the unit's change log and outbound log. The unit is always the
 //! one the credential belongs to, never one named in a request.
+//!
+//! Divergence: every Hello carries a point of the agent's log (its log-chain
+//! hash at a seq) and the agent's head; the hub compares them with its own
+//! chain and cursor and marks the unit diverged when they cannot be one log
+//! (see ARCHITECTURE.md, "The hub's cursor is the authority").
 
 use std::sync::Arc;
 
@@ -11,7 +16,7 @@ use crate::auth::{self, CodeCheck};
 use crate::error::{ApiError, EnrollRefusal, lang_of};
 use crate::input;
 use crate::state::HubState;
-use crate::store::{Enrolment, Incoming, UnitRecord};
+use crate::store::{DivergeKind, Enrolment, Incoming, PushError, UnitRecord};
 
 /// How many outbound entries a Hello or Pull returns at most.
 const PULL_PAGE: usize = 100;
@@ -73,6 +78,9 @@ impl SyncService {
         rec.code = None;
         rec.enrolment = Enrolment::Active;
         rec.enrolled_at = Some(now);
+        // Enrolling again after `unit reissue` is how a diverged unit
+        // recovers: from now on only this enrolment's credential syncs.
+        rec.diverged = None;
         // Durable before the credential is shown: a lost reply costs a new
         // link, never a credential the hub does not know.
         store.put_unit(&g, &rec).await?;
@@ -97,10 +105,49 @@ impl SyncService {
         // its flush, so everything read here is durable.
         let g = store.lock_unit(&code).await;
         let mut rec = store.unit(&code)?.ok_or(crate::auth::AuthError::Invalid)?;
+        let now = coso_proto::clock::now();
+        if let Some(d) = &rec.diverged {
+            return Err(ApiError::Diverged {
+                unit: code,
+                kind: d.kind,
+            });
+        }
+        // The agent's claim: its chain at a seq the hub holds must be ours.
+        if let Some(theirs) = coso_proto::chain::from_wire(&req.claim_chain)
+            && req.claim_seq <= rec.acked_seq
+            && store.chain_at(&code, req.claim_seq)? != theirs
+        {
+            store
+                .mark_diverged(&g, DivergeKind::Forked, req.claim_seq, req.agent_head, now)
+                .await?;
+            return Err(ApiError::Diverged {
+                unit: code,
+                kind: DivergeKind::Forked,
+            });
+        }
+        // An agent that found its log ends below our cursor says so.
+        if req.behind && req.agent_head < rec.acked_seq {
+            store
+                .mark_diverged(&g, DivergeKind::Behind, req.agent_head, req.agent_head, now)
+                .await?;
+            return Err(ApiError::Diverged {
+                unit: code,
+                kind: DivergeKind::Behind,
+            });
+        }
         rec.agent_head = req.agent_head;
-        rec.last_sync = Some(coso_proto::clock::now());
+        rec.last_sync = Some(now);
         store.touch_unit(&g, &rec)?;
-        let pull = self.pull_entries(&code, req.pull_after, PULL_PAGE)?;
+        let epoch = store.epoch();
+        // Outbound seqs compare only within one epoch: an agent from another
+        // (the hub was restored) reads the log again from the start.
+        let pull_after = if req.pull_epoch.as_slice() == epoch.as_slice() {
+            req.pull_after
+        } else {
+            0
+        };
+        let pull = self.pull_entries(&code, pull_after, PULL_PAGE)?;
+        let acked_chain = store.chain_at(&code, rec.acked_seq)?;
         drop(g);
         let docs = &self.hub.docs;
         let limits = self.hub.config.limits();
@@ -113,6 +160,8 @@ impl SyncService {
             max_batch_entries: limits.max_batch_entries,
             max_batch_bytes: limits.max_batch_bytes,
             hub_time: coso_proto::clock::now().to_rfc3339(),
+            acked_chain: acked_chain.to_vec(),
+            pull_epoch: epoch.to_vec(),
         })
     }
 
@@ -153,13 +202,40 @@ impl SyncService {
         crate::admission::check(&self.hub, &rec, &batch)?;
         let store = &self.hub.store;
         let g = store.lock_unit(&rec.unit.code).await;
-        let out = store.push(&g, &batch, coso_proto::clock::now()).await?;
+        let out = store
+            .push(&g, &batch, coso_proto::clock::now())
+            .await
+            .map_err(|e| match e {
+                PushError::Diverged { unit, kind } => ApiError::Diverged { unit, kind },
+                e => ApiError::Push(e),
+            })?;
         if out.applied > 0 {
             tracing::info!(unit = %rec.unit.code, applied = out.applied, acked = out.acked_seq, "push");
         }
         Ok(pb::PushResponse {
             acked_seq: out.acked_seq,
             applied: out.applied,
+        })
+    }
+
+    async fn log(&self, rec: UnitRecord, req: pb::LogRequest) -> Result<pb::LogResponse, ApiError> {
+        let limit = match req.limit {
+            0 => PULL_PAGE,
+            n => (n as usize).min(PULL_PAGE * 10),
+        };
+        let store = &self.hub.store;
+        let code = &rec.unit.code;
+        let _g = store.lock_unit(code).await;
+        let rec = store.unit(code)?.ok_or(crate::auth::AuthError::Invalid)?;
+        let entries = store
+            .entries(code, req.after_seq, limit)?
+            .iter()
+            .filter(|e| e.seq <= rec.acked_seq)
+            .map(pb::ChangeEntry::from)
+            .collect();
+        Ok(pb::LogResponse {
+            entries,
+            acked_seq: rec.acked_seq,
         })
     }
 
@@ -216,6 +292,18 @@ impl pb::sync_server::Sync for SyncService {
         let r = async {
             let rec = self.authenticate(&request)?;
             self.push(rec, request.into_inner()).await
+        };
+        r.await.map(Response::new).map_err(|e| e.into_status(lang))
+    }
+
+    async fn log(
+        &self,
+        request: Request<pb::LogRequest>,
+    ) -> Result<Response<pb::LogResponse>, Status> {
+        let lang = lang_of(request.metadata());
+        let r = async {
+            let rec = self.authenticate(&request)?;
+            self.log(rec, request.into_inner()).await
         };
         r.await.map(Response::new).map_err(|e| e.into_status(lang))
     }

@@ -6,12 +6,15 @@
 //! into domain types only through the `TryFrom` impls in [`convert`], which
 //! validate, so invalid data is refused at the edge.
 
+pub mod backup;
+pub mod chain;
 pub mod clock;
 pub mod convert;
 pub mod domain;
 mod error;
 pub mod i18n;
 pub mod link;
+pub mod meta;
 pub mod private;
 pub mod transport;
 

@@ -2,6 +2,7 @@
 //! (one atomic store write) and flushes before it reports success.
 
 mod activity;
+mod backup;
 mod import;
 mod init;
 mod note;
@@ -135,6 +136,17 @@ pub(crate) async fn dispatch(config: Config, out: &mut dyn Write) -> Result<(), 
             writeln!(out, "{}", outcome.render(lang, json))?;
             return Ok(());
         }
+        Command::Recover { link } => {
+            let link: EnrolmentLink = link.parse().map_err(|source| InputError::Link { source })?;
+            let mut opts = sync::SyncOptions::new(lang);
+            opts.json = json;
+            let outcome = sync::recover(&data_dir, &link, &opts).await?;
+            writeln!(out, "{}", outcome.render(lang, json))?;
+            return Ok(());
+        }
+        Command::Restore { file } => {
+            return backup::restore(&data_dir, &file, lang, json, out);
+        }
         Command::Sync(args) => {
             let mut opts = sync::SyncOptions::new(lang);
             opts.json = json;
@@ -176,8 +188,12 @@ pub(crate) async fn dispatch(config: Config, out: &mut dyn Write) -> Result<(), 
         Command::Report(p) => report::report(&mut ctx, &p.period),
         Command::Submit(p) => report::submit(&mut ctx, &p.period).await,
         Command::Status => status::status(&mut ctx),
+        Command::Backup { out: file } => backup::backup(&mut ctx, &file),
         // Handled above, before the store is opened.
-        Command::Enroll { .. } | Command::Sync(_) => Ok(()),
+        Command::Enroll { .. }
+        | Command::Sync(_)
+        | Command::Recover { .. }
+        | Command::Restore { .. } => Ok(()),
     }
 }
 

@@ -36,7 +36,8 @@ impl Interceptor for Bearer {
         if let Some(v) = &self.credential {
             req.metadata_mut().insert("authorization", v.clone());
         }
-        req.metadata_mut().insert("coso-lang", self.lang.clone());
+        req.metadata_mut()
+            .insert(coso_proto::meta::LANG, self.lang.clone());
         Ok(req)
     }
 }
@@ -149,6 +150,19 @@ impl HubClient {
                 Ok(r)
             }
             Err(s) => Err(self.fail(s, Rpc::Push { first_seq }, len)),
+        }
+    }
+
+    /// The unit's own change log as the hub holds it (for `recover`).
+    pub async fn log(&mut self, req: pb::LogRequest) -> Result<pb::LogResponse, SyncError> {
+        let len = req.encoded_len();
+        match self.client.log(req).await {
+            Ok(r) => {
+                let r = r.into_inner();
+                self.count(len, r.encoded_len());
+                Ok(r)
+            }
+            Err(s) => Err(self.fail(s, Rpc::Pull, len)),
         }
     }
 

@@ -1,7 +1,9 @@
 //! What can go wrong while enrolling or syncing, the people-facing messages in
 //! Vietnamese and English, and the one place where gRPC statuses from the hub
-//! become [`SyncError`]s.
+//! become [`SyncError`]s. What the agent acts on comes from the status code
+//! and the metadata keys of `coso_proto::meta`, never from the hub's words.
 
+use coso_proto::meta::{self, Diverged};
 use coso_proto::{DomainError, Lang, UnitCode};
 use thiserror::Error;
 use tonic::{Code, Status};
@@ -18,7 +20,7 @@ pub enum SyncError {
     UnitMismatch { local: UnitCode, link: UnitCode },
     #[error("invalid hub address {0:?} in the enrolment link")]
     BadAddress(String),
-    #[error("cannot reach the hub at {addr}: {}{reason}", fault.en())]
+    #[error("cannot reach the hub at {addr}: {}", fault.en_with(reason))]
     HubUnreachable {
         addr: String,
         fault: NetFault,
@@ -56,6 +58,8 @@ pub enum SyncError {
         "the hub holds changes up to seq {hub}, but this agent's log ends at {local}: the agent's data was lost or restored from an older copy"
     )]
     AgentBehind { hub: u64, local: u64 },
+    #[error("{}", diverged_en(*.kind))]
+    Diverged { kind: Diverged },
     #[error("the local change log has a gap: expected seq {expected}, found {found}")]
     LogGap { expected: u64, found: u64 },
     #[error("the hub refused a batch as too large: {detail}")]
@@ -90,20 +94,40 @@ pub enum NetFault {
 impl NetFault {
     fn en(self) -> &'static str {
         match self {
-            NetFault::Refused => "the connection was refused (is the hub running?): ",
-            NetFault::TimedOut => "no answer in time: ",
-            NetFault::Dropped => "the connection was cut: ",
+            NetFault::Refused => "the hub is not accepting connections (is it running?)",
+            NetFault::TimedOut => "no answer in time",
+            NetFault::Dropped => {
+                "the connection was cut before the hub answered (the hub stopped or restarted, or the network dropped); nothing is lost, sync again in a moment"
+            }
             NetFault::Other => "",
         }
     }
 
     fn vi(self) -> &'static str {
         match self {
-            NetFault::Refused => "máy chủ không nhận kết nối (máy chủ đã chạy chưa?): ",
-            NetFault::TimedOut => "quá thời gian chờ trả lời: ",
-            NetFault::Dropped => "kết nối bị ngắt giữa chừng: ",
+            NetFault::Refused => "máy chủ không nhận kết nối (máy chủ đã chạy chưa?)",
+            NetFault::TimedOut => "quá thời gian chờ trả lời",
+            NetFault::Dropped => {
+                "kết nối bị ngắt trước khi máy chủ trả lời (máy chủ phường vừa dừng hoặc khởi động lại, hoặc mạng bị gián đoạn); dữ liệu không bị mất, hãy đồng bộ lại sau ít phút"
+            }
             NetFault::Other => "",
         }
+    }
+
+    fn join(words: &str, reason: &str) -> String {
+        match (words.is_empty(), reason.is_empty()) {
+            (_, true) => words.to_string(),
+            (true, false) => reason.to_string(),
+            (false, false) => format!("{words}: {reason}"),
+        }
+    }
+
+    fn en_with(self, reason: &str) -> String {
+        Self::join(self.en(), reason)
+    }
+
+    fn vi_with(self, reason: &str) -> String {
+        Self::join(self.vi(), reason)
     }
 }
 
@@ -143,6 +167,7 @@ impl SyncError {
     pub fn is_transient(&self) -> bool {
         match self {
             SyncError::HubUnreachable { .. } | SyncError::OutOfStep { .. } => true,
+            SyncError::Diverged { .. } => false,
             SyncError::Refused { code, .. } => matches!(
                 code,
                 Code::Unknown | Code::Internal | Code::Aborted | Code::Unavailable
@@ -173,8 +198,8 @@ impl SyncError {
                 fault,
                 reason,
             } => format!(
-                "Không kết nối được máy chủ phường tại {addr}: {}{reason}",
-                fault.vi()
+                "Không kết nối được máy chủ phường tại {addr}: {}",
+                fault.vi_with(reason)
             ),
             SyncError::CertificateMismatch { addr, .. } => format!(
                 "Chứng chỉ của máy chủ tại {addr} không khớp với liên kết (hub certificate does not match the link): đây không phải máy chủ phường mà liên kết chỉ định; không có gì được gửi."
@@ -197,6 +222,7 @@ impl SyncError {
             SyncError::AgentBehind { hub, local } => format!(
                 "Máy chủ đã nhận đến thay đổi số {hub}, nhưng sổ thay đổi trên máy này chỉ đến số {local}: dữ liệu trên máy đã bị mất hoặc được khôi phục từ bản cũ. Hãy báo phòng VH-XH."
             ),
+            SyncError::Diverged { kind } => diverged_vi(*kind).into(),
             SyncError::LogGap { expected, found } => format!(
                 "Sổ thay đổi trên máy bị thiếu: cần số {expected}, gặp số {found}."
             ),
@@ -242,28 +268,20 @@ impl SyncError {
             },
             (Code::Unauthenticated, _) => SyncError::CredentialRefused { detail: message },
             (Code::PermissionDenied, _) => SyncError::Forbidden { detail: message },
-            // The hub words a hash mismatch with "corrupt" in either language;
-            // anything else out of step is retried from Hello.
-            (Code::FailedPrecondition, Rpc::Push { first_seq })
-                if message.to_lowercase().contains("corrupt") =>
-            {
-                SyncError::Corrupt {
-                    seq: first_number(&message).unwrap_or(first_seq),
-                    detail: message,
-                }
-            }
+            (Code::FailedPrecondition, _) if diverged(&status).is_some() => SyncError::Diverged {
+                kind: diverged(&status).unwrap_or(Diverged::Forked),
+            },
+            // Out of step: retried from Hello, which names the cursor.
             (Code::FailedPrecondition, Rpc::Push { .. }) => SyncError::OutOfStep {
-                expected: expected_seq(&status),
+                expected: meta_u64(&status, meta::EXPECTED_SEQ),
                 detail: message,
             },
+            // Other content under a seq the hub holds.
             (Code::DataLoss, Rpc::Push { first_seq }) => SyncError::Corrupt {
-                seq: first_seq,
+                seq: meta_u64(&status, meta::CORRUPT_SEQ).unwrap_or(first_seq),
                 detail: message,
             },
-            // The server's message-size limit answers OUT_OF_RANGE.
-            (Code::ResourceExhausted, _) | (Code::OutOfRange, Rpc::Push { .. }) => {
-                SyncError::TooLarge { detail: message }
-            }
+            (Code::ResourceExhausted, _) => SyncError::TooLarge { detail: message },
             (code, _) => SyncError::Refused { code, message },
         }
     }
@@ -315,8 +333,19 @@ fn net_fault(status: &Status) -> NetFault {
     }
 }
 
-/// The innermost cause reads best ("Connection refused (os error 111)").
+/// What to tell the officer about a failed connection. For the faults with
+/// a plain explanation the library's words (TLS `close_notify`, h2 frame
+/// errors) are left out; the innermost cause is shown only when there is
+/// nothing plainer to say.
 fn transport_reason(status: &Status) -> String {
+    match net_fault(status) {
+        NetFault::Refused | NetFault::TimedOut | NetFault::Dropped => String::new(),
+        NetFault::Other => raw_reason(status),
+    }
+}
+
+/// The innermost cause ("Connection refused (os error 111)").
+fn raw_reason(status: &Status) -> String {
     let mut reason = status.message().to_string();
     let mut next = std::error::Error::source(status);
     while let Some(e) = next {
@@ -332,26 +361,49 @@ fn transport_reason(status: &Status) -> String {
     reason
 }
 
-/// The hub names the seq it expects when it refuses a batch that does not
-/// start right after its cursor: as `coso-expected-seq` metadata if present,
-/// else as the first number after "expect" in the message.
-fn expected_seq(status: &Status) -> Option<u64> {
-    if let Some(v) = status.metadata().get("coso-expected-seq")
-        && let Some(n) = v.to_str().ok().and_then(|s| s.trim().parse().ok())
-    {
-        return Some(n);
-    }
-    let msg = status.message();
-    first_number(&msg[msg.find("expect")?..])
+/// A number the hub put in the status metadata under `key`.
+fn meta_u64(status: &Status, key: &str) -> Option<u64> {
+    status
+        .metadata()
+        .get(key)?
+        .to_str()
+        .ok()?
+        .trim()
+        .parse()
+        .ok()
 }
 
-fn first_number(text: &str) -> Option<u64> {
-    let digits: String = text
-        .chars()
-        .skip_while(|c| !c.is_ascii_digit())
-        .take_while(|c| c.is_ascii_digit())
-        .collect();
-    digits.parse().ok()
+/// The hub refused because the unit's log diverged from its own.
+fn diverged(status: &Status) -> Option<Diverged> {
+    status
+        .metadata()
+        .get(meta::DIVERGED)?
+        .to_str()
+        .ok()?
+        .parse()
+        .ok()
+}
+
+fn diverged_en(kind: Diverged) -> &'static str {
+    match kind {
+        Diverged::Forked => {
+            "this unit's credential is used by two copies of coso-agent (a second computer, or a copied data folder), and they recorded different changes. The ward hub has stopped syncing this unit so nothing is mixed or lost. Ask the ward's VH-XH office for a new link (`coso-hub unit reissue`), then run `coso-agent recover LINK` on the copy that should continue: its changes are added after what the ward holds, and nothing is deleted."
+        }
+        Diverged::Behind => {
+            "this copy of coso-agent is older than what the ward hub already holds (it was restored from an old backup, or copied before later changes were sent). The ward hub has stopped syncing this unit. Ask the ward's VH-XH office for a new link (`coso-hub unit reissue`), then run `coso-agent recover LINK`: it fetches what the ward holds and adds this copy's unsent changes after it, deleting nothing."
+        }
+    }
+}
+
+fn diverged_vi(kind: Diverged) -> &'static str {
+    match kind {
+        Diverged::Forked => {
+            "Khóa truy cập của đơn vị đang được hai bản sao coso-agent dùng (một máy tính khác, hoặc thư mục dữ liệu bị sao chép), và hai bản đã ghi những thay đổi khác nhau. Máy chủ phường đã tạm dừng đồng bộ của đơn vị để không trộn lẫn hay làm mất dữ liệu. Hãy đề nghị phòng VH-XH cấp liên kết mới (`coso-hub unit reissue`), rồi chạy `coso-agent recover LIÊN_KẾT` trên bản sao sẽ tiếp tục dùng: các thay đổi của bản này được thêm vào sau dữ liệu phường đang giữ, không xóa gì."
+        }
+        Diverged::Behind => {
+            "Bản sao coso-agent này cũ hơn dữ liệu máy chủ phường đã nhận (được khôi phục từ bản sao lưu cũ, hoặc sao chép trước khi các thay đổi sau được gửi). Máy chủ phường đã tạm dừng đồng bộ của đơn vị. Hãy đề nghị phòng VH-XH cấp liên kết mới (`coso-hub unit reissue`), rồi chạy `coso-agent recover LIÊN_KẾT`: lệnh này lấy lại dữ liệu phường đang giữ và thêm các thay đổi chưa gửi của bản này vào sau, không xóa gì."
+        }
+    }
 }
 
 #[cfg(test)]
@@ -382,12 +434,11 @@ mod tests {
             SyncError::from_status(Status::unavailable("down"), Rpc::Hello, addr),
             SyncError::HubUnreachable { .. }
         ));
+        let mut gap = Status::failed_precondition("first seq 9, expected seq 4");
+        gap.metadata_mut()
+            .insert(meta::EXPECTED_SEQ, "4".parse().unwrap());
         assert!(matches!(
-            SyncError::from_status(
-                Status::failed_precondition("first seq 9, expected seq 4"),
-                Rpc::Push { first_seq: 9 },
-                addr
-            ),
+            SyncError::from_status(gap, Rpc::Push { first_seq: 9 }, addr),
             SyncError::OutOfStep {
                 expected: Some(4),
                 ..
@@ -401,14 +452,50 @@ mod tests {
             ),
             SyncError::TooLarge { .. }
         ));
+        let mut corrupt = Status::data_loss("anything at all");
+        corrupt
+            .metadata_mut()
+            .insert(meta::CORRUPT_SEQ, "7".parse().unwrap());
+        assert!(matches!(
+            SyncError::from_status(corrupt, Rpc::Push { first_seq: 5 }, addr),
+            SyncError::Corrupt { seq: 7, .. }
+        ));
+        // The words do not matter: "corrupt" in a message means nothing.
         assert!(matches!(
             SyncError::from_status(
-                Status::failed_precondition("entry 7 is corrupt: it differs"),
+                Status::failed_precondition("entry 7 is corrupt"),
                 Rpc::Push { first_seq: 5 },
                 addr
             ),
-            SyncError::Corrupt { seq: 7, .. }
+            SyncError::OutOfStep { expected: None, .. }
         ));
+        // The message-size limit is not ours to reinterpret.
+        assert!(matches!(
+            SyncError::from_status(
+                Status::out_of_range("too big"),
+                Rpc::Push { first_seq: 1 },
+                addr
+            ),
+            SyncError::Refused {
+                code: Code::OutOfRange,
+                ..
+            }
+        ));
+        let mut div = Status::failed_precondition("whatever words");
+        div.metadata_mut()
+            .insert(meta::DIVERGED, "behind".parse().unwrap());
+        let e = SyncError::from_status(div, Rpc::Hello, addr);
+        assert!(
+            matches!(
+                e,
+                SyncError::Diverged {
+                    kind: Diverged::Behind
+                }
+            ),
+            "{e:?}"
+        );
+        assert!(!e.is_transient());
+        assert!(e.message(Lang::Vi).contains("coso-agent recover"));
         let other = SyncError::from_status(Status::internal("boom"), Rpc::Hello, addr);
         assert!(matches!(
             other,
@@ -421,15 +508,43 @@ mod tests {
     }
 
     #[test]
-    fn expected_seq_from_metadata_wins() {
-        let mut s = Status::failed_precondition("expected 3");
-        s.metadata_mut()
-            .insert("coso-expected-seq", "12".parse().unwrap());
-        assert_eq!(expected_seq(&s), Some(12));
+    fn the_expected_seq_comes_from_metadata_whatever_the_words() {
+        for words in ["expected 3", "máy chủ chờ số 3", ""] {
+            let mut s = Status::failed_precondition(words);
+            s.metadata_mut()
+                .insert(meta::EXPECTED_SEQ, "12".parse().unwrap());
+            assert_eq!(meta_u64(&s, meta::EXPECTED_SEQ), Some(12));
+        }
         assert_eq!(
-            expected_seq(&Status::failed_precondition("out of order")),
+            meta_u64(
+                &Status::failed_precondition("expected seq 3"),
+                meta::EXPECTED_SEQ
+            ),
             None
         );
+    }
+
+    #[test]
+    fn a_cut_connection_is_told_in_plain_words() {
+        let eof = std::io::Error::new(
+            std::io::ErrorKind::UnexpectedEof,
+            "peer closed connection without sending TLS close_notify: https://docs.rs/rustls/latest/rustls/manual/_03_howto/index.html#unexpected-eof",
+        );
+        let status = Status::from_error(Box::new(eof));
+        let e = SyncError::from_status(status, Rpc::Push { first_seq: 1 }, "127.0.0.1:1");
+        assert!(matches!(
+            e,
+            SyncError::HubUnreachable {
+                fault: NetFault::Dropped,
+                ..
+            }
+        ));
+        for lang in [Lang::Vi, Lang::En] {
+            let m = e.message(lang);
+            assert!(!m.contains("close_notify") && !m.contains("rustls"), "{m}");
+        }
+        assert!(e.message(Lang::Vi).contains("khởi động lại"));
+        assert!(e.is_transient());
     }
 
     #[test]

@@ -75,6 +75,48 @@ impl EnrollOutcome {
     }
 }
 
+/// The outcome of `coso-agent recover`.
+#[derive(Debug, Clone, Serialize)]
+pub struct RecoverOutcome {
+    pub unit: String,
+    /// Entries this copy and the hub held alike, from seq 1.
+    pub common: u64,
+    /// The hub's log this copy now starts from.
+    pub hub_head: u64,
+    /// This copy's own changes placed after the hub's log and sent.
+    pub rebased: u64,
+    /// Activities renamed because the hub's log used their id: [old, new].
+    pub renamed: Vec<(String, String)>,
+    /// The sync that sent them.
+    pub sync: SyncReport,
+}
+
+impl RecoverOutcome {
+    pub fn render(&self, lang: Lang, json: bool) -> String {
+        if json {
+            return to_json(self);
+        }
+        let mut out = match lang {
+            Lang::Vi => format!(
+                "Đã khôi phục đơn vị {}: lấy lại {} thay đổi phường đang giữ ({} thay đổi trùng với máy này), thêm {} thay đổi của máy này vào sau và đã gửi lên phường. Không thay đổi nào bị xóa; phòng VH-XH xem và quyết định trên dữ liệu của đơn vị.",
+                self.unit, self.hub_head, self.common, self.rebased
+            ),
+            Lang::En => format!(
+                "Recovered unit {}: took the {} changes the ward holds ({} shared with this copy), added this copy's {} changes after them and sent them. No change was deleted; VH-XH reviews the unit's data and decides.",
+                self.unit, self.hub_head, self.common, self.rebased
+            ),
+        };
+        for (old, new) in &self.renamed {
+            out.push('\n');
+            out.push_str(&match lang {
+                Lang::Vi => format!("Hoạt động {old} của máy này nay mang mã {new} (mã cũ đã được bản sao kia dùng)."),
+                Lang::En => format!("This copy's activity {old} is now {new} (the other copy used the old id)."),
+            });
+        }
+        out
+    }
+}
+
 /// The outcome of one `coso-agent sync`.
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct SyncReport {

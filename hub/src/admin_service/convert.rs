@@ -163,6 +163,14 @@ impl From<&UnitSummary> for pb::UnitSummary {
             acked_seq: s.acked_seq,
             last_sync: time(s.last_sync),
             contact: Some(contact_out(&s.contact)),
+            diverged: s.diverged.is_some(),
+            divergence: s
+                .diverged
+                .as_ref()
+                .map(|d| d.kind.as_str().to_string())
+                .unwrap_or_default(),
+            diverged_seq: s.diverged.as_ref().map_or(0, |d| d.seq),
+            diverged_at: time(s.diverged.as_ref().map(|d| d.at)),
         }
     }
 }
@@ -202,6 +210,9 @@ impl From<&StatusRow> for pb::UnitStatus {
             submitted_at: row.submitted_at.clone().unwrap_or_default(),
             timeliness: row.timeliness.as_str().into(),
             review_reason: row.review_reason.clone().unwrap_or_default(),
+            // Filled where the unit record is at hand; the status row does
+            // not carry it yet.
+            diverged: false,
         }
     }
 }

@@ -243,4 +243,28 @@ impl pb::admin_server::Admin for AdminService {
         })
         .await
     }
+
+    type BackupStream = crate::audit_rpc::BackupStream;
+
+    async fn backup(&self, request: Request<pb::BackupRequest>) -> RpcResult<Self::BackupStream> {
+        self.call(request, |_, _| crate::audit_rpc::backup(self.ward.hub()))
+            .await
+    }
+
+    async fn audit(&self, request: Request<pb::AuditRequest>) -> RpcResult<pb::AuditResponse> {
+        self.call(request, |req, _| async move {
+            crate::audit_rpc::audit(self.ward.hub(), &req)
+        })
+        .await
+    }
+
+    async fn verify_audit(
+        &self,
+        request: Request<pb::VerifyAuditRequest>,
+    ) -> RpcResult<pb::VerifyAuditResponse> {
+        self.call(request, |_, _| async {
+            crate::audit_rpc::verify(self.ward.hub())
+        })
+        .await
+    }
 }

@@ -18,6 +18,7 @@ mod fmt;
 mod init;
 mod note;
 mod period;
+mod records;
 mod report;
 mod review;
 mod serve;
@@ -134,6 +135,23 @@ pub enum Command {
     /// Deliver the consolidated report to the level above (set, push, log).
     #[command(subcommand)]
     Upstream(upstream::UpstreamCommand),
+    /// Write a consistent snapshot of the running hub to a new file.
+    Backup {
+        #[arg(long, value_name = "FILE")]
+        out: PathBuf,
+    },
+    /// Restore a backup into an empty data directory (before `serve`).
+    Restore { file: PathBuf },
+    /// The audit trail (one record per push and per admin action), or --verify its chain.
+    Audit {
+        #[arg(long, value_name = "CODE")]
+        unit: Option<String>,
+        #[arg(long, value_name = "YYYY-MM-DD")]
+        since: Option<String>,
+        /// Walk the chain and name the first broken link.
+        #[arg(long, conflicts_with_all = ["unit", "since"])]
+        verify: bool,
+    },
 }
 
 #[derive(Debug, Error)]
@@ -174,6 +192,15 @@ pub enum CliError {
     /// the command quietly.
     #[error("cannot write the output: {0}")]
     Output(std::io::Error),
+    #[error(transparent)]
+    Backup(crate::backup::HubBackupError),
+    #[error("cannot create {path}: {source}")]
+    OutFile {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("the audit trail is broken at record {0}")]
+    AuditBroken(u64),
 }
 
 impl CliError {
@@ -191,6 +218,16 @@ impl CliError {
             | CliError::RemoteIncomplete
             | CliError::NoDataDir => 2,
             CliError::Client(ClientError::Remote { .. }) => 2,
+            CliError::Backup(
+                crate::backup::HubBackupError::NotEmpty(_)
+                | crate::backup::HubBackupError::Format(_)
+                | crate::backup::HubBackupError::BadPath(_),
+            ) => 2,
+            CliError::OutFile { source, .. }
+                if source.kind() == std::io::ErrorKind::AlreadyExists =>
+            {
+                2
+            }
             CliError::Rpc(s) => match s.code() {
                 Code::InvalidArgument
                 | Code::AlreadyExists
@@ -246,6 +283,26 @@ impl CliError {
             }
             CliError::Rpc(s) => s.message().to_string(),
             CliError::Output(e) => format!("không ghi được kết quả ra màn hình: {e}"),
+            CliError::Backup(crate::backup::HubBackupError::NotEmpty(d)) => format!(
+                "thư mục dữ liệu {} không trống: chỉ khôi phục vào thư mục trống; không có gì thay đổi",
+                d.display()
+            ),
+            CliError::Backup(crate::backup::HubBackupError::Format(e)) => format!(
+                "tệp không phải bản sao lưu coso-hub còn nguyên vẹn ({e}); không có gì thay đổi"
+            ),
+            CliError::Backup(e) => format!("sao lưu hoặc khôi phục thất bại: {e}"),
+            CliError::OutFile { path, source }
+                if source.kind() == std::io::ErrorKind::AlreadyExists =>
+            {
+                format!(
+                    "tệp {} đã tồn tại: hãy chọn tên khác; không có gì bị ghi đè",
+                    path.display()
+                )
+            }
+            CliError::OutFile { path, source } => {
+                format!("không tạo được tệp {}: {source}", path.display())
+            }
+            CliError::AuditBroken(n) => format!("nhật ký kiểm toán bị đứt tại bản ghi số {n}"),
         }
     }
 }
@@ -340,6 +397,28 @@ async fn dispatch(ctx: &Ctx, out: &mut dyn Write, command: Command) -> Result<()
         Command::Report(a) => report::run(ctx, out, a).await,
         Command::Note(n) => note::run(ctx, out, n).await,
         Command::Upstream(u) => upstream::run(ctx, out, u).await,
+        Command::Backup { out: file } => {
+            records::backup(ctx.admin()?, out, &file, ctx.lang, ctx.json).await
+        }
+        Command::Restore { file } => {
+            records::restore(out, ctx.data_dir()?, &file, ctx.lang, ctx.json)
+        }
+        Command::Audit {
+            unit,
+            since,
+            verify,
+        } => {
+            records::audit(
+                ctx.admin()?,
+                out,
+                unit.as_deref(),
+                since.as_deref(),
+                verify,
+                ctx.lang,
+                ctx.json,
+            )
+            .await
+        }
     }
 }
 

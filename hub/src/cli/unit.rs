@@ -261,7 +261,10 @@ pub(super) async fn run(ctx: &Ctx, out: &mut dyn Write, cmd: UnitCommand) -> Res
                     json!({"unit": code, "name": name, "kind": kind, "enrolment": s.enrolment,
                            "acked_seq": s.acked_seq, "activities": d.activities,
                            "last_sync": fmt::json_time(&s.last_sync), "periods": periods,
-                           "contact": non_empty(&c.person), "phone": non_empty(&c.phone)})
+                           "contact": non_empty(&c.person), "phone": non_empty(&c.phone),
+                           "diverged": s.diverged,
+                           "divergence": s.diverged.then(|| json!({"kind": s.divergence,
+                               "seq": s.diverged_seq, "at": fmt::json_time(&s.diverged_at)}))})
                 );
             } else {
                 w!(out, "{code} — {name} ({kind})");
@@ -289,6 +292,13 @@ pub(super) async fn run(ctx: &Ctx, out: &mut dyn Write, cmd: UnitCommand) -> Res
                     ctx.t("Số hoạt động", "Activities"),
                     d.activities
                 );
+                if s.diverged {
+                    w!(
+                        out,
+                        "{}",
+                        diverged_warning(ctx.lang, &s.divergence, s.diverged_seq, &code)
+                    );
+                }
                 for p in &d.periods {
                     w!(out);
                     w!(out, "{} — {}", p.period, fmt::word(&p.state, ctx.lang));
@@ -349,5 +359,24 @@ fn non_empty(s: &str) -> serde_json::Value {
         serde_json::Value::Null
     } else {
         json!(s)
+    }
+}
+
+/// The warning `unit show` prints for a unit whose log diverged.
+fn diverged_warning(lang: coso_proto::Lang, kind: &str, seq: u64, code: &str) -> String {
+    use coso_proto::Lang;
+    match (lang, kind) {
+        (Lang::Vi, "behind") => format!(
+            "CẢNH BÁO: bản sao phần mềm của đơn vị cũ hơn dữ liệu phường đã nhận (tại số {seq}); đồng bộ đã tạm dừng. Cấp liên kết mới: coso-hub unit reissue {code}, rồi đơn vị chạy coso-agent recover LIÊN_KẾT."
+        ),
+        (Lang::Vi, _) => format!(
+            "CẢNH BÁO: hai bản sao phần mềm của đơn vị dùng chung khóa truy cập và đã ghi khác nhau (tại số {seq}); đồng bộ đã tạm dừng. Cấp liên kết mới: coso-hub unit reissue {code}, rồi đơn vị chạy coso-agent recover LIÊN_KẾT trên bản sao sẽ tiếp tục dùng."
+        ),
+        (Lang::En, "behind") => format!(
+            "WARNING: the unit's agent copy is older than what the ward holds (at seq {seq}); its syncs are stopped. Reissue its link (coso-hub unit reissue {code}), then the unit runs coso-agent recover LINK."
+        ),
+        (Lang::En, _) => format!(
+            "WARNING: two copies of the unit's agent share its credential and recorded different changes (at seq {seq}); its syncs are stopped. Reissue its link (coso-hub unit reissue {code}), then the unit runs coso-agent recover LINK on the copy that continues."
+        ),
     }
 }

@@ -59,6 +59,7 @@ impl Store {
                 )
             })
             .collect();
+        let gate = self.write_gate();
         let stored = t
             .transaction(|tx| {
                 if tx.get(&meta_key)?.is_some() {
@@ -71,6 +72,7 @@ impl Store {
                 Ok(true)
             })
             .map_err(StoreError::from)?;
+        drop(gate);
         self.flush().await?;
         Ok(stored)
     }

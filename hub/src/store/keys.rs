@@ -9,7 +9,10 @@ const META: u8 = b'm';
 const UNIT: u8 = b'u';
 const STATE: u8 = b's';
 const ENTRY: u8 = b'e';
-const AUDIT: u8 = b'a';
+/// The audit chain. (Tag `a` held the unchained per-entry audit lines of
+/// earlier versions; it is no longer read or written.)
+const AUDIT: u8 = b'l';
+const CHAIN: u8 = b'c';
 const OUTBOUND: u8 = b'o';
 const RECEIVED: u8 = b'r';
 
@@ -50,6 +53,11 @@ pub fn entries_prefix(code: &UnitCode) -> Vec<u8> {
     let mut k = key(ENTRY, &[code.as_str().as_bytes()]);
     k.push(0);
     k
+}
+
+/// The log chain of a unit's entries 1..=seq (32 raw bytes).
+pub fn chain(code: &UnitCode, seq: u64) -> Vec<u8> {
+    key(CHAIN, &[code.as_str().as_bytes(), &seq.to_be_bytes()])
 }
 
 pub fn outbound(code: &UnitCode, seq: u64) -> Vec<u8> {

@@ -1,23 +1,29 @@
 //! The hub's durable state in sled, behind a small typed API: unit
 //! registrations and credentials, each unit's change log, cursor and folded
-//! state, the per-unit outbound log (reviews), submission receive times, the
-//! append-only audit log, and hub metadata (admin token hash, documents).
+//! state and log chain, the per-unit outbound log (reviews) and its epoch,
+//! submission receive times, the audit chain ([`audit`]), hub metadata (admin
+//! token hash, documents), and consistent snapshots for `coso-hub backup`.
 //!
 //! Everything lives in one tree (see [`keys`]) so that every multi-record
 //! change is one atomic `apply_batch`. Changes to one unit are serialised by
 //! a per-unit lock ([`UnitGuard`]) held from the checks through the flush, so
 //! a reader holding the guard never sees an unflushed cursor. Every write
 //! method flushes ([`Store::flush`]: sled's `flush` on the blocking pool, see there why not
-//! `flush_async`) before it returns: when it returns Ok, the
-//! change is on disk.
+//! `flush_async`) before it returns: when it returns Ok, the change is on disk.
+//! Every write to sled also holds the read side of a write gate, so a backup
+//! that holds its write side reads all trees in one consistent view while the
+//! hub keeps serving.
 
+pub mod audit;
 pub mod inbox;
 mod keys;
 pub mod outbox;
 
+pub use audit::{AuditCheck, AuditEvent, AuditRecord};
+
 use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
-use std::sync::{Arc, Mutex as StdMutex};
+use std::sync::{Arc, Mutex as StdMutex, RwLock, RwLockReadGuard};
 
 use chrono::{DateTime, Utc};
 use coso_proto::domain::calendar::AdHocPeriod;
@@ -44,6 +50,8 @@ pub enum StoreError {
     Locked(String),
     #[error("the database is missing entry {seq} of unit {unit} below its cursor")]
     MissingEntry { unit: UnitCode, seq: u64 },
+    #[error("the data directory {0} is not empty; restore only into an empty one")]
+    NotEmpty(String),
 }
 
 /// A failure of the database engine, kept whole as the error's source
@@ -80,9 +88,11 @@ pub enum PushError {
     #[error("the batch is not consecutive at seq {at}")]
     NotConsecutive { at: u64 },
     #[error(
-        "entry {seq} is corrupt: it differs from the entry the hub already holds under that seq"
+        "entry {seq} differs from the entry the hub already holds under that seq: two copies of the agent diverged, or its log is corrupt"
     )]
     Corrupt { seq: u64 },
+    #[error("unit {unit}'s log has diverged from the hub's ({})", kind.as_str())]
+    Diverged { unit: UnitCode, kind: DivergeKind },
     #[error(transparent)]
     Store(#[from] StoreError),
 }
@@ -119,6 +129,27 @@ impl From<Hash32> for String {
     }
 }
 
+/// 16 random bytes, stored as hex.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+struct Hash16([u8; 16]);
+
+impl TryFrom<String> for Hash16 {
+    type Error = String;
+    fn try_from(s: String) -> Result<Self, Self::Error> {
+        let v = hex::decode(&s).map_err(|e| e.to_string())?;
+        Ok(Hash16(
+            v.try_into().map_err(|_| "not 16 bytes".to_string())?,
+        ))
+    }
+}
+
+impl From<Hash16> for String {
+    fn from(h: Hash16) -> String {
+        hex::encode(h.0)
+    }
+}
+
 /// Where a unit is in its enrolment.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -137,6 +168,40 @@ impl Enrolment {
             Enrolment::Revoked => "revoked",
         }
     }
+}
+
+/// How a unit's log and the hub's parted (see `coso_proto::meta::Diverged`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DivergeKind {
+    /// Two copies of the agent recorded different changes under one seq.
+    Forked,
+    /// The agent's log ends below the hub's cursor.
+    Behind,
+}
+
+impl DivergeKind {
+    pub fn as_str(self) -> &'static str {
+        self.wire().as_str()
+    }
+
+    pub fn wire(self) -> coso_proto::meta::Diverged {
+        match self {
+            DivergeKind::Forked => coso_proto::meta::Diverged::Forked,
+            DivergeKind::Behind => coso_proto::meta::Diverged::Behind,
+        }
+    }
+}
+
+/// Why and since when the hub refuses a unit's syncs: its log diverged.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Divergence {
+    pub kind: DivergeKind,
+    /// The seq where it showed.
+    pub seq: u64,
+    /// The agent's head as it said.
+    pub agent_head: u64,
+    pub at: DateTime<Utc>,
 }
 
 /// A one-time enrolment code, hashed, with its expiry.
@@ -175,6 +240,10 @@ pub struct UnitRecord {
     pub last_sync: Option<DateTime<Utc>>,
     /// The highest outbound-log seq.
     pub outbound_head: u64,
+    /// Set when the unit's log diverged from the hub's; cleared when the
+    /// unit enrols again (after `unit reissue`).
+    #[serde(default)]
+    pub diverged: Option<Divergence>,
 }
 
 impl UnitRecord {
@@ -191,6 +260,7 @@ impl UnitRecord {
             agent_head: 0,
             last_sync: None,
             outbound_head: 0,
+            diverged: None,
         }
     }
 }
@@ -204,18 +274,6 @@ pub struct ReviewRecord {
     pub review: Review,
     #[serde(default)]
     pub by: String,
-}
-
-/// One line of the append-only audit log.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct AuditRecord {
-    pub unit: UnitCode,
-    /// The change-log seq, or for a review the outbound seq.
-    pub seq: u64,
-    /// A change kind ("activity-upsert", ...) or "review".
-    pub kind: String,
-    pub entity: String,
-    pub received_at: DateTime<Utc>,
 }
 
 /// A change-log entry checked at the edge, with its decoded change.
@@ -280,6 +338,7 @@ const ADHOC: &str = "adhoc";
 const WARD_NOTES: &str = "ward_notes/";
 const SCHEMA: &str = "schema";
 const SCHEMA_VERSION: u64 = 1;
+const EPOCH: &str = "outbound_epoch";
 
 /// Proof that the caller holds a unit's lock. Write methods for a unit take
 /// it, so the checks a caller made under the lock still hold when it writes.
@@ -302,6 +361,13 @@ pub struct Store {
     locks: StdMutex<HashMap<UnitCode, Arc<Mutex<()>>>>,
     /// Serialises registrations and other hub-wide read-check-write changes.
     registry: Mutex<()>,
+    /// Writers hold the read side around each sled write (never across an
+    /// await); [`Store::snapshot`] holds the write side while it reads.
+    gate: RwLock<()>,
+    /// The end of the audit chain; held while a record is added.
+    audit_head: StdMutex<audit::AuditHead>,
+    /// The outbound log's identity (see `HelloResponse.pull_epoch`).
+    epoch: [u8; 16],
 }
 
 fn enc<T: Serialize>(v: &T) -> Vec<u8> {
@@ -316,8 +382,15 @@ fn dec<T: DeserializeOwned>(key: &[u8], bytes: &[u8]) -> Result<T, StoreError> {
 }
 
 impl Store {
-    /// Opens (creating) the database in `dir`.
+    /// Opens (creating) the database in `dir` with the default cache.
     pub fn open(dir: &Path) -> Result<Store, StoreError> {
+        Store::open_with_cache(dir, 64 << 20)
+    }
+
+    /// Opens (creating) the database in `dir`, keeping at most about
+    /// `cache_bytes` of pages in memory (sled's default is 1 GiB, which
+    /// under sustained ingest grew the hub past 500 MiB).
+    pub fn open_with_cache(dir: &Path, cache_bytes: u64) -> Result<Store, StoreError> {
         // Owner-only before sled creates anything (issue 13, defect 6); the
         // data dir around it too, when it is the hub's.
         let private = |r: std::io::Result<()>| {
@@ -332,7 +405,11 @@ impl Store {
             private(coso_proto::private::private_dir(data_dir))?;
         }
         private(coso_proto::private::private_dir(dir))?;
-        let db = match sled::Config::new().path(dir).open() {
+        let db = match sled::Config::new()
+            .path(dir)
+            .cache_capacity(cache_bytes)
+            .open()
+        {
             Ok(db) => db,
             // sled reports a held lock as an `Other` error with this text.
             Err(sled::Error::Io(e)) if e.to_string().contains("could not acquire lock") => {
@@ -342,12 +419,24 @@ impl Store {
         };
         let tree = db.open_tree("hub")?;
         private(coso_proto::private::restrict_tree(dir))?;
+        let epoch = match tree.get(keys::meta(EPOCH))? {
+            Some(v) => dec::<Hash16>(&keys::meta(EPOCH), &v)?.0,
+            None => {
+                let e: [u8; 16] = rand::random();
+                tree.insert(keys::meta(EPOCH), enc(&Hash16(e)))?;
+                e
+            }
+        };
+        let audit_head = audit::AuditHead::load(&tree)?;
         let store = Store {
             secrets: dir.to_path_buf(),
             db,
             tree,
             locks: StdMutex::new(HashMap::new()),
             registry: Mutex::new(()),
+            gate: RwLock::new(()),
+            audit_head: StdMutex::new(audit_head),
+            epoch,
         };
         match store.get::<u64>(&keys::meta(SCHEMA))? {
             None => {
@@ -386,6 +475,59 @@ impl Store {
                 Err(_) => std::thread::yield_now(),
             }
         }
+    }
+
+    /// Held around every sled write; see [`Store::snapshot`].
+    fn write_gate(&self) -> RwLockReadGuard<'_, ()> {
+        self.gate.read().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// The outbound log's identity: random, made with the database and made
+    /// anew by [`Store::restore`].
+    pub fn epoch(&self) -> [u8; 16] {
+        self.epoch
+    }
+
+    /// Every record of every tree, read in one consistent view: writers wait
+    /// at the gate for the few milliseconds this takes, nothing stops.
+    pub fn snapshot(&self) -> Result<Vec<coso_proto::backup::Record>, StoreError> {
+        let _all = self.gate.write().unwrap_or_else(|p| p.into_inner());
+        let mut out = Vec::new();
+        for name in self.db.tree_names() {
+            let tree = self.db.open_tree(&name)?;
+            for kv in tree.iter() {
+                let (k, v) = kv?;
+                out.push(coso_proto::backup::Record {
+                    tree: name.to_vec(),
+                    key: k.to_vec(),
+                    value: v.to_vec(),
+                });
+            }
+        }
+        Ok(out)
+    }
+
+    /// Creates the database in `dir` (which must not exist or be empty) from
+    /// a snapshot's records, with a new outbound epoch so agents re-read
+    /// their review decisions, and flushes it.
+    pub fn restore(dir: &Path, records: &[coso_proto::backup::Record]) -> Result<(), StoreError> {
+        if dir.exists()
+            && std::fs::read_dir(dir)
+                .map(|mut d| d.next().is_some())
+                .unwrap_or(true)
+        {
+            return Err(StoreError::NotEmpty(dir.display().to_string()));
+        }
+        let db = sled::Config::new().path(dir).open()?;
+        for r in records {
+            db.open_tree(&r.tree)?
+                .insert(r.key.as_slice(), r.value.as_slice())?;
+        }
+        let e: [u8; 16] = rand::random();
+        db.open_tree("hub")?
+            .insert(keys::meta(EPOCH), enc(&Hash16(e)))?;
+        db.flush()?;
+        Ok(())
     }
 
     /// Flushes everything written so far to disk.
@@ -435,7 +577,10 @@ impl Store {
     }
 
     pub async fn set_admin_token_hash(&self, h: Hash32) -> Result<(), StoreError> {
-        self.tree.insert(keys::meta(ADMIN_TOKEN), enc(&h))?;
+        {
+            let _w = self.write_gate();
+            self.tree.insert(keys::meta(ADMIN_TOKEN), enc(&h))?;
+        }
         self.flush().await
     }
 
@@ -444,7 +589,10 @@ impl Store {
     }
 
     pub async fn set_document(&self, kind: DocKind, doc: &StoredDoc) -> Result<(), StoreError> {
-        self.tree.insert(keys::meta(kind.meta_name()), enc(doc))?;
+        {
+            let _w = self.write_gate();
+            self.tree.insert(keys::meta(kind.meta_name()), enc(doc))?;
+        }
         self.flush().await
     }
 
@@ -463,7 +611,10 @@ impl Store {
         let mut b = sled::Batch::default();
         b.insert(keys::meta(ADHOC), enc(&adhoc));
         b.insert(keys::meta(DocKind::Calendar.meta_name()), enc(calendar));
-        self.tree.apply_batch(b)?;
+        {
+            let _w = self.write_gate();
+            self.tree.apply_batch(b)?;
+        }
         self.flush().await
     }
 
@@ -526,7 +677,10 @@ impl Store {
             }
             b.insert(keys::unit(code), enc(r));
         }
-        self.tree.apply_batch(b).map_err(StoreError::from)?;
+        {
+            let _w = self.write_gate();
+            self.tree.apply_batch(b).map_err(StoreError::from)?;
+        }
         self.flush().await?;
         Ok(())
     }
@@ -534,13 +688,17 @@ impl Store {
     /// Replaces an existing unit's record (enrolment, revocation, sync time).
     pub async fn put_unit(&self, g: &UnitGuard, rec: &UnitRecord) -> Result<(), StoreError> {
         debug_assert_eq!(g.code(), &rec.unit.code);
-        self.tree.insert(keys::unit(g.code()), enc(rec))?;
+        {
+            let _w = self.write_gate();
+            self.tree.insert(keys::unit(g.code()), enc(rec))?;
+        }
         self.flush().await
     }
 
     /// Records a sync's metadata without flushing: it acknowledges nothing,
     /// and sled's periodic flush persists it.
     pub fn touch_unit(&self, g: &UnitGuard, rec: &UnitRecord) -> Result<(), StoreError> {
+        let _w = self.write_gate();
         self.tree.insert(keys::unit(g.code()), enc(rec))?;
         Ok(())
     }
@@ -595,6 +753,15 @@ impl Store {
                 return Err(PushError::NotConsecutive { at: inc.entry.seq });
             }
         }
+        if rec.diverged.is_some() {
+            return Err(PushError::Diverged {
+                unit: code.clone(),
+                kind: rec
+                    .diverged
+                    .as_ref()
+                    .map_or(DivergeKind::Forked, |d| d.kind),
+            });
+        }
         let mut fresh = Vec::new();
         for inc in batch {
             if inc.entry.seq <= cursor {
@@ -603,7 +770,16 @@ impl Store {
                     unit: code.clone(),
                     seq: inc.entry.seq,
                 })?;
-                if stored.hash != inc.entry.hash {
+                if stored.hash != inc.entry.hash
+                    || stored.kind != inc.entry.kind
+                    || stored.entity != inc.entry.entity
+                {
+                    // The same credential sent other content under a held
+                    // seq: two copies of the agent (or a damaged log). The
+                    // unit is stopped until VH-XH decides; the batch is not
+                    // written.
+                    self.mark_diverged(g, DivergeKind::Forked, inc.entry.seq, rec.agent_head, now)
+                        .await?;
                     return Err(PushError::Corrupt { seq: inc.entry.seq });
                 }
             } else {
@@ -618,6 +794,7 @@ impl Store {
         };
 
         let mut state = self.unit_state(code)?;
+        let mut chain = self.chain_at(code, cursor)?;
         let mut b = sled::Batch::default();
         for inc in &fresh {
             let e = &inc.entry;
@@ -631,27 +808,121 @@ impl Store {
             }
             state.apply(&inc.change);
             b.insert(keys::entry(code, e.seq), enc(e));
-            let audit = AuditRecord {
-                unit: code.clone(),
-                seq: e.seq,
-                kind: e.kind.as_str().to_string(),
-                entity: e.entity.clone(),
-                received_at: now,
-            };
-            let id = self.db.generate_id().map_err(StoreError::from)? + 1;
-            b.insert(keys::audit(id), enc(&audit));
+            chain = coso_proto::chain::next(&chain, e);
+            b.insert(keys::chain(code, e.seq), chain.to_vec());
         }
         rec.acked_seq = last;
         rec.agent_head = rec.agent_head.max(last);
         rec.last_sync = Some(now);
         b.insert(keys::state(code), enc(&state));
         b.insert(keys::unit(code), enc(&rec));
-        self.tree.apply_batch(b).map_err(StoreError::from)?;
+        // One audit record per push, in the same batch as the push.
+        let first_new = fresh.first().map_or(last, |i| i.entry.seq);
+        let actor = format!("unit:{code}");
+        let event = AuditEvent {
+            actor: &actor,
+            action: "push",
+            unit: Some(code.as_str()),
+            detail: format!("seq {first_new}..={last} ({} entries)", fresh.len()),
+        };
+        {
+            let _w = self.write_gate();
+            let mut head = self.audit_head.lock().unwrap_or_else(|p| p.into_inner());
+            let record = head.next(&event, now);
+            b.insert(keys::audit(record.position), enc(&record));
+            self.tree.apply_batch(b).map_err(StoreError::from)?;
+            *head = audit::AuditHead {
+                position: record.position,
+                hash: record.hash,
+            };
+        }
         self.flush().await?;
         Ok(PushOutcome {
             acked_seq: last,
             applied: fresh.len() as u32,
         })
+    }
+
+    /// Marks the unit's log as diverged from the hub's (nothing else
+    /// changes), audited, flushed. The hub refuses the unit's syncs until it
+    /// enrols again.
+    pub async fn mark_diverged(
+        &self,
+        g: &UnitGuard,
+        kind: DivergeKind,
+        seq: u64,
+        agent_head: u64,
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        let code = g.code();
+        let Some(mut rec) = self.unit(code)? else {
+            return Ok(());
+        };
+        if rec.diverged.is_some() {
+            return Ok(());
+        }
+        rec.diverged = Some(Divergence {
+            kind,
+            seq,
+            agent_head,
+            at: now,
+        });
+        let actor = format!("unit:{code}");
+        let event = AuditEvent {
+            actor: &actor,
+            action: "diverged",
+            unit: Some(code.as_str()),
+            detail: format!(
+                "{} at seq {seq} (agent head {agent_head}, hub cursor {})",
+                kind.as_str(),
+                rec.acked_seq
+            ),
+        };
+        let mut b = sled::Batch::default();
+        b.insert(keys::unit(code), enc(&rec));
+        {
+            let _w = self.write_gate();
+            let mut head = self.audit_head.lock().unwrap_or_else(|p| p.into_inner());
+            let record = head.next(&event, now);
+            b.insert(keys::audit(record.position), enc(&record));
+            self.tree.apply_batch(b)?;
+            *head = audit::AuditHead {
+                position: record.position,
+                hash: record.hash,
+            };
+        }
+        tracing::warn!(unit = %code, kind = kind.as_str(), seq, "unit log diverged");
+        self.flush().await
+    }
+
+    /// The log chain over the unit's entries 1..=`seq` (`seq` at or below
+    /// the cursor). Stored with each entry; recomputed from the entries for
+    /// logs written before chains were kept.
+    pub fn chain_at(&self, code: &UnitCode, seq: u64) -> Result<[u8; 32], StoreError> {
+        if seq == 0 {
+            return Ok(coso_proto::chain::GENESIS);
+        }
+        if let Some(v) = self.tree.get(keys::chain(code, seq))?
+            && let Some(c) = coso_proto::chain::from_wire(&v)
+        {
+            return Ok(c);
+        }
+        let mut c = coso_proto::chain::GENESIS;
+        let mut b = sled::Batch::default();
+        for s in 1..=seq {
+            let e: Entry =
+                self.get(&keys::entry(code, s))?
+                    .ok_or_else(|| StoreError::MissingEntry {
+                        unit: code.clone(),
+                        seq: s,
+                    })?;
+            c = coso_proto::chain::next(&c, &e);
+            b.insert(keys::chain(code, s), c.to_vec());
+        }
+        // Derived data: kept so the walk happens once, durable with the next flush.
+        let _w = self.write_gate();
+        self.tree.apply_batch(b)?;
+        Ok(c)
     }
 
     /// The unit's stored entries after `after`, at most `limit`.
@@ -679,7 +950,8 @@ impl Store {
     // --- reviews and the outbound log -------------------------------------
 
     /// Records a review: folds it into the unit's state and appends it to the
-    /// unit's outbound log (and the audit log), atomically, then flushes.
+    /// unit's outbound log, atomically, then flushes. The use case that
+    /// calls it records who decided ([`Store::audit_admin`]).
     /// Returns the outbound seq. The caller checked under `g` that the
     /// report may be reviewed.
     pub async fn record_review(
@@ -698,13 +970,6 @@ impl Store {
         state.apply_review(review.clone());
         let seq = rec.outbound_head + 1;
         rec.outbound_head = seq;
-        let audit = AuditRecord {
-            unit: code.clone(),
-            seq,
-            kind: "review".into(),
-            entity: review.period.to_string(),
-            received_at: now,
-        };
         let mut b = sled::Batch::default();
         let record = ReviewRecord {
             review: review.clone(),
@@ -713,8 +978,30 @@ impl Store {
         b.insert(keys::outbound(code, seq), enc(&record));
         b.insert(keys::state(code), enc(&state));
         b.insert(keys::unit(code), enc(&rec));
-        b.insert(keys::audit(self.db.generate_id()? + 1), enc(&audit));
-        self.tree.apply_batch(b)?;
+        // The decision and its audit record land together.
+        let detail = format!(
+            "{} {} {}",
+            review.period,
+            review.decision.as_str(),
+            review.reason
+        );
+        let event = AuditEvent {
+            actor: if by.is_empty() { "admin" } else { by },
+            action: "review",
+            unit: Some(code.as_str()),
+            detail: detail.trim_end().to_string(),
+        };
+        {
+            let _w = self.write_gate();
+            let mut head = self.audit_head.lock().unwrap_or_else(|p| p.into_inner());
+            let audit = head.next(&event, now);
+            b.insert(keys::audit(audit.position), enc(&audit));
+            self.tree.apply_batch(b)?;
+            *head = audit::AuditHead {
+                position: audit.position,
+                hash: audit.hash,
+            };
+        }
         self.flush().await?;
         Ok(seq)
     }
@@ -750,26 +1037,6 @@ impl Store {
                 let (k, v) = kv?;
                 let seq = keys::trailing_u64(&k).unwrap_or_default();
                 Ok((seq, dec(&k, &v)?))
-            })
-            .collect()
-    }
-
-    // --- audit ------------------------------------------------------------
-
-    /// Audit lines in the order they were written, after position `after`
-    /// (0 for the start), at most `limit`, each with its position.
-    pub fn audit(&self, after: u64, limit: usize) -> Result<Vec<(u64, AuditRecord)>, StoreError> {
-        self.tree
-            .range(keys::audit(after.saturating_add(1))..)
-            .take_while(|kv| {
-                kv.as_ref()
-                    .map(|(k, _)| k.starts_with(&keys::audit_prefix()))
-                    .unwrap_or(true)
-            })
-            .take(limit)
-            .map(|kv| {
-                let (k, v) = kv?;
-                Ok((keys::trailing_u64(&k).unwrap_or_default(), dec(&k, &v)?))
             })
             .collect()
     }

@@ -291,6 +291,7 @@ impl Store {
             token: None,
             ..t.clone()
         };
+        let _w = self.write_gate();
         self.upstream_tree()?.insert([TARGET], enc(&stored))?;
         Ok(())
     }
@@ -403,7 +404,10 @@ impl Store {
         if fired || matches!(outcome, Enqueued::New(_)) {
             b.insert(pkey, enc(&hist));
         }
-        t.apply_batch(b)?;
+        {
+            let _w = self.write_gate();
+            t.apply_batch(b)?;
+        }
         self.flush().await?;
         Ok(outcome)
     }
@@ -433,7 +437,10 @@ impl Store {
             n += 1;
         }
         if n > 0 {
-            t.apply_batch(b)?;
+            {
+                let _w = self.write_gate();
+                t.apply_batch(b)?;
+            }
             self.flush().await?;
         }
         Ok(n)
@@ -461,7 +468,10 @@ impl Store {
         };
         let id = self.db.generate_id()? + 1;
         b.insert(key(ATTEMPT, &id.to_be_bytes()), enc(attempt));
-        t.apply_batch(b)?;
+        {
+            let _w = self.write_gate();
+            t.apply_batch(b)?;
+        }
         self.flush().await?;
         Ok(d)
     }

@@ -78,12 +78,22 @@ async fn push_applies_and_moves_the_cursor() {
     assert_eq!(s.unit_state(&u).unwrap().activities.len(), 3);
     assert_eq!(s.entries(&u, 0, 100).unwrap().len(), 3);
     assert_eq!(s.entries(&u, 2, 100).unwrap()[0].seq, 3);
+    // One audit record per push, not per entry.
     let audit = s.audit(0, 100).unwrap();
-    assert_eq!(audit.len(), 3);
-    assert_eq!(audit[0].1.seq, 1);
-    assert_eq!(audit[2].1.kind, "activity-upsert");
-    // Audit positions grow; paging after one continues from it.
-    assert_eq!(s.audit(audit[0].0, 100).unwrap().len(), 2);
+    assert_eq!(audit.len(), 1);
+    assert_eq!(audit[0].position, 1);
+    assert_eq!(audit[0].action, "push");
+    assert_eq!(audit[0].actor, "unit:TDP01");
+    assert!(audit[0].detail.contains("1..=3"), "{:?}", audit[0]);
+    s.push(&g, &log(4..=4), Utc::now()).await.unwrap();
+    // Paging after a position continues from it.
+    assert_eq!(s.audit(1, 100).unwrap()[0].position, 2);
+    // The chain follows the entries.
+    let entries = s.entries(&u, 0, 100).unwrap();
+    assert_eq!(
+        Some(s.chain_at(&u, 4).unwrap()),
+        coso_proto::chain::over(&entries)
+    );
 }
 
 #[tokio::test]
@@ -114,8 +124,8 @@ async fn replays_are_skipped_and_overlaps_apply_the_rest() {
     );
     assert_eq!(
         s.audit(0, 100).unwrap().len(),
-        5,
-        "replays are not audited twice"
+        2,
+        "a push of replays only is not audited"
     );
     assert_eq!(s.unit_state(&u).unwrap().activities.len(), 5);
 }
@@ -155,7 +165,73 @@ async fn corrupt_replays_and_gaps_are_refused_with_nothing_written() {
     assert_eq!(s.unit(&u).unwrap().unwrap().acked_seq, 2);
     assert_eq!(s.unit_state(&u).unwrap(), before_state);
     assert_eq!(s.entries(&u, 0, 100).unwrap().len(), 2);
-    assert_eq!(s.audit(0, 100).unwrap().len(), 2);
+    // Other content under a held seq marks the unit diverged (audited), and
+    // from then on its pushes are refused.
+    let rec = s.unit(&u).unwrap().unwrap();
+    let d = rec.diverged.expect("marked diverged");
+    assert_eq!((d.kind, d.seq), (DivergeKind::Forked, 2));
+    let audit = s.audit(0, 100).unwrap();
+    assert_eq!(audit.len(), 2);
+    assert_eq!(audit[1].action, "diverged");
+    assert!(matches!(
+        s.push(&g, &log(3..=3), Utc::now()).await,
+        Err(PushError::Diverged { .. })
+    ));
+    assert_eq!(s.unit(&u).unwrap().unwrap().acked_seq, 2);
+}
+
+#[tokio::test]
+async fn the_audit_chain_names_the_first_broken_link() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = store_with(dir.path(), &["TDP01"]).await;
+    let u = code("TDP01");
+    let g = s.lock_unit(&u).await;
+    s.push(&g, &log(1..=2), Utc::now()).await.unwrap();
+    s.audit_admin(AuditEvent {
+        actor: "admin",
+        action: "review",
+        unit: Some("TDP01"),
+        detail: "2026-H1 accepted".into(),
+    })
+    .await
+    .unwrap();
+    s.push(&g, &log(3..=3), Utc::now()).await.unwrap();
+    let c = s.verify_audit().unwrap();
+    assert_eq!((c.checked, c.broken), (3, None));
+    // Someone edits record 2 in the database.
+    let mut r = s.audit(1, 1).unwrap().remove(0);
+    r.detail = "2026-H1 returned".into();
+    s.tree.insert(keys::audit(2), enc(&r)).unwrap();
+    let c = s.verify_audit().unwrap();
+    assert_eq!(c.broken.map(|b| b.0), Some(2));
+    // ... or removes it: the next record's link breaks.
+    s.tree.remove(keys::audit(2)).unwrap();
+    let c = s.verify_audit().unwrap();
+    assert_eq!(c.broken.map(|b| b.0), Some(3));
+}
+
+#[tokio::test]
+async fn a_snapshot_restores_whole_with_a_new_epoch() {
+    let dir = tempfile::tempdir().unwrap();
+    let u = code("TDP01");
+    let (records, epoch) = {
+        let s = store_with(dir.path(), &["TDP01"]).await;
+        let g = s.lock_unit(&u).await;
+        s.push(&g, &log(1..=5), Utc::now()).await.unwrap();
+        (s.snapshot().unwrap(), s.epoch())
+    };
+    let target = tempfile::tempdir().unwrap();
+    let db = target.path().join("db");
+    Store::restore(&db, &records).unwrap();
+    assert!(matches!(
+        Store::restore(&db, &records),
+        Err(StoreError::NotEmpty(_))
+    ));
+    let r = Store::open(&db).unwrap();
+    assert_eq!(r.unit(&u).unwrap().unwrap().acked_seq, 5);
+    assert_eq!(r.entries(&u, 0, 100).unwrap().len(), 5);
+    assert_eq!(r.verify_audit().unwrap().checked, 1);
+    assert_ne!(r.epoch(), epoch, "a restore starts a new outbound epoch");
 }
 
 #[tokio::test]
@@ -278,7 +354,7 @@ async fn everything_acknowledged_survives_a_restart() {
     assert_eq!(rec.acked_seq, 40);
     assert_eq!(s.entries(&u, 0, 1000).unwrap().len(), 40);
     assert_eq!(s.unit_state(&u).unwrap().activities.len(), 40);
-    assert_eq!(s.audit(0, 1000).unwrap().len(), 40);
+    assert_eq!(s.audit(0, 1000).unwrap().len(), 1);
     assert_eq!(s.admin_token_hash().unwrap(), Some(crate::auth::hash("t")));
     // The cursor is the authority after the restart too.
     let g = s.lock_unit(&u).await;

@@ -60,6 +60,26 @@ impl Actor {
     }
 }
 
+impl Ward {
+    /// One audit record for an admin action, after the action landed.
+    pub(crate) async fn audit(
+        &self,
+        actor: &Actor,
+        action: &str,
+        unit: Option<&UnitCode>,
+        detail: String,
+    ) -> Result<(), WardError> {
+        let event = crate::store::AuditEvent {
+            actor: actor.name(),
+            action,
+            unit: unit.map(UnitCode::as_str),
+            detail,
+        };
+        self.hub.store.audit_admin(event).await?;
+        Ok(())
+    }
+}
+
 /// Why a use case refused or failed. Nothing changed when it returns one.
 #[derive(Debug, Error)]
 pub enum WardError {

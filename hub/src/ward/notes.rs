@@ -39,6 +39,13 @@ impl Ward {
         }
         self.hub.store.set_ward_notes(&period.code, &notes).await?;
         tracing::info!(period = %period.code, section = section.as_str(), by = actor.name(), "ward narrative set");
+        self.audit(
+            actor,
+            "note-set",
+            None,
+            format!("{} {}", period.code, section.as_str()),
+        )
+        .await?;
         Ok(())
     }
 }

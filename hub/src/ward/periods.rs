@@ -45,6 +45,8 @@ impl Ward {
     pub async fn add_period(&self, actor: &Actor, adhoc: AdHocPeriod) -> Result<Period, WardError> {
         let p = self.hub.docs.add_period(&self.hub.store, adhoc).await?;
         tracing::info!(period = %p.code, by = actor.name(), "ad-hoc period added");
+        self.audit(actor, "period-add", None, format!("{} {}", p.code, p.title))
+            .await?;
         Ok(p)
     }
 }

@@ -27,6 +27,9 @@ pub struct UnitSummary {
     /// The highest change-log seq the hub holds durably.
     pub acked_seq: u64,
     pub last_sync: Option<DateTime<Utc>>,
+    /// Set when the unit's log diverged from the hub's: its syncs are
+    /// refused until it enrols again (`reissue`, then `coso-agent recover`).
+    pub diverged: Option<crate::store::Divergence>,
 }
 
 impl From<&UnitRecord> for UnitSummary {
@@ -37,6 +40,7 @@ impl From<&UnitRecord> for UnitSummary {
             enrolment: r.enrolment,
             acked_seq: r.acked_seq,
             last_sync: r.last_sync,
+            diverged: r.diverged.clone(),
         }
     }
 }
@@ -141,6 +145,10 @@ impl Ward {
         }
         self.hub.store.register(&records).await?;
         tracing::info!(by = actor.name(), units = records.len(), "units registered");
+        for r in &records {
+            self.audit(actor, "unit-add", Some(&r.unit.code), r.unit.name.clone())
+                .await?;
+        }
         Ok(invites)
     }
 
@@ -163,6 +171,8 @@ impl Ward {
         }
         store.put_unit(&g, &rec).await?;
         tracing::info!(unit = %code, by = actor.name(), "enrolment link reissued");
+        self.audit(actor, "unit-reissue", Some(code), String::new())
+            .await?;
         Ok(self.invite(&rec.unit, otc, &pending))
     }
 
@@ -177,6 +187,8 @@ impl Ward {
         rec.code = None;
         store.put_unit(&g, &rec).await?;
         tracing::info!(unit = %code, by = actor.name(), "unit revoked");
+        self.audit(actor, "unit-revoke", Some(code), String::new())
+            .await?;
         Ok(UnitSummary::from(&rec))
     }
 

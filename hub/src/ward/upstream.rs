@@ -16,6 +16,8 @@ impl Ward {
     pub async fn set_upstream(&self, actor: &Actor, input: TargetInput) -> Result<u32, WardError> {
         let requeued = upstream::set_target(&self.hub, input).await?;
         tracing::info!(by = actor.name(), requeued, "upstream target set");
+        self.audit(actor, "upstream-set", None, String::new())
+            .await?;
         Ok(requeued)
     }
 
@@ -25,6 +27,8 @@ impl Ward {
         let entries = self.entries(period)?;
         let pushed = upstream::push(&self.hub, period, &entries, Trigger::Manual).await?;
         tracing::info!(period = %period.code, by = actor.name(), revision = pushed.revision, "upstream push");
+        self.audit(actor, "upstream-push", None, period.code.to_string())
+            .await?;
         Ok(pushed)
     }
 

@@ -170,6 +170,7 @@ impl SimAgent {
             catalog_version: self.catalog_version,
             calendar_version: self.calendar_version,
             agent_head,
+            ..Default::default()
         });
         Ok(self.client.hello(req).await?.into_inner())
     }

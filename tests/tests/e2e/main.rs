@@ -2,6 +2,8 @@
 mod adversarial;
 mod agent;
 mod hub;
+mod integrity;
 mod report;
+mod shutdown;
 mod sync;
 mod upstream;
