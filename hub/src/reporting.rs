@@ -2,9 +2,9 @@
 //! from what the ward use cases gathered (adding today's date in Vietnam
 //! time) and names its errors. The only module that calls `compile`.
 
-use coso_proto::domain::calendar::vietnam;
 use std::collections::BTreeMap;
 
+use coso_proto::domain::calendar::vietnam;
 use coso_proto::{Catalog, Lang, Period, Section};
 use thiserror::Error;
 use tonic::Code;

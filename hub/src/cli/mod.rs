@@ -188,6 +188,8 @@ pub enum CliError {
     Client(#[from] ClientError),
     #[error("{}", .0.message())]
     Rpc(tonic::Status),
+    #[error(transparent)]
+    Dhis2(#[from] crate::compile::dhis2::Dhis2Error),
     /// Writing the result to stdout failed; a closed pipe (`| head -1`) ends
     /// the command quietly.
     #[error("cannot write the output: {0}")]
@@ -228,6 +230,7 @@ impl CliError {
             {
                 2
             }
+            CliError::Dhis2(e) => e.exit_code(),
             CliError::Rpc(s) => match s.code() {
                 Code::InvalidArgument
                 | Code::AlreadyExists
@@ -303,6 +306,7 @@ impl CliError {
                 format!("không tạo được tệp {}: {source}", path.display())
             }
             CliError::AuditBroken(n) => format!("nhật ký kiểm toán bị đứt tại bản ghi số {n}"),
+            CliError::Dhis2(e) => e.message(lang),
         }
     }
 }

@@ -57,9 +57,23 @@ pub enum Dhis2Error {
         "name the ward: the mapping file's [org_units] has {0} entries and the ward's name is not known here"
     )]
     WhichWard(usize),
+    #[error("--format dhis2 needs --mapping FILE")]
+    NoMapping,
+    #[error("--mapping is only for --format dhis2")]
+    MappingWithoutDhis2,
+    #[error("the hub's report could not be read: {0}")]
+    BadReport(String),
 }
 
 impl Dhis2Error {
+    /// 2 for refused input (the mapping, the flags, the period); 1 otherwise.
+    pub fn exit_code(&self) -> u8 {
+        match self {
+            Dhis2Error::BadReport(_) => 1,
+            _ => 2,
+        }
+    }
+
     pub fn message(&self, lang: Lang) -> String {
         if lang == Lang::En {
             return self.to_string();
@@ -78,6 +92,11 @@ impl Dhis2Error {
             Dhis2Error::OrgUnit(w) => {
                 format!("tệp ánh xạ thiếu mục [org_units] cho {w:?}")
             }
+            Dhis2Error::NoMapping => {
+                "--format dhis2 cần --mapping TỆP (tệp ánh xạ mã DHIS2)".into()
+            }
+            Dhis2Error::MappingWithoutDhis2 => "--mapping chỉ dùng với --format dhis2".into(),
+            Dhis2Error::BadReport(e) => format!("không đọc được báo cáo của máy chủ: {e}"),
             Dhis2Error::WhichWard(n) => format!(
                 "mục [org_units] của tệp ánh xạ có {n} đơn vị và không xác định được tên phường: chỉ giữ một mục, hoặc chạy lệnh trong thư mục dữ liệu của máy chủ"
             ),

@@ -294,6 +294,150 @@ fn docx_pages(docx: &Path, out: &Path) -> Vec<String> {
     pages
 }
 
+/// A DHIS2-shaped UID for an indicator code: 11 characters, a letter first.
+fn uid_of(code: &str) -> String {
+    format!("X{code:0>10}")
+}
+
+/// The demo ward's DHIS2 export: every mapped total under its data element,
+/// as a string, in a document of DHIS2's `dataValueSets` shape; refused
+/// mappings write nothing.
+fn check_dhis2_export(w: &World, dir: &Path) {
+    let json_path = dir.join("r.json");
+    let j = json_path.display().to_string();
+    w.hub
+        .cmd(&[
+            "report", "--period", PERIOD, "--format", "json", "--out", &j,
+        ])
+        .ok();
+    let report: Value = serde_json::from_slice(&std::fs::read(&json_path).unwrap()).unwrap();
+    let codes: Vec<String> = report["indicators"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["code"].as_str().unwrap().to_string())
+        .filter(|c| c != "TT09")
+        .collect();
+    let mut mapping = String::from(
+        "data_set = \"pBOMPrpg1QX\"\n[org_units]\n\"Phường Gia Viên\" = \"DiszpKrYNg8\"\n\"Phường Lê Lợi\" = \"LeLoi000001\"\n[data_elements]\n",
+    );
+    for c in &codes {
+        mapping.push_str(&format!("{c} = \"{}\"\n", uid_of(c)));
+    }
+    let map_path = dir.join("dhis2.toml");
+    std::fs::write(&map_path, &mapping).unwrap();
+    let m = map_path.display().to_string();
+    let out = dir.join("dhis2.json");
+    let o = out.display().to_string();
+    let run = w
+        .hub
+        .cmd(&[
+            "report",
+            "--period",
+            PERIOD,
+            "--format",
+            "dhis2",
+            "--mapping",
+            &m,
+            "--out",
+            &o,
+        ])
+        .ok();
+    assert!(run.stderr().contains("TT09"), "{}", run.context());
+    let doc: Value = serde_json::from_slice(&std::fs::read(&out).unwrap()).unwrap();
+    // DHIS2's dataValueSets import format.
+    let is_uid = |v: &Value| {
+        v.as_str().is_some_and(|s| {
+            s.len() == 11
+                && s.starts_with(|c: char| c.is_ascii_alphabetic())
+                && s.chars().all(|c| c.is_ascii_alphanumeric())
+        })
+    };
+    assert_eq!(doc["dataSet"], "pBOMPrpg1QX");
+    assert_eq!(
+        doc["period"], "2026",
+        "the annual report is DHIS2's yearly period"
+    );
+    assert_eq!(doc["orgUnit"], "DiszpKrYNg8");
+    assert!(NaiveDate::parse_from_str(doc["completeDate"].as_str().unwrap(), "%Y-%m-%d").is_ok());
+    let values = doc["dataValues"].as_array().unwrap();
+    let mut by_element = BTreeMap::new();
+    for v in values {
+        assert_eq!(v.as_object().unwrap().len(), 4, "{v}");
+        assert!(is_uid(&v["dataElement"]) && is_uid(&v["orgUnit"]), "{v}");
+        assert_eq!(v["period"], "2026");
+        assert_eq!(v["orgUnit"], "DiszpKrYNg8");
+        let value = v["value"]
+            .as_str()
+            .unwrap_or_else(|| panic!("value not a string: {v}"));
+        by_element.insert(
+            v["dataElement"].as_str().unwrap().to_string(),
+            value.to_string(),
+        );
+    }
+    // Every value where it belongs: each mapped indicator's total, and no
+    // value for an indicator without a total (missing is not zero).
+    for c in &codes {
+        let total = &indicator(&report, c)["total"];
+        let got = by_element.get(&uid_of(c));
+        match total {
+            Value::Null => assert!(got.is_none(), "{c} has no total but a value {got:?}"),
+            Value::Number(n) => {
+                let want = n.as_f64().unwrap();
+                let got: f64 = got
+                    .unwrap_or_else(|| panic!("{c} is missing"))
+                    .parse()
+                    .unwrap();
+                assert_eq!(got, want, "{c}");
+            }
+            Value::Bool(b) => assert_eq!(
+                got.map(String::as_str),
+                Some(if *b { "true" } else { "false" })
+            ),
+            other => assert_eq!(got.map(String::as_str), other.as_str(), "{c}"),
+        }
+    }
+    assert!(!by_element.contains_key(&uid_of("TT09")));
+    assert_eq!(by_element.len(), values.len());
+
+    // Refused: a malformed UID, a period DHIS2 has no type for; nothing written.
+    std::fs::write(&map_path, mapping.replace("DiszpKrYNg8", "Diszp-KrYNg8")).unwrap();
+    let refused = dir.join("refused.json");
+    let r = refused.display().to_string();
+    let run = w
+        .hub
+        .cmd(&[
+            "report",
+            "--period",
+            PERIOD,
+            "--format",
+            "dhis2",
+            "--mapping",
+            &m,
+            "--out",
+            &r,
+        ])
+        .expect_code(2);
+    assert!(run.stderr().contains("org_units"), "{}", run.context());
+    std::fs::write(&map_path, &mapping).unwrap();
+    let run = w
+        .hub
+        .cmd(&[
+            "report",
+            "--period",
+            "2026-M9",
+            "--format",
+            "dhis2",
+            "--mapping",
+            &m,
+            "--out",
+            &r,
+        ])
+        .expect_code(2);
+    assert!(run.stderr().contains("[periods]"), "{}", run.context());
+    assert!(!refused.exists());
+}
+
 #[test]
 fn the_demo_wards_signed_report_fits_and_keeps_its_blocks_together() {
     // The demo ward (coso-demo's seed and size): the Centre, departments,
@@ -388,6 +532,9 @@ fn the_demo_wards_signed_report_fits_and_keeps_its_blocks_together() {
     let flat = |s: &str| s.split_whitespace().collect::<Vec<_>>().join(" ");
     assert_eq!(flat(&body).matches(&flat(&probe)).count(), 1, "{}", dump());
     assert!(flat(&annex_text).matches(&flat(&probe)).count() > 1);
+
+    // The same ward, exported for DHIS2 (one world for both: it is slow to build).
+    check_dhis2_export(&w, out.path());
 }
 
 #[test]
