@@ -1,13 +1,13 @@
 //! The commands: each checks its input fully, then writes at most one change
 //! (one atomic store write) and flushes before it reports success.
 
-mod activity;
-mod import;
-mod init;
-mod note;
-mod report;
-mod status;
-mod values;
+pub(crate) mod activity;
+pub(crate) mod import;
+pub(crate) mod init;
+pub(crate) mod note;
+pub(crate) mod report;
+pub(crate) mod status;
+pub(crate) mod values;
 
 use std::io::Write;
 use std::path::Path;
@@ -33,7 +33,7 @@ pub(crate) struct Ctx<'a> {
     pub lang: Lang,
     pub json: bool,
     pub now: DateTime<Utc>,
-    pub out: &'a mut dyn Write,
+    pub out: &'a mut (dyn Write + Send + Sync),
     pub data_dir: &'a Path,
 }
 
@@ -119,7 +119,10 @@ pub(crate) fn frozen_periods_for(
         .collect()
 }
 
-pub(crate) async fn dispatch(config: Config, out: &mut dyn Write) -> Result<(), AgentError> {
+pub(crate) async fn dispatch(
+    config: Config,
+    out: &mut (dyn Write + Send + Sync),
+) -> Result<(), AgentError> {
     let Config {
         data_dir,
         lang,
@@ -134,6 +137,15 @@ pub(crate) async fn dispatch(config: Config, out: &mut dyn Write) -> Result<(), 
             let outcome = sync::enroll(&data_dir, &link, lang).await?;
             writeln!(out, "{}", outcome.render(lang, json))?;
             return Ok(());
+        }
+        Command::Ui(args) => {
+            let cfg = crate::ui::UiConfig {
+                data_dir,
+                lang,
+                lock_wait: lock_wait.max(crate::ui::MIN_LOCK_WAIT),
+                sync_every: args.sync_every,
+            };
+            return crate::ui::run(cfg, &args, out, shutdown_signal()).await;
         }
         Command::Sync(args) => {
             let mut opts = sync::SyncOptions::new(lang);
@@ -177,12 +189,12 @@ pub(crate) async fn dispatch(config: Config, out: &mut dyn Write) -> Result<(), 
         Command::Submit(p) => report::submit(&mut ctx, &p.period).await,
         Command::Status => status::status(&mut ctx),
         // Handled above, before the store is opened.
-        Command::Enroll { .. } | Command::Sync(_) => Ok(()),
+        Command::Enroll { .. } | Command::Sync(_) | Command::Ui(_) => Ok(()),
     }
 }
 
 /// Resolves on Ctrl-C or SIGTERM, so `sync --watch` stops between steps.
-async fn shutdown_signal() {
+pub(crate) async fn shutdown_signal() {
     #[cfg(unix)]
     {
         use tokio::signal::unix::{SignalKind, signal};
