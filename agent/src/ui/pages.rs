@@ -188,7 +188,7 @@ fn sync_box(
     let head = store.head_seq()?;
     let bg = app.sync.status();
     let latest = match bg.last {
-        Some(SyncOutcome::Done { at, summary }) => Some(format!("{}: {summary}", time_vn(at))),
+        Some(SyncOutcome::Done { summary, .. }) => Some(summary),
         Some(SyncOutcome::Failed { at, message }) => Some(format!("{}: {message}", time_vn(at))),
         _ => None,
     };

@@ -1,5 +1,6 @@
 //! End-to-end tests.
 mod agent;
+mod agent_ui;
 mod hub;
 mod report;
 mod sync;
