@@ -277,3 +277,69 @@ async fn a_refused_value_is_shown_at_its_field_and_nothing_is_written() {
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
     assert!(body.contains("đã được chốt"), "{body}");
 }
+
+fn upload(path: &str, cookie: &str, name: &str, content: &str) -> Request<Body> {
+    let boundary = "XcosoBoundary7";
+    let body = format!(
+        "--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"{name}\"\r\n\
+         Content-Type: text/csv\r\n\r\n{content}\r\n--{boundary}--\r\n"
+    );
+    Request::post(path)
+        .header(header::HOST, HOST)
+        .header(header::COOKIE, cookie)
+        .header("sec-fetch-site", "same-origin")
+        .header(
+            header::CONTENT_TYPE,
+            format!("multipart/form-data; boundary={boundary}"),
+        )
+        .body(Body::from(body))
+        .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_import_is_all_or_nothing_as_in_the_cli() {
+    let tmp = tempfile::tempdir().unwrap();
+    let app = app(tmp.path());
+    let cookie = login(&app).await;
+    send(
+        &app,
+        post("/init", &cookie, "unit=TDP05&name=T&kind=residential-group"),
+    )
+    .await;
+    let (status, _, body) = send(
+        &app,
+        upload(
+            "/periods/2026-H1/import",
+            &cookie,
+            "so-lieu.csv",
+            "DB01;5\nDB02;hai\n",
+        ),
+    )
+    .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(body.contains(r#"data-error-for="file""#), "{body}");
+    assert!(
+        body.contains("so-lieu.csv") && body.contains("dòng 2"),
+        "{body}"
+    );
+    assert!(
+        !body.contains("coso-ui-"),
+        "the temporary path is not shown"
+    );
+    let (_, _, body) = send(&app, get("/periods/2026-H1", Some(&cookie))).await;
+    assert!(!body.contains(r#"value="5""#), "nothing was written");
+    let (status, _, _) = send(
+        &app,
+        upload(
+            "/periods/2026-H1/import",
+            &cookie,
+            "so-lieu.csv",
+            "DB01;5\nDB02;2\n",
+        ),
+    )
+    .await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    let (_, _, body) = send(&app, get("/periods/2026-H1", Some(&cookie))).await;
+    assert!(body.contains(r#"value="5""#) && body.contains(r#"value="2""#));
+    assert!(body.contains("Đã nhập 2 giá trị từ so-lieu.csv"), "{body}");
+}
