@@ -126,6 +126,12 @@ pub enum Command {
         /// Tệp sao lưu / the backup file
         file: std::path::PathBuf,
     },
+    /// Mở ứng dụng web trên máy này (trình duyệt), đồng bộ nền khi đã ghi danh / the local web app
+    #[command(after_help = "Ví dụ / Example:\n  coso-agent ui\n  \
+        coso-agent ui --listen 127.0.0.1:8377 --no-open\n\n\
+        Dòng đầu tiên in ra đường dẫn có mã dùng một lần; mở đường dẫn đó trong trình duyệt.\n\
+        The first line printed is the address with a one-time code; open it in a browser.")]
+    Ui(UiArgs),
 
     /// Tình trạng: đơn vị, máy chủ, lần đồng bộ cuối, thay đổi chờ gửi, kỳ đang mở / status
     #[command(after_help = "Ví dụ / Example:\n  coso-agent status\n  coso-agent status --json")]
@@ -160,6 +166,19 @@ pub struct SyncArgs {
     /// Khoảng thời gian giữa hai lần đồng bộ, ví dụ 30s, 5m, 1h / interval
     #[arg(long, requires = "watch", value_parser = parse_duration, default_value = "5m")]
     pub every: Duration,
+}
+
+#[derive(Debug, Args)]
+pub struct UiArgs {
+    /// Địa chỉ lắng nghe, chỉ trên máy này / loopback address to listen on [mặc định: 127.0.0.1:0]
+    #[arg(long, value_name = "127.0.0.1:PORT")]
+    pub listen: Option<String>,
+    /// Không tự mở trình duyệt / do not open the browser
+    #[arg(long)]
+    pub no_open: bool,
+    /// Khoảng thời gian giữa hai lần đồng bộ nền, ví dụ 30s, 5m / background sync interval
+    #[arg(long, value_parser = parse_duration, default_value = "5m")]
+    pub sync_every: Duration,
 }
 
 #[derive(Debug, Subcommand)]

@@ -89,6 +89,8 @@ pub enum InputError {
         "nothing to change: give at least one of --date, --form, --title, --participants, --note"
     )]
     NothingToEdit,
+    #[error("invalid --listen {raw:?}: give a loopback address and port, e.g. 127.0.0.1:8377")]
+    Listen { raw: String },
     #[error("invalid enrolment link: {source}")]
     Link {
         #[source]
@@ -109,6 +111,12 @@ pub enum AgentError {
     NotInitialised { dir: PathBuf },
     #[error("no data directory: pass --data-dir or set COSO_AGENT_DIR")]
     NoDataDir,
+    #[error("cannot serve the web app on {addr}: {source}")]
+    Bind {
+        addr: String,
+        #[source]
+        source: std::io::Error,
+    },
     #[error("cannot write the output: {0}")]
     Output(#[from] std::io::Error),
     #[error(transparent)]

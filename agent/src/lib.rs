@@ -10,6 +10,7 @@ pub mod messages;
 pub mod output;
 pub mod store;
 pub mod sync;
+pub mod ui;
 
 use std::io::Write;
 use std::path::PathBuf;
@@ -56,7 +57,7 @@ pub async fn run(config: Config) -> Result<(), AgentError> {
 }
 
 /// Runs one command, writing its output to `out`.
-pub async fn run_to(config: Config, out: &mut dyn Write) -> Result<(), AgentError> {
+pub async fn run_to(config: Config, out: &mut (dyn Write + Send + Sync)) -> Result<(), AgentError> {
     let r = commands::dispatch(config, out).await;
     out.flush()?;
     r

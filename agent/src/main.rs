@@ -5,7 +5,7 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 use clap::Parser;
-use coso_agent::cli::Cli;
+use coso_agent::cli::{Cli, Command};
 use coso_agent::{Config, messages};
 use coso_proto::Lang;
 
@@ -23,10 +23,20 @@ fn main() -> ExitCode {
 }
 
 fn run(cli: Cli, lang: Lang) -> anyhow::Result<ExitCode> {
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .context("cannot start the async runtime")?;
+    // Commands are short and single-threaded. The web app serves requests
+    // while a background sync runs, and both open the store with a blocking
+    // wait, so it gets two worker threads.
+    let runtime = if matches!(cli.command, Command::Ui(_)) {
+        tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+    } else {
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+    }
+    .context("cannot start the async runtime")?;
     let outcome =
         Config::from_cli(cli).and_then(|config| runtime.block_on(coso_agent::run(config)));
     Ok(match outcome {

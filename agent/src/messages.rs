@@ -28,6 +28,13 @@ pub fn error_message(err: &AgentError, lang: Lang) -> String {
                 "No data directory: pass --data-dir or set COSO_AGENT_DIR.",
             )
             .to_string(),
+        AgentError::Bind { addr, source } => match lang {
+            Lang::Vi => format!(
+                "Không mở được ứng dụng web trên {addr}: {source}. \
+                 Hãy chọn cổng khác bằng --listen 127.0.0.1:CỔNG."
+            ),
+            Lang::En => err.to_string(),
+        },
         AgentError::Output(e) => match lang {
             Lang::Vi => format!("không ghi được kết quả ra màn hình: {e}"),
             Lang::En => err.to_string(),
@@ -374,6 +381,13 @@ pub fn input_message(e: &InputError, lang: Lang) -> String {
                 format!("Refused: {e}")
             }
         }
+        E::Listen { raw } => match lang {
+            Lang::Vi => format!(
+                "Không chấp nhận: listen: {raw:?} không phải địa chỉ trên máy này; \
+                 dùng 127.0.0.1:CỔNG, [::1]:CỔNG hoặc localhost:CỔNG (ví dụ 127.0.0.1:8377)"
+            ),
+            Lang::En => format!("Refused: {e}"),
+        },
         E::Link { source } => match lang {
             Lang::Vi => format!("Không chấp nhận: đường dẫn ghi danh không hợp lệ: {source}"),
             Lang::En => format!("Refused: {e}"),

@@ -6,13 +6,13 @@
 //! `apply_batch`. Values are JSON, so a store can be inspected and dumped.
 //!
 //! sled allows one process per database. On top of sled's own lock the store
-//! takes an `flock` on `agent.lock` and writes the holder (pid, command, time)
+//! takes an exclusive lock on `agent.lock` (std's `File::try_lock`: `flock` on
+//! Unix, `LockFileEx` on Windows) and writes the holder (pid, command, time)
 //! into it, so a second process can say who holds the store instead of
 //! failing with sled's bare I/O error.
 
-use std::fs::{File, OpenOptions};
+use std::fs::{File, OpenOptions, TryLockError};
 use std::io::{Read, Seek, SeekFrom, Write};
-use std::os::fd::AsRawFd;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
@@ -200,14 +200,10 @@ impl Store {
             .map_err(io(&lock_path))?;
         let start = Instant::now();
         loop {
-            // SAFETY: flock on a descriptor we own; no memory is involved.
-            let rc = unsafe { libc::flock(lock.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) };
-            if rc == 0 {
-                break;
-            }
-            let err = std::io::Error::last_os_error();
-            if err.raw_os_error() != Some(libc::EWOULDBLOCK) {
-                return Err(io(&lock_path)(err));
+            match lock.try_lock() {
+                Ok(()) => break,
+                Err(TryLockError::WouldBlock) => {}
+                Err(TryLockError::Error(err)) => return Err(io(&lock_path)(err)),
             }
             if start.elapsed() >= wait {
                 return Err(locked_error(&lock_path));
@@ -758,7 +754,7 @@ impl Store {
 
 impl Drop for Store {
     fn drop(&mut self) {
-        // The flock goes with the descriptor; emptying the file first keeps a
+        // The lock goes with the handle; emptying the file first keeps a
         // stale holder from being named after this process has gone.
         let _ = self.lock.set_len(0);
     }

@@ -3,6 +3,7 @@
 //! 127.0.0.1:0, and reports every command's full context when something fails.
 
 pub mod bench;
+pub mod browser;
 pub mod ward;
 
 use std::io::{BufRead, BufReader};
@@ -434,5 +435,99 @@ impl Agent {
 impl Default for Agent {
     fn default() -> Self {
         Agent::new()
+    }
+}
+
+/// A running `coso-agent ui` over an agent's data dir, stopped on drop.
+pub struct AgentUi {
+    child: Option<Child>,
+    /// The address it printed, with the one-time code.
+    pub url: String,
+    /// `http://127.0.0.1:PORT`, to build page addresses.
+    pub base: String,
+    log: PathBuf,
+}
+
+impl AgentUi {
+    /// Starts `coso-agent ui --no-open --listen 127.0.0.1:0` plus `args` over
+    /// `agent`'s data dir (and its `env`), and reads the `ui URL` line.
+    pub fn start(agent: &Agent, args: &[&str]) -> AgentUi {
+        let log = agent
+            .dir
+            .parent()
+            .unwrap_or(&agent.dir)
+            .join("agent-ui.log");
+        let err = std::fs::File::create(&log).expect("create agent-ui.log");
+        let mut child = Command::new(&bins().agent)
+            .args(["ui", "--no-open", "--listen", "127.0.0.1:0"])
+            .args(args)
+            .arg("--data-dir")
+            .arg(&agent.dir)
+            .env_remove("COSO_LANG")
+            .envs(agent.env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(err)
+            .spawn()
+            .expect("spawn coso-agent ui");
+        let stdout = child.stdout.take().expect("stdout");
+        let mut reader = BufReader::new(stdout);
+        let mut line = String::new();
+        reader.read_line(&mut line).expect("read the ui line");
+        let Some(url) = line.trim().strip_prefix("ui ").map(str::to_string) else {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!(
+                "coso-agent ui did not print its address, got {line:?}\n--- log ---\n{}",
+                std::fs::read_to_string(&log).unwrap_or_default()
+            );
+        };
+        std::thread::spawn(move || {
+            let mut sink = String::new();
+            while reader.read_line(&mut sink).map(|n| n > 0).unwrap_or(false) {
+                sink.clear();
+            }
+        });
+        let base = url.split("/?").next().unwrap_or(&url).to_string();
+        AgentUi {
+            child: Some(child),
+            url,
+            base,
+            log,
+        }
+    }
+
+    /// What the app wrote to stderr so far.
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+
+    pub fn pid(&self) -> Option<u32> {
+        self.child.as_ref().map(|c| c.id())
+    }
+
+    /// SIGTERM and wait for a clean exit.
+    pub fn stop(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            // SAFETY: plain libc call on a pid we own.
+            unsafe {
+                libc::kill(c.id() as i32, libc::SIGTERM);
+            }
+            let status = c.wait().expect("wait for coso-agent ui");
+            assert!(
+                status.success(),
+                "coso-agent ui exited with {status:?} on SIGTERM\n{}",
+                self.log()
+            );
+        }
+    }
+}
+
+impl Drop for AgentUi {
+    fn drop(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
     }
 }

@@ -1,14 +1,14 @@
 //! The commands: each checks its input fully, then writes at most one change
 //! (one atomic store write) and flushes before it reports success.
 
-mod activity;
+pub(crate) mod activity;
 mod backup;
-mod import;
-mod init;
-mod note;
-mod report;
-mod status;
-mod values;
+pub(crate) mod import;
+pub(crate) mod init;
+pub(crate) mod note;
+pub(crate) mod report;
+pub(crate) mod status;
+pub(crate) mod values;
 
 use std::io::Write;
 use std::path::Path;
@@ -34,7 +34,7 @@ pub(crate) struct Ctx<'a> {
     pub lang: Lang,
     pub json: bool,
     pub now: DateTime<Utc>,
-    pub out: &'a mut dyn Write,
+    pub out: &'a mut (dyn Write + Send + Sync),
     pub data_dir: &'a Path,
 }
 
@@ -120,7 +120,10 @@ pub(crate) fn frozen_periods_for(
         .collect()
 }
 
-pub(crate) async fn dispatch(config: Config, out: &mut dyn Write) -> Result<(), AgentError> {
+pub(crate) async fn dispatch(
+    config: Config,
+    out: &mut (dyn Write + Send + Sync),
+) -> Result<(), AgentError> {
     let Config {
         data_dir,
         lang,
@@ -146,6 +149,15 @@ pub(crate) async fn dispatch(config: Config, out: &mut dyn Write) -> Result<(), 
         }
         Command::Restore { file } => {
             return backup::restore(&data_dir, &file, lang, json, out);
+        }
+        Command::Ui(args) => {
+            let cfg = crate::ui::UiConfig {
+                data_dir,
+                lang,
+                lock_wait: lock_wait.max(crate::ui::MIN_LOCK_WAIT),
+                sync_every: args.sync_every,
+            };
+            return crate::ui::run(cfg, &args, out, shutdown_signal()).await;
         }
         Command::Sync(args) => {
             let mut opts = sync::SyncOptions::new(lang);
@@ -193,12 +205,13 @@ pub(crate) async fn dispatch(config: Config, out: &mut dyn Write) -> Result<(), 
         Command::Enroll { .. }
         | Command::Sync(_)
         | Command::Recover { .. }
-        | Command::Restore { .. } => Ok(()),
+        | Command::Restore { .. }
+        | Command::Ui(_) => Ok(()),
     }
 }
 
 /// Resolves on Ctrl-C or SIGTERM, so `sync --watch` stops between steps.
-async fn shutdown_signal() {
+pub(crate) async fn shutdown_signal() {
     #[cfg(unix)]
     {
         use tokio::signal::unix::{SignalKind, signal};

@@ -13,6 +13,7 @@ pub mod growth;
 pub mod ingest;
 pub mod measure;
 pub mod storage;
+pub mod ui;
 
 use std::fmt::Write as _;
 use std::path::PathBuf;
@@ -26,7 +27,7 @@ use crate::Hub;
 #[derive(Debug, Clone)]
 pub struct Knobs {
     pub quick: bool,
-    /// Which parts run: ingest, fanin, compile, footprint, growth.
+    /// Which parts run: ingest, fanin, compile, footprint, growth, ui.
     pub only: Vec<String>,
     pub agents: usize,
     pub batches: Vec<usize>,
@@ -250,6 +251,9 @@ pub fn main() {
     }
     if knobs.runs("growth") {
         growth(&rt, &knobs, &mut report);
+    }
+    if knobs.runs("ui") {
+        agent_ui(&knobs, &mut report);
     }
     let mut bin = Table::new(&["binary (release, stripped)", "size"]);
     for (name, size) in footprint::binaries() {
@@ -566,6 +570,69 @@ fn ward_hub(rt: &tokio::runtime::Runtime, knobs: &Knobs, report: &mut Report, rs
         );
     }
     hub.stop();
+}
+
+/// The agent's web app: page times and memory (see `ui.rs`).
+fn agent_ui(knobs: &Knobs, report: &mut Report) {
+    let mut hub = Hub::start();
+    let reps = if knobs.quick { 10 } else { 30 };
+    let o = ui::run(&hub, knobs.activities, reps);
+    hub.stop();
+    let mut t = Table::new(&["page", "requests", "median", "p95", "max", "HTML size"]);
+    for p in &o.pages {
+        t.row(vec![
+            format!("`GET {}`", p.path),
+            p.times.len().to_string(),
+            dur(measure::median(&p.times)),
+            dur(percentile(&p.times, 95.0)),
+            dur(percentile(&p.times, 100.0)),
+            bytes(p.bytes as u64),
+        ]);
+    }
+    t.row(vec![
+        "baseline: `coso-agent activity list --period 2026-H1` (a process)".into(),
+        o.baseline.len().to_string(),
+        dur(measure::median(&o.baseline)),
+        dur(percentile(&o.baseline, 95.0)),
+        dur(percentile(&o.baseline, 100.0)),
+        "".into(),
+    ]);
+    t.row(vec![
+        "`POST /sync` (sync now, nothing new)".into(),
+        o.sync_now.len().to_string(),
+        dur(measure::median(&o.sync_now)),
+        dur(percentile(&o.sync_now, 95.0)),
+        dur(percentile(&o.sync_now, 100.0)),
+        "".into(),
+    ]);
+    let mut m = Table::new(&["`coso-agent ui` process", "RSS"]);
+    m.row(vec!["just started".into(), mib(o.rss_start_kb)]);
+    m.row(vec![
+        format!(
+            "peak from start through the first sync ({} entries, {})",
+            o.activities,
+            dur(o.first_sync)
+        ),
+        mib(o.peak_first_sync_kb),
+    ]);
+    m.row(vec!["idle after it".into(), mib(o.rss_idle_kb)]);
+    m.row(vec![
+        "peak while serving the pages above".into(),
+        mib(o.peak_pages_kb),
+    ]);
+    m.row(vec![
+        "peak during the sync-now requests".into(),
+        mib(o.peak_sync_now_kb),
+    ]);
+    report.section(
+        "6. The agent's web app",
+        &format!(
+            "{}\n{}\nA residential group with {} activities in 2026-H1, enrolled, its log already at the hub. Each request is a new loopback connection with the session cookie; the time is from connect to the last byte, and includes opening the store (the app holds it only per request). Targets: a page under 20 ms; the process under 64 MiB RSS idle and while syncing.\n",
+            t.render(),
+            m.render(),
+            o.activities,
+        ),
+    );
 }
 
 fn growth(rt: &tokio::runtime::Runtime, knobs: &Knobs, report: &mut Report) {

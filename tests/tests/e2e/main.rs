@@ -1,6 +1,7 @@
 //! End-to-end tests.
 mod adversarial;
 mod agent;
+mod agent_ui;
 mod hub;
 mod integrity;
 mod report;
