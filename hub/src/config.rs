@@ -78,6 +78,9 @@ pub struct HubFile {
     pub upstream: Upstream,
     #[serde(default)]
     pub receive: Receive,
+    /// The web dashboard (`[web]`).
+    #[serde(default)]
+    pub web: crate::web::WebSettings,
 }
 
 fn default_grpc() -> SocketAddr {
@@ -100,6 +103,7 @@ impl HubFile {
             letterhead: crate::compile::Letterhead::default(),
             upstream: Upstream::default(),
             receive: Receive::default(),
+            web: crate::web::WebSettings::default(),
         }
     }
 

@@ -20,3 +20,4 @@ pub mod store;
 pub mod sync_service;
 pub mod tls;
 pub mod upstream;
+pub mod web;

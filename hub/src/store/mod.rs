@@ -12,6 +12,7 @@
 
 mod keys;
 pub mod outbox;
+pub mod users;
 
 use std::collections::HashMap;
 use std::path::Path;
