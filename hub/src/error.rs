@@ -3,15 +3,14 @@
 //! contract promises and a message in the caller's language (metadata
 //! `coso-lang: vi|en`; Vietnamese by default).
 
-use coso_proto::{DomainError, Lang, PeriodCode, ReportState, UnitCode};
+use coso_proto::{DomainError, Lang, UnitCode};
 use thiserror::Error;
 use tonic::{Code, Status};
 
 use crate::auth::AuthError;
-use crate::documents::AddPeriodError;
 use crate::input::InputError;
-use crate::reporting::ReportingError;
-use crate::store::{PushError, RegisterError, StoreError};
+use crate::store::{PushError, StoreError};
+use crate::ward::WardError;
 
 /// Why an enrolment was refused. Nothing changed on the hub.
 #[derive(Debug, Error)]
@@ -49,55 +48,24 @@ pub enum ApiError {
         field: &'static str,
         error: DomainError,
     },
-    #[error("unit {0} does not exist")]
-    NoSuchUnit(UnitCode),
-    #[error("period {0} does not exist")]
-    NoSuchPeriod(PeriodCode),
-    #[error("unit {0} already exists")]
-    UnitExists(UnitCode),
-    #[error("period {0} already exists")]
-    PeriodExists(String),
-    #[error("the report of {unit} for {period} is {}, so it cannot be reviewed", state.map(ReportState::as_str).unwrap_or("missing"))]
-    NotReviewable {
-        unit: UnitCode,
-        period: PeriodCode,
-        state: Option<ReportState>,
-    },
     #[error("{0} is not available on this hub yet")]
     Unavailable(&'static str),
     #[error(transparent)]
-    Reporting(#[from] ReportingError),
-    #[error(transparent)]
-    Upstream(#[from] crate::upstream::UpstreamError),
+    Ward(#[from] WardError),
     #[error(transparent)]
     Store(#[from] StoreError),
 }
 
-impl From<RegisterError> for ApiError {
-    fn from(e: RegisterError) -> Self {
-        match e {
-            RegisterError::Exists(c) => ApiError::UnitExists(c),
-            RegisterError::Duplicate(c) => {
-                ApiError::Input(InputError::DuplicateUnit(c.to_string()))
-            }
-            RegisterError::Store(s) => ApiError::Store(s),
-        }
-    }
-}
-
-impl From<AddPeriodError> for ApiError {
-    fn from(e: AddPeriodError) -> Self {
-        match e {
-            AddPeriodError::Exists(c) => ApiError::PeriodExists(c),
-            AddPeriodError::Invalid(l) => ApiError::Wire {
-                field: "code",
-                error: DomainError::Wire {
-                    field: "code",
-                    reason: l.to_string(),
-                },
-            },
-            AddPeriodError::Store(s) => ApiError::Store(s),
-        }
+/// The code of a refused or failed ward use case.
+fn ward_code(e: &WardError) -> Code {
+    match e {
+        WardError::Input(_) | WardError::Domain { .. } => Code::InvalidArgument,
+        WardError::NoSuchUnit(_) | WardError::NoSuchPeriod(_) => Code::NotFound,
+        WardError::UnitExists(_) | WardError::PeriodExists(_) => Code::AlreadyExists,
+        WardError::NotReviewable { .. } => Code::FailedPrecondition,
+        WardError::Reporting(e) => e.code(),
+        WardError::Upstream(e) => e.code(),
+        WardError::Store(_) => Code::Internal,
     }
 }
 
@@ -127,12 +95,8 @@ impl ApiError {
             ApiError::TooManyEntries { .. } | ApiError::TooManyBytes { .. } => {
                 Code::ResourceExhausted
             }
-            ApiError::NoSuchUnit(_) | ApiError::NoSuchPeriod(_) => Code::NotFound,
-            ApiError::UnitExists(_) | ApiError::PeriodExists(_) => Code::AlreadyExists,
-            ApiError::NotReviewable { .. } => Code::FailedPrecondition,
             ApiError::Unavailable(_) => Code::Unimplemented,
-            ApiError::Reporting(e) => e.code(),
-            ApiError::Upstream(e) => e.code(),
+            ApiError::Ward(e) => ward_code(e),
             ApiError::Store(_) => Code::Internal,
         }
     }
@@ -187,31 +151,8 @@ impl ApiError {
             }
             ApiError::Input(e) => e.message(lang),
             ApiError::Wire { field, error } => format!("trường {field} không hợp lệ: {error}"),
-            ApiError::NoSuchUnit(u) => format!("không có đơn vị {u}"),
-            ApiError::NoSuchPeriod(p) => format!("không có kỳ báo cáo {p}"),
-            ApiError::UnitExists(u) => format!("đơn vị {u} đã tồn tại"),
-            ApiError::PeriodExists(p) => format!("kỳ báo cáo {p} đã tồn tại"),
-            ApiError::NotReviewable {
-                unit,
-                period,
-                state,
-            } => match state {
-                None | Some(ReportState::Draft) => {
-                    format!("đơn vị {unit} chưa gửi báo cáo kỳ {period}, nên chưa thể duyệt")
-                }
-                Some(ReportState::Returned) => {
-                    format!("báo cáo kỳ {period} của {unit} đã bị trả lại; chờ đơn vị gửi lại")
-                }
-                Some(ReportState::Accepted) => {
-                    format!("báo cáo kỳ {period} của {unit} đã được chấp nhận và đã khóa")
-                }
-                Some(ReportState::Submitted) => {
-                    format!("báo cáo kỳ {period} của {unit} không thể duyệt lúc này")
-                }
-            },
             ApiError::Unavailable(what) => format!("máy chủ phường chưa hỗ trợ {what}"),
-            ApiError::Reporting(e) => e.message(lang),
-            ApiError::Upstream(e) => e.message(lang),
+            ApiError::Ward(e) => e.message(lang),
             ApiError::Store(_) => "lỗi cơ sở dữ liệu của máy chủ phường".into(),
         }
     }
@@ -258,7 +199,10 @@ mod tests {
             ApiError::TooManyEntries { count: 9, max: 8 }.code(),
             Code::ResourceExhausted
         );
-        assert_eq!(ApiError::UnitExists(u).code(), Code::AlreadyExists);
+        assert_eq!(
+            ApiError::Ward(WardError::UnitExists(u)).code(),
+            Code::AlreadyExists
+        );
         let s = ApiError::Input(InputError::Reason).into_status(Lang::En);
         assert_eq!(s.code(), Code::InvalidArgument);
         assert!(s.message().contains("reason"));

@@ -5,13 +5,18 @@
 
 use chrono::NaiveDate;
 use coso_proto::domain::calendar::parse_date;
-use coso_proto::{Catalog, Lang, PeriodCode, Unit, UnitCode, UnitKind};
+use coso_proto::{Catalog, Lang, PeriodCode, Section, Unit, UnitCode, UnitKind};
 use thiserror::Error;
+
+use crate::compile::Format;
+use crate::store::Contact;
 
 /// The longest reason a report can be returned with, in characters.
 pub const MAX_REASON_CHARS: usize = 2000;
 /// The longest period title, in characters.
 pub const MAX_TITLE_CHARS: usize = 200;
+/// The longest contact person's name, in characters.
+pub const MAX_CONTACT_CHARS: usize = 100;
 
 #[derive(Debug, Clone, PartialEq, Error)]
 pub enum InputError {
@@ -29,9 +34,11 @@ pub enum InputError {
     Title,
     #[error("indicators: {0:?} is not an indicator of the catalog")]
     UnknownIndicator(String),
-    #[error("decision {0:?}: use accept or return")]
+    #[error("decision {0:?}: use accept, return or reopen")]
     Decision(String),
-    #[error("reason: a returned report needs a reason of 1-{MAX_REASON_CHARS} characters")]
+    #[error(
+        "reason: returning or reopening a report needs a reason of 1-{MAX_REASON_CHARS} characters"
+    )]
     Reason,
     #[error("format {0:?}: use docx, xlsx, json, csv or md")]
     Format(String),
@@ -53,6 +60,14 @@ pub enum InputError {
     CsvEmpty(String),
     #[error("unit {0} appears twice")]
     DuplicateUnit(String),
+    #[error("section {0:?}: use results, difficulties, proposals or next-tasks")]
+    Section(String),
+    #[error("text: it is longer than {max_bytes} bytes")]
+    NoteTooLong { max_bytes: usize },
+    #[error("contact {0:?}: it must be at most {MAX_CONTACT_CHARS} characters")]
+    Contact(String),
+    #[error("phone {0:?}: use digits, spaces and + - . ( ), 6-20 characters")]
+    Phone(String),
 }
 
 impl InputError {
@@ -72,6 +87,10 @@ impl InputError {
             InputError::PublicAddr(_) => "public_addr",
             InputError::Csv { .. } | InputError::CsvEmpty(_) => "file",
             InputError::CsvRow { inner, .. } => inner.field(),
+            InputError::Section(_) => "section",
+            InputError::NoteTooLong { .. } => "text",
+            InputError::Contact(_) => "contact",
+            InputError::Phone(_) => "phone",
         }
     }
 
@@ -100,10 +119,12 @@ impl InputError {
                 format!("chỉ tiêu (indicators) {c:?} không có trong danh mục")
             }
             InputError::Decision(v) => {
-                format!("quyết định (decision) {v:?} không hợp lệ: dùng accept hoặc return")
+                format!("quyết định (decision) {v:?} không hợp lệ: dùng accept, return hoặc reopen")
             }
             InputError::Reason => {
-                format!("lý do (reason): trả lại báo cáo cần lý do dài 1-{MAX_REASON_CHARS} ký tự")
+                format!(
+                    "lý do (reason): trả lại hoặc mở lại báo cáo cần lý do dài 1-{MAX_REASON_CHARS} ký tự"
+                )
             }
             InputError::Format(v) => {
                 format!("định dạng (format) {v:?} không hợp lệ: dùng docx, xlsx, json, csv hoặc md")
@@ -117,6 +138,18 @@ impl InputError {
             }
             InputError::CsvEmpty(file) => format!("{file}: tệp không có đơn vị nào"),
             InputError::DuplicateUnit(c) => format!("đơn vị {c} xuất hiện hai lần"),
+            InputError::Section(v) => format!(
+                "mục (section) {v:?} không hợp lệ: dùng results, difficulties, proposals hoặc next-tasks"
+            ),
+            InputError::NoteTooLong { max_bytes } => {
+                format!("nội dung (text) dài quá {max_bytes} byte")
+            }
+            InputError::Contact(v) => format!(
+                "người liên hệ (contact) {v:?} không hợp lệ: tối đa {MAX_CONTACT_CHARS} ký tự"
+            ),
+            InputError::Phone(v) => format!(
+                "số điện thoại (phone) {v:?} không hợp lệ: dùng chữ số, dấu cách và + - . ( ), 6-20 ký tự"
+            ),
         }
     }
 }
@@ -133,6 +166,37 @@ pub fn unit(code: &str, name: &str, kind: &str) -> Result<Unit, InputError> {
     let code = unit_code(code)?;
     let kind = unit_kind(kind)?;
     Unit::new(code, name, kind).map_err(|_| InputError::UnitName(name.to_string()))
+}
+
+/// A contact person and phone, both optional (empty is none).
+pub fn contact(person: &str, phone: &str) -> Result<Contact, InputError> {
+    let person = coso_proto::domain::text::normalize(person.trim());
+    if person.chars().count() > MAX_CONTACT_CHARS || person.chars().any(char::is_control) {
+        return Err(InputError::Contact(person));
+    }
+    let phone = phone.trim();
+    let digits = phone.chars().filter(char::is_ascii_digit).count();
+    if !phone.is_empty()
+        && (!(6..=20).contains(&phone.chars().count())
+            || digits < 6
+            || !phone
+                .chars()
+                .all(|c| c.is_ascii_digit() || " +-.()".contains(c)))
+    {
+        return Err(InputError::Phone(phone.to_string()));
+    }
+    Ok(Contact {
+        person: (!person.is_empty()).then_some(person),
+        phone: (!phone.is_empty()).then(|| phone.to_string()),
+    })
+}
+
+pub fn section(s: &str) -> Result<Section, InputError> {
+    s.parse().map_err(|_| InputError::Section(s.to_string()))
+}
+
+pub fn format(s: &str) -> Result<Format, InputError> {
+    s.parse().map_err(|_| InputError::Format(s.to_string()))
 }
 
 pub fn period_code(s: &str) -> Result<PeriodCode, InputError> {
@@ -181,16 +245,16 @@ pub fn reason(s: &str) -> Result<String, InputError> {
     Ok(r)
 }
 
-/// Reads `code,name,kind` rows (an optional header row is skipped). Every
-/// row is checked; the first bad row is reported with its line.
-pub fn units_csv(file: &str, text: &str) -> Result<Vec<Unit>, InputError> {
+/// Reads `code,name,kind[,contact,phone]` rows (an optional header row is
+/// skipped). Every row is checked; the first bad row is reported with its line.
+pub fn units_csv(file: &str, text: &str) -> Result<Vec<(Unit, Contact)>, InputError> {
     let mut rdr = csv::ReaderBuilder::new()
         .has_headers(false)
         .flexible(true)
         .trim(csv::Trim::All)
         .comment(Some(b'#'))
         .from_reader(text.trim_start_matches('\u{feff}').as_bytes());
-    let mut out: Vec<Unit> = Vec::new();
+    let mut out: Vec<(Unit, Contact)> = Vec::new();
     for (i, rec) in rdr.records().enumerate() {
         let rec = rec.map_err(|e| InputError::Csv {
             file: file.to_string(),
@@ -204,26 +268,31 @@ pub fn units_csv(file: &str, text: &str) -> Result<Vec<Unit>, InputError> {
         if i == 0 && rec.get(0).is_some_and(|c| c.eq_ignore_ascii_case("code")) {
             continue;
         }
-        if rec.len() != 3 {
+        if !(3..=5).contains(&rec.len()) {
             return Err(InputError::Csv {
                 file: file.to_string(),
                 line,
-                reason: format!("expected 3 columns (code,name,kind), found {}", rec.len()),
+                reason: format!(
+                    "expected 3 to 5 columns (code,name,kind[,contact,phone]), found {}",
+                    rec.len()
+                ),
             });
         }
-        let u = unit(&rec[0], &rec[1], &rec[2]).map_err(|e| InputError::CsvRow {
+        let row_error = |e| InputError::CsvRow {
             file: file.to_string(),
             line,
             inner: Box::new(e),
-        })?;
-        if out.iter().any(|o| o.code == u.code) {
+        };
+        let u = unit(&rec[0], &rec[1], &rec[2]).map_err(row_error)?;
+        let c = contact(rec.get(3).unwrap_or(""), rec.get(4).unwrap_or("")).map_err(row_error)?;
+        if out.iter().any(|(o, _)| o.code == u.code) {
             return Err(InputError::CsvRow {
                 file: file.to_string(),
                 line,
                 inner: Box::new(InputError::DuplicateUnit(u.code.to_string())),
             });
         }
-        out.push(u);
+        out.push((u, c));
     }
     if out.is_empty() {
         return Err(InputError::CsvEmpty(file.to_string()));
@@ -240,7 +309,15 @@ mod tests {
         let ok = "code,name,kind\nTDP01,Tổ dân phố số 1,residential-group\n\nTHCS1,\"Trường THCS Gia Viên, cơ sở 1\",school\n";
         let units = units_csv("u.csv", ok).unwrap();
         assert_eq!(units.len(), 2);
-        assert_eq!(units[1].name, "Trường THCS Gia Viên, cơ sở 1");
+        assert_eq!(units[1].0.name, "Trường THCS Gia Viên, cơ sở 1");
+        assert_eq!(units[1].1, Contact::default());
+
+        let with_contact = "TDP01,Tổ 1,residential-group,Nguyễn Văn A,0912 345 678\n";
+        let (_, c) = &units_csv("u.csv", with_contact).unwrap()[0];
+        assert_eq!(c.person.as_deref(), Some("Nguyễn Văn A"));
+        assert_eq!(c.phone.as_deref(), Some("0912 345 678"));
+        let bad_phone = "TDP01,Tổ 1,residential-group,A,call me\n";
+        assert_eq!(units_csv("u.csv", bad_phone).unwrap_err().field(), "phone");
 
         let bad = "TDP01,Tổ 1,residential-group\nTDP02,Tổ 2,village\n";
         let e = units_csv("u.csv", bad).unwrap_err();

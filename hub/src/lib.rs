@@ -20,4 +20,5 @@ pub mod store;
 pub mod sync_service;
 pub mod tls;
 pub mod upstream;
+pub mod ward;
 pub mod web;

@@ -2,15 +2,13 @@
 
 use std::process::ExitCode;
 
-use clap::Parser;
-
 // The ingest path allocates per entry; with the system allocator malloc/free
 // took about a third of the hub's CPU under load (BENCHMARKS.md).
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 fn main() -> ExitCode {
-    let cli = coso_hub::cli::Cli::parse();
+    let cli = coso_hub::cli::Cli::parse_args();
     coso_hub::cli::init_logging(&cli);
     let rt = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()

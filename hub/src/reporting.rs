@@ -1,13 +1,13 @@
 //! The bridge to the reporting engine ([`crate::compile`]): builds its input
-//! from what the admin service gathered and turns its output into RPC
-//! responses. The only module that calls `compile`.
+//! from what the ward use cases gathered (adding today's date in Vietnam
+//! time) and names its errors. The only module that calls `compile`.
 
 use coso_proto::domain::calendar::vietnam;
-use coso_proto::{Catalog, Lang, Period, pb};
+use coso_proto::{Catalog, Lang, Period};
 use thiserror::Error;
 use tonic::Code;
 
-use crate::compile::{self, CompileInput, Format};
+use crate::compile::{self, CompileInput, Format, Status, StatusRow};
 
 pub use crate::compile::{Letterhead, UnitEntry};
 
@@ -59,62 +59,42 @@ fn input<'a>(
     }
 }
 
-fn unit_status(row: &compile::StatusRow) -> pb::UnitStatus {
-    pb::UnitStatus {
-        unit: Some(pb::Unit {
-            code: row.unit.to_string(),
-            name: row.name.clone(),
-            kind: row.kind.to_string(),
-        }),
-        state: row.state.as_str().into(),
-        submitted_at: row.submitted_at.clone().unwrap_or_default(),
-        timeliness: row.timeliness.as_str().into(),
-        review_reason: row.review_reason.clone().unwrap_or_default(),
-    }
-}
-
 /// Who has reported for a period, as the reporting engine counts it.
 pub fn status(
     letterhead: &Letterhead,
     catalog: &Catalog,
     period: &Period,
     units: &[UnitEntry],
-) -> Result<pb::StatusResponse, ReportingError> {
-    let s = compile::status(&input(letterhead, catalog, period, units));
-    let t = &s.totals;
-    Ok(pb::StatusResponse {
-        period: Some(pb::Period::from(period)),
-        units: s.units.iter().map(unit_status).collect(),
-        expected: t.expected as u32,
-        reported: t.reported as u32,
-        on_time: t.on_time as u32,
-        late: t.late as u32,
-        missing: t.missing as u32,
-        status_json: serde_json::to_string(&s)?,
-    })
+) -> Status {
+    compile::status(&input(letterhead, catalog, period, units))
 }
 
-/// One unit's status line (the Review reply).
+/// One unit's status line (after a review).
 pub fn one_status(
     letterhead: &Letterhead,
     catalog: &Catalog,
     period: &Period,
     entry: &UnitEntry,
-) -> pb::UnitStatus {
+) -> StatusRow {
     let units = std::slice::from_ref(entry);
     let s = compile::status(&input(letterhead, catalog, period, units));
-    s.units.first().map(unit_status).unwrap_or_default()
+    // One entry in, one row out: `status` keeps every expected unit.
+    s.units
+        .into_iter()
+        .next()
+        .expect("status has a row per unit entry")
 }
 
-/// The consolidated report in one format: content and media type.
+/// The consolidated report in one format.
 pub fn compile(
     letterhead: &Letterhead,
     catalog: &Catalog,
     period: &Period,
     units: &[UnitEntry],
-    format: &str,
-) -> Result<(Vec<u8>, &'static str), ReportingError> {
-    let format: Format = format.parse()?;
-    let bytes = compile::compile(&input(letterhead, catalog, period, units), format)?;
-    Ok((bytes, format.media_type()))
+    format: Format,
+) -> Result<Vec<u8>, ReportingError> {
+    Ok(compile::compile(
+        &input(letterhead, catalog, period, units),
+        format,
+    )?)
 }

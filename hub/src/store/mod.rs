@@ -7,20 +7,21 @@
 //! change is one atomic `apply_batch`. Changes to one unit are serialised by
 //! a per-unit lock ([`UnitGuard`]) held from the checks through the flush, so
 //! a reader holding the guard never sees an unflushed cursor. Every write
-//! method flushes (`flush_async`) before it returns: when it returns Ok, the
+//! method flushes ([`Store::flush`]: sled's `flush` on the blocking pool, see there why not
+//! `flush_async`) before it returns: when it returns Ok, the
 //! change is on disk.
 
 mod keys;
 pub mod outbox;
 pub mod users;
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
 use std::sync::{Arc, Mutex as StdMutex};
 
 use chrono::{DateTime, Utc};
 use coso_proto::domain::calendar::AdHocPeriod;
-use coso_proto::{Change, Entry, PeriodCode, Review, Unit, UnitCode, UnitState};
+use coso_proto::{Change, Entry, PeriodCode, Review, Section, Unit, UnitCode, UnitState};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use thiserror::Error;
@@ -29,7 +30,9 @@ use tokio::sync::{Mutex, OwnedMutexGuard};
 #[derive(Debug, Error)]
 pub enum StoreError {
     #[error("the database failed: {0}")]
-    Db(String),
+    Db(#[source] DbError),
+    #[error("the flush task failed: {0}")]
+    FlushTask(#[from] tokio::task::JoinError),
     #[error("the database holds an unreadable record {key}: {reason}")]
     Decode { key: String, reason: String },
     #[error("the database {0} is in use by another coso-hub process")]
@@ -38,9 +41,27 @@ pub enum StoreError {
     MissingEntry { unit: UnitCode, seq: u64 },
 }
 
+/// A failure of the database engine, kept whole as the error's source
+/// (the engine's type stays out of public signatures).
+#[derive(Debug, Error)]
+#[error(transparent)]
+pub struct DbError(sled::Error);
+
 impl From<sled::Error> for StoreError {
     fn from(e: sled::Error) -> Self {
-        StoreError::Db(e.to_string())
+        StoreError::Db(DbError(e))
+    }
+}
+
+impl From<sled::transaction::TransactionError<()>> for StoreError {
+    fn from(e: sled::transaction::TransactionError<()>) -> Self {
+        match e {
+            sled::transaction::TransactionError::Storage(e) => e.into(),
+            // No transaction here aborts; if one did, nothing was written.
+            sled::transaction::TransactionError::Abort(()) => {
+                sled::Error::Unsupported("transaction aborted".into()).into()
+            }
+        }
     }
 }
 
@@ -120,10 +141,21 @@ pub struct PendingCode {
     pub expires_at: DateTime<Utc>,
 }
 
+/// Whom the ward calls about a unit's report. Both optional: the registry
+/// is useful before anyone has typed a phone number.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Contact {
+    pub person: Option<String>,
+    pub phone: Option<String>,
+}
+
 /// What the hub keeps about a unit besides its log and state.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct UnitRecord {
     pub unit: Unit,
+    /// Added after the first release: records written before it have none.
+    #[serde(default)]
+    pub contact: Contact,
     pub registered_at: DateTime<Utc>,
     pub enrolment: Enrolment,
     /// SHA-256 of the credential's secret; the secret itself is never stored.
@@ -144,6 +176,7 @@ impl UnitRecord {
     pub fn new(unit: Unit, code: PendingCode, now: DateTime<Utc>) -> UnitRecord {
         UnitRecord {
             unit,
+            contact: Contact::default(),
             registered_at: now,
             enrolment: Enrolment::Pending,
             credential: None,
@@ -155,6 +188,17 @@ impl UnitRecord {
             outbound_head: 0,
         }
     }
+}
+
+/// A review decision as the hub keeps it in the unit's outbound log: the
+/// decision the agent receives, and who at the ward made it. Records written
+/// before `by` existed read as made by the admin token.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReviewRecord {
+    #[serde(flatten)]
+    pub review: Review,
+    #[serde(default)]
+    pub by: String,
 }
 
 /// One line of the append-only audit log.
@@ -227,6 +271,8 @@ impl DocKind {
 
 const ADMIN_TOKEN: &str = "admin_token";
 const ADHOC: &str = "adhoc";
+/// The ward's own narrative of a period: `ward_notes/<period>`.
+const WARD_NOTES: &str = "ward_notes/";
 const SCHEMA: &str = "schema";
 const SCHEMA_VERSION: u64 = 1;
 
@@ -322,9 +368,7 @@ impl Store {
     /// callers still share one disk write.
     pub async fn flush(&self) -> Result<(), StoreError> {
         let db = self.db.clone();
-        tokio::task::spawn_blocking(move || db.flush())
-            .await
-            .map_err(|e| StoreError::Db(format!("the flush task failed: {e}")))??;
+        tokio::task::spawn_blocking(move || db.flush()).await??;
         Ok(())
     }
 
@@ -389,6 +433,24 @@ impl Store {
         b.insert(keys::meta(ADHOC), enc(&adhoc));
         b.insert(keys::meta(DocKind::Calendar.meta_name()), enc(calendar));
         self.tree.apply_batch(b)?;
+        self.flush().await
+    }
+
+    /// The ward's own narrative for a period, by section.
+    pub fn ward_notes(&self, period: &PeriodCode) -> Result<BTreeMap<Section, String>, StoreError> {
+        Ok(self
+            .get(&keys::meta(&format!("{WARD_NOTES}{period}")))?
+            .unwrap_or_default())
+    }
+
+    /// Replaces the ward's narrative for a period, flushed before it returns.
+    pub async fn set_ward_notes(
+        &self,
+        period: &PeriodCode,
+        notes: &BTreeMap<Section, String>,
+    ) -> Result<(), StoreError> {
+        self.tree
+            .insert(keys::meta(&format!("{WARD_NOTES}{period}")), enc(notes))?;
         self.flush().await
     }
 
@@ -593,6 +655,7 @@ impl Store {
         &self,
         g: &UnitGuard,
         review: &Review,
+        by: &str,
         now: DateTime<Utc>,
     ) -> Result<u64, StoreError> {
         let code = g.code();
@@ -612,7 +675,11 @@ impl Store {
             received_at: now,
         };
         let mut b = sled::Batch::default();
-        b.insert(keys::outbound(code, seq), enc(review));
+        let record = ReviewRecord {
+            review: review.clone(),
+            by: by.to_string(),
+        };
+        b.insert(keys::outbound(code, seq), enc(&record));
         b.insert(keys::state(code), enc(&state));
         b.insert(keys::unit(code), enc(&rec));
         b.insert(keys::audit(self.db.generate_id()? + 1), enc(&audit));
@@ -628,6 +695,21 @@ impl Store {
         after: u64,
         limit: usize,
     ) -> Result<Vec<(u64, Review)>, StoreError> {
+        Ok(self
+            .review_records(code, after, limit)?
+            .into_iter()
+            .map(|(seq, r)| (seq, r.review))
+            .collect())
+    }
+
+    /// The unit's review decisions after outbound seq `after`, at most
+    /// `limit`, with who made each: the review history.
+    pub fn review_records(
+        &self,
+        code: &UnitCode,
+        after: u64,
+        limit: usize,
+    ) -> Result<Vec<(u64, ReviewRecord)>, StoreError> {
         let start = keys::outbound(code, after.saturating_add(1));
         let end = keys::outbound(code, u64::MAX);
         self.tree

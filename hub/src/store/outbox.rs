@@ -480,9 +480,7 @@ impl Store {
                 tx.insert(meta_key.as_slice(), meta.as_slice())?;
                 Ok(true)
             })
-            .map_err(|e: sled::transaction::TransactionError<()>| {
-                StoreError::Db(format!("{e:?}"))
-            })?;
+            .map_err(StoreError::from)?;
         self.flush().await?;
         Ok(stored)
     }

@@ -231,7 +231,12 @@ async fn submissions_record_receive_time_and_reviews_go_outbound() {
         reason: String::new(),
         decided_at: Utc::now(),
     };
-    assert_eq!(s.record_review(&g, &review, Utc::now()).await.unwrap(), 1);
+    assert_eq!(
+        s.record_review(&g, &review, "vhxh", Utc::now())
+            .await
+            .unwrap(),
+        1
+    );
     assert_eq!(
         s.unit_state(&u).unwrap().state(&h1.code),
         ReportState::Accepted

@@ -11,7 +11,6 @@
 //! every attempt, and retries passing failures (see [`backoff`]).
 
 pub mod backoff;
-pub mod cli;
 pub mod deliver;
 pub mod payload;
 pub mod receive;
@@ -20,15 +19,18 @@ pub mod schedule;
 pub mod settings;
 pub mod worker;
 
-use chrono::{DateTime, Utc};
-use coso_proto::{Lang, Period, PeriodCode, ReportState, pb};
+use chrono::Utc;
+use coso_proto::{Lang, Period, PeriodCode, ReportState};
 use thiserror::Error;
 use tonic::Code;
 
-use crate::reporting::{self, UnitEntry};
+use crate::compile::{Format, UnitEntry};
+use crate::reporting;
 use crate::state::HubState;
 use crate::store::StoreError;
-use crate::store::outbox::{Enqueued, NewDelivery, Payload, Trigger, UpstreamTarget};
+use crate::store::outbox::{
+    Attempt, Delivery, Enqueued, NewDelivery, Payload, Received, Trigger, UpstreamTarget,
+};
 
 pub use worker::{run as run_worker, schedule_soon, wake};
 
@@ -142,11 +144,39 @@ pub fn check_url(raw: &str) -> Result<String, UpstreamError> {
     Ok(u.to_string())
 }
 
-/// `upstream set`: checks and stores where reports go.
-pub async fn set_target(
-    hub: &HubState,
-    req: pb::SetUpstreamRequest,
-) -> Result<pb::SetUpstreamResponse, UpstreamError> {
+/// Where reports go, as typed by `upstream set` (not yet checked).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct TargetInput {
+    pub url: String,
+    pub token: String,
+    /// PEM of a CA to trust besides the system roots; empty for none.
+    pub ca_pem: String,
+}
+
+/// What `upstream push` did.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Pushed {
+    pub revision: u64,
+    pub idempotency_key: String,
+    /// "queued" or "delivered".
+    pub state: &'static str,
+    /// The same content was already queued or delivered: nothing new queued.
+    pub unchanged: bool,
+}
+
+/// `upstream log`: the target, every delivery and attempt, and the reports
+/// received from ward hubs.
+#[derive(Clone, Debug, PartialEq)]
+pub struct UpstreamLog {
+    pub target: Option<UpstreamTarget>,
+    pub deliveries: Vec<Delivery>,
+    pub attempts: Vec<Attempt>,
+    pub received: Vec<Received>,
+}
+
+/// `upstream set`: checks and stores where reports go; returns how many
+/// deliveries the old target refused and are queued again.
+pub async fn set_target(hub: &HubState, req: TargetInput) -> Result<u32, UpstreamError> {
     let url = check_url(&req.url)?;
     let token = req.token.trim();
     if token.chars().count() > MAX_TOKEN_CHARS {
@@ -177,9 +207,7 @@ pub async fn set_target(
     tracing::info!(url = %target.url, requeued, "upstream set");
     // Schedule triggers that came due while no target was set fire now.
     schedule_soon();
-    Ok(pb::SetUpstreamResponse {
-        requeued: requeued as u32,
-    })
+    Ok(u32::try_from(requeued).unwrap_or(u32::MAX))
 }
 
 /// Compiles the three files a delivery carries.
@@ -189,7 +217,7 @@ fn compile_payload(
     entries: &[UnitEntry],
 ) -> Result<Payload, UpstreamError> {
     let catalog = hub.docs.catalog();
-    let one = |format: &str| {
+    let one = |format: Format| {
         reporting::compile(
             &hub.config.file.letterhead,
             &catalog,
@@ -197,16 +225,15 @@ fn compile_payload(
             entries,
             format,
         )
-        .map(|(bytes, _)| bytes)
         .map_err(|e| UpstreamError::Compile {
             period: period.code.clone(),
             reason: e.to_string(),
         })
     };
     Ok(Payload {
-        report_json: one("json")?,
-        docx: one("docx")?,
-        xlsx: one("xlsx")?,
+        report_json: one(Format::Json)?,
+        docx: one(Format::Docx)?,
+        xlsx: one(Format::Xlsx)?,
     })
 }
 
@@ -217,7 +244,7 @@ pub async fn push(
     period: &Period,
     entries: &[UnitEntry],
     trigger: Trigger,
-) -> Result<pb::PushUpstreamResponse, UpstreamError> {
+) -> Result<Pushed, UpstreamError> {
     if hub.store.upstream_target()?.is_none() {
         return Err(UpstreamError::NotConfigured);
     }
@@ -250,72 +277,22 @@ pub async fn push(
     if state == "queued" {
         wake();
     }
-    Ok(pb::PushUpstreamResponse {
+    Ok(Pushed {
         revision: d.revision,
         idempotency_key: d.idempotency_key.clone(),
-        state: state.into(),
+        state,
         unchanged: !matches!(outcome, Enqueued::New(_)),
     })
 }
 
-fn wire_time(t: DateTime<Utc>) -> String {
-    t.to_rfc3339()
-}
-
-/// `upstream log`: the target, every delivery and attempt, and the reports
-/// received from ward hubs.
-pub fn log(hub: &HubState) -> Result<pb::UpstreamLogResponse, UpstreamError> {
+/// `upstream log`: everything the store holds about delivery.
+pub fn log(hub: &HubState) -> Result<UpstreamLog, UpstreamError> {
     let s = &hub.store;
-    let target = s.upstream_target()?;
-    Ok(pb::UpstreamLogResponse {
-        attempts: s
-            .attempts()?
-            .into_iter()
-            .map(|a| pb::UpstreamAttempt {
-                period: a.period.to_string(),
-                revision: a.revision,
-                idempotency_key: a.idempotency_key,
-                at: wire_time(a.at),
-                outcome: a.outcome.as_str().into(),
-                http_status: u32::from(a.http_status),
-                detail: a.detail,
-            })
-            .collect(),
-        url: target.as_ref().map(|t| t.url.clone()).unwrap_or_default(),
-        token_set: target.as_ref().is_some_and(|t| t.token.is_some()),
-        ca_set: target.as_ref().is_some_and(|t| t.ca_pem.is_some()),
-        deliveries: s
-            .deliveries()?
-            .into_iter()
-            .map(|d| pb::UpstreamDelivery {
-                period: d.period.to_string(),
-                revision: d.revision,
-                idempotency_key: d.idempotency_key,
-                state: d.state.as_str().into(),
-                trigger: d.trigger.as_str().into(),
-                queued_at: wire_time(d.queued_at),
-                attempts: d.attempts,
-                next_attempt_at: if d.state == crate::store::outbox::DeliveryState::Queued {
-                    wire_time(d.next_attempt_at)
-                } else {
-                    String::new()
-                },
-                content_sha256: d.content_sha256,
-            })
-            .collect(),
-        received: s
-            .received_all()?
-            .into_iter()
-            .map(|r| pb::ReceivedReport {
-                ward: r.ward,
-                period: r.period.to_string(),
-                revision: r.revision,
-                idempotency_key: r.idempotency_key,
-                received_at: wire_time(r.received_at),
-                content_sha256: r.content_sha256,
-                bytes: r.bytes,
-            })
-            .collect(),
+    Ok(UpstreamLog {
+        target: s.upstream_target()?,
+        deliveries: s.deliveries()?,
+        attempts: s.attempts()?,
+        received: s.received_all()?,
     })
 }
 
@@ -400,7 +377,7 @@ mod push_tests {
         let e = push(&hub, &period, &[], Trigger::Manual).await.unwrap_err();
         assert_eq!(e.code(), Code::FailedPrecondition);
 
-        let bad = pb::SetUpstreamRequest {
+        let bad = TargetInput {
             url: "http://sonoivu.example.vn/api".into(),
             ..Default::default()
         };
@@ -408,7 +385,7 @@ mod push_tests {
             set_target(&hub, bad).await.unwrap_err().code(),
             Code::InvalidArgument
         );
-        let bad_ca = pb::SetUpstreamRequest {
+        let bad_ca = TargetInput {
             url: "https://sonoivu.example.vn/api".into(),
             ca_pem: "-----BEGIN CERTIFICATE-----\nnope\n-----END CERTIFICATE-----\n".into(),
             ..Default::default()
@@ -417,7 +394,7 @@ mod push_tests {
             set_target(&hub, bad_ca).await.unwrap_err().code(),
             Code::InvalidArgument
         );
-        let ok = pb::SetUpstreamRequest {
+        let ok = TargetInput {
             url: "https://sonoivu.example.vn/api/v1/reports".into(),
             token: "s3cret".into(),
             ca_pem: String::new(),
@@ -426,7 +403,7 @@ mod push_tests {
 
         let first = push(&hub, &period, &[], Trigger::Manual).await.unwrap();
         assert_eq!(
-            (first.revision, first.state.as_str(), first.unchanged),
+            (first.revision, first.state, first.unchanged),
             (1, "queued", false)
         );
         let again = push(&hub, &period, &[], Trigger::Manual).await.unwrap();
@@ -434,11 +411,12 @@ mod push_tests {
         assert!(again.unchanged);
 
         let log = log(&hub).unwrap();
-        assert_eq!(log.url, "https://sonoivu.example.vn/api/v1/reports");
-        assert!(log.token_set && !log.ca_set);
+        let target = log.target.as_ref().unwrap();
+        assert_eq!(target.url, "https://sonoivu.example.vn/api/v1/reports");
+        assert!(target.token.is_some() && target.ca_pem.is_none());
         assert_eq!(log.deliveries.len(), 1);
         let d = &log.deliveries[0];
-        assert_eq!(d.state, "queued");
+        assert_eq!(d.state, crate::store::outbox::DeliveryState::Queued);
         // The key is the documented function of ward, period and content.
         assert_eq!(
             d.idempotency_key,

@@ -15,9 +15,9 @@ use tokio::time::Instant;
 
 use super::backoff::{self, Backoff, Class};
 use super::schedule::{self, PeriodFacts};
-use crate::admin_service::AdminService;
 use crate::state::HubState;
 use crate::store::outbox::{Attempt, AttemptOutcome, Delivery, DeliveryState};
+use crate::ward::Ward;
 
 /// The admin calls that queue work and the worker share nothing else, and a
 /// spurious wake only costs one look at the outbox, so one process-wide
@@ -89,7 +89,7 @@ async fn run_schedule(hub: &Arc<HubState>) {
         }
     }
     let now = coso_proto::clock::now();
-    let admin = AdminService::new(hub.clone());
+    let ward = Ward::new(hub.clone());
     let cal = hub.docs.calendar();
     let year = now.with_timezone(&vietnam()).year();
     let mut periods = cal.periods_of_year(year - 1);
@@ -103,7 +103,7 @@ async fn run_schedule(hub: &Arc<HubState>) {
         if now >= due + chrono::Duration::days(i64::from(settings.catch_up_days)) {
             continue;
         }
-        let entries = match admin.entries(&p) {
+        let entries = match ward.entries(&p) {
             Ok(e) => e,
             Err(e) => {
                 tracing::warn!(period = %p.code, error = %e, "upstream schedule: cannot read the units");

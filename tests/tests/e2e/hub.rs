@@ -832,4 +832,150 @@ fn periods_status_and_review_over_the_raw_protocol() {
         .unwrap();
     assert_eq!(h1["state"], "accepted", "{show:#}");
     assert_eq!(h1["values"]["DB01"], 4);
+
+    // An accepted report is reopened only with a reason; the unit then sees it
+    // returned, with that reason, on its next pull.
+    hub.cmd(&[
+        "review", "--unit", "TDP09", "--period", "2026-H1", "--reopen", " ",
+    ])
+    .expect_code(2);
+    hub.cmd(&[
+        "review",
+        "--unit",
+        "TDP09",
+        "--period",
+        "2026-H1",
+        "--reopen",
+        "Sai số hộ gia đình",
+    ])
+    .ok();
+    let st = hub
+        .cmd(&["status", "--period", "2026-H1", "--json"])
+        .ok()
+        .json();
+    let tdp09 = st["units"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|u| u["unit"] == "TDP09")
+        .unwrap()
+        .clone();
+    assert_eq!(tdp09["state"], "returned", "{st:#}");
+    assert_eq!(tdp09["review_reason"], "Sai số hộ gia đình");
+    rt().block_on(async {
+        let mut sync = SyncClient::new(channel(&link));
+        let pulled = sync
+            .pull(authed(
+                pb::PullRequest {
+                    after_seq: 2,
+                    limit: 10,
+                },
+                &cred,
+            ))
+            .await
+            .unwrap()
+            .into_inner();
+        let [entry] = pulled.entries.as_slice() else {
+            panic!("one new outbound entry: {pulled:?}")
+        };
+        let Some(pb::pull_entry::Entry::Review(review)) = &entry.entry else {
+            panic!("a review: {entry:?}")
+        };
+        assert_eq!(
+            (review.decision.as_str(), review.reason.as_str()),
+            ("returned", "Sai số hộ gia đình")
+        );
+    });
+}
+
+#[test]
+fn contacts_the_ward_narrative_and_a_closed_pipe() {
+    let hub = Hub::start();
+    hub.cmd(&[
+        "unit",
+        "add",
+        "TDP01",
+        "--name",
+        "Tổ dân phố số 1",
+        "--kind",
+        "residential-group",
+        "--contact",
+        "Nguyễn Văn A",
+        "--phone",
+        "0912 345 678",
+    ])
+    .ok();
+    let bad = hub
+        .cmd(&[
+            "unit",
+            "add",
+            "TDP02",
+            "--name",
+            "Tổ dân phố số 2",
+            "--kind",
+            "residential-group",
+            "--phone",
+            "gọi tôi",
+        ])
+        .expect_code(2);
+    assert!(bad.stderr().contains("phone"), "{}", bad.context());
+    let list = hub.cmd(&["unit", "list", "--json"]).ok().json();
+    let units = list["units"].as_array().unwrap();
+    assert_eq!(units.len(), 1, "{list:#}");
+    assert_eq!(units[0]["contact"], "Nguyễn Văn A");
+    assert_eq!(units[0]["phone"], "0912 345 678");
+
+    // The ward's own narrative, by section; bad input is refused.
+    hub.cmd(&[
+        "note",
+        "set",
+        "--period",
+        "2026-H1",
+        "--section",
+        "results",
+        "--text",
+        "Phường đã triển khai đầy đủ.",
+    ])
+    .ok();
+    let bad = hub
+        .cmd(&[
+            "note",
+            "set",
+            "--period",
+            "2026-H1",
+            "--section",
+            "ketqua",
+            "--text",
+            "x",
+        ])
+        .expect_code(2);
+    assert!(bad.stderr().contains("section"), "{}", bad.context());
+    hub.cmd(&[
+        "note",
+        "set",
+        "--period",
+        "2031-A07",
+        "--section",
+        "results",
+        "--text",
+        "x",
+    ])
+    .expect_code(2);
+
+    // A reader that goes away (`| head -1`) ends the command quietly.
+    let mut child = std::process::Command::new(&coso_tests::bins().hub)
+        .args(["unit", "list"])
+        .env("COSO_HUB_DIR", &hub.dir)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    drop(child.stdout.take());
+    let out = child.wait_with_output().unwrap();
+    assert!(
+        out.status.success() && out.stderr.is_empty(),
+        "status {:?}, stderr: {}",
+        out.status,
+        String::from_utf8_lossy(&out.stderr)
+    );
 }

@@ -1,25 +1,14 @@
-//! `coso-hub upstream set|push|log|received`: the arguments and the output
-//! (Vietnamese or English text, or `--json`) of the upstream commands, run
-//! as admin calls against the hub.
+//! `coso-hub upstream set|push|log|received`: where the consolidated report
+//! goes, delivering it now, and every delivery and attempt (text or `--json`).
 
+use std::io::Write;
 use std::path::PathBuf;
 
-use clap::parser::ValueSource;
-use clap::{Args, CommandFactory, Subcommand};
-use coso_proto::domain::calendar::vietnam;
+use clap::{Args, Subcommand};
 use coso_proto::{Lang, pb};
 use serde_json::json;
 
-use crate::cli::CliError;
-
-/// `println!` that ignores a closed stdout (`| head`) instead of panicking.
-macro_rules! outln {
-    ($($arg:tt)*) => {{
-        use std::io::Write as _;
-        let _ = writeln!(std::io::stdout(), $($arg)*);
-    }};
-}
-use crate::client::Admin;
+use super::{CliError, Ctx, fmt};
 use crate::input;
 
 #[derive(Debug, Subcommand)]
@@ -61,63 +50,6 @@ pub struct SetArgs {
     pub ca_file: Option<PathBuf>,
 }
 
-/// `--token` as typed on the command line. The global `--token` is also the
-/// remote hub's admin token and may come from COSO_HUB_TOKEN; only a value
-/// typed for a local hub is the upstream token, and clap's derived struct
-/// does not say where a value came from, so the command line is read again.
-fn token_typed_on_command_line<I, T>(args: I) -> Option<String>
-where
-    I: IntoIterator<Item = T>,
-    T: Into<std::ffi::OsString> + Clone,
-{
-    let m = crate::cli::Cli::command().try_get_matches_from(args).ok()?;
-    let mut cur = Some(&m);
-    while let Some(mm) = cur {
-        if mm.value_source("token") == Some(ValueSource::CommandLine) {
-            return mm.get_one::<String>("token").cloned();
-        }
-        cur = mm.subcommand().map(|(_, s)| s);
-    }
-    None
-}
-
-fn vn_time(rfc3339: &str) -> String {
-    chrono::DateTime::parse_from_rfc3339(rfc3339)
-        .map(|t| {
-            t.with_timezone(&vietnam())
-                .format("%d/%m/%Y %H:%M:%S")
-                .to_string()
-        })
-        .unwrap_or_default()
-}
-
-fn json_time(rfc3339: &str) -> serde_json::Value {
-    chrono::DateTime::parse_from_rfc3339(rfc3339)
-        .map(|t| json!(t.with_timezone(&vietnam()).to_rfc3339()))
-        .unwrap_or(serde_json::Value::Null)
-}
-
-fn table(rows: &[Vec<String>]) {
-    for line in crate::cli::table_lines(rows) {
-        outln!("{}", line);
-    }
-}
-
-fn word(s: &str, lang: Lang) -> String {
-    let vi = match s {
-        "queued" => "đang chờ gửi",
-        "delivered" => "đã gửi",
-        "failed" => "thất bại",
-        "superseded" => "đã thay bằng bản sau",
-        "retry" => "sẽ thử lại",
-        "manual" => "gửi tay",
-        "before_due" => "trước hạn",
-        "all_accepted" => "đủ báo cáo",
-        other => other,
-    };
-    lang.pick(vi, s).to_string()
-}
-
 /// The attempt's detail, with what to do about a refused token in Vietnamese.
 fn attempt_detail(a: &pb::UpstreamAttempt, lang: Lang) -> String {
     match (lang, a.http_status) {
@@ -132,23 +64,20 @@ fn attempt_detail(a: &pb::UpstreamAttempt, lang: Lang) -> String {
     }
 }
 
-/// Runs an upstream command; `remote` says whether `--hub` was given.
-pub async fn run(
-    mut admin: Admin,
-    lang: Lang,
-    json_out: bool,
-    remote: bool,
+/// Runs an upstream command against the hub.
+pub(super) async fn run(
+    ctx: &Ctx,
+    out: &mut dyn Write,
     cmd: UpstreamCommand,
 ) -> Result<(), CliError> {
+    let (lang, json_out) = (ctx.lang, ctx.json);
+    let mut admin = ctx.admin()?;
     match cmd {
         UpstreamCommand::Set(a) => {
+            // On this machine a typed `--token` is the upstream's token too.
             let token = a
                 .upstream_token
-                .or_else(|| {
-                    (!remote)
-                        .then(|| token_typed_on_command_line(std::env::args_os()))
-                        .flatten()
-                })
+                .or_else(|| ctx.local_token.clone())
                 .unwrap_or_default();
             let ca_pem = match &a.ca_file {
                 Some(p) => std::fs::read_to_string(p).map_err(|source| CliError::Io {
@@ -167,7 +96,8 @@ pub async fn run(
                 .await?
                 .into_inner();
             if json_out {
-                outln!(
+                w!(
+                    out,
                     "{}",
                     json!({"url": a.url.trim(), "token_set": token_set, "ca_set": ca_set,
                            "requeued": r.requeued})
@@ -183,18 +113,21 @@ pub async fn run(
                     (Lang::En, false, true) => " (no token, with a private CA)",
                     (Lang::En, false, false) => " (no token)",
                 };
-                outln!(
+                w!(
+                    out,
                     "{} {}{with}",
                     lang.pick("Đã đặt nơi nhận báo cáo cấp trên:", "Upstream set:"),
                     a.url.trim()
                 );
                 if r.requeued > 0 {
                     match lang {
-                        Lang::Vi => outln!(
+                        Lang::Vi => w!(
+                            out,
                             "{} lần gửi bị từ chối trước đây được xếp hàng gửi lại.",
                             r.requeued
                         ),
-                        Lang::En => outln!(
+                        Lang::En => w!(
+                            out,
                             "{} previously refused deliveries are queued again.",
                             r.requeued
                         ),
@@ -211,7 +144,8 @@ pub async fn run(
                 .await?
                 .into_inner();
             if json_out {
-                outln!(
+                w!(
+                    out,
                     "{}",
                     json!({"period": code.to_string(), "revision": r.revision,
                            "idempotency_key": r.idempotency_key, "state": r.state,
@@ -221,26 +155,32 @@ pub async fn run(
             }
             let n = r.revision;
             match (lang, r.state.as_str(), r.unchanged) {
-                (Lang::Vi, "delivered", _) => outln!(
+                (Lang::Vi, "delivered", _) => w!(
+                    out,
                     "Báo cáo kỳ {code} không thay đổi so với lần gửi số {n}, đã được cấp trên nhận; không gửi lại."
                 ),
-                (Lang::Vi, _, true) => outln!(
+                (Lang::Vi, _, true) => w!(
+                    out,
                     "Báo cáo kỳ {code} không thay đổi; lần gửi số {n} đang chờ gửi. Xem: coso-hub upstream log"
                 ),
-                (Lang::Vi, _, false) => outln!(
+                (Lang::Vi, _, false) => w!(
+                    out,
                     "Đã xếp hàng gửi báo cáo kỳ {code} lên cấp trên (lần gửi số {n}). Xem kết quả: coso-hub upstream log"
                 ),
-                (Lang::En, "delivered", _) => outln!(
+                (Lang::En, "delivered", _) => w!(
+                    out,
                     "The {code} report is unchanged since revision {n}, which the upstream has; not sent again."
                 ),
-                (Lang::En, _, true) => outln!(
+                (Lang::En, _, true) => w!(
+                    out,
                     "The {code} report is unchanged; revision {n} is waiting to be sent. See coso-hub upstream log"
                 ),
-                (Lang::En, _, false) => outln!(
+                (Lang::En, _, false) => w!(
+                    out,
                     "Queued the {code} report for delivery (revision {n}). See coso-hub upstream log"
                 ),
             }
-            outln!("Idempotency-Key: {}", r.idempotency_key);
+            w!(out, "Idempotency-Key: {}", r.idempotency_key);
         }
         UpstreamCommand::Log => {
             let r = admin
@@ -254,9 +194,9 @@ pub async fn run(
                     .map(|d| {
                         json!({"period": d.period, "revision": d.revision,
                                "idempotency_key": d.idempotency_key, "state": d.state,
-                               "trigger": d.trigger, "queued_at": json_time(&d.queued_at),
+                               "trigger": d.trigger, "queued_at": fmt::json_time(&d.queued_at),
                                "attempts": d.attempts,
-                               "next_attempt_at": json_time(&d.next_attempt_at),
+                               "next_attempt_at": fmt::json_time(&d.next_attempt_at),
                                "content_sha256": d.content_sha256})
                     })
                     .collect();
@@ -265,12 +205,13 @@ pub async fn run(
                     .iter()
                     .map(|a| {
                         json!({"period": a.period, "revision": a.revision,
-                               "idempotency_key": a.idempotency_key, "at": json_time(&a.at),
+                               "idempotency_key": a.idempotency_key, "at": fmt::json_time(&a.at),
                                "outcome": a.outcome, "http_status": a.http_status,
                                "detail": a.detail})
                     })
                     .collect();
-                outln!(
+                w!(
+                    out,
                     "{}",
                     json!({"url": if r.url.is_empty() { serde_json::Value::Null } else { json!(r.url) },
                            "token_set": r.token_set, "ca_set": r.ca_set,
@@ -279,7 +220,8 @@ pub async fn run(
                 return Ok(());
             }
             if r.url.is_empty() {
-                outln!(
+                w!(
+                    out,
                     "{}",
                     lang.pick(
                         "Chưa đặt nơi nhận báo cáo cấp trên (coso-hub upstream set --url URL).",
@@ -287,16 +229,17 @@ pub async fn run(
                     )
                 );
             } else {
-                outln!("{} {}", lang.pick("Nơi nhận:", "Upstream:"), r.url);
+                w!(out, "{} {}", lang.pick("Nơi nhận:", "Upstream:"), r.url);
             }
             if r.deliveries.is_empty() {
-                outln!(
+                w!(
+                    out,
                     "{}",
                     lang.pick("Chưa có lần gửi nào.", "Nothing delivered yet.")
                 );
                 return Ok(());
             }
-            outln!();
+            w!(out);
             let mut rows = vec![
                 [
                     lang.pick("KỲ", "PERIOD"),
@@ -313,17 +256,17 @@ pub async fn run(
                 rows.push(vec![
                     d.period.clone(),
                     d.revision.to_string(),
-                    word(&d.state, lang),
-                    word(&d.trigger, lang),
+                    fmt::word(&d.state, lang).to_string(),
+                    fmt::word(&d.trigger, lang).to_string(),
                     d.attempts.to_string(),
-                    vn_time(&d.next_attempt_at),
+                    fmt::vn_time(&d.next_attempt_at),
                 ]);
             }
-            table(&rows);
+            fmt::table(out, &rows)?;
             if r.attempts.is_empty() {
                 return Ok(());
             }
-            outln!();
+            w!(out);
             let mut rows = vec![
                 [
                     lang.pick("LÚC", "AT"),
@@ -338,10 +281,10 @@ pub async fn run(
             ];
             for a in &r.attempts {
                 rows.push(vec![
-                    vn_time(&a.at),
+                    fmt::vn_time(&a.at),
                     a.period.clone(),
                     a.revision.to_string(),
-                    word(&a.outcome, lang),
+                    fmt::word(&a.outcome, lang).to_string(),
                     if a.http_status == 0 {
                         "-".into()
                     } else {
@@ -350,7 +293,7 @@ pub async fn run(
                     attempt_detail(a, lang),
                 ]);
             }
-            table(&rows);
+            fmt::table(out, &rows)?;
         }
         UpstreamCommand::Received => {
             let r = admin
@@ -364,15 +307,16 @@ pub async fn run(
                     .map(|x| {
                         json!({"ward": x.ward, "period": x.period, "revision": x.revision,
                                "idempotency_key": x.idempotency_key,
-                               "received_at": json_time(&x.received_at),
+                               "received_at": fmt::json_time(&x.received_at),
                                "content_sha256": x.content_sha256, "bytes": x.bytes})
                     })
                     .collect();
-                outln!("{}", json!({"received": received}));
+                w!(out, "{}", json!({"received": received}));
                 return Ok(());
             }
             if r.received.is_empty() {
-                outln!(
+                w!(
+                    out,
                     "{}",
                     lang.pick(
                         "Chưa nhận báo cáo nào từ cấp dưới.",
@@ -397,36 +341,12 @@ pub async fn run(
                     x.ward.clone(),
                     x.period.clone(),
                     x.revision.to_string(),
-                    vn_time(&x.received_at),
+                    fmt::vn_time(&x.received_at),
                     x.idempotency_key.clone(),
                 ]);
             }
-            table(&rows);
+            fmt::table(out, &rows)?;
         }
     }
     Ok(())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn the_upstream_token_is_the_one_typed() {
-        crate::cli::Cli::command().debug_assert();
-        let args = |a: &[&str]| {
-            let mut v = vec!["coso-hub"];
-            v.extend_from_slice(a);
-            token_typed_on_command_line(v)
-        };
-        assert_eq!(
-            args(&["upstream", "set", "--url", "https://x.vn/", "--token", "T1"]).as_deref(),
-            Some("T1")
-        );
-        assert_eq!(
-            args(&["--token", "T2", "upstream", "set", "--url", "https://x.vn/"]).as_deref(),
-            Some("T2")
-        );
-        assert_eq!(args(&["upstream", "set", "--url", "https://x.vn/"]), None);
-    }
 }

@@ -1,0 +1,320 @@
+//! The Admin contract at the edge: every request becomes checked ward input
+//! (`TryFrom`, with the checks of [`crate::input`], so the CLI, the web and
+//! any other client meet the same rules), and every ward result becomes its
+//! reply. The only place where Admin wire types meet the ward's types.
+
+use chrono::{DateTime, Utc};
+use coso_proto::domain::calendar::AdHocPeriod;
+use coso_proto::{PeriodCode, Section, UnitCode, pb};
+
+use crate::compile::{Format, StatusRow};
+use crate::input::{self, InputError};
+use crate::store::Contact;
+use crate::upstream::rollup::WardsStatus;
+use crate::ward::{
+    EnrolmentInvite, NewUnit, Pushed, Scope, Standing, TargetInput, UnitDetail, UnitSummary,
+    UpstreamLog, Verdict,
+};
+
+fn time(t: Option<DateTime<Utc>>) -> String {
+    coso_proto::convert::time_to_wire(t)
+}
+
+fn contact_in(c: Option<pb::UnitContact>) -> Result<Contact, InputError> {
+    let c = c.unwrap_or_default();
+    input::contact(&c.person, &c.phone)
+}
+
+fn contact_out(c: &Contact) -> pb::UnitContact {
+    pb::UnitContact {
+        person: c.person.clone().unwrap_or_default(),
+        phone: c.phone.clone().unwrap_or_default(),
+    }
+}
+
+fn new_unit(u: Option<pb::Unit>, c: Option<pb::UnitContact>) -> Result<NewUnit, InputError> {
+    let u = u.unwrap_or_default();
+    Ok(NewUnit {
+        unit: input::unit(&u.code, &u.name, &u.kind)?,
+        contact: contact_in(c)?,
+    })
+}
+
+impl TryFrom<pb::AddUnitRequest> for NewUnit {
+    type Error = InputError;
+    fn try_from(r: pb::AddUnitRequest) -> Result<Self, Self::Error> {
+        new_unit(r.unit, r.contact)
+    }
+}
+
+/// `ImportUnits`: both lists, registered together.
+pub struct NewUnits(pub Vec<NewUnit>);
+
+impl TryFrom<pb::ImportUnitsRequest> for NewUnits {
+    type Error = InputError;
+    fn try_from(r: pb::ImportUnitsRequest) -> Result<Self, Self::Error> {
+        let plain = r.units.into_iter().map(|u| new_unit(Some(u), None));
+        let with_contact = r.entries.into_iter().map(|e| new_unit(e.unit, e.contact));
+        let units = plain.chain(with_contact).collect::<Result<Vec<_>, _>>()?;
+        if units.is_empty() {
+            return Err(InputError::CsvEmpty("units".into()));
+        }
+        Ok(NewUnits(units))
+    }
+}
+
+/// The unit a request names.
+pub fn unit_ref(r: &pb::UnitRef) -> Result<UnitCode, InputError> {
+    input::unit_code(&r.code)
+}
+
+/// An ad-hoc period request, checked against the catalog it names indicators of.
+pub fn adhoc(
+    catalog: &coso_proto::Catalog,
+    r: pb::AddPeriodRequest,
+) -> Result<AdHocPeriod, InputError> {
+    Ok(AdHocPeriod {
+        code: input::period_code(&r.code)?,
+        title: input::title(&r.title)?,
+        due: input::date("due", &r.due)?,
+        indicators: input::indicators(catalog, &r.indicators)?,
+    })
+}
+
+/// `Review`: which report, and the verdict.
+pub struct ReviewInput {
+    pub unit: UnitCode,
+    pub period: PeriodCode,
+    pub verdict: Verdict,
+}
+
+impl TryFrom<pb::ReviewRequest> for ReviewInput {
+    type Error = InputError;
+    fn try_from(r: pb::ReviewRequest) -> Result<Self, Self::Error> {
+        Ok(ReviewInput {
+            unit: input::unit_code(&r.unit)?,
+            period: input::period_code(&r.period)?,
+            verdict: Verdict::parse(&r.decision, &r.reason)?,
+        })
+    }
+}
+
+/// `CompileReport`: which period, format and scope.
+pub struct ReportInput {
+    pub period: PeriodCode,
+    pub format: Format,
+    pub scope: Scope,
+}
+
+impl TryFrom<pb::CompileReportRequest> for ReportInput {
+    type Error = InputError;
+    fn try_from(r: pb::CompileReportRequest) -> Result<Self, Self::Error> {
+        Ok(ReportInput {
+            period: input::period_code(&r.period)?,
+            format: input::format(&r.format)?,
+            scope: if r.wards { Scope::Wards } else { Scope::Auto },
+        })
+    }
+}
+
+/// `SetWardNote`: the period, the section and the text.
+pub struct WardNoteInput {
+    pub period: PeriodCode,
+    pub section: Section,
+    pub text: String,
+}
+
+impl TryFrom<pb::SetWardNoteRequest> for WardNoteInput {
+    type Error = InputError;
+    fn try_from(r: pb::SetWardNoteRequest) -> Result<Self, Self::Error> {
+        Ok(WardNoteInput {
+            period: input::period_code(&r.period)?,
+            section: input::section(&r.section)?,
+            text: r.text,
+        })
+    }
+}
+
+impl From<pb::SetUpstreamRequest> for TargetInput {
+    fn from(r: pb::SetUpstreamRequest) -> Self {
+        TargetInput {
+            url: r.url,
+            token: r.token,
+            ca_pem: r.ca_pem,
+        }
+    }
+}
+
+impl From<&EnrolmentInvite> for pb::AddUnitResponse {
+    fn from(i: &EnrolmentInvite) -> Self {
+        pb::AddUnitResponse {
+            unit: Some(pb::Unit::from(&i.unit)),
+            enrolment_link: i.link.clone(),
+            expires_at: i.expires_at.to_rfc3339(),
+        }
+    }
+}
+
+impl From<&UnitSummary> for pb::UnitSummary {
+    fn from(s: &UnitSummary) -> Self {
+        pb::UnitSummary {
+            unit: Some(pb::Unit::from(&s.unit)),
+            enrolment: s.enrolment.as_str().into(),
+            acked_seq: s.acked_seq,
+            last_sync: time(s.last_sync),
+            contact: Some(contact_out(&s.contact)),
+        }
+    }
+}
+
+impl From<&UnitDetail> for pb::UnitDetail {
+    fn from(d: &UnitDetail) -> Self {
+        pb::UnitDetail {
+            summary: Some(pb::UnitSummary::from(&d.summary)),
+            activities: d.activities,
+            periods: d
+                .periods
+                .iter()
+                .map(|p| pb::UnitPeriod {
+                    period: p.period.code.to_string(),
+                    state: p.state.as_str().into(),
+                    values: p
+                        .values
+                        .iter()
+                        .map(|(k, v)| (k.clone(), pb::Value::from(v)))
+                        .collect(),
+                    submitted_at: time(p.submitted_at),
+                })
+                .collect(),
+        }
+    }
+}
+
+impl From<&StatusRow> for pb::UnitStatus {
+    fn from(row: &StatusRow) -> Self {
+        pb::UnitStatus {
+            unit: Some(pb::Unit {
+                code: row.unit.to_string(),
+                name: row.name.clone(),
+                kind: row.kind.to_string(),
+            }),
+            state: row.state.as_str().into(),
+            submitted_at: row.submitted_at.clone().unwrap_or_default(),
+            timeliness: row.timeliness.as_str().into(),
+            review_reason: row.review_reason.clone().unwrap_or_default(),
+        }
+    }
+}
+
+fn count<N: TryInto<u32>>(n: N) -> u32 {
+    n.try_into().unwrap_or(u32::MAX)
+}
+
+/// `Status`: the counts, the rows, and the whole document as JSON (what
+/// `status --json` prints).
+pub fn status(
+    period: &coso_proto::Period,
+    standing: &Standing,
+) -> Result<pb::StatusResponse, serde_json::Error> {
+    match standing {
+        Standing::Units(s) => {
+            let t = &s.totals;
+            Ok(pb::StatusResponse {
+                period: Some(pb::Period::from(period)),
+                units: s.units.iter().map(pb::UnitStatus::from).collect(),
+                expected: count(t.expected),
+                reported: count(t.reported),
+                on_time: count(t.on_time),
+                late: count(t.late),
+                missing: count(t.missing),
+                status_json: serde_json::to_string(s)?,
+            })
+        }
+        Standing::Wards(s) => wards_status(period, s),
+    }
+}
+
+fn wards_status(
+    period: &coso_proto::Period,
+    s: &WardsStatus,
+) -> Result<pb::StatusResponse, serde_json::Error> {
+    let t = &s.totals;
+    Ok(pb::StatusResponse {
+        period: Some(pb::Period::from(period)),
+        units: Vec::new(),
+        expected: count(t.units_expected),
+        reported: count(t.units_reported),
+        on_time: count(t.on_time),
+        late: count(t.late),
+        missing: count(t.missing),
+        status_json: serde_json::to_string(s)?,
+    })
+}
+
+impl From<&Pushed> for pb::PushUpstreamResponse {
+    fn from(p: &Pushed) -> Self {
+        pb::PushUpstreamResponse {
+            revision: p.revision,
+            idempotency_key: p.idempotency_key.clone(),
+            state: p.state.into(),
+            unchanged: p.unchanged,
+        }
+    }
+}
+
+impl From<&UpstreamLog> for pb::UpstreamLogResponse {
+    fn from(l: &UpstreamLog) -> Self {
+        use crate::store::outbox::DeliveryState;
+        let target = l.target.as_ref();
+        pb::UpstreamLogResponse {
+            attempts: l
+                .attempts
+                .iter()
+                .map(|a| pb::UpstreamAttempt {
+                    period: a.period.to_string(),
+                    revision: a.revision,
+                    idempotency_key: a.idempotency_key.clone(),
+                    at: a.at.to_rfc3339(),
+                    outcome: a.outcome.as_str().into(),
+                    http_status: u32::from(a.http_status),
+                    detail: a.detail.clone(),
+                })
+                .collect(),
+            url: target.map(|t| t.url.clone()).unwrap_or_default(),
+            token_set: target.is_some_and(|t| t.token.is_some()),
+            ca_set: target.is_some_and(|t| t.ca_pem.is_some()),
+            deliveries: l
+                .deliveries
+                .iter()
+                .map(|d| pb::UpstreamDelivery {
+                    period: d.period.to_string(),
+                    revision: d.revision,
+                    idempotency_key: d.idempotency_key.clone(),
+                    state: d.state.as_str().into(),
+                    trigger: d.trigger.as_str().into(),
+                    queued_at: d.queued_at.to_rfc3339(),
+                    attempts: d.attempts,
+                    next_attempt_at: if d.state == DeliveryState::Queued {
+                        d.next_attempt_at.to_rfc3339()
+                    } else {
+                        String::new()
+                    },
+                    content_sha256: d.content_sha256.clone(),
+                })
+                .collect(),
+            received: l
+                .received
+                .iter()
+                .map(|r| pb::ReceivedReport {
+                    ward: r.ward.clone(),
+                    period: r.period.to_string(),
+                    revision: r.revision,
+                    idempotency_key: r.idempotency_key.clone(),
+                    received_at: r.received_at.to_rfc3339(),
+                    content_sha256: r.content_sha256.clone(),
+                    bytes: r.bytes,
+                })
+                .collect(),
+        }
+    }
+}

@@ -1,0 +1,246 @@
+//! The `coso.v1.Admin` gRPC service: the edge between the Admin contract and
+//! the ward's use cases ([`crate::ward`]). Each call checks the admin token,
+//! converts the request ([`convert`]), runs one use case and converts the
+//! result; the rules themselves live in the ward layer.
+
+pub mod convert;
+
+use std::sync::Arc;
+
+use coso_proto::pb;
+use tonic::{Request, Response, Status};
+
+use crate::auth;
+use crate::error::{ApiError, lang_of};
+use crate::reporting::ReportingError;
+use crate::state::HubState;
+use crate::ward::{Actor, NewUnit, Ward};
+use convert::{NewUnits, ReportInput, ReviewInput, WardNoteInput};
+
+pub struct AdminService {
+    ward: Ward,
+}
+
+type RpcResult<T> = Result<Response<T>, Status>;
+
+impl AdminService {
+    pub fn new(hub: Arc<HubState>) -> AdminService {
+        AdminService {
+            ward: Ward::new(hub),
+        }
+    }
+
+    /// Runs an admin call: checks the token, then maps any error once.
+    async fn call<Req, Res, F>(
+        &self,
+        request: Request<Req>,
+        f: impl FnOnce(Req, Actor) -> F,
+    ) -> RpcResult<Res>
+    where
+        F: Future<Output = Result<Res, ApiError>>,
+    {
+        let lang = lang_of(request.metadata());
+        if let Err(e) = auth::check_admin(&self.ward.hub().store, request.metadata()) {
+            return Err(ApiError::from(e).into_status(lang));
+        }
+        f(request.into_inner(), Actor::admin_token())
+            .await
+            .map(Response::new)
+            .map_err(|e| e.into_status(lang))
+    }
+
+    fn period(&self, code: &str) -> Result<coso_proto::Period, ApiError> {
+        let code = crate::input::period_code(code)?;
+        Ok(self.ward.period(&code)?)
+    }
+}
+
+#[tonic::async_trait]
+impl pb::admin_server::Admin for AdminService {
+    async fn add_unit(
+        &self,
+        request: Request<pb::AddUnitRequest>,
+    ) -> RpcResult<pb::AddUnitResponse> {
+        self.call(request, |req, actor| async move {
+            let unit = NewUnit::try_from(req)?;
+            let invites = self.ward.add_units(&actor, vec![unit]).await?;
+            Ok(invites
+                .first()
+                .map(pb::AddUnitResponse::from)
+                .unwrap_or_default())
+        })
+        .await
+    }
+
+    async fn import_units(
+        &self,
+        request: Request<pb::ImportUnitsRequest>,
+    ) -> RpcResult<pb::ImportUnitsResponse> {
+        self.call(request, |req, actor| async move {
+            let NewUnits(units) = NewUnits::try_from(req)?;
+            let invites = self.ward.add_units(&actor, units).await?;
+            Ok(pb::ImportUnitsResponse {
+                units: invites.iter().map(pb::AddUnitResponse::from).collect(),
+            })
+        })
+        .await
+    }
+
+    async fn reissue_enrolment(
+        &self,
+        request: Request<pb::UnitRef>,
+    ) -> RpcResult<pb::AddUnitResponse> {
+        self.call(request, |req, actor| async move {
+            let code = convert::unit_ref(&req)?;
+            let invite = self.ward.reissue(&actor, &code).await?;
+            Ok(pb::AddUnitResponse::from(&invite))
+        })
+        .await
+    }
+
+    async fn revoke_unit(&self, request: Request<pb::UnitRef>) -> RpcResult<pb::UnitSummary> {
+        self.call(request, |req, actor| async move {
+            let code = convert::unit_ref(&req)?;
+            Ok(pb::UnitSummary::from(
+                &self.ward.revoke(&actor, &code).await?,
+            ))
+        })
+        .await
+    }
+
+    async fn list_units(
+        &self,
+        request: Request<pb::ListUnitsRequest>,
+    ) -> RpcResult<pb::ListUnitsResponse> {
+        self.call(request, |_, _| async move {
+            Ok(pb::ListUnitsResponse {
+                units: self
+                    .ward
+                    .units()?
+                    .iter()
+                    .map(pb::UnitSummary::from)
+                    .collect(),
+            })
+        })
+        .await
+    }
+
+    async fn show_unit(&self, request: Request<pb::UnitRef>) -> RpcResult<pb::UnitDetail> {
+        self.call(request, |req, _| async move {
+            let code = convert::unit_ref(&req)?;
+            Ok(pb::UnitDetail::from(&self.ward.unit_detail(&code)?))
+        })
+        .await
+    }
+
+    async fn list_periods(
+        &self,
+        request: Request<pb::ListPeriodsRequest>,
+    ) -> RpcResult<pb::ListPeriodsResponse> {
+        self.call(request, |_, _| async move {
+            Ok(pb::ListPeriodsResponse {
+                periods: self.ward.periods().iter().map(pb::Period::from).collect(),
+            })
+        })
+        .await
+    }
+
+    async fn add_period(&self, request: Request<pb::AddPeriodRequest>) -> RpcResult<pb::Period> {
+        self.call(request, |req, actor| async move {
+            let adhoc = convert::adhoc(&self.ward.hub().docs.catalog(), req)?;
+            Ok(pb::Period::from(
+                &self.ward.add_period(&actor, adhoc).await?,
+            ))
+        })
+        .await
+    }
+
+    async fn status(&self, request: Request<pb::StatusRequest>) -> RpcResult<pb::StatusResponse> {
+        self.call(request, |req, _| async move {
+            let period = self.period(&req.period)?;
+            let standing = self.ward.standing(&period, req.wards)?;
+            convert::status(&period, &standing)
+                .map_err(|e| ApiError::Ward(ReportingError::from(e).into()))
+        })
+        .await
+    }
+
+    async fn review(&self, request: Request<pb::ReviewRequest>) -> RpcResult<pb::ReviewResponse> {
+        self.call(request, |req, actor| async move {
+            let r = ReviewInput::try_from(req)?;
+            let period = self.ward.period(&r.period)?;
+            let row = self
+                .ward
+                .review(&actor, &r.unit, &period, r.verdict)
+                .await?;
+            Ok(pb::ReviewResponse {
+                status: Some(pb::UnitStatus::from(&row)),
+            })
+        })
+        .await
+    }
+
+    async fn compile_report(
+        &self,
+        request: Request<pb::CompileReportRequest>,
+    ) -> RpcResult<pb::CompileReportResponse> {
+        self.call(request, |req, _| async move {
+            let r = ReportInput::try_from(req)?;
+            let period = self.ward.period(&r.period)?;
+            let report = self.ward.report(&period, r.format, r.scope)?;
+            Ok(pb::CompileReportResponse {
+                content: report.content,
+                media_type: report.media_type.to_string(),
+            })
+        })
+        .await
+    }
+
+    async fn set_upstream(
+        &self,
+        request: Request<pb::SetUpstreamRequest>,
+    ) -> RpcResult<pb::SetUpstreamResponse> {
+        self.call(request, |req, actor| async move {
+            let requeued = self.ward.set_upstream(&actor, req.into()).await?;
+            Ok(pb::SetUpstreamResponse { requeued })
+        })
+        .await
+    }
+
+    async fn push_upstream(
+        &self,
+        request: Request<pb::PushUpstreamRequest>,
+    ) -> RpcResult<pb::PushUpstreamResponse> {
+        self.call(request, |req, actor| async move {
+            let period = self.period(&req.period)?;
+            let pushed = self.ward.push_upstream(&actor, &period).await?;
+            Ok(pb::PushUpstreamResponse::from(&pushed))
+        })
+        .await
+    }
+
+    async fn upstream_log(
+        &self,
+        request: Request<pb::UpstreamLogRequest>,
+    ) -> RpcResult<pb::UpstreamLogResponse> {
+        self.call(request, |_, _| async move {
+            Ok(pb::UpstreamLogResponse::from(&self.ward.upstream_log()?))
+        })
+        .await
+    }
+
+    async fn set_ward_note(
+        &self,
+        request: Request<pb::SetWardNoteRequest>,
+    ) -> RpcResult<pb::SetWardNoteResponse> {
+        self.call(request, |req, actor| async move {
+            let n = WardNoteInput::try_from(req)?;
+            let period = self.ward.period(&n.period)?;
+            self.ward
+                .set_ward_note(&actor, &period, n.section, &n.text)
+                .await?;
+            Ok(pb::SetWardNoteResponse {})
+        })
+        .await
+    }
+}

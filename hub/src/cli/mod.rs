@@ -1,0 +1,384 @@
+//! The `coso-hub` command line: the global flags and the dispatch to one
+//! module per command. `init` and `serve` run locally; every other command
+//! is an admin client of the running hub. Commands write their results to a
+//! `&mut dyn Write` (stdout in the binary), messages are in Vietnamese or
+//! English, and exit codes follow interface.md.
+
+/// `writeln!` to a command's output, as a [`CliError::Output`] on failure.
+macro_rules! w {
+    ($out:expr) => {
+        writeln!($out).map_err($crate::cli::CliError::Output)?
+    };
+    ($out:expr, $($arg:tt)*) => {
+        writeln!($out, $($arg)*).map_err($crate::cli::CliError::Output)?
+    };
+}
+
+mod fmt;
+mod init;
+mod note;
+mod period;
+mod report;
+mod review;
+mod serve;
+mod status;
+mod unit;
+mod upstream;
+
+use std::io::Write;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use clap::parser::ValueSource;
+use clap::{CommandFactory, FromArgMatches, Parser, Subcommand};
+use coso_proto::Lang;
+use thiserror::Error;
+use tonic::Code;
+
+use crate::client::{self, ClientError, Target};
+use crate::config::ConfigError;
+use crate::input::InputError;
+use crate::server::ServerError;
+use crate::store::StoreError;
+
+pub use fmt::table_lines;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "coso-hub",
+    version,
+    about = "Máy chủ phường của coso: nhận báo cáo của các đơn vị, duyệt và tổng hợp báo cáo.\ncoso's ward hub: receives the units' reports, reviews and consolidates them."
+)]
+pub struct Cli {
+    /// The hub's data directory.
+    #[arg(long, global = true, env = "COSO_HUB_DIR", value_name = "DIR")]
+    pub data_dir: Option<PathBuf>,
+    /// Language of messages: vi (default) or en.
+    #[arg(long, global = true, env = "COSO_LANG", value_name = "LANG")]
+    pub lang: Option<Lang>,
+    /// Print one JSON document instead of text.
+    #[arg(long, global = true)]
+    pub json: bool,
+    /// Reach a hub on another machine: HOST:PORT (with --token and --fp).
+    #[arg(long, global = true, value_name = "HOST:PORT")]
+    pub hub: Option<String>,
+    /// The admin token of the remote hub.
+    #[arg(
+        long,
+        global = true,
+        env = "COSO_HUB_TOKEN",
+        value_name = "TOKEN",
+        hide_env_values = true
+    )]
+    pub token: Option<String>,
+    /// The SHA-256 fingerprint of the remote hub's certificate (hex).
+    #[arg(long, global = true, value_name = "HEX")]
+    pub fp: Option<String>,
+    #[command(subcommand)]
+    pub command: Command,
+    /// Whether `--token` was typed on the command line (not taken from
+    /// COSO_HUB_TOKEN): on this machine, a typed `upstream set --token` is the
+    /// upstream's token, not an admin token.
+    #[arg(skip)]
+    pub token_typed: bool,
+}
+
+impl Cli {
+    /// Parses the process's arguments (exits with clap's message and status
+    /// 2 on a usage error, as clap does).
+    pub fn parse_args() -> Cli {
+        Cli::parse_from_args(std::env::args_os()).unwrap_or_else(|e| e.exit())
+    }
+
+    /// Parses `args`, noting where `--token` came from.
+    pub fn parse_from_args<I, T>(args: I) -> Result<Cli, clap::Error>
+    where
+        I: IntoIterator<Item = T>,
+        T: Into<std::ffi::OsString> + Clone,
+    {
+        let m = Cli::command().try_get_matches_from(args)?;
+        let mut cli = Cli::from_arg_matches(&m)?;
+        let mut cur = Some(&m);
+        while let Some(mm) = cur {
+            if mm.value_source("token") == Some(ValueSource::CommandLine) {
+                cli.token_typed = true;
+            }
+            cur = mm.subcommand().map(|(_, s)| s);
+        }
+        Ok(cli)
+    }
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Create the hub's data directory: config, certificates, admin token.
+    Init(init::InitArgs),
+    /// Serve agents (gRPC over TLS) and HTTP until SIGINT or SIGTERM.
+    Serve(serve::ServeArgs),
+    /// Register and manage units.
+    #[command(subcommand)]
+    Unit(unit::UnitCommand),
+    /// Reporting periods.
+    #[command(subcommand)]
+    Period(period::PeriodCommand),
+    /// Who has reported for a period.
+    Status(status::StatusArgs),
+    /// Accept or return a submitted report, or reopen an accepted one.
+    Review(review::ReviewArgs),
+    /// Write the consolidated report for a period.
+    Report(report::ReportArgs),
+    /// The ward's own narrative of a period (the report's body).
+    #[command(subcommand)]
+    Note(note::NoteCommand),
+    /// Deliver the consolidated report to the level above (set, push, log).
+    #[command(subcommand)]
+    Upstream(upstream::UpstreamCommand),
+}
+
+#[derive(Debug, Error)]
+pub enum CliError {
+    #[error(transparent)]
+    Input(#[from] InputError),
+    #[error("{0} already holds a hub; refusing to overwrite it")]
+    AlreadyInitialised(PathBuf),
+    #[error("{0} holds no hub: run coso-hub init first")]
+    NotInitialised(PathBuf),
+    #[error("no data directory: pass --data-dir or set COSO_HUB_DIR")]
+    NoDataDir,
+    #[error("--hub needs --token and --fp")]
+    RemoteIncomplete,
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    #[error("{path}: {source}")]
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("cannot listen on {addr}: {source}")]
+    Bind {
+        addr: SocketAddr,
+        source: std::io::Error,
+    },
+    #[error(transparent)]
+    Tls(#[from] crate::tls::TlsError),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error(transparent)]
+    Server(#[from] ServerError),
+    #[error(transparent)]
+    Client(#[from] ClientError),
+    #[error("{}", .0.message())]
+    Rpc(tonic::Status),
+    /// Writing the result to stdout failed; a closed pipe (`| head -1`) ends
+    /// the command quietly.
+    #[error("cannot write the output: {0}")]
+    Output(std::io::Error),
+}
+
+impl CliError {
+    pub(crate) fn io(path: &Path) -> impl FnOnce(std::io::Error) -> CliError + '_ {
+        move |source| CliError::Io {
+            path: path.to_path_buf(),
+            source,
+        }
+    }
+
+    pub fn exit_code(&self) -> u8 {
+        match self {
+            CliError::Input(_)
+            | CliError::AlreadyInitialised(_)
+            | CliError::RemoteIncomplete
+            | CliError::NoDataDir => 2,
+            CliError::Client(ClientError::Remote { .. }) => 2,
+            CliError::Rpc(s) => match s.code() {
+                Code::InvalidArgument
+                | Code::AlreadyExists
+                | Code::NotFound
+                | Code::FailedPrecondition => 2,
+                _ => 1,
+            },
+            _ => 1,
+        }
+    }
+
+    pub fn message(&self, lang: Lang) -> String {
+        if lang == Lang::En {
+            return match self {
+                CliError::Rpc(s) if s.code() == Code::Unavailable => {
+                    format!("cannot reach the hub: {}", s.message())
+                }
+                _ => self.to_string(),
+            };
+        }
+        match self {
+            CliError::Input(e) => e.message(lang),
+            CliError::AlreadyInitialised(p) => {
+                format!("{} đã có máy chủ phường; không ghi đè", p.display())
+            }
+            CliError::NotInitialised(p) => format!(
+                "{} chưa có máy chủ phường: chạy coso-hub init trước",
+                p.display()
+            ),
+            CliError::NoDataDir => {
+                "không xác định được thư mục dữ liệu: dùng --data-dir hoặc COSO_HUB_DIR".into()
+            }
+            CliError::RemoteIncomplete => "--hub cần kèm --token và --fp".into(),
+            CliError::Config(e) => format!("cấu hình không hợp lệ: {e}"),
+            CliError::Io { path, source } => format!("{}: {source}", path.display()),
+            CliError::Bind { addr, source } => format!("không mở được cổng {addr}: {source}"),
+            CliError::Tls(e) => format!("lỗi chứng chỉ TLS: {e}"),
+            CliError::Store(StoreError::Locked(d))
+            | CliError::Server(ServerError::Store(StoreError::Locked(d))) => {
+                format!("cơ sở dữ liệu {d} đang được một tiến trình coso-hub khác sử dụng")
+            }
+            CliError::Store(e) => format!("lỗi cơ sở dữ liệu: {e}"),
+            CliError::Server(e) => format!("máy chủ dừng vì lỗi: {e}"),
+            CliError::Client(ClientError::NotRunning(d)) => {
+                format!("máy chủ phường của {d} chưa chạy: khởi động bằng coso-hub serve")
+            }
+            CliError::Client(ClientError::Remote { field, reason }) => {
+                format!("tham số --{field} không hợp lệ: {reason}")
+            }
+            CliError::Client(e) => format!("không kết nối được máy chủ phường: {e}"),
+            CliError::Rpc(s) if s.code() == Code::Unavailable => {
+                format!("không kết nối được máy chủ phường: {}", s.message())
+            }
+            CliError::Rpc(s) => s.message().to_string(),
+            CliError::Output(e) => format!("không ghi được kết quả ra màn hình: {e}"),
+        }
+    }
+}
+
+impl From<tonic::Status> for CliError {
+    fn from(s: tonic::Status) -> Self {
+        CliError::Rpc(s)
+    }
+}
+
+/// Everything a command needs besides its own arguments.
+struct Ctx {
+    lang: Lang,
+    json: bool,
+    data_dir: Option<PathBuf>,
+    remote: Option<(String, Option<String>, Option<String>)>,
+    /// `--token` typed on the command line for a hub on this machine.
+    local_token: Option<String>,
+}
+
+impl Ctx {
+    fn t<'a>(&self, vi: &'a str, en: &'a str) -> &'a str {
+        self.lang.pick(vi, en)
+    }
+
+    fn data_dir(&self) -> Result<&Path, CliError> {
+        self.data_dir.as_deref().ok_or(CliError::NoDataDir)
+    }
+
+    fn admin(&self) -> Result<client::Admin, CliError> {
+        let target = match &self.remote {
+            Some((hub, Some(token), Some(fp))) => Target::remote(hub, token, fp)?,
+            Some(_) => return Err(CliError::RemoteIncomplete),
+            None => Target::local(self.data_dir()?)?,
+        };
+        Ok(client::admin(&target, self.lang)?)
+    }
+}
+
+/// The default data directory: the user's data dir + `coso-hub`.
+pub fn default_data_dir() -> Option<PathBuf> {
+    dirs::data_dir().map(|d| d.join("coso-hub"))
+}
+
+/// Runs a parsed command line, writing results to stdout, and returns the
+/// process exit code.
+pub async fn run(cli: Cli) -> ExitCode {
+    let mut out = std::io::stdout();
+    run_to(cli, &mut out).await
+}
+
+/// Runs a parsed command line, writing results to `out`.
+pub async fn run_to(cli: Cli, out: &mut dyn Write) -> ExitCode {
+    let lang = cli.lang.unwrap_or_default();
+    let ctx = Ctx {
+        lang,
+        json: cli.json,
+        data_dir: cli.data_dir.clone().or_else(default_data_dir),
+        remote: cli
+            .hub
+            .clone()
+            .map(|h| (h, cli.token.clone(), cli.fp.clone())),
+        local_token: cli
+            .token
+            .clone()
+            .filter(|_| cli.token_typed && cli.hub.is_none()),
+    };
+    let result = match dispatch(&ctx, out, cli.command).await {
+        Ok(()) => out.flush().map_err(CliError::Output),
+        Err(e) => Err(e),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        // The reader went away (`| head -1`): it has what it wanted.
+        Err(CliError::Output(e)) if e.kind() == std::io::ErrorKind::BrokenPipe => ExitCode::SUCCESS,
+        Err(e) => {
+            let prefix = ctx.t("lỗi", "error");
+            eprintln!("{prefix}: {}", e.message(lang));
+            ExitCode::from(e.exit_code())
+        }
+    }
+}
+
+async fn dispatch(ctx: &Ctx, out: &mut dyn Write, command: Command) -> Result<(), CliError> {
+    match command {
+        Command::Init(a) => init::run(ctx, out, a).await,
+        Command::Serve(a) => serve::run(ctx, out, a).await,
+        Command::Unit(u) => unit::run(ctx, out, u).await,
+        Command::Period(p) => period::run(ctx, out, p).await,
+        Command::Status(a) => status::run(ctx, out, a).await,
+        Command::Review(r) => review::run(ctx, out, r).await,
+        Command::Report(a) => report::run(ctx, out, a).await,
+        Command::Note(n) => note::run(ctx, out, n).await,
+        Command::Upstream(u) => upstream::run(ctx, out, u).await,
+    }
+}
+
+/// Logs go to stderr (stdout is for results): `info` while serving, `warn`
+/// for other commands, or whatever `RUST_LOG` says.
+pub fn init_logging(cli: &Cli) {
+    let default = match cli.command {
+        Command::Serve(_) => "info",
+        _ => "warn",
+    };
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
+    // Colour codes only help on a terminal; in a log file they are noise.
+    let ansi = std::io::IsTerminal::is_terminal(&std::io::stderr());
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(ansi)
+        .try_init();
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_upstream_token_is_the_one_typed() {
+        Cli::command().debug_assert();
+        let args = |a: &[&str]| {
+            let mut v = vec!["coso-hub"];
+            v.extend_from_slice(a);
+            Cli::parse_from_args(v).unwrap()
+        };
+        let c = args(&["upstream", "set", "--url", "https://x.vn/", "--token", "T1"]);
+        assert!(c.token_typed);
+        assert_eq!(c.token.as_deref(), Some("T1"));
+        let c = args(&["--token", "T2", "upstream", "set", "--url", "https://x.vn/"]);
+        assert!(c.token_typed);
+        let c = args(&["upstream", "set", "--url", "https://x.vn/"]);
+        assert!(!c.token_typed);
+    }
+}

@@ -1,0 +1,353 @@
+//! `coso-hub unit add|import|list|show|revoke|reissue`: the unit registry
+//! and enrolment links.
+
+use std::io::Write;
+use std::path::PathBuf;
+
+use clap::Subcommand;
+use coso_proto::{Lang, pb};
+use serde_json::{Map, json};
+
+use super::{CliError, Ctx, fmt};
+use crate::input;
+use crate::store::Contact;
+
+#[derive(Debug, Subcommand)]
+pub enum UnitCommand {
+    /// Register a unit; the last line printed is its enrolment link.
+    Add {
+        code: String,
+        #[arg(long)]
+        name: String,
+        /// centre, department, school, residential-group or other
+        #[arg(long)]
+        kind: String,
+        /// Whom the ward calls about the unit's reports.
+        #[arg(long, value_name = "NAME")]
+        contact: Option<String>,
+        /// The contact's phone number.
+        #[arg(long, value_name = "PHONE")]
+        phone: Option<String>,
+    },
+    /// Register every unit of a CSV file (code,name,kind[,contact,phone]),
+    /// all or nothing.
+    Import {
+        file: PathBuf,
+        /// Also write all enrolment links to this CSV file.
+        #[arg(long, value_name = "FILE")]
+        links_out: Option<PathBuf>,
+    },
+    List,
+    Show {
+        code: String,
+    },
+    /// Refuse the unit's syncs from now on.
+    Revoke {
+        code: String,
+    },
+    /// Issue a fresh enrolment link (the previous code stops working).
+    Reissue {
+        code: String,
+    },
+}
+
+fn print_link(ctx: &Ctx, out: &mut dyn Write, r: &pb::AddUnitResponse) -> Result<(), CliError> {
+    let (code, name, _) = fmt::unit_fields(&r.unit);
+    if ctx.json {
+        w!(
+            out,
+            "{}",
+            json!({"unit": code, "name": name, "enrolment_link": r.enrolment_link, "expires_at": fmt::json_time(&r.expires_at)})
+        );
+        return Ok(());
+    }
+    match ctx.lang {
+        Lang::Vi => w!(
+            out,
+            "Liên kết đăng ký của {code} ({name}), dùng một lần, hết hạn {}:",
+            fmt::vn_time(&r.expires_at)
+        ),
+        Lang::En => w!(
+            out,
+            "Enrolment link for {code} ({name}), single use, expires {}:",
+            fmt::vn_time(&r.expires_at)
+        ),
+    }
+    w!(out, "{}", r.enrolment_link);
+    Ok(())
+}
+
+pub(super) async fn run(ctx: &Ctx, out: &mut dyn Write, cmd: UnitCommand) -> Result<(), CliError> {
+    match cmd {
+        UnitCommand::Add {
+            code,
+            name,
+            kind,
+            contact,
+            phone,
+        } => {
+            let u = input::unit(&code, &name, &kind)?;
+            let c = input::contact(
+                contact.as_deref().unwrap_or(""),
+                phone.as_deref().unwrap_or(""),
+            )?;
+            let r = ctx
+                .admin()?
+                .add_unit(pb::AddUnitRequest {
+                    unit: Some(pb::Unit::from(&u)),
+                    contact: Some(wire_contact(&c)),
+                })
+                .await?
+                .into_inner();
+            print_link(ctx, out, &r)?;
+        }
+        UnitCommand::Import { file, links_out } => {
+            let text = std::fs::read_to_string(&file).map_err(CliError::io(&file))?;
+            let units = input::units_csv(&file.display().to_string(), &text)?;
+            let mut admin = ctx.admin()?;
+            // Open the links file before registering, so a path we cannot
+            // write is refused while nothing has happened yet.
+            let mut links = match &links_out {
+                Some(p) => Some(std::fs::File::create(p).map_err(CliError::io(p))?),
+                None => None,
+            };
+            let r = admin
+                .import_units(pb::ImportUnitsRequest {
+                    units: Vec::new(),
+                    entries: units
+                        .iter()
+                        .map(|(u, c)| pb::NewUnit {
+                            unit: Some(pb::Unit::from(u)),
+                            contact: Some(wire_contact(c)),
+                        })
+                        .collect(),
+                })
+                .await;
+            let r = match r {
+                Ok(r) => r.into_inner(),
+                Err(e) => {
+                    if let Some(p) = &links_out {
+                        drop(links.take());
+                        let _ = std::fs::remove_file(p);
+                    }
+                    return Err(e.into());
+                }
+            };
+            if let (Some(f), Some(p)) = (links.as_mut(), &links_out) {
+                let mut w = csv::Writer::from_writer(f);
+                let rows = std::iter::once(
+                    ["code", "name", "kind", "enrolment_link", "expires_at"].map(String::from),
+                )
+                .chain(r.units.iter().map(|u| {
+                    let (code, name, kind) = fmt::unit_fields(&u.unit);
+                    [
+                        code,
+                        name,
+                        kind,
+                        u.enrolment_link.clone(),
+                        u.expires_at.clone(),
+                    ]
+                }));
+                for row in rows {
+                    w.write_record(&row).map_err(|e| CliError::Io {
+                        path: p.clone(),
+                        source: e.into(),
+                    })?;
+                }
+                w.flush().map_err(CliError::io(p))?;
+            }
+            if ctx.json {
+                let units: Vec<_> = r
+                    .units
+                    .iter()
+                    .map(|u| {
+                        let (code, name, kind) = fmt::unit_fields(&u.unit);
+                        json!({"unit": code, "name": name, "kind": kind, "enrolment_link": u.enrolment_link, "expires_at": fmt::json_time(&u.expires_at)})
+                    })
+                    .collect();
+                w!(out, "{}", json!({"units": units}));
+            } else {
+                match ctx.lang {
+                    Lang::Vi => w!(out, "Đã đăng ký {} đơn vị.", r.units.len()),
+                    Lang::En => w!(out, "Registered {} units.", r.units.len()),
+                }
+                if let Some(p) = &links_out {
+                    w!(
+                        out,
+                        "{}: {}",
+                        ctx.t("Đã ghi các liên kết vào", "Links written to"),
+                        p.display()
+                    );
+                }
+                for u in &r.units {
+                    let (code, _, _) = fmt::unit_fields(&u.unit);
+                    w!(out, "{code} {}", u.enrolment_link);
+                }
+            }
+        }
+        UnitCommand::List => {
+            let r = ctx
+                .admin()?
+                .list_units(pb::ListUnitsRequest {})
+                .await?
+                .into_inner();
+            if ctx.json {
+                let units: Vec<_> = r
+                    .units
+                    .iter()
+                    .map(|s| {
+                        let (code, name, kind) = fmt::unit_fields(&s.unit);
+                        let c = s.contact.clone().unwrap_or_default();
+                        json!({"unit": code, "name": name, "kind": kind, "enrolment": s.enrolment,
+                               "acked_seq": s.acked_seq, "last_sync": fmt::json_time(&s.last_sync),
+                               "contact": non_empty(&c.person), "phone": non_empty(&c.phone)})
+                    })
+                    .collect();
+                w!(out, "{}", json!({"units": units}));
+            } else if r.units.is_empty() {
+                w!(out, "{}", ctx.t("Chưa có đơn vị nào.", "No units yet."));
+            } else {
+                let mut rows = vec![
+                    [
+                        ctx.t("MÃ", "CODE"),
+                        ctx.t("TÊN", "NAME"),
+                        ctx.t("LOẠI", "KIND"),
+                        ctx.t("ĐĂNG KÝ", "ENROLMENT"),
+                        "SEQ",
+                        ctx.t("ĐỒNG BỘ LẦN CUỐI", "LAST SYNC"),
+                    ]
+                    .map(String::from)
+                    .to_vec(),
+                ];
+                for s in &r.units {
+                    let (code, name, kind) = fmt::unit_fields(&s.unit);
+                    rows.push(vec![
+                        code,
+                        name,
+                        kind,
+                        fmt::word(&s.enrolment, ctx.lang).to_string(),
+                        s.acked_seq.to_string(),
+                        fmt::vn_time(&s.last_sync),
+                    ]);
+                }
+                fmt::table(out, &rows)?;
+            }
+        }
+        UnitCommand::Show { code } => {
+            let code = input::unit_code(&code)?;
+            let d = ctx
+                .admin()?
+                .show_unit(pb::UnitRef {
+                    code: code.to_string(),
+                })
+                .await?
+                .into_inner();
+            let s = d.summary.unwrap_or_default();
+            let (code, name, kind) = fmt::unit_fields(&s.unit);
+            if ctx.json {
+                let periods: Vec<_> = d
+                    .periods
+                    .iter()
+                    .map(|p| {
+                        let values: Map<String, serde_json::Value> =
+                            p.values.iter().map(|(k, v)| (k.clone(), fmt::value_json(v))).collect();
+                        json!({"period": p.period, "state": p.state, "submitted_at": fmt::json_time(&p.submitted_at), "values": values})
+                    })
+                    .collect();
+                let c = s.contact.clone().unwrap_or_default();
+                w!(
+                    out,
+                    "{}",
+                    json!({"unit": code, "name": name, "kind": kind, "enrolment": s.enrolment,
+                           "acked_seq": s.acked_seq, "activities": d.activities,
+                           "last_sync": fmt::json_time(&s.last_sync), "periods": periods,
+                           "contact": non_empty(&c.person), "phone": non_empty(&c.phone)})
+                );
+            } else {
+                w!(out, "{code} — {name} ({kind})");
+                w!(
+                    out,
+                    "{}: {}",
+                    ctx.t("Đăng ký", "Enrolment"),
+                    fmt::word(&s.enrolment, ctx.lang)
+                );
+                w!(
+                    out,
+                    "{}: {}",
+                    ctx.t("Số thứ tự đã nhận", "Acknowledged seq"),
+                    s.acked_seq
+                );
+                w!(
+                    out,
+                    "{}: {}",
+                    ctx.t("Đồng bộ lần cuối", "Last sync"),
+                    fmt::vn_time(&s.last_sync)
+                );
+                w!(
+                    out,
+                    "{}: {}",
+                    ctx.t("Số hoạt động", "Activities"),
+                    d.activities
+                );
+                for p in &d.periods {
+                    w!(out);
+                    w!(out, "{} — {}", p.period, fmt::word(&p.state, ctx.lang));
+                    for (k, v) in &p.values {
+                        w!(out, "  {k}: {}", fmt::value_text(v, ctx.lang));
+                    }
+                }
+            }
+        }
+        UnitCommand::Revoke { code } => {
+            let code = input::unit_code(&code)?;
+            let s = ctx
+                .admin()?
+                .revoke_unit(pb::UnitRef {
+                    code: code.to_string(),
+                })
+                .await?
+                .into_inner();
+            let (code, name, _) = fmt::unit_fields(&s.unit);
+            if ctx.json {
+                w!(out, "{}", json!({"unit": code, "enrolment": s.enrolment}));
+            } else {
+                match ctx.lang {
+                    Lang::Vi => w!(out, "Đã thu hồi quyền đồng bộ của {code} ({name})."),
+                    Lang::En => {
+                        w!(
+                            out,
+                            "Revoked {code} ({name}): its syncs are refused from now on."
+                        )
+                    }
+                }
+            }
+        }
+        UnitCommand::Reissue { code } => {
+            let code = input::unit_code(&code)?;
+            let r = ctx
+                .admin()?
+                .reissue_enrolment(pb::UnitRef {
+                    code: code.to_string(),
+                })
+                .await?
+                .into_inner();
+            print_link(ctx, out, &r)?;
+        }
+    }
+    Ok(())
+}
+
+fn wire_contact(c: &Contact) -> pb::UnitContact {
+    pb::UnitContact {
+        person: c.person.clone().unwrap_or_default(),
+        phone: c.phone.clone().unwrap_or_default(),
+    }
+}
+
+fn non_empty(s: &str) -> serde_json::Value {
+    if s.is_empty() {
+        serde_json::Value::Null
+    } else {
+        json!(s)
+    }
+}

@@ -1,0 +1,74 @@
+//! The consolidated report of a period in one format: the ward's own units,
+//! or at a city-level hub the roll-up of the wards' reports.
+
+use coso_proto::Period;
+use coso_proto::domain::calendar::vietnam;
+
+use super::{Ward, WardError};
+use crate::compile::Format;
+use crate::reporting;
+use crate::upstream::{UpstreamError, rollup};
+
+/// Whose report: the hub decides by what it holds, or the caller asks for
+/// the wards' roll-up explicitly (`--wards`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum Scope {
+    #[default]
+    Auto,
+    Wards,
+}
+
+/// A compiled report: its bytes and how to serve them.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Report {
+    pub content: Vec<u8>,
+    pub media_type: &'static str,
+    /// `bao-cao-2026-H1.docx`
+    pub file_name: String,
+}
+
+impl Ward {
+    /// Compiles the period's report in `format`.
+    pub fn report(
+        &self,
+        period: &Period,
+        format: Format,
+        scope: Scope,
+    ) -> Result<Report, WardError> {
+        let entries = self.entries(period)?;
+        let file_name = format!("bao-cao-{}.{}", period.code, format.extension());
+        if let Some(wards) = self.wards(scope == Scope::Wards, period, &entries)? {
+            if wards.is_empty() {
+                let e = rollup::RollupError::NothingReceived(period.code.clone());
+                return Err(UpstreamError::from(e).into());
+            }
+            let today = coso_proto::clock::now()
+                .with_timezone(&vietnam())
+                .date_naive();
+            let r = rollup::rollup(
+                &self.hub.config.file.letterhead,
+                &self.hub.docs.catalog(),
+                period,
+                &wards,
+                today,
+            );
+            return Ok(Report {
+                content: r.render(format).map_err(UpstreamError::from)?,
+                media_type: format.media_type(),
+                file_name,
+            });
+        }
+        let content = reporting::compile(
+            &self.hub.config.file.letterhead,
+            &self.hub.docs.catalog(),
+            period,
+            &entries,
+            format,
+        )?;
+        Ok(Report {
+            content,
+            media_type: format.media_type(),
+            file_name,
+        })
+    }
+}

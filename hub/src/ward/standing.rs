@@ -1,0 +1,109 @@
+//! Where every expected unit stands for a period: the facts `status`, the
+//! report, the review rules and the upstream schedule are all built from.
+
+use coso_proto::{Decision, Period, ReportState};
+
+use super::{Ward, WardError};
+use crate::compile::{Status, UnitEntry};
+use crate::reporting;
+use crate::store::{Enrolment, UnitRecord};
+use crate::upstream::rollup;
+
+/// Who has reported for a period: the ward's own units, or, at a city-level
+/// hub, the wards that delivered.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Standing {
+    Units(Status),
+    Wards(rollup::WardsStatus),
+}
+
+impl Ward {
+    /// What the hub holds for one unit in the period.
+    pub(super) fn entry(&self, rec: &UnitRecord, period: &Period) -> Result<UnitEntry, WardError> {
+        let code = &rec.unit.code;
+        let st = self.hub.store.unit_state(code)?;
+        let p = &period.code;
+        let report = st.submissions.get(p).cloned();
+        let has_data = st.values.get(p).is_some_and(|v| !v.is_empty())
+            || st.notes.get(p).is_some_and(|n| !n.is_empty())
+            || !st.activities_in(period).is_empty();
+        let state = if report.is_some() {
+            Some(st.state(p))
+        } else if has_data {
+            Some(ReportState::Draft)
+        } else {
+            None
+        };
+        let submitted_at = match report {
+            Some(_) => self.hub.store.received_at(code, p)?,
+            None => None,
+        };
+        let review_reason = st
+            .reviews
+            .get(p)
+            .filter(|r| r.decision == Decision::Returned)
+            .map(|r| r.reason.clone());
+        Ok(UnitEntry {
+            unit: rec.unit.clone(),
+            state,
+            has_data,
+            submitted_at,
+            report,
+            review_reason,
+        })
+    }
+
+    /// Every expected unit (registered, not revoked) for a period, by code.
+    pub fn entries(&self, period: &Period) -> Result<Vec<UnitEntry>, WardError> {
+        self.hub
+            .store
+            .units()?
+            .iter()
+            .filter(|r| r.enrolment != Enrolment::Revoked)
+            .map(|r| self.entry(r, period))
+            .collect()
+    }
+
+    /// The ward hubs' reports to roll up instead of this hub's own units:
+    /// when asked (`wards`), or when the hub has no units of its own and
+    /// holds received reports for the period. `None`: report on the units.
+    pub(super) fn wards(
+        &self,
+        asked: bool,
+        period: &Period,
+        entries: &[UnitEntry],
+    ) -> Result<Option<Vec<rollup::Ward>>, WardError> {
+        if !asked && !entries.is_empty() {
+            return Ok(None);
+        }
+        let wards = rollup::load(&self.hub.store, &period.code)
+            .map_err(crate::upstream::UpstreamError::from)?;
+        Ok((asked || !wards.is_empty()).then_some(wards))
+    }
+
+    /// The ward's own units' standing for the period.
+    pub fn status(&self, period: &Period) -> Result<Status, WardError> {
+        let entries = self.entries(period)?;
+        Ok(reporting::status(
+            &self.hub.config.file.letterhead,
+            &self.hub.docs.catalog(),
+            period,
+            &entries,
+        ))
+    }
+
+    /// `status`: the units, or the wards at a city-level hub (`wards` asks
+    /// for the wards explicitly).
+    pub fn standing(&self, period: &Period, wards: bool) -> Result<Standing, WardError> {
+        let entries = self.entries(period)?;
+        if let Some(wards) = self.wards(wards, period, &entries)? {
+            return Ok(Standing::Wards(rollup::status(period, &wards)));
+        }
+        Ok(Standing::Units(reporting::status(
+            &self.hub.config.file.letterhead,
+            &self.hub.docs.catalog(),
+            period,
+            &entries,
+        )))
+    }
+}
