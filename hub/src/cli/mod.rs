@@ -24,6 +24,8 @@ mod serve;
 mod status;
 mod unit;
 mod upstream;
+mod user;
+mod webca;
 
 use std::io::Write;
 use std::net::SocketAddr;
@@ -134,6 +136,11 @@ pub enum Command {
     /// Deliver the consolidated report to the level above (set, push, log).
     #[command(subcommand)]
     Upstream(upstream::UpstreamCommand),
+    /// The web dashboard's users (add, list, remove, passwd).
+    #[command(subcommand)]
+    User(user::UserCommand),
+    /// Write the hub's CA certificate, for office PCs to trust the dashboard.
+    WebCa(webca::WebCaArgs),
 }
 
 #[derive(Debug, Error)]
@@ -340,6 +347,8 @@ async fn dispatch(ctx: &Ctx, out: &mut dyn Write, command: Command) -> Result<()
         Command::Report(a) => report::run(ctx, out, a).await,
         Command::Note(n) => note::run(ctx, out, n).await,
         Command::Upstream(u) => upstream::run(ctx, out, u).await,
+        Command::User(u) => user::run(ctx, out, u).await,
+        Command::WebCa(a) => webca::run(ctx, out, a).await,
     }
 }
 

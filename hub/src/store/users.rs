@@ -111,6 +111,8 @@ pub enum UserError {
     PasswordTooShort,
     #[error("the password is too long: at most {MAX_PASSWORD_BYTES} bytes")]
     PasswordTooLong,
+    #[error(transparent)]
+    Role(#[from] UnknownRole),
     #[error("the last admin cannot be removed or demoted")]
     LastAdmin,
     #[error("cannot hash the password: {0}")]

@@ -16,6 +16,7 @@ mod review;
 mod standing;
 mod units;
 mod upstream;
+pub mod users;
 
 use std::sync::Arc;
 
@@ -26,6 +27,7 @@ use crate::documents::AddPeriodError;
 use crate::input::InputError;
 use crate::reporting::ReportingError;
 use crate::state::HubState;
+use crate::store::users::UserError;
 use crate::store::{RegisterError, StoreError};
 use crate::upstream::UpstreamError;
 
@@ -91,6 +93,18 @@ pub enum WardError {
     Upstream(#[from] UpstreamError),
     #[error(transparent)]
     Store(#[from] StoreError),
+    /// A dashboard user could not be added or changed.
+    #[error(transparent)]
+    User(UserError),
+}
+
+impl From<UserError> for WardError {
+    fn from(e: UserError) -> Self {
+        match e {
+            UserError::Store(s) => WardError::Store(s),
+            other => WardError::User(other),
+        }
+    }
 }
 
 impl From<RegisterError> for WardError {
@@ -131,6 +145,11 @@ impl WardError {
             WardError::NoSuchUnit(_) | WardError::UnitExists(_) => Some("unit"),
             WardError::NoSuchPeriod(_) | WardError::PeriodExists(_) => Some("period"),
             WardError::NotReviewable { .. } => Some("decision"),
+            WardError::User(e) => Some(match e {
+                UserError::PasswordTooShort | UserError::PasswordTooLong => "password",
+                UserError::Role(_) | UserError::LastAdmin => "role",
+                _ => "name",
+            }),
             WardError::Reporting(_) | WardError::Upstream(_) | WardError::Store(_) => None,
         }
     }
@@ -144,6 +163,7 @@ impl WardError {
                 !matches!(e, ReportingError::Compile(_) | ReportingError::Encode(_))
             }
             WardError::Upstream(e) => e.code() != tonic::Code::Internal,
+            WardError::User(e) => !matches!(e, UserError::Hash(_)),
             _ => true,
         }
     }
@@ -184,6 +204,7 @@ impl WardError {
             WardError::Reporting(e) => e.message(lang),
             WardError::Upstream(e) => e.message(lang),
             WardError::Store(_) => "lỗi cơ sở dữ liệu của máy chủ phường".into(),
+            WardError::User(e) => users::message_vi(e),
         }
     }
 }

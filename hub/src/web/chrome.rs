@@ -73,10 +73,6 @@ impl Chrome {
         }
     }
 
-    pub fn lang(&self) -> Lang {
-        if self.en { Lang::En } else { Lang::Vi }
-    }
-
     /// `vi` or `en`, for `<html lang>`.
     pub fn code(&self) -> &'static str {
         if self.en { "en" } else { "vi" }

@@ -7,6 +7,7 @@ use thiserror::Error;
 
 use crate::store::StoreError;
 use crate::store::users::UserError;
+use crate::ward::WardError;
 
 #[derive(Debug, Error)]
 pub enum WebError {
@@ -24,6 +25,8 @@ pub enum WebError {
     NotFound,
     #[error("the database failed: {0}")]
     Store(#[from] StoreError),
+    #[error(transparent)]
+    Ward(#[from] WardError),
     #[error("{0}")]
     Internal(String),
 }
@@ -89,7 +92,23 @@ impl IntoResponse for WebError {
                 "Yêu cầu bị từ chối: biểu mẫu không được gửi từ chính trang này.",
                 "Refused: the form was not sent from this site.",
             ),
-            WebError::NotFound => not_found_page(),
+            WebError::NotFound
+            | WebError::Ward(WardError::NoSuchUnit(_) | WardError::NoSuchPeriod(_)) => {
+                not_found_page()
+            }
+            WebError::Ward(e) if e.is_refusal() => error_page(
+                StatusCode::BAD_REQUEST,
+                &e.message(coso_proto::Lang::Vi),
+                &e.message(coso_proto::Lang::En),
+            ),
+            WebError::Ward(e) => {
+                tracing::error!(error = %e, "dashboard use case failed");
+                error_page(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "Lỗi máy chủ phường.",
+                    "The hub failed.",
+                )
+            }
             WebError::Store(e) => {
                 tracing::error!(error = %e, "dashboard store error");
                 error_page(

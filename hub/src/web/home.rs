@@ -1,10 +1,9 @@
-//! The start page: the periods of this year and the last, each linking to
-//! its completeness grid, the nearest open one first.
+//! The start page: the ward's periods, latest deadline first, each linking
+//! to its completeness grid, the open ones marked.
 
 use askama::Template;
 use axum::extract::State;
 use axum::response::{Html, IntoResponse, Response};
-use chrono::Datelike;
 
 use super::Shared;
 use super::chrome::Chrome;
@@ -27,16 +26,17 @@ struct HomePage {
 
 pub async fn home(State(st): State<Shared>, s: Authed) -> Result<Response, WebError> {
     let now = coso_proto::clock::now();
-    let cal = st.hub.docs.calendar();
-    let year = now
-        .with_timezone(&coso_proto::domain::calendar::vietnam())
-        .year();
-    let open: Vec<_> = cal.open_periods(now).into_iter().map(|p| p.code).collect();
-    let mut periods: Vec<_> = [year, year - 1]
+    let open: Vec<_> = st
+        .hub
+        .docs
+        .calendar()
+        .open_periods(now)
         .into_iter()
-        .flat_map(|y| cal.periods_of_year(y))
+        .map(|p| p.code)
         .collect();
-    periods.sort_by_key(|p| std::cmp::Reverse(p.due));
+    // Latest deadline first.
+    let mut periods = st.ward.periods();
+    periods.reverse();
     let periods = periods
         .into_iter()
         .map(|p| PeriodLink {

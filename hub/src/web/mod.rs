@@ -2,11 +2,14 @@
 //! hub's users, the security layers every request passes, and the pages.
 //! Pages call the hub's use cases directly (never gRPC to the hub itself).
 
+mod admin;
 mod chrome;
 mod error;
+mod grid;
 mod home;
 mod listener;
 mod login;
+mod period;
 mod security;
 mod session;
 pub mod settings;
@@ -37,6 +40,8 @@ const HASHING_AT_ONCE: usize = 2;
 /// What every handler shares.
 pub struct WebState {
     pub hub: Arc<HubState>,
+    /// The use cases every page calls.
+    pub ward: crate::ward::Ward,
     throttle: throttle::Throttle,
     hashing: tokio::sync::Semaphore,
 }
@@ -44,6 +49,7 @@ pub struct WebState {
 impl WebState {
     pub fn new(hub: Arc<HubState>) -> WebState {
         WebState {
+            ward: crate::ward::Ward::new(hub.clone()),
             hub,
             throttle: throttle::Throttle::default(),
             hashing: tokio::sync::Semaphore::new(HASHING_AT_ONCE),
@@ -87,6 +93,8 @@ pub fn router(hub: Arc<HubState>) -> Router {
         .route("/", get(home::home))
         .route("/static/style.css", get(style))
         .merge(login::routes())
+        .merge(period::routes())
+        .merge(admin::routes())
         .fallback(error::not_found)
         .layer(axum::middleware::from_fn(security::cross_site_check))
         .layer(axum::middleware::from_fn(security::headers))

@@ -388,3 +388,453 @@ async fn a_one_time_password_must_be_changed_before_anything_else() {
             .must_change_password
     );
 }
+
+// --- pages over the ward layer ----------------------------------------------------
+
+use chrono::Utc;
+use coso_proto::domain::change::{NoteSet, ValuesSet};
+use coso_proto::{Change, Entry, Section, Unit, UnitCode, UnitKind, UnitState, Value};
+
+use crate::store::Incoming;
+use crate::ward::{Actor, NewUnit, Ward};
+
+const HOSTILE: &str = "<script>alert('x')</script> & \"quoted\"";
+
+/// Registers a unit named `name` and pushes a submission for 2026-H1 whose
+/// results narrative is `note`.
+async fn submitted(w: &Web, code: &str, name: &str, note: &str) -> UnitCode {
+    let ward = Ward::new(w.hub.clone());
+    let code: UnitCode = code.parse().unwrap();
+    let unit = Unit::new(code.clone(), name, UnitKind::ResidentialGroup).unwrap();
+    let contact = crate::input::contact("Nguyễn Văn A", "0912 345 678").unwrap();
+    ward.add_units(&Actor::admin_token(), vec![NewUnit { unit, contact }])
+        .await
+        .unwrap();
+    let period = ward.period(&"2026-H1".parse().unwrap()).unwrap();
+    let set = Change::ValuesSet(ValuesSet {
+        period: period.code.clone(),
+        values: [("DB01".to_string(), Some(Value::Number(3.0)))].into(),
+    });
+    let noted = Change::NoteSet(NoteSet {
+        period: period.code.clone(),
+        section: Section::Results,
+        text: note.to_string(),
+    });
+    let mut st = UnitState::default();
+    st.apply(&set);
+    st.apply(&noted);
+    let frozen = st.freeze(
+        &w.hub.docs.catalog(),
+        UnitKind::ResidentialGroup,
+        &period,
+        Utc::now(),
+    );
+    let submit = Change::Submit(Box::new(frozen));
+    let batch = [
+        Incoming::new(Entry::new(1, &set, Utc::now())).unwrap(),
+        Incoming::new(Entry::new(2, &noted, Utc::now())).unwrap(),
+        Incoming::new(Entry::new(3, &submit, Utc::now())).unwrap(),
+    ];
+    let g = w.hub.store.lock_unit(&code).await;
+    w.hub.store.push(&g, &batch, Utc::now()).await.unwrap();
+    code
+}
+
+fn state_of(w: &Web, code: &str) -> String {
+    let ward = Ward::new(w.hub.clone());
+    let period = ward.period(&"2026-H1".parse().unwrap()).unwrap();
+    let st = ward.status(&period).unwrap();
+    st.units
+        .iter()
+        .find(|r| r.unit.as_str() == code)
+        .map(|r| r.state.as_str().to_string())
+        .unwrap()
+}
+
+/// The `seen` value the unit page's review form carries.
+async fn seen(w: &Web, cookie: &str, code: &str) -> String {
+    let page = text(
+        w.send(get(&format!("/periods/2026-H1/units/{code}"), Some(cookie)))
+            .await,
+    )
+    .await;
+    let at = page.find(r#"name="seen" value=""#).expect("a review form")
+        + r#"name="seen" value=""#.len();
+    page[at..].split('"').next().unwrap().to_string()
+}
+
+#[tokio::test]
+async fn the_grid_and_unit_page_escape_hostile_names_notes_and_reasons() {
+    let w = Web::new().await;
+    w.add_user("duyet", Role::Reviewer, false).await;
+    submitted(&w, "TDP01", HOSTILE, HOSTILE).await;
+    let cookie = w.login("duyet").await;
+    let grid = text(w.send(get("/periods/2026-H1", Some(&cookie))).await).await;
+    assert!(
+        grid.contains(r#"data-unit="TDP01" data-state="submitted" data-timeliness="late""#),
+        "{grid}"
+    );
+    assert!(!grid.contains("<script>"), "{grid}");
+    assert!(
+        grid.contains("&#60;script&#62;alert(&#39;x&#39;)"),
+        "{grid}"
+    );
+    let s = seen(&w, &cookie, "TDP01").await;
+    let r = w
+        .send(post(
+            "/periods/2026-H1/units/TDP01/review",
+            &[("decision", "return"), ("reason", HOSTILE), ("seen", &s)],
+            Some(&cookie),
+        ))
+        .await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    let unit = text(
+        w.send(get("/periods/2026-H1/units/TDP01", Some(&cookie)))
+            .await,
+    )
+    .await;
+    assert!(!unit.contains("<script>"), "{unit}");
+    assert!(unit.contains("&#60;script&#62;alert("), "{unit}");
+    // Who decided is on the page.
+    assert!(unit.contains("(duyet)"), "{unit}");
+    let grid = text(w.send(get("/periods/2026-H1", Some(&cookie))).await).await;
+    assert!(!grid.contains("<script>"));
+    let narrative = text(
+        w.send(get("/periods/2026-H1/narrative", Some(&cookie)))
+            .await,
+    )
+    .await;
+    assert!(!narrative.contains("<script>"), "{narrative}");
+}
+
+#[tokio::test]
+async fn bad_review_input_gets_the_page_back_and_changes_nothing() {
+    let w = Web::new().await;
+    w.add_user("duyet", Role::Reviewer, false).await;
+    submitted(&w, "TDP01", "Tổ dân phố số 1", "Kết quả").await;
+    let cookie = w.login("duyet").await;
+    let s = seen(&w, &cookie, "TDP01").await;
+    let url = "/periods/2026-H1/units/TDP01/review";
+    let huge = "x".repeat(100 * 1024);
+    for reason in ["", "   ", huge.as_str()] {
+        let r = w
+            .send(post(
+                url,
+                &[("decision", "return"), ("reason", reason), ("seen", &s)],
+                Some(&cookie),
+            ))
+            .await;
+        assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
+        let page = text(r).await;
+        assert!(
+            page.contains(r#"data-error-for="reason""#),
+            "{}",
+            &page[..page.len().min(2000)]
+        );
+        assert!(
+            page.len() < 60 * 1024,
+            "the huge reason is not echoed whole"
+        );
+        assert_eq!(state_of(&w, "TDP01"), "submitted");
+    }
+    // A stale form (the report changed since the page was drawn).
+    let r = w
+        .send(post(
+            url,
+            &[
+                ("decision", "accept"),
+                ("reason", ""),
+                ("seen", "submitted-7"),
+            ],
+            Some(&cookie),
+        ))
+        .await;
+    assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(text(r).await.contains(r#"data-error-for="form""#));
+    assert_eq!(state_of(&w, "TDP01"), "submitted");
+    // Reopening what was never accepted is refused by the ward's rule.
+    let r = w
+        .send(post(
+            url,
+            &[("decision", "reopen"), ("reason", "sai số"), ("seen", &s)],
+            Some(&cookie),
+        ))
+        .await;
+    assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(state_of(&w, "TDP01"), "submitted");
+    // Unknown periods and units are 404s.
+    for path in [
+        "/periods/2026-Q9/units/TDP01/review",
+        "/periods/2026-H1/units/NOPE/review",
+    ] {
+        let r = w
+            .send(post(
+                path,
+                &[("decision", "accept"), ("seen", &s)],
+                Some(&cookie),
+            ))
+            .await;
+        assert_eq!(r.status(), StatusCode::NOT_FOUND, "{path}");
+    }
+    assert_eq!(
+        w.send(get("/periods/nope", Some(&cookie))).await.status(),
+        StatusCode::NOT_FOUND
+    );
+    // Accept, then reopen with a reason.
+    let r = w
+        .send(post(
+            url,
+            &[("decision", "accept"), ("reason", ""), ("seen", &s)],
+            Some(&cookie),
+        ))
+        .await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    assert_eq!(state_of(&w, "TDP01"), "accepted");
+    let page = text(
+        w.send(get("/periods/2026-H1/units/TDP01", Some(&cookie)))
+            .await,
+    )
+    .await;
+    assert!(page.contains(r#"name="decision" value="reopen""#));
+    let s = seen(&w, &cookie, "TDP01").await;
+    let r = w
+        .send(post(
+            url,
+            &[
+                ("decision", "reopen"),
+                ("reason", "Sai số liệu DB01"),
+                ("seen", &s),
+            ],
+            Some(&cookie),
+        ))
+        .await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    assert_eq!(state_of(&w, "TDP01"), "returned");
+}
+
+#[tokio::test]
+async fn each_role_is_refused_what_it_may_not_do_and_nothing_changes() {
+    let w = Web::new().await;
+    w.add_user("xem", Role::Viewer, false).await;
+    w.add_user("duyet", Role::Reviewer, false).await;
+    w.add_user("quantri", Role::Admin, false).await;
+    submitted(&w, "TDP01", "Tổ dân phố số 1", "Kết quả").await;
+    let viewer = w.login("xem").await;
+    let reviewer = w.login("duyet").await;
+    let admin = w.login("quantri").await;
+    let s = seen(&w, &reviewer, "TDP01").await;
+
+    // A viewer reads and downloads ...
+    assert_eq!(
+        w.send(get("/periods/2026-H1", Some(&viewer)))
+            .await
+            .status(),
+        StatusCode::OK
+    );
+    let r = w
+        .send(get("/periods/2026-H1/report.json", Some(&viewer)))
+        .await;
+    assert_eq!(r.status(), StatusCode::OK);
+    let body = axum::body::to_bytes(r.into_body(), usize::MAX)
+        .await
+        .unwrap();
+    let ward = Ward::new(w.hub.clone());
+    let period = ward.period(&"2026-H1".parse().unwrap()).unwrap();
+    let cli = ward
+        .report(
+            &period,
+            crate::compile::Format::Json,
+            crate::ward::Scope::Auto,
+        )
+        .unwrap();
+    assert_eq!(
+        body.as_ref(),
+        cli.content.as_slice(),
+        "the same bytes as coso-hub report"
+    );
+    // ... but neither reviews nor writes the narrative, and sees no review form.
+    let page = text(
+        w.send(get("/periods/2026-H1/units/TDP01", Some(&viewer)))
+            .await,
+    )
+    .await;
+    assert!(!page.contains(r#"id="review""#));
+    let r = w
+        .send(post(
+            "/periods/2026-H1/units/TDP01/review",
+            &[("decision", "accept"), ("seen", &s)],
+            Some(&viewer),
+        ))
+        .await;
+    assert_eq!(r.status(), StatusCode::FORBIDDEN);
+    assert_eq!(state_of(&w, "TDP01"), "submitted");
+    let r = w
+        .send(post(
+            "/periods/2026-H1/narrative",
+            &[("results", "Viết bởi người xem")],
+            Some(&viewer),
+        ))
+        .await;
+    assert_eq!(r.status(), StatusCode::FORBIDDEN);
+    assert!(ward.ward_notes(&period).unwrap().is_empty());
+
+    // A reviewer writes the narrative but manages no units, users or periods.
+    let r = w
+        .send(post(
+            "/periods/2026-H1/narrative",
+            &[("results", "Phường đã tổ chức 12 hội nghị.")],
+            Some(&reviewer),
+        ))
+        .await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    assert_eq!(
+        ward.ward_notes(&period)
+            .unwrap()
+            .get(&Section::Results)
+            .map(String::as_str),
+        Some("Phường đã tổ chức 12 hội nghị.")
+    );
+    for path in [
+        "/admin/users",
+        "/admin/units",
+        "/admin/periods",
+        "/admin/upstream",
+    ] {
+        assert_eq!(
+            w.send(get(path, Some(&reviewer))).await.status(),
+            StatusCode::FORBIDDEN,
+            "{path}"
+        );
+    }
+    let posts: [(&str, &[(&str, &str)]); 5] = [
+        ("/admin/users", &[("name", "moi"), ("role", "admin")]),
+        ("/admin/users/xem/role", &[("role", "admin")]),
+        (
+            "/admin/units",
+            &[
+                ("code", "TDP09"),
+                ("name", "Tổ 9"),
+                ("kind", "residential-group"),
+            ],
+        ),
+        ("/admin/units/TDP01/revoke", &[]),
+        (
+            "/admin/periods",
+            &[
+                ("code", "2026-A01"),
+                ("title", "Đột xuất"),
+                ("due", "2026-12-01"),
+            ],
+        ),
+    ];
+    for (path, form) in posts {
+        let r = w.send(post(path, form, Some(&reviewer))).await;
+        assert_eq!(r.status(), StatusCode::FORBIDDEN, "{path}");
+    }
+    assert!(w.hub.store.user("moi").unwrap().is_none());
+    assert_eq!(w.hub.store.user("xem").unwrap().unwrap().role, Role::Viewer);
+    assert_eq!(ward.units().unwrap().len(), 1);
+    assert_eq!(
+        ward.unit(&"TDP01".parse().unwrap()).unwrap().enrolment,
+        crate::store::Enrolment::Pending
+    );
+    assert!(ward.period(&"2026-A01".parse().unwrap()).is_err());
+
+    // An admin may; a role change ends the changed user's sessions.
+    let r = w
+        .send(post(
+            "/admin/users/xem/role",
+            &[("role", "reviewer")],
+            Some(&admin),
+        ))
+        .await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    assert_eq!(
+        w.send(get("/periods/2026-H1", Some(&viewer)))
+            .await
+            .status(),
+        StatusCode::SEE_OTHER
+    );
+    let r = w
+        .send(post(
+            "/admin/users",
+            &[("name", "moi"), ("role", "viewer")],
+            Some(&admin),
+        ))
+        .await;
+    assert_eq!(r.status(), StatusCode::OK);
+    assert!(text(r).await.contains("data-one-time-password"));
+    assert!(
+        w.hub
+            .store
+            .user("moi")
+            .unwrap()
+            .unwrap()
+            .must_change_password
+    );
+    // A refused unit: the message next to the field, nothing registered.
+    let r = w
+        .send(post(
+            "/admin/units",
+            &[
+                ("code", "bad code!"),
+                ("name", "Tổ 9"),
+                ("kind", "residential-group"),
+            ],
+            Some(&admin),
+        ))
+        .await;
+    assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(text(r).await.contains(r#"data-error-for="code""#));
+    assert_eq!(ward.units().unwrap().len(), 1);
+    let r = w
+        .send(post(
+            "/admin/units",
+            &[
+                ("code", "TDP09"),
+                ("name", "Tổ 9"),
+                ("kind", "residential-group"),
+                ("phone", "0912 345 678"),
+            ],
+            Some(&admin),
+        ))
+        .await;
+    assert_eq!(r.status(), StatusCode::OK);
+    let page = text(r).await;
+    assert!(
+        page.contains("coso://") && page.contains("<svg"),
+        "an enrolment link with its QR code"
+    );
+}
+
+#[tokio::test]
+async fn whom_to_call_lists_the_units_without_a_report_with_their_phone() {
+    let w = Web::new().await;
+    w.add_user("xem", Role::Viewer, false).await;
+    submitted(&w, "TDP01", "Tổ dân phố số 1", "Kết quả").await;
+    let ward = Ward::new(w.hub.clone());
+    let unit = Unit::new(
+        "TDP02".parse().unwrap(),
+        "Tổ dân phố số 2",
+        UnitKind::ResidentialGroup,
+    )
+    .unwrap();
+    let contact = crate::input::contact("Trần Thị B", "0987 654 321").unwrap();
+    ward.add_units(&Actor::admin_token(), vec![NewUnit { unit, contact }])
+        .await
+        .unwrap();
+    let cookie = w.login("xem").await;
+    let page = text(w.send(get("/periods/2026-H1/calls", Some(&cookie))).await).await;
+    assert!(page.contains(r#"data-unit="TDP02""#));
+    assert!(!page.contains(r#"data-unit="TDP01""#));
+    assert!(page.contains("0987 654 321") && page.contains("Trần Thị B"));
+    let r = w
+        .send(get("/periods/2026-H1/calls.csv", Some(&cookie)))
+        .await;
+    assert_eq!(r.status(), StatusCode::OK);
+    let csv = text(r).await;
+    assert!(
+        csv.contains("TDP02") && csv.contains("0987 654 321") && !csv.contains("TDP01,"),
+        "{csv}"
+    );
+}
