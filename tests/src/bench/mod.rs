@@ -13,6 +13,7 @@ pub mod growth;
 pub mod ingest;
 pub mod measure;
 pub mod storage;
+pub mod web;
 
 use std::fmt::Write as _;
 use std::path::PathBuf;
@@ -250,6 +251,10 @@ pub fn main() {
     }
     if knobs.runs("growth") {
         growth(&rt, &knobs, &mut report);
+    }
+    if knobs.runs("web") {
+        let o = web::run(if knobs.quick { 20 } else { 200 });
+        report.section("5. The web dashboard", &web::table(&o));
     }
     let mut bin = Table::new(&["binary (release, stripped)", "size"]);
     for (name, size) in footprint::binaries() {

@@ -1,5 +1,6 @@
 //! End-to-end tests.
 mod agent;
+mod dashboard;
 mod hub;
 mod report;
 mod sync;

@@ -1,0 +1,331 @@
+//! A reusable WebDriver harness for browser tests: Debian's headless
+//! `chromium` driven by `chromedriver` through the `fantoccini` crate.
+//!
+//! [`Browser::start`] starts `chromedriver --port=<free>` as a child process
+//! (killed on drop) and opens a session with the project's Chromium flags in
+//! a fresh profile directory; `acceptInsecureCerts` is set, so self-signed
+//! HTTPS (the hub's dashboard) works as well as plain HTTP on loopback.
+//! The API is blocking, like the rest of this harness: each call runs on the
+//! browser's own small runtime, and waits are conditions with a deadline,
+//! never sleeps.
+//!
+//! ```no_run
+//! use coso_tests::browser::Browser;
+//! use std::time::Duration;
+//! let b = Browser::start();
+//! b.goto("http://127.0.0.1:8080/login");
+//! b.fill("#login", &[("username", "admin"), ("password", "secret")]);
+//! b.click("#login button[type=submit]");
+//! b.wait_for("the dashboard", Duration::from_secs(10), |b| b.path() == "/");
+//! b.screenshot_to_env("hub-home");
+//! ```
+//!
+//! Missing browser pieces are a test failure with the command that installs
+//! them, never a skip: set `COSO_CHROMEDRIVER` / `COSO_CHROMIUM` to use other
+//! paths than `/usr/bin/chromedriver` and `/usr/bin/chromium`.
+
+use std::net::{TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use fantoccini::elements::Element;
+use fantoccini::{Client, ClientBuilder, Locator};
+use serde_json::json;
+
+/// The Chromium flags every session uses (see /work/helpers-common.md).
+pub const CHROMIUM_ARGS: &[&str] = &[
+    "--headless=new",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-dev-shm-usage",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--ignore-certificate-errors",
+    "--window-size=1280,1400",
+];
+
+/// How long a single WebDriver step may take before the test fails.
+const STEP: Duration = Duration::from_secs(30);
+
+/// A headless Chromium session and the chromedriver behind it.
+pub struct Browser {
+    rt: tokio::runtime::Runtime,
+    client: Option<Client>,
+    driver: Child,
+    _profile: tempfile::TempDir,
+}
+
+fn which(env: &str, default: &str) -> PathBuf {
+    std::env::var_os(env)
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(default))
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("a free loopback port")
+}
+
+impl Browser {
+    /// Starts chromedriver and a new browser session. Panics with the install
+    /// command if chromedriver or Chromium is missing.
+    pub fn start() -> Browser {
+        let driver_path = which("COSO_CHROMEDRIVER", "/usr/bin/chromedriver");
+        let chromium = which("COSO_CHROMIUM", "/usr/bin/chromium");
+        for (what, path) in [("chromedriver", &driver_path), ("chromium", &chromium)] {
+            assert!(
+                path.exists(),
+                "{what} not found at {}: browser tests need it. Install it with \
+                 `apt-get install -y chromium chromium-driver` (.ci/run does), or set \
+                 COSO_CHROMEDRIVER / COSO_CHROMIUM.",
+                path.display()
+            );
+        }
+        let profile = tempfile::tempdir().expect("profile dir");
+        let port = free_port();
+        let driver = Command::new(&driver_path)
+            .arg(format!("--port={port}"))
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap_or_else(|e| panic!("cannot start {}: {e}", driver_path.display()));
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("browser runtime");
+        let mut b = Browser {
+            rt,
+            client: None,
+            driver,
+            _profile: profile,
+        };
+        let start = Instant::now();
+        while TcpStream::connect(("127.0.0.1", port)).is_err() {
+            if let Ok(Some(status)) = b.driver.try_wait() {
+                panic!("chromedriver exited at start with {status}");
+            }
+            assert!(
+                start.elapsed() < STEP,
+                "chromedriver did not listen on port {port} within {STEP:?}"
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        let mut args: Vec<String> = CHROMIUM_ARGS.iter().map(|s| s.to_string()).collect();
+        args.push(format!("--user-data-dir={}", b._profile.path().display()));
+        let mut caps = serde_json::Map::new();
+        caps.insert("browserName".into(), json!("chrome"));
+        caps.insert("acceptInsecureCerts".into(), json!(true));
+        caps.insert(
+            "goog:chromeOptions".into(),
+            json!({ "binary": chromium, "args": args }),
+        );
+        let url = format!("http://127.0.0.1:{port}");
+        let client = b.rt.block_on(async {
+            let mut builder = ClientBuilder::rustls().expect("TLS roots for fantoccini");
+            builder.capabilities(caps);
+            tokio::time::timeout(STEP, builder.connect(&url)).await
+        });
+        let client = match client {
+            Ok(Ok(c)) => c,
+            Ok(Err(e)) => panic!("cannot open a Chromium session through chromedriver: {e}"),
+            Err(_) => panic!("no Chromium session within {STEP:?}"),
+        };
+        b.client = Some(client);
+        b
+    }
+
+    fn client(&self) -> &Client {
+        self.client.as_ref().expect("session open")
+    }
+
+    /// Runs one WebDriver step with a deadline.
+    fn step<T, E: std::fmt::Display>(
+        &self,
+        what: &str,
+        f: impl std::future::Future<Output = Result<T, E>>,
+    ) -> T {
+        match self
+            .rt
+            .block_on(async { tokio::time::timeout(STEP, f).await })
+        {
+            Ok(Ok(v)) => v,
+            Ok(Err(e)) => panic!("browser: {what}: {e}"),
+            Err(_) => panic!("browser: {what}: no answer within {STEP:?}"),
+        }
+    }
+
+    /// Loads `url` and waits for the page to load.
+    pub fn goto(&self, url: &str) {
+        self.step(&format!("go to {url}"), self.client().goto(url));
+    }
+
+    /// Reloads the current page.
+    pub fn reload(&self) {
+        self.step("reload", self.client().refresh());
+    }
+
+    /// The address in the address bar.
+    pub fn url(&self) -> String {
+        self.step("read the URL", self.client().current_url())
+            .to_string()
+    }
+
+    /// The path of the current address (`/periods/2026-H1`).
+    pub fn path(&self) -> String {
+        self.step("read the URL", self.client().current_url())
+            .path()
+            .to_string()
+    }
+
+    /// The current page's HTML.
+    pub fn source(&self) -> String {
+        self.step("read the page source", self.client().source())
+    }
+
+    /// The first element matching `css`; panics (with the page) if none.
+    pub fn find(&self, css: &str) -> Element {
+        match self
+            .rt
+            .block_on(async { self.client().find(Locator::Css(css)).await })
+        {
+            Ok(e) => e,
+            Err(e) => panic!(
+                "browser: no element {css:?} on {} ({e})\n--- page ---\n{}",
+                self.url(),
+                self.source()
+            ),
+        }
+    }
+
+    /// Every element matching `css` (possibly none).
+    pub fn find_all(&self, css: &str) -> Vec<Element> {
+        self.step(
+            &format!("find {css:?}"),
+            self.client().find_all(Locator::Css(css)),
+        )
+    }
+
+    /// How many elements match `css`.
+    pub fn count(&self, css: &str) -> usize {
+        self.find_all(css).len()
+    }
+
+    /// The visible text of the first element matching `css`.
+    pub fn text(&self, css: &str) -> String {
+        let e = self.find(css);
+        self.step(&format!("text of {css:?}"), e.text())
+    }
+
+    /// An attribute of the first element matching `css`.
+    pub fn attr(&self, css: &str, name: &str) -> Option<String> {
+        let e = self.find(css);
+        self.step(&format!("attribute {name} of {css:?}"), e.attr(name))
+    }
+
+    /// Clicks the first element matching `css`.
+    pub fn click(&self, css: &str) {
+        let e = self.find(css);
+        self.step(&format!("click {css:?}"), e.click());
+    }
+
+    /// Fills the fields of the form `form_css` by their `name`, as a person
+    /// would: text is typed (after clearing), `<select>` picks the option
+    /// with that value, a radio group clicks the radio with that value, and
+    /// date inputs (whose typing depends on the locale) get the ISO date.
+    pub fn fill(&self, form_css: &str, fields: &[(&str, &str)]) {
+        for (name, value) in fields {
+            let css = format!("{form_css} [name=\"{name}\"]");
+            let e = self.find(&css);
+            let tag = self.step("tag name", e.tag_name()).to_lowercase();
+            let kind = self
+                .step("input type", e.attr("type"))
+                .unwrap_or_default()
+                .to_lowercase();
+            match (tag.as_str(), kind.as_str()) {
+                ("select", _) => {
+                    self.step(
+                        &format!("select {value} in {css}"),
+                        e.select_by_value(value),
+                    );
+                }
+                (_, "radio") => {
+                    self.click(&format!("{css}[value=\"{value}\"]"));
+                }
+                (_, "date") => {
+                    let arg = serde_json::to_value(&e).expect("element as JSON");
+                    self.step(
+                        &format!("set the date {css}"),
+                        self.client().execute(
+                            "arguments[0].value = arguments[1];",
+                            vec![arg, json!(value)],
+                        ),
+                    );
+                }
+                _ => {
+                    self.step(&format!("clear {css}"), e.clear());
+                    self.step(&format!("type into {css}"), e.send_keys(value));
+                }
+            }
+        }
+    }
+
+    /// The `id` of the element that has the keyboard focus ("" if none).
+    pub fn focused_id(&self) -> String {
+        let e = self.step("active element", self.client().active_element());
+        self.step("its id", e.attr("id")).unwrap_or_default()
+    }
+
+    /// Waits until `cond` holds, polling; panics with `what`, the address
+    /// and the page if `timeout` passes first.
+    pub fn wait_for(&self, what: &str, timeout: Duration, mut cond: impl FnMut(&Browser) -> bool) {
+        let start = Instant::now();
+        let mut pause = Duration::from_millis(20);
+        while !cond(self) {
+            if start.elapsed() >= timeout {
+                panic!(
+                    "browser: timed out after {timeout:?} waiting for {what} on {}\n--- page ---\n{}",
+                    self.url(),
+                    self.source()
+                );
+            }
+            std::thread::sleep(pause);
+            pause = (pause * 2).min(Duration::from_millis(250));
+        }
+    }
+
+    /// Saves a PNG screenshot of the page at `path`.
+    pub fn screenshot(&self, path: &Path) {
+        let png = self.step("screenshot", self.client().screenshot());
+        if let Some(dir) = path.parent() {
+            std::fs::create_dir_all(dir).expect("screenshot dir");
+        }
+        std::fs::write(path, png)
+            .unwrap_or_else(|e| panic!("cannot write {}: {e}", path.display()));
+    }
+
+    /// When `COSO_SCREENSHOTS=DIR` is set, saves `DIR/NAME.png`.
+    pub fn screenshot_to_env(&self, name: &str) {
+        if let Some(dir) = std::env::var_os("COSO_SCREENSHOTS").filter(|d| !d.is_empty()) {
+            self.screenshot(&Path::new(&dir).join(format!("{name}.png")));
+        }
+    }
+}
+
+impl Drop for Browser {
+    fn drop(&mut self) {
+        if let Some(c) = self.client.take() {
+            let _ = self
+                .rt
+                .block_on(async { tokio::time::timeout(Duration::from_secs(5), c.close()).await });
+        }
+        let _ = self.driver.kill();
+        let _ = self.driver.wait();
+    }
+}
