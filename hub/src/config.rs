@@ -97,6 +97,9 @@ pub struct HubFile {
     pub receive: Receive,
     #[serde(default)]
     pub storage: Storage,
+    /// The web dashboard (`[web]`).
+    #[serde(default)]
+    pub web: crate::web::WebSettings,
 }
 
 fn default_grpc() -> SocketAddr {
@@ -120,6 +123,7 @@ impl HubFile {
             upstream: Upstream::default(),
             receive: Receive::default(),
             storage: Storage::default(),
+            web: crate::web::WebSettings::default(),
         }
     }
 

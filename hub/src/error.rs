@@ -12,6 +12,7 @@ use tonic::{Code, Status};
 
 use crate::auth::AuthError;
 use crate::input::InputError;
+use crate::store::users::UserError;
 use crate::store::{DivergeKind, PushError, StoreError};
 use crate::ward::WardError;
 
@@ -84,6 +85,13 @@ fn ward_code(e: &WardError) -> Code {
             _ => Code::Internal,
         },
         WardError::Store(_) => Code::Internal,
+        WardError::User(e) => match e {
+            UserError::Exists(_) => Code::AlreadyExists,
+            UserError::Unknown(_) => Code::NotFound,
+            UserError::LastAdmin => Code::FailedPrecondition,
+            UserError::Hash(_) | UserError::Store(_) => Code::Internal,
+            _ => Code::InvalidArgument,
+        },
     }
 }
 

@@ -26,3 +26,4 @@ pub mod sync_service;
 pub mod tls;
 pub mod upstream;
 pub mod ward;
+pub mod web;

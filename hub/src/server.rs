@@ -123,6 +123,8 @@ pub struct Prepared {
     identity: crate::tls::ServerIdentity,
     store: Store,
     docs: Documents,
+    /// The dashboard's listener, when it is served.
+    web: Option<TcpListener>,
 }
 
 impl Prepared {
@@ -138,7 +140,14 @@ impl Prepared {
             identity,
             store,
             docs,
+            web: None,
         })
+    }
+
+    /// Also serves the web dashboard (HTTPS) on `listener`.
+    pub fn with_web(mut self, listener: TcpListener) -> Prepared {
+        self.web = Some(listener);
+        self
     }
 
     /// Serves until `shutdown` completes, then flushes.
@@ -163,7 +172,12 @@ async fn serve(
         identity,
         store,
         docs,
+        web,
     } = prepared;
+    let web_tls = match web {
+        Some(_) => Some(crate::web::tls::server_config(&config, &identity)?),
+        None => None,
+    };
     let acceptor = TlsAcceptor::from(Arc::new(identity.server_config()?));
     let grpc_addr = grpc.local_addr()?;
     let max = config.limits().max_message_bytes;
@@ -248,6 +262,16 @@ async fn serve(
         stop(&stop_tx);
         r
     };
+    let web_task = async {
+        match web.zip(web_tls) {
+            Some((listener, tls)) => {
+                let r = crate::web::serve(listener, tls, hub.clone(), stopped()).await;
+                stop(&stop_tx);
+                r
+            }
+            None => Ok(()),
+        }
+    };
     let signal = async {
         tokio::select! {
             () = shutdown => tracing::info!("shutting down"),
@@ -255,13 +279,15 @@ async fn serve(
         }
         stop(&stop_tx);
     };
-    let (grpc_result, http_result, ()) = tokio::join!(grpc_task, http_task, signal);
+    let (grpc_result, http_result, web_result, ()) =
+        tokio::join!(grpc_task, http_task, web_task, signal);
     // The delivery worker stops at the same signal; a cut-off attempt is retried on the next run.
     let _ = upstream.await;
     // Flush whatever the servers wrote, even if one of them failed.
     let flushed = hub.store.flush().await;
     grpc_result.map_err(|e| ServerError::Grpc(e.to_string()))?;
     http_result?;
+    web_result?;
     flushed?;
     Ok(())
 }

@@ -154,6 +154,8 @@ pub struct Hub {
     child: Option<Child>,
     pub grpc: String,
     pub http: String,
+    /// The web dashboard's `IP:PORT` (HTTPS).
+    pub web: String,
     /// Extra environment for `serve` and every CLI command (e.g. `COSO_NOW`).
     pub env: Vec<(String, String)>,
 }
@@ -169,6 +171,7 @@ impl Hub {
             child: None,
             grpc: String::new(),
             http: String::new(),
+            web: String::new(),
             env: Vec::new(),
         };
         hub.cmd(&["init"]).ok();
@@ -184,6 +187,7 @@ impl Hub {
             child: None,
             grpc: String::new(),
             http: String::new(),
+            web: String::new(),
             env: Vec::new(),
         };
         let mut args = vec!["init"];
@@ -200,6 +204,7 @@ impl Hub {
             child: None,
             grpc: String::new(),
             http: String::new(),
+            web: String::new(),
             env: Vec::new(),
         };
         hub.serve();
@@ -222,13 +227,19 @@ impl Hub {
         } else {
             self.http.clone()
         };
+        let web = if self.web.is_empty() {
+            "127.0.0.1:0".to_string()
+        } else {
+            self.web.clone()
+        };
         let log = std::fs::OpenOptions::new()
             .create(true)
             .append(true)
             .open(self.log_path())
             .expect("open hub.log");
         let mut child = Command::new(&bins().hub)
-            .args(["serve", "--grpc", &grpc, "--http", &http, "--data-dir"])
+            .args(["serve", "--grpc", &grpc, "--http", &http, "--web", &web])
+            .arg("--data-dir")
             .arg(&self.dir)
             .env_remove("COSO_LANG")
             .envs(self.env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
@@ -258,6 +269,7 @@ impl Hub {
         });
         self.grpc = grpc;
         self.http = http;
+        self.web = parse_listening_web(&line).unwrap_or_default();
         self.child = Some(child);
     }
 
@@ -338,6 +350,13 @@ pub fn parse_listening(line: &str) -> Option<(String, String)> {
         }
     }
     Some((grpc?, http?))
+}
+
+/// The `web=IP:PORT` part of the listening line, if any.
+pub fn parse_listening_web(line: &str) -> Option<String> {
+    line.split_whitespace()
+        .find_map(|p| p.strip_prefix("web="))
+        .map(str::to_string)
 }
 
 /// One unit's agent in its own temporary data dir.

@@ -329,3 +329,21 @@ impl From<&UpstreamLog> for pb::UpstreamLogResponse {
         }
     }
 }
+
+/// A dashboard user on the wire.
+pub fn user_info(u: &crate::ward::users::UserSummary) -> pb::UserInfo {
+    pb::UserInfo {
+        name: u.name.clone(),
+        role: u.role.as_str().into(),
+        must_change_password: u.must_change_password,
+        created_at: u.created_at.to_rfc3339(),
+        sessions: u.sessions as u32,
+    }
+}
+
+pub fn password_set(s: &crate::ward::users::PasswordSet) -> pb::UserPasswordResponse {
+    pb::UserPasswordResponse {
+        user: Some(user_info(&s.user)),
+        one_time_password: s.one_time_password.clone().unwrap_or_default(),
+    }
+}

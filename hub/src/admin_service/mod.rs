@@ -267,4 +267,57 @@ impl pb::admin_server::Admin for AdminService {
         })
         .await
     }
+
+    async fn add_user(
+        &self,
+        request: Request<pb::AddUserRequest>,
+    ) -> RpcResult<pb::UserPasswordResponse> {
+        self.call(request, |req, actor| async move {
+            let role = crate::ward::users::role(&req.role)?;
+            let password = req.password_given.then_some(req.password);
+            let set = self
+                .ward
+                .add_user(&actor, req.name.trim(), role, password)
+                .await?;
+            Ok(convert::password_set(&set))
+        })
+        .await
+    }
+
+    async fn list_users(
+        &self,
+        request: Request<pb::ListUsersRequest>,
+    ) -> RpcResult<pb::ListUsersResponse> {
+        self.call(request, |_req, _actor| async move {
+            Ok(pb::ListUsersResponse {
+                users: self.ward.users()?.iter().map(convert::user_info).collect(),
+            })
+        })
+        .await
+    }
+
+    async fn remove_user(&self, request: Request<pb::UserRef>) -> RpcResult<pb::UserRemoved> {
+        self.call(request, |req, actor| async move {
+            let u = self.ward.remove_user(&actor, req.name.trim()).await?;
+            Ok(pb::UserRemoved {
+                user: Some(convert::user_info(&u)),
+            })
+        })
+        .await
+    }
+
+    async fn set_user_password(
+        &self,
+        request: Request<pb::SetUserPasswordRequest>,
+    ) -> RpcResult<pb::UserPasswordResponse> {
+        self.call(request, |req, actor| async move {
+            let password = req.password_given.then_some(req.password);
+            let set = self
+                .ward
+                .set_password(&actor, req.name.trim(), password)
+                .await?;
+            Ok(convert::password_set(&set))
+        })
+        .await
+    }
 }

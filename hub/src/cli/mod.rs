@@ -25,6 +25,8 @@ mod serve;
 mod status;
 mod unit;
 mod upstream;
+mod user;
+mod webca;
 
 use std::io::Write;
 use std::net::SocketAddr;
@@ -152,6 +154,11 @@ pub enum Command {
         #[arg(long, conflicts_with_all = ["unit", "since"])]
         verify: bool,
     },
+    /// The web dashboard's users (add, list, remove, passwd).
+    #[command(subcommand)]
+    User(user::UserCommand),
+    /// Write the hub's CA certificate, for office PCs to trust the dashboard.
+    WebCa(webca::WebCaArgs),
 }
 
 #[derive(Debug, Error)]
@@ -423,6 +430,8 @@ async fn dispatch(ctx: &Ctx, out: &mut dyn Write, command: Command) -> Result<()
             )
             .await
         }
+        Command::User(u) => user::run(ctx, out, u).await,
+        Command::WebCa(a) => webca::run(ctx, out, a).await,
     }
 }
 

@@ -19,6 +19,10 @@ pub struct ServeArgs {
     /// HTTP listen address (default from hub.toml); port 0 picks a free port.
     #[arg(long, value_name = "ADDR")]
     pub http: Option<SocketAddr>,
+    /// Serve the web dashboard over HTTPS here (default: `[web] addr` in
+    /// hub.toml, else not served); port 0 picks a free port.
+    #[arg(long, value_name = "ADDR")]
+    pub web: Option<SocketAddr>,
 }
 
 /// Resolves on SIGINT or SIGTERM. The handlers are installed when this is
@@ -77,6 +81,19 @@ pub(super) async fn run(ctx: &Ctx, out: &mut dyn Write, a: ServeArgs) -> Result<
         addr: http_addr,
         source,
     })?;
+    let web_addr = a.web.or(config.file.web.addr);
+    let mut prepared = prepared;
+    let mut web_bound = None;
+    if let Some(addr) = web_addr {
+        let web = tokio::net::TcpListener::bind(addr)
+            .await
+            .map_err(|source| CliError::Bind { addr, source })?;
+        web_bound = Some(
+            web.local_addr()
+                .map_err(|source| CliError::Bind { addr, source })?,
+        );
+        prepared = prepared.with_web(web);
+    }
     // hub.addr first: a client that saw the listening line finds it.
     let addr_path = dir.join(client::ADDR_FILE);
     let local = crate::state::connectable(grpc_bound);
@@ -85,7 +102,11 @@ pub(super) async fn run(ctx: &Ctx, out: &mut dyn Write, a: ServeArgs) -> Result<
     // The listening line is the first thing on stdout: scripts and tests
     // wait for it, so it is flushed at once. A closed stdout must not stop
     // the hub, so errors are ignored.
-    let _ = writeln!(out, "listening grpc={grpc_bound} http={http_bound}");
+    let web_part = web_bound.map(|w| format!(" web={w}")).unwrap_or_default();
+    let _ = writeln!(
+        out,
+        "listening grpc={grpc_bound} http={http_bound}{web_part}"
+    );
     let _ = out.flush();
     let result = prepared.serve(grpc, http, shutdown).await;
     let _ = std::fs::remove_file(&addr_path);

@@ -18,6 +18,7 @@ pub mod audit;
 pub mod inbox;
 mod keys;
 pub mod outbox;
+pub mod users;
 
 pub use audit::{AuditCheck, AuditEvent, AuditRecord};
 

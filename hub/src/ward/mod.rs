@@ -16,6 +16,7 @@ mod review;
 mod standing;
 mod units;
 mod upstream;
+pub mod users;
 
 use std::sync::Arc;
 
@@ -26,6 +27,7 @@ use crate::documents::AddPeriodError;
 use crate::input::InputError;
 use crate::reporting::ReportingError;
 use crate::state::HubState;
+use crate::store::users::UserError;
 use crate::store::{RegisterError, StoreError};
 use crate::upstream::UpstreamError;
 
@@ -113,6 +115,18 @@ pub enum WardError {
     City(#[from] crate::city::CityError),
     #[error(transparent)]
     Store(#[from] StoreError),
+    /// A dashboard user could not be added or changed.
+    #[error(transparent)]
+    User(UserError),
+}
+
+impl From<UserError> for WardError {
+    fn from(e: UserError) -> Self {
+        match e {
+            UserError::Store(s) => WardError::Store(s),
+            other => WardError::User(other),
+        }
+    }
 }
 
 impl From<RegisterError> for WardError {
@@ -153,6 +167,11 @@ impl WardError {
             WardError::NoSuchUnit(_) | WardError::UnitExists(_) => Some("unit"),
             WardError::NoSuchPeriod(_) | WardError::PeriodExists(_) => Some("period"),
             WardError::NotReviewable { .. } => Some("decision"),
+            WardError::User(e) => Some(match e {
+                UserError::PasswordTooShort | UserError::PasswordTooLong => "password",
+                UserError::Role(_) | UserError::LastAdmin => "role",
+                _ => "name",
+            }),
             WardError::Reporting(_)
             | WardError::Upstream(_)
             | WardError::City(_)
@@ -173,6 +192,7 @@ impl WardError {
                 e,
                 crate::city::CityError::Format(_) | crate::city::CityError::NothingReceived(_)
             ),
+            WardError::User(e) => !matches!(e, UserError::Hash(_)),
             _ => true,
         }
     }
@@ -214,6 +234,7 @@ impl WardError {
             WardError::Upstream(e) => e.message(lang),
             WardError::City(e) => e.message_vi(),
             WardError::Store(_) => "lỗi cơ sở dữ liệu của máy chủ phường".into(),
+            WardError::User(e) => users::message_vi(e),
         }
     }
 }

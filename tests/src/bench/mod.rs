@@ -14,6 +14,7 @@ pub mod ingest;
 pub mod measure;
 pub mod storage;
 pub mod ui;
+pub mod web;
 
 use std::fmt::Write as _;
 use std::path::PathBuf;
@@ -254,6 +255,10 @@ pub fn main() {
     }
     if knobs.runs("ui") {
         agent_ui(&knobs, &mut report);
+    }
+    if knobs.runs("web") {
+        let o = web::run(if knobs.quick { 20 } else { 200 });
+        report.section("5. The web dashboard", &web::table(&o));
     }
     let mut bin = Table::new(&["binary (release, stripped)", "size"]);
     for (name, size) in footprint::binaries() {

@@ -2,6 +2,7 @@
 mod adversarial;
 mod agent;
 mod agent_ui;
+mod dashboard;
 mod hub;
 mod integrity;
 mod report;

@@ -1,0 +1,305 @@
+//! The completeness grid of a period (`/periods/{P}`): every expected unit,
+//! grouped by kind, with its state and timeliness; the counts sentence; the
+//! days left; filters by kind and state; and the reporting rate by kind as a
+//! server-rendered SVG chart with its data table beside it. Built from the
+//! same `Status` that `coso-hub status` prints, so the two always agree.
+
+use std::fmt::Write as _;
+
+use chrono::{DateTime, Utc};
+use coso_proto::domain::calendar::vietnam;
+use coso_proto::{Lang, Period, Timeliness, UnitKind};
+use serde::Deserialize;
+
+use crate::compile::{Status, StatusRow, UnitStatus};
+
+/// `?kind=..&state=..`: empty or absent means all.
+#[derive(Debug, Default, Deserialize)]
+pub struct GridQuery {
+    #[serde(default)]
+    pub kind: String,
+    #[serde(default)]
+    pub state: String,
+}
+
+pub const STATES: [UnitStatus; 5] = [
+    UnitStatus::Missing,
+    UnitStatus::Draft,
+    UnitStatus::Submitted,
+    UnitStatus::Returned,
+    UnitStatus::Accepted,
+];
+
+pub fn state_label(s: UnitStatus, lang: Lang) -> &'static str {
+    match lang {
+        Lang::Vi => s.label_vi(),
+        Lang::En => s.label_en(),
+    }
+}
+
+pub fn kind_label(k: UnitKind, lang: Lang) -> &'static str {
+    match lang {
+        Lang::Vi => k.name_vi(),
+        Lang::En => match k {
+            UnitKind::Centre => "Public Administrative Service Centre",
+            UnitKind::Department => "Departments and bodies",
+            UnitKind::School => "Schools",
+            UnitKind::ResidentialGroup => "Residential groups",
+            UnitKind::Other => "Other units",
+        },
+    }
+}
+
+pub fn timeliness_label(t: Timeliness, lang: Lang) -> &'static str {
+    match (t, lang) {
+        (Timeliness::OnTime, Lang::Vi) => "đúng hạn",
+        (Timeliness::Late, Lang::Vi) => "muộn",
+        (Timeliness::Missing, Lang::Vi) => "chưa báo cáo",
+        (Timeliness::OnTime, Lang::En) => "on time",
+        (Timeliness::Late, Lang::En) => "late",
+        (Timeliness::Missing, Lang::En) => "not reported",
+    }
+}
+
+/// An RFC 3339 time as people read it: `dd/mm/yyyy HH:MM` in Vietnam time.
+pub fn vn_time(rfc3339: &str) -> String {
+    DateTime::parse_from_rfc3339(rfc3339)
+        .map(|t| {
+            t.with_timezone(&vietnam())
+                .format("%d/%m/%Y %H:%M")
+                .to_string()
+        })
+        .unwrap_or_default()
+}
+
+pub fn vn_instant(t: DateTime<Utc>) -> String {
+    t.with_timezone(&vietnam())
+        .format("%d/%m/%Y %H:%M")
+        .to_string()
+}
+
+/// One cell of the grid.
+pub struct Cell {
+    pub code: String,
+    pub name: String,
+    pub state: &'static str,
+    pub state_label: &'static str,
+    pub timeliness: &'static str,
+    pub timeliness_label: &'static str,
+    pub received: String,
+    pub reason: Option<String>,
+}
+
+pub struct KindGroup {
+    pub kind: &'static str,
+    pub label: &'static str,
+    pub cells: Vec<Cell>,
+}
+
+/// The reporting rate of one kind of unit.
+pub struct Rate {
+    pub label: &'static str,
+    pub expected: usize,
+    pub reported: usize,
+    pub on_time: usize,
+    /// Reported share, in whole percent.
+    pub percent: u32,
+}
+
+pub struct Choice {
+    pub value: &'static str,
+    pub label: &'static str,
+    pub selected: bool,
+}
+
+pub struct GridView {
+    pub code: String,
+    pub title: String,
+    pub due: String,
+    pub days_left: i64,
+    pub summary: String,
+    pub groups: Vec<KindGroup>,
+    pub shown: usize,
+    pub kinds: Vec<Choice>,
+    pub states: Vec<Choice>,
+    pub filtered: bool,
+    pub rates: Vec<Rate>,
+    pub chart: String,
+}
+
+fn cell(r: &StatusRow, lang: Lang) -> Cell {
+    Cell {
+        code: r.unit.to_string(),
+        name: r.name.clone(),
+        state: r.state.as_str(),
+        state_label: state_label(r.state, lang),
+        timeliness: r.timeliness.as_str(),
+        timeliness_label: timeliness_label(r.timeliness, lang),
+        received: r.submitted_at.as_deref().map(vn_time).unwrap_or_default(),
+        reason: r
+            .review_reason
+            .clone()
+            .filter(|_| r.state == UnitStatus::Returned),
+    }
+}
+
+impl GridView {
+    pub fn build(
+        period: &Period,
+        status: &Status,
+        q: &GridQuery,
+        lang: Lang,
+        now: DateTime<Utc>,
+    ) -> GridView {
+        let kind_filter: Option<UnitKind> = q.kind.parse().ok();
+        let state_filter = STATES.into_iter().find(|s| s.as_str() == q.state);
+        let mut groups = Vec::new();
+        let mut rates = Vec::new();
+        let mut shown = 0;
+        for kind in UnitKind::ALL {
+            let rows: Vec<&StatusRow> = status.units.iter().filter(|r| r.kind == kind).collect();
+            if rows.is_empty() {
+                continue;
+            }
+            let reported = rows
+                .iter()
+                .filter(|r| r.timeliness != Timeliness::Missing)
+                .count();
+            let on_time = rows
+                .iter()
+                .filter(|r| r.timeliness == Timeliness::OnTime)
+                .count();
+            rates.push(Rate {
+                label: kind_label(kind, lang),
+                expected: rows.len(),
+                reported,
+                on_time,
+                percent: ((reported * 100 + rows.len() / 2) / rows.len()) as u32,
+            });
+            if kind_filter.is_some_and(|k| k != kind) {
+                continue;
+            }
+            let cells: Vec<Cell> = rows
+                .iter()
+                .filter(|r| state_filter.is_none_or(|s| s == r.state))
+                .map(|r| cell(r, lang))
+                .collect();
+            shown += cells.len();
+            if !cells.is_empty() {
+                groups.push(KindGroup {
+                    kind: kind.as_str(),
+                    label: kind_label(kind, lang),
+                    cells,
+                });
+            }
+        }
+        let kinds = UnitKind::ALL
+            .into_iter()
+            .map(|k| Choice {
+                value: k.as_str(),
+                label: kind_label(k, lang),
+                selected: kind_filter == Some(k),
+            })
+            .collect();
+        let states = STATES
+            .into_iter()
+            .map(|s| Choice {
+                value: s.as_str(),
+                label: state_label(s, lang),
+                selected: state_filter == Some(s),
+            })
+            .collect();
+        let due = period.due.with_timezone(&vietnam());
+        GridView {
+            code: period.code.to_string(),
+            title: period.title.clone(),
+            due: match lang {
+                Lang::Vi => format!(
+                    "trước {} ngày {}",
+                    due.format("%H:%M"),
+                    due.format("%d/%m/%Y")
+                ),
+                Lang::En => format!("before {}", due.format("%H:%M on %d/%m/%Y")),
+            },
+            days_left: period.days_left(now),
+            summary: match lang {
+                Lang::Vi => status.summary.clone(),
+                Lang::En => status.summary_en.clone(),
+            },
+            groups,
+            shown,
+            kinds,
+            states,
+            filtered: kind_filter.is_some() || state_filter.is_some(),
+            chart: rate_chart(&rates, lang),
+            rates,
+        }
+    }
+}
+
+fn esc(s: &str) -> String {
+    let mut o = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '&' => o.push_str("&amp;"),
+            '<' => o.push_str("&lt;"),
+            '>' => o.push_str("&gt;"),
+            '"' => o.push_str("&quot;"),
+            '\'' => o.push_str("&#39;"),
+            c => o.push(c),
+        }
+    }
+    o
+}
+
+/// Horizontal bars of the reported share per kind, on time and late in two
+/// shades. Presentation attributes only: the CSP allows no inline styles.
+pub fn rate_chart(rates: &[Rate], lang: Lang) -> String {
+    const LABEL_W: u32 = 230;
+    const BAR_W: u32 = 300;
+    const ROW_H: u32 = 28;
+    let height = ROW_H * rates.len() as u32 + 30;
+    let width = LABEL_W + BAR_W + 60;
+    let mut s = String::new();
+    let title = lang.pick(
+        "Tỷ lệ đơn vị đã báo cáo theo loại",
+        "Share of units reported, by kind",
+    );
+    let _ = write!(
+        s,
+        r##"<svg xmlns="http://www.w3.org/2000/svg" role="img" aria-labelledby="chart-title" width="{width}" height="{height}" viewBox="0 0 {width} {height}" font-family="sans-serif" font-size="12"><title id="chart-title">{}</title>"##,
+        esc(title)
+    );
+    for (i, r) in rates.iter().enumerate() {
+        let y = 10 + ROW_H * i as u32;
+        let bar = |n: usize| {
+            (BAR_W as usize * n)
+                .checked_div(r.expected)
+                .unwrap_or_default() as u32
+        };
+        let (on, all) = (bar(r.on_time), bar(r.reported));
+        let _ = write!(
+            s,
+            r##"<text x="{}" y="{}" text-anchor="end" fill="#1d2433">{}</text><rect x="{LABEL_W}" y="{y}" width="{BAR_W}" height="18" fill="#eef1f5"/><rect x="{LABEL_W}" y="{y}" width="{all}" height="18" fill="#f79009"/><rect x="{LABEL_W}" y="{y}" width="{on}" height="18" fill="#067647"/><text x="{}" y="{}" fill="#1d2433">{}%</text>"##,
+            LABEL_W - 8,
+            y + 13,
+            esc(r.label),
+            LABEL_W + BAR_W + 6,
+            y + 13,
+            r.percent
+        );
+    }
+    let ly = height - 10;
+    let _ = write!(
+        s,
+        r##"<rect x="{LABEL_W}" y="{}" width="10" height="10" fill="#067647"/><text x="{}" y="{ly}" fill="#1d2433">{}</text><rect x="{}" y="{}" width="10" height="10" fill="#f79009"/><text x="{}" y="{ly}" fill="#1d2433">{}</text></svg>"##,
+        ly - 9,
+        LABEL_W + 14,
+        esc(lang.pick("đúng hạn", "on time")),
+        LABEL_W + 110,
+        ly - 9,
+        LABEL_W + 124,
+        esc(lang.pick("muộn", "late")),
+    );
+    s
+}

@@ -1,0 +1,78 @@
+//! The layers every dashboard request passes: the cross-site check on every
+//! state-changing request, and the security headers on every response
+//! (strict CSP, no framing, no sniffing, no caching of pages).
+
+use axum::extract::Request;
+use axum::http::{HeaderMap, HeaderValue, Method, header};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+
+use super::chrome::{LANG_COOKIE, query_lang};
+use super::error::WebError;
+
+const CSP: &str = "default-src 'self'; frame-ancestors 'none'; form-action 'self'; base-uri 'none'; object-src 'none'";
+
+/// Whether a state-changing request comes from a page of this site: the
+/// browser's `Sec-Fetch-Site` says so, or, from browsers that do not send
+/// it, `Origin` is `https://` + the request's `Host`. A request with
+/// neither is refused: every browser sends `Origin` on a POST.
+pub fn same_origin(headers: &HeaderMap) -> bool {
+    if let Some(site) = headers.get("sec-fetch-site") {
+        return site.as_bytes() == b"same-origin";
+    }
+    let (Some(origin), Some(host)) = (headers.get(header::ORIGIN), headers.get(header::HOST))
+    else {
+        return false;
+    };
+    match (origin.to_str(), host.to_str()) {
+        (Ok(origin), Ok(host)) => origin
+            .strip_prefix("https://")
+            .is_some_and(|o| o.eq_ignore_ascii_case(host)),
+        _ => false,
+    }
+}
+
+/// Refuses a state-changing request that fails [`same_origin`] with 403,
+/// before any handler runs, so nothing is changed.
+pub async fn cross_site_check(req: Request, next: Next) -> Response {
+    let safe = matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS);
+    if !safe && !same_origin(req.headers()) {
+        tracing::warn!(method = %req.method(), path = %req.uri().path(), "cross-site request refused");
+        return WebError::CrossSite.into_response();
+    }
+    next.run(req).await
+}
+
+/// Adds the security headers, and remembers a `?lang=` choice in a cookie.
+pub async fn headers(req: Request, next: Next) -> Response {
+    let chosen = query_lang(req.uri().query());
+    let mut resp = next.run(req).await;
+    let h = resp.headers_mut();
+    h.insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static(CSP),
+    );
+    h.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    h.insert(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("same-origin"),
+    );
+    if !h.contains_key(header::CACHE_CONTROL) {
+        h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    }
+    if let Some(lang) = chosen {
+        let code = match lang {
+            coso_proto::Lang::Vi => "vi",
+            coso_proto::Lang::En => "en",
+        };
+        let v = format!("{LANG_COOKIE}={code}; Path=/; Max-Age=31536000; Secure; SameSite=Strict");
+        if let Ok(v) = HeaderValue::from_str(&v) {
+            h.append(header::SET_COOKIE, v);
+        }
+    }
+    resp
+}

@@ -1,0 +1,324 @@
+//! The hub's web dashboard in a real browser (headless Chromium over
+//! WebDriver): a user made with `coso-hub user add` signs in with the
+//! one-time password and must choose their own; the completeness grid of a
+//! generated ward agrees with `coso-hub status --json`; a report returned in
+//! the browser with a reason (after an empty reason is refused) reaches the
+//! real agent on its next sync; and the downloads are the same bytes as
+//! `coso-hub report`, fetched over HTTPS trusting the CA `coso-hub web-ca`
+//! wrote. With `COSO_SCREENSHOTS=DIR` it saves the main pages as PNGs.
+
+use std::time::Duration;
+
+use chrono::NaiveDate;
+use coso_tests::browser::Browser;
+use coso_tests::ward::{self, Fate, UnitPlan};
+use coso_tests::{Agent, Hub};
+
+const PERIOD: &str = "2026-Y";
+const BEFORE_DUE: &str = "2026-11-05T09:00:00+07:00";
+const NEW_PASSWORD: &str = "mật khẩu của Lan 2026";
+const WAIT: Duration = Duration::from_secs(20);
+
+struct World {
+    hub: Hub,
+    plans: Vec<UnitPlan>,
+    agents: Vec<Agent>,
+}
+
+/// A small generated ward, recorded through real agents: most units submit,
+/// some stay drafts, some send nothing.
+fn world(groups: usize) -> World {
+    let plans = ward::generate(11, groups, NaiveDate::from_ymd_opt(2026, 11, 4).unwrap());
+    let mut hub = Hub::start();
+    hub.stop();
+    hub.env.push(("COSO_NOW".into(), BEFORE_DUE.into()));
+    hub.serve();
+    let mut agents = Vec::new();
+    for p in &plans {
+        let link = hub.add_unit(&p.code, &p.name, p.kind.as_str());
+        let mut a = Agent::new();
+        a.env.push(("COSO_NOW".into(), BEFORE_DUE.into()));
+        a.enroll(&link);
+        if p.fate != Fate::Missing {
+            ward::record(&a, p, PERIOD).unwrap_or_else(|r| panic!("{}", r.context()));
+            if p.fate != Fate::Draft {
+                a.cmd(&["submit", "--period", PERIOD]).ok();
+            }
+            a.cmd(&["sync"]).ok();
+        }
+        agents.push(a);
+    }
+    World { hub, plans, agents }
+}
+
+fn sign_in(b: &Browser, base: &str, user: &str, password: &str) {
+    b.goto(&format!("{base}/login"));
+    b.fill("#login", &[("username", user), ("password", password)]);
+    b.click("#login button[type=submit]");
+}
+
+/// An HTTPS client that trusts only the CA `coso-hub web-ca` wrote, signed
+/// in as `user`; returns it with its session cookie.
+fn https_session(hub: &Hub, user: &str, password: &str) -> (reqwest::blocking::Client, String) {
+    let ca_file = hub.dir.parent().unwrap().join("web-ca.crt");
+    hub.cmd(&["web-ca", "--out", ca_file.to_str().unwrap()])
+        .ok();
+    let ca = reqwest::Certificate::from_pem(&std::fs::read(&ca_file).unwrap()).unwrap();
+    let client = reqwest::blocking::Client::builder()
+        .tls_certs_merge([ca])
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let base = format!("https://{}", hub.web);
+    let body = url::form_urlencoded::Serializer::new(String::new())
+        .append_pair("username", user)
+        .append_pair("password", password)
+        .finish();
+    let r = client
+        .post(format!("{base}/login"))
+        .header("origin", &base)
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(body)
+        .send()
+        .unwrap();
+    assert_eq!(r.status(), 303, "login over HTTPS");
+    let cookie = r
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find(|v| v.starts_with("__Host-coso_session="))
+        .and_then(|v| v.split(';').next())
+        .unwrap()
+        .to_string();
+    (client, cookie)
+}
+
+#[test]
+fn a_reviewer_reads_the_grid_returns_a_report_and_downloads_it_in_a_browser() {
+    let w = world(3);
+    let hub = &w.hub;
+    assert!(!hub.web.is_empty(), "serve printed no web= address");
+    let base = format!("https://{}", hub.web);
+    let otp = hub
+        .cmd(&["user", "add", "lan", "--role", "reviewer"])
+        .ok()
+        .last_line();
+    let listed = hub.cmd(&["user", "list", "--json"]).ok().json();
+    assert_eq!(listed["users"][0]["name"], "lan", "{listed}");
+    assert_eq!(listed["users"][0]["role"], "reviewer", "{listed}");
+
+    let b = Browser::start();
+    // Without a session every page leads to the login form.
+    b.goto(&format!("{base}/periods/{PERIOD}"));
+    b.wait_for("the login page", WAIT, |b| b.path() == "/login");
+    b.screenshot_to_env("hub-login");
+    // A wrong password is refused on the page.
+    sign_in(&b, &base, "lan", "not the password at all");
+    b.wait_for("the refusal", WAIT, |b| b.count(".error") == 1);
+    // The one-time password works once, to choose one's own.
+    sign_in(&b, &base, "lan", &otp);
+    b.wait_for("the password page", WAIT, |b| b.path() == "/password");
+    b.fill(
+        "#password",
+        &[
+            ("current", &otp),
+            ("new", NEW_PASSWORD),
+            ("confirm", NEW_PASSWORD),
+        ],
+    );
+    b.click("#password button[type=submit]");
+    b.wait_for("the start page", WAIT, |b| b.path() == "/");
+
+    // The grid says what `status --json` says, unit by unit.
+    b.goto(&format!("{base}/periods/{PERIOD}"));
+    let status = hub
+        .cmd(&["status", "--period", PERIOD, "--json"])
+        .ok()
+        .json();
+    let units = status["units"].as_array().unwrap();
+    assert_eq!(units.len(), w.plans.len());
+    assert_eq!(b.count(".grid [data-unit]"), units.len());
+    for u in units {
+        let code = u["unit"].as_str().unwrap();
+        let cell = format!(".grid [data-unit=\"{code}\"]");
+        assert_eq!(
+            b.attr(&cell, "data-state").as_deref(),
+            u["state"].as_str(),
+            "{code}"
+        );
+        assert_eq!(
+            b.attr(&cell, "data-timeliness").as_deref(),
+            u["timeliness"].as_str(),
+            "{code}"
+        );
+    }
+    let summary = b.text("[data-summary]");
+    assert_eq!(summary, status["summary"].as_str().unwrap());
+    b.screenshot_to_env("hub-grid");
+    // Filters by state keep only those units.
+    b.goto(&format!("{base}/periods/{PERIOD}?state=missing"));
+    let missing = units.iter().filter(|u| u["state"] == "missing").count();
+    assert_eq!(b.count(".grid [data-unit]"), missing);
+
+    // Return a submitted report: first with no reason (refused, nothing
+    // changes), then with one.
+    let (i, plan) = w
+        .plans
+        .iter()
+        .enumerate()
+        .find(|(_, p)| {
+            units
+                .iter()
+                .any(|u| u["unit"] == p.code.as_str() && u["state"] == "submitted")
+        })
+        .expect("a submitted unit");
+    let unit_url = format!("{base}/periods/{PERIOD}/units/{}", plan.code);
+    b.goto(&unit_url);
+    b.screenshot_to_env("hub-unit");
+    b.click("#review button[value=\"return\"]");
+    b.wait_for("the reason's message", WAIT, |b| {
+        b.count("[data-error-for=\"reason\"]") == 1
+    });
+    let st = hub
+        .cmd(&["status", "--period", PERIOD, "--json"])
+        .ok()
+        .json();
+    let row = |st: &serde_json::Value| {
+        st["units"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|u| u["unit"] == plan.code.as_str())
+            .unwrap()
+            .clone()
+    };
+    assert_eq!(row(&st)["state"], "submitted");
+    let reason = "Bổ sung số liệu đối thoại <DT01> & kiến nghị \"gấp\"";
+    b.fill("#review", &[("reason", reason)]);
+    b.click("#review button[value=\"return\"]");
+    b.wait_for("the decision recorded", WAIT, |b| {
+        b.url().contains("done=return")
+    });
+    assert!(
+        b.source()
+            .contains("Bổ sung số liệu đối thoại &lt;DT01&gt; &amp; kiến nghị")
+    );
+    let st = hub
+        .cmd(&["status", "--period", PERIOD, "--json"])
+        .ok()
+        .json();
+    assert_eq!(row(&st)["state"], "returned");
+    // It reaches the real agent on its next sync.
+    let agent = &w.agents[i];
+    agent.cmd(&["sync"]).ok();
+    let r = agent
+        .cmd(&["report", "--period", PERIOD, "--json"])
+        .ok()
+        .json();
+    assert_eq!(r["state"], "returned", "{r}");
+    assert_eq!(r["review_comment"], reason, "{r}");
+
+    b.goto(&format!("{base}/periods/{PERIOD}/calls"));
+    b.screenshot_to_env("hub-calls");
+    b.goto(&format!("{base}/periods/{PERIOD}/narrative"));
+    b.screenshot_to_env("hub-narrative");
+    // The grid offers the downloads.
+    b.goto(&format!("{base}/periods/{PERIOD}"));
+    assert_eq!(
+        b.attr("a[href$=\"report.docx\"]", "href").unwrap(),
+        format!("{base}/periods/{PERIOD}/report.docx")
+    );
+
+    // The downloads are what `coso-hub report` writes, byte for byte.
+    let (client, cookie) = https_session(hub, "lan", NEW_PASSWORD);
+    for format in ["docx", "json", "csv", "md"] {
+        let r = client
+            .get(format!("{base}/periods/{PERIOD}/report.{format}"))
+            .header("cookie", &cookie)
+            .send()
+            .unwrap();
+        assert_eq!(r.status(), 200, "{format}");
+        let got = r.bytes().unwrap();
+        let out = hub.dir.parent().unwrap().join(format!("cli.{format}"));
+        hub.cmd(&[
+            "report",
+            "--period",
+            PERIOD,
+            "--format",
+            format,
+            "--out",
+            out.to_str().unwrap(),
+        ])
+        .ok();
+        assert!(
+            std::fs::read(&out).unwrap() == got.as_ref(),
+            "report.{format} differs from coso-hub report"
+        );
+    }
+}
+
+#[test]
+fn an_admin_adds_a_unit_and_sees_its_enrolment_link_as_a_qr_code() {
+    let hub = Hub::start();
+    let password = "quản trị viên phường 1";
+    let mut add = std::process::Command::new(&coso_tests::bins().hub);
+    add.args([
+        "user",
+        "add",
+        "admin",
+        "--role",
+        "admin",
+        "--password-stdin",
+        "--data-dir",
+    ])
+    .arg(&hub.dir)
+    .stdin(std::process::Stdio::piped())
+    .stdout(std::process::Stdio::piped());
+    let mut child = add.spawn().unwrap();
+    {
+        use std::io::Write;
+        let mut stdin = child.stdin.take().unwrap();
+        writeln!(stdin, "{password}").unwrap();
+    }
+    assert!(child.wait().unwrap().success());
+
+    let b = Browser::start();
+    let base = format!("https://{}", hub.web);
+    sign_in(&b, &base, "admin", password);
+    b.wait_for("the start page", WAIT, |b| b.path() == "/");
+    b.goto(&format!("{base}/admin/units"));
+    b.fill(
+        "#unit",
+        &[
+            ("code", "TDP09"),
+            ("name", "Tổ dân phố số 9 <b>"),
+            ("kind", "residential-group"),
+            ("contact", "Bà Nguyễn Thị Hoa"),
+            ("phone", "0912 345 678"),
+        ],
+    );
+    b.click("#unit button[type=submit]");
+    b.wait_for("the enrolment link", WAIT, |b| {
+        b.count("[data-invite=\"TDP09\"]") == 1
+    });
+    let link = b.text("[data-enrolment-link]");
+    assert!(
+        link.starts_with("coso://") && link.contains("unit=TDP09"),
+        "{link}"
+    );
+    assert_eq!(b.count("[data-invite=\"TDP09\"] svg"), 1);
+    b.screenshot_to_env("hub-admin-units");
+    // The link enrols a real agent.
+    let agent = Agent::new();
+    agent.enroll(&link);
+    let units = hub.cmd(&["unit", "list", "--json"]).ok().json();
+    let u = units["units"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|u| u["unit"] == "TDP09")
+        .unwrap()
+        .clone();
+    assert_eq!(u["name"], "Tổ dân phố số 9 <b>", "{units}");
+}
