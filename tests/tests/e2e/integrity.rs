@@ -242,7 +242,7 @@ fn a_hub_backup_taken_while_serving_restores_with_nothing_lost() {
         .find(|r| r["action"] == "review")
         .cloned()
         .unwrap_or_else(|| panic!("no review record: {audit:#}"));
-    assert_eq!(review["actor"], "admin", "{review:#}");
+    assert_eq!(review["actor"], "admin-token", "{review:#}");
     assert!(review["detail"].as_str().unwrap().contains(reason));
 
     // The machine is lost; the backup is restored into a fresh dir.

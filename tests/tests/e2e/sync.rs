@@ -893,11 +893,10 @@ fn credentials_only_write_their_own_unit_and_bad_batches_change_nothing() {
             "{e:?}"
         );
 
-        let hello = as_a
-            .hello(pb::HelloRequest::default())
-            .await
-            .expect("hello A");
-        assert_eq!(hello.acked_seq, 3, "nothing refused was written");
+        // Other content under a held seq (seq 3 above) means two copies of
+        // A's agent: the hub stopped the unit until VH-XH reissues its link.
+        let e = as_a.hello(pb::HelloRequest::default()).await.unwrap_err();
+        assert!(matches!(e, SyncError::Diverged { .. }), "{e:?}");
     });
     assert_eq!(unit_show(&hub, "TDP21")["acked_seq"], 3);
     assert_eq!(unit_show(&hub, "TDP21")["activities"], 3);
