@@ -139,6 +139,10 @@ pub fn domain_message(field: &str, e: &DomainError, lang: Lang) -> String {
             "phần {s:?} không hợp lệ: dùng results, difficulties, proposals hoặc next-tasks"
         ),
         DomainError::InvalidDate(s) => format!("ngày {s:?} không hợp lệ: dùng dạng YYYY-MM-DD"),
+        DomainError::DateOutOfRange(s) => format!("ngày {s} nằm ngoài khoảng năm 2000-2100"),
+        DomainError::ControlCharacter { field, code_point } => {
+            format!("trường {field} chứa ký tự điều khiển {code_point}; hãy xóa ký tự này")
+        }
         DomainError::EmptyField(f) => format!("trường {f} không được để trống"),
         DomainError::TooLong(f, n) => format!("trường {f} dài quá {n} ký tự"),
         other => other.to_string(),

@@ -96,6 +96,8 @@ impl From<sled::Error> for StoreError {
 }
 
 const K_IDENTITY: &[u8] = b"meta/identity";
+/// The unit's sync credential, in a file of its own (0600) in the data dir.
+pub const CREDENTIAL_FILE: &str = "credential";
 const K_CATALOG: &[u8] = b"meta/catalog";
 const K_CALENDAR: &[u8] = b"meta/calendar";
 const K_SYNC: &[u8] = b"meta/sync";
@@ -157,7 +159,8 @@ impl Store {
             let path = path.to_path_buf();
             move |source| StoreError::Io { path, source }
         };
-        std::fs::create_dir_all(dir).map_err(io(dir))?;
+        // Owner-only before anything is created inside (issue 13, defect 6).
+        coso_proto::private::private_dir(dir).map_err(io(dir))?;
         let lock_path = dir.join("agent.lock");
         let mut lock = OpenOptions::new()
             .read(true)
@@ -186,6 +189,7 @@ impl Store {
         // sled's own lock may outlive a handle dropped a moment ago in this
         // process (its background flusher), so retry within the same budget.
         let db_path = dir.join("db");
+        coso_proto::private::private_dir(&db_path).map_err(io(&db_path))?;
         let db = loop {
             match sled::Config::new().path(&db_path).open() {
                 Ok(db) => break db,
@@ -201,12 +205,17 @@ impl Store {
                 Err(e) => return Err(e.into()),
             }
         };
-        Ok(Store {
+        // sled made its files with the umask's mode; make them 0600.
+        coso_proto::private::restrict_tree(dir).map_err(io(dir))?;
+        let store = Store {
             db,
             dir: dir.to_path_buf(),
             lock,
             write: Mutex::new(()),
-        })
+        };
+        // A store from before the credential had its own file: move it out.
+        store.identity()?;
+        Ok(store)
     }
 
     /// The data dir this store lives in.
@@ -255,12 +264,39 @@ impl Store {
         Ok(())
     }
 
+    /// The identity, with the unit credential read from its own file.
     pub fn identity(&self) -> Result<Option<Identity>, StoreError> {
-        self.get_json(K_IDENTITY)
+        let Some(mut id) = self.get_json::<Identity>(K_IDENTITY)? else {
+            return Ok(None);
+        };
+        if let Some(hub) = &mut id.hub {
+            if hub.credential.is_empty() {
+                let path = self.dir.join(CREDENTIAL_FILE);
+                hub.credential = coso_proto::private::read_secret(&path)
+                    .map_err(|source| StoreError::Io { path, source })?
+                    .unwrap_or_default();
+            } else {
+                // Written by an older agent: move the secret to its file.
+                self.set_identity(&id)?;
+                self.flush_blocking()?;
+            }
+        }
+        Ok(Some(id))
     }
 
+    /// Stores the identity; the unit credential goes to its own owner-only
+    /// file ([`CREDENTIAL_FILE`]), never into the database.
     pub fn set_identity(&self, id: &Identity) -> Result<(), StoreError> {
-        self.put_json(K_IDENTITY, id)
+        let mut stored = id.clone();
+        if let Some(hub) = &mut stored.hub
+            && !hub.credential.is_empty()
+        {
+            let path = self.dir.join(CREDENTIAL_FILE);
+            coso_proto::private::write_secret(&path, &hub.credential)
+                .map_err(|source| StoreError::Io { path, source })?;
+            hub.credential.clear();
+        }
+        self.put_json(K_IDENTITY, &stored)
     }
 
     /// The catalog in force: the hub's latest, or the built-in one (version 0).

@@ -97,7 +97,7 @@ impl HubFile {
             grpc_addr: default_grpc(),
             http_addr: default_http(),
             limits: Limits::default(),
-            letterhead: crate::compile::Letterhead::default(),
+            letterhead: letterhead_for(ward, city),
             upstream: Upstream::default(),
             receive: Receive::default(),
         }
@@ -105,6 +105,58 @@ impl HubFile {
 
     pub fn to_toml(&self) -> String {
         toml::to_string_pretty(self).expect("the hub config serialises")
+    }
+}
+
+/// The kinds of commune-level unit a ward name starts with, longest first.
+const COMMUNE_KINDS: [&str; 4] = ["Thị trấn", "Đặc khu", "Phường", "Xã"];
+
+/// The letterhead for a ward named `ward` (e.g. "Phường Gia Viên", "Xã An
+/// Hưng") in `city` (e.g. "Thành phố Hải Phòng"): the issuing body in
+/// capitals, the place on the place-date line, the issuer in running text
+/// and the recipient follow the names given to `init`; the rest keeps the
+/// Decree 30/2020 defaults. For the default ward it is the default letterhead.
+pub fn letterhead_for(ward: &str, city: &str) -> crate::compile::Letterhead {
+    let ward = ward.trim();
+    let city = city.trim();
+    let kind = COMMUNE_KINDS.iter().find(|k| {
+        ward.get(..k.len())
+            .is_some_and(|p| p.to_lowercase() == k.to_lowercase())
+            && ward[k.len()..].starts_with(' ')
+    });
+    let (kind_word, place) = match kind {
+        Some(k) => (lower_first(k), ward[k.len()..].trim().to_string()),
+        None => (String::new(), ward.to_string()),
+    };
+    let in_text = if kind_word.is_empty() {
+        ward.to_string()
+    } else {
+        format!("{kind_word} {place}")
+    };
+    let mut lh = crate::compile::Letterhead {
+        issuer: ward.to_uppercase(),
+        issuer_short: format!("UBND {in_text}"),
+        place,
+        ..crate::compile::Letterhead::default()
+    };
+    if !city.is_empty() {
+        lh.recipient = format!("Sở Nội vụ {}", lower_first(city));
+    }
+    // "Thường trực Đảng ủy phường" becomes "… xã" for a commune.
+    if !kind_word.is_empty() {
+        for line in &mut lh.distribution {
+            *line = line.replace(" phường;", &format!(" {kind_word};"));
+        }
+    }
+    lh
+}
+
+/// "Thành phố Hải Phòng" -> "thành phố Hải Phòng", as in running text.
+fn lower_first(s: &str) -> String {
+    let mut chars = s.chars();
+    match chars.next() {
+        Some(c) => c.to_lowercase().chain(chars).collect(),
+        None => String::new(),
     }
 }
 
@@ -214,6 +266,36 @@ mod tests {
         std::fs::write(dir.path().join(CONFIG_FILE), bad).unwrap();
         let e = Config::load(dir.path()).unwrap_err().to_string();
         assert!(e.contains("limits.max_batch_entries"), "{e}");
+    }
+
+    #[test]
+    fn the_letterhead_follows_the_ward() {
+        assert_eq!(
+            letterhead_for("Phường Gia Viên", "Thành phố Hải Phòng"),
+            crate::compile::Letterhead::default()
+        );
+        let x = HubFile::new("Phường X", "Tỉnh Quảng Ninh", None);
+        assert_eq!(x.letterhead.issuer, "PHƯỜNG X");
+        assert_eq!(x.letterhead.place, "X");
+        assert_eq!(x.letterhead.issuer_short, "UBND phường X");
+        assert_eq!(x.letterhead.recipient, "Sở Nội vụ tỉnh Quảng Ninh");
+        let toml = x.to_toml();
+        assert!(
+            !toml.contains("Gia Viên") && !toml.contains("GIA VIÊN"),
+            "{toml}"
+        );
+        let xa = letterhead_for("Xã An Hưng", "Thành phố Hải Phòng");
+        assert_eq!(xa.issuer, "XÃ AN HƯNG");
+        assert_eq!(xa.place, "An Hưng");
+        assert_eq!(xa.issuer_short, "UBND xã An Hưng");
+        assert!(
+            xa.distribution
+                .iter()
+                .any(|l| l == "Thường trực Đảng ủy xã;")
+        );
+        let plain = letterhead_for("Khu kinh tế", "");
+        assert_eq!(plain.place, "Khu kinh tế");
+        assert_eq!(plain.issuer_short, "UBND Khu kinh tế");
     }
 
     #[test]

@@ -65,6 +65,11 @@ fn ward_code(e: &WardError) -> Code {
         WardError::NotReviewable { .. } => Code::FailedPrecondition,
         WardError::Reporting(e) => e.code(),
         WardError::Upstream(e) => e.code(),
+        WardError::City(e) => match e {
+            crate::city::CityError::Format(_) => Code::InvalidArgument,
+            crate::city::CityError::NothingReceived(_) => Code::FailedPrecondition,
+            _ => Code::Internal,
+        },
         WardError::Store(_) => Code::Internal,
     }
 }
@@ -141,7 +146,11 @@ impl ApiError {
                 PushError::Store(_) => "lỗi cơ sở dữ liệu của máy chủ phường".into(),
             },
             ApiError::BadEntry { index, seq, error } => {
-                format!("bản ghi {index} của lô (số thứ tự {seq}) không hợp lệ: {error}")
+                let why = match error {
+                    DomainError::Inadmissible(p) => p.message_vi.clone(),
+                    e => e.to_string(),
+                };
+                format!("bản ghi {index} của lô (số thứ tự {seq}) không hợp lệ: {why}")
             }
             ApiError::TooManyEntries { count, max } => {
                 format!("lô có {count} bản ghi; máy chủ chỉ nhận tối đa {max}")

@@ -5,7 +5,8 @@
 
 use chrono::NaiveDate;
 use coso_proto::domain::calendar::parse_date;
-use coso_proto::{Catalog, Lang, PeriodCode, Section, Unit, UnitCode, UnitKind};
+use coso_proto::domain::text::Lines;
+use coso_proto::{Catalog, DomainError, Lang, PeriodCode, Section, Unit, UnitCode, UnitKind};
 use thiserror::Error;
 
 use crate::compile::Format;
@@ -68,6 +69,17 @@ pub enum InputError {
     Contact(String),
     #[error("phone {0:?}: use digits, spaces and + - . ( ), 6-20 characters")]
     Phone(String),
+    #[error("{field}: contains the control character {code_point}; remove it")]
+    ControlCharacter {
+        field: &'static str,
+        code_point: String,
+    },
+    #[error("out: {0} already exists; add --force to replace it")]
+    OutExists(std::path::PathBuf),
+    #[error(
+        "out: {0} is not a regular file (a device, directory or link); refusing to write to it"
+    )]
+    OutNotRegular(std::path::PathBuf),
 }
 
 impl InputError {
@@ -91,6 +103,8 @@ impl InputError {
             InputError::NoteTooLong { .. } => "text",
             InputError::Contact(_) => "contact",
             InputError::Phone(_) => "phone",
+            InputError::ControlCharacter { field, .. } => field,
+            InputError::OutExists(_) | InputError::OutNotRegular(_) => "out",
         }
     }
 
@@ -150,6 +164,17 @@ impl InputError {
             InputError::Phone(v) => format!(
                 "số điện thoại (phone) {v:?} không hợp lệ: dùng chữ số, dấu cách và + - . ( ), 6-20 ký tự"
             ),
+            InputError::ControlCharacter { field, code_point } => {
+                format!("{field}: chứa ký tự điều khiển {code_point}; hãy xóa ký tự này")
+            }
+            InputError::OutExists(p) => format!(
+                "out: tệp {} đã có; thêm --force nếu muốn ghi đè",
+                p.display()
+            ),
+            InputError::OutNotRegular(p) => format!(
+                "out: {} không phải tệp thường (thiết bị, thư mục hoặc liên kết); không ghi vào đó",
+                p.display()
+            ),
         }
     }
 }
@@ -163,6 +188,7 @@ pub fn unit_kind(s: &str) -> Result<UnitKind, InputError> {
 }
 
 pub fn unit(code: &str, name: &str, kind: &str) -> Result<Unit, InputError> {
+    clean("name", name, Lines::One)?;
     let code = unit_code(code)?;
     let kind = unit_kind(kind)?;
     Unit::new(code, name, kind).map_err(|_| InputError::UnitName(name.to_string()))
@@ -210,7 +236,22 @@ pub fn date(field: &'static str, s: &str) -> Result<NaiveDate, InputError> {
     })
 }
 
+/// Refuses control characters and bidi overrides in text typed at the hub,
+/// with the same rule as everywhere else (`coso_proto::domain::text`).
+pub fn clean(field: &'static str, s: &str, lines: Lines) -> Result<(), InputError> {
+    coso_proto::domain::text::check(field, s, lines).map_err(|e| match e {
+        DomainError::ControlCharacter { field, code_point } => {
+            InputError::ControlCharacter { field, code_point }
+        }
+        _ => InputError::ControlCharacter {
+            field,
+            code_point: String::new(),
+        },
+    })
+}
+
 pub fn title(s: &str) -> Result<String, InputError> {
+    clean("title", s, Lines::One)?;
     let t = coso_proto::domain::text::normalize(s.trim());
     if t.is_empty() || t.chars().count() > MAX_TITLE_CHARS {
         return Err(InputError::Title);
@@ -238,6 +279,7 @@ pub fn indicators(catalog: &Catalog, codes: &[String]) -> Result<Vec<String>, In
 
 /// A return reason: required, NFC, bounded.
 pub fn reason(s: &str) -> Result<String, InputError> {
+    clean("reason", s, Lines::Many)?;
     let r = coso_proto::domain::text::normalize(s.trim());
     if r.is_empty() || r.chars().count() > MAX_REASON_CHARS {
         return Err(InputError::Reason);

@@ -3,6 +3,7 @@
 //! consolidated report to the ward's VH-XH office.
 
 pub mod admin_service;
+pub mod admission;
 pub mod auth;
 pub mod city;
 pub mod cli;

@@ -2,9 +2,9 @@
 //! from what the ward use cases gathered (adding today's date in Vietnam
 //! time) and names its errors. The only module that calls `compile`.
 
+use coso_proto::domain::calendar::vietnam;
 use std::collections::BTreeMap;
 
-use coso_proto::domain::calendar::vietnam;
 use coso_proto::{Catalog, Lang, Period, Section};
 use thiserror::Error;
 use tonic::Code;
@@ -101,8 +101,8 @@ pub fn one_status(
         .expect("status has a row per unit entry")
 }
 
-/// The consolidated report in one format; `ward_notes` is the ward's own
-/// narrative per section (the body of those sections where present).
+/// The consolidated report in one format; the ward's own narrative, where
+/// it has one, is the body of its section.
 pub fn compile(
     letterhead: &Letterhead,
     catalog: &Catalog,

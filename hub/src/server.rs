@@ -185,6 +185,7 @@ async fn serve(
     };
 
     let grpc_server = tonic::transport::Server::builder()
+        .layer(crate::admission::resource_exhausted_layer())
         .http2_keepalive_interval(Some(Duration::from_secs(30)))
         .add_service(health_svc)
         .add_service(reflection)

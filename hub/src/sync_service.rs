@@ -150,6 +150,7 @@ impl SyncService {
         req: pb::PushRequest,
     ) -> Result<pb::PushResponse, ApiError> {
         let batch = self.check_batch(req.entries)?;
+        crate::admission::check(&self.hub, &rec, &batch)?;
         let store = &self.hub.store;
         let g = store.lock_unit(&rec.unit.code).await;
         let out = store.push(&g, &batch, coso_proto::clock::now()).await?;

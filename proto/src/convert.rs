@@ -169,16 +169,35 @@ impl From<&Period> for pb::Period {
     }
 }
 
+/// A date of a period's window or deadline: the supported years, and the
+/// year before the first, where the first year's windows open.
+fn window_date(field: &'static str, s: &str) -> Result<chrono::NaiveDate, DomainError> {
+    use crate::domain::calendar::{FIRST_YEAR, LAST_YEAR};
+    use chrono::Datelike;
+    let d = chrono::NaiveDate::parse_from_str(s.trim(), "%Y-%m-%d")
+        .map_err(|_| wire(field, format!("{s:?} is not a date (YYYY-MM-DD)")))?;
+    if ((FIRST_YEAR - 1)..=LAST_YEAR).contains(&d.year()) {
+        Ok(d)
+    } else {
+        Err(wire(field, format!("{d} is outside the supported years")))
+    }
+}
+
 impl TryFrom<pb::Period> for Period {
     type Error = DomainError;
     fn try_from(p: pb::Period) -> Result<Self, Self::Error> {
-        use crate::domain::calendar::{PeriodKind, parse_date};
+        use crate::domain::calendar::PeriodKind;
         Ok(Period {
             code: p.code.parse()?,
             title: p.title,
-            window_start: parse_date(&p.window_start)?,
-            window_end: parse_date(&p.window_end)?,
-            due: DateTime::parse_from_rfc3339(&p.due).map_err(|e| wire("due", e.to_string()))?,
+            window_start: window_date("window_start", &p.window_start)?,
+            window_end: window_date("window_end", &p.window_end)?,
+            due: DateTime::parse_from_rfc3339(&p.due)
+                .map_err(|e| wire("due", e.to_string()))
+                .and_then(|t| {
+                    window_date("due", &t.date_naive().to_string())?;
+                    Ok(t)
+                })?,
             indicators: p.indicators,
             kind: match p.kind.as_str() {
                 "standard" => PeriodKind::Standard,
@@ -289,6 +308,30 @@ mod tests {
         let mut time = wire_e;
         time.recorded_at = "yesterday".into();
         assert!(Entry::try_from(time).is_err());
+    }
+
+    /// Defect 3 of issue 13: a pushed activity dated +262142-12-31 was
+    /// accepted and later panicked the hub. Out-of-range dates are refused at
+    /// the edge.
+    #[test]
+    fn out_of_range_activity_dates_are_refused_on_the_wire() {
+        for date in [
+            chrono::NaiveDate::MAX,
+            chrono::NaiveDate::MIN,
+            chrono::NaiveDate::from_ymd_opt(1999, 6, 1).unwrap(),
+        ] {
+            let a = Activity {
+                id: ActivityId::from_counter(1),
+                date,
+                form: Form::Other,
+                title: "x".into(),
+                participants: None,
+                note: String::new(),
+            };
+            let e = Entry::new(1, &Change::ActivityUpsert(a), Utc::now());
+            let err = Entry::try_from(pb::ChangeEntry::from(&e)).unwrap_err();
+            assert!(err.to_string().contains("date"), "{date}: {err}");
+        }
     }
 
     #[test]

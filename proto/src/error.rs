@@ -26,6 +26,15 @@ pub enum DomainError {
     InvalidSection(String),
     #[error("invalid date {0:?}: use YYYY-MM-DD")]
     InvalidDate(String),
+    #[error("date {0} is outside the supported years 2000-2100")]
+    DateOutOfRange(String),
+    #[error("field {field} contains the control character {code_point}; remove it")]
+    ControlCharacter {
+        field: &'static str,
+        code_point: String,
+    },
+    #[error("field {}: {}", .0.field, .0.message_en)]
+    Inadmissible(Box<crate::domain::validate::Problem>),
     #[error("field {0} must not be empty")]
     EmptyField(&'static str),
     #[error("field {0} is longer than {1}")]

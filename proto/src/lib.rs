@@ -12,6 +12,7 @@ pub mod domain;
 mod error;
 pub mod i18n;
 pub mod link;
+pub mod private;
 pub mod transport;
 
 /// Generated from `proto/coso/v1/*.proto`. Prost types stay at the gRPC edge

@@ -57,7 +57,10 @@ fn id_arg(raw: &str) -> Result<ActivityId, InputError> {
 fn check(a: &Activity) -> Result<(), InputError> {
     a.validate().map_err(|source| {
         let field = match &source {
-            coso_proto::DomainError::EmptyField(f) | coso_proto::DomainError::TooLong(f, _) => f,
+            coso_proto::DomainError::EmptyField(f)
+            | coso_proto::DomainError::TooLong(f, _)
+            | coso_proto::DomainError::ControlCharacter { field: f, .. } => f,
+            coso_proto::DomainError::DateOutOfRange(_) => "date",
             _ => "activity",
         };
         InputError::Invalid { field, source }

@@ -24,7 +24,7 @@ use crate::error::{AgentError, InputError};
 use crate::store::{Identity, Store};
 use crate::{Config, sync};
 
-pub use import::{ImportRow, read_rows};
+pub use import::{ImportRow, Rows, read_rows, rows_from_bytes};
 pub use report::ReportView;
 
 /// What a command works with: the open store and how to talk to the officer.

@@ -35,6 +35,12 @@ pub(crate) async fn set(ctx: &mut Ctx<'_>, a: &NoteSetArgs) -> Result<(), AgentE
         (None, None) => String::new(),
     };
     let text = normalize(&raw);
+    coso_proto::domain::text::check("text", &text, coso_proto::domain::text::Lines::Many).map_err(
+        |source| InputError::Invalid {
+            field: "text",
+            source,
+        },
+    )?;
     if text.len() > MAX_NOTE_BYTES {
         return Err(InputError::NoteTooLong {
             bytes: text.len(),

@@ -622,3 +622,106 @@ fn a_held_store_is_named() {
         other => panic!("{other:?}"),
     }
 }
+
+/// Defect 3 of issue 13: a date outside the supported years panicked in the
+/// calendar. It is refused as input, names the field, and writes nothing.
+#[test]
+fn out_of_range_dates_are_refused_not_panicked() {
+    let tmp = tempfile::tempdir().unwrap();
+    unit(tmp.path(), "residential-group");
+    let before = dump(tmp.path());
+    for bad in ["1999-06-01", "2101-01-01", "+262142-12-31", "0000-01-01"] {
+        let e = run(
+            tmp.path(),
+            &[
+                "activity",
+                "add",
+                "--date",
+                bad,
+                "--form",
+                "conference",
+                "--title",
+                "Hội nghị",
+            ],
+        )
+        .refused();
+        assert!(
+            matches!(e, InputError::Invalid { field: "date", .. }),
+            "{bad}: {e:?}"
+        );
+    }
+    assert_eq!(dump(tmp.path()), before);
+    // The edges of the supported range are accepted.
+    add(tmp.path(), "2000-01-01", "conference", "1");
+    add(tmp.path(), "2100-12-31", "conference", "1");
+}
+
+/// Every file under `dir`, with its bytes.
+fn files_under(dir: &Path) -> Vec<(std::path::PathBuf, Vec<u8>)> {
+    let mut out = Vec::new();
+    for e in std::fs::read_dir(dir).unwrap() {
+        let p = e.unwrap().path();
+        if p.is_dir() {
+            out.extend(files_under(&p));
+        } else {
+            let bytes = std::fs::read(&p).unwrap_or_default();
+            out.push((p, bytes));
+        }
+    }
+    out
+}
+
+/// Defect 6 of issue 13: the data dir is owner-only, sled's files too, and
+/// the unit credential lives in its own 0600 file, not in the database.
+#[cfg(unix)]
+#[test]
+fn the_data_dir_is_private_and_the_credential_has_its_own_file() {
+    use std::os::unix::fs::PermissionsExt;
+    let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("agent");
+    unit(&dir, "residential-group");
+    let secret = "TDP05.thisisthesecretpartofthecredential";
+    {
+        let store = Store::open(&dir, Duration::from_secs(2)).unwrap();
+        let mut id = store.identity().unwrap().unwrap();
+        id.hub = Some(crate::store::HubLink {
+            addr: "127.0.0.1:7443".into(),
+            fingerprint: [7; 32],
+            credential: secret.into(),
+            enrolled_at: Utc::now(),
+        });
+        store.set_identity(&id).unwrap();
+        store.flush_blocking().unwrap();
+        assert_eq!(
+            store.identity().unwrap().unwrap().hub.unwrap().credential,
+            secret
+        );
+    }
+    let store = Store::open(&dir, Duration::from_secs(2)).unwrap();
+    assert_eq!(
+        store.identity().unwrap().unwrap().hub.unwrap().credential,
+        secret,
+        "the credential survives a reopen"
+    );
+    drop(store);
+    assert_eq!(mode(&dir), 0o700);
+    let cred = dir.join(crate::store::CREDENTIAL_FILE);
+    assert_eq!(mode(&cred), 0o600);
+    for (path, bytes) in files_under(&dir) {
+        assert_eq!(
+            mode(&path) & 0o077,
+            0,
+            "{} is readable by others",
+            path.display()
+        );
+        if path != cred {
+            let text = String::from_utf8_lossy(&bytes);
+            assert!(
+                !text.contains(secret),
+                "the credential is in {}",
+                path.display()
+            );
+        }
+    }
+}

@@ -34,6 +34,9 @@ pub struct ReportArgs {
     /// docx); automatic on a hub without units of its own.
     #[arg(long)]
     pub wards: bool,
+    /// Replace FILE if it exists (never a link or a device).
+    #[arg(long)]
+    pub force: bool,
 }
 
 pub(super) async fn run(ctx: &Ctx, out: &mut dyn Write, a: ReportArgs) -> Result<(), CliError> {
@@ -55,7 +58,7 @@ pub(super) async fn run(ctx: &Ctx, out: &mut dyn Write, a: ReportArgs) -> Result
         .await?
         .into_inner();
     let file = &a.out;
-    crate::fsutil::replace(file, &r.content).map_err(CliError::io(file))?;
+    crate::fsutil::write_output(file, &r.content, a.force)?;
     let format = format.as_str();
     if ctx.json {
         w!(
@@ -130,7 +133,7 @@ async fn dhis2(
     }
     let bytes = export.to_bytes();
     let file = &a.out;
-    crate::fsutil::replace(file, &bytes).map_err(CliError::io(file))?;
+    crate::fsutil::write_output(file, &bytes, a.force)?;
     if ctx.json {
         w!(
             out,

@@ -33,6 +33,11 @@ pub enum StoreError {
     Db(#[source] DbError),
     #[error("the flush task failed: {0}")]
     FlushTask(#[from] tokio::task::JoinError),
+    #[error("{}: {source}", path.display())]
+    Io {
+        path: std::path::PathBuf,
+        source: std::io::Error,
+    },
     #[error("the database holds an unreadable record {key}: {reason}")]
     Decode { key: String, reason: String },
     #[error("the database {0} is in use by another coso-hub process")]
@@ -290,6 +295,8 @@ impl UnitGuard {
 }
 
 pub struct Store {
+    /// Where secrets kept out of the database live (the upstream token).
+    secrets: std::path::PathBuf,
     db: sled::Db,
     tree: sled::Tree,
     locks: StdMutex<HashMap<UnitCode, Arc<Mutex<()>>>>,
@@ -311,6 +318,20 @@ fn dec<T: DeserializeOwned>(key: &[u8], bytes: &[u8]) -> Result<T, StoreError> {
 impl Store {
     /// Opens (creating) the database in `dir`.
     pub fn open(dir: &Path) -> Result<Store, StoreError> {
+        // Owner-only before sled creates anything (issue 13, defect 6); the
+        // data dir around it too, when it is the hub's.
+        let private = |r: std::io::Result<()>| {
+            r.map_err(|source| StoreError::Io {
+                path: dir.to_path_buf(),
+                source,
+            })
+        };
+        if dir.file_name() == Some(std::ffi::OsStr::new("db"))
+            && let Some(data_dir) = dir.parent()
+        {
+            private(coso_proto::private::private_dir(data_dir))?;
+        }
+        private(coso_proto::private::private_dir(dir))?;
         let db = match sled::Config::new().path(dir).open() {
             Ok(db) => db,
             // sled reports a held lock as an `Other` error with this text.
@@ -320,7 +341,9 @@ impl Store {
             Err(e) => return Err(e.into()),
         };
         let tree = db.open_tree("hub")?;
+        private(coso_proto::private::restrict_tree(dir))?;
         let store = Store {
+            secrets: dir.to_path_buf(),
             db,
             tree,
             locks: StdMutex::new(HashMap::new()),
@@ -332,7 +355,10 @@ impl Store {
                     .tree
                     .insert(keys::meta(SCHEMA), enc(&SCHEMA_VERSION))?;
             }
-            Some(SCHEMA_VERSION) => {}
+            Some(SCHEMA_VERSION) => {
+                // Moves a token an older hub kept in the database to its file.
+                store.upstream_target()?;
+            }
             Some(v) => {
                 return Err(StoreError::Decode {
                     key: SCHEMA.into(),
@@ -341,6 +367,11 @@ impl Store {
             }
         }
         Ok(store)
+    }
+
+    /// The directory of secrets kept out of the database.
+    pub(crate) fn secrets_dir(&self) -> &Path {
+        &self.secrets
     }
 
     /// Opens a database another handle in this process just dropped. sled's

@@ -217,10 +217,20 @@ pub struct NewDelivery<'a> {
     pub now: DateTime<Utc>,
     /// The first attempt's time (wall clock).
     pub first_attempt_at: DateTime<Utc>,
-    /// The idempotency key of a new revision. Given `Some(revision)` when an
-    /// earlier, replaced revision carried the same content, so the two keys
-    /// differ.
-    pub key: &'a (dyn Fn(Option<u64>) -> String + Sync),
+}
+
+/// What queuing a report does to its period's history, as decided by
+/// `upstream::revision::plan`; the store applies it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DeliveryPlan {
+    /// The latest revision (this delivery) already carries the content.
+    SameAsLatest { delivery: u64 },
+    /// A new revision with this number and key; waiting older ones are
+    /// superseded by it.
+    NewRevision {
+        revision: u64,
+        idempotency_key: String,
+    },
 }
 
 impl Store {
@@ -251,13 +261,45 @@ impl Store {
             .collect()
     }
 
+    /// The target, with the token read from its own file.
     pub fn upstream_target(&self) -> Result<Option<UpstreamTarget>, StoreError> {
-        Self::up_get(&self.upstream_tree()?, &[TARGET])
+        let Some(mut t) = Self::up_get::<UpstreamTarget>(&self.upstream_tree()?, &[TARGET])? else {
+            return Ok(None);
+        };
+        if t.token.is_some() {
+            // Written by an older hub: move the token out of the database.
+            self.put_upstream_target(&t)?;
+        } else {
+            t.token = self.secret(crate::upstream::settings::load_token(self.secrets_dir()))?;
+        }
+        Ok(Some(t))
     }
 
     pub async fn set_upstream_target(&self, t: &UpstreamTarget) -> Result<(), StoreError> {
-        self.upstream_tree()?.insert([TARGET], enc(t))?;
+        self.put_upstream_target(t)?;
         self.flush().await
+    }
+
+    /// Saves the token to its file first, then the target without it.
+    fn put_upstream_target(&self, t: &UpstreamTarget) -> Result<(), StoreError> {
+        let dir = self.secrets_dir();
+        self.secret(crate::upstream::settings::save_token(
+            dir,
+            t.token.as_deref(),
+        ))?;
+        let stored = UpstreamTarget {
+            token: None,
+            ..t.clone()
+        };
+        self.upstream_tree()?.insert([TARGET], enc(&stored))?;
+        Ok(())
+    }
+
+    fn secret<T>(&self, r: std::io::Result<T>) -> Result<T, StoreError> {
+        r.map_err(|source| StoreError::Io {
+            path: self.secrets_dir().to_path_buf(),
+            source,
+        })
     }
 
     pub fn period_deliveries(&self, period: &PeriodCode) -> Result<PeriodDeliveries, StoreError> {
@@ -287,19 +329,23 @@ impl Store {
     /// Queues a delivery of a period's report, unless the latest revision
     /// already carries the same content; records a schedule trigger as fired.
     /// Flushed before it returns.
-    pub async fn enqueue_delivery(&self, n: NewDelivery<'_>) -> Result<Enqueued, StoreError> {
+    pub async fn enqueue_delivery(
+        &self,
+        n: NewDelivery<'_>,
+        plan: impl FnOnce(&PeriodDeliveries) -> DeliveryPlan,
+    ) -> Result<Enqueued, StoreError> {
         let _lock = self.lock_registry().await;
         let t = self.upstream_tree()?;
         let pkey = key(PERIOD, n.period.to_string().as_bytes());
         let mut hist: PeriodDeliveries = Self::up_get(&t, &pkey)?.unwrap_or_default();
         let fired = n.trigger != Trigger::Manual && hist.fired.insert(n.trigger);
         let mut b = sled::Batch::default();
-        let outcome = match hist.revisions.last() {
-            Some(last) if last.content_sha256 == n.content_sha256 => {
-                let dkey = key(DELIVERY, &last.delivery.to_be_bytes());
+        let outcome = match plan(&hist) {
+            DeliveryPlan::SameAsLatest { delivery } => {
+                let dkey = key(DELIVERY, &delivery.to_be_bytes());
                 let mut d: Delivery =
                     Self::up_get(&t, &dkey)?.ok_or_else(|| StoreError::Decode {
-                        key: format!("delivery {}", last.delivery),
+                        key: format!("delivery {delivery}"),
                         reason: "listed in the period's history but missing".into(),
                     })?;
                 match d.state {
@@ -314,7 +360,10 @@ impl Store {
                     }
                 }
             }
-            _ => {
+            DeliveryPlan::NewRevision {
+                revision,
+                idempotency_key,
+            } => {
                 // Older revisions still waiting carry stale content: the new
                 // one replaces them.
                 for r in &hist.revisions {
@@ -326,17 +375,12 @@ impl Store {
                         b.insert(dkey, enc(&old));
                     }
                 }
-                let revision = hist.revisions.last().map_or(1, |r| r.revision + 1);
-                let reused = hist
-                    .revisions
-                    .iter()
-                    .any(|r| r.content_sha256 == n.content_sha256);
                 let id = self.db.generate_id()? + 1;
                 let d = Delivery {
                     id,
                     period: n.period.clone(),
                     revision,
-                    idempotency_key: (n.key)(reused.then_some(revision)),
+                    idempotency_key,
                     content_sha256: n.content_sha256.to_string(),
                     trigger: n.trigger,
                     state: DeliveryState::Queued,
@@ -462,15 +506,17 @@ mod tests {
         let period: PeriodCode = "2026-H1".parse().unwrap();
         let hash_owned = hash.to_string();
         let keyf = move |rev: Option<u64>| format!("key-{hash_owned}-{rev:?}");
-        s.enqueue_delivery(NewDelivery {
-            period: &period,
-            content_sha256: hash,
-            trigger,
-            payload: &p,
-            now: Utc::now(),
-            first_attempt_at: Utc::now(),
-            key: &keyf,
-        })
+        s.enqueue_delivery(
+            NewDelivery {
+                period: &period,
+                content_sha256: hash,
+                trigger,
+                payload: &p,
+                now: Utc::now(),
+                first_attempt_at: Utc::now(),
+            },
+            |hist| crate::upstream::revision::plan(hist, hash, keyf),
+        )
         .await
         .unwrap()
     }

@@ -14,6 +14,7 @@ pub mod backoff;
 pub mod deliver;
 pub mod payload;
 pub mod receive;
+pub mod revision;
 pub mod schedule;
 pub mod settings;
 pub mod worker;
@@ -255,21 +256,21 @@ pub async fn push(
     let content = payload::content_sha256(&payload.report_json);
     let ward = hub.config.file.ward.clone();
     let code = period.code.to_string();
-    let content_for_key = content.clone();
-    let key =
-        move |reused: Option<u64>| payload::idempotency_key(&ward, &code, &content_for_key, reused);
+    let key = |reused: Option<u64>| payload::idempotency_key(&ward, &code, &content, reused);
     let now = coso_proto::clock::now();
     let outcome = hub
         .store
-        .enqueue_delivery(NewDelivery {
-            period: &period.code,
-            content_sha256: &content,
-            trigger,
-            payload: &payload,
-            now,
-            first_attempt_at: Utc::now(),
-            key: &key,
-        })
+        .enqueue_delivery(
+            NewDelivery {
+                period: &period.code,
+                content_sha256: &content,
+                trigger,
+                payload: &payload,
+                now,
+                first_attempt_at: Utc::now(),
+            },
+            |hist| revision::plan(hist, &content, key),
+        )
         .await?;
     let d = outcome.delivery();
     let state = match &outcome {

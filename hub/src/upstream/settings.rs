@@ -1,11 +1,34 @@
 //! The `[upstream]` and `[receive]` sections of hub.toml: when reports are
 //! delivered on their own and how deliveries are retried, and which senders a
-//! city-level hub accepts. Where to deliver (URL, token, CA) is not here: it
-//! is set with `coso-hub upstream set` and kept in the store.
+//! city-level hub accepts. Where to deliver (URL, CA) is not here: it is set
+//! with `coso-hub upstream set` and kept in the store; the token goes to a
+//! file of its own ([`TOKEN_FILE`], 0600), never into the database.
+
+use std::path::Path;
 
 use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
+
+/// The upstream bearer token's file, in the hub's database directory.
+pub const TOKEN_FILE: &str = "upstream.token";
+
+/// Keeps the upstream token (or its absence) in [`TOKEN_FILE`] under `dir`.
+pub fn save_token(dir: &Path, token: Option<&str>) -> std::io::Result<()> {
+    let path = dir.join(TOKEN_FILE);
+    match token {
+        Some(t) => coso_proto::private::write_secret(&path, t),
+        None => match std::fs::remove_file(&path) {
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(e),
+            _ => Ok(()),
+        },
+    }
+}
+
+/// The upstream token saved by [`save_token`], if any.
+pub fn load_token(dir: &Path) -> std::io::Result<Option<String>> {
+    coso_proto::private::read_secret(&dir.join(TOKEN_FILE))
+}
 
 /// `[upstream]`: the delivery schedule and retry policy.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -122,6 +145,66 @@ pub fn check(u: &Upstream, r: &Receive) -> Result<(), (&'static str, String)> {
 
 #[cfg(test)]
 mod tests {
+
+    /// Defect 6 of issue 13: the hub's database dir is owner-only, and the
+    /// upstream token is kept in its own 0600 file, not in the database.
+    #[cfg(unix)]
+    #[test]
+    fn the_upstream_token_has_its_own_private_file() {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = |p: &std::path::Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+        let tmp = tempfile::tempdir().unwrap();
+        let data = tmp.path().join("hub");
+        let db = data.join("db");
+        let secret = "upstream-token-that-must-stay-private";
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        {
+            let store = crate::store::Store::open(&db).unwrap();
+            let t = crate::store::outbox::UpstreamTarget {
+                url: "https://so-noi-vu.example/api".into(),
+                token: Some(secret.into()),
+                ca_pem: None,
+                set_at: chrono::Utc::now(),
+            };
+            rt.block_on(store.set_upstream_target(&t)).unwrap();
+            assert_eq!(
+                store.upstream_target().unwrap().unwrap().token.as_deref(),
+                Some(secret)
+            );
+        }
+        let store = crate::store::Store::reopen(&db);
+        assert_eq!(
+            store.upstream_target().unwrap().unwrap().token.as_deref(),
+            Some(secret)
+        );
+        drop(store);
+        assert_eq!(mode(&data), 0o700);
+        assert_eq!(mode(&db), 0o700);
+        let token = db.join(TOKEN_FILE);
+        assert_eq!(mode(&token), 0o600);
+        let mut stack = vec![db.clone()];
+        while let Some(d) = stack.pop() {
+            for e in std::fs::read_dir(&d).unwrap() {
+                let p = e.unwrap().path();
+                if p.is_dir() {
+                    stack.push(p);
+                    continue;
+                }
+                assert_eq!(mode(&p) & 0o077, 0, "{} is readable by others", p.display());
+                if p != token {
+                    let bytes = std::fs::read(&p).unwrap();
+                    assert!(
+                        !String::from_utf8_lossy(&bytes).contains(secret),
+                        "the token is in {}",
+                        p.display()
+                    );
+                }
+            }
+        }
+    }
     use super::*;
 
     #[test]

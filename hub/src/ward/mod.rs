@@ -90,6 +90,8 @@ pub enum WardError {
     #[error(transparent)]
     Upstream(#[from] UpstreamError),
     #[error(transparent)]
+    City(#[from] crate::city::CityError),
+    #[error(transparent)]
     Store(#[from] StoreError),
 }
 
@@ -131,7 +133,10 @@ impl WardError {
             WardError::NoSuchUnit(_) | WardError::UnitExists(_) => Some("unit"),
             WardError::NoSuchPeriod(_) | WardError::PeriodExists(_) => Some("period"),
             WardError::NotReviewable { .. } => Some("decision"),
-            WardError::Reporting(_) | WardError::Upstream(_) | WardError::Store(_) => None,
+            WardError::Reporting(_)
+            | WardError::Upstream(_)
+            | WardError::City(_)
+            | WardError::Store(_) => None,
         }
     }
 
@@ -144,6 +149,10 @@ impl WardError {
                 !matches!(e, ReportingError::Compile(_) | ReportingError::Encode(_))
             }
             WardError::Upstream(e) => e.code() != tonic::Code::Internal,
+            WardError::City(e) => matches!(
+                e,
+                crate::city::CityError::Format(_) | crate::city::CityError::NothingReceived(_)
+            ),
             _ => true,
         }
     }
@@ -183,6 +192,7 @@ impl WardError {
             },
             WardError::Reporting(e) => e.message(lang),
             WardError::Upstream(e) => e.message(lang),
+            WardError::City(e) => e.message_vi(),
             WardError::Store(_) => "lỗi cơ sở dữ liệu của máy chủ phường".into(),
         }
     }

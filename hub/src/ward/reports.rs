@@ -5,10 +5,9 @@ use coso_proto::Period;
 use coso_proto::domain::calendar::vietnam;
 
 use super::{Ward, WardError};
-use crate::city;
+use crate::city::{self, CityError};
 use crate::compile::Format;
 use crate::reporting;
-use crate::upstream::UpstreamError;
 
 /// Whose report: the hub decides by what it holds, or the caller asks for
 /// the wards' roll-up explicitly (`--wards`).
@@ -40,8 +39,7 @@ impl Ward {
         let file_name = format!("bao-cao-{}.{}", period.code, format.extension());
         if let Some(wards) = self.wards(scope == Scope::Wards, period, &entries)? {
             if wards.is_empty() {
-                let e = city::CityError::NothingReceived(period.code.clone());
-                return Err(UpstreamError::from(e).into());
+                return Err(CityError::NothingReceived(period.code.clone()).into());
             }
             let today = coso_proto::clock::now()
                 .with_timezone(&vietnam())
@@ -54,7 +52,7 @@ impl Ward {
                 today,
             );
             return Ok(Report {
-                content: r.render(format).map_err(UpstreamError::from)?,
+                content: r.render(format).map_err(WardError::from)?,
                 media_type: format.media_type(),
                 file_name,
             });

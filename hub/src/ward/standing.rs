@@ -76,8 +76,7 @@ impl Ward {
         if !asked && !entries.is_empty() {
             return Ok(None);
         }
-        let wards = city::load(&self.hub.store, &period.code)
-            .map_err(crate::upstream::UpstreamError::from)?;
+        let wards = city::load(&self.hub.store, &period.code)?;
         Ok((asked || !wards.is_empty()).then_some(wards))
     }
 

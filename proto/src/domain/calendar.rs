@@ -17,7 +17,32 @@ use crate::error::DomainError;
 
 /// Vietnam time, UTC+7 all year.
 pub fn vietnam() -> FixedOffset {
-    FixedOffset::east_opt(7 * 3600).expect("UTC+7 is a valid offset")
+    // 7 * 3600 is well inside the ±86 400 s that `east_opt` accepts; the
+    // fallback only keeps this function free of a panic path.
+    FixedOffset::east_opt(7 * 3600).unwrap_or(
+        FixedOffset::east_opt(0).unwrap_or_else(|| unreachable!("UTC is a valid offset")),
+    )
+}
+
+/// The years coso supports, for dates people type and dates on the wire
+/// alike: from 2000 to 2100. Outside them a date is refused where it enters
+/// (CLI, import, `TryFrom` of wire entries), so calendar arithmetic never
+/// meets a year it cannot represent (chrono stops at ±262 143).
+pub const FIRST_YEAR: i32 = 2000;
+pub const LAST_YEAR: i32 = 2100;
+
+/// Whether `date` is in the supported years.
+pub fn date_supported(date: NaiveDate) -> bool {
+    (FIRST_YEAR..=LAST_YEAR).contains(&date.year())
+}
+
+/// Refuses a date outside the supported years.
+pub fn check_date(date: NaiveDate) -> Result<NaiveDate, DomainError> {
+    if date_supported(date) {
+        Ok(date)
+    } else {
+        Err(DomainError::DateOutOfRange(date.to_string()))
+    }
 }
 
 /// A period code: `YYYY-SUFFIX`, e.g. `2026-H1`, `2026-M9`, `2026-Y`, `2026-A01`.
@@ -54,7 +79,7 @@ impl FromStr for PeriodCode {
             && suffix
                 .bytes()
                 .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit() || b == b'-');
-        if !ok || !(2000..=2999).contains(&year) {
+        if !ok || !(FIRST_YEAR..=LAST_YEAR).contains(&year) {
             return Err(bad());
         }
         Ok(PeriodCode {
@@ -123,8 +148,12 @@ impl Period {
 
     /// Whole days from `now` until the deadline (negative once it has passed).
     pub fn days_left(&self, now: DateTime<Utc>) -> i64 {
-        let today = now.with_timezone(&vietnam()).date_naive();
-        (self.due_day() - today).num_days()
+        match vn_date(now) {
+            Some(today) => (self.due_day() - today).num_days(),
+            // Only at chrono's very end of time: the deadline is long past.
+            // A large negative, not i64::MIN, so callers may still negate it.
+            None => -1_000_000_000,
+        }
     }
 
     /// Whether an indicator is asked for in this period.
@@ -168,11 +197,11 @@ pub struct MonthDay {
 }
 
 impl MonthDay {
-    /// The date in `year`. 29 February falls back to 28 February in common years.
-    pub fn in_year(self, year: i32) -> NaiveDate {
+    /// The date in `year`. 29 February falls back to 28 February in common
+    /// years. `None` only for a year chrono cannot represent.
+    pub fn in_year(self, year: i32) -> Option<NaiveDate> {
         NaiveDate::from_ymd_opt(year, self.month, self.day)
-            .or_else(|| NaiveDate::from_ymd_opt(year, self.month, self.day - 1))
-            .expect("MonthDay is validated when parsed")
+            .or_else(|| NaiveDate::from_ymd_opt(year, self.month, self.day.checked_sub(1)?))
     }
 }
 
@@ -316,35 +345,38 @@ impl Calendar {
         Ok(())
     }
 
-    fn standard_period(&self, rule: &StandardPeriod, year: i32) -> Period {
-        Period {
-            code: PeriodCode::new(year, &rule.suffix).expect("checked when loaded"),
+    /// The standard period of `year`; `None` outside the supported years
+    /// (a period code for such a year cannot exist).
+    fn standard_period(&self, rule: &StandardPeriod, year: i32) -> Option<Period> {
+        let code = PeriodCode::new(year, &rule.suffix).ok()?;
+        Some(Period {
+            code,
             title: format!("{} {year}", rule.title),
-            window_start: rule.window_start_prev_year.in_year(year - 1),
-            window_end: rule.window_end.in_year(year),
-            due: midnight_vn(rule.due.in_year(year)),
+            window_start: rule.window_start_prev_year.in_year(year.checked_sub(1)?)?,
+            window_end: rule.window_end.in_year(year)?,
+            due: midnight_vn(rule.due.in_year(year)?)?,
             indicators: Vec::new(),
             kind: PeriodKind::Standard,
-        }
+        })
     }
 
-    fn adhoc_period(&self, a: &AdHocPeriod) -> Period {
+    fn adhoc_period(&self, a: &AdHocPeriod) -> Option<Period> {
         // An ad-hoc report is cumulative for the year, like the others: its
         // window opens where the year's standard windows open.
-        let start = self
-            .standard
-            .first()
-            .map(|s| s.window_start_prev_year.in_year(a.code.year() - 1))
-            .unwrap_or_else(|| NaiveDate::from_ymd_opt(a.code.year(), 1, 1).expect("valid"));
-        Period {
+        let year = a.code.year();
+        let start = match self.standard.first() {
+            Some(s) => s.window_start_prev_year.in_year(year.checked_sub(1)?)?,
+            None => NaiveDate::from_ymd_opt(year, 1, 1)?,
+        };
+        Some(Period {
             code: a.code.clone(),
             title: a.title.clone(),
             window_start: start,
             window_end: a.due.pred_opt().unwrap_or(a.due),
-            due: midnight_vn(a.due),
+            due: midnight_vn(a.due)?,
             indicators: a.indicators.clone(),
             kind: PeriodKind::AdHoc,
-        }
+        })
     }
 
     /// The period with this code, standard (any year) or ad hoc.
@@ -354,12 +386,12 @@ impl Calendar {
             .iter()
             .find(|s| s.suffix.eq_ignore_ascii_case(code.suffix()))
         {
-            return Some(self.standard_period(rule, code.year()));
+            return self.standard_period(rule, code.year());
         }
         self.adhoc
             .iter()
             .find(|a| &a.code == code)
-            .map(|a| self.adhoc_period(a))
+            .and_then(|a| self.adhoc_period(a))
     }
 
     /// Every period of `year`: the standard ones, then the ad-hoc ones.
@@ -367,13 +399,13 @@ impl Calendar {
         let mut out: Vec<Period> = self
             .standard
             .iter()
-            .map(|r| self.standard_period(r, year))
+            .filter_map(|r| self.standard_period(r, year))
             .collect();
         out.extend(
             self.adhoc
                 .iter()
                 .filter(|a| a.code.year() == year)
-                .map(|a| self.adhoc_period(a)),
+                .filter_map(|a| self.adhoc_period(a)),
         );
         out
     }
@@ -382,6 +414,9 @@ impl Calendar {
     /// so a date in March counts toward H1, M9 and Y of its year.
     pub fn periods_for_date(&self, date: NaiveDate) -> Vec<Period> {
         let mut out = Vec::new();
+        if !date_supported(date) {
+            return out;
+        }
         for year in [date.year(), date.year() + 1] {
             out.extend(
                 self.periods_of_year(year)
@@ -395,9 +430,13 @@ impl Calendar {
     /// Periods still open at `now`: their deadline has not passed, and their
     /// window has begun. Sorted by deadline.
     pub fn open_periods(&self, now: DateTime<Utc>) -> Vec<Period> {
-        let today = now.with_timezone(&vietnam()).date_naive();
-        let mut out: Vec<Period> = [today.year(), today.year() + 1]
+        let Some(today) = vn_date(now) else {
+            return Vec::new();
+        };
+        let year = today.year();
+        let mut out: Vec<Period> = [Some(year), year.checked_add(1)]
             .into_iter()
+            .flatten()
             .flat_map(|y| self.periods_of_year(y))
             .filter(|p| p.due > now && p.window_start <= today)
             .collect();
@@ -406,18 +445,32 @@ impl Calendar {
     }
 }
 
-/// 00:00 of `day` in Vietnam time.
-pub fn midnight_vn(day: NaiveDate) -> DateTime<FixedOffset> {
-    vietnam()
-        .from_local_datetime(&day.and_hms_opt(0, 0, 0).expect("midnight exists"))
-        .single()
-        .expect("UTC+7 has no gaps")
+/// The Vietnam-time day of `now`, without chrono's panic at the end of its
+/// range (`with_timezone` overflows there).
+pub fn vn_date(now: DateTime<Utc>) -> Option<NaiveDate> {
+    now.naive_utc()
+        .checked_add_signed(chrono::TimeDelta::hours(7))
+        .map(|t| t.date())
 }
 
-/// Parses `YYYY-MM-DD`.
+/// 00:00 of `day` in Vietnam time; `None` only at the very ends of chrono's range.
+pub fn midnight_vn(day: NaiveDate) -> Option<DateTime<FixedOffset>> {
+    vietnam()
+        .from_local_datetime(&day.and_time(chrono::NaiveTime::MIN))
+        .single()
+}
+
+/// Parses `YYYY-MM-DD` in the supported years.
 pub fn parse_date(s: &str) -> Result<NaiveDate, DomainError> {
-    NaiveDate::parse_from_str(s.trim(), "%Y-%m-%d")
-        .map_err(|_| DomainError::InvalidDate(s.to_string()))
+    let t = s.trim();
+    // chrono also reads "+262142-12-31" and 5-digit years; people type 4.
+    let year = t.split('-').next().unwrap_or_default();
+    if year.len() != 4 || !year.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(DomainError::InvalidDate(s.to_string()));
+    }
+    let date = NaiveDate::parse_from_str(t, "%Y-%m-%d")
+        .map_err(|_| DomainError::InvalidDate(s.to_string()))?;
+    check_date(date)
 }
 
 #[cfg(test)]
@@ -496,8 +549,8 @@ mod tests {
     #[test]
     fn leap_years() {
         let md = MonthDay::try_from("02-29".to_string()).unwrap();
-        assert_eq!(md.in_year(2028), d("2028-02-29"));
-        assert_eq!(md.in_year(2026), d("2026-02-28"));
+        assert_eq!(md.in_year(2028), Some(d("2028-02-29")));
+        assert_eq!(md.in_year(2026), Some(d("2026-02-28")));
         assert!(MonthDay::try_from("02-30".to_string()).is_err());
         let c = cal();
         assert_eq!(c.periods_for_date(d("2028-02-29")).len(), 3);
@@ -551,6 +604,51 @@ mod tests {
         for bad in ["2026", "26-H1", "2026-", "2026-H 1", "abcd-H1"] {
             assert!(bad.parse::<PeriodCode>().is_err(), "{bad}");
         }
+    }
+
+    #[test]
+    fn dates_outside_the_supported_years_are_refused() {
+        for bad in [
+            "1999-12-31",
+            "2101-01-01",
+            "+262142-12-31",
+            "-0001-01-01",
+            "0000-01-01",
+        ] {
+            assert!(parse_date(bad).is_err(), "{bad}");
+        }
+        assert_eq!(parse_date("2000-01-01").unwrap(), d("2000-01-01"));
+        assert_eq!(parse_date("2100-12-31").unwrap(), d("2100-12-31"));
+        for bad in ["1999-H1", "2101-Y", "2999-ZZZ"] {
+            assert!(bad.parse::<PeriodCode>().is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn extreme_dates_never_panic() {
+        // Dates that only a hostile or corrupt input can carry: the calendar
+        // answers "no period" rather than panicking.
+        let c = cal();
+        for date in [
+            NaiveDate::MIN,
+            NaiveDate::MAX,
+            NaiveDate::from_ymd_opt(1999, 6, 1).unwrap(),
+            NaiveDate::from_ymd_opt(2100, 12, 31).unwrap(),
+        ] {
+            let _ = c.periods_for_date(date);
+        }
+        assert!(c.periods_for_date(NaiveDate::MAX).is_empty());
+        assert!(
+            c.periods_for_date(NaiveDate::from_ymd_opt(1999, 6, 1).unwrap())
+                .is_empty()
+        );
+        for y in [i32::MIN, -1, 0, 1999, 2101, i32::MAX] {
+            assert!(c.periods_of_year(y).is_empty(), "{y}");
+        }
+        let far = Utc.with_ymd_and_hms(2100, 12, 31, 0, 0, 0).unwrap();
+        let _ = c.open_periods(far);
+        let _ = c.open_periods(DateTime::<Utc>::MAX_UTC);
+        let _ = c.open_periods(DateTime::<Utc>::MIN_UTC);
     }
 
     proptest! {

@@ -133,6 +133,7 @@ impl Change {
                         crate::domain::text::MAX_NOTE_BYTES,
                     ));
                 }
+                crate::domain::text::check("text", &n.text, crate::domain::text::Lines::Many)?;
                 Change::NoteSet(n)
             }
             ChangeKind::Submit => Change::Submit(Box::new(de(kind, payload)?)),

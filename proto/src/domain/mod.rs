@@ -2,6 +2,7 @@
 //! activities, values, the change log and reports.
 
 pub mod activity;
+pub mod admit;
 pub mod calendar;
 pub mod catalog;
 pub mod change;

@@ -1,6 +1,10 @@
-//! Text rules shared by every field people type: NFC normalisation and limits.
+//! Text rules shared by every field people type: NFC normalisation, limits,
+//! and the characters refused because a terminal or a document would act on
+//! them (escape sequences, bells, bidi overrides) rather than show them.
 
 use unicode_normalization::UnicodeNormalization;
+
+use crate::error::DomainError;
 
 /// Vietnamese text can arrive decomposed (macOS, some IMEs); everything is
 /// stored in NFC so equal text compares equal and hashes the same.
@@ -9,8 +13,82 @@ pub fn normalize(s: &str) -> String {
 }
 
 /// The largest narrative section we accept, in bytes. Bounded so a single
-/// change always fits in a sync batch.
+/// change always fits in a sync batch, and so one unit's four sections
+/// (256 KiB) cannot push a ward's compiled report past the gRPC limit.
 pub const MAX_NOTE_BYTES: usize = 64 * 1024;
 
 /// The largest title or note of an activity, in characters.
 pub const MAX_SHORT_TEXT_CHARS: usize = 500;
+
+/// Whether a field is one line (titles, names) or may hold line breaks and
+/// tabs (narratives, activity notes, text values).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Lines {
+    One,
+    Many,
+}
+
+/// The first character of `s` that coso refuses in typed text, if any:
+/// C0 controls (except line feed and tab, and a CR that ends a CRLF line, in
+/// multi-line fields), DEL, C1 controls, and the bidirectional overrides,
+/// embeddings, isolates and marks (U+202E can make "exe.txt" read "txt.exe").
+pub fn forbidden_char(s: &str, lines: Lines) -> Option<char> {
+    let mut chars = s.chars().peekable();
+    while let Some(c) = chars.next() {
+        let allowed_break = lines == Lines::Many
+            && (c == '\n' || c == '\t' || (c == '\r' && chars.peek() == Some(&'\n')));
+        if allowed_break {
+            continue;
+        }
+        let bidi = matches!(
+            c,
+            '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}' | '\u{200E}' | '\u{200F}' | '\u{061C}'
+        );
+        if c.is_control() || bidi {
+            return Some(c);
+        }
+    }
+    None
+}
+
+/// Refuses text with a forbidden character, naming the field and the character.
+pub fn check(field: &'static str, s: &str, lines: Lines) -> Result<(), DomainError> {
+    match forbidden_char(s, lines) {
+        Some(c) => Err(DomainError::ControlCharacter {
+            field,
+            code_point: format!("U+{:04X}", u32::from(c)),
+        }),
+        None => Ok(()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn control_and_bidi_characters_are_refused() {
+        for bad in [
+            "a\u{1b}[31mb",
+            "chuông\u{7}",
+            "abc\u{202E}txt.exe",
+            "x\u{2066}y",
+            "del\u{7f}",
+            "c1\u{85}",
+            "nul\0",
+            "lone\rcr",
+        ] {
+            assert!(forbidden_char(bad, Lines::Many).is_some(), "{bad:?}");
+            assert!(forbidden_char(bad, Lines::One).is_some(), "{bad:?}");
+        }
+        let note = "Dòng 1\nDòng 2\r\n\tthụt lề";
+        assert_eq!(forbidden_char(note, Lines::Many), None);
+        assert!(forbidden_char(note, Lines::One).is_some());
+        assert_eq!(
+            forbidden_char("Hội nghị quán triệt — “Dân biết”", Lines::One),
+            None
+        );
+        let e = check("title", "a\u{1b}b", Lines::One).unwrap_err();
+        assert!(e.to_string().contains("U+001B") && e.to_string().contains("title"));
+    }
+}

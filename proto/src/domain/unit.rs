@@ -125,7 +125,8 @@ impl Unit {
     pub fn new(code: UnitCode, name: &str, kind: UnitKind) -> Result<Unit, DomainError> {
         let name = crate::domain::text::normalize(name);
         let name = name.trim();
-        if name.is_empty() || name.chars().count() > 200 {
+        let controls = crate::domain::text::forbidden_char(name, crate::domain::text::Lines::One);
+        if name.is_empty() || name.chars().count() > 200 || controls.is_some() {
             return Err(DomainError::InvalidUnitName(name.to_string()));
         }
         Ok(Unit {

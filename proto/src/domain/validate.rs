@@ -24,6 +24,10 @@ pub enum ProblemCode {
     OutOfRange,
     RuleViolated,
     RequiredMissing,
+    /// A change names a period the calendar does not have.
+    UnknownPeriod,
+    /// Text too long, or with control characters; a malformed field.
+    InvalidField,
 }
 
 impl ProblemCode {
@@ -37,6 +41,8 @@ impl ProblemCode {
             ProblemCode::OutOfRange => "out_of_range",
             ProblemCode::RuleViolated => "rule_violated",
             ProblemCode::RequiredMissing => "required_missing",
+            ProblemCode::UnknownPeriod => "unknown_period",
+            ProblemCode::InvalidField => "invalid_field",
         }
     }
 }
@@ -51,7 +57,7 @@ pub struct Problem {
 }
 
 impl Problem {
-    fn new(code: ProblemCode, field: &str, vi: String, en: String) -> Problem {
+    pub(crate) fn new(code: ProblemCode, field: &str, vi: String, en: String) -> Problem {
         Problem {
             code,
             field: field.to_string(),
@@ -81,7 +87,7 @@ pub fn parse_input(
     let code = code.trim().to_uppercase();
     let ind = usable(catalog, kind, period, &code)?;
     let value = parse_typed(ind, raw.trim())?;
-    check_range(ind, &value)?;
+    check_typed(ind, &value)?;
     Ok((code, value))
 }
 
@@ -110,6 +116,13 @@ fn usable<'a>(
             format!("{code}: this indicator is computed (from activities or a rate), not entered"),
         ));
     }
+    asked_of(ind, kind, period)?;
+    Ok(ind)
+}
+
+/// Whether the indicator applies to this kind of unit and is asked for in the period.
+fn asked_of(ind: &Indicator, kind: UnitKind, period: &Period) -> Result<(), Problem> {
+    let code = ind.code.as_str();
     if !ind.applies_to(kind) {
         return Err(Problem::new(
             ProblemCode::NotApplicable,
@@ -135,7 +148,7 @@ fn usable<'a>(
             ),
         ));
     }
-    Ok(ind)
+    Ok(())
 }
 
 fn parse_typed(ind: &Indicator, raw: &str) -> Result<Value, Problem> {
@@ -149,10 +162,13 @@ fn parse_typed(ind: &Indicator, raw: &str) -> Result<Value, Problem> {
         )
     };
     match ind.value_type {
-        ValueType::Count => raw
-            .parse::<u64>()
-            .map(|n| Value::Number(n as f64))
-            .map_err(|_| wrong("một số nguyên không âm", "a whole number, 0 or more")),
+        ValueType::Count => match raw.parse::<u64>() {
+            Ok(n) if n as f64 <= MAX_COUNT => Ok(Value::Number(n as f64)),
+            _ => Err(wrong(
+                "một số nguyên không âm, tối đa 1.000.000.000.000",
+                "a whole number from 0 to 1000000000000",
+            )),
+        },
         ValueType::Number | ValueType::Percent => {
             // Officers write decimals the Vietnamese way too: "87,5".
             let t = raw.trim_end_matches('%').trim().replace(',', ".");
@@ -168,6 +184,17 @@ fn parse_typed(ind: &Indicator, raw: &str) -> Result<Value, Problem> {
         },
         ValueType::Text => {
             let t = crate::domain::text::normalize(raw);
+            if let Some(c) =
+                crate::domain::text::forbidden_char(&t, crate::domain::text::Lines::Many)
+            {
+                let cp = format!("U+{:04X}", u32::from(c));
+                return Err(Problem::new(
+                    ProblemCode::WrongType,
+                    code,
+                    format!("{code}: văn bản chứa ký tự điều khiển {cp}; hãy xóa ký tự này"),
+                    format!("{code}: the text contains the control character {cp}; remove it"),
+                ));
+            }
             if t.is_empty() || t.len() > crate::domain::text::MAX_NOTE_BYTES {
                 Err(wrong(
                     "văn bản không rỗng, tối đa 64 KB",
@@ -227,41 +254,109 @@ pub fn check_values(
     entered: &BTreeMap<String, Value>,
     all: &BTreeMap<String, Value>,
 ) -> Vec<Problem> {
-    let mut out = Vec::new();
-    for (code, value) in entered {
-        match usable(catalog, kind, period, code) {
-            Err(p) => out.push(p),
-            Ok(ind) => {
-                let typed_ok = matches!(
-                    (ind.value_type, value),
-                    (ValueType::YesNo, Value::Bool(_))
-                        | (ValueType::Text, Value::Text(_))
-                        | (
-                            ValueType::Count | ValueType::Number | ValueType::Percent,
-                            Value::Number(_)
-                        )
-                );
-                let whole = !(ind.value_type == ValueType::Count
-                    && value.as_number().is_some_and(|n| n.fract() != 0.0));
-                if !typed_ok || !whole {
-                    out.push(Problem::new(
-                        ProblemCode::WrongType,
-                        code,
-                        format!(
-                            "{code}: giá trị không đúng kiểu {}",
-                            ind.value_type.as_str()
-                        ),
-                        format!("{code}: value is not of type {}", ind.value_type.as_str()),
-                    ));
-                } else if let Err(p) = check_range(ind, value) {
-                    out.push(p);
-                }
-            }
-        }
-    }
+    let mut out: Vec<Problem> = entered
+        .iter()
+        .filter_map(|(code, value)| check_entered(catalog, kind, period, code, value).err())
+        .collect();
     out.extend(check_rules(catalog, all));
     out
 }
+
+/// One typed value as entered: the indicator may be entered for this unit
+/// and period, and the value has its type and range. The hub checks what an
+/// agent pushes with this same function.
+pub fn check_entered(
+    catalog: &Catalog,
+    kind: UnitKind,
+    period: &Period,
+    code: &str,
+    value: &Value,
+) -> Result<(), Problem> {
+    let ind = usable(catalog, kind, period, code)?;
+    check_typed(ind, value)
+}
+
+/// One value of a frozen report: entered values as [`check_entered`];
+/// derived ones (counts of activities, rates) must apply to the unit, be
+/// asked for, and have their type and range (a count is never negative).
+pub fn check_reported(
+    catalog: &Catalog,
+    kind: UnitKind,
+    period: &Period,
+    code: &str,
+    value: &Value,
+) -> Result<(), Problem> {
+    match catalog.indicator(code) {
+        Some(ind) if !ind.is_entered() => {
+            asked_of(ind, kind, period)?;
+            check_typed(ind, value)
+        }
+        _ => check_entered(catalog, kind, period, code, value),
+    }
+}
+
+/// The value's type, wholeness of counts, text rules and range.
+fn check_typed(ind: &Indicator, value: &Value) -> Result<(), Problem> {
+    let code = ind.code.as_str();
+    let typed_ok = matches!(
+        (ind.value_type, value),
+        (ValueType::YesNo, Value::Bool(_))
+            | (ValueType::Text, Value::Text(_))
+            | (
+                ValueType::Count | ValueType::Number | ValueType::Percent,
+                Value::Number(_)
+            )
+    );
+    let finite = value.as_number().is_none_or(f64::is_finite);
+    let whole = !(ind.value_type == ValueType::Count
+        && value.as_number().is_some_and(|n| n.fract() != 0.0));
+    if !typed_ok || !whole || !finite {
+        return Err(Problem::new(
+            ProblemCode::WrongType,
+            code,
+            format!(
+                "{code}: giá trị không đúng kiểu {}",
+                ind.value_type.as_str()
+            ),
+            format!("{code}: value is not of type {}", ind.value_type.as_str()),
+        ));
+    }
+    if let Value::Text(t) = value {
+        // Parsing typed text applies the same rules; reuse them.
+        parse_typed(ind, t)?;
+    }
+    // A count is a whole number of things: never below zero, whatever the
+    // catalog's bounds say; no number is beyond MAX_COUNT in size, so a
+    // ward's totals stay exact and finite.
+    let lowest = match ind.value_type {
+        ValueType::Count => 0.0,
+        _ => -MAX_COUNT,
+    };
+    if let Some(n) = value.as_number()
+        && !(lowest..=MAX_COUNT).contains(&n)
+    {
+        return Err(Problem::new(
+            ProblemCode::OutOfRange,
+            code,
+            format!(
+                "{code}: giá trị {} ngoài khoảng cho phép (từ {} đến {})",
+                format_vi(value.as_number().unwrap_or_default(), 2),
+                format_vi(lowest, 0),
+                format_vi(MAX_COUNT, 0)
+            ),
+            format!(
+                "{code}: value {} is out of range (between {lowest} and {MAX_COUNT})",
+                value.as_number().unwrap_or_default()
+            ),
+        ));
+    }
+    check_range(ind, value)
+}
+
+/// The largest count coso accepts: far above any ward's reality (a
+/// thousand billion), far below where f64 stops counting in ones, so sums
+/// over a ward stay exact and no total can overflow.
+pub const MAX_COUNT: f64 = 1.0e12;
 
 /// The cross-indicator rules, checked where both sides have a value.
 pub fn check_rules(catalog: &Catalog, values: &BTreeMap<String, Value>) -> Vec<Problem> {

@@ -155,6 +155,7 @@ pub fn compile_cli(hub: &Hub, format: &str) -> (Duration, u64) {
         format,
         "--out",
         &path,
+        "--force",
     ])
     .arg("--data-dir")
     .arg(&hub.dir)

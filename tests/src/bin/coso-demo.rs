@@ -194,7 +194,7 @@ fn main() -> Result<()> {
         let f = file.display().to_string();
         let t = Instant::now();
         ok(hub.cmd(&[
-            "report", "--period", PERIOD, "--format", format, "--out", &f,
+            "report", "--period", PERIOD, "--format", format, "--out", &f, "--force",
         ]))?;
         println!("  {f}  ({} ms)", t.elapsed().as_millis());
     }

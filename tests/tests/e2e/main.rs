@@ -1,4 +1,5 @@
 //! End-to-end tests.
+mod adversarial;
 mod agent;
 mod hub;
 mod report;

@@ -736,6 +736,21 @@ fn hostile_narratives_come_out_escaped_and_intact() {
     );
     assert!(texts.contains(&long.trim_end()) || texts.contains(&long.as_str()));
 
+    // The ward's own narrative (coso-hub note set) is the section's body,
+    // escaped like everything else.
+    let ward_text = "<i>Phường</i> đề nghị bổ sung kinh phí & \"tập huấn\" </w:t>";
+    hub.cmd(&[
+        "note",
+        "set",
+        "--period",
+        PERIOD,
+        "--section",
+        "proposals",
+        "--text",
+        ward_text,
+    ])
+    .ok();
+
     let docx = out.path().join("r.docx");
     let d = docx.display().to_string();
     hub.cmd(&[
@@ -743,6 +758,7 @@ fn hostile_narratives_come_out_escaped_and_intact() {
     ])
     .ok();
     let text = docx_text(&docx, out.path());
+    assert!(text.contains(ward_text), "the ward's narrative:\n{text}");
     assert!(
         text.contains("<w:p><w:r><w:t>tiêm</w:t></w:r></w:p>"),
         "markup shows as text:\n{text}"

@@ -1,0 +1,292 @@
+//! Whether a decoded change may enter a unit's log at the hub: the same
+//! catalog, calendar and [`validate`](crate::domain::validate) checks the
+//! agent applies before it records a change, so a hand-made push cannot put
+//! what the agent would have refused into a ward's report.
+
+use crate::domain::calendar::{Calendar, Period, date_supported};
+use crate::domain::catalog::Catalog;
+use crate::domain::change::Change;
+use crate::domain::report::SubmittedReport;
+use crate::domain::text::{Lines, MAX_NOTE_BYTES, forbidden_char};
+use crate::domain::unit::UnitKind;
+use crate::domain::validate::{Problem, ProblemCode, check_entered, check_reported};
+
+/// The largest number of activities a frozen report may claim to cover.
+const MAX_ACTIVITIES: u32 = 1_000_000;
+
+/// Checks one change of a unit of `kind` against the hub's catalog and
+/// calendar. The first problem refuses the change.
+pub fn admit(
+    change: &Change,
+    catalog: &Catalog,
+    calendar: &Calendar,
+    kind: UnitKind,
+) -> Result<(), Problem> {
+    match change {
+        // Decoding already validated the activity (text, dates); removal
+        // carries only a checked id.
+        Change::ActivityUpsert(a) => a
+            .validate()
+            .map_err(|e| invalid("activity", &e.to_string(), &e.to_string())),
+        Change::ActivityRemove(_) => Ok(()),
+        Change::ValuesSet(v) => {
+            let period = period(calendar, &v.period)?;
+            for (code, value) in &v.values {
+                match value {
+                    Some(value) => check_entered(catalog, kind, &period, code, value)?,
+                    // Clearing a value is allowed for any well-formed code:
+                    // the catalog may have dropped an indicator since.
+                    None => indicator_code(code)?,
+                }
+            }
+            Ok(())
+        }
+        Change::NoteSet(n) => {
+            period(calendar, &n.period)?;
+            note("text", &n.text)
+        }
+        Change::Submit(s) => submission(s, catalog, calendar, kind),
+    }
+}
+
+fn submission(
+    s: &SubmittedReport,
+    catalog: &Catalog,
+    calendar: &Calendar,
+    kind: UnitKind,
+) -> Result<(), Problem> {
+    let period = period(calendar, &s.period)?;
+    for (code, value) in &s.values {
+        check_reported(catalog, kind, &period, code, value)?;
+    }
+    for (section, text) in &s.notes {
+        note(section.as_str(), text)?;
+    }
+    let hash_ok = s.activities_hash.len() == 64
+        && s.activities_hash
+            .bytes()
+            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b));
+    if !hash_ok {
+        return Err(invalid(
+            "activities_hash",
+            "không phải SHA-256 dạng hex",
+            "is not a hex SHA-256",
+        ));
+    }
+    if s.activities > MAX_ACTIVITIES {
+        return Err(invalid(
+            "activities",
+            "số hoạt động vượt quá giới hạn",
+            "is beyond any real count",
+        ));
+    }
+    if !date_supported(s.submitted_at.date_naive()) {
+        return Err(invalid(
+            "submitted_at",
+            "thời điểm nộp nằm ngoài khoảng năm 2000-2100",
+            "is outside the supported years 2000-2100",
+        ));
+    }
+    Ok(())
+}
+
+fn period(calendar: &Calendar, code: &crate::PeriodCode) -> Result<Period, Problem> {
+    calendar.period(code).ok_or_else(|| {
+        Problem::new(
+            ProblemCode::UnknownPeriod,
+            "period",
+            format!("period: phường không có kỳ báo cáo {code}"),
+            format!("period: the ward has no reporting period {code}"),
+        )
+    })
+}
+
+fn note(field: &str, text: &str) -> Result<(), Problem> {
+    if text.len() > MAX_NOTE_BYTES {
+        return Err(invalid(
+            field,
+            &format!(
+                "dài {} byte, vượt giới hạn {MAX_NOTE_BYTES} byte",
+                text.len()
+            ),
+            &format!(
+                "is {} bytes, above the limit of {MAX_NOTE_BYTES}",
+                text.len()
+            ),
+        ));
+    }
+    if let Some(c) = forbidden_char(text, Lines::Many) {
+        let cp = format!("U+{:04X}", u32::from(c));
+        return Err(invalid(
+            field,
+            &format!("chứa ký tự điều khiển {cp}"),
+            &format!("contains the control character {cp}"),
+        ));
+    }
+    Ok(())
+}
+
+fn indicator_code(code: &str) -> Result<(), Problem> {
+    let ok = (1..=32).contains(&code.len())
+        && code
+            .bytes()
+            .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit() || b == b'-' || b == b'_');
+    if ok {
+        Ok(())
+    } else {
+        Err(invalid(
+            "values",
+            &format!("mã chỉ tiêu {code:?} không hợp lệ"),
+            &format!("indicator code {code:?} is malformed"),
+        ))
+    }
+}
+
+fn invalid(field: &str, vi: &str, en: &str) -> Problem {
+    Problem::new(
+        ProblemCode::InvalidField,
+        field,
+        format!("{field}: {vi}"),
+        format!("{field}: {en}"),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+
+    use chrono::Utc;
+
+    use super::*;
+    use crate::domain::change::{NoteSet, ValuesSet};
+    use crate::domain::report::Section;
+    use crate::domain::value::Value;
+
+    fn ctx() -> (Catalog, Calendar) {
+        (Catalog::builtin(), Calendar::builtin())
+    }
+
+    fn values(period: &str, v: &[(&str, Value)]) -> Change {
+        Change::ValuesSet(ValuesSet {
+            period: period.parse().unwrap(),
+            values: v
+                .iter()
+                .map(|(c, v)| (c.to_string(), Some(v.clone())))
+                .collect(),
+        })
+    }
+
+    fn refused(c: &Change, kind: UnitKind) -> ProblemCode {
+        let (cat, cal) = ctx();
+        admit(c, &cat, &cal, kind).unwrap_err().code
+    }
+
+    #[test]
+    fn hostile_values_are_refused() {
+        let rg = UnitKind::ResidentialGroup;
+        let (cat, cal) = ctx();
+        assert!(
+            admit(
+                &values("2026-H1", &[("DB01", Value::Number(3.0))]),
+                &cat,
+                &cal,
+                rg
+            )
+            .is_ok()
+        );
+        for (v, code) in [
+            (Value::Number(-1.0), ProblemCode::OutOfRange),
+            (Value::Number(1e308), ProblemCode::OutOfRange),
+            (Value::Number(-1e308), ProblemCode::OutOfRange),
+            (Value::Number(2.5), ProblemCode::WrongType),
+            (Value::Text("ba".into()), ProblemCode::WrongType),
+            (Value::Bool(true), ProblemCode::WrongType),
+        ] {
+            assert_eq!(
+                refused(&values("2026-H1", &[("DB01", v.clone())]), rg),
+                code,
+                "{v:?}"
+            );
+        }
+        assert_eq!(
+            refused(&values("2026-H1", &[("XX99", Value::Number(1.0))]), rg),
+            ProblemCode::UnknownIndicator
+        );
+        assert_eq!(
+            refused(&values("2026-H1", &[("CQ01", Value::Bool(true))]), rg),
+            ProblemCode::NotApplicable
+        );
+        assert_eq!(
+            refused(&values("2026-H1", &[("TT01", Value::Number(1.0))]), rg),
+            ProblemCode::NotEntered
+        );
+        assert_eq!(
+            refused(&values("2100-ZZZ", &[("DB01", Value::Number(1.0))]), rg),
+            ProblemCode::UnknownPeriod
+        );
+    }
+
+    #[test]
+    fn notes_are_bounded_and_clean() {
+        let note = |text: String| {
+            Change::NoteSet(NoteSet {
+                period: "2026-H1".parse().unwrap(),
+                section: Section::Results,
+                text,
+            })
+        };
+        let rg = UnitKind::ResidentialGroup;
+        let (cat, cal) = ctx();
+        assert!(admit(&note("Kết quả\ntốt".into()), &cat, &cal, rg).is_ok());
+        assert_eq!(
+            refused(&note("x".repeat(MAX_NOTE_BYTES + 1)), rg),
+            ProblemCode::InvalidField
+        );
+        assert_eq!(
+            refused(&note("a\u{1b}[2Jb".into()), rg),
+            ProblemCode::InvalidField
+        );
+    }
+
+    #[test]
+    fn submissions_are_checked_value_by_value() {
+        let (cat, cal) = ctx();
+        let kind = UnitKind::Department;
+        let period = cal.period(&"2026-H1".parse().unwrap()).unwrap();
+        let good = crate::UnitState::default().freeze(&cat, kind, &period, Utc::now());
+        assert!(admit(&Change::Submit(Box::new(good.clone())), &cat, &cal, kind).is_ok());
+        let mut neg = good.clone();
+        neg.values.insert("TT01".into(), Value::Number(-1e308));
+        assert_eq!(
+            refused(&Change::Submit(Box::new(neg)), kind),
+            ProblemCode::OutOfRange
+        );
+        let mut big = good.clone();
+        big.notes
+            .insert(Section::Results, "x".repeat(MAX_NOTE_BYTES + 1));
+        assert_eq!(
+            refused(&Change::Submit(Box::new(big)), kind),
+            ProblemCode::InvalidField
+        );
+        // A derived indicator for schools only, in a department's report.
+        let school_only = cat
+            .indicators
+            .iter()
+            .find(|i| !i.is_entered() && !i.applies_to(kind))
+            .map(|i| i.code.clone());
+        if let Some(code) = school_only {
+            let mut wrong_kind = good.clone();
+            wrong_kind.values.insert(code, Value::Number(1.0));
+            assert_eq!(
+                refused(&Change::Submit(Box::new(wrong_kind)), kind),
+                ProblemCode::NotApplicable
+            );
+        }
+        let mut unknown = good.clone();
+        unknown.values = BTreeMap::from([("NOPE".to_string(), Value::Number(1.0))]);
+        assert_eq!(
+            refused(&Change::Submit(Box::new(unknown)), kind),
+            ProblemCode::UnknownIndicator
+        );
+    }
+}

@@ -1,0 +1,208 @@
+//! Hostile pushes (issue 13, defects 2, 3 and 7): a hand-made gRPC client
+//! speaks the real sync protocol with a real credential and pushes entries
+//! the agent would never record. The hub refuses each batch with
+//! `InvalidArgument` naming the seq, field and reason, writes nothing, and
+//! the ward's report still compiles.
+
+use std::collections::BTreeMap;
+
+use chrono::{NaiveDate, Utc};
+use coso_proto::domain::change::{NoteSet, ValuesSet};
+use coso_proto::link::EnrolmentLink;
+use coso_proto::{Activity, ActivityId, Change, Entry, Form, Section, Value, pb};
+use coso_tests::Hub;
+use coso_tests::bench::client::{SimAgent, channel, enroll, target};
+use tonic::Code;
+
+const PERIOD: &str = "2026-H1";
+
+fn values(v: &[(&str, Value)]) -> Change {
+    Change::ValuesSet(ValuesSet {
+        period: PERIOD.parse().unwrap(),
+        values: v
+            .iter()
+            .map(|(c, v)| (c.to_string(), Some(v.clone())))
+            .collect(),
+    })
+}
+
+fn activity(date: NaiveDate, title: &str) -> Change {
+    Change::ActivityUpsert(Activity {
+        id: ActivityId::from_counter(1),
+        date,
+        form: Form::Conference,
+        title: title.into(),
+        participants: Some(10),
+        note: String::new(),
+    })
+}
+
+fn push(change: &Change) -> pb::PushRequest {
+    pb::PushRequest {
+        entries: vec![pb::ChangeEntry::from(&Entry::new(1, change, Utc::now()))],
+    }
+}
+
+/// A residential group's frozen report as a well-behaved agent makes it, to
+/// be spoiled one field at a time.
+fn submission() -> coso_proto::SubmittedReport {
+    let cal = coso_proto::Calendar::builtin();
+    let period = cal.period(&PERIOD.parse().unwrap()).unwrap();
+    coso_proto::UnitState::default().freeze(
+        &coso_proto::Catalog::builtin(),
+        coso_proto::UnitKind::ResidentialGroup,
+        &period,
+        Utc::now(),
+    )
+}
+
+#[test]
+fn hostile_pushes_are_refused_and_the_report_still_compiles() {
+    let hub = Hub::start();
+    let link: EnrolmentLink = hub
+        .add_unit("TDP01", "Tổ dân phố số 1", "residential-group")
+        .parse()
+        .unwrap();
+    let (addr, fp) = target(&hub);
+    let rt = tokio::runtime::Runtime::new().unwrap();
+
+    let huge_note = {
+        let mut s = submission();
+        s.notes.insert(Section::Results, "x".repeat(3_900_000));
+        Change::Submit(Box::new(s))
+    };
+    let negative_total = {
+        let mut s = submission();
+        s.values.insert("TT01".into(), Value::Number(-1e308));
+        Change::Submit(Box::new(s))
+    };
+    let bad_period = {
+        let mut s = submission();
+        s.period = "2100-ZZZ".parse().unwrap();
+        Change::Submit(Box::new(s))
+    };
+    let hostile: Vec<(&str, Change)> = vec![
+        ("negative count", values(&[("DB01", Value::Number(-5.0))])),
+        ("1e308", values(&[("DB01", Value::Number(1e308))])),
+        ("-1e308", values(&[("DB01", Value::Number(-1e308))])),
+        ("unknown code", values(&[("ZZ99", Value::Number(1.0))])),
+        (
+            "text for a count",
+            values(&[("DB01", Value::Text("năm".into()))]),
+        ),
+        ("not for this kind", values(&[("CQ01", Value::Bool(true))])),
+        (
+            "unknown period",
+            Change::ValuesSet(ValuesSet {
+                period: "2100-ZZZ".parse().unwrap(),
+                values: BTreeMap::from([("DB01".to_string(), Some(Value::Number(1.0)))]),
+            }),
+        ),
+        ("far-future date", activity(NaiveDate::MAX, "Hội nghị")),
+        (
+            "date before 2000",
+            activity(NaiveDate::from_ymd_opt(1999, 6, 1).unwrap(), "Hội nghị"),
+        ),
+        (
+            "escape in a title",
+            activity(
+                NaiveDate::from_ymd_opt(2026, 3, 2).unwrap(),
+                "Hội nghị\u{1b}[2J",
+            ),
+        ),
+        (
+            "bidi override in a note",
+            Change::NoteSet(NoteSet {
+                period: PERIOD.parse().unwrap(),
+                section: Section::Results,
+                text: "kết quả \u{202E}gnp.exe".into(),
+            }),
+        ),
+        ("3.9 MB of notes in a submission", huge_note),
+        ("-1e308 in a submission", negative_total),
+        ("a submission for 2100-ZZZ", bad_period),
+    ];
+
+    rt.block_on(async {
+        let ch = channel(&addr, fp);
+        let unit = enroll(ch.clone(), &link).await.expect("enrol");
+        let mut agent = SimAgent::new(ch, &unit);
+        for (what, change) in &hostile {
+            let status = agent
+                .push(push(change))
+                .await
+                .expect_err(&format!("{what}: accepted"));
+            assert_eq!(
+                status.code(),
+                Code::InvalidArgument,
+                "{what}: {}",
+                status.message()
+            );
+            assert!(
+                status.message().contains("số thứ tự 1"),
+                "{what}: the message names the seq: {}",
+                status.message()
+            );
+        }
+        // The refusal names the field and why, in the caller's language
+        // (Vietnamese by default).
+        let status = agent
+            .push(push(&values(&[("DB01", Value::Number(-5.0))])))
+            .await
+            .unwrap_err();
+        assert!(
+            status.message().contains("DB01") && status.message().contains("ngoài khoảng"),
+            "{}",
+            status.message()
+        );
+
+        // Nothing was written: the cursor is still 0, and a proper entry
+        // at seq 1 is accepted.
+        assert_eq!(agent.hello(0).await.unwrap().acked_seq, 0);
+        let good = values(&[("DB01", Value::Number(3.0))]);
+        assert_eq!(agent.push(push(&good)).await.unwrap().acked_seq, 1);
+
+        // A message above the hub's 4 MiB limit is "too large", not "out of range".
+        let mut big = push(&values(&[("DB01", Value::Number(4.0))]));
+        big.entries[0].payload = vec![b' '; 5 * 1024 * 1024];
+        let status = agent.push(big).await.unwrap_err();
+        assert_eq!(
+            status.code(),
+            Code::ResourceExhausted,
+            "{}",
+            status.message()
+        );
+    });
+
+    // The unit and the ward's report are fine.
+    let show = hub.cmd(&["unit", "show", "TDP01", "--json"]).ok().json();
+    assert_eq!(show["acked_seq"], 1, "{show}");
+    let out = hub.dir.parent().unwrap().join("report.json");
+    hub.cmd(&[
+        "report",
+        "--period",
+        PERIOD,
+        "--format",
+        "json",
+        "--out",
+        out.to_str().unwrap(),
+    ])
+    .ok();
+    let report: serde_json::Value = serde_json::from_slice(&std::fs::read(&out).unwrap()).unwrap();
+    for ind in report["indicators"].as_array().unwrap() {
+        if let Some(total) = ind["total"].as_f64() {
+            assert!(total.abs() < 1e12, "{ind}");
+        }
+    }
+    let docx = hub.dir.parent().unwrap().join("report.docx");
+    hub.cmd(&[
+        "report",
+        "--period",
+        PERIOD,
+        "--format",
+        "docx",
+        "--out",
+        docx.to_str().unwrap(),
+    ])
+    .ok();
+}
