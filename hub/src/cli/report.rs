@@ -133,7 +133,7 @@ async fn dhis2(
     }
     let bytes = export.to_bytes();
     let file = &a.out;
-    crate::fsutil::replace(file, &bytes).map_err(CliError::io(file))?;
+    crate::fsutil::write_output(file, &bytes, a.force)?;
     if ctx.json {
         w!(
             out,
