@@ -125,6 +125,8 @@ impl From<sled::Error> for StoreError {
 const K_IDENTITY: &[u8] = b"meta/identity";
 /// The unit's sync credential, in a file of its own (0600) in the data dir.
 pub const CREDENTIAL_FILE: &str = "credential";
+/// The backup file's name for records that are files beside the database.
+const SECRETS_TREE: &[u8] = b"coso:secrets";
 const K_CATALOG: &[u8] = b"meta/catalog";
 const K_CALENDAR: &[u8] = b"meta/calendar";
 const K_SYNC: &[u8] = b"meta/sync";
@@ -704,6 +706,15 @@ impl Store {
                 n += 1;
             }
         }
+        // The credential lives in a file of its own, not in the database; a
+        // restored copy needs it to sync, so it travels in the backup too.
+        let path = self.dir.join(CREDENTIAL_FILE);
+        if let Some(secret) = coso_proto::private::read_secret(&path)
+            .map_err(|source| StoreError::Io { path, source })?
+        {
+            w.record(SECRETS_TREE, CREDENTIAL_FILE.as_bytes(), secret.as_bytes())?;
+            n += 1;
+        }
         w.finish()?;
         Ok(n)
     }
@@ -725,6 +736,15 @@ impl Store {
         let (_, records) = coso_proto::backup::read(input, "agent")?;
         let store = Store::open(dir, Duration::from_secs(1))?;
         for r in &records {
+            if r.tree == SECRETS_TREE {
+                if r.key == CREDENTIAL_FILE.as_bytes() {
+                    let path = dir.join(CREDENTIAL_FILE);
+                    let secret = String::from_utf8_lossy(&r.value);
+                    coso_proto::private::write_secret(&path, &secret)
+                        .map_err(|source| StoreError::Io { path, source })?;
+                }
+                continue;
+            }
             store
                 .db
                 .open_tree(&r.tree)

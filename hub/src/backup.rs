@@ -58,6 +58,15 @@ pub fn build(store: &Store, data_dir: &Path) -> Result<Vec<u8>, HubBackupError> 
     }
     let mut files = Vec::new();
     collect_files(data_dir, data_dir, &mut files)?;
+    // The upstream token is kept beside the database, not in it (0600): a
+    // restored hub must still be able to deliver.
+    let token = data_dir
+        .join(DB_DIR)
+        .join(crate::upstream::settings::TOKEN_FILE);
+    if token.is_file() {
+        let rel = format!("{DB_DIR}/{}", crate::upstream::settings::TOKEN_FILE);
+        files.push((rel, std::fs::read(&token).map_err(io(&token))?));
+    }
     for (rel, bytes) in files {
         w.record(FILES, rel.as_bytes(), &bytes)?;
     }
@@ -154,14 +163,50 @@ fn private_dir(path: &Path) -> std::io::Result<()> {
 
 fn write_all(data_dir: &Path, files: &[Record], db: &[Record]) -> Result<(), HubBackupError> {
     private_dir(data_dir).map_err(io(data_dir))?;
-    for f in files {
+    // Files inside the database directory go in after the database, which
+    // is created into an empty directory.
+    let in_db = |f: &&Record| f.key.starts_with(format!("{DB_DIR}/").as_bytes());
+    let write = |f: &Record| -> Result<(), HubBackupError> {
         let path = data_dir.join(String::from_utf8_lossy(&f.key).as_ref());
         if let Some(parent) = path.parent() {
             private_dir(parent).map_err(io(parent))?;
         }
         // Every file of a data dir may hold a secret (token, TLS key).
-        crate::fsutil::write_new(&path, &f.value, true).map_err(io(&path))?;
+        crate::fsutil::write_new(&path, &f.value, true).map_err(io(&path))
+    };
+    for f in files.iter().filter(|f| !in_db(f)) {
+        write(f)?;
     }
     Store::restore(&data_dir.join(DB_DIR), db)?;
+    for f in files.iter().filter(in_db) {
+        write(f)?;
+    }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::upstream::{TargetInput, settings::TOKEN_FILE, testutil};
+
+    #[tokio::test]
+    async fn the_upstream_token_travels_with_the_backup() {
+        let dir = tempfile::tempdir().unwrap();
+        let hub = testutil::hub(dir.path(), |_| {}).await;
+        let target = TargetInput {
+            url: "https://sonoivu.example.vn/api/v1/reports".into(),
+            token: "s3cret-token".into(),
+            ca_pem: String::new(),
+        };
+        crate::upstream::set_target(&hub, target).await.unwrap();
+        let bytes = build(&hub.store, dir.path()).unwrap();
+
+        let other = tempfile::tempdir().unwrap();
+        let file = other.path().join("hub.coso-backup");
+        std::fs::write(&file, &bytes).unwrap();
+        let restored = other.path().join("restored");
+        restore(&file, &restored).unwrap();
+        let token = coso_proto::private::read_secret(&restored.join(DB_DIR).join(TOKEN_FILE));
+        assert_eq!(token.unwrap().as_deref(), Some("s3cret-token"));
+    }
 }
