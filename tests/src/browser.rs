@@ -33,7 +33,8 @@ use fantoccini::elements::Element;
 use fantoccini::{Client, ClientBuilder, Locator};
 use serde_json::json;
 
-/// The Chromium flags every session uses (see /work/helpers-common.md).
+/// The Chromium flags every session uses: headless, no sandbox (CI runs as root), and no
+/// background networking (a closed network refuses those connections, many at a time).
 pub const CHROMIUM_ARGS: &[&str] = &[
     "--headless=new",
     "--no-sandbox",
