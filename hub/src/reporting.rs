@@ -15,8 +15,6 @@ pub use crate::compile::{Letterhead, UnitEntry};
 
 #[derive(Debug, Error)]
 pub enum ReportingError {
-    #[error(transparent)]
-    Format(#[from] compile::UnknownFormat),
     #[error("the report could not be compiled: {0}")]
     Compile(#[from] compile::CompileError),
     #[error("the status could not be encoded: {0}")]
@@ -26,7 +24,6 @@ pub enum ReportingError {
 impl ReportingError {
     pub fn code(&self) -> Code {
         match self {
-            ReportingError::Format(_) => Code::InvalidArgument,
             ReportingError::Compile(_) | ReportingError::Encode(_) => Code::Internal,
         }
     }
@@ -34,10 +31,6 @@ impl ReportingError {
     pub fn message(&self, lang: Lang) -> String {
         match (self, lang) {
             (_, Lang::En) => self.to_string(),
-            (ReportingError::Format(f), Lang::Vi) => format!(
-                "định dạng (format) {:?} không hợp lệ: dùng docx, xlsx, json, csv hoặc md",
-                f.0
-            ),
             (ReportingError::Compile(e), Lang::Vi) => format!("không lập được báo cáo: {e}"),
             (ReportingError::Encode(e), Lang::Vi) => format!("không mã hóa được trạng thái: {e}"),
         }

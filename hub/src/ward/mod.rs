@@ -183,10 +183,8 @@ impl WardError {
     /// hub failing: faces answer the first with the form again.
     pub fn is_refusal(&self) -> bool {
         match self {
-            WardError::Store(_) => false,
-            WardError::Reporting(e) => {
-                !matches!(e, ReportingError::Compile(_) | ReportingError::Encode(_))
-            }
+            // A report that cannot be compiled or encoded is the hub failing.
+            WardError::Store(_) | WardError::Reporting(_) => false,
             WardError::Upstream(e) => e.code() != tonic::Code::Internal,
             WardError::City(e) => matches!(
                 e,
