@@ -57,43 +57,91 @@ pub enum WriteOutError {
 /// are renamed into place, so the target is never half-written and no file
 /// of the user's (say `F.tmp`) is touched.
 pub fn write_output(path: &Path, bytes: &[u8], force: bool) -> Result<(), WriteOutError> {
-    let io = |source| WriteOutError::Io {
-        path: path.to_path_buf(),
-        source,
-    };
-    // symlink_metadata: look at the link itself, never where it points.
-    let exists = match std::fs::symlink_metadata(path) {
-        Ok(m) if !m.file_type().is_file() => {
-            return Err(WriteOutError::NotRegular(path.to_path_buf()));
-        }
-        Ok(_) if !force => return Err(WriteOutError::Exists(path.to_path_buf())),
-        Ok(_) => true,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => false,
-        Err(e) => return Err(io(e)),
-    };
-    let tmp = temp_beside(path, bytes).map_err(io)?;
-    #[cfg(unix)]
-    {
-        // tempfile creates 0600; an output file gets the usual 0644.
-        use std::os::unix::fs::PermissionsExt;
-        let perm = std::fs::Permissions::from_mode(0o644);
-        tmp.as_file().set_permissions(perm).map_err(io)?;
-    }
-    // rename(2) replaces a name, never follows a link at it; when the target
-    // did not exist, a file that appears meanwhile is not clobbered.
-    if exists {
-        tmp.persist(path).map_err(|e| io(e.error))?;
-    } else {
-        tmp.persist_noclobber(path).map_err(|e| {
-            if e.error.kind() == std::io::ErrorKind::AlreadyExists {
-                WriteOutError::Exists(path.to_path_buf())
-            } else {
-                io(e.error)
+    let mut out = OutputFile::create(path, force)?;
+    out.write(bytes)?;
+    out.commit()
+}
+
+/// [`write_output`] in steps, for output that arrives in pieces (a report
+/// streamed from the hub): the checks and the exclusive temporary file at
+/// [`OutputFile::create`], the pieces with [`OutputFile::write`], the rename
+/// at [`OutputFile::commit`]. Dropped without a commit, it removes the
+/// temporary file and leaves the target as it was.
+pub struct OutputFile {
+    path: PathBuf,
+    tmp: tempfile::NamedTempFile,
+    exists: bool,
+}
+
+impl OutputFile {
+    pub fn create(path: &Path, force: bool) -> Result<OutputFile, WriteOutError> {
+        let io = |source| WriteOutError::Io {
+            path: path.to_path_buf(),
+            source,
+        };
+        // symlink_metadata: look at the link itself, never where it points.
+        let exists = match std::fs::symlink_metadata(path) {
+            Ok(m) if !m.file_type().is_file() => {
+                return Err(WriteOutError::NotRegular(path.to_path_buf()));
             }
-        })?;
+            Ok(_) if !force => return Err(WriteOutError::Exists(path.to_path_buf())),
+            Ok(_) => true,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => false,
+            Err(e) => return Err(io(e)),
+        };
+        let tmp = empty_temp_beside(path).map_err(io)?;
+        Ok(OutputFile {
+            path: path.to_path_buf(),
+            tmp,
+            exists,
+        })
     }
-    sync_dir(path);
-    Ok(())
+
+    fn io(&self, source: std::io::Error) -> WriteOutError {
+        WriteOutError::Io {
+            path: self.path.clone(),
+            source,
+        }
+    }
+
+    pub fn write(&mut self, bytes: &[u8]) -> Result<(), WriteOutError> {
+        self.tmp.write_all(bytes).map_err(|e| self.io(e))
+    }
+
+    /// Syncs the temporary file and renames it over the target.
+    pub fn commit(self) -> Result<(), WriteOutError> {
+        self.tmp.as_file().sync_all().map_err(|e| self.io(e))?;
+        #[cfg(unix)]
+        {
+            // tempfile creates 0600; an output file gets the usual 0644.
+            use std::os::unix::fs::PermissionsExt;
+            let perm = std::fs::Permissions::from_mode(0o644);
+            self.tmp
+                .as_file()
+                .set_permissions(perm)
+                .map_err(|e| self.io(e))?;
+        }
+        let OutputFile { path, tmp, exists } = self;
+        let io = |source| WriteOutError::Io {
+            path: path.clone(),
+            source,
+        };
+        // rename(2) replaces a name, never follows a link at it; when the
+        // target did not exist, a file that appears meanwhile is not clobbered.
+        if exists {
+            tmp.persist(&path).map_err(|e| io(e.error))?;
+        } else {
+            tmp.persist_noclobber(&path).map_err(|e| {
+                if e.error.kind() == std::io::ErrorKind::AlreadyExists {
+                    WriteOutError::Exists(path.clone())
+                } else {
+                    io(e.error)
+                }
+            })?;
+        }
+        sync_dir(&path);
+        Ok(())
+    }
 }
 
 impl From<WriteOutError> for crate::cli::CliError {
@@ -107,16 +155,22 @@ impl From<WriteOutError> for crate::cli::CliError {
     }
 }
 
-/// A synced temporary file holding `bytes` in `path`'s directory.
-fn temp_beside(path: &Path, bytes: &[u8]) -> std::io::Result<tempfile::NamedTempFile> {
+/// A new temporary file with a random name, made exclusively in `path`'s
+/// directory.
+fn empty_temp_beside(path: &Path) -> std::io::Result<tempfile::NamedTempFile> {
     let dir = match path.parent() {
         Some(d) if !d.as_os_str().is_empty() => d,
         _ => Path::new("."),
     };
-    let mut tmp = tempfile::Builder::new()
+    tempfile::Builder::new()
         .prefix(".coso-")
         .suffix(".part")
-        .tempfile_in(dir)?;
+        .tempfile_in(dir)
+}
+
+/// A synced temporary file holding `bytes` in `path`'s directory.
+fn temp_beside(path: &Path, bytes: &[u8]) -> std::io::Result<tempfile::NamedTempFile> {
+    let mut tmp = empty_temp_beside(path)?;
     tmp.write_all(bytes)?;
     tmp.as_file().sync_all()?;
     Ok(tmp)

@@ -19,12 +19,16 @@ pub enum ReportingError {
     Compile(#[from] compile::CompileError),
     #[error("the status could not be encoded: {0}")]
     Encode(#[from] serde_json::Error),
+    #[error("the report task stopped: {0}")]
+    Task(String),
 }
 
 impl ReportingError {
     pub fn code(&self) -> Code {
         match self {
-            ReportingError::Compile(_) | ReportingError::Encode(_) => Code::Internal,
+            ReportingError::Compile(_) | ReportingError::Encode(_) | ReportingError::Task(_) => {
+                Code::Internal
+            }
         }
     }
 
@@ -33,6 +37,7 @@ impl ReportingError {
             (_, Lang::En) => self.to_string(),
             (ReportingError::Compile(e), Lang::Vi) => format!("không lập được báo cáo: {e}"),
             (ReportingError::Encode(e), Lang::Vi) => format!("không mã hóa được trạng thái: {e}"),
+            (ReportingError::Task(e), Lang::Vi) => format!("việc lập báo cáo bị dừng: {e}"),
         }
     }
 }

@@ -4,6 +4,7 @@
 //! result; the rules themselves live in the ward layer.
 
 pub mod convert;
+pub mod report_stream;
 
 use std::sync::Arc;
 
@@ -180,18 +181,22 @@ impl pb::admin_server::Admin for AdminService {
         .await
     }
 
+    type CompileReportStream = report_stream::ReportStream;
+
     async fn compile_report(
         &self,
         request: Request<pb::CompileReportRequest>,
-    ) -> RpcResult<pb::CompileReportResponse> {
+    ) -> RpcResult<Self::CompileReportStream> {
         self.call(request, |req, _| async move {
             let r = ReportInput::try_from(req)?;
             let period = self.ward.period(&r.period)?;
-            let report = self.ward.report(&period, r.format, r.scope)?;
-            Ok(pb::CompileReportResponse {
-                content: report.content,
-                media_type: report.media_type.to_string(),
-            })
+            // Compiled whole before the first message, so every refusal is
+            // the call's status, never a stream cut short.
+            let report = self
+                .ward
+                .report_off_thread(period, r.format, r.scope)
+                .await?;
+            Ok(report_stream::stream(report))
         })
         .await
     }

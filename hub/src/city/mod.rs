@@ -2,7 +2,8 @@
 //! reports rolls them up. `load` reads the latest revision of each ward's
 //! report from the store's inbox (parsed with the one report schema,
 //! `compile::report_json`); `combine` adds them up per the city's catalog;
-//! `status` says which wards delivered; `render` writes the roll-up. All but
+//! `status` says which wards delivered; `render` writes the roll-up, `docx`
+//! its Decree 30/2020 report (with the ward report's writer). All but
 //! `load` are pure functions over the parsed reports and the catalog.
 //!
 //! How indicators combine (the city hub's catalog decides, not the ward's
@@ -13,6 +14,7 @@
 //! total over no values is `null`: missing is never zero.
 
 mod combine;
+mod docx;
 mod load;
 mod render;
 mod status;
@@ -23,6 +25,7 @@ use thiserror::Error;
 use crate::store::StoreError;
 
 pub use combine::{RolledIndicator, RolledNarrative, Rollup, combine, rollup};
+pub use docx::{CityDocx, WARD_COLUMNS};
 pub use load::{Ward, latest, load};
 pub use render::{RollupIndicatorJson, RollupJson};
 pub use status::{WardCompleteness, WardRow, WardTotals, WardsStatus, status};

@@ -308,6 +308,8 @@ impl Rollup {
             Format::Csv => self.to_csv(),
             Format::Md => Ok(self.to_markdown().into_bytes()),
             Format::Xlsx => self.to_xlsx(),
+            // Needs more than the roll-up (the wards, the catalog, the
+            // letterhead): `CityDocx`.
             Format::Docx => Err(CityError::Format("docx")),
         }
     }

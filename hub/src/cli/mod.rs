@@ -210,6 +210,8 @@ pub enum CliError {
     },
     #[error("the audit trail is broken at record {0}")]
     AuditBroken(u64),
+    #[error("the hub announced a report of {size} bytes and sent {got}; nothing was written")]
+    ReportLength { got: u64, size: u64 },
 }
 
 impl CliError {
@@ -313,6 +315,9 @@ impl CliError {
                 format!("không tạo được tệp {}: {source}", path.display())
             }
             CliError::AuditBroken(n) => format!("nhật ký kiểm toán bị đứt tại bản ghi số {n}"),
+            CliError::ReportLength { got, size } => format!(
+                "máy chủ phường báo báo cáo dài {size} byte nhưng gửi {got} byte; không có gì được ghi"
+            ),
             CliError::Dhis2(e) => e.message(lang),
         }
     }

@@ -57,12 +57,18 @@ pub enum Dhis2Error {
         "name the ward: the mapping file's [org_units] has {0} entries and the ward's name is not known here"
     )]
     WhichWard(usize),
-    #[error("--format dhis2 needs --mapping FILE")]
+    #[error("--format dhis2 (or adx) needs --mapping FILE")]
     NoMapping,
-    #[error("--mapping is only for --format dhis2")]
+    #[error("--mapping is only for --format dhis2 or adx")]
     MappingWithoutDhis2,
     #[error("the hub's report could not be read: {0}")]
     BadReport(String),
+    #[error("--format adx needs data_set in the mapping file: every ADX group names its data set")]
+    AdxDataSet,
+    #[error(
+        "the DHIS2 period {0:?} has no ADX form here: use a year, a half-year (S1, S2), a quarter (Q1–Q4) or a month (YYYYMM) under [periods]"
+    )]
+    AdxPeriod(String),
 }
 
 impl Dhis2Error {
@@ -93,10 +99,16 @@ impl Dhis2Error {
                 format!("tệp ánh xạ thiếu mục [org_units] cho {w:?}")
             }
             Dhis2Error::NoMapping => {
-                "--format dhis2 cần --mapping TỆP (tệp ánh xạ mã DHIS2)".into()
+                "--format dhis2 (hoặc adx) cần --mapping TỆP (tệp ánh xạ mã DHIS2)".into()
             }
-            Dhis2Error::MappingWithoutDhis2 => "--mapping chỉ dùng với --format dhis2".into(),
+            Dhis2Error::MappingWithoutDhis2 => {
+                "--mapping chỉ dùng với --format dhis2 hoặc adx".into()
+            }
             Dhis2Error::BadReport(e) => format!("không đọc được báo cáo của máy chủ: {e}"),
+            Dhis2Error::AdxDataSet => "--format adx cần trường data_set trong tệp ánh xạ: mỗi nhóm ADX phải ghi bộ dữ liệu (dataSet)".into(),
+            Dhis2Error::AdxPeriod(p) => format!(
+                "kỳ DHIS2 {p:?} chưa chuyển được sang dạng ADX: dùng năm, nửa năm (S1, S2), quý (Q1–Q4) hoặc tháng (YYYYMM) trong mục [periods]"
+            ),
             Dhis2Error::WhichWard(n) => format!(
                 "mục [org_units] của tệp ánh xạ có {n} đơn vị và không xác định được tên phường: chỉ giữ một mục, hoặc chạy lệnh trong thư mục dữ liệu của máy chủ"
             ),

@@ -9,6 +9,12 @@
 //! its own page numbering. Text from units is cleaned of characters XML cannot carry and
 //! cut into runs, so markup, control characters and very long lines stay
 //! inert (docx-rs escapes `<`, `>` and `&`).
+//!
+//! The frame (letterhead, title, "Kính gửi", signature block, the landscape
+//! appendix with its heading and page numbering) is [`Document`], written by
+//! [`write`]; the ward's report here and the city's roll-up
+//! (`city::docx`) fill it with their own body and tables, built from the
+//! blocks below ([`body_text`], [`grid_table`], …).
 
 use std::io::Cursor;
 
@@ -21,16 +27,18 @@ use docx_rs::{
     TableRow, VAlignType, WidthType,
 };
 
+use chrono::NaiveDate;
+
 use super::{
-    CompileError, IndicatorRow, KindCell, Model, Narrative, clean_text, format_number,
+    CompileError, IndicatorRow, KindCell, Letterhead, Model, Narrative, clean_text, format_number,
     format_value, place_date_line, short_date, synthesis,
 };
 
 const FONT: &str = "Times New Roman";
 /// Half-points.
-const BODY: usize = 28;
+pub(crate) const BODY: usize = 28;
 const HEADER: usize = 26;
-const TABLE: usize = 24;
+pub(crate) const TABLE: usize = 24;
 /// A4 in twips.
 const A4_W: u32 = 11906;
 const A4_H: u32 = 16838;
@@ -52,7 +60,7 @@ fn fonts() -> RunFonts {
 }
 
 #[derive(Clone, Copy, Default)]
-struct Style {
+pub(crate) struct Style {
     bold: bool,
     italic: bool,
     underline: bool,
@@ -60,25 +68,25 @@ struct Style {
 }
 
 impl Style {
-    fn size(size: usize) -> Style {
+    pub(crate) fn size(size: usize) -> Style {
         Style {
             size,
             ..Style::default()
         }
     }
-    fn bold(mut self) -> Style {
+    pub(crate) fn bold(mut self) -> Style {
         self.bold = true;
         self
     }
-    fn italic(mut self) -> Style {
+    pub(crate) fn italic(mut self) -> Style {
         self.italic = true;
         self
     }
-    fn underline(mut self) -> Style {
+    pub(crate) fn underline(mut self) -> Style {
         self.underline = true;
         self
     }
-    fn run(self) -> Run {
+    pub(crate) fn run(self) -> Run {
         let mut r = Run::new().fonts(fonts()).size(self.size);
         if self.bold {
             r = r.bold();
@@ -95,7 +103,7 @@ impl Style {
 
 /// Runs for one line of text: cleaned, tabs as real tabs, and long text cut
 /// into several runs.
-fn runs(text: &str, st: Style) -> Vec<Run> {
+pub(crate) fn runs(text: &str, st: Style) -> Vec<Run> {
     let text = clean_text(text);
     let mut out = Vec::new();
     for (i, part) in text.split('\t').enumerate() {
@@ -113,7 +121,7 @@ fn runs(text: &str, st: Style) -> Vec<Run> {
     out
 }
 
-fn para(runs: Vec<Run>) -> Paragraph {
+pub(crate) fn para(runs: Vec<Run>) -> Paragraph {
     runs.into_iter().fold(Paragraph::new(), |p, r| p.add_run(r))
 }
 
@@ -125,14 +133,14 @@ fn spacing(before: u32, after: u32) -> LineSpacing {
         .line_rule(LineSpacingType::Auto)
 }
 
-fn centered(text: &str, st: Style) -> Paragraph {
+pub(crate) fn centered(text: &str, st: Style) -> Paragraph {
     para(runs(text, st))
         .align(AlignmentType::Center)
         .line_spacing(LineSpacing::new().before(0).after(0))
 }
 
 /// A body paragraph: 14 pt, justified, first line indented 1.27 cm.
-fn body(runs: Vec<Run>) -> Paragraph {
+pub(crate) fn body(runs: Vec<Run>) -> Paragraph {
     para(runs)
         .align(AlignmentType::Both)
         .indent(
@@ -144,15 +152,15 @@ fn body(runs: Vec<Run>) -> Paragraph {
         .line_spacing(spacing(0, 120))
 }
 
-fn body_text(text: &str) -> Paragraph {
+pub(crate) fn body_text(text: &str) -> Paragraph {
     body(runs(text, Style::size(BODY)))
 }
 
-fn heading(text: &str) -> Paragraph {
+pub(crate) fn heading(text: &str) -> Paragraph {
     body(runs(text, Style::size(BODY).bold())).keep_next(true)
 }
 
-fn subheading(text: &str) -> Paragraph {
+pub(crate) fn subheading(text: &str) -> Paragraph {
     body(runs(text, Style::size(BODY).bold().italic())).keep_next(true)
 }
 
@@ -207,17 +215,76 @@ fn page_number_header() -> Header {
     )
 }
 
+/// What a Decree 30/2020 report holds besides its frame: the ward's report
+/// and the city's roll-up each fill one and call [`write`].
+pub(crate) struct Document<'a> {
+    pub letterhead: &'a Letterhead,
+    /// The place-date line and the document's own timestamps.
+    pub report_date: NaiveDate,
+    /// "6 tháng đầu năm 2026": ends the subject line and heads Phụ lục I.
+    pub period_phrase: String,
+    /// Sections I–IV and the closing sentence (kept with the signature).
+    pub body: Vec<Paragraph>,
+    /// Phụ lục I after its heading, in the landscape section.
+    pub appendix: Vec<Block>,
+}
+
+/// A paragraph or a table, in document order.
+pub(crate) enum Block {
+    P(Paragraph),
+    T(Table),
+}
+
+impl Document<'_> {
+    /// "Kết quả thực hiện dân chủ ở cơ sở 6 tháng đầu năm 2026".
+    fn subject(&self) -> String {
+        format!(
+            "{} {}",
+            self.letterhead.subject_prefix.trim(),
+            self.period_phrase
+        )
+    }
+}
+
+/// The text width of the landscape appendix, in twips.
+pub(crate) const LANDSCAPE_WIDTH: usize = (A4_H as i32 - 1134 - 850) as usize;
+
 pub(crate) fn render(m: &Model) -> Result<Vec<u8>, CompileError> {
+    write(document(m))
+}
+
+/// Packs a report into DOCX bytes.
+pub(crate) fn write(doc: Document) -> Result<Vec<u8>, CompileError> {
     let mut buf = Cursor::new(Vec::new());
-    build(m)
+    frame(doc)
         .build()
         .pack(&mut buf)
         .map_err(|e| CompileError::Docx(Box::new(e)))?;
     Ok(buf.into_inner())
 }
 
-/// The whole document, before packing (tests read its XML).
+/// The ward's whole document, before packing (tests read its XML).
+#[cfg(test)]
 pub(crate) fn build(m: &Model) -> Docx {
+    frame(document(m))
+}
+
+/// The ward's report: its sections, Phụ lục I by kind of unit, and every
+/// unit's own text (Phụ lục II).
+fn document<'a>(m: &Model<'a>) -> Document<'a> {
+    let mut appendix = vec![Block::T(appendix_table(m, LANDSCAPE_WIDTH))];
+    appendix.extend(annex_opinions(m).into_iter().map(Block::P));
+    Document {
+        letterhead: m.letterhead(),
+        report_date: m.input.report_date,
+        period_phrase: m.period_phrase(),
+        body: sections(m),
+        appendix,
+    }
+}
+
+/// The Decree 30/2020 frame around a report's own parts.
+fn frame(d: Document) -> Docx {
     let portrait_margins = PageMargin::new()
         .top(mm(20.0))
         .bottom(mm(20.0))
@@ -233,14 +300,22 @@ pub(crate) fn build(m: &Model) -> Docx {
         .title_pg()
         .header(page_number_header())
         .first_header(Header::new());
-    main = main.add_table(letterhead_table(m, text_width));
-    for p in title_block(m) {
+    main = main.add_table(letterhead_table(&d, text_width));
+    for p in title_block(&d) {
         main = main.add_paragraph(p);
     }
-    for p in sections(m) {
+    let heading = appendix_heading(&d);
+    let Document {
+        letterhead,
+        report_date,
+        body,
+        appendix,
+        ..
+    } = d;
+    for p in body {
         main = main.add_paragraph(p);
     }
-    main = main.add_table(signature_table(m, text_width));
+    main = main.add_table(signature_table(letterhead, text_width));
 
     let landscape_margins = PageMargin::new()
         .top(mm(20.0))
@@ -249,22 +324,23 @@ pub(crate) fn build(m: &Model) -> Docx {
         .right(mm(15.0))
         .header(mm(10.0))
         .footer(mm(10.0));
-    let landscape_width = (A4_H as i32 - mm(20.0) - mm(15.0)) as usize;
 
     // Dated by the report, not the clock, so the same data gives the same file.
-    let stamp = format!("{}T00:00:00Z", m.input.report_date.format("%Y-%m-%d"));
+    let stamp = format!("{}T00:00:00Z", report_date.format("%Y-%m-%d"));
     let mut doc = Docx::new()
         .created_at(&stamp)
         .updated_at(&stamp)
         .default_fonts(fonts())
         .default_size(BODY)
         .add_section(main);
-    for p in appendix_heading(m) {
+    for p in heading {
         doc = doc.add_paragraph(p);
     }
-    doc = doc.add_table(appendix_table(m, landscape_width));
-    for p in annex_opinions(m) {
-        doc = doc.add_paragraph(p);
+    for b in appendix {
+        doc = match b {
+            Block::P(p) => doc.add_paragraph(p),
+            Block::T(t) => doc.add_table(t),
+        };
     }
     // The last section's properties live on the document: the appendix,
     // landscape, numbered from 1.
@@ -277,8 +353,8 @@ pub(crate) fn build(m: &Model) -> Docx {
         .first_header(Header::new())
 }
 
-fn letterhead_table(m: &Model, width: usize) -> Table {
-    let lh = m.letterhead();
+fn letterhead_table(d: &Document, width: usize) -> Table {
+    let lh = d.letterhead;
     let left_w = 3500usize;
     let right_w = width - left_w;
     let mut parent = Style::size(HEADER);
@@ -299,7 +375,7 @@ fn letterhead_table(m: &Model, width: usize) -> Table {
     let number = centered(&lh.number_line, Style::size(HEADER))
         .line_spacing(LineSpacing::new().before(120).after(0));
     let date = centered(
-        &place_date_line(&lh.place, m.input.report_date),
+        &place_date_line(&lh.place, d.report_date),
         Style::size(BODY).italic(),
     )
     .line_spacing(LineSpacing::new().before(120).after(0));
@@ -312,12 +388,12 @@ fn letterhead_table(m: &Model, width: usize) -> Table {
     )
 }
 
-fn title_block(m: &Model) -> Vec<Paragraph> {
-    let lh = m.letterhead();
+fn title_block(d: &Document) -> Vec<Paragraph> {
+    let lh = d.letterhead;
     vec![
         centered("BÁO CÁO", Style::size(BODY).bold())
             .line_spacing(LineSpacing::new().before(360).after(0)),
-        centered(&m.subject(), Style::size(BODY).bold())
+        centered(&d.subject(), Style::size(BODY).bold())
             .line_spacing(LineSpacing::new().before(0).after(240)),
         centered(
             &format!("Kính gửi: {}.", lh.recipient.trim().trim_end_matches('.')),
@@ -329,23 +405,38 @@ fn title_block(m: &Model) -> Vec<Paragraph> {
 
 /// A total as said in a sentence: "1.234 lượt người", "12/15 đơn vị", "87,5%".
 fn total_phrase(r: &IndicatorRow) -> String {
-    let ind: &Indicator = r.ind;
-    let Some(t) = r.total else {
+    said_total(r.ind, r.total, r.units_reporting)
+}
+
+/// [`total_phrase`] from its parts: the indicator, its total (`None`: no
+/// data) and how many units gave a value.
+pub(crate) fn said_total(ind: &Indicator, total: Option<f64>, units_reporting: usize) -> String {
+    let Some(t) = total else {
         return "chưa có số liệu".into();
     };
     match ind.aggregate {
-        Aggregation::CountYes => format!("{}/{} đơn vị", format_number(ind, t), r.units_reporting),
+        Aggregation::CountYes => format!("{}/{} đơn vị", format_number(ind, t), units_reporting),
         Aggregation::Rate => format_number(ind, t),
         Aggregation::Mean => format!(
             "bình quân {} {} ({} đơn vị có số liệu)",
             format_number(ind, t),
             ind.measure,
-            r.units_reporting
+            units_reporting
         ),
         Aggregation::Sum | Aggregation::None => {
             format!("{} {}", format_number(ind, t), ind.measure)
         }
     }
+}
+
+/// "Trên đây là báo cáo … của UBND phường Gia Viên./.", kept with the
+/// signature block that follows it.
+pub(crate) fn closing(lh: &Letterhead, period_phrase: &str) -> Paragraph {
+    body_text(&format!(
+        "Trên đây là báo cáo kết quả thực hiện dân chủ ở cơ sở {period_phrase} của {}./.",
+        lh.issuer_short
+    ))
+    .keep_next(true)
 }
 
 /// A unit's text: the first line after the unit's name in bold, the other
@@ -370,7 +461,9 @@ fn attributed(name: &str, text: &str) -> Vec<Paragraph> {
 
 /// A section's body from the units' texts: each sentence once, after the
 /// units that wrote it (`synthesis`). The full texts are in Phụ lục II.
-fn synthesized<'a>(texts: impl IntoIterator<Item = (&'a str, &'a str)>) -> Vec<Paragraph> {
+pub(crate) fn synthesized<'a>(
+    texts: impl IntoIterator<Item = (&'a str, &'a str)>,
+) -> Vec<Paragraph> {
     synthesis::synthesize(texts)
         .into_iter()
         .map(|said| {
@@ -389,7 +482,7 @@ fn unit_texts<'a>(items: impl Iterator<Item = &'a Narrative<'a>>) -> Vec<(&'a st
 }
 
 /// The ward's own text for a section, one paragraph per line.
-fn ward_text(text: &str) -> Vec<Paragraph> {
+pub(crate) fn ward_text(text: &str) -> Vec<Paragraph> {
     clean_text(text)
         .lines()
         .filter(|l| !l.trim().is_empty())
@@ -517,22 +610,14 @@ fn sections(m: &Model) -> Vec<Paragraph> {
         }
     }
     // The closing sentence stays on the page of the signature block.
-    out.push(
-        body_text(&format!(
-            "Trên đây là báo cáo kết quả thực hiện dân chủ ở cơ sở {} của {}./.",
-            m.period_phrase(),
-            m.letterhead().issuer_short
-        ))
-        .keep_next(true),
-    );
+    out.push(closing(m.letterhead(), &m.period_phrase()));
     out
 }
 
 /// "Nơi nhận" and the signature block: one row that cannot split, every
 /// paragraph kept with the next, so the closing sentence, the recipients and
 /// the signature fall on one page.
-fn signature_table(m: &Model, width: usize) -> Table {
-    let lh = m.letterhead();
+fn signature_table(lh: &Letterhead, width: usize) -> Table {
     let left_w = width * 9 / 20;
     let right_w = width - left_w;
     let tight = || LineSpacing::new().before(0).after(0);
@@ -582,16 +667,7 @@ fn annex_opinions(m: &Model) -> Vec<Paragraph> {
     if m.narratives.is_empty() && texts.is_empty() {
         return out;
     }
-    out.push(
-        centered("Phụ lục II", Style::size(BODY).bold())
-            .page_break_before(true)
-            .keep_next(true),
-    );
-    out.push(
-        centered("Ý KIẾN CỦA CÁC ĐƠN VỊ", Style::size(BODY).bold())
-            .line_spacing(LineSpacing::new().before(0).after(240))
-            .keep_next(true),
-    );
+    out.extend(annex_title("Phụ lục II", "Ý KIẾN CỦA CÁC ĐƠN VỊ"));
     let mut n = 0;
     for section in NoteSection::ALL {
         let items: Vec<_> = m.narratives_of(section).collect();
@@ -614,8 +690,8 @@ fn annex_opinions(m: &Model) -> Vec<Paragraph> {
     out
 }
 
-fn appendix_heading(m: &Model) -> Vec<Paragraph> {
-    let lh = m.letterhead();
+fn appendix_heading(d: &Document) -> Vec<Paragraph> {
+    let lh = d.letterhead;
     let number = lh
         .number_line
         .trim()
@@ -628,14 +704,14 @@ fn appendix_heading(m: &Model) -> Vec<Paragraph> {
         centered(
             &format!(
                 "KẾT QUẢ THỰC HIỆN DÂN CHỦ Ở CƠ SỞ {}",
-                m.period_phrase().to_uppercase()
+                d.period_phrase.to_uppercase()
             ),
             Style::size(BODY).bold(),
         ),
         centered(
             &format!(
                 "(Kèm theo Báo cáo số {number} ngày {} của {})",
-                short_date(m.input.report_date),
+                short_date(d.report_date),
                 lh.issuer_short
             ),
             Style::size(BODY).italic(),
@@ -644,7 +720,7 @@ fn appendix_heading(m: &Model) -> Vec<Paragraph> {
     ]
 }
 
-fn table_cell(width: usize, text: &str, st: Style, align: AlignmentType) -> TableCell {
+pub(crate) fn table_cell(width: usize, text: &str, st: Style, align: AlignmentType) -> TableCell {
     cell(
         width,
         vec![
@@ -656,13 +732,90 @@ fn table_cell(width: usize, text: &str, st: Style, align: AlignmentType) -> Tabl
     .vertical_align(VAlignType::Center)
 }
 
+/// Phụ lục I as data: indicator rows by group, a number column per part
+/// (a kind of unit, or a ward) and the total, with the completeness row
+/// first and the note as the last row.
+pub(crate) struct Grid {
+    /// Heads of the number columns before "Tổng cộng".
+    pub columns: Vec<String>,
+    /// The completeness row: its label, one cell per column, and the total.
+    pub done_label: String,
+    pub done: Vec<String>,
+    pub done_total: String,
+    /// (group name, its indicator rows), in catalog order.
+    pub groups: Vec<(String, Vec<GridRow>)>,
+    pub note: &'static str,
+}
+
+pub(crate) struct GridRow {
+    pub name: String,
+    pub measure: String,
+    /// One per column; "" where the indicator does not apply, "—" missing.
+    pub cells: Vec<String>,
+    pub total: String,
+}
+
 fn appendix_table(m: &Model, width: usize) -> Table {
-    let kinds = &m.kinds;
-    let (stt_w, measure_w, num_w) = (700usize, 1400usize, 1500usize);
-    let fixed = stt_w + measure_w + num_w * (kinds.len() + 1);
+    let mut done = Vec::new();
+    for k in &m.kinds {
+        let of_kind: Vec<_> = m.rows.iter().filter(|r| r.unit().kind == *k).collect();
+        let reported = of_kind.iter().filter(|r| r.report.is_some()).count();
+        done.push(format!("{reported}/{}", of_kind.len()));
+    }
+    let mut groups = Vec::new();
+    for g in &m.input.catalog.groups {
+        let items: Vec<GridRow> = m
+            .indicators
+            .iter()
+            .filter(|r| r.ind.group == g.code && r.ind.value_type != ValueType::Text)
+            .map(|item| GridRow {
+                name: item.ind.name.clone(),
+                measure: item.ind.measure.clone(),
+                cells: item
+                    .by_kind
+                    .iter()
+                    .map(|(_, kc)| match kc {
+                        KindCell::Value(v) => format_number(item.ind, *v),
+                        KindCell::Missing => "—".into(),
+                        KindCell::NotApplicable => String::new(),
+                    })
+                    .collect(),
+                total: item
+                    .total
+                    .map(|t| format_number(item.ind, t))
+                    .unwrap_or_else(|| "—".into()),
+            })
+            .collect();
+        if !items.is_empty() {
+            groups.push((g.name.clone(), items));
+        }
+    }
+    grid_table(
+        Grid {
+            columns: m.kinds.iter().map(|k| k.name_vi().to_string()).collect(),
+            done_label: "Số đơn vị đã báo cáo / tổng số đơn vị".into(),
+            done,
+            done_total: format!("{}/{}", m.completeness.reported, m.completeness.expected),
+            groups,
+            note: APPENDIX_NOTE,
+        },
+        width,
+    )
+}
+
+/// The appendix table of a [`Grid`]: STT, indicator, unit of measure, the
+/// columns and the total, header and group rows bold; no row splits across
+/// pages and the note stays with the last rows.
+pub(crate) fn grid_table(g: Grid, width: usize) -> Table {
+    let (stt_w, measure_w) = (700usize, 1400usize);
+    // Number columns share what the indicator's name leaves (at least 3000
+    // twips), 1500 at most each.
+    let n = g.columns.len() + 1;
+    let num_w = (width.saturating_sub(stt_w + measure_w + 3000) / n).clamp(900, 1500);
+    let fixed = stt_w + measure_w + num_w * n;
     let name_w = width.saturating_sub(fixed).max(3000);
     let mut widths = vec![stt_w, name_w, measure_w];
-    widths.extend(std::iter::repeat_n(num_w, kinds.len() + 1));
+    widths.extend(std::iter::repeat_n(num_w, n));
     let plain = Style::size(TABLE);
     let bold = plain.bold();
     let (c, l, r) = (
@@ -676,76 +829,37 @@ fn appendix_table(m: &Model, width: usize) -> Table {
         table_cell(name_w, "Chỉ tiêu", bold, c),
         table_cell(measure_w, "Đơn vị tính", bold, c),
     ];
-    header.extend(
-        kinds
-            .iter()
-            .map(|k| table_cell(num_w, k.name_vi(), bold, c)),
-    );
+    header.extend(g.columns.iter().map(|h| table_cell(num_w, h, bold, c)));
     header.push(table_cell(num_w, "Tổng cộng", bold, c));
     let mut rows = vec![TableRow::new(header).cant_split()];
 
-    // The completeness line, per kind: reported / expected.
+    // The completeness line, per column: reported / expected.
     let mut done = vec![
         table_cell(stt_w, "", bold, c),
-        table_cell(name_w, "Số đơn vị đã báo cáo / tổng số đơn vị", bold, l),
+        table_cell(name_w, &g.done_label, bold, l),
         table_cell(measure_w, "đơn vị", plain, c),
     ];
-    for k in kinds {
-        let of_kind: Vec<_> = m.rows.iter().filter(|r| r.unit().kind == *k).collect();
-        let reported = of_kind.iter().filter(|r| r.report.is_some()).count();
-        done.push(table_cell(
-            num_w,
-            &format!("{reported}/{}", of_kind.len()),
-            plain,
-            r,
-        ));
-    }
-    done.push(table_cell(
-        num_w,
-        &format!("{}/{}", m.completeness.reported, m.completeness.expected),
-        bold,
-        r,
-    ));
+    done.extend(g.done.iter().map(|d| table_cell(num_w, d, plain, r)));
+    done.push(table_cell(num_w, &g.done_total, bold, r));
     rows.push(TableRow::new(done).cant_split());
 
     let span = widths.len() - 1;
-    let mut group_no = 0;
-    for g in &m.input.catalog.groups {
-        let items: Vec<_> = m
-            .indicators
-            .iter()
-            .filter(|r| r.ind.group == g.code && r.ind.value_type != ValueType::Text)
-            .collect();
-        if items.is_empty() {
-            continue;
-        }
-        group_no += 1;
+    for (group_no, (name, items)) in g.groups.iter().enumerate() {
         rows.push(
             TableRow::new(vec![
-                table_cell(stt_w, &roman(group_no), bold, c),
-                table_cell(widths[1..].iter().sum(), &g.name, bold, l).grid_span(span),
+                table_cell(stt_w, &roman(group_no + 1), bold, c),
+                table_cell(widths[1..].iter().sum(), name, bold, l).grid_span(span),
             ])
             .cant_split(),
         );
         for (i, item) in items.iter().enumerate() {
             let mut cells = vec![
                 table_cell(stt_w, &(i + 1).to_string(), plain, c),
-                table_cell(name_w, &item.ind.name, plain, l),
-                table_cell(measure_w, &item.ind.measure, plain, c),
+                table_cell(name_w, &item.name, plain, l),
+                table_cell(measure_w, &item.measure, plain, c),
             ];
-            for (_, kc) in &item.by_kind {
-                let s = match kc {
-                    KindCell::Value(v) => format_number(item.ind, *v),
-                    KindCell::Missing => "—".into(),
-                    KindCell::NotApplicable => String::new(),
-                };
-                cells.push(table_cell(num_w, &s, plain, r));
-            }
-            let total = item
-                .total
-                .map(|t| format_number(item.ind, t))
-                .unwrap_or_else(|| "—".into());
-            cells.push(table_cell(num_w, &total, bold, r));
+            cells.extend(item.cells.iter().map(|v| table_cell(num_w, v, plain, r)));
+            cells.push(table_cell(num_w, &item.total, bold, r));
             rows.push(TableRow::new(cells).cant_split());
         }
     }
@@ -757,13 +871,8 @@ fn appendix_table(m: &Model, width: usize) -> Table {
     }
     rows.push(
         TableRow::new(vec![
-            table_cell(
-                widths.iter().sum(),
-                APPENDIX_NOTE,
-                Style::size(TABLE).italic(),
-                l,
-            )
-            .grid_span(widths.len()),
+            table_cell(widths.iter().sum(), g.note, Style::size(TABLE).italic(), l)
+                .grid_span(widths.len()),
         ])
         .cant_split(),
     );
@@ -771,6 +880,56 @@ fn appendix_table(m: &Model, width: usize) -> Table {
         .set_grid(widths.clone())
         .width(widths.iter().sum(), WidthType::Dxa)
         .layout(TableLayoutType::Fixed)
+}
+
+/// A plain table for an annex: bold header row, then the rows, each cell
+/// with its alignment; widths in twips.
+pub(crate) fn plain_table(
+    widths: &[usize],
+    head: &[&str],
+    rows: Vec<Vec<(String, AlignmentType)>>,
+) -> Table {
+    let plain = Style::size(TABLE);
+    let bold = plain.bold();
+    let mut out = vec![
+        TableRow::new(
+            widths
+                .iter()
+                .zip(head)
+                .map(|(w, h)| table_cell(*w, h, bold, AlignmentType::Center))
+                .collect(),
+        )
+        .cant_split(),
+    ];
+    for row in rows {
+        out.push(
+            TableRow::new(
+                widths
+                    .iter()
+                    .zip(&row)
+                    .map(|(w, (t, a))| table_cell(*w, t, plain, *a))
+                    .collect(),
+            )
+            .cant_split(),
+        );
+    }
+    Table::new(out)
+        .set_grid(widths.to_vec())
+        .width(widths.iter().sum(), WidthType::Dxa)
+        .layout(TableLayoutType::Fixed)
+}
+
+/// The two centred title lines of an annex after Phụ lục I ("Phụ lục II",
+/// its title), on a new page.
+pub(crate) fn annex_title(number: &str, title: &str) -> Vec<Paragraph> {
+    vec![
+        centered(number, Style::size(BODY).bold())
+            .page_break_before(true)
+            .keep_next(true),
+        centered(title, Style::size(BODY).bold())
+            .line_spacing(LineSpacing::new().before(0).after(240))
+            .keep_next(true),
+    ]
 }
 
 /// The note under the appendix table, as its last row: a paragraph after
@@ -789,7 +948,7 @@ fn keep_row_with_next(row: &mut TableRow) {
     }
 }
 
-fn roman(n: usize) -> String {
+pub(crate) fn roman(n: usize) -> String {
     const R: [(usize, &str); 9] = [
         (100, "C"),
         (90, "XC"),

@@ -28,9 +28,10 @@
 //! - Units are listed by kind (centre, department, school, residential group,
 //!   other) and then by code in natural order (TDP2 before TDP10).
 
+pub mod adx;
 mod csv;
 pub mod dhis2;
-mod docx;
+pub(crate) mod docx;
 mod json;
 mod md;
 pub mod report_json;

@@ -11,10 +11,11 @@
 use std::collections::BTreeMap;
 
 use coso_proto::domain::catalog::Aggregation;
-use coso_proto::{Lang, PeriodCode, Value};
-use serde::{Deserialize, Deserializer, Serialize};
+use coso_proto::{Lang, PeriodCode, SubmittedReport, Unit, Value};
+use serde::ser::{SerializeMap, SerializeSeq};
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
-use super::{Completeness, KindCell, Model, StatusRow};
+use super::{Completeness, IndicatorRow, KindCell, Model, Narrative, StatusRow, UnitRow};
 
 /// Reads an `Option` field that must be present (it may be `null`). Serde
 /// lets a missing `Option` field become `None`; with this it is an error.
@@ -100,7 +101,9 @@ pub(crate) fn aggregation_name(a: Aggregation) -> &'static str {
 }
 
 impl ReportJson {
-    /// The document of a compiled model.
+    /// The document of a compiled model, as an owned value (the writer,
+    /// [`write`], serialises the model without this copy).
+    #[cfg(test)]
     pub(crate) fn of(m: &Model) -> ReportJson {
         let period = m.period();
         ReportJson {
@@ -178,5 +181,195 @@ impl ReportJson {
     /// The ward total of an indicator, if it has one.
     pub fn total(&self, code: &str) -> Option<&Value> {
         self.indicator(code)?.total.as_ref()
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Writing: the same document, serialised from the model without copying it
+// ---------------------------------------------------------------------------
+
+/// The JSON report of a model: exactly the bytes of `ReportJson::of(m)
+/// .to_bytes()` (a test compares them), written from borrowed parts. At city
+/// scale the owned copy (every unit's code per indicator, every status row)
+/// cost more memory than the report itself.
+pub(crate) fn write(m: &Model) -> Result<Vec<u8>, serde_json::Error> {
+    let period = m.period();
+    // Each counted unit's report, by code as a `BTreeMap<String, _>` orders
+    // them: the order of every `by_unit`.
+    let mut by_code: Vec<(&Unit, &SubmittedReport)> = m
+        .rows
+        .iter()
+        .filter_map(|r| Some((&r.entry.unit, r.report?)))
+        .collect();
+    by_code.sort_unstable_by(|a, b| a.0.code.as_str().cmp(b.0.code.as_str()));
+    let doc = Doc {
+        period: &period.code,
+        title: &period.title,
+        subject: m.subject(),
+        due: super::rfc3339_vn(period.due.with_timezone(&chrono::Utc)),
+        report_date: m.input.report_date.format("%Y-%m-%d").to_string(),
+        catalog_version: m.input.catalog.version,
+        units_expected: m.completeness.expected,
+        units_reported: m.completeness.reported,
+        summary: m.completeness.sentence(Lang::Vi),
+        completeness: &m.completeness,
+        units: Rows(&m.rows),
+        indicators: Indicators {
+            rows: &m.indicators,
+            by_code: &by_code,
+        },
+        narratives: Narratives(&m.narratives),
+    };
+    // About 2 KiB per unit for the full catalog: one allocation, not a
+    // doubling series of copies.
+    let mut out = Vec::with_capacity(4096 + m.rows.len() * 2048);
+    serde_json::to_writer_pretty(&mut out, &doc)?;
+    out.push(b'\n');
+    Ok(out)
+}
+
+/// The fields of [`ReportJson`], in its order.
+#[derive(Serialize)]
+struct Doc<'a> {
+    period: &'a PeriodCode,
+    title: &'a str,
+    subject: String,
+    due: String,
+    report_date: String,
+    catalog_version: u64,
+    units_expected: usize,
+    units_reported: usize,
+    summary: String,
+    completeness: &'a Completeness,
+    units: Rows<'a>,
+    indicators: Indicators<'a>,
+    narratives: Narratives<'a>,
+}
+
+/// `units`: one [`StatusRow`] at a time.
+struct Rows<'a>(&'a [UnitRow<'a>]);
+
+impl Serialize for Rows<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let mut seq = s.serialize_seq(Some(self.0.len()))?;
+        for r in self.0 {
+            seq.serialize_element(&r.status_row())?;
+        }
+        seq.end()
+    }
+}
+
+struct Indicators<'a> {
+    rows: &'a [IndicatorRow<'a>],
+    by_code: &'a [(&'a Unit, &'a SubmittedReport)],
+}
+
+impl Serialize for Indicators<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let mut seq = s.serialize_seq(Some(self.rows.len()))?;
+        for r in self.rows {
+            seq.serialize_element(&IndicatorDoc {
+                code: &r.ind.code,
+                group: &r.ind.group,
+                name: &r.ind.name,
+                unit: &r.ind.measure,
+                value_type: r.ind.value_type.as_str(),
+                aggregate: aggregation_name(r.ind.aggregate),
+                total: r.total.map(Value::Number),
+                units_reporting: r.units_reporting,
+                by_kind: ByKind(r),
+                by_unit: ByUnit {
+                    code: &r.ind.code,
+                    by_code: self.by_code,
+                    len: r.by_unit.len(),
+                },
+            })?;
+        }
+        seq.end()
+    }
+}
+
+/// The fields of [`IndicatorJson`], in its order.
+#[derive(Serialize)]
+struct IndicatorDoc<'a> {
+    code: &'a str,
+    group: &'a str,
+    name: &'a str,
+    unit: &'a str,
+    #[serde(rename = "type")]
+    value_type: &'a str,
+    aggregate: &'a str,
+    total: Option<Value>,
+    units_reporting: usize,
+    by_kind: ByKind<'a>,
+    by_unit: ByUnit<'a>,
+}
+
+/// `by_kind`: the kinds it applies to, by name (a `BTreeMap`'s order).
+struct ByKind<'a>(&'a IndicatorRow<'a>);
+
+impl Serialize for ByKind<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let mut cells: Vec<(&str, Option<Value>)> = self
+            .0
+            .by_kind
+            .iter()
+            .filter_map(|(k, cell)| match cell {
+                KindCell::NotApplicable => None,
+                KindCell::Missing => Some((k.as_str(), None)),
+                KindCell::Value(v) => Some((k.as_str(), Some(Value::Number(*v)))),
+            })
+            .collect();
+        cells.sort_unstable_by(|a, b| a.0.cmp(b.0));
+        let mut map = s.serialize_map(Some(cells.len()))?;
+        for (k, v) in &cells {
+            map.serialize_entry(k, v)?;
+        }
+        map.end()
+    }
+}
+
+/// `by_unit`: every counted unit that gave a value, by code.
+struct ByUnit<'a> {
+    code: &'a str,
+    by_code: &'a [(&'a Unit, &'a SubmittedReport)],
+    len: usize,
+}
+
+impl Serialize for ByUnit<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let mut map = s.serialize_map(Some(self.len))?;
+        for (u, r) in self.by_code {
+            if let Some(v) = r.values.get(self.code) {
+                map.serialize_entry(u.code.as_str(), v)?;
+            }
+        }
+        map.end()
+    }
+}
+
+struct Narratives<'a>(&'a [Narrative<'a>]);
+
+/// The fields of [`NarrativeJson`], in its order.
+#[derive(Serialize)]
+struct NarrativeDoc<'a> {
+    unit: &'a str,
+    name: &'a str,
+    section: &'a str,
+    text: &'a str,
+}
+
+impl Serialize for Narratives<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let mut seq = s.serialize_seq(Some(self.0.len()))?;
+        for n in self.0 {
+            seq.serialize_element(&NarrativeDoc {
+                unit: n.unit.code.as_str(),
+                name: &n.unit.name,
+                section: n.section.as_str(),
+                text: n.text,
+            })?;
+        }
+        seq.end()
     }
 }

@@ -594,6 +594,11 @@ fn the_report_json_reads_back_as_it_was_written() {
     assert_eq!(back.to_bytes().unwrap(), bytes);
     let model = Model::build(&f.input());
     assert_eq!(back, report_json::ReportJson::of(&model));
+    // The writer serialises the model without the owned copy: same bytes.
+    assert_eq!(
+        bytes,
+        report_json::ReportJson::of(&model).to_bytes().unwrap()
+    );
     assert!(back.indicators.iter().any(|i| i.total.is_none()));
     assert!(back.units.iter().any(|u| u.submitted_at.is_none()));
 

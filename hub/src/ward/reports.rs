@@ -28,6 +28,20 @@ pub struct Report {
 }
 
 impl Ward {
+    /// [`Ward::report`] on the blocking pool: a city's report takes long
+    /// enough that it must not hold up an async worker.
+    pub async fn report_off_thread(
+        &self,
+        period: Period,
+        format: Format,
+        scope: Scope,
+    ) -> Result<Report, WardError> {
+        let ward = self.clone();
+        tokio::task::spawn_blocking(move || ward.report(&period, format, scope))
+            .await
+            .map_err(|e| reporting::ReportingError::Task(e.to_string()))?
+    }
+
     /// Compiles the period's report in `format`.
     pub fn report(
         &self,
@@ -44,15 +58,26 @@ impl Ward {
             let today = coso_proto::clock::now()
                 .with_timezone(&vietnam())
                 .date_naive();
-            let r = city::rollup(
-                &self.hub.config.file.letterhead,
-                &self.hub.docs.catalog(),
-                period,
-                &wards,
-                today,
-            );
+            let letterhead = &self.hub.config.file.letterhead;
+            let catalog = self.hub.docs.catalog();
+            let r = city::rollup(letterhead, &catalog, period, &wards, today);
+            let content = if format == Format::Docx {
+                let expected: Vec<String> =
+                    self.hub.config.file.receive.wards.keys().cloned().collect();
+                city::CityDocx {
+                    rollup: &r,
+                    wards: &wards,
+                    catalog: &catalog,
+                    letterhead,
+                    notes: &self.ward_notes(period)?,
+                    expected: &expected,
+                }
+                .render()?
+            } else {
+                r.render(format)?
+            };
             return Ok(Report {
-                content: r.render(format).map_err(WardError::from)?,
+                content,
                 media_type: format.media_type(),
                 file_name,
             });

@@ -41,27 +41,10 @@ fn dir_size(p: &std::path::Path) -> u64 {
         .sum()
 }
 
-/// A hub whose messages may carry a city's report (the default 4 MiB limit
-/// is for agents' pushes; a 10,000-unit JSON report is larger).
-pub fn big_hub(dir: &std::path::Path) -> Hub {
+/// A hub with the default limits (`limits.max_message_bytes` 4 MiB): the
+/// city-scale report streams in chunks, so it needs no raised limit.
+pub fn city_hub(dir: &std::path::Path) -> Hub {
     let mut hub = Hub::init_in(dir, &[]);
-    let cfg = dir.join("hub.toml");
-    let text = std::fs::read_to_string(&cfg).expect("read hub.toml");
-    let mut replaced = false;
-    let text: String = text
-        .lines()
-        .map(|l| {
-            if l.trim_start().starts_with("max_message_bytes") {
-                replaced = true;
-                "max_message_bytes = 1073741824".to_string()
-            } else {
-                l.to_string()
-            }
-        })
-        .collect::<Vec<_>>()
-        .join("\n");
-    assert!(replaced, "hub.toml has no max_message_bytes:\n{text}");
-    std::fs::write(&cfg, text + "\n").expect("write hub.toml");
     hub.serve();
     hub
 }
@@ -71,7 +54,7 @@ pub fn run(rt: &Runtime, stages: &[usize], probe: Shape, workers: usize) -> Vec<
     // The ward generator makes 7 fixed units and then residential groups.
     let plans = crate::ward::generate(2026, max.saturating_sub(7).max(1), data::last_day());
     let tmp = tempfile::tempdir().expect("tempdir");
-    let mut hub = big_hub(&tmp.path().join("city"));
+    let mut hub = city_hub(&tmp.path().join("city"));
     let mut units: Vec<Enrolled> = Vec::new();
     let mut out = Vec::new();
     for &n in stages {

@@ -4,6 +4,7 @@
 //! in the same run. Prints every table as it is measured and writes them all
 //! as Markdown (see BENCHMARKS.md for the knobs and the notes).
 
+pub mod cityscale;
 pub mod client;
 pub mod compile;
 pub mod data;
@@ -28,7 +29,7 @@ use crate::Hub;
 #[derive(Debug, Clone)]
 pub struct Knobs {
     pub quick: bool,
-    /// Which parts run: ingest, fanin, compile, footprint, growth, ui.
+    /// Which parts run: ingest, fanin, compile, footprint, growth, cityscale, ui, web.
     pub only: Vec<String>,
     pub agents: usize,
     pub batches: Vec<usize>,
@@ -43,6 +44,8 @@ pub struct Knobs {
     pub reps: usize,
     /// Concurrent syncs while loading hubs (and enrolments).
     pub workers: usize,
+    /// Wards delivering to the city hub of `cityscale` (Hải Phòng: 114).
+    pub city_wards: usize,
     pub out: PathBuf,
 }
 
@@ -74,7 +77,8 @@ impl Knobs {
     /// (entries per agent per ingest run, 2000), `COSO_BENCH_FANIN` (1000),
     /// `COSO_BENCH_WARD_GROUPS` (53: with the 7 fixed units, 60),
     /// `COSO_BENCH_STAGES` (10,100,1000,10000), `COSO_BENCH_ACTIVITIES` (500),
-    /// `COSO_BENCH_WORKERS` (32), `COSO_BENCH_REPS` (runs of each ingest
+    /// `COSO_BENCH_WORKERS` (32), `COSO_BENCH_CITY_WARDS` (114, for
+    /// `cityscale`), `COSO_BENCH_REPS` (runs of each ingest
     /// shape, best counts: 3), `COSO_BENCH_OUT` (target/coso-bench.md).
     pub fn from_env() -> Knobs {
         let quick = std::env::var("COSO_BENCH_QUICK").is_ok_and(|v| !v.is_empty() && v != "0");
@@ -108,6 +112,7 @@ impl Knobs {
             activities: env_usize("COSO_BENCH_ACTIVITIES", if quick { 50 } else { 500 }),
             reps: env_usize("COSO_BENCH_REPS", if quick { 1 } else { 3 }),
             workers: env_usize("COSO_BENCH_WORKERS", 32),
+            city_wards: env_usize("COSO_BENCH_CITY_WARDS", if quick { 10 } else { 114 }),
             out: std::env::var("COSO_BENCH_OUT")
                 .map(PathBuf::from)
                 .unwrap_or_else(|_| workspace.join("target/coso-bench.md")),
@@ -120,22 +125,22 @@ impl Knobs {
 }
 
 /// A Markdown table.
-struct Table {
+pub(crate) struct Table {
     head: Vec<String>,
     rows: Vec<Vec<String>>,
 }
 
 impl Table {
-    fn new(head: &[&str]) -> Table {
+    pub(crate) fn new(head: &[&str]) -> Table {
         Table {
             head: head.iter().map(|s| s.to_string()).collect(),
             rows: Vec::new(),
         }
     }
-    fn row(&mut self, cells: Vec<String>) {
+    pub(crate) fn row(&mut self, cells: Vec<String>) {
         self.rows.push(cells);
     }
-    fn render(&self) -> String {
+    pub(crate) fn render(&self) -> String {
         let mut s = format!("| {} |\n", self.head.join(" | "));
         s += &format!("|{}\n", "---|".repeat(self.head.len()));
         for r in &self.rows {
@@ -211,6 +216,10 @@ pub fn main() {
         storage::scan_child(std::path::Path::new(&db));
         return;
     }
+    if let Some(db) = std::env::var_os(cityscale::INBOX_ENV) {
+        cityscale::scan_inbox_child(std::path::Path::new(&db));
+        return;
+    }
     let knobs = Knobs::from_env();
     let started = Instant::now();
     let load_start = load_average();
@@ -252,6 +261,14 @@ pub fn main() {
     }
     if knobs.runs("growth") {
         growth(&rt, &knobs, &mut report);
+    }
+    if knobs.runs("cityscale") {
+        let stages = cityscale::stages(&rt, &knobs.stages, knobs.workers);
+        let city = cityscale::city(&rt, knobs.city_wards, knobs.ward_groups, knobs.workers);
+        report.section(
+            "3c. Compile at city scale, default limits",
+            &cityscale::table(&stages, Some(&city)),
+        );
     }
     if knobs.runs("ui") {
         agent_ui(&knobs, &mut report);

@@ -219,7 +219,7 @@ fn xlsx_numbers_by_code(path: &Path) -> BTreeMap<String, Vec<f64>> {
 }
 
 /// The DOCX as plain text, by LibreOffice.
-fn docx_text(docx: &Path, out: &Path) -> String {
+pub(crate) fn docx_text(docx: &Path, out: &Path) -> String {
     let conv = out.join("lo");
     std::fs::create_dir_all(&conv).unwrap();
     let profile = format!(

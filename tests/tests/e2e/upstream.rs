@@ -930,6 +930,27 @@ fn a_city_hub_rolls_up_the_wards_reports() {
             .any(|l| l.starts_with("CK01,") && l.contains(",21,")),
         "{csv}"
     );
+    city_docx_totals_are_the_wards_sums(&city, dir, &city_report, &gv, &ll);
+    // A ward hub's own status is unchanged by the flag's existence.
+    let own = gia_vien
+        .cmd(&["status", "--period", "2026-H1", "--json"])
+        .ok()
+        .json();
+    assert!(own.get("scope").is_none() && own["units"].as_array().unwrap().len() == 3);
+}
+
+/// The city's DOCX (Decree 30/2020, a column per ward at two wards), read
+/// back by LibreOffice as text: each indicator row of Phụ lục I is its
+/// name, its unit of measure, Gia Viên's total, Lê Lợi's and the city's, one
+/// cell a line; the city's equals the sum of the wards' (sum and count-yes)
+/// and what the JSON roll-up says.
+fn city_docx_totals_are_the_wards_sums(
+    city: &Hub,
+    dir: &Path,
+    city_report: &Value,
+    gv: &Value,
+    ll: &Value,
+) {
     let docx = dir.join("city.docx");
     city.cmd(&[
         "report",
@@ -941,11 +962,60 @@ fn a_city_hub_rolls_up_the_wards_reports() {
         "--out",
         docx.to_str().unwrap(),
     ])
-    .expect_code(2);
-    // A ward hub's own status is unchanged by the flag's existence.
-    let own = gia_vien
-        .cmd(&["status", "--period", "2026-H1", "--json"])
-        .ok()
-        .json();
-    assert!(own.get("scope").is_none() && own["units"].as_array().unwrap().len() == 3);
+    .ok();
+    let text = crate::report::docx_text(&docx, dir);
+    for needle in [
+        "CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM",
+        "BÁO CÁO",
+        "Kính gửi",
+        "Nơi nhận",
+        "Phụ lục I",
+        "Phụ lục II",
+        "TÌNH HÌNH GỬI BÁO CÁO CỦA CÁC PHƯỜNG, XÃ",
+        // Both wards delivered before the deadline (the clock is in May).
+        "2/2 phường, xã đã gửi báo cáo, 2 đúng hạn, 0 muộn, 0 chưa gửi",
+        "4/4 đơn vị cơ sở đã báo cáo",
+    ] {
+        assert!(text.contains(needle), "city DOCX lacks {needle:?}:\n{text}");
+    }
+    let lines: Vec<&str> = text.lines().map(str::trim).collect();
+    // "1.234,5" the Vietnamese way; "—" is no value.
+    let number = |s: &str| -> Option<f64> { s.replace('.', "").replace(',', ".").parse().ok() };
+    let mut checked = 0;
+    for i in city_report["indicators"].as_array().unwrap() {
+        let agg = i["aggregate"].as_str().unwrap();
+        if agg != "sum" && agg != "count-yes" {
+            continue;
+        }
+        let code = i["code"].as_str().unwrap();
+        let name = i["name"].as_str().unwrap();
+        let at = lines
+            .iter()
+            .position(|l| *l == name)
+            .unwrap_or_else(|| panic!("no row {name:?} ({code}) in the city DOCX:\n{text}"));
+        let cells = &lines[at + 1..at + 5];
+        assert_eq!(cells[0], i["unit"].as_str().unwrap(), "{code}: {cells:?}");
+        let (a, b, total) = (number(cells[1]), number(cells[2]), number(cells[3]));
+        assert_eq!(
+            a,
+            indicator(gv, code)["total"].as_f64(),
+            "{code}: {cells:?}"
+        );
+        assert_eq!(
+            b,
+            indicator(ll, code)["total"].as_f64(),
+            "{code}: {cells:?}"
+        );
+        assert_eq!(total, i["total"].as_f64(), "{code}: {cells:?}");
+        if let Some(t) = total {
+            assert_eq!(t, a.unwrap_or(0.0) + b.unwrap_or(0.0), "{code}: {cells:?}");
+            checked += 1;
+        } else {
+            assert!(
+                a.is_none() && b.is_none() && cells[3] == "—",
+                "{code}: {cells:?}"
+            );
+        }
+    }
+    assert!(checked >= 3, "{text}");
 }
