@@ -208,6 +208,11 @@ fn page_number_header() -> Header {
 }
 
 pub(crate) fn render(m: &Model) -> Result<Vec<u8>, CompileError> {
+    // docx-rs numbers paragraphs (w14:paraId) from a per-thread counter that
+    // only its `build` resets, and then advances: building an empty document
+    // first leaves the counter in one state whatever this thread built
+    // before, so the same report gives the same bytes every time.
+    let _ = Docx::new().build();
     let mut buf = Cursor::new(Vec::new());
     build(m)
         .build()
@@ -251,7 +256,11 @@ pub(crate) fn build(m: &Model) -> Docx {
         .footer(mm(10.0));
     let landscape_width = (A4_H as i32 - mm(20.0) - mm(15.0)) as usize;
 
-    // Dated by the report, not the clock, so the same data gives the same file.
+    // Dated by the report, not the clock: the day its place-date line prints,
+    // so the same data on the same day gives the same bytes (the dashboard's
+    // download is the CLI's file) and the metadata never contradicts the
+    // printed date. A receive or review time would not be steadier: the date
+    // line changes with the day anyway.
     let stamp = format!("{}T00:00:00Z", m.input.report_date.format("%Y-%m-%d"));
     let mut doc = Docx::new()
         .created_at(&stamp)
