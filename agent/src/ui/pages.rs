@@ -64,6 +64,44 @@ fn flash_ok(app: &App, sess: &Session, out: Vec<u8>) {
     }
 }
 
+/// What became of a command run for a form.
+enum Ran {
+    /// Done (303 with the one-time message), or failed in a way that is not
+    /// about a field (an error page): the answer.
+    Answered(Response),
+    /// Refused input: the store, still open for the page again, and why.
+    Refused(Store, InputError),
+}
+
+/// Runs one of the CLI's commands on the store, as the CLI would; on success
+/// its output becomes the one-time message, the background sync is nudged
+/// and the answer is 303 to `to`. The caller holds `app.op()`.
+async fn run_command(
+    app: &App,
+    sess: &Session,
+    to: &str,
+    command: impl AsyncFnOnce(&mut Ctx<'_>) -> Result<(), AgentError>,
+) -> Ran {
+    let store = match app.open_store() {
+        Ok(store) => store,
+        Err(e) => return Ran::Answered(failure(app, sess, &e)),
+    };
+    let mut out = Vec::new();
+    let mut c = ctx(app, store, &mut out);
+    let r = command(&mut c).await;
+    let store = c.store;
+    match r {
+        Ok(()) => {
+            drop(store);
+            flash_ok(app, sess, out);
+            app.sync.nudge();
+            Ran::Answered(see_other(to))
+        }
+        Err(AgentError::Input(e)) => Ran::Refused(store, e),
+        Err(e) => Ran::Answered(failure(app, sess, &e)),
+    }
+}
+
 /// A page for a failure that is not about one field: refused input (422),
 /// a store held elsewhere (503), or anything else (500), in plain words.
 fn failure(app: &App, sess: &Session, e: &AgentError) -> Response {
@@ -785,19 +823,13 @@ pub async fn activity_add(
         note: opt(f.text("note")),
     };
     let _op = app.op().await;
-    let store = tryp!(app, sess, app.open_store());
-    let mut out = Vec::new();
-    let mut c = ctx(&app, store, &mut out);
-    let r = activity::add(&mut c, &args).await;
-    let store = c.store;
-    match r {
-        Ok(()) => {
-            drop(store);
-            flash_ok(&app, &sess, out);
-            app.sync.nudge();
-            see_other("/activities")
-        }
-        Err(AgentError::Input(e)) => {
+    match run_command(&app, &sess, "/activities", async |c| {
+        activity::add(c, &args).await
+    })
+    .await
+    {
+        Ran::Answered(answer) => answer,
+        Ran::Refused(store, e) => {
             let mut form = activity_form_from(&f);
             let p = place_error(&mut form, &e, app.cfg.lang);
             let v = tryp!(
@@ -807,7 +839,6 @@ pub async fn activity_add(
             );
             render(StatusCode::UNPROCESSABLE_ENTITY, &v)
         }
-        Err(e) => failure(&app, &sess, &e),
     }
 }
 
@@ -897,19 +928,13 @@ pub async fn activity_edit(
         note: Some(f.text("note")),
     };
     let _op = app.op().await;
-    let store = tryp!(app, sess, app.open_store());
-    let mut out = Vec::new();
-    let mut c = ctx(&app, store, &mut out);
-    let r = activity::edit(&mut c, &args).await;
-    let store = c.store;
-    match r {
-        Ok(()) => {
-            drop(store);
-            flash_ok(&app, &sess, out);
-            app.sync.nudge();
-            see_other("/activities")
-        }
-        Err(AgentError::Input(e)) if activity_field(&e).is_some() => {
+    match run_command(&app, &sess, "/activities", async |c| {
+        activity::edit(c, &args).await
+    })
+    .await
+    {
+        Ran::Answered(answer) => answer,
+        Ran::Refused(store, e) if activity_field(&e).is_some() => {
             let mut form = activity_form_from(&f);
             let p = place_error(&mut form, &e, app.cfg.lang);
             let v = tryp!(
@@ -919,7 +944,7 @@ pub async fn activity_edit(
             );
             render(StatusCode::UNPROCESSABLE_ENTITY, &v)
         }
-        Err(e) => failure(&app, &sess, &e),
+        Ran::Refused(_, e) => failure(&app, &sess, &e.into()),
     }
 }
 
@@ -929,18 +954,13 @@ pub async fn activity_remove(
     Path(id): Path<String>,
 ) -> Response {
     let _op = app.op().await;
-    let store = tryp!(app, sess, app.open_store());
-    let mut out = Vec::new();
-    let mut c = ctx(&app, store, &mut out);
-    let r = activity::remove(&mut c, &id).await;
-    drop(c);
-    match r {
-        Ok(()) => {
-            flash_ok(&app, &sess, out);
-            app.sync.nudge();
-            see_other("/activities")
-        }
-        Err(e) => failure(&app, &sess, &e),
+    match run_command(&app, &sess, "/activities", async |c| {
+        activity::remove(c, &id).await
+    })
+    .await
+    {
+        Ran::Answered(answer) => answer,
+        Ran::Refused(_, e) => failure(&app, &sess, &e.into()),
     }
 }
 

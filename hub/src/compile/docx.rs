@@ -255,6 +255,11 @@ pub(crate) fn render(m: &Model) -> Result<Vec<u8>, CompileError> {
 
 /// Packs a report into DOCX bytes.
 pub(crate) fn write(doc: Document) -> Result<Vec<u8>, CompileError> {
+    // docx-rs numbers paragraphs (w14:paraId) from a per-thread counter that
+    // only its `build` resets, and then advances: building an empty document
+    // first leaves the counter in one state whatever this thread built
+    // before, so the same report gives the same bytes every time.
+    let _ = Docx::new().build();
     let mut buf = Cursor::new(Vec::new());
     frame(doc)
         .build()
@@ -325,7 +330,11 @@ fn frame(d: Document) -> Docx {
         .header(mm(10.0))
         .footer(mm(10.0));
 
-    // Dated by the report, not the clock, so the same data gives the same file.
+    // Dated by the report, not the clock: the day its place-date line prints,
+    // so the same data on the same day gives the same bytes (the dashboard's
+    // download is the CLI's file) and the metadata never contradicts the
+    // printed date. A receive or review time would not be steadier: the date
+    // line changes with the day anyway.
     let stamp = format!("{}T00:00:00Z", report_date.format("%Y-%m-%d"));
     let mut doc = Docx::new()
         .created_at(&stamp)

@@ -19,6 +19,7 @@ use super::error::WebError;
 use super::grid::{kind_label, vn_instant};
 use super::session::Authed;
 use crate::store::users::Role;
+use crate::ward::users::PasswordSet;
 use crate::ward::{Actor, EnrolmentInvite, NewUnit, WardError};
 
 pub fn routes() -> Router<Shared> {
@@ -62,16 +63,19 @@ impl FormError {
     }
 }
 
-/// Answers a refusal with the form again (via `again`), and fails otherwise.
-fn refusal(
-    e: WardError,
+/// Answers a change: `done` a success; a refusal (bad input, a stale or
+/// conflicting form) the form again with its message, via `again`; any other
+/// failure is an error page.
+fn answer<T>(
+    result: Result<T, WardError>,
     lang: Lang,
+    done: impl FnOnce(T) -> Result<Response, WebError>,
     again: impl FnOnce(FormError) -> Result<Response, WebError>,
 ) -> Result<Response, WebError> {
-    if e.is_refusal() {
-        again(FormError::of(&e, lang))
-    } else {
-        Err(e.into())
+    match result {
+        Ok(v) => done(v),
+        Err(e) if e.is_refusal() => again(FormError::of(&e, lang)),
+        Err(e) => Err(e.into()),
     }
 }
 
@@ -151,15 +155,32 @@ struct UnitsPage {
     invites: Vec<Invite>,
 }
 
-fn units_view(
-    st: &Shared,
-    s: &Authed,
+/// What the units page shows beside the list: the forms (as typed, after a
+/// refusal), their messages, and the enrolment links just issued.
+#[derive(Default)]
+struct UnitsShown {
     form: UnitForm,
     csv: String,
     error: FormError,
     import_error: FormError,
     invites: Vec<Invite>,
-) -> Result<UnitsPage, WebError> {
+}
+
+impl UnitsShown {
+    fn invites(issued: &[EnrolmentInvite]) -> UnitsShown {
+        UnitsShown {
+            invites: issued.iter().map(invite).collect(),
+            ..UnitsShown::default()
+        }
+    }
+}
+
+fn units_html(
+    st: &Shared,
+    s: &Authed,
+    status: StatusCode,
+    shown: UnitsShown,
+) -> Result<Response, WebError> {
     let lang = s.lang;
     let units = st
         .ward
@@ -175,33 +196,25 @@ fn units_view(
             last_sync: u.last_sync.map(vn_instant).unwrap_or_default(),
         })
         .collect();
-    Ok(UnitsPage {
+    let page = UnitsPage {
         c: s.chrome(st, lang.pick("Đơn vị", "Units"), "/admin/units"),
         units,
         kinds: coso_proto::UnitKind::ALL
             .into_iter()
             .map(|k| (k.as_str(), kind_label(k, lang)))
             .collect(),
-        form,
-        csv,
-        error,
-        import_error,
-        invites,
-    })
+        form: shown.form,
+        csv: shown.csv,
+        error: shown.error,
+        import_error: shown.import_error,
+        invites: shown.invites,
+    };
+    Ok(html(status, page.render()?))
 }
 
 async fn units_page(State(st): State<Shared>, s: Authed) -> Result<Response, WebError> {
     s.require(Role::Admin)?;
-    let page = units_view(
-        &st,
-        &s,
-        UnitForm::default(),
-        String::new(),
-        FormError::default(),
-        FormError::default(),
-        Vec::new(),
-    )?;
-    Ok(html(StatusCode::OK, page.render()?))
+    units_html(&st, &s, StatusCode::OK, UnitsShown::default())
 }
 
 fn new_unit(f: &UnitForm) -> Result<NewUnit, WardError> {
@@ -216,38 +229,26 @@ async fn add_unit(
     Form(f): Form<UnitForm>,
 ) -> Result<Response, WebError> {
     s.require(Role::Admin)?;
-    let lang = s.lang;
-    let result = match new_unit(&f) {
-        Ok(u) => st.ward.add_units(&Actor::user(&s.user.name), vec![u]).await,
-        Err(e) => Err(e),
-    };
-    match result {
-        Ok(invites) => {
-            let invites = invites.iter().map(invite).collect();
-            let page = units_view(
-                &st,
-                &s,
-                UnitForm::default(),
-                String::new(),
-                FormError::default(),
-                FormError::default(),
-                invites,
-            )?;
-            Ok(html(StatusCode::OK, page.render()?))
-        }
-        Err(e) => refusal(e, lang, |err| {
-            let page = units_view(
-                &st,
-                &s,
-                f,
-                String::new(),
-                err,
-                FormError::default(),
-                Vec::new(),
-            )?;
-            Ok(html(StatusCode::UNPROCESSABLE_ENTITY, page.render()?))
-        }),
+    let result = async {
+        let unit = new_unit(&f)?;
+        st.ward
+            .add_units(&Actor::user(&s.user.name), vec![unit])
+            .await
     }
+    .await;
+    answer(
+        result,
+        s.lang,
+        |issued| units_html(&st, &s, StatusCode::OK, UnitsShown::invites(&issued)),
+        |error| {
+            let shown = UnitsShown {
+                form: f,
+                error,
+                ..UnitsShown::default()
+            };
+            units_html(&st, &s, StatusCode::UNPROCESSABLE_ENTITY, shown)
+        },
+    )
 }
 
 #[derive(Deserialize)]
@@ -262,46 +263,28 @@ async fn import_units(
     Form(f): Form<ImportForm>,
 ) -> Result<Response, WebError> {
     s.require(Role::Admin)?;
-    let lang = s.lang;
-    let result = match crate::input::units_csv("csv", &f.csv) {
-        Ok(rows) => {
-            let units = rows
-                .into_iter()
-                .map(|(unit, contact)| NewUnit { unit, contact })
-                .collect();
-            st.ward.add_units(&Actor::user(&s.user.name), units).await
-        }
-        Err(e) => Err(e.into()),
-    };
-    match result {
-        Ok(invites) => {
-            let invites = invites.iter().map(invite).collect();
-            let page = units_view(
-                &st,
-                &s,
-                UnitForm::default(),
-                String::new(),
-                FormError::default(),
-                FormError::default(),
-                invites,
-            )?;
-            Ok(html(StatusCode::OK, page.render()?))
-        }
-        Err(e) => refusal(e, lang, |mut err| {
-            err.field = Some("csv");
-            let csv: String = f.csv.chars().take(100_000).collect();
-            let page = units_view(
-                &st,
-                &s,
-                UnitForm::default(),
-                csv,
-                FormError::default(),
-                err,
-                Vec::new(),
-            )?;
-            Ok(html(StatusCode::UNPROCESSABLE_ENTITY, page.render()?))
-        }),
+    let result = async {
+        let units = crate::input::units_csv("csv", &f.csv)?
+            .into_iter()
+            .map(|(unit, contact)| NewUnit { unit, contact })
+            .collect();
+        st.ward.add_units(&Actor::user(&s.user.name), units).await
     }
+    .await;
+    answer(
+        result,
+        s.lang,
+        |issued| units_html(&st, &s, StatusCode::OK, UnitsShown::invites(&issued)),
+        |mut error| {
+            error.field = Some("csv");
+            let shown = UnitsShown {
+                csv: f.csv.chars().take(100_000).collect(),
+                import_error: error,
+                ..UnitsShown::default()
+            };
+            units_html(&st, &s, StatusCode::UNPROCESSABLE_ENTITY, shown)
+        },
+    )
 }
 
 async fn revoke_unit(
@@ -322,17 +305,8 @@ async fn reissue_unit(
 ) -> Result<Response, WebError> {
     s.require(Role::Admin)?;
     let code = code.parse().map_err(|_| WebError::NotFound)?;
-    let inv = st.ward.reissue(&Actor::user(&s.user.name), &code).await?;
-    let page = units_view(
-        &st,
-        &s,
-        UnitForm::default(),
-        String::new(),
-        FormError::default(),
-        FormError::default(),
-        vec![invite(&inv)],
-    )?;
-    Ok(html(StatusCode::OK, page.render()?))
+    let issued = st.ward.reissue(&Actor::user(&s.user.name), &code).await?;
+    units_html(&st, &s, StatusCode::OK, UnitsShown::invites(&[issued]))
 }
 
 // --- periods -----------------------------------------------------------------
@@ -409,19 +383,22 @@ async fn add_period(
     Form(f): Form<PeriodForm>,
 ) -> Result<Response, WebError> {
     s.require(Role::Admin)?;
-    let result = match adhoc(&st, &f) {
-        Ok(a) => st.ward.add_period(&Actor::user(&s.user.name), a).await,
-        Err(e) => Err(e),
-    };
-    match result {
-        Ok(p) => Ok(Redirect::to(&format!("/periods/{}", p.code)).into_response()),
-        Err(e) => refusal(e, s.lang, |err| {
+    let result = async {
+        let a = adhoc(&st, &f)?;
+        st.ward.add_period(&Actor::user(&s.user.name), a).await
+    }
+    .await;
+    answer(
+        result,
+        s.lang,
+        |p| Ok(Redirect::to(&format!("/periods/{}", p.code)).into_response()),
+        |err| {
             Ok(html(
                 StatusCode::UNPROCESSABLE_ENTITY,
                 periods_view(&st, &s, f, err).render()?,
             ))
-        }),
-    }
+        },
+    )
 }
 
 // --- users -------------------------------------------------------------------
@@ -445,13 +422,16 @@ struct UsersPage {
     issued: Option<(String, String)>,
 }
 
-fn users_view(
+/// The users page: `name` back in the form after a refusal, `issued` the
+/// one-time password just given (to whom, and the password).
+fn users_html(
     st: &Shared,
     s: &Authed,
+    status: StatusCode,
     name: String,
     error: FormError,
     issued: Option<(String, String)>,
-) -> Result<UsersPage, WebError> {
+) -> Result<Response, WebError> {
     let users = st
         .ward
         .users()?
@@ -464,21 +444,53 @@ fn users_view(
             sessions: u.sessions,
         })
         .collect();
-    Ok(UsersPage {
+    let page = UsersPage {
         c: s.chrome(st, s.lang.pick("Người dùng", "Users"), "/admin/users"),
         users,
         name,
         error,
         issued,
-    })
+    };
+    Ok(html(status, page.render()?))
+}
+
+/// The users page after a change: the one-time password it issued, if any.
+fn users_issued(st: &Shared, s: &Authed, set: PasswordSet) -> Result<Response, WebError> {
+    let issued = set.one_time_password.map(|p| (set.user.name.clone(), p));
+    users_html(
+        st,
+        s,
+        StatusCode::OK,
+        String::new(),
+        FormError::default(),
+        issued,
+    )
+}
+
+/// The users page again with a refusal's message (`keep` in the name field).
+fn users_refused(
+    st: &Shared,
+    s: &Authed,
+    keep: String,
+    error: FormError,
+) -> Result<Response, WebError> {
+    users_html(st, s, StatusCode::UNPROCESSABLE_ENTITY, keep, error, None)
+}
+
+fn to_users() -> Result<Response, WebError> {
+    Ok(Redirect::to("/admin/users").into_response())
 }
 
 async fn users_page(State(st): State<Shared>, s: Authed) -> Result<Response, WebError> {
     s.require(Role::Admin)?;
-    Ok(html(
+    users_html(
+        &st,
+        &s,
         StatusCode::OK,
-        users_view(&st, &s, String::new(), FormError::default(), None)?.render()?,
-    ))
+        String::new(),
+        FormError::default(),
+        None,
+    )
 }
 
 #[derive(Deserialize)]
@@ -500,31 +512,20 @@ async fn add_user(
     Form(f): Form<UserForm>,
 ) -> Result<Response, WebError> {
     s.require(Role::Admin)?;
-    let name = f.name.trim().to_string();
-    let result = match role_of(&f.role) {
-        Ok(role) => {
-            st.ward
-                .add_user(&Actor::user(&s.user.name), &name, role, None)
-                .await
-        }
-        Err(e) => Err(e),
-    };
-    match result {
-        Ok(set) => {
-            let issued = set.one_time_password.map(|p| (set.user.name.clone(), p));
-            Ok(html(
-                StatusCode::OK,
-                users_view(&st, &s, String::new(), FormError::default(), issued)?.render()?,
-            ))
-        }
-        Err(e) => refusal(e, s.lang, |err| {
-            let keep: String = name.chars().take(64).collect();
-            Ok(html(
-                StatusCode::UNPROCESSABLE_ENTITY,
-                users_view(&st, &s, keep, err, None)?.render()?,
-            ))
-        }),
+    let name = f.name.trim();
+    let result = async {
+        let role = role_of(&f.role)?;
+        st.ward
+            .add_user(&Actor::user(&s.user.name), name, role, None)
+            .await
     }
+    .await;
+    answer(
+        result,
+        s.lang,
+        |set| users_issued(&st, &s, set),
+        |err| users_refused(&st, &s, name.chars().take(64).collect(), err),
+    )
 }
 
 async fn set_role(
@@ -534,23 +535,19 @@ async fn set_role(
     Form(f): Form<UserForm>,
 ) -> Result<Response, WebError> {
     s.require(Role::Admin)?;
-    let result = match role_of(&f.role) {
-        Ok(role) => st
-            .ward
+    let result = async {
+        let role = role_of(&f.role)?;
+        st.ward
             .set_role(&Actor::user(&s.user.name), &name, role)
             .await
-            .map(|_| ()),
-        Err(e) => Err(e),
-    };
-    match result {
-        Ok(()) => Ok(Redirect::to("/admin/users").into_response()),
-        Err(e) => refusal(e, s.lang, |err| {
-            Ok(html(
-                StatusCode::UNPROCESSABLE_ENTITY,
-                users_view(&st, &s, String::new(), err, None)?.render()?,
-            ))
-        }),
     }
+    .await;
+    answer(
+        result,
+        s.lang,
+        |_| to_users(),
+        |err| users_refused(&st, &s, String::new(), err),
+    )
 }
 
 async fn reset_password(
@@ -559,25 +556,16 @@ async fn reset_password(
     Path(name): Path<String>,
 ) -> Result<Response, WebError> {
     s.require(Role::Admin)?;
-    match st
+    let result = st
         .ward
         .set_password(&Actor::user(&s.user.name), &name, None)
-        .await
-    {
-        Ok(set) => {
-            let issued = set.one_time_password.map(|p| (set.user.name.clone(), p));
-            Ok(html(
-                StatusCode::OK,
-                users_view(&st, &s, String::new(), FormError::default(), issued)?.render()?,
-            ))
-        }
-        Err(e) => refusal(e, s.lang, |err| {
-            Ok(html(
-                StatusCode::UNPROCESSABLE_ENTITY,
-                users_view(&st, &s, String::new(), err, None)?.render()?,
-            ))
-        }),
-    }
+        .await;
+    answer(
+        result,
+        s.lang,
+        |set| users_issued(&st, &s, set),
+        |err| users_refused(&st, &s, String::new(), err),
+    )
 }
 
 async fn remove_user(
@@ -586,15 +574,13 @@ async fn remove_user(
     Path(name): Path<String>,
 ) -> Result<Response, WebError> {
     s.require(Role::Admin)?;
-    match st.ward.remove_user(&Actor::user(&s.user.name), &name).await {
-        Ok(_) => Ok(Redirect::to("/admin/users").into_response()),
-        Err(e) => refusal(e, s.lang, |err| {
-            Ok(html(
-                StatusCode::UNPROCESSABLE_ENTITY,
-                users_view(&st, &s, String::new(), err, None)?.render()?,
-            ))
-        }),
-    }
+    let result = st.ward.remove_user(&Actor::user(&s.user.name), &name).await;
+    answer(
+        result,
+        s.lang,
+        |_| to_users(),
+        |err| users_refused(&st, &s, String::new(), err),
+    )
 }
 
 // --- upstream ------------------------------------------------------------------

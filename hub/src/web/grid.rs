@@ -1,8 +1,9 @@
 //! The completeness grid of a period (`/periods/{P}`): every expected unit,
 //! grouped by kind, with its state and timeliness; the counts sentence; the
 //! days left; filters by kind and state; and the reporting rate by kind as a
-//! server-rendered SVG chart with its data table beside it. Built from the
-//! same `Status` that `coso-hub status` prints, so the two always agree.
+//! server-rendered SVG chart with its data table beside it (the same chart
+//! draws the rate across periods on the start page). Built from the same
+//! `Status` that `coso-hub status` prints, so the two always agree.
 
 use std::fmt::Write as _;
 
@@ -11,7 +12,7 @@ use coso_proto::domain::calendar::vietnam;
 use coso_proto::{Lang, Period, Timeliness, UnitKind};
 use serde::Deserialize;
 
-use crate::compile::{Status, StatusRow, UnitStatus};
+use crate::compile::{Completeness, Status, StatusRow, UnitStatus};
 
 /// `?kind=..&state=..`: empty or absent means all.
 #[derive(Debug, Default, Deserialize)]
@@ -96,14 +97,48 @@ pub struct KindGroup {
     pub cells: Vec<Cell>,
 }
 
-/// The reporting rate of one kind of unit.
+/// The reporting rate of one row of a chart: a kind of unit in a period, or
+/// a period of the ward. Reported means submitted or accepted, the units the
+/// report counts (`Completeness::reported`); on time and late split it.
 pub struct Rate {
-    pub label: &'static str,
+    /// A kind's name, or a period's code and title.
+    pub label: String,
+    /// The period's code on the chart across periods; empty for a kind.
+    pub key: String,
     pub expected: usize,
     pub reported: usize,
     pub on_time: usize,
+    pub late: usize,
     /// Reported share, in whole percent.
     pub percent: u32,
+}
+
+impl Rate {
+    pub fn new(label: String, key: String, expected: usize, on_time: usize, late: usize) -> Rate {
+        let reported = on_time + late;
+        Rate {
+            label,
+            key,
+            expected,
+            reported,
+            on_time,
+            late,
+            percent: ((reported * 100 + expected / 2)
+                .checked_div(expected)
+                .unwrap_or_default()) as u32,
+        }
+    }
+
+    /// A period's row, from the totals `coso-hub status` prints.
+    pub fn of_period(period: &Period, totals: &Completeness) -> Rate {
+        Rate::new(
+            format!("{} · {}", period.code, period.title),
+            period.code.to_string(),
+            totals.expected,
+            totals.on_time,
+            totals.late,
+        )
+    }
 }
 
 pub struct Choice {
@@ -161,21 +196,14 @@ impl GridView {
             if rows.is_empty() {
                 continue;
             }
-            let reported = rows
-                .iter()
-                .filter(|r| r.timeliness != Timeliness::Missing)
-                .count();
-            let on_time = rows
-                .iter()
-                .filter(|r| r.timeliness == Timeliness::OnTime)
-                .count();
-            rates.push(Rate {
-                label: kind_label(kind, lang),
-                expected: rows.len(),
-                reported,
-                on_time,
-                percent: ((reported * 100 + rows.len() / 2) / rows.len()) as u32,
-            });
+            let count = |t: Timeliness| rows.iter().filter(|r| r.timeliness == t).count();
+            rates.push(Rate::new(
+                kind_label(kind, lang).to_string(),
+                String::new(),
+                rows.len(),
+                count(Timeliness::OnTime),
+                count(Timeliness::Late),
+            ));
             if kind_filter.is_some_and(|k| k != kind) {
                 continue;
             }
@@ -231,13 +259,21 @@ impl GridView {
             kinds,
             states,
             filtered: kind_filter.is_some() || state_filter.is_some(),
-            chart: rate_chart(&rates, lang),
+            chart: rate_chart(
+                &rates,
+                lang.pick(
+                    "Tỷ lệ đơn vị đã báo cáo theo loại",
+                    "Share of units reported, by kind",
+                ),
+                "kind-rates",
+                lang,
+            ),
             rates,
         }
     }
 }
 
-fn esc(s: &str) -> String {
+pub fn esc(s: &str) -> String {
     let mut o = String::with_capacity(s.len());
     for c in s.chars() {
         match c {
@@ -252,22 +288,24 @@ fn esc(s: &str) -> String {
     o
 }
 
-/// Horizontal bars of the reported share per kind, on time and late in two
-/// shades. Presentation attributes only: the CSP allows no inline styles.
-pub fn rate_chart(rates: &[Rate], lang: Lang) -> String {
+/// The longest label drawn in a chart; the table beside it has the full one.
+const LABEL_CHARS: usize = 34;
+
+/// Horizontal bars of the reported share per row (a kind, or a period), on
+/// time and late in two shades. Presentation attributes only: the CSP allows
+/// no inline styles. `id` names the table beside the chart (the source of
+/// truth, which the chart points to with `aria-describedby`).
+pub fn rate_chart(rates: &[Rate], title: &str, id: &str, lang: Lang) -> String {
     const LABEL_W: u32 = 230;
     const BAR_W: u32 = 300;
     const ROW_H: u32 = 28;
     let height = ROW_H * rates.len() as u32 + 30;
     let width = LABEL_W + BAR_W + 60;
     let mut s = String::new();
-    let title = lang.pick(
-        "Tỷ lệ đơn vị đã báo cáo theo loại",
-        "Share of units reported, by kind",
-    );
+    let id = esc(id);
     let _ = write!(
         s,
-        r##"<svg xmlns="http://www.w3.org/2000/svg" role="img" aria-labelledby="chart-title" width="{width}" height="{height}" viewBox="0 0 {width} {height}" font-family="sans-serif" font-size="12"><title id="chart-title">{}</title>"##,
+        r##"<svg xmlns="http://www.w3.org/2000/svg" role="img" aria-labelledby="{id}-title" aria-describedby="{id}" width="{width}" height="{height}" viewBox="0 0 {width} {height}" font-family="sans-serif" font-size="12"><title id="{id}-title">{}</title>"##,
         esc(title)
     );
     for (i, r) in rates.iter().enumerate() {
@@ -278,12 +316,17 @@ pub fn rate_chart(rates: &[Rate], lang: Lang) -> String {
                 .unwrap_or_default() as u32
         };
         let (on, all) = (bar(r.on_time), bar(r.reported));
+        let label: String = if r.label.chars().count() > LABEL_CHARS {
+            r.label.chars().take(LABEL_CHARS - 1).chain(['…']).collect()
+        } else {
+            r.label.clone()
+        };
         let _ = write!(
             s,
             r##"<text x="{}" y="{}" text-anchor="end" fill="#1d2433">{}</text><rect x="{LABEL_W}" y="{y}" width="{BAR_W}" height="18" fill="#eef1f5"/><rect x="{LABEL_W}" y="{y}" width="{all}" height="18" fill="#f79009"/><rect x="{LABEL_W}" y="{y}" width="{on}" height="18" fill="#067647"/><text x="{}" y="{}" fill="#1d2433">{}%</text>"##,
             LABEL_W - 8,
             y + 13,
-            esc(r.label),
+            esc(&label),
             LABEL_W + BAR_W + 6,
             y + 13,
             r.percent

@@ -1,13 +1,18 @@
-//! The start page: the ward's periods, latest deadline first, each linking
-//! to its completeness grid, the open ones marked.
+//! The start page: the reporting rate across the ward's periods (an SVG
+//! chart with its data table, the first thing VH-XH looks at), then the
+//! periods, latest deadline first, each linking to its completeness grid,
+//! the open ones marked.
 
 use askama::Template;
 use axum::extract::State;
 use axum::response::{Html, IntoResponse, Response};
+use coso_proto::Period;
+use coso_proto::domain::calendar::vn_date;
 
 use super::Shared;
 use super::chrome::Chrome;
 use super::error::WebError;
+use super::grid::{Rate, rate_chart};
 use super::session::Authed;
 
 pub struct PeriodLink {
@@ -22,6 +27,26 @@ pub struct PeriodLink {
 struct HomePage {
     c: Chrome,
     periods: Vec<PeriodLink>,
+    rates: Vec<Rate>,
+    chart: String,
+}
+
+/// The rate of every period whose data window has begun (this year's, the
+/// ad-hoc requests, next year's from mid-December), by deadline, each from
+/// the same `Status` as `coso-hub status`. A period no unit is expected for
+/// (a city-level hub) has no rate.
+fn period_rates(st: &Shared, periods: &[Period]) -> Result<Vec<Rate>, WebError> {
+    let Some(today) = vn_date(coso_proto::clock::now()) else {
+        return Ok(Vec::new());
+    };
+    let mut rates = Vec::new();
+    for p in periods.iter().filter(|p| p.window_start <= today) {
+        let status = st.ward.status(p)?;
+        if status.totals.expected > 0 {
+            rates.push(Rate::of_period(p, &status.totals));
+        }
+    }
+    Ok(rates)
 }
 
 pub async fn home(State(st): State<Shared>, s: Authed) -> Result<Response, WebError> {
@@ -34,11 +59,25 @@ pub async fn home(State(st): State<Shared>, s: Authed) -> Result<Response, WebEr
         .into_iter()
         .map(|p| p.code)
         .collect();
+    let periods = st.ward.periods();
+    let rates = period_rates(&st, &periods)?;
+    let chart = if rates.is_empty() {
+        String::new()
+    } else {
+        rate_chart(
+            &rates,
+            s.lang.pick(
+                "Tỷ lệ đơn vị đã báo cáo qua các kỳ",
+                "Share of units reported, period by period",
+            ),
+            "period-rates",
+            s.lang,
+        )
+    };
     // Latest deadline first.
-    let mut periods = st.ward.periods();
-    periods.reverse();
     let periods = periods
         .into_iter()
+        .rev()
         .map(|p| PeriodLink {
             open: open.contains(&p.code),
             code: p.code.to_string(),
@@ -49,6 +88,8 @@ pub async fn home(State(st): State<Shared>, s: Authed) -> Result<Response, WebEr
     let page = HomePage {
         c: s.chrome(&st, s.lang.pick("Kỳ báo cáo", "Reporting periods"), "/"),
         periods,
+        rates,
+        chart,
     };
     Ok(Html(page.render()?).into_response())
 }

@@ -3,6 +3,7 @@
 //! Pages call the hub's use cases directly (never gRPC to the hub itself).
 
 mod admin;
+mod appendix;
 mod chrome;
 mod error;
 mod grid;
@@ -94,6 +95,7 @@ pub fn router(hub: Arc<HubState>) -> Router {
         .route("/static/style.css", get(style))
         .merge(login::routes())
         .merge(period::routes())
+        .merge(appendix::routes())
         .merge(admin::routes())
         .fallback(error::not_found)
         .layer(axum::middleware::from_fn(security::cross_site_check))

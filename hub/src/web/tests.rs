@@ -403,6 +403,17 @@ const HOSTILE: &str = "<script>alert('x')</script> & \"quoted\"";
 /// Registers a unit named `name` and pushes a submission for 2026-H1 whose
 /// results narrative is `note`.
 async fn submitted(w: &Web, code: &str, name: &str, note: &str) -> UnitCode {
+    submitted_with(w, code, name, note, &[("DB01", Value::Number(3.0))]).await
+}
+
+/// As [`submitted`], with these indicator values.
+async fn submitted_with(
+    w: &Web,
+    code: &str,
+    name: &str,
+    note: &str,
+    values: &[(&str, Value)],
+) -> UnitCode {
     let ward = Ward::new(w.hub.clone());
     let code: UnitCode = code.parse().unwrap();
     let unit = Unit::new(code.clone(), name, UnitKind::ResidentialGroup).unwrap();
@@ -413,7 +424,10 @@ async fn submitted(w: &Web, code: &str, name: &str, note: &str) -> UnitCode {
     let period = ward.period(&"2026-H1".parse().unwrap()).unwrap();
     let set = Change::ValuesSet(ValuesSet {
         period: period.code.clone(),
-        values: [("DB01".to_string(), Some(Value::Number(3.0)))].into(),
+        values: values
+            .iter()
+            .map(|(k, v)| (k.to_string(), Some(v.clone())))
+            .collect(),
     });
     let noted = Change::NoteSet(NoteSet {
         period: period.code.clone(),
@@ -837,4 +851,189 @@ async fn whom_to_call_lists_the_units_without_a_report_with_their_phone() {
         csv.contains("TDP02") && csv.contains("0987 654 321") && !csv.contains("TDP01,"),
         "{csv}"
     );
+}
+
+// --- the appendix and the chart across periods -------------------------------------
+
+/// `name="value"` of the first element after `anchor` in `page`.
+fn attr_after(page: &str, anchor: &str, name: &str) -> String {
+    let at = page
+        .find(anchor)
+        .unwrap_or_else(|| panic!("{anchor} not on the page"));
+    let key = format!(r#"{name}=""#);
+    let from = at + page[at..].find(&key).unwrap() + key.len();
+    page[from..].split('"').next().unwrap().to_string()
+}
+
+#[tokio::test]
+async fn the_appendix_page_is_the_json_reports_table_with_hostile_text_escaped() {
+    let w = Web::new().await;
+    w.add_user("xem", Role::Viewer, false).await;
+    submitted_with(
+        &w,
+        "TDP01",
+        HOSTILE,
+        "Kết quả",
+        &[
+            ("DB01", Value::Number(3.0)),
+            ("DG03", Value::Text(HOSTILE.into())),
+        ],
+    )
+    .await;
+    submitted_with(
+        &w,
+        "TDP02",
+        "Tổ dân phố số 2",
+        "",
+        &[("DB01", Value::Number(4.0))],
+    )
+    .await;
+    let viewer = w.login("xem").await;
+    let r = w
+        .send(get("/periods/2026-H1/appendix", Some(&viewer)))
+        .await;
+    assert_eq!(r.status(), StatusCode::OK);
+    let page = text(r).await;
+    // Hostile text from units is shown, escaped, never as markup.
+    assert!(!page.contains("<script>alert"), "{page}");
+    // Askama writes the markup characters as numeric references.
+    let escaped = "&#60;script&#62;alert(&#39;x&#39;)&#60;/script&#62; &#38; &#34;quoted&#34;";
+    assert_eq!(
+        page.matches(escaped).count(),
+        2,
+        "the unit's name and its answer, escaped: {page}"
+    );
+    // Every total is the JSON report's; one nobody reported is "—", not 0.
+    let ward = Ward::new(w.hub.clone());
+    let period = ward.period(&"2026-H1".parse().unwrap()).unwrap();
+    let json = ward
+        .report(
+            &period,
+            crate::compile::Format::Json,
+            crate::ward::Scope::Auto,
+        )
+        .unwrap();
+    let report = crate::compile::report_json::ReportJson::parse(&json.content).unwrap();
+    let mut missing = 0;
+    for ind in report.indicators.iter().filter(|i| i.value_type != "text") {
+        let anchor = format!(r#"data-indicator="{}""#, ind.code);
+        let shown = attr_after(&page, &anchor, "data-total");
+        match &ind.total {
+            Some(Value::Number(n)) => {
+                assert_eq!(shown, crate::compile::machine_number(*n), "{}", ind.code)
+            }
+            None => {
+                assert_eq!(shown, "", "{}", ind.code);
+                missing += 1;
+            }
+            Some(v) => panic!("{}: a total of {v:?}", ind.code),
+        }
+    }
+    assert!(missing > 0);
+    assert_eq!(
+        attr_after(&page, r#"data-indicator="DB01""#, "data-total"),
+        "7"
+    );
+    let row = &page[page.find(r#"data-indicator="DB02""#).unwrap()..];
+    let row = &row[..row.find("</tr>").unwrap()];
+    assert!(row.contains("<strong>—</strong>"), "{row}");
+    assert!(!row.contains(">0<"), "{row}");
+    // Linked from the grid; an unknown period is a 404.
+    let grid = text(w.send(get("/periods/2026-H1", Some(&viewer))).await).await;
+    assert!(grid.contains(r#"href="/periods/2026-H1/appendix""#));
+    let r = w
+        .send(get("/periods/2026-X9/appendix", Some(&viewer)))
+        .await;
+    assert_eq!(r.status(), StatusCode::NOT_FOUND);
+}
+
+#[tokio::test]
+async fn the_start_page_charts_the_rate_of_each_period_beside_its_table() {
+    let w = Web::new().await;
+    w.add_user("xem", Role::Viewer, false).await;
+    submitted(&w, "TDP01", "Tổ dân phố số 1", "Kết quả").await;
+    let ward = Ward::new(w.hub.clone());
+    ward.add_units(
+        &Actor::admin_token(),
+        vec![NewUnit {
+            unit: Unit::new(
+                "TDP02".parse().unwrap(),
+                "Tổ dân phố số 2",
+                UnitKind::ResidentialGroup,
+            )
+            .unwrap(),
+            contact: Default::default(),
+        }],
+    )
+    .await
+    .unwrap();
+    let viewer = w.login("xem").await;
+    let page = text(w.send(get("/", Some(&viewer))).await).await;
+    assert!(
+        page.contains(r#"aria-describedby="period-rates""#),
+        "{page}"
+    );
+    assert!(page.contains(r#"<title id="period-rates-title">"#));
+    let period = ward.period(&"2026-H1".parse().unwrap()).unwrap();
+    let totals = ward.status(&period).unwrap().totals;
+    let row = &page[page.find(r#"data-rate-period="2026-H1""#).unwrap()..];
+    let row = &row[..row.find("</tr>").unwrap()];
+    for (cell, n) in [
+        ("data-expected", totals.expected),
+        ("data-reported", totals.reported),
+        ("data-on-time", totals.on_time),
+        ("data-late", totals.late),
+    ] {
+        assert!(row.contains(&format!("{cell}>{n}<")), "{cell} {n}: {row}");
+    }
+    assert_eq!((totals.expected, totals.reported), (2, 1));
+}
+
+#[tokio::test]
+async fn every_download_is_the_same_bytes_as_the_report_command_each_time() {
+    let w = Web::new().await;
+    w.add_user("xem", Role::Viewer, false).await;
+    submitted(&w, "TDP01", HOSTILE, HOSTILE).await;
+    let viewer = w.login("xem").await;
+    let ward = Ward::new(w.hub.clone());
+    let period = ward.period(&"2026-H1".parse().unwrap()).unwrap();
+    for format in crate::compile::Format::ALL {
+        // What `coso-hub report` writes, compiled on another thread too:
+        // nothing in a file may depend on what was compiled before.
+        let cli = ward
+            .report(&period, format, crate::ward::Scope::Auto)
+            .unwrap()
+            .content;
+        let elsewhere = {
+            let ward = Ward::new(w.hub.clone());
+            let period = period.clone();
+            std::thread::spawn(move || {
+                ward.report(&period, format, crate::ward::Scope::Auto)
+                    .unwrap()
+                    .content
+            })
+            .join()
+            .unwrap()
+        };
+        assert!(
+            cli == elsewhere,
+            "report.{format} differs between compilations"
+        );
+        for _ in 0..2 {
+            let r = w
+                .send(get(
+                    &format!("/periods/2026-H1/report.{format}"),
+                    Some(&viewer),
+                ))
+                .await;
+            assert_eq!(r.status(), StatusCode::OK, "{format}");
+            let body = axum::body::to_bytes(r.into_body(), usize::MAX)
+                .await
+                .unwrap();
+            assert!(
+                body.as_ref() == cli.as_slice(),
+                "report.{format} differs from the CLI's"
+            );
+        }
+    }
 }

@@ -3,9 +3,12 @@
 //! one-time password and must choose their own; the completeness grid of a
 //! generated ward agrees with `coso-hub status --json`; a report returned in
 //! the browser with a reason (after an empty reason is refused) reaches the
-//! real agent on its next sync; and the downloads are the same bytes as
-//! `coso-hub report`, fetched over HTTPS trusting the CA `coso-hub web-ca`
-//! wrote. With `COSO_SCREENSHOTS=DIR` it saves the main pages as PNGs.
+//! real agent on its next sync; the start page's chart across periods has a
+//! data table that agrees with `coso-hub status` for two periods; the
+//! appendix page's totals are the JSON report's; and the downloads, in every
+//! format, are the same bytes as `coso-hub report`, fetched over HTTPS
+//! trusting the CA `coso-hub web-ca` wrote. With `COSO_SCREENSHOTS=DIR` it
+//! saves the main pages as PNGs.
 
 use std::time::Duration;
 
@@ -15,6 +18,8 @@ use coso_tests::ward::{self, Fate, UnitPlan};
 use coso_tests::{Agent, Hub};
 
 const PERIOD: &str = "2026-Y";
+/// A second period, past its deadline: half the reporting units send it late.
+const EARLIER: &str = "2026-M9";
 const BEFORE_DUE: &str = "2026-11-05T09:00:00+07:00";
 const NEW_PASSWORD: &str = "mật khẩu của Lan 2026";
 const WAIT: Duration = Duration::from_secs(20);
@@ -26,7 +31,8 @@ struct World {
 }
 
 /// A small generated ward, recorded through real agents: most units submit,
-/// some stay drafts, some send nothing.
+/// some stay drafts, some send nothing; every other reporting unit also
+/// sends the 9-month report, after its deadline.
 fn world(groups: usize) -> World {
     let plans = ward::generate(11, groups, NaiveDate::from_ymd_opt(2026, 11, 4).unwrap());
     let mut hub = Hub::start();
@@ -34,7 +40,7 @@ fn world(groups: usize) -> World {
     hub.env.push(("COSO_NOW".into(), BEFORE_DUE.into()));
     hub.serve();
     let mut agents = Vec::new();
-    for p in &plans {
+    for (i, p) in plans.iter().enumerate() {
         let link = hub.add_unit(&p.code, &p.name, p.kind.as_str());
         let mut a = Agent::new();
         a.env.push(("COSO_NOW".into(), BEFORE_DUE.into()));
@@ -43,6 +49,16 @@ fn world(groups: usize) -> World {
             ward::record(&a, p, PERIOD).unwrap_or_else(|r| panic!("{}", r.context()));
             if p.fate != Fate::Draft {
                 a.cmd(&["submit", "--period", PERIOD]).ok();
+                if i % 2 == 0 {
+                    let mut args = vec!["value", "set", "--period", EARLIER];
+                    let pairs: Vec<String> =
+                        p.values.iter().map(|(k, v)| format!("{k}={v}")).collect();
+                    args.extend(pairs.iter().map(String::as_str));
+                    if !p.values.is_empty() {
+                        a.cmd(&args).ok();
+                    }
+                    a.cmd(&["submit", "--period", EARLIER]).ok();
+                }
             }
             a.cmd(&["sync"]).ok();
         }
@@ -129,6 +145,43 @@ fn a_reviewer_reads_the_grid_returns_a_report_and_downloads_it_in_a_browser() {
     );
     b.click("#password button[type=submit]");
     b.wait_for("the start page", WAIT, |b| b.path() == "/");
+
+    // The start page charts the rate across periods; the table beside the
+    // chart holds what `status` says for each period.
+    assert_eq!(
+        b.count("svg[aria-describedby=\"period-rates\"] title"),
+        1,
+        "the chart has a title and points to its table"
+    );
+    for period in [PERIOD, EARLIER] {
+        let totals = hub
+            .cmd(&["status", "--period", period, "--json"])
+            .ok()
+            .json()["totals"]
+            .clone();
+        let row = format!("#period-rates [data-rate-period=\"{period}\"]");
+        for (cell, field) in [
+            ("data-expected", "expected"),
+            ("data-reported", "reported"),
+            ("data-on-time", "on_time"),
+            ("data-late", "late"),
+        ] {
+            assert_eq!(
+                b.text(&format!("{row} [{cell}]")),
+                totals[field].to_string(),
+                "{period} {field}: {totals}"
+            );
+        }
+    }
+    let earlier = hub
+        .cmd(&["status", "--period", EARLIER, "--json"])
+        .ok()
+        .json();
+    assert!(
+        earlier["totals"]["late"].as_u64().unwrap() > 0,
+        "the 9-month reports arrived late: {earlier}"
+    );
+    b.screenshot_to_env("hub-home");
 
     // The grid says what `status --json` says, unit by unit.
     b.goto(&format!("{base}/periods/{PERIOD}"));
@@ -230,9 +283,10 @@ fn a_reviewer_reads_the_grid_returns_a_report_and_downloads_it_in_a_browser() {
         format!("/periods/{PERIOD}/report.docx")
     );
 
-    // The downloads are what `coso-hub report` writes, byte for byte.
+    // The downloads are what `coso-hub report` writes, byte for byte, in
+    // every format (the DOCX and XLSX are dated by the report, not the clock).
     let (client, cookie) = https_session(hub, "lan", NEW_PASSWORD);
-    for format in ["docx", "json", "csv", "md"] {
+    for format in ["docx", "xlsx", "json", "csv", "md"] {
         let r = client
             .get(format!("{base}/periods/{PERIOD}/report.{format}"))
             .header("cookie", &cookie)
@@ -252,24 +306,56 @@ fn a_reviewer_reads_the_grid_returns_a_report_and_downloads_it_in_a_browser() {
         ])
         .ok();
         let cli = std::fs::read(&out).unwrap();
-        if format == "docx" {
-            // A DOCX carries its creation time (docProps/core.xml), so two
-            // compilations differ in those bytes only.
-            assert!(
-                got.starts_with(b"PK") && cli.starts_with(b"PK"),
-                "a DOCX is a zip"
-            );
-            assert!(
-                cli.len().abs_diff(got.len()) < 64,
-                "report.docx differs in size"
-            );
-        } else {
-            assert!(
-                cli == got.as_ref(),
-                "report.{format} differs from coso-hub report"
-            );
-        }
+        assert!(
+            cli == got.as_ref(),
+            "report.{format} differs from coso-hub report"
+        );
     }
+
+    // The appendix page: its totals are the JSON report's, a missing value
+    // is "—" (never 0), and its completeness line is the report's.
+    let report: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(hub.dir.parent().unwrap().join("cli.json")).unwrap())
+            .unwrap();
+    b.goto(&format!("{base}/periods/{PERIOD}"));
+    b.click("a[href$=\"/appendix\"]");
+    b.wait_for("the appendix page", WAIT, |b| {
+        b.path() == format!("/periods/{PERIOD}/appendix")
+    });
+    let mut checked = 0;
+    for ind in report["indicators"].as_array().unwrap() {
+        if ind["type"] == "text" {
+            continue;
+        }
+        let code = ind["code"].as_str().unwrap();
+        let row = format!("#appendix [data-indicator=\"{code}\"]");
+        let shown = b.attr(&row, "data-total").unwrap_or_default();
+        match ind["total"].as_f64() {
+            Some(total) => {
+                let shown: f64 = shown
+                    .parse()
+                    .unwrap_or_else(|_| panic!("{code}: {shown:?}"));
+                assert!((shown - total).abs() < 1e-9, "{code}: {shown} vs {total}");
+            }
+            None => {
+                assert_eq!(shown, "", "{code}");
+                assert_eq!(b.text(&format!("{row} td:last-child")), "—", "{code}");
+            }
+        }
+        for (kind, v) in ind["by_kind"].as_object().unwrap() {
+            if v.is_null() {
+                let cell = format!("{row} [data-column=\"{kind}\"]");
+                assert_eq!(b.text(&cell), "—", "{code} {kind}");
+            }
+        }
+        checked += 1;
+    }
+    assert!(checked > 10, "only {checked} indicators on the page");
+    assert_eq!(
+        b.text("#appendix [data-completeness] td:last-child"),
+        format!("{}/{}", report["units_reported"], report["units_expected"])
+    );
+    b.screenshot_to_env("hub-appendix");
 }
 
 #[test]
