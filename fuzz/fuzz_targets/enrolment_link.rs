@@ -10,10 +10,7 @@ fuzz_target!(|data: &[u8]| {
         return;
     };
     if let Ok(link) = s.parse::<EnrolmentLink>() {
-        let again: EnrolmentLink = link
-            .to_string()
-            .parse()
-            .expect("a printed link parses");
+        let again: EnrolmentLink = link.to_string().parse().expect("a printed link parses");
         assert_eq!(again, link);
     }
 });

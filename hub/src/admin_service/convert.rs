@@ -210,9 +210,7 @@ impl From<&StatusRow> for pb::UnitStatus {
             submitted_at: row.submitted_at.clone().unwrap_or_default(),
             timeliness: row.timeliness.as_str().into(),
             review_reason: row.review_reason.clone().unwrap_or_default(),
-            // Filled where the unit record is at hand; the status row does
-            // not carry it yet.
-            diverged: false,
+            diverged: row.diverged,
         }
     }
 }

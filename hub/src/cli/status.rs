@@ -24,7 +24,8 @@ pub(super) fn status_json(s: &pb::UnitStatus) -> serde_json::Value {
     let (code, name, kind) = fmt::unit_fields(&s.unit);
     json!({"unit": code, "name": name, "kind": kind, "state": s.state,
            "submitted_at": fmt::json_time(&s.submitted_at), "timeliness": s.timeliness,
-           "review_reason": if s.review_reason.is_empty() { serde_json::Value::Null } else { json!(s.review_reason) }})
+           "review_reason": if s.review_reason.is_empty() { serde_json::Value::Null } else { json!(s.review_reason) },
+           "diverged": s.diverged})
 }
 
 pub(super) async fn run(ctx: &Ctx, out: &mut dyn Write, a: StatusArgs) -> Result<(), CliError> {
@@ -123,17 +124,41 @@ pub(super) async fn run(ctx: &Ctx, out: &mut dyn Write, a: StatusArgs) -> Result
         .map(String::from)
         .to_vec(),
     ];
+    let mut diverged = Vec::new();
     for s in &r.units {
         let (code, name, _) = fmt::unit_fields(&s.unit);
+        // A diverged unit's row says so beside its state: what the hub
+        // holds for it may be incomplete until it recovers.
+        let state = fmt::word(&s.state, ctx.lang);
+        let state = if s.diverged {
+            diverged.push(code.clone());
+            format!("{state} ({})", ctx.t("LỆCH DỮ LIỆU", "DIVERGED"))
+        } else {
+            state.to_string()
+        };
         rows.push(vec![
             code,
             name,
-            fmt::word(&s.state, ctx.lang).to_string(),
+            state,
             fmt::vn_time(&s.submitted_at),
             fmt::word(&s.timeliness, ctx.lang).to_string(),
             s.review_reason.clone(),
         ]);
     }
     fmt::table(out, &rows)?;
+    if !diverged.is_empty() {
+        w!(out);
+        let list = diverged.join(", ");
+        match ctx.lang {
+            Lang::Vi => w!(
+                out,
+                "CẢNH BÁO: dữ liệu của {list} trên máy đơn vị đã lệch với dữ liệu phường đã nhận (hai bản sao phần mềm dùng chung khóa truy cập, hoặc một bản sao cũ); đồng bộ của các đơn vị này đã tạm dừng. Xem coso-hub unit show MÃ; cấp liên kết mới: coso-hub unit reissue MÃ, rồi đơn vị chạy coso-agent recover LIÊN_KẾT."
+            ),
+            Lang::En => w!(
+                out,
+                "WARNING: the log of {list} diverged from what the ward holds (two copies of one agent sharing its credential, or an older copy); their syncs are stopped. See coso-hub unit show CODE; reissue the link (coso-hub unit reissue CODE), then the unit runs coso-agent recover LINK."
+            ),
+        }
+    }
     Ok(())
 }

@@ -134,6 +134,9 @@ pub struct UnitEntry {
     /// The frozen submission.
     pub report: Option<SubmittedReport>,
     pub review_reason: Option<String>,
+    /// The unit's log diverged from the hub's (two copies of its agent):
+    /// its syncs are refused until it enrols again.
+    pub diverged: bool,
 }
 
 /// Everything a report is built from.
@@ -265,6 +268,11 @@ pub struct StatusRow {
     /// The ward's reason when it returned the report.
     #[serde(deserialize_with = "report_json::required")]
     pub review_reason: Option<String>,
+    /// The unit's log diverged from the hub's: what the hub holds for it
+    /// may be incomplete until it recovers. (Absent in reports written
+    /// before it existed, hence the default.)
+    #[serde(default)]
+    pub diverged: bool,
 }
 
 /// `coso-hub status --json`: totals first, then every expected unit.
@@ -552,6 +560,7 @@ impl UnitRow<'_> {
                     .filter(|r| !r.trim().is_empty()),
                 _ => None,
             },
+            diverged: self.entry.diverged,
         }
     }
 }

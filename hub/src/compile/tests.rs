@@ -224,6 +224,7 @@ fn entries(cat: &Catalog, p: &Period) -> Vec<UnitEntry> {
                 submitted_at: at,
                 report,
                 review_reason: (s == Scenario::Returned).then(|| "Thiếu số liệu mục 3".into()),
+                diverged: false,
             }
         })
         .collect()

@@ -9,7 +9,7 @@
 use std::sync::Arc;
 
 use axum::extract::multipart::{Multipart, MultipartRejection};
-use axum::extract::{DefaultBodyLimit, State};
+use axum::extract::{DefaultBodyLimit, FromRequest, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
@@ -77,36 +77,68 @@ fn text_header<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
         .map(str::trim)
 }
 
-/// The delivery's headers, checked.
-struct Meta {
-    key: String,
-    ward: String,
-    period: PeriodCode,
-    revision: u64,
-    content: Option<String>,
+/// Why a delivery is refused: the status and the reason sent back.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Refusal {
+    pub status: StatusCode,
+    pub reason: String,
 }
 
-fn meta(headers: &HeaderMap) -> Result<Meta, String> {
+impl Refusal {
+    fn new(status: StatusCode, reason: impl Into<String>) -> Refusal {
+        Refusal {
+            status,
+            reason: reason.into(),
+        }
+    }
+
+    fn bad(reason: impl Into<String>) -> Refusal {
+        Refusal::new(StatusCode::BAD_REQUEST, reason)
+    }
+}
+
+impl IntoResponse for Refusal {
+    fn into_response(self) -> Response {
+        refuse(self.status, self.reason)
+    }
+}
+
+/// The delivery's headers, checked.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Meta {
+    pub key: String,
+    pub ward: String,
+    pub period: PeriodCode,
+    pub revision: u64,
+    pub content: Option<String>,
+}
+
+/// Checks the delivery's headers (everything but the bearer token).
+pub fn meta(headers: &HeaderMap) -> Result<Meta, Refusal> {
     let key = text_header(headers, H_IDEMPOTENCY_KEY)
         .filter(|k| is_key(k))
-        .ok_or("Idempotency-Key: send 64 lowercase hex digits")?
+        .ok_or_else(|| Refusal::bad("Idempotency-Key: send 64 lowercase hex digits"))?
         .to_string();
     let ward = text_header(headers, H_WARD)
         .and_then(percent_decode)
         .map(|w| coso_proto::domain::text::normalize(w.trim()))
         .filter(|w| !w.is_empty() && w.chars().count() <= 200 && !w.chars().any(char::is_control))
-        .ok_or("X-Coso-Ward: send the ward's name, percent-encoded UTF-8")?;
+        .ok_or_else(|| Refusal::bad("X-Coso-Ward: send the ward's name, percent-encoded UTF-8"))?;
     let period = text_header(headers, H_PERIOD)
         .and_then(|p| p.parse::<PeriodCode>().ok())
-        .ok_or("X-Coso-Period: send a period code such as 2026-H1")?;
+        .ok_or_else(|| Refusal::bad("X-Coso-Period: send a period code such as 2026-H1"))?;
     let revision = text_header(headers, H_REVISION)
         .and_then(|r| r.parse::<u64>().ok())
         .filter(|r| *r >= 1)
-        .ok_or("X-Coso-Revision: send a number from 1")?;
+        .ok_or_else(|| Refusal::bad("X-Coso-Revision: send a number from 1"))?;
     let content = match text_header(headers, H_CONTENT) {
         None => None,
         Some(c) if is_key(c) => Some(c.to_string()),
-        Some(_) => return Err("X-Coso-Content-Sha256: send 64 lowercase hex digits".into()),
+        Some(_) => {
+            return Err(Refusal::bad(
+                "X-Coso-Content-Sha256: send 64 lowercase hex digits",
+            ));
+        }
     };
     Ok(Meta {
         key,
@@ -117,7 +149,8 @@ fn meta(headers: &HeaderMap) -> Result<Meta, String> {
     })
 }
 
-async fn parts(mut mp: Multipart) -> Result<Payload, Response> {
+/// Reads the multipart body into its three parts.
+pub async fn parts(mut mp: Multipart) -> Result<Payload, Refusal> {
     let mut report = None;
     let mut docx = None;
     let mut xlsx = None;
@@ -126,16 +159,16 @@ async fn parts(mut mp: Multipart) -> Result<Payload, Response> {
         let field = match mp.next_field().await {
             Ok(Some(f)) => f,
             Ok(None) => break,
-            Err(e) => return Err(refuse(e.status(), e.body_text())),
+            Err(e) => return Err(Refusal::new(e.status(), e.body_text())),
         };
         count += 1;
         if count > MAX_PARTS {
-            return Err(refuse(StatusCode::BAD_REQUEST, "too many parts"));
+            return Err(Refusal::bad("too many parts"));
         }
         let name = field.name().unwrap_or_default().to_string();
         let bytes = match field.bytes().await {
             Ok(b) => b.to_vec(),
-            Err(e) => return Err(refuse(e.status(), e.body_text())),
+            Err(e) => return Err(Refusal::new(e.status(), e.body_text())),
         };
         match name.as_str() {
             PART_REPORT => report = Some(bytes),
@@ -145,12 +178,50 @@ async fn parts(mut mp: Multipart) -> Result<Payload, Response> {
             _ => {}
         }
     }
-    let missing = |p: &str| refuse(StatusCode::BAD_REQUEST, format!("the {p} part is missing"));
+    let missing = |p: &str| Refusal::bad(format!("the {p} part is missing"));
     Ok(Payload {
         report_json: report.ok_or_else(|| missing(PART_REPORT))?,
         docx: docx.ok_or_else(|| missing(PART_DOCX))?,
         xlsx: xlsx.ok_or_else(|| missing(PART_XLSX))?,
     })
+}
+
+/// Checks the report part against the headers; returns its content hash.
+pub fn check(m: &Meta, payload: &Payload) -> Result<String, Refusal> {
+    let report: serde_json::Value = serde_json::from_slice(&payload.report_json)
+        .map_err(|e| Refusal::bad(format!("report: not JSON ({e})")))?;
+    let report_period = report
+        .get("period")
+        .and_then(|p| p.as_str())
+        .unwrap_or_default();
+    if report_period.parse::<PeriodCode>().ok().as_ref() != Some(&m.period) {
+        return Err(Refusal::bad(format!(
+            "report: its period {report_period:?} is not the X-Coso-Period {}",
+            m.period
+        )));
+    }
+    let content = content_sha256(&payload.report_json);
+    if m.content.as_ref().is_some_and(|c| *c != content) {
+        return Err(Refusal::bad(
+            "report: it does not match X-Coso-Content-Sha256",
+        ));
+    }
+    Ok(content)
+}
+
+/// The whole parse of a delivery from its headers and complete body, with
+/// no server and no store (the handler runs the same steps, with the store
+/// between them): the fuzz target `receive_delivery` calls it.
+pub async fn parse(headers: &HeaderMap, body: Vec<u8>) -> Result<(Meta, Payload, String), Refusal> {
+    let m = meta(headers)?;
+    let mut req = axum::http::Request::new(axum::body::Body::from(body));
+    *req.headers_mut() = headers.clone();
+    let mp = Multipart::from_request(req, &())
+        .await
+        .map_err(|e| Refusal::new(e.status(), e.body_text()))?;
+    let payload = parts(mp).await?;
+    let content = check(&m, &payload)?;
+    Ok((m, payload, content))
 }
 
 async fn receive(
@@ -170,7 +241,7 @@ async fn receive(
     };
     let m = match meta(&headers) {
         Ok(m) => m,
-        Err(e) => return refuse(StatusCode::BAD_REQUEST, e),
+        Err(e) => return e.into_response(),
     };
     // A ward delivers only as itself: the name it sends must be the one its
     // token is bound to.
@@ -190,6 +261,7 @@ async fn receive(
                    "received_at": r.received_at.to_rfc3339()}),
         )
     };
+    // A retry of a stored delivery is answered before its body is read.
     match hub.store.received(&m.key) {
         Ok(Some(r)) => return duplicate(&r),
         Ok(None) => {}
@@ -204,32 +276,12 @@ async fn receive(
     };
     let payload = match parts(multipart).await {
         Ok(p) => p,
-        Err(r) => return r,
+        Err(r) => return r.into_response(),
     };
-    let report: serde_json::Value = match serde_json::from_slice(&payload.report_json) {
-        Ok(v) => v,
-        Err(e) => return refuse(StatusCode::BAD_REQUEST, format!("report: not JSON ({e})")),
+    let content = match check(&m, &payload) {
+        Ok(c) => c,
+        Err(r) => return r.into_response(),
     };
-    let report_period = report
-        .get("period")
-        .and_then(|p| p.as_str())
-        .unwrap_or_default();
-    if report_period.parse::<PeriodCode>().ok().as_ref() != Some(&m.period) {
-        return refuse(
-            StatusCode::BAD_REQUEST,
-            format!(
-                "report: its period {report_period:?} is not the X-Coso-Period {}",
-                m.period
-            ),
-        );
-    }
-    let content = content_sha256(&payload.report_json);
-    if m.content.as_ref().is_some_and(|c| *c != content) {
-        return refuse(
-            StatusCode::BAD_REQUEST,
-            "report: it does not match X-Coso-Content-Sha256",
-        );
-    }
     let r = Received {
         idempotency_key: m.key,
         ward: m.ward,
@@ -388,6 +440,41 @@ mod tests {
         assert_eq!(got[0].idempotency_key, key);
         let p = hub.store.received_payload(&key).unwrap().unwrap();
         assert_eq!((p.report_json, p.docx), (report(), b"PK docx".to_vec()));
+    }
+
+    fn headers(key: &str, period: &str) -> HeaderMap {
+        request(TOKEN, key, period, Vec::new()).headers().clone()
+    }
+
+    /// The parse step alone, as the fuzz target drives it: no server, no
+    /// store, the same checks as the handler.
+    #[tokio::test]
+    async fn parse_checks_headers_parts_and_report_without_a_server() {
+        let key = "a".repeat(64);
+        let (m, payload, content) = parse(&headers(&key, "2026-H1"), full()).await.unwrap();
+        assert_eq!(
+            (m.key.as_str(), m.ward.as_str()),
+            (key.as_str(), "Phường Gia Viên")
+        );
+        assert_eq!(payload.docx, b"PK docx");
+        assert_eq!(content, content_sha256(&report()));
+
+        let refused = |r: Result<(Meta, Payload, String), Refusal>| r.unwrap_err();
+        let r = refused(parse(&headers("short", "2026-H1"), full()).await);
+        assert!(r.reason.contains("Idempotency-Key"), "{r:?}");
+        let r = refused(parse(&headers(&key, "2026-M9"), full()).await);
+        assert!(r.reason.contains("X-Coso-Period"), "{r:?}");
+        let mut truncated = full();
+        truncated.truncate(80);
+        let r = refused(parse(&headers(&key, "2026-H1"), truncated).await);
+        assert_eq!(r.status, StatusCode::BAD_REQUEST, "{r:?}");
+        let mut no_type = headers(&key, "2026-H1");
+        no_type.remove(header::CONTENT_TYPE);
+        let r = refused(parse(&no_type, full()).await);
+        assert!(r.status.is_client_error(), "{r:?}");
+        let not_json = body(&[("report", b"{"), ("docx", b"D"), ("xlsx", b"X")]);
+        let r = refused(parse(&headers(&key, "2026-H1"), not_json).await);
+        assert!(r.reason.contains("not JSON"), "{r:?}");
     }
 
     #[tokio::test]

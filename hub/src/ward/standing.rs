@@ -50,6 +50,7 @@ impl Ward {
             submitted_at,
             report,
             review_reason,
+            diverged: rec.diverged.is_some(),
         })
     }
 

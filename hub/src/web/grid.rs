@@ -89,6 +89,8 @@ pub struct Cell {
     pub timeliness_label: &'static str,
     pub received: String,
     pub reason: Option<String>,
+    /// The unit's log diverged from the hub's (see `unit show`).
+    pub diverged: bool,
 }
 
 pub struct KindGroup {
@@ -175,6 +177,7 @@ fn cell(r: &StatusRow, lang: Lang) -> Cell {
             .review_reason
             .clone()
             .filter(|_| r.state == UnitStatus::Returned),
+        diverged: r.diverged,
     }
 }
 

@@ -123,6 +123,9 @@ pub struct UnitView {
     pub timeliness_label: &'static str,
     pub received: String,
     pub last_sync: String,
+    /// The unit's log diverged from the hub's: its syncs are refused until
+    /// it enrols again.
+    pub diverged: bool,
     pub reviewable: bool,
     /// What the form was rendered against: a decision on a report that
     /// changed since is refused as stale.
@@ -294,6 +297,7 @@ fn unit_view(
             .map(vn_time)
             .unwrap_or_default(),
         last_sync: summary.last_sync.map(vn_instant).unwrap_or_default(),
+        diverged: summary.diverged.is_some(),
         reviewable: matches!(
             report_state,
             Some(ReportState::Submitted | ReportState::Accepted)
