@@ -230,6 +230,9 @@ pub(crate) struct Document<'a> {
 }
 
 /// A paragraph or a table, in document order.
+// A report holds a few dozen blocks, built once and moved into the document:
+// boxing docx-rs' large `Paragraph` would only add allocations.
+#[allow(clippy::large_enum_variant)]
 pub(crate) enum Block {
     P(Paragraph),
     T(Table),
