@@ -253,16 +253,19 @@ impl Document<'_> {
 pub(crate) const LANDSCAPE_WIDTH: usize = (A4_H as i32 - 1134 - 850) as usize;
 
 pub(crate) fn render(m: &Model) -> Result<Vec<u8>, CompileError> {
-    write(document(m))
+    write(|| document(m))
 }
 
-/// Packs a report into DOCX bytes.
-pub(crate) fn write(doc: Document) -> Result<Vec<u8>, CompileError> {
-    // docx-rs numbers paragraphs (w14:paraId) from a per-thread counter that
-    // only its `build` resets, and then advances: building an empty document
-    // first leaves the counter in one state whatever this thread built
-    // before, so the same report gives the same bytes every time.
+/// Builds a report with `doc` and packs it into DOCX bytes.
+///
+/// Takes the builder, not the document: docx-rs numbers paragraphs
+/// (w14:paraId) from a per-thread counter as they are created, which only its
+/// `build` resets. Building an empty document first puts the counter in one
+/// state whatever this thread built before, so the same report gives the same
+/// bytes every time; the paragraphs must be created after that.
+pub(crate) fn write<'a>(doc: impl FnOnce() -> Document<'a>) -> Result<Vec<u8>, CompileError> {
     let _ = Docx::new().build();
+    let doc = doc();
     let mut buf = Cursor::new(Vec::new());
     frame(doc)
         .build()
