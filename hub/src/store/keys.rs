@@ -55,7 +55,8 @@ pub fn entries_prefix(code: &UnitCode) -> Vec<u8> {
     k
 }
 
-/// The log chain of a unit's entries 1..=seq (32 raw bytes).
+/// The log chain of a unit's entries 1..=seq (32 raw bytes), kept at the
+/// end of each push.
 pub fn chain(code: &UnitCode, seq: u64) -> Vec<u8> {
     key(CHAIN, &[code.as_str().as_bytes(), &seq.to_be_bytes()])
 }

@@ -8,13 +8,14 @@
 //! change is one atomic `apply_batch`. Changes to one unit are serialised by
 //! a per-unit lock ([`UnitGuard`]) held from the checks through the flush, so
 //! a reader holding the guard never sees an unflushed cursor. Every write
-//! method flushes ([`Store::flush`]: sled's `flush` on the blocking pool, see there why not
+//! method flushes ([`Store::flush`]: group commit on one thread, see there why not
 //! `flush_async`) before it returns: when it returns Ok, the change is on disk.
 //! Every write to sled also holds the read side of a write gate, so a backup
 //! that holds its write side reads all trees in one consistent view while the
 //! hub keeps serving.
 
 pub mod audit;
+mod flusher;
 pub mod inbox;
 mod keys;
 pub mod outbox;
@@ -38,8 +39,6 @@ use tokio::sync::{Mutex, OwnedMutexGuard};
 pub enum StoreError {
     #[error("the database failed: {0}")]
     Db(#[source] DbError),
-    #[error("the flush task failed: {0}")]
-    FlushTask(#[from] tokio::task::JoinError),
     #[error("{}: {source}", path.display())]
     Io {
         path: std::path::PathBuf,
@@ -369,6 +368,8 @@ pub struct Store {
     audit_head: StdMutex<audit::AuditHead>,
     /// The outbound log's identity (see `HelloResponse.pull_epoch`).
     epoch: [u8; 16],
+    /// Group commit: the one thread that flushes for every writer.
+    flusher: flusher::Flusher,
 }
 
 fn enc<T: Serialize>(v: &T) -> Vec<u8> {
@@ -429,6 +430,10 @@ impl Store {
             }
         };
         let audit_head = audit::AuditHead::load(&tree)?;
+        let flusher = flusher::Flusher::start(db.clone()).map_err(|source| StoreError::Io {
+            path: dir.to_path_buf(),
+            source,
+        })?;
         let store = Store {
             secrets: dir.to_path_buf(),
             db,
@@ -438,6 +443,7 @@ impl Store {
             gate: RwLock::new(()),
             audit_head: StdMutex::new(audit_head),
             epoch,
+            flusher,
         };
         match store.get::<u64>(&keys::meta(SCHEMA))? {
             None => {
@@ -531,19 +537,13 @@ impl Store {
         Ok(())
     }
 
-    /// Flushes everything written so far to disk.
-    ///
-    /// Not `flush_async`: in sled 0.34.7 concurrent `flush_async` calls
-    /// deadlock (spacejam/sled#1308, fixed only on sled's unreleased main):
-    /// they run on sled's small internal thread pool and wait there for log
-    /// writes queued behind them on the same pool; a hub enrolling or
-    /// receiving from a few dozen units at once hung for good. A blocking
-    /// `flush` on tokio's blocking pool has no such cycle, and concurrent
-    /// callers still share one disk write.
+    /// Flushes everything written so far to disk: returns once a flush that
+    /// started after this call has finished. Concurrent callers share one
+    /// flush ([`flusher`]: group commit on a thread of its own, with sled's
+    /// blocking `flush`, never `flush_async`, whose concurrent calls deadlock
+    /// in sled 0.34.7, spacejam/sled#1308).
     pub async fn flush(&self) -> Result<(), StoreError> {
-        let db = self.db.clone();
-        tokio::task::spawn_blocking(move || db.flush()).await??;
-        Ok(())
+        Ok(self.flusher.flush().await?)
     }
 
     /// Flushes synchronously, for shutdown paths outside async code.
@@ -632,8 +632,11 @@ impl Store {
         period: &PeriodCode,
         notes: &BTreeMap<Section, String>,
     ) -> Result<(), StoreError> {
-        self.tree
-            .insert(keys::meta(&format!("{WARD_NOTES}{period}")), enc(notes))?;
+        {
+            let _w = self.write_gate();
+            self.tree
+                .insert(keys::meta(&format!("{WARD_NOTES}{period}")), enc(notes))?;
+        }
         self.flush().await
     }
 
@@ -810,8 +813,11 @@ impl Store {
             state.apply(&inc.change);
             b.insert(keys::entry(code, e.seq), enc(e));
             chain = coso_proto::chain::next(&chain, e);
-            b.insert(keys::chain(code, e.seq), chain.to_vec());
         }
+        // The chain is kept where the cursor can stop (the end of a push),
+        // not per entry: a second key per entry cost as much sled work as
+        // the entries themselves. `chain_at` computes the seqs between.
+        b.insert(keys::chain(code, last), chain.to_vec());
         rec.acked_seq = last;
         rec.agent_head = rec.agent_head.max(last);
         rec.last_sync = Some(now);
@@ -897,20 +903,31 @@ impl Store {
     }
 
     /// The log chain over the unit's entries 1..=`seq` (`seq` at or below
-    /// the cursor). Stored with each entry; recomputed from the entries for
-    /// logs written before chains were kept.
+    /// the cursor). Stored at the end of each push; for a seq in between (a
+    /// claim from an agent that stopped mid-push, a log written before
+    /// chains were kept) it is computed from the nearest stored one below,
+    /// and kept.
     pub fn chain_at(&self, code: &UnitCode, seq: u64) -> Result<[u8; 32], StoreError> {
         if seq == 0 {
             return Ok(coso_proto::chain::GENESIS);
         }
-        if let Some(v) = self.tree.get(keys::chain(code, seq))?
-            && let Some(c) = coso_proto::chain::from_wire(&v)
+        let (mut from, mut c) = (0, coso_proto::chain::GENESIS);
+        if let Some(kv) = self
+            .tree
+            .range(keys::chain(code, 1)..=keys::chain(code, seq))
+            .next_back()
         {
-            return Ok(c);
+            let (k, v) = kv?;
+            if let (Some(at), Some(stored)) =
+                (keys::trailing_u64(&k), coso_proto::chain::from_wire(&v))
+            {
+                if at == seq {
+                    return Ok(stored);
+                }
+                (from, c) = (at, stored);
+            }
         }
-        let mut c = coso_proto::chain::GENESIS;
-        let mut b = sled::Batch::default();
-        for s in 1..=seq {
+        for s in from + 1..=seq {
             let e: Entry =
                 self.get(&keys::entry(code, s))?
                     .ok_or_else(|| StoreError::MissingEntry {
@@ -918,11 +935,10 @@ impl Store {
                         seq: s,
                     })?;
             c = coso_proto::chain::next(&c, &e);
-            b.insert(keys::chain(code, s), c.to_vec());
         }
         // Derived data: kept so the walk happens once, durable with the next flush.
         let _w = self.write_gate();
-        self.tree.apply_batch(b)?;
+        self.tree.insert(keys::chain(code, seq), c.to_vec())?;
         Ok(c)
     }
 

@@ -345,7 +345,8 @@ fn ingest_hub(rt: &tokio::runtime::Runtime, knobs: &Knobs, report: &mut Report, 
         "push p99",
         "entry bytes",
         "hub CPU / agents CPU",
-        "hub peak RSS",
+        "hub peak RSS (budget 256 MiB)",
+        "load average (1 min)",
     ]);
     for &batch in &knobs.batches {
         let shape = ingest::Shape {
@@ -367,11 +368,13 @@ fn ingest_hub(rt: &tokio::runtime::Runtime, knobs: &Knobs, report: &mut Report, 
             .map(|r| format!("{}/{}", thousands(r.hub_rate()), thousands(r.raw_rate())))
             .collect();
         println!(
-            "ingest batch {batch}: hub {} values/s vs raw sled {} values/s ({}); every run hub/raw: {}",
+            "ingest batch {batch}: hub {} values/s vs raw sled {} values/s ({}); every run hub/raw: {}; hub peak RSS {} (budget 256 MiB); load {}",
             thousands(o.hub_rate()),
             thousands(raw),
             pct(o.hub_rate(), raw),
-            all.join(", ")
+            all.join(", "),
+            mib(runs.iter().map(|r| r.hub_peak_kb).max().unwrap_or(0)),
+            load_average(),
         );
         t.row(vec![
             batch.to_string(),
@@ -395,6 +398,11 @@ fn ingest_hub(rt: &tokio::runtime::Runtime, knobs: &Knobs, report: &mut Report, 
                 cores()
             ),
             mib(runs.iter().map(|r| r.hub_peak_kb).max().unwrap_or(0)),
+            load_average()
+                .split_whitespace()
+                .next()
+                .unwrap_or_default()
+                .to_string(),
         ]);
         rss.row(vec![
             format!("peak under ingest ({agents} agents, {batch} entries/push)"),

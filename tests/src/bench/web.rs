@@ -15,7 +15,30 @@ pub struct Outcome {
     pub page_bytes: usize,
     pub style_bytes: usize,
     pub idle_rss_kb: u64,
+    /// What the idle RSS is made of: anonymous, file-backed (the binary),
+    /// and of the anonymous part, transparent huge pages.
+    pub idle_anon_kb: u64,
+    pub idle_file_kb: u64,
+    pub idle_huge_kb: u64,
+    /// After sign-in and the first 100 grid requests.
+    pub after_100_rss_kb: u64,
     pub after_rss_kb: u64,
+    /// After all requests, once the hub has been idle for two seconds
+    /// (the allocator returns freed memory after a delay).
+    pub settled_rss_kb: u64,
+}
+
+/// A field of /proc/PID/smaps_rollup in kB (`AnonHugePages`).
+fn rollup_kb(pid: u32, field: &str) -> u64 {
+    std::fs::read_to_string(format!("/proc/{pid}/smaps_rollup"))
+        .ok()
+        .and_then(|t| {
+            t.lines().find_map(|l| {
+                let rest = l.strip_prefix(field)?.strip_prefix(':')?;
+                rest.split_whitespace().next()?.parse().ok()
+            })
+        })
+        .unwrap_or(0)
 }
 
 const PASSWORD: &str = "benchmark password 2026";
@@ -73,6 +96,9 @@ pub fn run(rounds: usize) -> Outcome {
     // Let the hub settle after the import, then read its idle footprint.
     std::thread::sleep(Duration::from_millis(500));
     let idle_rss_kb = measure::rss_kb(pid);
+    let idle_anon_kb = measure::proc_kb(pid, "RssAnon").unwrap_or(0);
+    let idle_file_kb = measure::proc_kb(pid, "RssFile").unwrap_or(0);
+    let idle_huge_kb = rollup_kb(pid, "AnonHugePages");
     let (client, cookie) = session(&hub);
     let url = format!("https://{}/periods/2026-H1", hub.web);
     let get = || {
@@ -92,19 +118,30 @@ pub fn run(rounds: usize) -> Outcome {
         .map(|b| b.len())
         .unwrap_or_default();
     let mut samples = Vec::with_capacity(rounds);
-    for _ in 0..rounds {
+    let mut after_100_rss_kb = 0;
+    for i in 0..rounds {
         let t = Instant::now();
         get();
         samples.push(t.elapsed());
+        if i + 1 == 100 {
+            after_100_rss_kb = measure::rss_kb(pid);
+        }
     }
     let after_rss_kb = measure::rss_kb(pid);
+    std::thread::sleep(Duration::from_secs(2));
+    let settled_rss_kb = measure::rss_kb(pid);
     Outcome {
         units: units.len(),
         samples,
         page_bytes,
         style_bytes,
         idle_rss_kb,
+        idle_anon_kb,
+        idle_file_kb,
+        idle_huge_kb,
+        after_100_rss_kb,
         after_rss_kb,
+        settled_rss_kb,
     }
 }
 
@@ -128,8 +165,25 @@ pub fn table(o: &Outcome) -> String {
         mib(o.idle_rss_kb)
     );
     s += &format!(
-        "| hub RSS after sign-in and the grid requests | {} | < 64 MiB |\n",
+        "| of which anonymous / file-backed (the binary) / transparent huge pages | {} / {} / {} | |\n",
+        mib(o.idle_anon_kb),
+        mib(o.idle_file_kb),
+        mib(o.idle_huge_kb)
+    );
+    if o.after_100_rss_kb > 0 {
+        s += &format!(
+            "| hub RSS after sign-in and 100 grid requests | {} | < 64 MiB |\n",
+            mib(o.after_100_rss_kb)
+        );
+    }
+    s += &format!(
+        "| hub RSS after sign-in and the {} grid requests | {} | < 64 MiB |\n",
+        o.samples.len() + 1,
         mib(o.after_rss_kb)
+    );
+    s += &format!(
+        "| the same, 2 s later | {} | < 64 MiB |\n",
+        mib(o.settled_rss_kb)
     );
     s
 }
