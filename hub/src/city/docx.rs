@@ -53,13 +53,16 @@ impl CityDocx<'_> {
     pub fn render(&self) -> Result<Vec<u8>, CityError> {
         docx::write(|| {
             let phrase = crate::compile::period_phrase(&self.rollup.period);
-            let mut appendix = vec![Block::T(docx::grid_table(self.grid(), LANDSCAPE_WIDTH))];
+            let mut appendix = vec![Block::T(Box::new(docx::grid_table(
+                self.grid(),
+                LANDSCAPE_WIDTH,
+            )))];
             appendix.extend(
                 docx::annex_title("Phụ lục II", "TÌNH HÌNH GỬI BÁO CÁO CỦA CÁC PHƯỜNG, XÃ")
                     .into_iter()
-                    .map(Block::P),
+                    .map(|p| Block::P(Box::new(p))),
             );
-            appendix.push(Block::T(self.deliveries_table()));
+            appendix.push(Block::T(Box::new(self.deliveries_table())));
             Document {
                 letterhead: self.letterhead,
                 report_date: self.rollup.report_date,

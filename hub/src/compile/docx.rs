@@ -230,12 +230,9 @@ pub(crate) struct Document<'a> {
 }
 
 /// A paragraph or a table, in document order.
-// A report holds a few dozen blocks, built once and moved into the document:
-// boxing docx-rs' large `Paragraph` would only add allocations.
-#[allow(clippy::large_enum_variant)]
 pub(crate) enum Block {
-    P(Paragraph),
-    T(Table),
+    P(Box<Paragraph>),
+    T(Box<Table>),
 }
 
 impl Document<'_> {
@@ -283,8 +280,8 @@ pub(crate) fn build(m: &Model) -> Docx {
 /// The ward's report: its sections, Phụ lục I by kind of unit, and every
 /// unit's own text (Phụ lục II).
 fn document<'a>(m: &Model<'a>) -> Document<'a> {
-    let mut appendix = vec![Block::T(appendix_table(m, LANDSCAPE_WIDTH))];
-    appendix.extend(annex_opinions(m).into_iter().map(Block::P));
+    let mut appendix = vec![Block::T(Box::new(appendix_table(m, LANDSCAPE_WIDTH)))];
+    appendix.extend(annex_opinions(m).into_iter().map(|p| Block::P(Box::new(p))));
     Document {
         letterhead: m.letterhead(),
         report_date: m.input.report_date,
@@ -353,8 +350,8 @@ fn frame(d: Document) -> Docx {
     }
     for b in appendix {
         doc = match b {
-            Block::P(p) => doc.add_paragraph(p),
-            Block::T(t) => doc.add_table(t),
+            Block::P(p) => doc.add_paragraph(*p),
+            Block::T(t) => doc.add_table(*t),
         };
     }
     // The last section's properties live on the document: the appendix,

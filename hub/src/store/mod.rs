@@ -712,6 +712,16 @@ impl Store {
         Ok(self.get(&keys::state(code))?.unwrap_or_default())
     }
 
+    /// Part of a unit's folded state: `T` names some of its fields and serde
+    /// skips the others without building them, so a city-scale report reads
+    /// the submissions and not every activity.
+    pub fn unit_state_part<T: DeserializeOwned + Default>(
+        &self,
+        code: &UnitCode,
+    ) -> Result<T, StoreError> {
+        Ok(self.get(&keys::state(code))?.unwrap_or_default())
+    }
+
     /// When the hub first received a submission from the unit for the period.
     /// Timeliness counts from it: a report that reached the ward on time and
     /// was returned for correction does not become late when it comes back.

@@ -1,13 +1,28 @@
 //! The consolidated report of a period in one format: the ward's own units,
 //! or at a city-level hub the roll-up of the wards' reports.
 
-use coso_proto::Period;
+use std::collections::BTreeMap;
+
 use coso_proto::domain::calendar::vietnam;
+use coso_proto::{Period, PeriodCode, Review, SubmittedReport, UnitState};
+use serde::Deserialize;
 
 use super::{Ward, WardError};
 use crate::city::{self, CityError};
-use crate::compile::Format;
+use crate::compile::{Format, UnitEntry};
 use crate::reporting;
+use crate::store::Enrolment;
+
+/// The part of a unit's folded state a report needs when the unit has
+/// submitted: its submissions and their reviews, not its activities,
+/// values and notes (most of a state's bytes).
+#[derive(Debug, Default, Deserialize)]
+struct Submitted {
+    #[serde(default)]
+    submissions: BTreeMap<PeriodCode, SubmittedReport>,
+    #[serde(default)]
+    reviews: BTreeMap<PeriodCode, Review>,
+}
 
 /// Whose report: the hub decides by what it holds, or the caller asks for
 /// the wards' roll-up explicitly (`--wards`).
@@ -28,6 +43,31 @@ pub struct Report {
 }
 
 impl Ward {
+    /// [`Ward::entries`] for a report: a unit that submitted for the period
+    /// is read without its activities, values and notes (a submission is
+    /// frozen and carries its own); the others are read whole, since whether
+    /// they have a draft depends on those.
+    fn report_entries(&self, period: &Period) -> Result<Vec<UnitEntry>, WardError> {
+        let store = &self.hub.store;
+        store
+            .units()?
+            .iter()
+            .filter(|r| r.enrolment != Enrolment::Revoked)
+            .map(|rec| {
+                let part: Submitted = store.unit_state_part(&rec.unit.code)?;
+                if !part.submissions.contains_key(&period.code) {
+                    return self.entry(rec, period);
+                }
+                let st = UnitState {
+                    submissions: part.submissions,
+                    reviews: part.reviews,
+                    ..UnitState::default()
+                };
+                self.entry_of(rec, &st, period)
+            })
+            .collect()
+    }
+
     /// [`Ward::report`] on the blocking pool: a city's report takes long
     /// enough that it must not hold up an async worker.
     pub async fn report_off_thread(
@@ -49,7 +89,7 @@ impl Ward {
         format: Format,
         scope: Scope,
     ) -> Result<Report, WardError> {
-        let entries = self.entries(period)?;
+        let entries = self.report_entries(period)?;
         let file_name = format!("bao-cao-{}.{}", period.code, format.extension());
         if let Some(wards) = self.wards(scope == Scope::Wards, period, &entries)? {
             if wards.is_empty() {
@@ -95,5 +135,47 @@ impl Ward {
             media_type: format.media_type(),
             file_name,
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The view reads the same submissions and reviews from a stored state
+    /// as the whole `UnitState` does (the field names are the state's own).
+    #[test]
+    fn the_submitted_view_reads_what_the_state_holds() {
+        let period: PeriodCode = "2026-H1".parse().unwrap();
+        let at = chrono::Utc::now();
+        let mut st = UnitState::default();
+        st.submissions.insert(
+            period.clone(),
+            SubmittedReport {
+                period: period.clone(),
+                submitted_at: at,
+                values: [("CK01".to_string(), coso_proto::Value::Number(3.0))].into(),
+                notes: BTreeMap::new(),
+                activities_hash: "h".into(),
+                activities: 2,
+            },
+        );
+        st.reviews.insert(
+            period.clone(),
+            Review {
+                period: period.clone(),
+                decision: coso_proto::Decision::Returned,
+                reason: "thiếu số liệu".into(),
+                decided_at: at,
+            },
+        );
+        st.values
+            .entry(period.clone())
+            .or_default()
+            .insert("CK01".into(), coso_proto::Value::Number(3.0));
+        let bytes = serde_json::to_vec(&st).unwrap();
+        let part: Submitted = serde_json::from_slice(&bytes).unwrap();
+        assert_eq!(part.submissions, st.submissions);
+        assert_eq!(part.reviews, st.reviews);
     }
 }

@@ -1,7 +1,7 @@
 //! Where every expected unit stands for a period: the facts `status`, the
 //! report, the review rules and the upstream schedule are all built from.
 
-use coso_proto::{Decision, Period, ReportState};
+use coso_proto::{Decision, Period, ReportState, UnitState};
 
 use super::{Ward, WardError};
 use crate::city;
@@ -20,8 +20,18 @@ pub enum Standing {
 impl Ward {
     /// What the hub holds for one unit in the period.
     pub(super) fn entry(&self, rec: &UnitRecord, period: &Period) -> Result<UnitEntry, WardError> {
+        let st = self.hub.store.unit_state(&rec.unit.code)?;
+        self.entry_of(rec, &st, period)
+    }
+
+    /// [`Ward::entry`] from a state already read.
+    pub(super) fn entry_of(
+        &self,
+        rec: &UnitRecord,
+        st: &UnitState,
+        period: &Period,
+    ) -> Result<UnitEntry, WardError> {
         let code = &rec.unit.code;
-        let st = self.hub.store.unit_state(code)?;
         let p = &period.code;
         let report = st.submissions.get(p).cloned();
         let has_data = st.values.get(p).is_some_and(|v| !v.is_empty())

@@ -941,8 +941,8 @@ fn a_city_hub_rolls_up_the_wards_reports() {
 
 /// The city's DOCX (Decree 30/2020, a column per ward at two wards), read
 /// back by LibreOffice as text: each indicator row of Phụ lục I is its
-/// name, its unit of measure, Gia Viên's total, Lê Lợi's and the city's, one
-/// cell a line; the city's equals the sum of the wards' (sum and count-yes)
+/// name, its unit of measure, Gia Viên's total, Lê Lợi's and the city's, cell
+/// after cell; the city's equals the sum of the wards' (sum and count-yes)
 /// and what the JSON roll-up says.
 fn city_docx_totals_are_the_wards_sums(
     city: &Hub,
@@ -978,7 +978,12 @@ fn city_docx_totals_are_the_wards_sums(
     ] {
         assert!(text.contains(needle), "city DOCX lacks {needle:?}:\n{text}");
     }
-    let lines: Vec<&str> = text.lines().map(str::trim).collect();
+    // One cell a line (or tab-separated, depending on the filter): cells.
+    let lines: Vec<&str> = text
+        .split(['\n', '\t'])
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .collect();
     // "1.234,5" the Vietnamese way; "—" is no value.
     let number = |s: &str| -> Option<f64> { s.replace('.', "").replace(',', ".").parse().ok() };
     let mut checked = 0;
