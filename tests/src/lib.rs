@@ -4,6 +4,7 @@
 
 pub mod bench;
 pub mod browser;
+pub mod proxy;
 pub mod ward;
 
 use std::io::{BufRead, BufReader};

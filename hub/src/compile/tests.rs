@@ -540,6 +540,32 @@ fn status_tells_on_time_from_late_at_the_deadline() {
     assert_eq!(*order.last().unwrap(), "HCCB");
 }
 
+/// A diverged unit is marked on its status row and in the JSON document
+/// (`status --json`), and an older document without the field still reads.
+#[test]
+fn status_marks_a_diverged_unit() {
+    let mut f = Fixture::new();
+    f.units[0].diverged = true;
+    let code = f.units[0].unit.code.clone();
+    let s = status(&f.input());
+    for row in &s.units {
+        assert_eq!(row.diverged, row.unit == code, "{row:?}");
+    }
+    let doc = serde_json::to_value(&s).unwrap();
+    let row = doc["units"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["unit"] == code.to_string())
+        .unwrap()
+        .clone();
+    assert_eq!(row["diverged"], true, "{row}");
+    let mut old = row;
+    old.as_object_mut().unwrap().remove("diverged");
+    let back: StatusRow = serde_json::from_value(old).unwrap();
+    assert!(!back.diverged);
+}
+
 #[test]
 fn status_as_text_puts_totals_first() {
     let f = Fixture::new();

@@ -2,9 +2,11 @@
 //! recovered without dropping anything, and backups of hub and agent come
 //! back without losing an entry or a review decision.
 
+use std::io::Write;
 use std::path::Path;
+use std::process::{Command, Stdio};
 
-use coso_tests::{Agent, Hub, Run};
+use coso_tests::{Agent, Hub, Run, bins};
 use serde_json::Value;
 
 const NOW: &str = "2026-11-05T09:00:00+07:00";
@@ -46,6 +48,102 @@ fn titles(a: &Agent) -> Vec<String> {
         .collect();
     t.sort();
     t
+}
+
+/// The unit's row of `coso-hub status --period P --json`.
+fn status_row(hub: &Hub, period: &str, code: &str) -> Value {
+    let s = hub
+        .cmd(&["status", "--period", period, "--json"])
+        .ok()
+        .json();
+    s["units"]
+        .as_array()
+        .expect("units")
+        .iter()
+        .find(|u| u["unit"] == code)
+        .cloned()
+        .unwrap_or_else(|| panic!("{code} not in status: {s:#}"))
+}
+
+/// The dashboard as a viewer sees it (HTTPS, trusting the hub's CA).
+struct Viewer {
+    client: reqwest::blocking::Client,
+    cookie: String,
+    base: String,
+}
+
+impl Viewer {
+    fn sign_in(hub: &Hub) -> Viewer {
+        const PASSWORD: &str = "mật khẩu người xem 2026";
+        let mut add = Command::new(&bins().hub)
+            .args(["user", "add", "xem", "--role", "viewer", "--password-stdin"])
+            .arg("--data-dir")
+            .arg(&hub.dir)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::null())
+            .spawn()
+            .expect("spawn user add");
+        writeln!(add.stdin.take().expect("stdin"), "{PASSWORD}").expect("write password");
+        assert!(add.wait().expect("user add").success(), "user add");
+        let ca_file = hub.dir.parent().expect("parent").join("integrity-ca.crt");
+        hub.cmd(&["web-ca", "--out", ca_file.to_str().expect("utf-8 path")])
+            .ok();
+        let ca =
+            reqwest::Certificate::from_pem(&std::fs::read(&ca_file).expect("ca")).expect("pem");
+        let client = reqwest::blocking::Client::builder()
+            .tls_certs_merge([ca])
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .expect("client");
+        let base = format!("https://{}", hub.web);
+        let body = url::form_urlencoded::Serializer::new(String::new())
+            .append_pair("username", "xem")
+            .append_pair("password", PASSWORD)
+            .finish();
+        let r = client
+            .post(format!("{base}/login"))
+            .header("origin", &base)
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(body)
+            .send()
+            .expect("login");
+        assert_eq!(r.status(), 303, "login");
+        let cookie = r
+            .headers()
+            .get_all("set-cookie")
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .find_map(|v| v.split(';').next().filter(|c| c.starts_with("__Host-")))
+            .expect("session cookie")
+            .to_string();
+        Viewer {
+            client,
+            cookie,
+            base,
+        }
+    }
+
+    fn page(&self, path: &str) -> String {
+        let r = self
+            .client
+            .get(format!("{}{path}", self.base))
+            .header("cookie", &self.cookie)
+            .send()
+            .expect("get page");
+        assert_eq!(r.status(), 200, "{path}");
+        r.text().expect("page text")
+    }
+}
+
+/// Whether the element for `code` on a dashboard page carries the
+/// diverged badge.
+fn badge(page: &str, code: &str) -> bool {
+    let Some(at) = page.find(&format!("data-unit=\"{code}\"")) else {
+        return false;
+    };
+    let rest = &page[at..];
+    let end = rest[1..].find("data-unit=").map_or(rest.len(), |e| e + 1);
+    rest[..end].contains("data-diverged")
 }
 
 fn sync_fails(a: &Agent, lang: Option<&str>) -> Run {
@@ -98,6 +196,26 @@ fn two_copies_of_an_agent_are_stopped_and_recover_keeps_every_entry() {
     sync_fails(&a, None);
     let text = hub.cmd(&["unit", "show", "TDP31"]).ok();
     assert!(text.stdout().contains("CẢNH BÁO"), "{}", text.context());
+    // `status` marks it too, in JSON and in words, and so does the dashboard.
+    assert_eq!(status_row(&hub, "2026-H1", "TDP31")["diverged"], true);
+    let text = hub.cmd(&["status", "--period", "2026-H1"]).ok();
+    assert!(
+        text.stdout().contains("LỆCH DỮ LIỆU") && text.stdout().contains("coso-hub unit reissue"),
+        "{}",
+        text.context()
+    );
+    let text = hub
+        .cmd(&["status", "--period", "2026-H1", "--lang", "en"])
+        .ok();
+    assert!(text.stdout().contains("DIVERGED"), "{}", text.context());
+    let viewer = Viewer::sign_in(&hub);
+    let grid = viewer.page("/periods/2026-H1");
+    assert!(badge(&grid, "TDP31"), "no badge on the grid:\n{grid}");
+    let page = viewer.page("/periods/2026-H1/units/TDP31");
+    assert!(
+        page.contains("data-diverged"),
+        "no badge on the unit page:\n{page}"
+    );
 
     // VH-XH reissues; B recovers: the hub's log, then B's own changes.
     let relink = hub.cmd(&["unit", "reissue", "TDP31"]).ok().last_line();
@@ -108,6 +226,15 @@ fn two_copies_of_an_agent_are_stopped_and_recover_keeps_every_entry() {
     let s = show(&hub, "TDP31");
     assert_eq!(s["diverged"], false, "{s:#}");
     assert_eq!(s["acked_seq"], 5, "{s:#}");
+    assert_eq!(status_row(&hub, "2026-H1", "TDP31")["diverged"], false);
+    let text = hub.cmd(&["status", "--period", "2026-H1"]).ok();
+    assert!(
+        !text.stdout().contains("LỆCH DỮ LIỆU"),
+        "{}",
+        text.context()
+    );
+    let grid = viewer.page("/periods/2026-H1");
+    assert!(!badge(&grid, "TDP31"), "{grid}");
     assert_eq!(s["activities"], 5, "A's and B's activities all kept: {s:#}");
     let st = status(&b);
     assert_eq!(

@@ -2,17 +2,14 @@
 //! push through cut connections and SIGKILLs of either side, a hub restored
 //! from an older copy, and the refusals that must leave nothing written.
 //!
-//! Most scenarios put a small TCP proxy between agent and hub. It gives the
+//! Most scenarios put the fault proxy (`coso_tests::proxy`) between agent and hub. It gives the
 //! agent one address that survives hub restarts, counts the bytes on the
 //! wire, and can cut the connection or kill a process after N bytes from the
 //! agent, which lands the fault in the middle of a batch.
 
 use std::collections::BTreeMap;
-use std::io::{Read, Write};
-use std::net::{Shutdown, TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
 use chrono::{Duration as Days, NaiveDate};
@@ -20,6 +17,7 @@ use coso_agent::sync::client::HubClient;
 use coso_agent::sync::{Code, SyncError};
 use coso_proto::link::EnrolmentLink;
 use coso_proto::{Activity, ActivityId, Change, Entry, Form, Lang, pb};
+use coso_tests::proxy::{Proxy, Trip};
 use coso_tests::{Agent, Hub, Run};
 use serde_json::Value;
 
@@ -29,132 +27,6 @@ const PERIODS: [&str; 3] = ["2026-H1", "2026-M9", "2026-Y"];
 /// Batches of this many entries in the fault scenarios, so a sync of the
 /// year log is ~20 batches and every kill point falls inside one.
 const SMALL_BATCH: &str = "25";
-
-// ---------------------------------------------------------------- proxy --
-
-enum Trip {
-    /// Drop the connection (both directions) at the byte.
-    Cut,
-    /// Run this (kill a process), then keep forwarding.
-    Call(Box<dyn FnOnce() + Send>),
-}
-
-struct ProxyInner {
-    target: Mutex<String>,
-    up: AtomicU64,
-    down: AtomicU64,
-    trip: Mutex<Option<(u64, Trip)>>,
-}
-
-/// Forwards 127.0.0.1:PORT to the hub's gRPC address.
-struct Proxy {
-    addr: String,
-    inner: Arc<ProxyInner>,
-}
-
-impl Proxy {
-    fn start(target: &str) -> Proxy {
-        let listener = TcpListener::bind("127.0.0.1:0").expect("bind proxy");
-        let addr = listener.local_addr().expect("proxy addr").to_string();
-        let inner = Arc::new(ProxyInner {
-            target: Mutex::new(target.to_string()),
-            up: AtomicU64::new(0),
-            down: AtomicU64::new(0),
-            trip: Mutex::new(None),
-        });
-        let shared = inner.clone();
-        // The accept thread lives as long as the test process; it only ever
-        // blocks in accept.
-        std::thread::spawn(move || {
-            for client in listener.incoming() {
-                let Ok(client) = client else { continue };
-                let target = shared.target.lock().unwrap().clone();
-                let Ok(server) = TcpStream::connect(&target) else {
-                    continue; // the hub is down: the agent sees a closed connection
-                };
-                let _ = client.set_nodelay(true);
-                let _ = server.set_nodelay(true);
-                let (c2, s2) = (client.try_clone().unwrap(), server.try_clone().unwrap());
-                let a = shared.clone();
-                let b = shared.clone();
-                std::thread::spawn(move || pump(client, server, &a, true));
-                std::thread::spawn(move || pump(s2, c2, &b, false));
-            }
-        });
-        Proxy { addr, inner }
-    }
-
-    fn retarget(&self, target: &str) {
-        *self.inner.target.lock().unwrap() = target.to_string();
-    }
-
-    /// Fires `trip` once the agent has sent `more` further bytes.
-    fn arm(&self, more: u64, trip: Trip) {
-        let at = self.inner.up.load(Ordering::SeqCst) + more;
-        *self.inner.trip.lock().unwrap() = Some((at, trip));
-    }
-
-    fn disarm(&self) {
-        self.inner.trip.lock().unwrap().take();
-    }
-
-    /// (agent->hub, hub->agent) bytes so far.
-    fn bytes(&self) -> (u64, u64) {
-        (
-            self.inner.up.load(Ordering::SeqCst),
-            self.inner.down.load(Ordering::SeqCst),
-        )
-    }
-
-    /// The link with the hub's address replaced by the proxy's.
-    fn link(&self, link: &str) -> String {
-        let start = link.find("://").expect("link scheme") + 3;
-        let end = start + link[start..].find('/').expect("link path");
-        format!("{}{}{}", &link[..start], self.addr, &link[end..])
-    }
-}
-
-fn pump(mut from: TcpStream, mut to: TcpStream, inner: &ProxyInner, up: bool) {
-    let mut buf = vec![0u8; 16 * 1024];
-    loop {
-        let n = match from.read(&mut buf) {
-            Ok(0) | Err(_) => break,
-            Ok(n) => n,
-        };
-        let mut send = n;
-        let mut fired = None;
-        if up {
-            let before = inner.up.fetch_add(n as u64, Ordering::SeqCst);
-            let mut trip = inner.trip.lock().unwrap();
-            if let Some((at, _)) = &*trip
-                && before + n as u64 >= *at
-            {
-                send = at.saturating_sub(before) as usize;
-                fired = trip.take().map(|(_, t)| t);
-            }
-        } else {
-            inner.down.fetch_add(n as u64, Ordering::SeqCst);
-        }
-        if to.write_all(&buf[..send]).is_err() {
-            break;
-        }
-        match fired {
-            Some(Trip::Cut) => {
-                let _ = from.shutdown(Shutdown::Both);
-                let _ = to.shutdown(Shutdown::Both);
-                return;
-            }
-            Some(Trip::Call(f)) => {
-                f();
-                if to.write_all(&buf[send..n]).is_err() {
-                    break;
-                }
-            }
-            None => {}
-        }
-    }
-    let _ = to.shutdown(Shutdown::Write);
-}
 
 fn sigkill(pid: u32) {
     // SAFETY: plain libc call on a pid this test spawned.
