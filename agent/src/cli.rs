@@ -202,6 +202,20 @@ pub enum ActivityCommand {
     #[command(after_help = "Ví dụ / Example:\n  coso-agent activity edit HD-3 --participants 52")]
     Edit(ActivityEditArgs),
 
+    /// Nhập nhiều hoạt động từ tệp CSV hoặc XLSX; sai một dòng thì không ghi gì / import activities (all or none)
+    #[command(
+        after_help = "Ví dụ / Example:\n  coso-agent activity import hoat-dong.csv\n\n\
+        Mỗi dòng một hoạt động, các cột: ngày (YYYY-MM-DD hoặc DD/MM/YYYY), hình thức (mã như conference\n\
+        hoặc tên như \"Hội nghị\"), tên hoạt động, số người, ghi chú. Dòng tiêu đề có thể có hoặc không;\n\
+        nếu có, các cột được nhận theo tên. Có lỗi ở bất kỳ dòng nào thì không ghi gì.\n\
+        One activity per row: date, form, title, participants, note; a header row may name the columns.\n\
+        All or nothing: every bad row is listed by its line."
+    )]
+    Import {
+        /// Tệp .csv, .xlsx, .xls hoặc .ods / the file
+        file: PathBuf,
+    },
+
     /// Xóa một hoạt động (mã không bao giờ được dùng lại) / remove an activity (ids are never reused)
     #[command(after_help = "Ví dụ / Example:\n  coso-agent activity remove HD-3")]
     Remove {

@@ -26,6 +26,9 @@ pub enum LineErrorKind {
     MissingCode,
     /// `CODE,87,5` in a comma-separated file: a decimal comma or two columns?
     AmbiguousDecimal { code: String },
+    /// An activity row refused as `activity add` refuses its flags: the
+    /// refusal in Vietnamese and in English.
+    Activity { vi: String, en: String },
 }
 
 /// Input the agent refuses. Nothing is written when one of these is returned.
@@ -73,6 +76,19 @@ pub enum InputError {
     },
     #[error("{}: no values found", path.display())]
     EmptyImport { path: PathBuf },
+    #[error("{}: import refused, {} error(s)", path.display(), errors.len())]
+    ActivityImport {
+        path: PathBuf,
+        errors: Vec<LineError>,
+    },
+    #[error("{}: no activities found", path.display())]
+    EmptyActivityImport { path: PathBuf },
+    #[error("{}: {rows} rows; at most {max} can be imported at once", path.display())]
+    TooManyRows {
+        path: PathBuf,
+        rows: usize,
+        max: usize,
+    },
     #[error("{}: not a readable spreadsheet: {reason}", path.display())]
     Spreadsheet { path: PathBuf, reason: String },
     #[error("cannot read {}: {source}", path.display())]

@@ -176,6 +176,19 @@ pub fn domain_message(field: &str, e: &DomainError, lang: Lang) -> String {
     format!("{field}: {why}")
 }
 
+/// A refusal of one field, without the "Refused:" head, in Vietnamese and
+/// English (for a line of an import).
+pub fn field_refusal(e: &InputError) -> (String, String) {
+    let strip = |lang: Lang, head: &str| {
+        let text = input_message(e, lang);
+        text.strip_prefix(head).unwrap_or(&text).to_string()
+    };
+    (
+        strip(Lang::Vi, "Không chấp nhận: "),
+        strip(Lang::En, "Refused: "),
+    )
+}
+
 /// The Vietnamese or English name of a report state.
 pub fn state_name(s: ReportState, lang: Lang) -> &'static str {
     match s {
@@ -216,6 +229,7 @@ fn line_error(e: &LineError, lang: Lang) -> String {
                  quote the value (\"87,5\") or separate columns with ;"
             ),
         },
+        LineErrorKind::Activity { vi, en } => lang.pick(vi, en).to_string(),
     };
     match lang {
         Lang::Vi => format!("  dòng {}: {what}", e.line),
@@ -335,6 +349,38 @@ pub fn input_message(e: &InputError, lang: Lang) -> String {
             }
             lines.join("\n")
         }
+        E::ActivityImport { path, errors } => {
+            let head = match lang {
+                Lang::Vi => format!(
+                    "Không nhập tệp {}: có {} dòng lỗi, không hoạt động nào được ghi:",
+                    path.display(),
+                    errors.len()
+                ),
+                Lang::En => format!(
+                    "Import of {} refused: {} row(s) in error, no activity was written:",
+                    path.display(),
+                    errors.len()
+                ),
+            };
+            let mut lines = vec![head];
+            lines.extend(errors.iter().map(|l| line_error(l, lang)));
+            lines.join("\n")
+        }
+        E::EmptyActivityImport { path } => match lang {
+            Lang::Vi => format!(
+                "Không chấp nhận: tệp {} không có hoạt động nào \
+                 (các cột: ngày, hình thức, tên hoạt động, số người, ghi chú)",
+                path.display()
+            ),
+            Lang::En => format!("Refused: {e} (columns: date, form, title, participants, note)"),
+        },
+        E::TooManyRows { path, rows, max } => match lang {
+            Lang::Vi => format!(
+                "Không chấp nhận: tệp {} có {rows} dòng; mỗi lần nhập tối đa {max} dòng",
+                path.display()
+            ),
+            Lang::En => format!("Refused: {e}"),
+        },
         E::EmptyImport { path } => match lang {
             Lang::Vi => format!(
                 "Không chấp nhận: tệp {} không có dòng số liệu nào (cột 1: mã chỉ tiêu, cột 2: giá trị)",

@@ -122,6 +122,42 @@ impl From<sled::Error> for StoreError {
     }
 }
 
+/// When the last sync found nothing to do ([`Store::note_synced`]).
+const SYNCED_FILE: &str = "last-sync";
+
+fn read_synced(dir: &Path) -> Option<DateTime<Utc>> {
+    let text = std::fs::read_to_string(dir.join(SYNCED_FILE)).ok()?;
+    DateTime::parse_from_rfc3339(text.trim())
+        .ok()
+        .map(|t| t.with_timezone(&Utc))
+}
+
+/// See [`Store::change_stamp`].
+#[derive(Debug, Clone, Copy)]
+pub struct ChangeStamp {
+    log: (u64, std::time::SystemTime),
+    conf: (u64, std::time::SystemTime),
+    folder: std::time::SystemTime,
+    taken: std::time::SystemTime,
+}
+
+impl ChangeStamp {
+    /// Whether nothing was written between `earlier` and this stamp. A
+    /// file's time moves in the kernel's clock ticks, so a write within a
+    /// tick of the last one may leave it unchanged: `earlier` counts only if
+    /// the log was last written well (a second) before it was taken.
+    pub fn unchanged_since(&self, earlier: &ChangeStamp) -> bool {
+        let settled = earlier
+            .taken
+            .duration_since(earlier.log.1)
+            .is_ok_and(|d| d >= Duration::from_secs(1));
+        settled
+            && self.log == earlier.log
+            && self.conf == earlier.conf
+            && self.folder == earlier.folder
+    }
+}
+
 const K_IDENTITY: &[u8] = b"meta/identity";
 /// The unit's sync credential, in a file of its own (0600) in the data dir.
 pub const CREDENTIAL_FILE: &str = "credential";
@@ -387,23 +423,42 @@ impl Store {
         recorded_at: DateTime<Utc>,
         activity_counter: Option<u64>,
     ) -> Result<Entry, StoreError> {
+        let mut entries =
+            self.append_all(std::slice::from_ref(change), recorded_at, activity_counter)?;
+        Ok(entries.remove(0))
+    }
+
+    /// [`Store::append`] for several changes: consecutive entries, written
+    /// with the folded state in one atomic write (all of them or none).
+    pub fn append_all(
+        &self,
+        changes: &[Change],
+        recorded_at: DateTime<Utc>,
+        activity_counter: Option<u64>,
+    ) -> Result<Vec<Entry>, StoreError> {
         let _guard = self.write.lock().unwrap_or_else(|p| p.into_inner());
-        let seq = self.head_seq()? + 1;
-        let entry = Entry::new(seq, change, recorded_at);
-        let chain = coso_proto::chain::next(&self.chain_at(seq - 1)?, &entry);
+        let head = self.head_seq()?;
+        let mut chain = self.chain_at(head)?;
         let mut state = self.unit_state()?;
-        state.apply(change);
         let mut batch = sled::Batch::default();
-        batch.insert(seq_key(P_LOG, seq), to_json(&entry));
-        batch.insert(seq_key(P_CHAIN, seq), &chain[..]);
-        batch.insert(K_HEAD, &seq.to_be_bytes());
+        let mut entries = Vec::with_capacity(changes.len());
+        for (i, change) in changes.iter().enumerate() {
+            let seq = head + 1 + i as u64;
+            let entry = Entry::new(seq, change, recorded_at);
+            chain = coso_proto::chain::next(&chain, &entry);
+            state.apply(change);
+            batch.insert(seq_key(P_LOG, seq), to_json(&entry));
+            batch.insert(seq_key(P_CHAIN, seq), &chain[..]);
+            entries.push(entry);
+        }
+        batch.insert(K_HEAD, &(head + changes.len() as u64).to_be_bytes());
         batch.insert(K_STATE, to_json(&state));
         if let Some(n) = activity_counter {
             let n = n.max(self.activity_counter()?);
             batch.insert(K_COUNTER, &n.to_be_bytes());
         }
         self.db.apply_batch(batch)?;
-        Ok(entry)
+        Ok(entries)
     }
 
     /// The log chain over entries 1..=`seq` (`seq` at or below the head).
@@ -481,8 +536,71 @@ impl Store {
         Ok(out)
     }
 
+    /// The sync cursors. `last_sync` is the later of the one recorded with
+    /// them and the one [`Store::note_synced`] left beside the database.
     pub fn sync_state(&self) -> Result<SyncState, StoreError> {
-        Ok(self.get_json(K_SYNC)?.unwrap_or_default())
+        let mut s: SyncState = self.get_json(K_SYNC)?.unwrap_or_default();
+        if let Some(t) = read_synced(&self.dir)
+            && s.last_sync.is_none_or(|l| l < t)
+        {
+            s.last_sync = Some(t);
+        }
+        Ok(s)
+    }
+
+    /// Records the time of a sync that found nothing to send or apply,
+    /// without opening the database: a small file beside it, replaced
+    /// atomically and not flushed (it is a note for people, never a cursor;
+    /// after a crash `status` shows an earlier time). Only call it when the
+    /// stored state has no `last_error` to clear: the file says when a sync
+    /// last succeeded, not how the last attempt went.
+    pub fn note_synced(dir: &Path, at: DateTime<Utc>) -> std::io::Result<()> {
+        let path = dir.join(SYNCED_FILE);
+        let tmp = dir.join(format!("{SYNCED_FILE}.{}.tmp", std::process::id()));
+        let mut opts = OpenOptions::new();
+        opts.write(true).create(true).truncate(true);
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::OpenOptionsExt;
+            opts.mode(0o600);
+        }
+        opts.open(&tmp)?.write_all(at.to_rfc3339().as_bytes())?;
+        std::fs::rename(&tmp, &path)
+    }
+
+    /// The catalog's and the calendar's versions, without reading the
+    /// documents themselves.
+    pub fn versions(&self) -> Result<(u64, u64), StoreError> {
+        #[derive(Deserialize)]
+        struct Version {
+            version: u64,
+        }
+        let catalog = self
+            .get_json::<Version>(K_CATALOG)?
+            .map_or(0, |v| v.version);
+        let calendar = self
+            .get_json::<Version>(K_CALENDAR)?
+            .map_or(0, |v| v.version);
+        Ok((catalog, calendar))
+    }
+
+    /// A fingerprint of the database files that changes whenever anything is
+    /// written to the store, by any process: sled appends every write to its
+    /// log file `db/db`, which moves its modification time. Read without
+    /// opening the store, so a long-running sync can tell that nothing
+    /// changed since it last looked without taking the store from the
+    /// officer's commands. `None` if the files cannot be read.
+    pub fn change_stamp(dir: &Path) -> Option<ChangeStamp> {
+        let db = dir.join("db");
+        let log = std::fs::metadata(db.join("db")).ok()?;
+        let conf = std::fs::metadata(db.join("conf")).ok()?;
+        let folder = std::fs::metadata(&db).ok()?;
+        Some(ChangeStamp {
+            log: (log.len(), log.modified().ok()?),
+            conf: (conf.len(), conf.modified().ok()?),
+            folder: folder.modified().ok()?,
+            taken: std::time::SystemTime::now(),
+        })
     }
 
     /// Records the hub's acknowledged cursor (it may go DOWN if the hub was

@@ -31,7 +31,7 @@ use coso_proto::pb;
 use coso_proto::{Calendar, Catalog, Lang, Review, Unit};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
-use crate::store::{HubLink, Identity, Store, SyncState};
+use crate::store::{ChangeStamp, HubLink, Identity, Store, SyncState};
 use client::HubClient;
 
 pub use error::{NetFault, SyncError};
@@ -266,6 +266,7 @@ pub async fn recover(
 }
 
 /// What the agent holds before a sync, read in one short store visit.
+#[derive(Clone)]
 struct Local {
     unit: String,
     link: HubLink,
@@ -277,6 +278,13 @@ struct Local {
     calendar_version: u64,
 }
 
+impl Local {
+    /// The seq the Hello claims the chain at.
+    fn claim_seq(&self) -> u64 {
+        self.state.acked_seq.min(self.head)
+    }
+}
+
 fn read_local(data_dir: &Path, opts: &SyncOptions) -> Result<Local, SyncError> {
     if !data_dir.exists() {
         return Err(SyncError::NotEnrolled);
@@ -284,24 +292,139 @@ fn read_local(data_dir: &Path, opts: &SyncOptions) -> Result<Local, SyncError> {
     let store = open(data_dir, opts.store_wait)?;
     let id = store.identity()?.ok_or(SyncError::NotEnrolled)?;
     let link = id.hub.ok_or(SyncError::NotEnrolled)?;
+    let state = store.sync_state()?;
+    let head = store.head_seq()?;
+    let (catalog_version, calendar_version) = store.versions()?;
     Ok(Local {
         unit: id.unit.code.to_string(),
         link,
-        claim_chain: store.chain_at(store.sync_state()?.acked_seq.min(store.head_seq()?))?,
-        state: store.sync_state()?,
-        head: store.head_seq()?,
-        catalog_version: store.catalog()?.0,
-        calendar_version: store.calendar()?.0,
+        claim_chain: store.chain_at(state.acked_seq.min(head))?,
+        state,
+        head,
+        catalog_version,
+        calendar_version,
     })
 }
 
 /// One sync: Hello, pull what is newer, push the log from the hub's cursor.
+/// A new connection for this sync alone; see [`Session`] for rounds that
+/// keep one.
 pub async fn sync_once(data_dir: &Path, opts: &SyncOptions) -> Result<SyncReport, SyncError> {
-    let result = sync_inner(data_dir, opts).await;
-    if let Err(e) = &result {
-        record_failure(data_dir, e, opts);
+    Session::new().sync(data_dir, opts).await
+}
+
+/// Which hub a kept connection talks to, and as whom.
+#[derive(Clone, PartialEq)]
+struct HubKey {
+    addr: String,
+    fingerprint: [u8; 32],
+    credential: String,
+    lang: Lang,
+    timeout: Duration,
+}
+
+/// Syncs that follow each other in one process (`sync --watch`, the web
+/// app's background sync): the connection to the hub is kept between
+/// rounds (one TLS handshake, then one HTTP/2 stream per call), and so is
+/// what the last round read from the store, as long as the store's files
+/// show no write since ([`Store::change_stamp`]). A round with nothing to
+/// send or apply is then one Hello on the kept connection and a note of the
+/// time, without opening the store.
+#[derive(Default)]
+pub struct Session {
+    hub: Option<(HubKey, HubClient)>,
+    seen: Option<(ChangeStamp, Local)>,
+}
+
+impl Session {
+    pub fn new() -> Session {
+        Session::default()
     }
-    result
+
+    /// One sync round; see [`sync_once`].
+    pub async fn sync(
+        &mut self,
+        data_dir: &Path,
+        opts: &SyncOptions,
+    ) -> Result<SyncReport, SyncError> {
+        let result = self.round(data_dir, opts).await;
+        if let Err(e) = &result {
+            self.seen = None;
+            record_failure(data_dir, e, opts);
+        }
+        result
+    }
+
+    /// The store as the last round read it if nothing was written since,
+    /// else a fresh read (one short store visit).
+    fn local(&mut self, data_dir: &Path, opts: &SyncOptions) -> Result<Local, SyncError> {
+        // Taken before reading: a write after it shows in the next stamp.
+        let stamp = Store::change_stamp(data_dir);
+        if let (Some(now), Some((then, local))) = (&stamp, &self.seen)
+            && now.unchanged_since(then)
+        {
+            return Ok(local.clone());
+        }
+        self.seen = None;
+        let local = read_local(data_dir, opts)?;
+        self.seen = stamp.map(|s| (s, local.clone()));
+        Ok(local)
+    }
+
+    async fn round(
+        &mut self,
+        data_dir: &Path,
+        opts: &SyncOptions,
+    ) -> Result<SyncReport, SyncError> {
+        let started = Instant::now();
+        let local = self.local(data_dir, opts)?;
+        let key = HubKey {
+            addr: local.link.addr.clone(),
+            fingerprint: local.link.fingerprint,
+            credential: local.link.credential.clone(),
+            lang: opts.lang,
+            timeout: opts.timeout,
+        };
+        let (mut hub, reused) = match self.hub.take() {
+            Some((k, hub)) if k == key => (hub, true),
+            _ => (connect(&key)?, false),
+        };
+        let mut result = sync_inner(&mut hub, &local, data_dir, opts, started).await;
+        // A kept connection the hub closed (a restart, an idle timeout on
+        // the way) fails its first call; one more try on a new connection
+        // tells that apart from a hub that is really down. Syncing twice is
+        // syncing once.
+        if reused
+            && let Err(e) = &result
+            && connection_lost(e)
+        {
+            hub = connect(&key)?;
+            result = sync_inner(&mut hub, &local, data_dir, opts, started).await;
+        }
+        self.hub = Some((key, hub));
+        result
+    }
+}
+
+fn connect(key: &HubKey) -> Result<HubClient, SyncError> {
+    HubClient::connect(
+        &key.addr,
+        key.fingerprint,
+        Some(&key.credential),
+        key.lang,
+        key.timeout,
+    )
+}
+
+fn connection_lost(e: &SyncError) -> bool {
+    matches!(
+        e,
+        SyncError::HubUnreachable { .. }
+            | SyncError::Refused {
+                code: Code::Unavailable | Code::Unknown,
+                ..
+            }
+    )
 }
 
 /// Keeps the reason for `coso-agent status`; best effort, since the sync has
@@ -317,16 +440,14 @@ fn record_failure(data_dir: &Path, e: &SyncError, opts: &SyncOptions) {
     }
 }
 
-async fn sync_inner(data_dir: &Path, opts: &SyncOptions) -> Result<SyncReport, SyncError> {
-    let started = Instant::now();
-    let local = read_local(data_dir, opts)?;
-    let mut hub = HubClient::connect(
-        &local.link.addr,
-        local.link.fingerprint,
-        Some(&local.link.credential),
-        opts.lang,
-        opts.timeout,
-    )?;
+async fn sync_inner(
+    hub: &mut HubClient,
+    local: &Local,
+    data_dir: &Path,
+    opts: &SyncOptions,
+    started: Instant,
+) -> Result<SyncReport, SyncError> {
+    let (calls0, sent0, received0) = (hub.calls, hub.sent, hub.received);
     let mut report = SyncReport {
         unit: local.unit.clone(),
         hub: hub.addr().to_string(),
@@ -339,14 +460,23 @@ async fn sync_inner(data_dir: &Path, opts: &SyncOptions) -> Result<SyncReport, S
     let mut round = 0;
     loop {
         round += 1;
-        let mut hello = hub.hello(hello_request(&local)).await?;
-        verify(&mut hub, &hello, &local, data_dir, opts).await?;
+        let mut hello = hub.hello(hello_request(local)).await?;
+        verify(hub, &hello, local, data_dir, opts).await?;
         if round == 1 {
-            pull(&mut hub, &mut hello, &local, data_dir, opts, &mut report).await?;
+            pull(hub, &mut hello, local, data_dir, opts, &mut report).await?;
+            if nothing_to_send(&hello, local, &report) {
+                // Nothing to send, nothing pulled, no error to clear: the
+                // store stays closed; only the time of this sync is noted.
+                if Store::note_synced(data_dir, coso_proto::clock::now()).is_ok() {
+                    report.acked_seq = local.head;
+                    report.agent_head = local.head;
+                    break;
+                }
+            }
         }
         let mut first_sent = 0;
         match push(
-            &mut hub,
+            hub,
             &hello,
             data_dir,
             opts,
@@ -377,11 +507,23 @@ async fn sync_inner(data_dir: &Path, opts: &SyncOptions) -> Result<SyncReport, S
         }
     }
     progress.finish();
-    report.round_trips = hub.calls;
-    report.bytes_sent_approx = hub.sent;
-    report.bytes_received_approx = hub.received;
+    report.round_trips = hub.calls - calls0;
+    report.bytes_sent_approx = hub.sent - sent0;
+    report.bytes_received_approx = hub.received - received0;
     report.elapsed = started.elapsed();
     Ok(report)
+}
+
+/// Whether the hub holds exactly our log and what we recorded of it, and
+/// the pull brought nothing: then the push would only record the time.
+fn nothing_to_send(hello: &pb::HelloResponse, local: &Local, report: &SyncReport) -> bool {
+    hello.acked_seq == local.head
+        && local.state.acked_seq == local.head
+        && local.state.last_error.is_none()
+        && local.state.last_sync.is_some()
+        && report.pulled_reviews == 0
+        && !report.catalog_updated
+        && !report.calendar_updated
 }
 
 fn hello_request(local: &Local) -> pb::HelloRequest {
@@ -413,6 +555,14 @@ async fn verify(
     data_dir: &Path,
     opts: &SyncOptions,
 ) -> Result<(), SyncError> {
+    // The usual case: the hub's cursor is the one we claimed, whose chain
+    // we read with the rest of the local state.
+    if hello.acked_seq == local.claim_seq()
+        && let Some(theirs) = coso_proto::chain::from_wire(&hello.acked_chain)
+        && theirs == local.claim_chain
+    {
+        return Ok(());
+    }
     let (head, ours) = {
         let store = open(data_dir, opts.store_wait)?;
         let head = store.head_seq()?;
@@ -690,7 +840,8 @@ impl Progress {
     }
 }
 
-/// Syncs every `every` until `shutdown` completes. While the hub cannot be
+/// Syncs every `every` until `shutdown` completes, on one kept connection
+/// (see [`Session`]). While the hub cannot be
 /// reached, retries sooner with backoff and jitter (never later than
 /// `every`), logging each failure in one line. Stops on errors that retrying
 /// cannot fix (a revoked credential, a corrupt log, ...).
@@ -703,9 +854,10 @@ pub async fn watch(
     tokio::pin!(shutdown);
     let lang = opts.lang;
     let mut failures: u32 = 0;
+    let mut session = Session::new();
     loop {
         let wait = tokio::select! {
-            r = sync_once(data_dir, opts) => match r {
+            r = session.sync(data_dir, opts) => match r {
                 Ok(report) => {
                     failures = 0;
                     if opts.json {

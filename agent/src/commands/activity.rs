@@ -12,21 +12,21 @@ use crate::cli::{ActivityAddArgs, ActivityEditArgs};
 use crate::error::{AgentError, InputError};
 use crate::output::{Table, write_json};
 
-fn date_arg(raw: &str) -> Result<NaiveDate, InputError> {
+pub(super) fn date_arg(raw: &str) -> Result<NaiveDate, InputError> {
     parse_date(raw).map_err(|source| InputError::Invalid {
         field: "date",
         source,
     })
 }
 
-fn form_arg(raw: &str) -> Result<Form, InputError> {
+pub(super) fn form_arg(raw: &str) -> Result<Form, InputError> {
     raw.parse().map_err(|source| InputError::Invalid {
         field: "form",
         source,
     })
 }
 
-fn participants_arg(raw: &str) -> Result<Option<u32>, InputError> {
+pub(super) fn participants_arg(raw: &str) -> Result<Option<u32>, InputError> {
     let t = raw.trim();
     if t.is_empty() {
         return Ok(None);
@@ -54,7 +54,7 @@ fn id_arg(raw: &str) -> Result<ActivityId, InputError> {
     })
 }
 
-fn check(a: &Activity) -> Result<(), InputError> {
+pub(super) fn check(a: &Activity) -> Result<(), InputError> {
     a.validate().map_err(|source| {
         let field = match &source {
             coso_proto::DomainError::EmptyField(f)
@@ -69,7 +69,11 @@ fn check(a: &Activity) -> Result<(), InputError> {
 
 /// Tells the officer that frozen reports do not change, and where the
 /// activity still counts.
-fn frozen_notice(ctx: &mut Ctx<'_>, frozen: &[Period], all: &[Period]) -> Result<(), AgentError> {
+pub(super) fn frozen_notice(
+    ctx: &mut Ctx<'_>,
+    frozen: &[Period],
+    all: &[Period],
+) -> Result<(), AgentError> {
     if frozen.is_empty() {
         return Ok(());
     }

@@ -1,7 +1,9 @@
-//! Reading indicator values from the spreadsheets officers keep: CSV (comma,
-//! semicolon or tab, UTF-8 with or without BOM) or XLSX/XLS/ODS (first sheet).
-//! The first column is the indicator code, the second the value; a header
-//! row is optional and further columns are ignored.
+//! Reading the spreadsheets officers keep: CSV (comma, semicolon or tab,
+//! UTF-8 with or without BOM) or XLSX/XLS/ODS (first sheet), as rows of
+//! text cells ([`read_table`]). For indicator values ([`read_rows`]) the
+//! first column is the indicator code, the second the value; a header row is
+//! optional and further columns are ignored. Activities are read from the
+//! same tables by `activity import` (see `activity.rs`).
 
 use std::io::Cursor;
 use std::path::Path;
@@ -47,10 +49,42 @@ pub fn read_rows(path: &Path) -> Result<Rows, InputError> {
     rows_from_bytes(path, bytes)
 }
 
+/// One non-empty row of a table: its line (row) number from 1, its cells as
+/// text, and whether its second cell is ambiguous (`CODE,87,5`: a decimal
+/// comma in a comma-separated file).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TableRow {
+    pub line: usize,
+    pub cells: Vec<String>,
+    pub ambiguous: bool,
+}
+
+impl TableRow {
+    /// The `n`-th cell (from 0), trimmed; empty if the row is shorter.
+    pub fn cell(&self, n: usize) -> &str {
+        self.cells.get(n).map_or("", |c| c.trim())
+    }
+}
+
+/// Reads every row of a CSV or spreadsheet file as text cells.
+pub fn read_table(path: &Path) -> Result<Vec<TableRow>, InputError> {
+    let bytes = std::fs::read(path).map_err(|source| InputError::ReadFile {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    table_from_bytes(path, bytes)
+}
+
 /// Reads the rows of a file's contents; `path` names it in messages and its
 /// extension picks the format when the bytes do not tell. (The fuzz target
 /// `import_rows` enters here.)
 pub fn rows_from_bytes(path: &Path, bytes: Vec<u8>) -> Result<Rows, InputError> {
+    Ok(collect(table_from_bytes(path, bytes)?))
+}
+
+/// The rows of a file's contents; `path` names it in messages and its
+/// extension picks the format when the bytes do not tell.
+fn table_from_bytes(path: &Path, bytes: Vec<u8>) -> Result<Vec<TableRow>, InputError> {
     let ext = path
         .extension()
         .and_then(|e| e.to_str())
@@ -58,22 +92,19 @@ pub fn rows_from_bytes(path: &Path, bytes: Vec<u8>) -> Result<Rows, InputError> 
         .unwrap_or_default();
     let zip = bytes.starts_with(b"PK\x03\x04");
     let ole = bytes.starts_with(&[0xD0, 0xCF, 0x11, 0xE0]);
-    let cells = if zip || ole || matches!(ext.as_str(), "xlsx" | "xlsm" | "xlsb" | "xls" | "ods") {
-        spreadsheet_cells(path, bytes)?
+    if zip || ole || matches!(ext.as_str(), "xlsx" | "xlsm" | "xlsb" | "xls" | "ods") {
+        spreadsheet_cells(path, bytes)
     } else {
-        csv_cells(path, &bytes)?
-    };
-    Ok(collect(cells))
+        csv_cells(path, &bytes)
+    }
 }
 
-/// (line, first cell, second cell, ambiguous) per non-empty row.
-type Cells = Vec<(usize, String, String, bool)>;
-
-fn collect(cells: Cells) -> Rows {
+fn collect(table: Vec<TableRow>) -> Rows {
     let mut out = Rows::default();
     let mut first = true;
-    for (line, code, value, ambiguous) in cells {
-        let (code, value) = (code.trim().to_string(), value.trim().to_string());
+    for row in table {
+        let (line, ambiguous) = (row.line, row.ambiguous);
+        let (code, value) = (row.cell(0).to_string(), row.cell(1).to_string());
         if code.is_empty() && value.is_empty() {
             continue;
         }
@@ -99,7 +130,7 @@ fn collect(cells: Cells) -> Rows {
     out
 }
 
-fn csv_cells(path: &Path, bytes: &[u8]) -> Result<Cells, InputError> {
+fn csv_cells(path: &Path, bytes: &[u8]) -> Result<Vec<TableRow>, InputError> {
     let text = std::str::from_utf8(bytes).map_err(|_| InputError::NotUtf8 {
         path: path.to_path_buf(),
     })?;
@@ -147,7 +178,11 @@ fn csv_cells(path: &Path, bytes: &[u8]) -> Result<Cells, InputError> {
         // refuse it rather than read 87.
         let ambiguous =
             delimiter == b',' && rec.len() == 3 && is_digits(&get(1)) && is_digits(&get(2));
-        out.push((line, get(0), get(1), ambiguous));
+        out.push(TableRow {
+            line,
+            cells: rec.iter().map(str::to_string).collect(),
+            ambiguous,
+        });
     }
     Ok(out)
 }
@@ -158,11 +193,16 @@ fn cell_text(d: &Data) -> String {
         Data::Float(f) if f.fract() == 0.0 && f.abs() < 9.0e15 => format!("{}", *f as i64),
         Data::Bool(true) => "yes".into(),
         Data::Bool(false) => "no".into(),
+        // A date typed into a spreadsheet is a day count; officers meant the day.
+        Data::DateTime(d) if d.is_datetime() => {
+            let (y, m, day, ..) = d.to_ymd_hms_milli();
+            format!("{y:04}-{m:02}-{day:02}")
+        }
         other => other.to_string(),
     }
 }
 
-fn spreadsheet_cells(path: &Path, bytes: Vec<u8>) -> Result<Cells, InputError> {
+fn spreadsheet_cells(path: &Path, bytes: Vec<u8>) -> Result<Vec<TableRow>, InputError> {
     let bad = |reason: String| InputError::Spreadsheet {
         path: path.to_path_buf(),
         reason,
@@ -177,13 +217,14 @@ fn spreadsheet_cells(path: &Path, bytes: Vec<u8>) -> Result<Cells, InputError> {
     let mut out = Vec::new();
     for (i, row) in range.rows().enumerate() {
         // The range starts at the first used cell; cells left of it are empty.
-        let cell = |n: usize| -> String {
-            let off = n.checked_sub(col0 as usize);
-            off.and_then(|o| row.get(o))
-                .map(cell_text)
-                .unwrap_or_default()
-        };
-        out.push((row0 as usize + i + 1, cell(0), cell(1), false));
+        let cells = std::iter::repeat_n(String::new(), col0 as usize)
+            .chain(row.iter().map(cell_text))
+            .collect();
+        out.push(TableRow {
+            line: row0 as usize + i + 1,
+            cells,
+            ambiguous: false,
+        });
     }
     Ok(out)
 }

@@ -2,6 +2,7 @@
 //! (one atomic store write) and flushes before it reports success.
 
 pub(crate) mod activity;
+mod activity_import;
 mod backup;
 pub(crate) mod import;
 pub(crate) mod init;
@@ -188,6 +189,9 @@ pub(crate) async fn dispatch(
             activity::list(&mut ctx, period.as_deref())
         }
         Command::Activity(ActivityCommand::Edit(a)) => activity::edit(&mut ctx, &a).await,
+        Command::Activity(ActivityCommand::Import { file }) => {
+            activity_import::import(&mut ctx, &file).await
+        }
         Command::Activity(ActivityCommand::Remove { id }) => activity::remove(&mut ctx, &id).await,
         Command::Value(ValueCommand::Set { period, values }) => {
             values::set(&mut ctx, &period, &values).await

@@ -575,6 +575,164 @@ fn import_is_all_or_nothing_with_line_numbers() {
 }
 
 #[test]
+fn activity_import_is_all_or_nothing_with_line_numbers() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    unit(dir, "residential-group");
+    run(
+        dir,
+        &[
+            "activity",
+            "add",
+            "--date",
+            "2026-01-05",
+            "--form",
+            "briefing",
+            "--title",
+            "Giao ban",
+        ],
+    )
+    .ok();
+    let f = dir.join("hoat-dong.csv");
+    // Line 3: no such form; line 4: 30 February; line 6: participants "-4";
+    // line 7: no title.
+    std::fs::write(
+        &f,
+        "ngày;hình thức;tên hoạt động;số người;ghi chú
+         2026-03-02;Hội nghị;Hội nghị quán triệt;45;
+         2026-03-03;họp;Họp tổ;10;
+         30/02/2026;conference;Hội nghị;10;
+         
+         2026-03-05;training;Tập huấn;-4;
+         2026-03-06;other;;;
+",
+    )
+    .unwrap();
+    let before = dump(dir);
+    match run(dir, &["activity", "import", f.to_str().unwrap()]).refused() {
+        InputError::ActivityImport { errors, .. } => {
+            let lines: Vec<usize> = errors.iter().map(|e| e.line).collect();
+            assert_eq!(lines, [3, 4, 6, 7], "{errors:?}");
+            let text = crate::messages::input_message(
+                &InputError::ActivityImport {
+                    path: f.clone(),
+                    errors,
+                },
+                coso_proto::Lang::Vi,
+            );
+            assert!(
+                text.contains("dòng 3: form") && text.contains("họp"),
+                "{text}"
+            );
+            assert!(text.contains("không hoạt động nào được ghi"), "{text}");
+        }
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(dump(dir), before, "a refused file writes nothing");
+
+    // Columns in another order under an English header; dates as written in
+    // Vietnam; forms by code or Vietnamese name.
+    std::fs::write(
+        &f,
+        "title,date,form,participants,note
+         Hội nghị dân biết dân bàn,2/3/2026,Hội nghị,1.200,
+         Bài đăng Zalo,2026-03-10,social-network,,có ảnh
+         Tập huấn,2026-07-01,training,30,
+",
+    )
+    .unwrap();
+    let out = run(dir, &["activity", "import", f.to_str().unwrap()]).ok();
+    assert!(out.contains("Đã nhập 3 hoạt động"), "{out}");
+    assert_eq!(out.trim().lines().last(), Some("HD-2..HD-4"), "{out}");
+    let list = run(dir, &["--json", "activity", "list"]).json();
+    assert_eq!(list["count"], 4);
+    assert_eq!(list["participants"], 1230);
+    let a = &list["activities"][1];
+    assert_eq!(a["id"], "HD-2");
+    assert_eq!(a["date"], "2026-03-02");
+    assert_eq!(a["form"], "conference");
+    assert_eq!(a["title"], "Hội nghị dân biết dân bàn");
+    assert_eq!(list["activities"][2]["note"], "có ảnh");
+    assert_eq!(
+        list["activities"][2]["participants"],
+        serde_json::Value::Null
+    );
+    let st = run(dir, &["--json", "status"]).json();
+    assert_eq!(st["head_seq"], 4, "one change per activity");
+    // The ids go on after the import.
+    let next = run(
+        dir,
+        &[
+            "activity",
+            "add",
+            "--date",
+            "2026-04-01",
+            "--form",
+            "other",
+            "--title",
+            "Loa truyền thanh",
+        ],
+    )
+    .ok();
+    assert_eq!(next.trim().lines().last(), Some("HD-5"));
+    // The log is whole: seq 1..=5, each entry intact, the chain stored.
+    let store = Store::open(dir, Duration::from_secs(2)).unwrap();
+    let log = store.entries_after(0, 100, usize::MAX).unwrap();
+    assert_eq!(
+        log.iter().map(|e| e.seq).collect::<Vec<_>>(),
+        [1, 2, 3, 4, 5]
+    );
+    let mut chain = coso_proto::chain::GENESIS;
+    for e in &log {
+        e.decode().unwrap();
+        chain = coso_proto::chain::next(&chain, e);
+        assert_eq!(store.chain_at(e.seq).unwrap(), chain);
+    }
+    drop(store);
+
+    let empty = dir.join("trong.csv");
+    std::fs::write(
+        &empty,
+        "ngày,hình thức,tên hoạt động
+",
+    )
+    .unwrap();
+    assert!(matches!(
+        run(dir, &["activity", "import", empty.to_str().unwrap()]).refused(),
+        InputError::EmptyActivityImport { .. }
+    ));
+}
+
+#[test]
+fn activity_import_from_xlsx_with_date_cells() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    unit(dir, "school");
+    let f = dir.join("hoat-dong.xlsx");
+    let mut book = rust_xlsxwriter::Workbook::new();
+    let sheet = book.add_worksheet();
+    for (c, h) in ["Ngày", "Hình thức", "Tên hoạt động", "Số người"]
+        .iter()
+        .enumerate()
+    {
+        sheet.write_string(0, c as u16, *h).unwrap();
+    }
+    let date = rust_xlsxwriter::ExcelDateTime::from_ymd(2026, 3, 2).unwrap();
+    let fmt = rust_xlsxwriter::Format::new().set_num_format("dd/mm/yyyy");
+    sheet.write_datetime_with_format(1, 0, &date, &fmt).unwrap();
+    sheet.write_string(1, 1, "Hội nghị").unwrap();
+    sheet
+        .write_string(1, 2, "Hội nghị cán bộ, viên chức")
+        .unwrap();
+    sheet.write_number(1, 3, 80.0).unwrap();
+    book.save(&f).unwrap();
+    run(dir, &["activity", "import", f.to_str().unwrap()]).ok();
+    let list = run(dir, &["--json", "activity", "list"]).json();
+    assert_eq!(list["activities"][0]["date"], "2026-03-02");
+    assert_eq!(list["activities"][0]["participants"], 80);
+}
+
+#[test]
 fn xlsx_import() {
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path();

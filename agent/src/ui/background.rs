@@ -1,4 +1,4 @@
-//! The background sync of the web app: the sync module's `sync_once` every
+//! The background sync of the web app: a `sync::Session` round every
 //! `--sync-every` while enrolled, sooner when a page asks ("sync now", after a
 //! change), with backoff while the hub cannot be reached. The store records
 //! the cursors and the last error; this keeps what the pages show meanwhile.
@@ -78,9 +78,11 @@ pub async fn run(app: Arc<App>, mut stop: watch::Receiver<bool>) {
     opts.progress = false;
     opts.store_wait = app.cfg.lock_wait;
     let mut failures: u32 = 0;
+    // One connection to the hub for the app's life (see `sync::Session`).
+    let mut session = sync::Session::new();
     loop {
         app.sync.status.send_modify(|s| s.running = true);
-        let result = sync::sync_once(&app.cfg.data_dir, &opts).await;
+        let result = session.sync(&app.cfg.data_dir, &opts).await;
         let now = coso_proto::clock::now();
         let (outcome, wait) = match result {
             Ok(report) => {
