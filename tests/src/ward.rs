@@ -306,13 +306,37 @@ fn values_for(catalog: &Catalog, kind: UnitKind, rng: &mut Rng) -> BTreeMap<Stri
     out
 }
 
-/// Records a unit's planned year through the real agent CLI: activities, then
-/// all values in one `value set`, then the narratives. Returns the first
-/// failed command, if any.
+/// The activities as the CSV `coso-agent activity import` reads, with a
+/// header row.
+pub fn activities_csv(activities: &[PlannedActivity]) -> String {
+    let mut csv = String::from("date,form,title,participants\n");
+    for a in activities {
+        csv.push_str(&format!(
+            "{},{},\"{}\",{}\n",
+            a.date,
+            a.form.as_str(),
+            a.title.replace('"', "\"\""),
+            a.participants
+        ));
+    }
+    csv
+}
+
+/// Records a unit's planned year through the real agent CLI: the activities
+/// in one `activity import` (ids HD-1.. in the plan's order, as one
+/// `activity add` each would give), then all values in one `value set`, then
+/// the narratives. Returns the first failed command, if any.
 pub fn record(agent: &crate::Agent, plan: &UnitPlan, period: &str) -> Result<(), Box<crate::Run>> {
-    for a in &plan.activities {
-        let date = a.date.to_string();
-        check(agent.try_add_activity(&date, a.form.as_str(), &a.title, a.participants))?;
+    if !plan.activities.is_empty() {
+        let file = agent
+            .dir
+            .parent()
+            .unwrap_or(&agent.dir)
+            .join(format!("{}-hoat-dong.csv", plan.code));
+        std::fs::write(&file, activities_csv(&plan.activities))
+            .unwrap_or_else(|e| panic!("write {}: {e}", file.display()));
+        let path = file.display().to_string();
+        check(agent.cmd(&["activity", "import", &path]))?;
     }
     if !plan.values.is_empty() {
         let pairs: Vec<String> = plan

@@ -56,6 +56,8 @@ pub fn cpu_time(pid: u32) -> Duration {
 /// A finished child process: its wall time, peak RSS and output.
 pub struct ChildRun {
     pub wall: Duration,
+    /// User plus system CPU time of the command (from `wait4`).
+    pub cpu: Duration,
     pub max_rss_kb: u64,
     pub success: bool,
     pub stdout: String,
@@ -103,8 +105,9 @@ pub fn run_measured(cmd: &mut Command) -> ChildRun {
     let mut f = text
         .split_whitespace()
         .map(|x| x.parse::<f64>().unwrap_or(-1.0));
-    let (code, wall, rss) = (
+    let (code, wall, rss, cpu) = (
         f.next().unwrap_or(-1.0),
+        f.next().unwrap_or(0.0),
         f.next().unwrap_or(0.0),
         f.next().unwrap_or(0.0),
     );
@@ -116,6 +119,7 @@ pub fn run_measured(cmd: &mut Command) -> ChildRun {
     };
     ChildRun {
         wall: Duration::from_secs_f64(wall.max(0.0)),
+        cpu: Duration::from_secs_f64(cpu.max(0.0)),
         max_rss_kb: rss.max(0.0) as u64,
         success: status.success() && code == 0.0,
         stdout: read(&mut out),
@@ -125,7 +129,7 @@ pub fn run_measured(cmd: &mut Command) -> ChildRun {
 
 /// The spawner's side of [`run_measured`]: runs `args` (program first),
 /// inheriting stdio, and writes "EXIT_CODE WALL_SECONDS MAX_RSS_KB" to
-/// `report`. Returns the exit code.
+/// `report` (and then its CPU seconds). Returns the exit code.
 pub fn spawn_child(report: &std::path::Path, args: &[std::ffi::OsString]) -> i32 {
     let Some((program, rest)) = args.split_first() else {
         return 2;
@@ -166,7 +170,13 @@ pub fn spawn_child(report: &std::path::Path, args: &[std::ffi::OsString]) -> i32
     } else {
         128 + libc::WTERMSIG(status)
     };
-    let line = format!("{code} {} {}\n", wall.as_secs_f64(), usage.ru_maxrss.max(0));
+    let secs = |t: libc::timeval| t.tv_sec as f64 + t.tv_usec as f64 / 1e6;
+    let cpu = secs(usage.ru_utime) + secs(usage.ru_stime);
+    let line = format!(
+        "{code} {} {} {cpu}\n",
+        wall.as_secs_f64(),
+        usage.ru_maxrss.max(0)
+    );
     if std::fs::write(report, line).is_err() {
         return 1;
     }

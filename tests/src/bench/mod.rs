@@ -13,13 +13,14 @@ pub mod footprint;
 pub mod growth;
 pub mod ingest;
 pub mod measure;
+pub mod nochange;
 pub mod storage;
 pub mod ui;
 pub mod web;
 
 use std::fmt::Write as _;
 use std::path::PathBuf;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use measure::{bytes, dur, mib, pct, percentile, thousands};
 
@@ -272,6 +273,9 @@ pub fn main() {
     }
     if knobs.runs("ui") {
         agent_ui(&knobs, &mut report);
+    }
+    if knobs.runs("nochange") {
+        no_change_sync(&knobs, &mut report);
     }
     if knobs.runs("web") {
         let o = web::run(if knobs.quick { 20 } else { 200 });
@@ -600,6 +604,78 @@ fn ward_hub(rt: &tokio::runtime::Runtime, knobs: &Knobs, report: &mut Report, rs
         );
     }
     hub.stop();
+}
+
+/// A sync with nothing to send: one-shot beside `status`, and rounds on a
+/// kept connection (see `nochange.rs`).
+fn no_change_sync(knobs: &Knobs, report: &mut Report) {
+    let mut hub = Hub::start();
+    let reps = if knobs.quick { 5 } else { 20 };
+    let rounds = if knobs.quick { 50 } else { 500 };
+    let load = load_average();
+    let o = nochange::run(&hub, knobs.activities, reps, rounds);
+    hub.stop();
+    let cell = |v: &[Duration]| {
+        format!(
+            "{} ({} – {})",
+            dur(measure::median(v)),
+            dur(percentile(v, 0.0)),
+            dur(percentile(v, 100.0))
+        )
+    };
+    let mut sizes = o.round_bytes.clone();
+    sizes.sort_unstable();
+    let median_bytes = sizes.get(sizes.len() / 2).copied().unwrap_or(0);
+    let max_bytes = sizes.last().copied().unwrap_or(0);
+    let mut t = Table::new(&["measure", "runs", "median (min – max)", "target"]);
+    t.row(vec![
+        "baseline: `coso-agent status`, wall (a process)".into(),
+        o.status.len().to_string(),
+        cell(&o.status),
+        String::new(),
+    ]);
+    t.row(vec![
+        "`coso-agent sync`, nothing to send, wall (a process)".into(),
+        o.sync_wall.len().to_string(),
+        cell(&o.sync_wall),
+        format!("≤ 2× status = {}", dur(measure::median(&o.status) * 2)),
+    ]);
+    t.row(vec![
+        "`coso-agent sync`, nothing to send, CPU (user + system)".into(),
+        o.sync_cpu.len().to_string(),
+        cell(&o.sync_cpu),
+        String::new(),
+    ]);
+    t.row(vec![
+        "kept connection: first round (TLS handshake, store read)".into(),
+        "1".into(),
+        format!("{} ({})", dur(o.first_round), bytes(o.first_round_bytes)),
+        String::new(),
+    ]);
+    t.row(vec![
+        format!(
+            "kept connection: a no-change round ({} call(s)), time",
+            o.round_trips
+        ),
+        o.rounds.len().to_string(),
+        cell(&o.rounds),
+        "< 2 ms".into(),
+    ]);
+    t.row(vec![
+        "kept connection: a no-change round, bytes on the wire (both ways)".into(),
+        o.round_bytes.len().to_string(),
+        format!("{} (max {})", bytes(median_bytes), bytes(max_bytes)),
+        "< 2 KB".into(),
+    ]);
+    report.section(
+        "7. A sync with nothing to send",
+        &format!(
+            "{}\nA residential group with {} activities (imported), every value and the narratives of 2026, synced once. Processes are timed by a spawner with `wait4`; rounds run `coso_agent::sync::Session` in the bench process through a counting TCP proxy. Load average before: {load}; after: {}.\n",
+            t.render(),
+            o.activities,
+            load_average()
+        ),
+    );
 }
 
 /// The agent's web app: page times and memory (see `ui.rs`).

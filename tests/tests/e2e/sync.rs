@@ -176,25 +176,22 @@ fn year() -> &'static Year {
         ])
         .ok();
         let first = NaiveDate::from_ymd_opt(2025, 12, 15).unwrap();
-        for i in 0..500u32 {
-            let (title, form) = TITLES[i as usize % TITLES.len()];
-            let date = (first + Days::days(i64::from(i * 325 / 500))).to_string();
-            let title = format!("{title} (đợt {})", i / 8 + 1);
-            let participants = (15 + (i * 37) % 120).to_string();
-            a.cmd(&[
-                "activity",
-                "add",
-                "--date",
-                &date,
-                "--form",
-                form.as_str(),
-                "--title",
-                &title,
-                "--participants",
-                &participants,
-            ])
-            .ok();
-        }
+        // The 500 activities come from the officer's spreadsheet: one
+        // `activity import`, one log entry per activity (HD-1..HD-500).
+        let activities: Vec<coso_tests::ward::PlannedActivity> = (0..500u32)
+            .map(|i| {
+                let (title, form) = TITLES[i as usize % TITLES.len()];
+                coso_tests::ward::PlannedActivity {
+                    date: first + Days::days(i64::from(i * 325 / 500)),
+                    form,
+                    title: format!("{title} (đợt {})", i / 8 + 1),
+                    participants: 15 + (i * 37) % 120,
+                }
+            })
+            .collect();
+        let csv = tmp.path().join("hoat-dong.csv");
+        std::fs::write(&csv, coso_tests::ward::activities_csv(&activities)).unwrap();
+        a.cmd(&["activity", "import", csv.to_str().unwrap()]).ok();
         let plan = coso_tests::ward::generate(11, 0, NaiveDate::from_ymd_opt(2026, 11, 4).unwrap())
             .into_iter()
             .find(|p| p.code == UNIT)
