@@ -276,6 +276,13 @@ fn main() -> Result<()> {
                         if !out.status.success() {
                             bail!(context(&format!("enroll {}", u.code), &out));
                         }
+                        // DB01 is required before a residential group can
+                        // submit; without it every submission is refused.
+                        let out =
+                            agent_cmd(&u.dir, &["value", "set", "--period", PERIOD, "DB01=3"]);
+                        if !out.status.success() {
+                            bail!(context(&format!("value set {}", u.code), &out));
+                        }
                     }
                 })
             })
