@@ -3,7 +3,6 @@
 //! send, on a unit holding a year of data; and the size of each binary.
 
 use std::path::Path;
-use std::process::Command;
 use std::time::Duration;
 
 use chrono::{Duration as Days, NaiveDate};
@@ -37,24 +36,6 @@ pub struct Outcome {
     pub activities: usize,
     pub samples: Vec<Sample>,
     pub store_bytes: u64,
-}
-
-fn agent_run(agent: &Agent, args: &[&str]) -> measure::ChildRun {
-    let mut cmd = Command::new(&crate::bins().agent);
-    cmd.args(args)
-        .arg("--data-dir")
-        .arg(&agent.dir)
-        .env("COSO_AGENT_DIR", &agent.dir)
-        .env_remove("COSO_LANG");
-    let r = measure::run_measured(&mut cmd);
-    assert!(
-        r.success,
-        "coso-agent {} failed\n--- stdout ---\n{}\n--- stderr ---\n{}",
-        args.join(" "),
-        r.stdout,
-        r.stderr
-    );
-    r
 }
 
 fn activity_args(i: usize) -> Vec<String> {
@@ -94,14 +75,14 @@ pub fn agent(hub: &Hub, activities: usize, reps: usize) -> Outcome {
     let link = hub.add_unit("BENCH-TDP", "Tổ dân phố đo hiệu năng", "residential-group");
     let agent = Agent::new();
     let mut enroll = Sample::new("enroll");
-    enroll.add(&agent_run(&agent, &["enroll", &link]));
+    enroll.add(&measure::agent_run(&agent, &["enroll", &link]));
 
     let mut add = Sample::new("activity add");
     let measured_from = activities.saturating_sub(reps.max(1) * 10);
     for i in 0..activities {
         let args = activity_args(i);
         let args: Vec<&str> = args.iter().map(String::as_str).collect();
-        let r = agent_run(&agent, &args);
+        let r = measure::agent_run(&agent, &args);
         // The last runs are the ones on a store already holding a year.
         if i >= measured_from {
             add.add(&r);
@@ -116,9 +97,9 @@ pub fn agent(hub: &Hub, activities: usize, reps: usize) -> Outcome {
     let mut args = vec!["value", "set", "--period", data::PERIOD];
     args.extend(pairs.iter().map(String::as_str));
     let mut value_set = Sample::new("value set (all values)");
-    value_set.add(&agent_run(&agent, &args));
+    value_set.add(&measure::agent_run(&agent, &args));
     for (section, text) in &plan.notes {
-        agent_run(
+        measure::agent_run(
             &agent,
             &[
                 "note",
@@ -135,13 +116,16 @@ pub fn agent(hub: &Hub, activities: usize, reps: usize) -> Outcome {
 
     let mut report = Sample::new("report --period 2026-Y");
     for _ in 0..reps {
-        report.add(&agent_run(&agent, &["report", "--period", data::PERIOD]));
+        report.add(&measure::agent_run(
+            &agent,
+            &["report", "--period", data::PERIOD],
+        ));
     }
     let mut first_sync = Sample::new("sync (first, whole year)");
-    first_sync.add(&agent_run(&agent, &["sync"]));
+    first_sync.add(&measure::agent_run(&agent, &["sync"]));
     let mut idle_sync = Sample::new("sync (no changes)");
     for _ in 0..reps {
-        idle_sync.add(&agent_run(&agent, &["sync"]));
+        idle_sync.add(&measure::agent_run(&agent, &["sync"]));
     }
     let store_bytes = dir_size(&agent.dir);
     Outcome {

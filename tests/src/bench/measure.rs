@@ -252,6 +252,26 @@ pub fn pct(part: f64, whole: f64) -> String {
     format!("{:.0}%", 100.0 * part / whole)
 }
 
+/// Runs `coso-agent ARGS` on `agent`'s store, measured; a failure stops the
+/// benchmark with the command's output.
+pub fn agent_run(agent: &crate::Agent, args: &[&str]) -> ChildRun {
+    let mut cmd = Command::new(&crate::bins().agent);
+    cmd.args(args)
+        .arg("--data-dir")
+        .arg(&agent.dir)
+        .env("COSO_AGENT_DIR", &agent.dir)
+        .env_remove("COSO_LANG");
+    let r = run_measured(&mut cmd);
+    assert!(
+        r.success,
+        "coso-agent {} failed\n--- stdout ---\n{}\n--- stderr ---\n{}",
+        args.join(" "),
+        r.stdout,
+        r.stderr
+    );
+    r
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

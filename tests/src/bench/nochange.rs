@@ -12,7 +12,6 @@
 
 use std::io::{Read, Write};
 use std::net::{Shutdown, TcpListener, TcpStream};
-use std::process::Command;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
@@ -95,24 +94,6 @@ pub struct Outcome {
     pub round_trips: u32,
 }
 
-fn agent_run(agent: &Agent, args: &[&str]) -> measure::ChildRun {
-    let mut cmd = Command::new(&crate::bins().agent);
-    cmd.args(args)
-        .arg("--data-dir")
-        .arg(&agent.dir)
-        .env("COSO_AGENT_DIR", &agent.dir)
-        .env_remove("COSO_LANG");
-    let r = measure::run_measured(&mut cmd);
-    assert!(
-        r.success,
-        "coso-agent {} failed\n--- stdout ---\n{}\n--- stderr ---\n{}",
-        args.join(" "),
-        r.stdout,
-        r.stderr
-    );
-    r
-}
-
 /// A CSV of `n` activities through the year, for `activity import`.
 fn activities_csv(n: usize) -> String {
     let first = NaiveDate::from_ymd_opt(2026, 1, 2).expect("valid date");
@@ -134,14 +115,14 @@ pub fn run(hub: &Hub, activities: usize, reps: usize, rounds: usize) -> Outcome 
     let proxy = CountingProxy::start(&hub.grpc);
     let link = hub.add_unit("BENCH-IDLE", "Tổ dân phố đo đồng bộ", "residential-group");
     let agent = Agent::new();
-    agent_run(&agent, &["enroll", &proxy.link(&link)]);
+    measure::agent_run(&agent, &["enroll", &proxy.link(&link)]);
     let csv = agent
         .dir
         .parent()
         .unwrap_or(&agent.dir)
         .join("hoat-dong.csv");
     std::fs::write(&csv, activities_csv(activities)).expect("write the activities file");
-    agent_run(
+    measure::agent_run(
         &agent,
         &["activity", "import", csv.to_str().expect("utf-8 path")],
     );
@@ -153,9 +134,9 @@ pub fn run(hub: &Hub, activities: usize, reps: usize, rounds: usize) -> Outcome 
         .collect();
     let mut args = vec!["value", "set", "--period", data::PERIOD];
     args.extend(pairs.iter().map(String::as_str));
-    agent_run(&agent, &args);
+    measure::agent_run(&agent, &args);
     for (section, text) in &plan.notes {
-        agent_run(
+        measure::agent_run(
             &agent,
             &[
                 "note",
@@ -169,13 +150,13 @@ pub fn run(hub: &Hub, activities: usize, reps: usize, rounds: usize) -> Outcome 
             ],
         );
     }
-    agent_run(&agent, &["sync"]);
+    measure::agent_run(&agent, &["sync"]);
 
     // Status and sync alternate, so both see the same machine.
     let (mut status, mut sync_wall, mut sync_cpu) = (Vec::new(), Vec::new(), Vec::new());
     for i in 0..reps + 2 {
-        let s = agent_run(&agent, &["status"]);
-        let y = agent_run(&agent, &["sync"]);
+        let s = measure::agent_run(&agent, &["status"]);
+        let y = measure::agent_run(&agent, &["sync"]);
         if i >= 2 {
             status.push(s.wall);
             sync_wall.push(y.wall);
