@@ -23,7 +23,6 @@ use crate::tls::TlsError;
 /// The database directory inside the data dir.
 pub const DB_DIR: &str = "db";
 /// How long a client may take to finish the TLS handshake.
-const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
 
 #[derive(Debug, Error)]
 pub enum ServerError {
@@ -41,43 +40,14 @@ pub enum ServerError {
     Grpc(String),
 }
 
-/// Accepts TCP connections and completes TLS handshakes off the accept loop,
-/// so one slow client cannot hold up the others.
+/// The gRPC listener's finished TLS connections, as tonic takes them.
 fn tls_incoming(
     listener: TcpListener,
     acceptor: TlsAcceptor,
-) -> ReceiverStream<Result<TlsStream<TcpStream>, std::io::Error>> {
-    let (tx, rx) = tokio::sync::mpsc::channel(64);
-    tokio::spawn(async move {
-        loop {
-            let (tcp, peer) = tokio::select! {
-                r = listener.accept() => match r {
-                    Ok(x) => x,
-                    Err(e) => {
-                        tracing::warn!(error = %e, "accept failed");
-                        // Out of file descriptors and the like: back off briefly.
-                        tokio::time::sleep(Duration::from_millis(50)).await;
-                        continue;
-                    }
-                },
-                // The server dropped the stream: stop accepting.
-                _ = tx.closed() => break,
-            };
-            let _ = tcp.set_nodelay(true);
-            let acceptor = acceptor.clone();
-            let tx = tx.clone();
-            tokio::spawn(async move {
-                match tokio::time::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(tcp)).await {
-                    Ok(Ok(tls)) => {
-                        let _ = tx.send(Ok(tls)).await;
-                    }
-                    Ok(Err(e)) => tracing::debug!(%peer, error = %e, "TLS handshake failed"),
-                    Err(_) => tracing::debug!(%peer, "TLS handshake timed out"),
-                }
-            });
-        }
-    });
-    ReceiverStream::new(rx)
+) -> impl tokio_stream::Stream<Item = Result<TlsStream<TcpStream>, std::io::Error>> + Send + 'static
+{
+    use tokio_stream::StreamExt;
+    ReceiverStream::new(crate::tls::accept(listener, acceptor, "grpc")).map(|(tls, _)| Ok(tls))
 }
 
 /// tonic refuses a request beyond the message limit with OUT_OF_RANGE; the

@@ -1,6 +1,7 @@
 //! The hub's TLS identity: a private CA and a server certificate signed by it
 //! (made with rcgen at `init`), loading them for the server, and the
-//! certificate fingerprint that enrolment links and the CLI pin.
+//! certificate fingerprint that enrolment links and the CLI pin; and the
+//! TLS accept loop the gRPC and web listeners share ([`accept`]).
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -157,6 +158,56 @@ pub fn load(data_dir: &Path) -> Result<ServerIdentity, TlsError> {
 pub fn fingerprint(data_dir: &Path) -> Result<[u8; 32], TlsError> {
     let cert = read_cert(&tls_dir(data_dir).join(SERVER_CERT))?;
     Ok(coso_proto::transport::fingerprint(cert.as_ref()))
+}
+
+/// How long a client has to finish its TLS handshake.
+const HANDSHAKE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
+
+/// Accepts TCP connections on `listener` and completes their TLS handshakes
+/// off the accept loop, each under a deadline, so one slow client cannot hold
+/// up the others. Finished connections arrive on the returned channel; the
+/// loop stops once the receiver is dropped. `what` names the listener in logs.
+pub(crate) fn accept(
+    listener: tokio::net::TcpListener,
+    acceptor: tokio_rustls::TlsAcceptor,
+    what: &'static str,
+) -> tokio::sync::mpsc::Receiver<(
+    tokio_rustls::server::TlsStream<tokio::net::TcpStream>,
+    std::net::SocketAddr,
+)> {
+    let (tx, rx) = tokio::sync::mpsc::channel(64);
+    tokio::spawn(async move {
+        loop {
+            let (tcp, peer) = tokio::select! {
+                r = listener.accept() => match r {
+                    Ok(x) => x,
+                    Err(e) => {
+                        tracing::warn!(listener = what, error = %e, "accept failed");
+                        // Out of file descriptors and the like: back off briefly.
+                        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+                        continue;
+                    }
+                },
+                // The server dropped the receiver: stop accepting.
+                _ = tx.closed() => break,
+            };
+            let _ = tcp.set_nodelay(true);
+            let acceptor = acceptor.clone();
+            let tx = tx.clone();
+            tokio::spawn(async move {
+                match tokio::time::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(tcp)).await {
+                    Ok(Ok(tls)) => {
+                        let _ = tx.send((tls, peer)).await;
+                    }
+                    Ok(Err(e)) => {
+                        tracing::debug!(listener = what, %peer, error = %e, "TLS handshake failed")
+                    }
+                    Err(_) => tracing::debug!(listener = what, %peer, "TLS handshake timed out"),
+                }
+            });
+        }
+    });
+    rx
 }
 
 #[cfg(test)]
