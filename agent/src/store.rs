@@ -132,29 +132,39 @@ fn read_synced(dir: &Path) -> Option<DateTime<Utc>> {
         .map(|t| t.with_timezone(&Utc))
 }
 
-/// See [`Store::change_stamp`].
-#[derive(Debug, Clone, Copy)]
-pub struct ChangeStamp {
-    log: (u64, std::time::SystemTime),
-    conf: (u64, std::time::SystemTime),
-    folder: std::time::SystemTime,
-    taken: std::time::SystemTime,
-}
+/// Rewritten with a fresh random mark by every [`Store::open`], under the
+/// lock (see [`Store::open_mark`]).
+const OPENED_FILE: &str = "opened";
 
-impl ChangeStamp {
-    /// Whether nothing was written between `earlier` and this stamp. A
-    /// file's time moves in the kernel's clock ticks, so a write within a
-    /// tick of the last one may leave it unchanged: `earlier` counts only if
-    /// the log was last written well (a second) before it was taken.
-    pub fn unchanged_since(&self, earlier: &ChangeStamp) -> bool {
-        let settled = earlier
-            .taken
-            .duration_since(earlier.log.1)
-            .is_ok_and(|d| d >= Duration::from_secs(1));
-        settled
-            && self.log == earlier.log
-            && self.conf == earlier.conf
-            && self.folder == earlier.folder
+/// Which opening of the store was the last one: a random value each
+/// [`Store::open`] writes beside the database while it holds the lock.
+/// Every write goes through an open store, so a long-running sync that
+/// read the store under mark M knows nothing was written since as long as
+/// the file still holds M, and can tell without opening the store, which
+/// itself writes to sled's files (even a read-only open moves the log's
+/// time, so the files' sizes and times cannot say it).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct OpenMark([u8; 16]);
+
+impl OpenMark {
+    fn fresh() -> OpenMark {
+        let mut b = [0u8; 16];
+        rand::RngCore::fill_bytes(&mut rand::rng(), &mut b);
+        OpenMark(b)
+    }
+
+    /// In place and without a sync: a reader that catches it half written
+    /// sees no mark or another one, and reads the store again; a crash
+    /// loses only marks that the processes holding them lost too.
+    fn write(&self, path: &Path) -> std::io::Result<()> {
+        let mut opts = OpenOptions::new();
+        opts.write(true).create(true).truncate(true);
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::OpenOptionsExt;
+            opts.mode(0o600);
+        }
+        opts.open(path)?.write_all(&self.0)
     }
 }
 
@@ -207,6 +217,8 @@ pub struct Store {
     db: sled::Db,
     dir: PathBuf,
     lock: File,
+    /// What this opening wrote to [`OPENED_FILE`].
+    mark: OpenMark,
     /// Serialises read-modify-write of the folded state within this process.
     write: Mutex<()>,
 }
@@ -249,6 +261,10 @@ impl Store {
             std::thread::sleep(Duration::from_millis(25).min(wait));
         }
         write_holder(&mut lock).map_err(io(&lock_path))?;
+        // Before sled opens, so no write of this opening precedes the mark.
+        let mark = OpenMark::fresh();
+        let mark_path = dir.join(OPENED_FILE);
+        mark.write(&mark_path).map_err(io(&mark_path))?;
         // sled's own lock may outlive a handle dropped a moment ago in this
         // process (its background flusher), so retry within the same budget.
         let db_path = dir.join("db");
@@ -274,6 +290,7 @@ impl Store {
             db,
             dir: dir.to_path_buf(),
             lock,
+            mark,
             write: Mutex::new(()),
         };
         // A store from before the credential had its own file: move it out.
@@ -584,23 +601,16 @@ impl Store {
         Ok((catalog, calendar))
     }
 
-    /// A fingerprint of the database files that changes whenever anything is
-    /// written to the store, by any process: sled appends every write to its
-    /// log file `db/db`, which moves its modification time. Read without
-    /// opening the store, so a long-running sync can tell that nothing
-    /// changed since it last looked without taking the store from the
-    /// officer's commands. `None` if the files cannot be read.
-    pub fn change_stamp(dir: &Path) -> Option<ChangeStamp> {
-        let db = dir.join("db");
-        let log = std::fs::metadata(db.join("db")).ok()?;
-        let conf = std::fs::metadata(db.join("conf")).ok()?;
-        let folder = std::fs::metadata(&db).ok()?;
-        Some(ChangeStamp {
-            log: (log.len(), log.modified().ok()?),
-            conf: (conf.len(), conf.modified().ok()?),
-            folder: folder.modified().ok()?,
-            taken: std::time::SystemTime::now(),
-        })
+    /// The mark this opening wrote; see [`OpenMark`].
+    pub fn open_mark(&self) -> OpenMark {
+        self.mark
+    }
+
+    /// The mark of the store's last opening, read without opening it (and
+    /// without its lock). `None` if there is none to read.
+    pub fn last_open_mark(dir: &Path) -> Option<OpenMark> {
+        let bytes = std::fs::read(dir.join(OPENED_FILE)).ok()?;
+        Some(OpenMark(bytes.try_into().ok()?))
     }
 
     /// Records the hub's acknowledged cursor (it may go DOWN if the hub was
@@ -1008,6 +1018,32 @@ mod tests {
         }
         assert_eq!(s.unit_state().unwrap(), folded);
         assert_eq!(folded.activities.len(), 4);
+    }
+
+    #[test]
+    fn every_opening_leaves_a_new_mark_that_outlives_the_handle() {
+        let tmp = tempfile::tempdir().unwrap();
+        assert_eq!(Store::last_open_mark(tmp.path()), None);
+        let s = Store::open(tmp.path(), WAIT).unwrap();
+        let first = s.open_mark();
+        s.append(&act(1, "a"), Utc::now(), Some(1)).unwrap();
+        s.flush_blocking().unwrap();
+        drop(s);
+        // sled writes its files even on a read-only open; the mark does not
+        // move until the next opening.
+        assert_eq!(Store::last_open_mark(tmp.path()), Some(first));
+        let s = Store::open(tmp.path(), WAIT).unwrap();
+        assert_ne!(s.open_mark(), first);
+        assert_eq!(Store::last_open_mark(tmp.path()), Some(s.open_mark()));
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = std::fs::metadata(tmp.path().join(OPENED_FILE))
+                .unwrap()
+                .permissions()
+                .mode();
+            assert_eq!(mode & 0o077, 0, "owner only: {mode:o}");
+        }
     }
 
     #[test]

@@ -31,7 +31,7 @@ use coso_proto::pb;
 use coso_proto::{Calendar, Catalog, Lang, Review, Unit};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
-use crate::store::{ChangeStamp, HubLink, Identity, Store, SyncState};
+use crate::store::{HubLink, Identity, OpenMark, Store, SyncState};
 use client::HubClient;
 
 pub use error::{NetFault, SyncError};
@@ -217,7 +217,7 @@ pub async fn recover(
         return Err(SyncError::NotEnrolled);
     }
     enroll(data_dir, link, opts.lang).await?;
-    let local = read_local(data_dir, opts)?;
+    let (local, _) = read_local(data_dir, opts)?;
     let mut hub = HubClient::connect(
         &local.link.addr,
         local.link.fingerprint,
@@ -285,7 +285,9 @@ impl Local {
     }
 }
 
-fn read_local(data_dir: &Path, opts: &SyncOptions) -> Result<Local, SyncError> {
+/// What a sync needs from the store, and the mark of the opening it was
+/// read under.
+fn read_local(data_dir: &Path, opts: &SyncOptions) -> Result<(Local, OpenMark), SyncError> {
     if !data_dir.exists() {
         return Err(SyncError::NotEnrolled);
     }
@@ -295,7 +297,7 @@ fn read_local(data_dir: &Path, opts: &SyncOptions) -> Result<Local, SyncError> {
     let state = store.sync_state()?;
     let head = store.head_seq()?;
     let (catalog_version, calendar_version) = store.versions()?;
-    Ok(Local {
+    let local = Local {
         unit: id.unit.code.to_string(),
         link,
         claim_chain: store.chain_at(state.acked_seq.min(head))?,
@@ -303,7 +305,8 @@ fn read_local(data_dir: &Path, opts: &SyncOptions) -> Result<Local, SyncError> {
         head,
         catalog_version,
         calendar_version,
-    })
+    };
+    Ok((local, store.open_mark()))
 }
 
 /// One sync: Hello, pull what is newer, push the log from the hub's cursor.
@@ -326,14 +329,14 @@ struct HubKey {
 /// Syncs that follow each other in one process (`sync --watch`, the web
 /// app's background sync): the connection to the hub is kept between
 /// rounds (one TLS handshake, then one HTTP/2 stream per call), and so is
-/// what the last round read from the store, as long as the store's files
-/// show no write since ([`Store::change_stamp`]). A round with nothing to
+/// what the last round read from the store, as long as no process has
+/// opened the store since ([`OpenMark`]). A round with nothing to
 /// send or apply is then one Hello on the kept connection and a note of the
 /// time, without opening the store.
 #[derive(Default)]
 pub struct Session {
     hub: Option<(HubKey, HubClient)>,
-    seen: Option<(ChangeStamp, Local)>,
+    seen: Option<(OpenMark, Local)>,
 }
 
 impl Session {
@@ -355,19 +358,17 @@ impl Session {
         result
     }
 
-    /// The store as the last round read it if nothing was written since,
-    /// else a fresh read (one short store visit).
+    /// The store as the last round read it if no process has opened it
+    /// since ([`OpenMark`]), else a fresh read (one short store visit).
     fn local(&mut self, data_dir: &Path, opts: &SyncOptions) -> Result<Local, SyncError> {
-        // Taken before reading: a write after it shows in the next stamp.
-        let stamp = Store::change_stamp(data_dir);
-        if let (Some(now), Some((then, local))) = (&stamp, &self.seen)
-            && now.unchanged_since(then)
+        if let (Some(now), Some((then, local))) = (Store::last_open_mark(data_dir), &self.seen)
+            && now == *then
         {
             return Ok(local.clone());
         }
         self.seen = None;
-        let local = read_local(data_dir, opts)?;
-        self.seen = stamp.map(|s| (s, local.clone()));
+        let (local, mark) = read_local(data_dir, opts)?;
+        self.seen = Some((mark, local.clone()));
         Ok(local)
     }
 

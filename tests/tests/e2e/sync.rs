@@ -18,7 +18,7 @@ use coso_agent::sync::{Code, SyncError};
 use coso_proto::link::EnrolmentLink;
 use coso_proto::{Activity, ActivityId, Change, Entry, Form, Lang, pb};
 use coso_tests::proxy::{Proxy, Trip};
-use coso_tests::{Agent, Hub, Run};
+use coso_tests::{Agent, Hub, Run, wait_until};
 use serde_json::Value;
 
 /// Agents record as of this instant: the whole 2026 window is in the past.
@@ -350,6 +350,47 @@ fn three_units_enrol_and_sync_and_a_quiet_sync_sends_almost_nothing() {
     let after = unit_show(&hub, units[0].0);
     assert_eq!(before["acked_seq"], after["acked_seq"]);
     assert_eq!(before["activities"], after["activities"]);
+}
+
+/// `sync --watch` keeps its connection and what it read from the store
+/// between rounds; what another process records meanwhile still goes out
+/// on the next round, on the same connection.
+#[test]
+fn sync_watch_sends_what_other_commands_record_on_one_connection() {
+    let hub = Hub::start();
+    let proxy = Proxy::start(&hub.grpc);
+    let code = "TDP05";
+    let link = hub.add_unit(code, "Tổ dân phố số 5", "residential-group");
+    let a = agent();
+    a.cmd(&["enroll", &proxy.link(&link)]).ok();
+    a.add_activity("2026-03-10", "conference", "Hội nghị lần 1", 30);
+    let (conns0, _) = proxy.connections();
+    let mut watch = a.spawn(&["sync", "--watch", "--every", "1s"]);
+    let acked = |n: u64| unit_show(&hub, code)["acked_seq"].as_u64() == Some(n);
+    wait_until(
+        Duration::from_secs(30),
+        "the first round to push seq 1",
+        || acked(1),
+    );
+    // Written by other processes between rounds, each opening the store.
+    a.add_activity("2026-04-10", "conference", "Hội nghị lần 2", 31);
+    wait_until(
+        Duration::from_secs(30),
+        "a later round to push seq 2",
+        || acked(2),
+    );
+    a.cmd(&["value", "set", "--period", "2026-Y", "DB01=4"])
+        .ok();
+    wait_until(
+        Duration::from_secs(30),
+        "a later round to push seq 3",
+        || acked(3),
+    );
+    let (conns1, _) = proxy.connections();
+    let _ = watch.kill();
+    let _ = watch.wait();
+    assert_eq!(conns1 - conns0, 1, "one kept connection for every round");
+    assert_hub_matches(&hub, &a, code);
 }
 
 #[test]
