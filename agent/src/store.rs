@@ -270,7 +270,15 @@ impl Store {
         let db_path = dir.join("db");
         coso_proto::private::private_dir(&db_path).map_err(io(&db_path))?;
         let db = loop {
-            match sled::Config::new().path(&db_path).open() {
+            // No background flusher: every command flushes before it says
+            // it is done, and sled flushes again when the handle is dropped;
+            // the flusher's start-up flush was one more fsync per command
+            // (BENCHMARKS.md, the demo with a busy disk).
+            match sled::Config::new()
+                .path(&db_path)
+                .flush_every_ms(None)
+                .open()
+            {
                 Ok(db) => break db,
                 Err(sled::Error::Io(e))
                     if e.to_string().contains("could not acquire lock")
