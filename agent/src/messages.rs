@@ -275,22 +275,22 @@ pub fn input_message(e: &InputError, lang: Lang) -> String {
         E::NotEditable { period, state } => match lang {
             Lang::Vi => format!(
                 "Không chấp nhận: báo cáo kỳ {period} {} nên số liệu và thuyết minh đã được chốt. \
-                 Chỉ sửa được khi phường trả lại báo cáo.",
+                 Chỉ sửa được khi phường trả lại báo cáo (hoặc mở lại, nếu đã chấp nhận).",
                 state_name(*state, lang)
             ),
             Lang::En => format!(
                 "Refused: the report for {period} is {}, so its values and notes are frozen. \
-                 They can change only if the ward returns the report.",
+                 They can change only if the ward returns the report (or reopens it, once accepted).",
                 state_name(*state, lang)
             ),
         },
         E::AlreadySubmitted { period, state } => match lang {
             Lang::Vi => format!(
-                "Không chấp nhận: báo cáo kỳ {period} {}; không nộp lại được trừ khi phường trả lại.",
+                "Không chấp nhận: báo cáo kỳ {period} {}; không nộp lại được trừ khi phường trả lại (hoặc mở lại, nếu đã chấp nhận).",
                 state_name(*state, lang)
             ),
             Lang::En => format!(
-                "Refused: the report for {period} is {}; it can be submitted again only if the ward returns it.",
+                "Refused: the report for {period} is {}; it can be submitted again only if the ward returns it (or reopens it, once accepted).",
                 state_name(*state, lang)
             ),
         },
