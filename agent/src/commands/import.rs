@@ -202,23 +202,37 @@ fn cell_text(d: &Data) -> String {
     }
 }
 
+/// Columns read from a sheet: more than any table coso reads (an activity
+/// has the most), and a bound on what a crafted sheet whose first cell is
+/// far to the right can make the padding below allocate.
+const MAX_COLUMNS: usize = 64;
+
 fn spreadsheet_cells(path: &Path, bytes: Vec<u8>) -> Result<Vec<TableRow>, InputError> {
     let bad = |reason: String| InputError::Spreadsheet {
         path: path.to_path_buf(),
         reason,
     };
-    let mut book =
-        calamine::open_workbook_auto_from_rs(Cursor::new(bytes)).map_err(|e| bad(e.to_string()))?;
-    let range = book
-        .worksheet_range_at(0)
-        .ok_or_else(|| bad("the workbook has no sheet".into()))?
-        .map_err(|e| bad(e.to_string()))?;
+    // calamine can panic on a malformed file (fuzzing found an arithmetic
+    // overflow in its cell references, `fuzz/` import_rows); such a file is
+    // refused like any other unreadable one.
+    let read = std::panic::catch_unwind(move || {
+        let mut book =
+            calamine::open_workbook_auto_from_rs(Cursor::new(bytes)).map_err(|e| e.to_string())?;
+        book.worksheet_range_at(0)
+            .ok_or_else(|| "the workbook has no sheet".to_string())?
+            .map_err(|e| e.to_string())
+    });
+    let range = match read {
+        Ok(r) => r.map_err(bad)?,
+        Err(_) => return Err(bad("the spreadsheet reader failed on this file".into())),
+    };
     let (row0, col0) = range.start().unwrap_or((0, 0));
+    let pad = (col0 as usize).min(MAX_COLUMNS);
     let mut out = Vec::new();
     for (i, row) in range.rows().enumerate() {
         // The range starts at the first used cell; cells left of it are empty.
-        let cells = std::iter::repeat_n(String::new(), col0 as usize)
-            .chain(row.iter().map(cell_text))
+        let cells = std::iter::repeat_n(String::new(), pad)
+            .chain(row.iter().take(MAX_COLUMNS - pad).map(cell_text))
             .collect();
         out.push(TableRow {
             line: row0 as usize + i + 1,
@@ -286,5 +300,14 @@ mod tests {
         let p = tmp.path().join("v.xlsx");
         std::fs::write(&p, b"PK\x03\x04 not really a zip").unwrap();
         assert!(matches!(read_rows(&p), Err(InputError::Spreadsheet { .. })));
+    }
+
+    /// Found by `cargo fuzz run import_rows`: an XLSX whose cell reference
+    /// overflows calamine's column arithmetic panicked inside calamine.
+    #[test]
+    fn a_sheet_that_breaks_the_reader_is_refused_not_panicked() {
+        let bytes = include_bytes!("../../tests/fixtures/fuzz-import-rows-overflow.bin");
+        let r = rows_from_bytes(Path::new("values.xlsx"), bytes[1..].to_vec());
+        assert!(matches!(r, Err(InputError::Spreadsheet { .. })), "{r:?}");
     }
 }

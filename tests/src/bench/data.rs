@@ -10,8 +10,8 @@ use coso_proto::domain::catalog::ValueType;
 use coso_proto::domain::change::{NoteSet, ValuesSet};
 use coso_proto::domain::validate;
 use coso_proto::{
-    Activity, ActivityId, Calendar, Catalog, Change, Entry, Period, PeriodCode, UnitState, Value,
-    pb,
+    Activity, ActivityId, Calendar, Catalog, Change, Entry, Period, PeriodCode, UnitKind,
+    UnitState, Value, pb,
 };
 
 use crate::ward::UnitPlan;
@@ -31,12 +31,19 @@ pub fn last_day() -> NaiveDate {
     NaiveDate::from_ymd_opt(2026, 10, 31).expect("valid date")
 }
 
-/// Codes of the entered numeric indicators: what a `value set` writes.
-pub fn numeric_codes(catalog: &Catalog) -> Vec<String> {
+/// Codes of the entered numeric indicators that apply to `kind` and take
+/// any count below 1,000 ([`values_entry`]'s numbers; a rate is capped at
+/// 100): what its `value set` may write (the hub refuses the others).
+pub fn numeric_codes(catalog: &Catalog, kind: UnitKind) -> Vec<String> {
     catalog
         .indicators
         .iter()
-        .filter(|i| i.is_entered() && matches!(i.value_type, ValueType::Count | ValueType::Number))
+        .filter(|i| {
+            i.is_entered()
+                && i.applies_to(kind)
+                && i.max.is_none_or(|m| m >= 999.0)
+                && matches!(i.value_type, ValueType::Count | ValueType::Number)
+        })
         .map(|i| i.code.clone())
         .collect()
 }
@@ -159,7 +166,7 @@ mod tests {
         for e in &log {
             e.decode().unwrap();
         }
-        let codes = numeric_codes(&catalog);
+        let codes = numeric_codes(&catalog, plans[0].kind);
         let e = values_entry(3, &codes, 10, &period.code, 1, Utc::now());
         assert_eq!(values_in(&e), 10.min(codes.len()));
     }

@@ -63,11 +63,11 @@ pub fn run(
     hub_pid: u32,
     units: &mut [Enrolled],
 ) -> Outcome {
-    let codes = data::numeric_codes(&Catalog::builtin());
+    let catalog = Catalog::builtin();
     let logs: Vec<Vec<Entry>> = units
         .iter()
         .enumerate()
-        .map(|(i, u)| small_log(u, &codes, i as u64))
+        .map(|(i, u)| small_log(u, &data::numeric_codes(&catalog, u.kind), i as u64))
         .collect();
     let entries_per_agent = logs.first().map(Vec::len).unwrap_or_default();
     let rss_before = measure::rss_kb(hub_pid);
@@ -131,10 +131,10 @@ pub fn run(
 pub fn solo(rt: &Runtime, addr: &str, fp: [u8; 32], units: &mut [Enrolled]) -> Vec<Duration> {
     // Channels spawn their connection task on the runtime.
     let _rt = rt.enter();
-    let codes = data::numeric_codes(&Catalog::builtin());
+    let catalog = Catalog::builtin();
     let mut out = Vec::new();
     for (i, unit) in units.iter_mut().enumerate() {
-        let log = small_log(unit, &codes, i as u64);
+        let log = small_log(unit, &data::numeric_codes(&catalog, unit.kind), i as u64);
         let mut agent = SimAgent::new(channel(addr, fp), unit);
         let t = Instant::now();
         let acked = rt

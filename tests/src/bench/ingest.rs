@@ -62,13 +62,13 @@ struct Plan {
 
 fn plan(units: &[Enrolled], shape: Shape) -> Plan {
     let catalog = Catalog::builtin();
-    let codes = data::numeric_codes(&catalog);
     let period = data::period().code;
     let now = Utc::now();
     let mut requests = Vec::new();
     let mut stored = Vec::new();
     let (mut values, mut entries, mut bytes) = (0u64, 0u64, 0usize);
     for (a, unit) in units.iter().take(shape.agents).enumerate() {
+        let codes = data::numeric_codes(&catalog, unit.kind);
         let log: Vec<Entry> = (0..(shape.pushes * shape.batch) as u64)
             .map(|i| {
                 data::values_entry(
