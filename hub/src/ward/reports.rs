@@ -89,7 +89,9 @@ impl Ward {
         format: Format,
         scope: Scope,
     ) -> Result<Report, WardError> {
+        let started = std::time::Instant::now();
         let entries = self.report_entries(period)?;
+        let read = started.elapsed();
         let file_name = format!("bao-cao-{}.{}", period.code, format.extension());
         if let Some(wards) = self.wards(scope == Scope::Wards, period, &entries)? {
             if wards.is_empty() {
@@ -130,6 +132,17 @@ impl Ward {
             &self.ward_notes(period)?,
             format,
         )?;
+        // Where a slow report spends its time: reading the units, or
+        // compiling and writing the document.
+        tracing::info!(
+            period = %period.code,
+            format = format.as_str(),
+            units = entries.len(),
+            bytes = content.len(),
+            read_ms = read.as_millis() as u64,
+            total_ms = started.elapsed().as_millis() as u64,
+            "report compiled"
+        );
         Ok(Report {
             content,
             media_type: format.media_type(),

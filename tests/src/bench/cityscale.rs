@@ -62,6 +62,16 @@ pub fn stages(rt: &Runtime, stages: &[usize], workers: usize) -> Vec<Stage> {
         let pid = hub.pid().expect("hub running");
         let hub_rss_kb = measure::rss_kb(pid);
         let compiled = compile::compile(rt, &hub, "json", 3);
+        // The hub's own split of each compile (its log): reading the units
+        // against compiling and writing the document.
+        let log = hub.log();
+        let split: Vec<&str> = log
+            .lines()
+            .filter(|l| l.contains("report compiled"))
+            .collect();
+        for line in &split[split.len().saturating_sub(3)..] {
+            println!("  hub log: {}", line.trim());
+        }
         hub.stop();
         let scan = storage::scan_hub(&hub.dir);
         hub.serve();
