@@ -244,12 +244,13 @@ pub fn bytes(n: u64) -> String {
     }
 }
 
-/// `part / whole` as a percentage.
+/// `part / whole` as a percentage, to a tenth: whole percents rounded
+/// 49.6% of raw sled up to a "50%" that looked like a met target.
 pub fn pct(part: f64, whole: f64) -> String {
     if whole <= 0.0 {
         return "n/a".into();
     }
-    format!("{:.0}%", 100.0 * part / whole)
+    format!("{:.1}%", 100.0 * part / whole)
 }
 
 /// Runs `coso-agent ARGS` on `agent`'s store, measured; a failure stops the
@@ -287,7 +288,8 @@ mod tests {
         assert_eq!(thousands(1234567.4), "1,234,567");
         assert_eq!(thousands(999.0), "999");
         assert_eq!(dur(ms(1500)), "1.50 s");
-        assert_eq!(pct(1.0, 4.0), "25%");
+        assert_eq!(pct(1.0, 4.0), "25.0%");
+        assert_eq!(pct(307_464.0, 620_038.0), "49.6%");
     }
 
     #[test]
