@@ -266,7 +266,8 @@ impl Store {
         let mark_path = dir.join(OPENED_FILE);
         mark.write(&mark_path).map_err(io(&mark_path))?;
         // sled's own lock may outlive a handle dropped a moment ago in this
-        // process (its background flusher), so retry within the same budget.
+        // process (its threads finish after the drop), so retry within the
+        // same budget.
         let db_path = dir.join("db");
         coso_proto::private::private_dir(&db_path).map_err(io(&db_path))?;
         let db = loop {
