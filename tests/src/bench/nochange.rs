@@ -126,30 +126,12 @@ pub fn run(hub: &Hub, activities: usize, reps: usize, rounds: usize) -> Outcome 
         &agent,
         &["activity", "import", csv.to_str().expect("utf-8 path")],
     );
-    let plan = &crate::ward::generate(11, 1, data::last_day())[7];
-    let pairs: Vec<String> = plan
-        .values
-        .iter()
-        .map(|(k, v)| format!("{k}={v}"))
-        .collect();
-    let mut args = vec!["value", "set", "--period", data::PERIOD];
-    args.extend(pairs.iter().map(String::as_str));
-    measure::agent_run(&agent, &args);
-    for (section, text) in &plan.notes {
-        measure::agent_run(
-            &agent,
-            &[
-                "note",
-                "set",
-                "--period",
-                data::PERIOD,
-                "--section",
-                section.as_str(),
-                "--text",
-                text,
-            ],
-        );
-    }
+    // The year's values and narratives as the ward generator plans them;
+    // its activities are the ones imported above.
+    let mut plan = crate::ward::generate(11, 1, data::last_day()).swap_remove(7);
+    plan.activities.clear();
+    crate::ward::record(&agent, &plan, data::PERIOD)
+        .unwrap_or_else(|r| panic!("record the year: {}", r.context()));
     measure::agent_run(&agent, &["sync"]);
 
     // Status and sync alternate, so both see the same machine.
