@@ -120,8 +120,9 @@ struct Unit {
     added: AtomicU64,
 }
 
-fn agent_cmd(dir: &Path, args: &[&str]) -> Output {
-    Command::new(&bins().agent)
+/// One command of `bin` on the data dir `dir`, at the soak's fixed time.
+fn cmd(bin: &Path, dir: &Path, args: &[&str]) -> Output {
+    Command::new(bin)
         .args(args)
         .arg("--data-dir")
         .arg(dir)
@@ -129,19 +130,15 @@ fn agent_cmd(dir: &Path, args: &[&str]) -> Output {
         .env("COSO_LANG", "en")
         .stdin(Stdio::null())
         .output()
-        .expect("spawn coso-agent")
+        .unwrap_or_else(|e| panic!("spawn {}: {e}", bin.display()))
+}
+
+fn agent_cmd(dir: &Path, args: &[&str]) -> Output {
+    cmd(&bins().agent, dir, args)
 }
 
 fn hub_cmd(dir: &Path, args: &[&str]) -> Output {
-    Command::new(&bins().hub)
-        .args(args)
-        .arg("--data-dir")
-        .arg(dir)
-        .env("COSO_NOW", NOW)
-        .env("COSO_LANG", "en")
-        .stdin(Stdio::null())
-        .output()
-        .expect("spawn coso-hub")
+    cmd(&bins().hub, dir, args)
 }
 
 fn json(o: &Output) -> Option<Value> {
