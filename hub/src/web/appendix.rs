@@ -24,6 +24,7 @@ use super::grid::kind_label;
 use super::period::period_of;
 use super::session::Authed;
 use crate::city::RollupJson;
+use crate::compile::docx::roman;
 use crate::compile::report_json::ReportJson;
 use crate::compile::{Format, format_number, machine_number};
 use crate::ward::Scope;
@@ -210,28 +211,6 @@ fn show(catalog: &Catalog, code: &str, v: &Value, lang: Lang) -> String {
     }
 }
 
-fn roman(mut n: usize) -> String {
-    const R: [(usize, &str); 9] = [
-        (100, "C"),
-        (90, "XC"),
-        (50, "L"),
-        (40, "XL"),
-        (10, "X"),
-        (9, "IX"),
-        (5, "V"),
-        (4, "IV"),
-        (1, "I"),
-    ];
-    let mut s = String::new();
-    for (v, r) in R {
-        while n >= v {
-            s.push_str(r);
-            n -= v;
-        }
-    }
-    s
-}
-
 impl AppendixView {
     fn build(period: &str, src: Source, catalog: &Catalog, lang: Lang) -> AppendixView {
         let missing = "—";
@@ -372,7 +351,7 @@ async fn appendix_page(
 
 #[cfg(test)]
 mod tests {
-    use super::roman;
+    use crate::compile::docx::roman;
 
     #[test]
     fn group_numbers_are_roman() {
