@@ -39,14 +39,14 @@ pub mod synthesis;
 mod xlsx;
 
 use std::cmp::Ordering;
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::fmt;
 use std::str::FromStr;
 
 use chrono::{DateTime, Datelike, NaiveDate, Utc};
 use coso_proto::domain::calendar::vietnam;
 use coso_proto::domain::catalog::{Aggregation, Indicator, ValueType};
-use coso_proto::domain::report::aggregate;
+use coso_proto::domain::report::Tally;
 use coso_proto::domain::value::format_vi;
 use coso_proto::{
     Catalog, Lang, Period, PeriodCode, ReportState, Section, SubmittedReport, Timeliness, Unit,
@@ -674,6 +674,33 @@ pub(crate) struct Model<'a> {
     pub narratives: Vec<Narrative<'a>>,
 }
 
+/// The values of `reports` turned into one column per indicator of
+/// `asked` (in its order), each entry `(i, value)` with `i` the report's
+/// place in `reports`, in that order. One pass over every unit's values:
+/// looking each indicator up in every unit's map instead (once per
+/// indicator and kind of unit) walked 10,000 maps hundreds of times with
+/// cold caches, and made a city's report 28 times slower for 10 times the
+/// units.
+pub(crate) fn columns<'a>(
+    asked: &[&Indicator],
+    reports: impl Iterator<Item = &'a SubmittedReport>,
+) -> Vec<Vec<(usize, &'a Value)>> {
+    let place: HashMap<&str, usize> = asked
+        .iter()
+        .enumerate()
+        .map(|(c, ind)| (ind.code.as_str(), c))
+        .collect();
+    let mut columns = vec![Vec::new(); asked.len()];
+    for (i, report) in reports.enumerate() {
+        for (code, value) in &report.values {
+            if let Some(&c) = place.get(code.as_str()) {
+                columns[c].push((i, value));
+            }
+        }
+    }
+    columns
+}
+
 impl<'a> Model<'a> {
     pub fn build(input: &CompileInput<'a>) -> Model<'a> {
         let rows = unit_rows(input);
@@ -686,25 +713,46 @@ impl<'a> Model<'a> {
             .iter()
             .filter_map(|r| Some((&r.entry.unit, r.report?)))
             .collect();
-        let catalog = input.catalog;
-        let indicators = catalog
+        let asked: Vec<&'a Indicator> = input
+            .catalog
             .indicators
             .iter()
             .filter(|i| input.period.asks_for(&i.code))
-            .map(|ind| {
-                let all: Vec<_> = counted.iter().map(|(_, r)| &r.values).collect();
+            .collect();
+        let columns = columns(&asked, counted.iter().map(|(_, r)| *r));
+        // Each counted unit's place in `kinds`.
+        let slots: Vec<usize> = counted
+            .iter()
+            .map(|(u, _)| kinds.iter().position(|k| *k == u.kind).unwrap_or(0))
+            .collect();
+        let indicators = asked
+            .iter()
+            .zip(columns)
+            .map(|(&ind, column)| {
+                let mut total = Tally::new(ind);
+                let mut of_kind = vec![Tally::new(ind); kinds.len()];
+                if ind.aggregate == Aggregation::Rate {
+                    // A rate reads two other indicators of each unit.
+                    for ((_, r), &slot) in counted.iter().zip(&slots) {
+                        let get = |code: &str| r.values.get(code);
+                        total.add(get);
+                        of_kind[slot].add(get);
+                    }
+                } else {
+                    for &(i, v) in &column {
+                        let get = |code: &str| (code == ind.code).then_some(v);
+                        total.add(get);
+                        of_kind[slots[i]].add(get);
+                    }
+                }
                 let by_kind = kinds
                     .iter()
-                    .map(|&k| {
+                    .zip(&of_kind)
+                    .map(|(&k, tally)| {
                         let cell = if !ind.applies_to(k) {
                             KindCell::NotApplicable
                         } else {
-                            let of_kind: Vec<_> = counted
-                                .iter()
-                                .filter(|(u, _)| u.kind == k)
-                                .map(|(_, r)| &r.values)
-                                .collect();
-                            match aggregate(catalog, ind, &of_kind) {
+                            match tally.total() {
                                 Some(v) => KindCell::Value(v),
                                 None => KindCell::Missing,
                             }
@@ -712,13 +760,11 @@ impl<'a> Model<'a> {
                         (k, cell)
                     })
                     .collect();
-                let by_unit: Vec<(&'a Unit, &'a Value)> = counted
-                    .iter()
-                    .filter_map(|(u, r)| Some((*u, r.values.get(&ind.code)?)))
-                    .collect();
+                let by_unit: Vec<(&'a Unit, &'a Value)> =
+                    column.iter().map(|&(i, v)| (counted[i].0, v)).collect();
                 IndicatorRow {
                     ind,
-                    total: aggregate(catalog, ind, &all),
+                    total: total.total(),
                     units_reporting: by_unit.len(),
                     by_kind,
                     by_unit,

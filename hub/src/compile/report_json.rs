@@ -202,6 +202,8 @@ pub(crate) fn write(m: &Model) -> Result<Vec<u8>, serde_json::Error> {
         .filter_map(|r| Some((&r.entry.unit, r.report?)))
         .collect();
     by_code.sort_unstable_by(|a, b| a.0.code.as_str().cmp(b.0.code.as_str()));
+    let asked: Vec<_> = m.indicators.iter().map(|r| r.ind).collect();
+    let columns = super::columns(&asked, by_code.iter().map(|(_, r)| *r));
     let doc = Doc {
         period: &period.code,
         title: &period.title,
@@ -217,6 +219,7 @@ pub(crate) fn write(m: &Model) -> Result<Vec<u8>, serde_json::Error> {
         indicators: Indicators {
             rows: &m.indicators,
             by_code: &by_code,
+            columns: &columns,
         },
         narratives: Narratives(&m.narratives),
     };
@@ -261,13 +264,16 @@ impl Serialize for Rows<'_> {
 
 struct Indicators<'a> {
     rows: &'a [IndicatorRow<'a>],
+    /// The counted units by code, as a `BTreeMap<String, _>` orders them.
     by_code: &'a [(&'a Unit, &'a SubmittedReport)],
+    /// Per row, its values in `by_code` order.
+    columns: &'a [Vec<(usize, &'a Value)>],
 }
 
 impl Serialize for Indicators<'_> {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         let mut seq = s.serialize_seq(Some(self.rows.len()))?;
-        for r in self.rows {
+        for (r, column) in self.rows.iter().zip(self.columns) {
             seq.serialize_element(&IndicatorDoc {
                 code: &r.ind.code,
                 group: &r.ind.group,
@@ -279,9 +285,8 @@ impl Serialize for Indicators<'_> {
                 units_reporting: r.units_reporting,
                 by_kind: ByKind(r),
                 by_unit: ByUnit {
-                    code: &r.ind.code,
                     by_code: self.by_code,
-                    len: r.by_unit.len(),
+                    column,
                 },
             })?;
         }
@@ -331,18 +336,15 @@ impl Serialize for ByKind<'_> {
 
 /// `by_unit`: every counted unit that gave a value, by code.
 struct ByUnit<'a> {
-    code: &'a str,
     by_code: &'a [(&'a Unit, &'a SubmittedReport)],
-    len: usize,
+    column: &'a [(usize, &'a Value)],
 }
 
 impl Serialize for ByUnit<'_> {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        let mut map = s.serialize_map(Some(self.len))?;
-        for (u, r) in self.by_code {
-            if let Some(v) = r.values.get(self.code) {
-                map.serialize_entry(u.code.as_str(), v)?;
-            }
+        let mut map = s.serialize_map(Some(self.column.len()))?;
+        for &(i, v) in self.column {
+            map.serialize_entry(self.by_code[i].0.code.as_str(), v)?;
         }
         map.end()
     }

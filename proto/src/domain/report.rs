@@ -358,46 +358,86 @@ pub fn aggregate(
     ind: &Indicator,
     reports: &[&BTreeMap<String, Value>],
 ) -> Option<f64> {
-    let nums = |code: &str| -> Vec<f64> {
-        reports
-            .iter()
-            .filter_map(|r| r.get(code)?.as_number())
-            .collect()
-    };
-    match ind.aggregate {
-        Aggregation::Sum => {
-            let v = nums(&ind.code);
-            (!v.is_empty()).then(|| v.iter().sum())
+    let _ = catalog;
+    let mut tally = Tally::new(ind);
+    for r in reports {
+        tally.add(|code| r.get(code));
+    }
+    tally.total()
+}
+
+/// One indicator's total, built one unit at a time. [`aggregate`] folds
+/// maps with it; the hub's report folds per-indicator columns with it, so
+/// the aggregation rule has this one home.
+#[derive(Clone, Copy, Debug)]
+pub struct Tally<'i> {
+    ind: &'i Indicator,
+    /// Units that gave a value of the indicator's type.
+    reported: usize,
+    sum: f64,
+    yes: usize,
+    /// A rate's parts, over the units that reported both.
+    numerator: f64,
+    denominator: f64,
+}
+
+impl<'i> Tally<'i> {
+    pub fn new(ind: &'i Indicator) -> Tally<'i> {
+        Tally {
+            ind,
+            reported: 0,
+            sum: 0.0,
+            yes: 0,
+            numerator: 0.0,
+            denominator: 0.0,
         }
-        Aggregation::Mean => {
-            let v = nums(&ind.code);
-            (!v.is_empty()).then(|| round2(v.iter().sum::<f64>() / v.len() as f64))
-        }
-        Aggregation::CountYes => {
-            let v: Vec<bool> = reports
-                .iter()
-                .filter_map(|r| r.get(&ind.code)?.as_bool())
-                .collect();
-            (!v.is_empty()).then(|| v.iter().filter(|b| **b).count() as f64)
-        }
-        Aggregation::Rate => {
-            let rate = ind.rate.as_ref()?;
-            // Only units that reported both parts count toward the rate.
-            let mut num = 0.0;
-            let mut den = 0.0;
-            for r in reports {
-                if let (Some(n), Some(d)) = (
-                    r.get(&rate.numerator).and_then(Value::as_number),
-                    r.get(&rate.denominator).and_then(Value::as_number),
-                ) {
-                    num += n;
-                    den += d;
+    }
+
+    /// Adds one unit; `get` looks up the unit's value of an indicator by
+    /// code (a rate reads its numerator's and denominator's).
+    pub fn add<'v>(&mut self, get: impl Fn(&str) -> Option<&'v Value>) {
+        let ind = self.ind;
+        match ind.aggregate {
+            Aggregation::Sum | Aggregation::Mean => {
+                if let Some(x) = get(&ind.code).and_then(Value::as_number) {
+                    self.reported += 1;
+                    self.sum += x;
                 }
             }
-            let _ = catalog;
-            (den > 0.0).then(|| round2(100.0 * num / den))
+            Aggregation::CountYes => {
+                if let Some(b) = get(&ind.code).and_then(Value::as_bool) {
+                    self.reported += 1;
+                    self.yes += usize::from(b);
+                }
+            }
+            Aggregation::Rate => {
+                // Only units that reported both parts count toward the rate.
+                if let Some(rate) = &ind.rate
+                    && let (Some(n), Some(d)) = (
+                        get(&rate.numerator).and_then(Value::as_number),
+                        get(&rate.denominator).and_then(Value::as_number),
+                    )
+                {
+                    self.numerator += n;
+                    self.denominator += d;
+                }
+            }
+            Aggregation::None => {}
         }
-        Aggregation::None => None,
+    }
+
+    /// The total so far; `None` while no unit has reported it.
+    pub fn total(&self) -> Option<f64> {
+        let reported = self.reported > 0;
+        match self.ind.aggregate {
+            Aggregation::Sum => reported.then_some(self.sum),
+            Aggregation::Mean => reported.then(|| round2(self.sum / self.reported as f64)),
+            Aggregation::CountYes => reported.then_some(self.yes as f64),
+            Aggregation::Rate => {
+                (self.denominator > 0.0).then(|| round2(100.0 * self.numerator / self.denominator))
+            }
+            Aggregation::None => None,
+        }
     }
 }
 
