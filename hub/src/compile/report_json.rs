@@ -223,12 +223,54 @@ pub(crate) fn write(m: &Model) -> Result<Vec<u8>, serde_json::Error> {
         },
         narratives: Narratives(&m.narratives),
     };
-    // About 2 KiB per unit for the full catalog: one allocation, not a
-    // doubling series of copies.
-    let mut out = Vec::with_capacity(4096 + m.rows.len() * 2048);
+    // One allocation, not a doubling series of copies (at 10,000 units the
+    // last copy alone held 20 MiB beside 40).
+    let mut out = Vec::with_capacity(size_bound(m));
     serde_json::to_writer_pretty(&mut out, &doc)?;
     out.push(b'\n');
     Ok(out)
+}
+
+/// More than the pretty JSON of `m` can take. Over-estimating costs address
+/// space, not memory: the pages of a large buffer that are never written
+/// are never resident. Text is counted six times over, the most JSON
+/// escaping can grow it (`\u0000`).
+pub(crate) fn size_bound(m: &Model) -> usize {
+    let text = |s: &str| 6 * s.len();
+    let rows: usize = m
+        .rows
+        .iter()
+        .map(|r| {
+            let u = r.unit();
+            512 + text(&u.name)
+                + u.code.as_str().len()
+                + r.entry.review_reason.as_deref().map_or(0, text)
+        })
+        .sum();
+    let values: usize = m
+        .indicators
+        .iter()
+        .map(|i| {
+            let each: usize = i
+                .by_unit
+                .iter()
+                .map(|(u, v)| {
+                    let v = match v {
+                        Value::Text(s) => 2 + text(s),
+                        Value::Number(_) | Value::Bool(_) => 32,
+                    };
+                    32 + u.code.as_str().len() + v
+                })
+                .sum();
+            1024 + text(&i.ind.name) + text(&i.ind.group) + each
+        })
+        .sum();
+    let narratives: usize = m
+        .narratives
+        .iter()
+        .map(|n| 256 + text(&n.unit.name) + text(n.text))
+        .sum();
+    4096 + text(&m.subject()) + rows + values + narratives
 }
 
 /// The fields of [`ReportJson`], in its order.

@@ -626,6 +626,9 @@ fn the_report_json_reads_back_as_it_was_written() {
         bytes,
         report_json::ReportJson::of(&model).to_bytes().unwrap()
     );
+    // Its buffer was allocated once, large enough (hostile text included).
+    let bound = report_json::size_bound(&model);
+    assert!(bytes.len() <= bound, "{} bytes, bound {bound}", bytes.len());
     assert!(back.indicators.iter().any(|i| i.total.is_none()));
     assert!(back.units.iter().any(|u| u.submitted_at.is_none()));
 

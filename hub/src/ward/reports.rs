@@ -11,7 +11,7 @@ use super::{Ward, WardError};
 use crate::city::{self, CityError};
 use crate::compile::{Format, UnitEntry};
 use crate::reporting;
-use crate::store::Enrolment;
+use crate::store::{Enrolment, UnitRecord};
 
 /// The part of a unit's folded state a report needs when the unit has
 /// submitted: its submissions and their reviews, not its activities,
@@ -23,6 +23,10 @@ struct Submitted {
     #[serde(default)]
     reviews: BTreeMap<PeriodCode, Review>,
 }
+
+/// Below this many units a report is read on one thread: spawning costs
+/// more than it saves.
+const PARALLEL_FROM: usize = 512;
 
 /// Whose report: the hub decides by what it holds, or the caller asks for
 /// the wards' roll-up explicitly (`--wards`).
@@ -47,25 +51,58 @@ impl Ward {
     /// is read without its activities, values and notes (a submission is
     /// frozen and carries its own); the others are read whole, since whether
     /// they have a draft depends on those.
+    ///
+    /// Decoding the states is most of a large report's time, so a city-sized
+    /// registry is read on every core, in slices that keep the units' order.
     fn report_entries(&self, period: &Period) -> Result<Vec<UnitEntry>, WardError> {
-        let store = &self.hub.store;
-        store
+        let units: Vec<_> = self
+            .hub
+            .store
             .units()?
-            .iter()
+            .into_iter()
             .filter(|r| r.enrolment != Enrolment::Revoked)
-            .map(|rec| {
-                let part: Submitted = store.unit_state_part(&rec.unit.code)?;
-                if !part.submissions.contains_key(&period.code) {
-                    return self.entry(rec, period);
-                }
-                let st = UnitState {
-                    submissions: part.submissions,
-                    reviews: part.reviews,
-                    ..UnitState::default()
-                };
-                self.entry_of(rec, &st, period)
-            })
-            .collect()
+            .collect();
+        let read = |slice: &[UnitRecord]| -> Result<Vec<UnitEntry>, WardError> {
+            slice
+                .iter()
+                .map(|rec| self.report_entry(rec, period))
+                .collect()
+        };
+        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+        if cores == 1 || units.len() < PARALLEL_FROM {
+            return read(&units);
+        }
+        let slices: Vec<Result<Vec<UnitEntry>, WardError>> = std::thread::scope(|s| {
+            let workers: Vec<_> = units
+                .chunks(units.len().div_ceil(cores))
+                .map(|slice| s.spawn(move || read(slice)))
+                .collect();
+            workers
+                .into_iter()
+                .map(|w| {
+                    w.join()
+                        .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+                })
+                .collect()
+        });
+        let mut entries = Vec::with_capacity(units.len());
+        for slice in slices {
+            entries.extend(slice?);
+        }
+        Ok(entries)
+    }
+
+    fn report_entry(&self, rec: &UnitRecord, period: &Period) -> Result<UnitEntry, WardError> {
+        let part: Submitted = self.hub.store.unit_state_part(&rec.unit.code)?;
+        if !part.submissions.contains_key(&period.code) {
+            return self.entry(rec, period);
+        }
+        let st = UnitState {
+            submissions: part.submissions,
+            reviews: part.reviews,
+            ..UnitState::default()
+        };
+        self.entry_of(rec, st, period)
     }
 
     /// [`Ward::report`] on the blocking pool: a city's report takes long
