@@ -45,8 +45,14 @@ pub fn bins() -> &'static Bins {
         if release {
             cmd.arg("--release");
         }
-        let manifest = Path::new(env!("CARGO_MANIFEST_DIR")).join("../Cargo.toml");
-        cmd.arg("--manifest-path").arg(manifest);
+        // From the workspace root, wherever this runs: cargo reads
+        // `.cargo/config.toml` from the working directory, and without its
+        // build settings a demo started elsewhere rebuilt the TLS stack (and
+        // everything above it) differently, for minutes.
+        let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+        cmd.arg("--manifest-path")
+            .arg(root.join("Cargo.toml"))
+            .current_dir(&root);
         let status = cmd.status().expect("run cargo build for the binaries");
         assert!(status.success(), "building coso-hub and coso-agent failed");
         Bins {
