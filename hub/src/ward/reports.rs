@@ -5,6 +5,7 @@ use std::collections::BTreeMap;
 
 use coso_proto::domain::calendar::vietnam;
 use coso_proto::{Period, PeriodCode, Review, SubmittedReport, UnitState};
+use rayon::prelude::*;
 use serde::Deserialize;
 
 use super::{Ward, WardError};
@@ -23,10 +24,6 @@ struct Submitted {
     #[serde(default)]
     reviews: BTreeMap<PeriodCode, Review>,
 }
-
-/// Below this many units a report is read on one thread: spawning costs
-/// more than it saves.
-const PARALLEL_FROM: usize = 512;
 
 /// Whose report: the hub decides by what it holds, or the caller asks for
 /// the wards' roll-up explicitly (`--wards`).
@@ -52,44 +49,20 @@ impl Ward {
     /// frozen and carries its own); the others are read whole, since whether
     /// they have a draft depends on those.
     ///
-    /// Decoding the states is most of a large report's time, so a city-sized
-    /// registry is read on every core, in slices that keep the units' order.
+    /// Decoding the states is most of a large report's time, so the units
+    /// are read on every core (in their order: rayon's `collect` keeps it).
     fn report_entries(&self, period: &Period) -> Result<Vec<UnitEntry>, WardError> {
-        let units: Vec<_> = self
+        let units: Vec<UnitRecord> = self
             .hub
             .store
             .units()?
             .into_iter()
             .filter(|r| r.enrolment != Enrolment::Revoked)
             .collect();
-        let read = |slice: &[UnitRecord]| -> Result<Vec<UnitEntry>, WardError> {
-            slice
-                .iter()
-                .map(|rec| self.report_entry(rec, period))
-                .collect()
-        };
-        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
-        if cores == 1 || units.len() < PARALLEL_FROM {
-            return read(&units);
-        }
-        let slices: Vec<Result<Vec<UnitEntry>, WardError>> = std::thread::scope(|s| {
-            let workers: Vec<_> = units
-                .chunks(units.len().div_ceil(cores))
-                .map(|slice| s.spawn(move || read(slice)))
-                .collect();
-            workers
-                .into_iter()
-                .map(|w| {
-                    w.join()
-                        .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
-                })
-                .collect()
-        });
-        let mut entries = Vec::with_capacity(units.len());
-        for slice in slices {
-            entries.extend(slice?);
-        }
-        Ok(entries)
+        units
+            .par_iter()
+            .map(|rec| self.report_entry(rec, period))
+            .collect()
     }
 
     fn report_entry(&self, rec: &UnitRecord, period: &Period) -> Result<UnitEntry, WardError> {
