@@ -350,25 +350,10 @@ pub fn round2(x: f64) -> f64 {
     (x * 100.0).round() / 100.0
 }
 
-/// Combines the values of the units that reported into the ward's total,
-/// by the indicator's own aggregation. `None` when no unit reported it:
-/// missing is never zero.
-pub fn aggregate(
-    catalog: &Catalog,
-    ind: &Indicator,
-    reports: &[&BTreeMap<String, Value>],
-) -> Option<f64> {
-    let _ = catalog;
-    let mut tally = Tally::new(ind);
-    for r in reports {
-        tally.add(|code| r.get(code));
-    }
-    tally.total()
-}
-
-/// One indicator's total, built one unit at a time. [`aggregate`] folds
-/// maps with it; the hub's report folds per-indicator columns with it, so
-/// the aggregation rule has this one home.
+/// One indicator's total over the units that reported, by its own
+/// aggregation, built one unit at a time (the hub's report folds its
+/// per-indicator columns with it): the aggregation rule's one home.
+/// `None` while no unit has reported it: missing is never zero.
 #[derive(Clone, Copy, Debug)]
 pub struct Tally<'i> {
     ind: &'i Indicator,
@@ -511,20 +496,29 @@ mod tests {
         assert_eq!(v["DT04"], Value::Number(75.0));
     }
 
+    /// The total of `ind` over units' value maps.
+    fn aggregate(ind: &Indicator, reports: &[&BTreeMap<String, Value>]) -> Option<f64> {
+        let mut tally = Tally::new(ind);
+        for r in reports {
+            tally.add(|code| r.get(code));
+        }
+        tally.total()
+    }
+
     #[test]
     fn aggregation_keeps_missing_apart_from_zero() {
         let cat = Catalog::builtin();
         let sum = cat.indicator("DT02").unwrap();
         let a: BTreeMap<String, Value> = [("DT02".to_string(), Value::Number(3.0))].into();
         let b: BTreeMap<String, Value> = BTreeMap::new();
-        assert_eq!(aggregate(&cat, sum, &[&a, &b]), Some(3.0));
-        assert_eq!(aggregate(&cat, sum, &[&b]), None);
+        assert_eq!(aggregate(sum, &[&a, &b]), Some(3.0));
+        assert_eq!(aggregate(sum, &[&b]), None);
         let zero: BTreeMap<String, Value> = [("DT02".to_string(), Value::Number(0.0))].into();
-        assert_eq!(aggregate(&cat, sum, &[&zero]), Some(0.0));
+        assert_eq!(aggregate(sum, &[&zero]), Some(0.0));
         let yes = cat.indicator("CQ01").unwrap();
         let y: BTreeMap<String, Value> = [("CQ01".to_string(), Value::Bool(true))].into();
         let n: BTreeMap<String, Value> = [("CQ01".to_string(), Value::Bool(false))].into();
-        assert_eq!(aggregate(&cat, yes, &[&y, &n, &y]), Some(2.0));
+        assert_eq!(aggregate(yes, &[&y, &n, &y]), Some(2.0));
         let rate = cat.indicator("DT04").unwrap();
         let r1: BTreeMap<String, Value> = [
             ("DT02".to_string(), Value::Number(10.0)),
@@ -537,7 +531,7 @@ mod tests {
         ]
         .into();
         assert_eq!(
-            aggregate(&cat, rate, &[&r1, &r2]),
+            aggregate(rate, &[&r1, &r2]),
             Some(87.5),
             "weighted, not a mean of rates"
         );
