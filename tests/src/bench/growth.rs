@@ -57,6 +57,7 @@ pub fn run(rt: &Runtime, stages: &[usize], probe: Shape, workers: usize) -> Vec<
     let mut hub = city_hub(&tmp.path().join("city"));
     let mut units: Vec<Enrolled> = Vec::new();
     let mut out = Vec::new();
+    let mut raw = storage::RawSled::open();
     for &n in stages {
         let have = units.len();
         if n <= have {
@@ -79,7 +80,15 @@ pub fn run(rt: &Runtime, stages: &[usize], probe: Shape, workers: usize) -> Vec<
         let picks: Vec<usize> = (0..agents).map(|i| i * n / agents).collect();
         let mut chosen: Vec<Enrolled> = picks.iter().map(|&i| units[i].clone()).collect();
         let (addr, fp) = client::target(&hub);
-        let probe_out = ingest::run(rt, &addr, fp, pid, &mut chosen, Shape { agents, ..probe });
+        let probe_out = ingest::run(
+            rt,
+            &mut raw,
+            &addr,
+            fp,
+            pid,
+            &mut chosen,
+            Shape { agents, ..probe },
+        );
         for (&i, u) in picks.iter().zip(chosen) {
             units[i].next_seq = u.next_seq;
         }

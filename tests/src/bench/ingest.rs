@@ -104,10 +104,12 @@ fn plan(units: &[Enrolled], shape: Shape) -> Plan {
     }
 }
 
-/// Runs one shape against the hub at `addr` (pid `hub_pid`) with the first
-/// `shape.agents` of `units`, then the raw baseline. Advances the units' seqs.
+/// Runs the raw baseline (on `raw`, which grows beside the hub), then one
+/// shape against the hub at `addr` (pid `hub_pid`) with the first
+/// `shape.agents` of `units`. Advances the units' seqs.
 pub fn run(
     rt: &Runtime,
+    raw: &mut storage::RawSled,
     addr: &str,
     fp: [u8; 32],
     hub_pid: u32,
@@ -123,7 +125,7 @@ pub fn run(
         entry_bytes,
     } = plan(units, shape);
 
-    let raw = storage::raw_ingest(shape.agents, shape.pushes, &stored);
+    let raw = raw.ingest(shape.agents, shape.pushes, &stored);
 
     measure::reset_peak(hub_pid);
     let me = std::process::id();
