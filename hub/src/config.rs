@@ -63,7 +63,7 @@ pub struct Storage {
 impl Default for Storage {
     fn default() -> Self {
         Storage {
-            cache_capacity_mb: 64,
+            cache_capacity_mb: crate::store::DEFAULT_CACHE_BYTES >> 20,
         }
     }
 }

@@ -383,10 +383,15 @@ fn dec<T: DeserializeOwned>(key: &[u8], bytes: &[u8]) -> Result<T, StoreError> {
     })
 }
 
+/// sled's page cache unless `hub.toml` says otherwise. 32 MiB: at 64 a hub
+/// that had synced 10,000 units held 140 MiB before compiling their report
+/// and peaked over its 256 MiB budget (BENCHMARKS.md, issue 14, session 5).
+pub const DEFAULT_CACHE_BYTES: u64 = 32 << 20;
+
 impl Store {
     /// Opens (creating) the database in `dir` with the default cache.
     pub fn open(dir: &Path) -> Result<Store, StoreError> {
-        Store::open_with_cache(dir, 64 << 20)
+        Store::open_with_cache(dir, DEFAULT_CACHE_BYTES)
     }
 
     /// Opens (creating) the database in `dir`, keeping at most about
