@@ -5,8 +5,9 @@
 //! changes. Loading checks that codes are unique, that every reference (group,
 //! rate, rule) names an indicator that exists, and that ranges make sense.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::Path;
+use std::sync::OnceLock;
 
 use serde::{Deserialize, Serialize};
 
@@ -172,7 +173,7 @@ pub struct Rule {
     pub message_en: String,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Catalog {
     pub version: u64,
@@ -180,6 +181,22 @@ pub struct Catalog {
     pub indicators: Vec<Indicator>,
     #[serde(default)]
     pub rules: Vec<Rule>,
+    /// Each code's place in `indicators`, built on the first lookup. The hub
+    /// checks every value of every pushed entry against the catalog; walking
+    /// its 113 indicators for each was a tenth of the hub's CPU under ingest
+    /// (BENCHMARKS.md, issue 14, session 5).
+    #[serde(skip)]
+    index: OnceLock<HashMap<String, usize>>,
+}
+
+/// Equal catalogs are equal whether or not either has been looked up in.
+impl PartialEq for Catalog {
+    fn eq(&self, other: &Catalog) -> bool {
+        self.version == other.version
+            && self.groups == other.groups
+            && self.indicators == other.indicators
+            && self.rules == other.rules
+    }
 }
 
 /// The catalog shipped with coso.
@@ -219,7 +236,23 @@ impl Catalog {
     }
 
     pub fn indicator(&self, code: &str) -> Option<&Indicator> {
-        self.indicators.iter().find(|i| i.code == code)
+        let index = self.index.get_or_init(|| {
+            let mut index = HashMap::with_capacity(self.indicators.len());
+            for (place, ind) in self.indicators.iter().enumerate() {
+                // The first of a duplicated code, as a walk finds it.
+                index.entry(ind.code.clone()).or_insert(place);
+            }
+            index
+        });
+        match index
+            .get(code)
+            .and_then(|&place| self.indicators.get(place))
+        {
+            Some(ind) if ind.code == code => Some(ind),
+            // The fields are public: a catalog changed after its first
+            // lookup is still answered right, by walking it.
+            _ => self.indicators.iter().find(|i| i.code == code),
+        }
     }
 
     pub fn group(&self, code: &str) -> Option<&Group> {
@@ -409,6 +442,44 @@ mod tests {
                 .any(|i| matches!(i.derived, Some(Derivation::Participants { .. })))
         );
         assert!(c.rules.iter().any(|r| r.op == CmpOp::Le));
+    }
+
+    /// Lookups through the index answer as a walk of `indicators` does:
+    /// every code, an unknown one, and codes changed after the first lookup.
+    #[test]
+    fn indicator_lookups_match_a_walk_even_after_a_change() {
+        let walk = |c: &Catalog, code: &str| c.indicators.iter().position(|i| i.code == code);
+        let place = |c: &Catalog, code: &str| {
+            c.indicator(code)
+                .and_then(|found| c.indicators.iter().position(|i| std::ptr::eq(i, found)))
+        };
+        let mut c = Catalog::builtin();
+        for ind in &c.indicators {
+            assert_eq!(place(&c, &ind.code), walk(&c, &ind.code), "{}", ind.code);
+        }
+        assert!(c.indicator("KHONG-CO").is_none());
+        // Changed after the index was built: a new code, a moved one, and a
+        // duplicate (the first is found, as before).
+        let mut added = c.indicators[0].clone();
+        added.code = "MOI01".into();
+        c.indicators.push(added);
+        c.indicators.swap(0, 1);
+        let dup = c.indicators[2].clone();
+        c.indicators.insert(1, dup);
+        for code in [
+            "MOI01",
+            &c.indicators[0].code.clone(),
+            &c.indicators[1].code.clone(),
+        ] {
+            assert_eq!(place(&c, code), walk(&c, code), "{code}");
+        }
+        let third = c.indicators[3].code.clone();
+        assert_eq!(place(&c, &third), walk(&c, &third));
+        // A looked-up catalog still equals a fresh one.
+        let fresh = Catalog::builtin();
+        let looked = Catalog::builtin();
+        assert!(looked.indicator(&looked.indicators[0].code).is_some());
+        assert_eq!(looked, fresh);
     }
 
     #[test]

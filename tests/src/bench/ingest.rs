@@ -34,6 +34,9 @@ pub struct Outcome {
     pub entry_bytes: usize,
     pub hub: Duration,
     pub raw: Duration,
+    /// The same on an empty database with sled's default cache (the
+    /// baseline until 2026-12-02).
+    pub raw_empty: Duration,
     /// Each push's round trip (request to durable acknowledgement).
     pub push_latency: Vec<Duration>,
     pub hub_peak_kb: u64,
@@ -48,6 +51,9 @@ impl Outcome {
     }
     pub fn raw_rate(&self) -> f64 {
         self.values as f64 / self.raw.as_secs_f64()
+    }
+    pub fn raw_empty_rate(&self) -> f64 {
+        self.values as f64 / self.raw_empty.as_secs_f64()
     }
 }
 
@@ -126,6 +132,8 @@ pub fn run(
     } = plan(units, shape);
 
     let raw = raw.ingest(shape.agents, shape.pushes, &stored);
+    let raw_empty =
+        storage::RawSled::empty_with_defaults().ingest(shape.agents, shape.pushes, &stored);
 
     measure::reset_peak(hub_pid);
     let me = std::process::id();
@@ -177,6 +185,7 @@ pub fn run(
         entry_bytes,
         hub,
         raw,
+        raw_empty,
         push_latency: latencies,
         hub_peak_kb,
         hub_cpu,

@@ -345,6 +345,8 @@ fn ingest_hub(rt: &tokio::runtime::Runtime, knobs: &Knobs, report: &mut Report, 
         "hub: values/s (durable)",
         "raw sled: values/s",
         "hub / raw",
+        "raw sled, empty, 1 GiB cache (the baseline until 12-02)",
+        "hub / that",
         "push p50",
         "push p99",
         "entry bytes",
@@ -369,15 +371,18 @@ fn ingest_hub(rt: &tokio::runtime::Runtime, knobs: &Knobs, report: &mut Report, 
             .max_by(|a, b| a.hub_rate().total_cmp(&b.hub_rate()))
             .expect("at least one run");
         let raw = runs.iter().map(|r| r.raw_rate()).fold(0.0, f64::max);
+        let raw_empty = runs.iter().map(|r| r.raw_empty_rate()).fold(0.0, f64::max);
         let all: Vec<String> = runs
             .iter()
             .map(|r| format!("{}/{}", thousands(r.hub_rate()), thousands(r.raw_rate())))
             .collect();
         println!(
-            "ingest batch {batch}: hub {} values/s vs raw sled {} values/s ({}); every run hub/raw: {}; hub peak RSS {} (budget 256 MiB); load {}",
+            "ingest batch {batch}: hub {} values/s vs raw sled {} values/s ({}; empty raw sled with 1 GiB cache {}, {}); every run hub/raw: {}; hub peak RSS {} (budget 256 MiB); load {}",
             thousands(o.hub_rate()),
             thousands(raw),
             pct(o.hub_rate(), raw),
+            thousands(raw_empty),
+            pct(o.hub_rate(), raw_empty),
             all.join(", "),
             mib(runs.iter().map(|r| r.hub_peak_kb).max().unwrap_or(0)),
             load_average(),
@@ -390,6 +395,8 @@ fn ingest_hub(rt: &tokio::runtime::Runtime, knobs: &Knobs, report: &mut Report, 
             thousands(o.hub_rate()),
             thousands(raw),
             pct(o.hub_rate(), raw),
+            thousands(raw_empty),
+            pct(o.hub_rate(), raw_empty),
             dur(percentile(&o.push_latency, 50.0)),
             dur(percentile(&o.push_latency, 99.0)),
             o.entry_bytes.to_string(),

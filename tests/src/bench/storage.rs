@@ -34,12 +34,24 @@ pub struct RawSled {
 
 impl RawSled {
     pub fn open() -> RawSled {
+        RawSled::with_cache(Some(
+            coso_hub::config::Storage::default().cache_capacity_mb << 20,
+        ))
+    }
+
+    /// The earlier baseline, still printed beside the current one: an empty
+    /// database with sled's default (1 GiB) cache, used for one run.
+    pub fn empty_with_defaults() -> RawSled {
+        RawSled::with_cache(None)
+    }
+
+    fn with_cache(cache_bytes: Option<u64>) -> RawSled {
         let dir = tempfile::tempdir().expect("tempdir for raw sled");
-        let db = sled::Config::new()
-            .path(dir.path().join("raw"))
-            .cache_capacity(coso_hub::config::Storage::default().cache_capacity_mb << 20)
-            .open()
-            .expect("open raw sled");
+        let mut config = sled::Config::new().path(dir.path().join("raw"));
+        if let Some(bytes) = cache_bytes {
+            config = config.cache_capacity(bytes);
+        }
+        let db = config.open().expect("open raw sled");
         let tree = db.open_tree("raw").expect("raw tree");
         RawSled {
             _dir: dir,
