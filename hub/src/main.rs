@@ -13,10 +13,9 @@ static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 const MI_OPTION_PURGE_DELAY: libmimalloc_sys::mi_option_t = 15;
 
 /// Gives memory back to the system as soon as mimalloc frees a whole page,
-/// not a second later (mimalloc 3's default). A delayed purge runs only when
-/// mimalloc is next called on that memory's behalf, so what a burst of work
-/// freed before the hub went quiet (an ingest, a compile) stayed resident.
-/// Measured (BENCHMARKS.md, issue 14, session 5): the 10,000-unit compile
+/// not a second later (mimalloc 3's default). With the delay, much of what an
+/// ingest or a compile freed was still resident when the next one began, and
+/// a big compile's peak came on top of it. Measured (BENCHMARKS.md, issue 14, session 5): the 10,000-unit compile
 /// peaked at 262.5 MiB against 302.3, the city roll-up at 211.3 against 264.2.
 fn purge_freed_memory_at_once() {
     // SAFETY: sets one integer option; mimalloc reads options atomically.
@@ -44,8 +43,9 @@ fn main() -> ExitCode {
 mod tests {
     use super::*;
 
-    /// The option index is the purge delay: it reads as mimalloc 3's default,
-    /// 1000 ms (its `options.c`; the header's comment still says 10), until set (unless `MIMALLOC_PURGE_DELAY` says otherwise).
+    /// The option index is the purge delay: until set, it reads as mimalloc
+    /// 3's default of 1000 ms (its `options.c`; the header's comment still
+    /// says 10), or as `MIMALLOC_PURGE_DELAY` if that is set.
     #[test]
     fn the_purge_delay_option_is_the_one_set() {
         let default = std::env::var("MIMALLOC_PURGE_DELAY")

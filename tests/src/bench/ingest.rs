@@ -110,8 +110,8 @@ fn plan(units: &[Enrolled], shape: Shape) -> Plan {
     }
 }
 
-/// Runs the raw baseline (on `raw`, which grows beside the hub), then one
-/// shape against the hub at `addr` (pid `hub_pid`) with the first
+/// Runs the raw baseline (on `raw`, which grows beside the hub) and the
+/// earlier one (an empty sled with its defaults), then one shape against the hub at `addr` (pid `hub_pid`) with the first
 /// `shape.agents` of `units`. Advances the units' seqs.
 pub fn run(
     rt: &Runtime,
