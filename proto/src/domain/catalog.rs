@@ -192,10 +192,19 @@ pub struct Catalog {
 /// Equal catalogs are equal whether or not either has been looked up in.
 impl PartialEq for Catalog {
     fn eq(&self, other: &Catalog) -> bool {
-        self.version == other.version
-            && self.groups == other.groups
-            && self.indicators == other.indicators
-            && self.rules == other.rules
+        // Named field by field, so a field added later fails to compile here
+        // until it is compared too.
+        let Catalog {
+            version,
+            groups,
+            indicators,
+            rules,
+            index: _,
+        } = self;
+        *version == other.version
+            && *groups == other.groups
+            && *indicators == other.indicators
+            && *rules == other.rules
     }
 }
 
