@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use clap::{ArgGroup, Args, Parser, Subcommand};
-use coso_proto::Lang;
+use coso_domain::Lang;
 
 #[derive(Debug, Parser)]
 #[command(

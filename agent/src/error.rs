@@ -3,8 +3,8 @@
 
 use std::path::PathBuf;
 
+use coso_domain::{ActivityId, DomainError, PeriodCode, Problem, ReportState, UnitCode};
 use coso_proto::link::LinkError;
-use coso_proto::{ActivityId, DomainError, PeriodCode, Problem, ReportState, UnitCode};
 use thiserror::Error;
 
 use crate::store::StoreError;

@@ -16,7 +16,7 @@ use std::io::Write;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use coso_proto::Lang;
+use coso_domain::Lang;
 
 pub use error::{AgentError, InputError};
 

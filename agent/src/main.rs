@@ -7,7 +7,7 @@ use anyhow::Context;
 use clap::Parser;
 use coso_agent::cli::{Cli, Command};
 use coso_agent::{Config, messages};
-use coso_proto::Lang;
+use coso_domain::Lang;
 
 fn main() -> ExitCode {
     let cli = Cli::parse();

@@ -1,8 +1,8 @@
 //! Wording for people: every error and label in Vietnamese (default) and English.
 
 use chrono::{DateTime, Datelike, Utc};
-use coso_proto::domain::calendar::vietnam;
-use coso_proto::{DomainError, Lang, Problem, ReportState};
+use coso_domain::calendar::vietnam;
+use coso_domain::{DomainError, Lang, Problem, ReportState};
 
 use crate::error::{AgentError, InputError, LineError, LineErrorKind};
 use crate::store::StoreError;

@@ -3,8 +3,8 @@
 
 use std::io::Write;
 
-use coso_proto::domain::value::format_vi;
-use coso_proto::{Lang, Value};
+use coso_domain::value::format_vi;
+use coso_domain::{Lang, Value};
 
 /// A plain-text table: columns padded to the widest cell, the last column unpadded.
 pub struct Table {

@@ -18,9 +18,9 @@ use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
-use coso_proto::domain::calendar::Calendar;
-use coso_proto::domain::catalog::Catalog;
-use coso_proto::{Change, Entry, Review, Unit, UnitState};
+use coso_domain::calendar::Calendar;
+use coso_domain::catalog::Catalog;
+use coso_domain::{Change, Entry, Review, Unit, UnitState};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use thiserror::Error;
@@ -742,7 +742,7 @@ impl Store {
             hub_ids.extend(activity_of(&c));
             hub_changes.push(c);
         }
-        let number = |id: &coso_proto::ActivityId| {
+        let number = |id: &coso_domain::ActivityId| {
             id.as_str()
                 .strip_prefix("HD-")
                 .and_then(|n| n.parse::<u64>().ok())
@@ -764,7 +764,7 @@ impl Store {
                     .entry(id.clone())
                     .or_insert_with(|| {
                         counter += 1;
-                        coso_proto::ActivityId::from_counter(counter)
+                        coso_domain::ActivityId::from_counter(counter)
                     })
                     .clone();
                 match &mut change {
@@ -973,8 +973,8 @@ pub fn read_holder(lock_path: &Path) -> Option<Holder> {
 mod tests {
     use super::*;
     use chrono::NaiveDate;
-    use coso_proto::domain::change::{ActivityRemove, ValuesSet};
-    use coso_proto::{Activity, ActivityId, Decision, Form, UnitCode, UnitKind, Value};
+    use coso_domain::change::{ActivityRemove, ValuesSet};
+    use coso_domain::{Activity, ActivityId, Decision, Form, UnitCode, UnitKind, Value};
 
     const WAIT: Duration = Duration::from_millis(200);
 
@@ -1183,7 +1183,7 @@ mod tests {
     fn reviews_fold_into_state_and_move_the_pull_cursor() {
         let tmp = tempfile::tempdir().unwrap();
         let s = Store::open(tmp.path(), WAIT).unwrap();
-        let period: coso_proto::PeriodCode = "2026-H1".parse().unwrap();
+        let period: coso_domain::PeriodCode = "2026-H1".parse().unwrap();
         let cat = Catalog::builtin();
         let p = Calendar::builtin().period(&period).unwrap();
         let st = s.unit_state().unwrap();
@@ -1199,7 +1199,7 @@ mod tests {
         s.apply_reviews(&[(3, review.clone())], 3).unwrap();
         assert_eq!(
             s.unit_state().unwrap().state(&period),
-            coso_proto::ReportState::Returned
+            coso_domain::ReportState::Returned
         );
         assert_eq!(s.sync_state().unwrap().pull_after, 3);
         assert_eq!(s.reviews().unwrap(), vec![(3, review)]);

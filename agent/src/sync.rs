@@ -26,9 +26,9 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 use chrono::Utc;
+use coso_domain::{Calendar, Catalog, Lang, Review, Unit};
 use coso_proto::link::EnrolmentLink;
 use coso_proto::pb;
-use coso_proto::{Calendar, Catalog, Lang, Review, Unit};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 use crate::store::{HubLink, Identity, OpenMark, Store, SyncState};
@@ -100,7 +100,7 @@ fn open(dir: &Path, wait: Duration) -> Result<Store, SyncError> {
     Ok(Store::open(dir, wait)?)
 }
 
-fn invalid(what: &'static str) -> impl FnOnce(coso_proto::DomainError) -> SyncError {
+fn invalid(what: &'static str) -> impl FnOnce(coso_domain::DomainError) -> SyncError {
     move |source| SyncError::InvalidResponse { what, source }
 }
 
@@ -185,7 +185,7 @@ pub async fn enroll(
             addr: link.addr.clone(),
             fingerprint: link.fingerprint,
             credential,
-            enrolled_at: coso_proto::clock::now(),
+            enrolled_at: coso_domain::clock::now(),
         }),
         ward: ward.or_else(|| previous.and_then(|p| p.ward)),
     })?;
@@ -225,7 +225,7 @@ pub async fn recover(
         opts.lang,
         opts.timeout,
     )?;
-    let mut entries: Vec<coso_proto::Entry> = Vec::new();
+    let mut entries: Vec<coso_domain::Entry> = Vec::new();
     loop {
         let page = hub
             .log(pb::LogRequest {
@@ -235,7 +235,7 @@ pub async fn recover(
             .await?;
         let before = entries.len();
         for e in page.entries {
-            let entry = coso_proto::Entry::try_from(e).map_err(invalid("log entry"))?;
+            let entry = coso_domain::Entry::try_from(e).map_err(invalid("log entry"))?;
             if entry.seq != entries.len() as u64 + 1 {
                 return Err(SyncError::UnexpectedReply {
                     what: "log",
@@ -468,7 +468,7 @@ async fn sync_inner(
             if nothing_to_send(&hello, local, &report) {
                 // Nothing to send, nothing pulled, no error to clear: the
                 // store stays closed; only the time of this sync is noted.
-                if Store::note_synced(data_dir, coso_proto::clock::now()).is_ok() {
+                if Store::note_synced(data_dir, coso_domain::clock::now()).is_ok() {
                     report.acked_seq = local.head;
                     report.agent_head = local.head;
                     break;
@@ -745,7 +745,7 @@ async fn push(
                 next = Some(hub_acked.min(ours));
                 progress.start(head.saturating_sub(hub_acked.min(ours)), max_entries);
             }
-            store.set_acked(ack, coso_proto::clock::now())?;
+            store.set_acked(ack, coso_domain::clock::now())?;
             let from = next.unwrap_or(ack);
             let batch = store.entries_after(from, max_entries, max_bytes)?;
             store.flush().await?;
@@ -899,7 +899,7 @@ pub async fn watch(
 
 fn clock() -> String {
     Utc::now()
-        .with_timezone(&coso_proto::domain::calendar::vietnam())
+        .with_timezone(&coso_domain::calendar::vietnam())
         .format("%H:%M:%S")
         .to_string()
 }

@@ -3,7 +3,7 @@
 //! re-encoded payload gives the same change and the same bytes.
 #![no_main]
 
-use coso_proto::{Change, ChangeKind};
+use coso_domain::{Change, ChangeKind};
 use libfuzzer_sys::fuzz_target;
 
 const KINDS: [ChangeKind; 5] = [

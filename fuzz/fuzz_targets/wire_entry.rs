@@ -6,9 +6,9 @@
 
 use std::sync::OnceLock;
 
-use coso_proto::domain::admit::admit;
+use coso_domain::admit::admit;
 use coso_proto::pb::{self, Message};
-use coso_proto::{Calendar, Catalog, Period, UnitKind, Value};
+use coso_domain::{Calendar, Catalog, Period, UnitKind, Value};
 use libfuzzer_sys::fuzz_target;
 
 fn docs() -> &'static (Catalog, Calendar) {
@@ -35,7 +35,7 @@ fuzz_target!(|data: &[u8]| {
         let _ = Value::try_from(v);
     }
     if let Ok(s) = std::str::from_utf8(data)
-        && let Ok(d) = coso_proto::domain::calendar::parse_date(s)
+        && let Ok(d) = coso_domain::calendar::parse_date(s)
     {
         let _ = calendar.periods_for_date(d);
     }

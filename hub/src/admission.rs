@@ -1,11 +1,11 @@
 //! Admission of pushed entries: every new entry of a batch must pass the same
 //! catalog, calendar and `validate` checks the agent runs before it records a
-//! change (`coso_proto::domain::admit`), or the whole batch is refused with
+//! change (`coso_domain::admit`), or the whole batch is refused with
 //! `InvalidArgument` naming the seq, field and reason, and nothing is written.
 //! Also the gRPC status for an oversized message.
 
-use coso_proto::DomainError;
-use coso_proto::domain::admit::admit;
+use coso_domain::DomainError;
+use coso_domain::admit::admit;
 
 use crate::error::ApiError;
 use crate::state::HubState;

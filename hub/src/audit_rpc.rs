@@ -56,7 +56,7 @@ pub fn audit(hub: &HubState, req: &pb::AuditRequest) -> Result<pb::AuditResponse
             DateTime::parse_from_rfc3339(&req.since)
                 .map_err(|e| ApiError::Wire {
                     field: "since",
-                    error: coso_proto::DomainError::Wire {
+                    error: coso_domain::DomainError::Wire {
                         field: "since",
                         reason: e.to_string(),
                     },

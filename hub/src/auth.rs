@@ -4,7 +4,7 @@
 //! `authorization: Bearer ...` header belongs to.
 
 use chrono::{DateTime, Utc};
-use coso_proto::UnitCode;
+use coso_domain::UnitCode;
 use rand::RngCore;
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
@@ -147,7 +147,7 @@ pub enum CodeCheck {
 mod tests {
     use super::*;
     use crate::store::PendingCode;
-    use coso_proto::{Unit, UnitKind};
+    use coso_domain::{Unit, UnitKind};
 
     #[test]
     fn secrets_verify_only_themselves() {

@@ -49,7 +49,7 @@ pub fn build(store: &Store, data_dir: &Path) -> Result<Vec<u8>, HubBackupError> 
     let header = Header {
         kind: "hub".into(),
         version: 1,
-        created_at: coso_proto::clock::now().to_rfc3339(),
+        created_at: coso_domain::clock::now().to_rfc3339(),
     };
     let records = store.snapshot()?;
     let mut w = backup::Writer::new(Vec::new(), &header)?;

@@ -5,7 +5,7 @@
 use std::path::Path;
 use std::time::Duration;
 
-use coso_proto::Lang;
+use coso_domain::Lang;
 use coso_proto::pb::admin_client::AdminClient;
 use thiserror::Error;
 use tonic::metadata::{AsciiMetadataValue, MetadataValue};

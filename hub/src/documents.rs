@@ -7,9 +7,10 @@
 use std::path::Path;
 use std::sync::{Arc, RwLock};
 
-use coso_proto::domain::calendar::AdHocPeriod;
-use coso_proto::domain::config_file::LoadError;
-use coso_proto::{Calendar, Catalog, Period, pb};
+use coso_domain::calendar::AdHocPeriod;
+use coso_domain::config_file::LoadError;
+use coso_domain::{Calendar, Catalog, Period};
+use coso_proto::pb;
 use thiserror::Error;
 
 use crate::store::{DocKind, Store, StoreError, StoredDoc};
@@ -203,12 +204,12 @@ impl Documents {
 pub fn write_builtin(data_dir: &Path) -> std::io::Result<()> {
     crate::fsutil::write_new(
         &data_dir.join(CATALOG_FILE),
-        coso_proto::domain::catalog::DEFAULT_CATALOG_TOML.as_bytes(),
+        coso_domain::catalog::DEFAULT_CATALOG_TOML.as_bytes(),
         false,
     )?;
     crate::fsutil::write_new(
         &data_dir.join(CALENDAR_FILE),
-        coso_proto::domain::calendar::DEFAULT_CALENDAR_TOML.as_bytes(),
+        coso_domain::calendar::DEFAULT_CALENDAR_TOML.as_bytes(),
         false,
     )
 }

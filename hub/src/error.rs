@@ -6,7 +6,7 @@
 //! the status code and ASCII metadata whose keys are in `coso_proto::meta`,
 //! never inside the words.
 
-use coso_proto::{DomainError, Lang, UnitCode};
+use coso_domain::{DomainError, Lang, UnitCode};
 use thiserror::Error;
 use tonic::{Code, Status};
 

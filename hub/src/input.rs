@@ -4,9 +4,9 @@
 //! for any client.
 
 use chrono::NaiveDate;
-use coso_proto::domain::calendar::parse_date;
-use coso_proto::domain::text::Lines;
-use coso_proto::{Catalog, DomainError, Lang, PeriodCode, Section, Unit, UnitCode, UnitKind};
+use coso_domain::calendar::parse_date;
+use coso_domain::text::Lines;
+use coso_domain::{Catalog, DomainError, Lang, PeriodCode, Section, Unit, UnitCode, UnitKind};
 use thiserror::Error;
 
 use crate::compile::Format;
@@ -196,7 +196,7 @@ pub fn unit(code: &str, name: &str, kind: &str) -> Result<Unit, InputError> {
 
 /// A contact person and phone, both optional (empty is none).
 pub fn contact(person: &str, phone: &str) -> Result<Contact, InputError> {
-    let person = coso_proto::domain::text::normalize(person.trim());
+    let person = coso_domain::text::normalize(person.trim());
     if person.chars().count() > MAX_CONTACT_CHARS || person.chars().any(char::is_control) {
         return Err(InputError::Contact(person));
     }
@@ -237,9 +237,9 @@ pub fn date(field: &'static str, s: &str) -> Result<NaiveDate, InputError> {
 }
 
 /// Refuses control characters and bidi overrides in text typed at the hub,
-/// with the same rule as everywhere else (`coso_proto::domain::text`).
+/// with the same rule as everywhere else (`coso_domain::text`).
 pub fn clean(field: &'static str, s: &str, lines: Lines) -> Result<(), InputError> {
-    coso_proto::domain::text::check(field, s, lines).map_err(|e| match e {
+    coso_domain::text::check(field, s, lines).map_err(|e| match e {
         DomainError::ControlCharacter { field, code_point } => {
             InputError::ControlCharacter { field, code_point }
         }
@@ -252,7 +252,7 @@ pub fn clean(field: &'static str, s: &str, lines: Lines) -> Result<(), InputErro
 
 pub fn title(s: &str) -> Result<String, InputError> {
     clean("title", s, Lines::One)?;
-    let t = coso_proto::domain::text::normalize(s.trim());
+    let t = coso_domain::text::normalize(s.trim());
     if t.is_empty() || t.chars().count() > MAX_TITLE_CHARS {
         return Err(InputError::Title);
     }
@@ -280,7 +280,7 @@ pub fn indicators(catalog: &Catalog, codes: &[String]) -> Result<Vec<String>, In
 /// A return reason: required, NFC, bounded.
 pub fn reason(s: &str) -> Result<String, InputError> {
     clean("reason", s, Lines::Many)?;
-    let r = coso_proto::domain::text::normalize(s.trim());
+    let r = coso_domain::text::normalize(s.trim());
     if r.is_empty() || r.chars().count() > MAX_REASON_CHARS {
         return Err(InputError::Reason);
     }

@@ -4,8 +4,8 @@
 
 use std::collections::BTreeMap;
 
-use coso_proto::domain::calendar::vietnam;
-use coso_proto::{Catalog, Lang, Period, Section};
+use coso_domain::calendar::vietnam;
+use coso_domain::{Catalog, Lang, Period, Section};
 use thiserror::Error;
 use tonic::Code;
 
@@ -54,7 +54,7 @@ fn input<'a>(
         catalog,
         period,
         units,
-        report_date: coso_proto::clock::now()
+        report_date: coso_domain::clock::now()
             .with_timezone(&vietnam())
             .date_naive(),
         ward_notes,

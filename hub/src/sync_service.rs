@@ -9,7 +9,8 @@
 
 use std::sync::Arc;
 
-use coso_proto::{Review, UnitCode, pb};
+use coso_domain::{Review, UnitCode};
+use coso_proto::pb;
 use tonic::{Request, Response, Status};
 
 use crate::auth::{self, CodeCheck};
@@ -65,7 +66,7 @@ impl SyncService {
         if rec.enrolment == Enrolment::Revoked {
             return Err(EnrollRefusal::Revoked(code).into());
         }
-        let now = coso_proto::clock::now();
+        let now = coso_domain::clock::now();
         match auth::code_matches(&rec, &req.code, now) {
             CodeCheck::Ok => {}
             CodeCheck::Expired => return Err(EnrollRefusal::Expired.into()),
@@ -105,7 +106,7 @@ impl SyncService {
         // its flush, so everything read here is durable.
         let g = store.lock_unit(&code).await;
         let mut rec = store.unit(&code)?.ok_or(crate::auth::AuthError::Invalid)?;
-        let now = coso_proto::clock::now();
+        let now = coso_domain::clock::now();
         if let Some(d) = &rec.diverged {
             return Err(ApiError::Diverged {
                 unit: code,
@@ -159,7 +160,7 @@ impl SyncService {
             pull_head: rec.outbound_head,
             max_batch_entries: limits.max_batch_entries,
             max_batch_bytes: limits.max_batch_bytes,
-            hub_time: coso_proto::clock::now().to_rfc3339(),
+            hub_time: coso_domain::clock::now().to_rfc3339(),
             acked_chain: acked_chain.to_vec(),
             pull_epoch: epoch.to_vec(),
         })
@@ -203,7 +204,7 @@ impl SyncService {
         let store = &self.hub.store;
         let g = store.lock_unit(&rec.unit.code).await;
         let out = store
-            .push(&g, &batch, coso_proto::clock::now())
+            .push(&g, &batch, coso_domain::clock::now())
             .await
             .map_err(|e| match e {
                 PushError::Diverged { unit, kind } => ApiError::Diverged { unit, kind },

@@ -6,8 +6,8 @@
 
 use sha2::{Digest, Sha256};
 
-use crate::domain::change::Entry;
 use crate::pb;
+use coso_domain::change::Entry;
 
 /// The chain before the first entry.
 pub const GENESIS: [u8; 32] = [0; 32];
@@ -49,9 +49,9 @@ pub fn from_wire(bytes: &[u8]) -> Option<[u8; 32]> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::domain::activity::{Activity, ActivityId, Form};
-    use crate::domain::change::Change;
     use chrono::{NaiveDate, Utc};
+    use coso_domain::activity::{Activity, ActivityId, Form};
+    use coso_domain::change::Change;
 
     fn entry(seq: u64, title: &str) -> Entry {
         let a = Activity {

@@ -4,14 +4,14 @@
 
 use chrono::{DateTime, Utc};
 
-use crate::domain::calendar::{Calendar, Period};
-use crate::domain::catalog::Catalog;
-use crate::domain::change::{ChangeKind, Entry};
-use crate::domain::report::{Decision, Review};
-use crate::domain::unit::Unit;
-use crate::domain::value::Value;
-use crate::error::DomainError;
 use crate::pb;
+use coso_domain::DomainError;
+use coso_domain::calendar::{Calendar, Period};
+use coso_domain::catalog::Catalog;
+use coso_domain::change::{ChangeKind, Entry};
+use coso_domain::report::{Decision, Review};
+use coso_domain::unit::Unit;
+use coso_domain::value::Value;
 
 fn wire(field: &'static str, reason: impl Into<String>) -> DomainError {
     DomainError::Wire {
@@ -68,17 +68,15 @@ impl From<ChangeKind> for pb::ChangeKind {
     }
 }
 
-impl TryFrom<i32> for ChangeKind {
-    type Error = DomainError;
-    fn try_from(k: i32) -> Result<Self, Self::Error> {
-        match pb::ChangeKind::try_from(k) {
-            Ok(pb::ChangeKind::ActivityUpsert) => Ok(ChangeKind::ActivityUpsert),
-            Ok(pb::ChangeKind::ActivityRemove) => Ok(ChangeKind::ActivityRemove),
-            Ok(pb::ChangeKind::ValuesSet) => Ok(ChangeKind::ValuesSet),
-            Ok(pb::ChangeKind::NoteSet) => Ok(ChangeKind::NoteSet),
-            Ok(pb::ChangeKind::Submit) => Ok(ChangeKind::Submit),
-            _ => Err(wire("kind", format!("unknown change kind {k}"))),
-        }
+/// The change kind a wire entry's `kind` number names.
+pub fn change_kind(k: i32) -> Result<ChangeKind, DomainError> {
+    match pb::ChangeKind::try_from(k) {
+        Ok(pb::ChangeKind::ActivityUpsert) => Ok(ChangeKind::ActivityUpsert),
+        Ok(pb::ChangeKind::ActivityRemove) => Ok(ChangeKind::ActivityRemove),
+        Ok(pb::ChangeKind::ValuesSet) => Ok(ChangeKind::ValuesSet),
+        Ok(pb::ChangeKind::NoteSet) => Ok(ChangeKind::NoteSet),
+        Ok(pb::ChangeKind::Submit) => Ok(ChangeKind::Submit),
+        _ => Err(wire("kind", format!("unknown change kind {k}"))),
     }
 }
 
@@ -108,7 +106,7 @@ impl TryFrom<pb::ChangeEntry> for Entry {
 /// that needs it does not decode the payload a second time.
 pub fn entry_and_change(
     e: pb::ChangeEntry,
-) -> Result<(Entry, crate::domain::change::Change), DomainError> {
+) -> Result<(Entry, coso_domain::change::Change), DomainError> {
     if e.seq == 0 {
         return Err(wire("seq", "sequence numbers start at 1"));
     }
@@ -118,7 +116,7 @@ pub fn entry_and_change(
         .map_err(|_| wire("content_hash", "must be 32 bytes (SHA-256)"))?;
     let entry = Entry {
         seq: e.seq,
-        kind: ChangeKind::try_from(e.kind)?,
+        kind: change_kind(e.kind)?,
         entity: e.entity,
         payload: e.payload,
         hash,
@@ -162,8 +160,8 @@ impl From<&Period> for pb::Period {
             due: p.due.to_rfc3339(),
             indicators: p.indicators.clone(),
             kind: match p.kind {
-                crate::domain::calendar::PeriodKind::Standard => "standard".into(),
-                crate::domain::calendar::PeriodKind::AdHoc => "ad-hoc".into(),
+                coso_domain::calendar::PeriodKind::Standard => "standard".into(),
+                coso_domain::calendar::PeriodKind::AdHoc => "ad-hoc".into(),
             },
         }
     }
@@ -172,8 +170,8 @@ impl From<&Period> for pb::Period {
 /// A date of a period's window or deadline: the supported years, and the
 /// year before the first, where the first year's windows open.
 fn window_date(field: &'static str, s: &str) -> Result<chrono::NaiveDate, DomainError> {
-    use crate::domain::calendar::{FIRST_YEAR, LAST_YEAR};
     use chrono::Datelike;
+    use coso_domain::calendar::{FIRST_YEAR, LAST_YEAR};
     let d = chrono::NaiveDate::parse_from_str(s.trim(), "%Y-%m-%d")
         .map_err(|_| wire(field, format!("{s:?} is not a date (YYYY-MM-DD)")))?;
     if ((FIRST_YEAR - 1)..=LAST_YEAR).contains(&d.year()) {
@@ -186,7 +184,7 @@ fn window_date(field: &'static str, s: &str) -> Result<chrono::NaiveDate, Domain
 impl TryFrom<pb::Period> for Period {
     type Error = DomainError;
     fn try_from(p: pb::Period) -> Result<Self, Self::Error> {
-        use crate::domain::calendar::PeriodKind;
+        use coso_domain::calendar::PeriodKind;
         Ok(Period {
             code: p.code.parse()?,
             title: p.title,
@@ -239,13 +237,13 @@ impl TryFrom<pb::ReviewDecision> for Review {
 pub fn document(version: u64, body: Vec<u8>) -> pb::Document {
     pb::Document {
         version,
-        sha256: crate::domain::change::content_hash(&body).to_vec(),
+        sha256: coso_domain::change::content_hash(&body).to_vec(),
         body,
     }
 }
 
 fn checked_body(d: &pb::Document) -> Result<&[u8], DomainError> {
-    if crate::domain::change::content_hash(&d.body).as_slice() != d.sha256.as_slice() {
+    if coso_domain::change::content_hash(&d.body).as_slice() != d.sha256.as_slice() {
         return Err(wire("sha256", "document hash does not match its body"));
     }
     Ok(&d.body)
@@ -269,8 +267,8 @@ impl TryFrom<&pb::Document> for Calendar {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::domain::activity::{Activity, ActivityId, Form};
-    use crate::domain::change::Change;
+    use coso_domain::activity::{Activity, ActivityId, Form};
+    use coso_domain::change::Change;
     use proptest::prelude::*;
 
     fn entry(participants: Option<u32>) -> Entry {
@@ -339,7 +337,7 @@ mod tests {
         let u = Unit::new(
             "TDP05".parse().unwrap(),
             "Tổ dân phố số 5",
-            crate::UnitKind::ResidentialGroup,
+            coso_domain::UnitKind::ResidentialGroup,
         )
         .unwrap();
         assert_eq!(Unit::try_from(pb::Unit::from(&u)).unwrap(), u);

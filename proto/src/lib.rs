@@ -1,6 +1,7 @@
-//! coso-proto: the gRPC contract (generated, in [`pb`]), the domain model that
-//! agent and hub share (in [`domain`]), and the one place that converts
-//! between the two ([`convert`]).
+//! coso-proto: the gRPC contract (generated, in [`pb`]) and the one place
+//! that converts between it and the domain model of `coso-domain`
+//! ([`convert`]), with what travels beside it: the log chain, the TLS client
+//! channel, the enrolment link, status metadata and the backup file format.
 //!
 //! Domain types are plain Rust with no prost derives. Wire types are turned
 //! into domain types only through the `TryFrom` impls in [`convert`], which
@@ -8,11 +9,7 @@
 
 pub mod backup;
 pub mod chain;
-pub mod clock;
 pub mod convert;
-pub mod domain;
-mod error;
-pub mod i18n;
 pub mod link;
 pub mod meta;
 pub mod private;
@@ -31,14 +28,3 @@ pub mod pb {
     pub const FILE_DESCRIPTOR_SET: &[u8] =
         include_bytes!(concat!(env!("OUT_DIR"), "/coso_descriptor.bin"));
 }
-
-pub use domain::activity::{Activity, ActivityId, Form};
-pub use domain::calendar::{Calendar, Period, PeriodCode, PeriodKind, Timeliness};
-pub use domain::catalog::Catalog;
-pub use domain::change::{Change, ChangeKind, Entry};
-pub use domain::report::{Decision, ReportState, Review, Section, SubmittedReport, UnitState};
-pub use domain::unit::{Unit, UnitCode, UnitKind};
-pub use domain::validate::{Problem, ProblemCode};
-pub use domain::value::Value;
-pub use error::DomainError;
-pub use i18n::Lang;

@@ -6,7 +6,7 @@ use std::str::FromStr;
 use thiserror::Error;
 use url::Url;
 
-use crate::domain::unit::UnitCode;
+use coso_domain::unit::UnitCode;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct EnrolmentLink {
@@ -51,13 +51,12 @@ impl FromStr for EnrolmentLink {
                 _ => {}
             }
         }
-        let unit: UnitCode =
-            unit.ok_or(LinkError::Missing("unit"))?
-                .parse()
-                .map_err(|e: crate::DomainError| LinkError::Invalid {
-                    field: "unit",
-                    reason: e.to_string(),
-                })?;
+        let unit: UnitCode = unit.ok_or(LinkError::Missing("unit"))?.parse().map_err(
+            |e: coso_domain::DomainError| LinkError::Invalid {
+                field: "unit",
+                reason: e.to_string(),
+            },
+        )?;
         let code = code.ok_or(LinkError::Missing("code"))?;
         if code.is_empty() || code.len() > 128 {
             return Err(LinkError::Invalid {

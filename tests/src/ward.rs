@@ -5,8 +5,8 @@
 use std::collections::BTreeMap;
 
 use chrono::{Duration, NaiveDate};
-use coso_proto::domain::catalog::{CmpOp, ValueType};
-use coso_proto::{Catalog, Form, Section, UnitKind};
+use coso_domain::catalog::{CmpOp, ValueType};
+use coso_domain::{Catalog, Form, Section, UnitKind};
 
 /// What happens to a unit's report in the scenario.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

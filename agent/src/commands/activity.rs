@@ -1,10 +1,10 @@
 //! `activity add|list|edit|remove`: the unit's activities, each a change in the log.
 
 use chrono::NaiveDate;
-use coso_proto::domain::calendar::{Period, parse_date};
-use coso_proto::domain::change::ActivityRemove;
-use coso_proto::domain::text::normalize;
-use coso_proto::{Activity, ActivityId, Change, Form, Lang};
+use coso_domain::calendar::{Period, parse_date};
+use coso_domain::change::ActivityRemove;
+use coso_domain::text::normalize;
+use coso_domain::{Activity, ActivityId, Change, Form, Lang};
 use serde_json::json;
 
 use super::{Ctx, find_period, frozen_periods_for};
@@ -57,10 +57,10 @@ fn id_arg(raw: &str) -> Result<ActivityId, InputError> {
 pub(super) fn check(a: &Activity) -> Result<(), InputError> {
     a.validate().map_err(|source| {
         let field = match &source {
-            coso_proto::DomainError::EmptyField(f)
-            | coso_proto::DomainError::TooLong(f, _)
-            | coso_proto::DomainError::ControlCharacter { field: f, .. } => f,
-            coso_proto::DomainError::DateOutOfRange(_) => "date",
+            coso_domain::DomainError::EmptyField(f)
+            | coso_domain::DomainError::TooLong(f, _)
+            | coso_domain::DomainError::ControlCharacter { field: f, .. } => f,
+            coso_domain::DomainError::DateOutOfRange(_) => "date",
             _ => "activity",
         };
         InputError::Invalid { field, source }

@@ -7,8 +7,8 @@
 
 use std::path::Path;
 
-use coso_proto::domain::text::normalize;
-use coso_proto::{Activity, ActivityId, Change, Form};
+use coso_domain::text::normalize;
+use coso_domain::{Activity, ActivityId, Change, Form};
 use serde_json::json;
 
 use super::activity::{check, date_arg, form_arg, frozen_notice, participants_arg};
@@ -194,7 +194,7 @@ pub(crate) async fn import(ctx: &mut Ctx<'_>, file: &Path) -> Result<(), AgentEr
         for p in frozen_periods_for(&state, &calendar, a.date) {
             if !frozen
                 .iter()
-                .any(|f: &coso_proto::domain::calendar::Period| f.code == p.code)
+                .any(|f: &coso_domain::calendar::Period| f.code == p.code)
             {
                 frozen.push(p);
             }
@@ -202,7 +202,7 @@ pub(crate) async fn import(ctx: &mut Ctx<'_>, file: &Path) -> Result<(), AgentEr
         for p in calendar.periods_for_date(a.date) {
             if !periods
                 .iter()
-                .any(|f: &coso_proto::domain::calendar::Period| f.code == p.code)
+                .any(|f: &coso_domain::calendar::Period| f.code == p.code)
             {
                 periods.push(p);
             }

@@ -7,7 +7,7 @@
 use std::io::Write;
 use std::path::Path;
 
-use coso_proto::Lang;
+use coso_domain::Lang;
 
 use super::Ctx;
 use crate::error::AgentError;

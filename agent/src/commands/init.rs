@@ -1,6 +1,6 @@
 //! `init`: an offline identity for the unit, before (or without) enrolment.
 
-use coso_proto::{Unit, UnitCode, UnitKind};
+use coso_domain::{Unit, UnitCode, UnitKind};
 
 use super::Ctx;
 use crate::cli::InitArgs;

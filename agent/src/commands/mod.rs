@@ -16,10 +16,10 @@ use std::path::Path;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use coso_proto::domain::calendar::{Calendar, Period};
-use coso_proto::domain::catalog::Catalog;
+use coso_domain::calendar::{Calendar, Period};
+use coso_domain::catalog::Catalog;
+use coso_domain::{Change, Entry, Lang, PeriodCode, ReportState, UnitState};
 use coso_proto::link::EnrolmentLink;
-use coso_proto::{Change, Entry, Lang, PeriodCode, ReportState, UnitState};
 
 use crate::cli::{ActivityCommand, Command, NoteCommand, ValueCommand};
 use crate::error::{AgentError, InputError};
@@ -178,7 +178,7 @@ pub(crate) async fn dispatch(
         store,
         lang,
         json,
-        now: coso_proto::clock::now(),
+        now: coso_domain::clock::now(),
         out,
         data_dir: &data_dir,
     };

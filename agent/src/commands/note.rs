@@ -1,9 +1,9 @@
 //! `note set`: a narrative section of a period's report, from text or a UTF-8
 //! file, kept exactly as given after NFC normalisation.
 
-use coso_proto::domain::change::NoteSet;
-use coso_proto::domain::text::{MAX_NOTE_BYTES, normalize};
-use coso_proto::{Change, Section};
+use coso_domain::change::NoteSet;
+use coso_domain::text::{MAX_NOTE_BYTES, normalize};
+use coso_domain::{Change, Section};
 
 use super::{Ctx, ensure_editable, find_period};
 use crate::cli::NoteSetArgs;
@@ -35,12 +35,12 @@ pub(crate) async fn set(ctx: &mut Ctx<'_>, a: &NoteSetArgs) -> Result<(), AgentE
         (None, None) => String::new(),
     };
     let text = normalize(&raw);
-    coso_proto::domain::text::check("text", &text, coso_proto::domain::text::Lines::Many).map_err(
-        |source| InputError::Invalid {
+    coso_domain::text::check("text", &text, coso_domain::text::Lines::Many).map_err(|source| {
+        InputError::Invalid {
             field: "text",
             source,
-        },
-    )?;
+        }
+    })?;
     if text.len() > MAX_NOTE_BYTES {
         return Err(InputError::NoteTooLong {
             bytes: text.len(),

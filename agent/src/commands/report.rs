@@ -5,10 +5,10 @@ use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
 use chrono::{DateTime, Utc};
-use coso_proto::domain::calendar::Period;
-use coso_proto::domain::catalog::{Catalog, Indicator};
-use coso_proto::domain::validate::check_report;
-use coso_proto::{
+use coso_domain::calendar::Period;
+use coso_domain::catalog::{Catalog, Indicator};
+use coso_domain::validate::check_report;
+use coso_domain::{
     Change, Lang, Problem, ReportState, Review, Section, SubmittedReport, Unit, Value,
 };
 use serde_json::json;

@@ -4,8 +4,8 @@
 use std::fmt::Write as _;
 
 use chrono::Datelike;
-use coso_proto::domain::calendar::{Period, vietnam};
-use coso_proto::{Lang, ReportState};
+use coso_domain::calendar::{Period, vietnam};
+use coso_domain::{Lang, ReportState};
 use serde_json::json;
 
 use super::Ctx;

@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use chrono::Utc;
 use clap::Parser;
-use coso_proto::{Decision, Review};
+use coso_domain::{Decision, Review};
 
 use crate::cli::Cli;
 use crate::error::{AgentError, InputError};
@@ -618,7 +618,7 @@ fn activity_import_is_all_or_nothing_with_line_numbers() {
                     path: f.clone(),
                     errors,
                 },
-                coso_proto::Lang::Vi,
+                coso_domain::Lang::Vi,
             );
             assert!(
                 text.contains("dòng 3: form") && text.contains("họp"),

@@ -4,12 +4,12 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 
-use coso_proto::domain::calendar::Period;
-use coso_proto::domain::catalog::Catalog;
-use coso_proto::domain::change::ValuesSet;
-use coso_proto::domain::report::compute_values;
-use coso_proto::domain::validate::{check_values, parse_input};
-use coso_proto::{Change, Problem, ProblemCode, UnitKind, UnitState, Value};
+use coso_domain::calendar::Period;
+use coso_domain::catalog::Catalog;
+use coso_domain::change::ValuesSet;
+use coso_domain::report::compute_values;
+use coso_domain::validate::{check_values, parse_input};
+use coso_domain::{Change, Problem, ProblemCode, UnitKind, UnitState, Value};
 
 use super::report::ReportView;
 use super::{Ctx, ensure_editable, find_period, import};
@@ -112,7 +112,7 @@ pub(crate) fn check_inputs(
     out
 }
 
-fn describe(values: &BTreeMap<String, Option<Value>>, lang: coso_proto::Lang) -> String {
+fn describe(values: &BTreeMap<String, Option<Value>>, lang: coso_domain::Lang) -> String {
     values
         .iter()
         .map(|(c, v)| match v {

@@ -6,8 +6,8 @@
 
 use std::time::Duration;
 
+use coso_domain::{Lang, UnitCode};
 use coso_proto::pb::{self, Message as _};
-use coso_proto::{Lang, UnitCode};
 use tonic::metadata::{Ascii, MetadataValue};
 use tonic::service::Interceptor;
 use tonic::service::interceptor::InterceptedService;

@@ -3,8 +3,8 @@
 //! become [`SyncError`]s. What the agent acts on comes from the status code
 //! and the metadata keys of `coso_proto::meta`, never from the hub's words.
 
+use coso_domain::{DomainError, Lang, UnitCode};
 use coso_proto::meta::{self, Diverged};
-use coso_proto::{DomainError, Lang, UnitCode};
 use thiserror::Error;
 use tonic::{Code, Status};
 

@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use coso_proto::{Lang, Unit};
+use coso_domain::{Lang, Unit};
 use serde::{Serialize, Serializer};
 
 /// The outcome of `coso-agent enroll`.
@@ -294,7 +294,7 @@ impl SyncReport {
     /// One line for each round of `sync --watch`.
     pub fn render_short(&self, lang: Lang) -> String {
         let now = chrono::Utc::now()
-            .with_timezone(&coso_proto::domain::calendar::vietnam())
+            .with_timezone(&coso_domain::calendar::vietnam())
             .format("%H:%M:%S");
         match lang {
             Lang::Vi => format!(

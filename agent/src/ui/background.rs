@@ -83,7 +83,7 @@ pub async fn run(app: Arc<App>, mut stop: watch::Receiver<bool>) {
     loop {
         app.sync.status.send_modify(|s| s.running = true);
         let result = session.sync(&app.cfg.data_dir, &opts).await;
-        let now = coso_proto::clock::now();
+        let now = coso_domain::clock::now();
         let (outcome, wait) = match result {
             Ok(report) => {
                 failures = 0;

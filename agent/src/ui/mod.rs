@@ -23,7 +23,7 @@ use std::time::Duration;
 
 use axum::Router;
 use axum::routing::{get, post};
-use coso_proto::Lang;
+use coso_domain::Lang;
 
 use crate::cli::UiArgs;
 use crate::error::{AgentError, InputError};

@@ -12,10 +12,10 @@ use axum::extract::{Extension, Multipart, Path, Query, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use chrono::{DateTime, Datelike, Utc};
-use coso_proto::domain::calendar::{Period, vietnam};
-use coso_proto::domain::catalog::{Catalog, Derivation, Indicator, ValueType};
+use coso_domain::calendar::{Period, vietnam};
+use coso_domain::catalog::{Catalog, Derivation, Indicator, ValueType};
+use coso_domain::{ActivityId, ChangeKind, Form, Lang, ReportState, Section, UnitKind, Value};
 use coso_proto::link::EnrolmentLink;
-use coso_proto::{ActivityId, ChangeKind, Form, Lang, ReportState, Section, UnitKind, Value};
 
 use super::App;
 use super::background::SyncOutcome;
@@ -38,7 +38,7 @@ fn ctx<'a>(app: &'a App, store: Store, out: &'a mut Vec<u8>) -> Ctx<'a> {
         store,
         lang: app.cfg.lang,
         json: false,
-        now: coso_proto::clock::now(),
+        now: coso_domain::clock::now(),
         out,
         data_dir: &app.cfg.data_dir,
     }
@@ -267,7 +267,7 @@ pub async fn home(State(app): Shared, Extension(sess): Extension<Session>) -> Re
     let waiting = tryp!(app, sess, waiting_submissions(&store));
     let sync = tryp!(app, sess, sync_box(&app, &store, &identity, "/"));
     drop(store);
-    let now = coso_proto::clock::now();
+    let now = coso_domain::clock::now();
     let mut periods = calendar.open_periods(now);
     // Reports still in play (sent, returned) stay on the page after their
     // period closes, so a returned report is never missed.
@@ -674,7 +674,7 @@ fn activities_view(
     let identity = store.identity()?;
     let state = store.unit_state()?;
     let (_, calendar) = store.calendar()?;
-    let now = coso_proto::clock::now();
+    let now = coso_domain::clock::now();
     let selected = match period.filter(|p| !p.trim().is_empty()) {
         Some(raw) => match find_period(&calendar, raw) {
             Ok(p) => Some(p),
@@ -688,7 +688,7 @@ fn activities_view(
         },
         None => None,
     };
-    let list: Vec<&coso_proto::Activity> = match &selected {
+    let list: Vec<&coso_domain::Activity> = match &selected {
         Some(p) => state.activities_in(p),
         None => {
             let mut v: Vec<_> = state.activities.values().collect();
@@ -783,7 +783,7 @@ pub async fn activities(
         return see_other("/enroll");
     }
     let form = views::ActivityForm {
-        date: coso_proto::clock::now()
+        date: coso_domain::clock::now()
             .with_timezone(&vietnam())
             .date_naive()
             .to_string(),
@@ -1051,7 +1051,7 @@ struct Outcome<'a> {
     /// The form as typed.
     typed: Option<&'a Fields>,
     /// Refused values, shown at their fields.
-    refusals: &'a [coso_proto::Problem],
+    refusals: &'a [coso_domain::Problem],
     /// Other problems, in the summary only.
     other: Vec<views::Problem>,
     import_error: Option<String>,

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use axum::body::Body;
 use axum::http::{Request, Response, StatusCode, header};
-use coso_proto::Lang;
+use coso_domain::Lang;
 use tower::ServiceExt;
 
 use super::{App, UiConfig, router};

@@ -5,7 +5,7 @@
 use askama::Template;
 use axum::http::{StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
-use coso_proto::Lang;
+use coso_domain::Lang;
 
 use super::security::Flash;
 

@@ -4,8 +4,9 @@
 //! reply. The only place where Admin wire types meet the ward's types.
 
 use chrono::{DateTime, Utc};
-use coso_proto::domain::calendar::AdHocPeriod;
-use coso_proto::{PeriodCode, Section, UnitCode, pb};
+use coso_domain::calendar::AdHocPeriod;
+use coso_domain::{PeriodCode, Section, UnitCode};
+use coso_proto::pb;
 
 use crate::city::WardsStatus;
 use crate::compile::{Format, StatusRow};
@@ -70,7 +71,7 @@ pub fn unit_ref(r: &pb::UnitRef) -> Result<UnitCode, InputError> {
 
 /// An ad-hoc period request, checked against the catalog it names indicators of.
 pub fn adhoc(
-    catalog: &coso_proto::Catalog,
+    catalog: &coso_domain::Catalog,
     r: pb::AddPeriodRequest,
 ) -> Result<AdHocPeriod, InputError> {
     Ok(AdHocPeriod {
@@ -222,7 +223,7 @@ fn count<N: TryInto<u32>>(n: N) -> u32 {
 /// `Status`: the counts, the rows, and the whole document as JSON (what
 /// `status --json` prints).
 pub fn status(
-    period: &coso_proto::Period,
+    period: &coso_domain::Period,
     standing: &Standing,
 ) -> Result<pb::StatusResponse, serde_json::Error> {
     match standing {
@@ -244,7 +245,7 @@ pub fn status(
 }
 
 fn wards_status(
-    period: &coso_proto::Period,
+    period: &coso_domain::Period,
     s: &WardsStatus,
 ) -> Result<pb::StatusResponse, serde_json::Error> {
     let t = &s.totals;

@@ -50,7 +50,7 @@ impl AdminService {
             .map_err(|e| e.into_status(lang))
     }
 
-    fn period(&self, code: &str) -> Result<coso_proto::Period, ApiError> {
+    fn period(&self, code: &str) -> Result<coso_domain::Period, ApiError> {
         let code = crate::input::period_code(code)?;
         Ok(self.ward.period(&code)?)
     }

@@ -3,9 +3,9 @@
 use std::collections::BTreeMap;
 
 use chrono::NaiveDate;
-use coso_proto::domain::catalog::{Aggregation, Indicator};
-use coso_proto::domain::report::round2;
-use coso_proto::{Catalog, Period, Section, Value};
+use coso_domain::catalog::{Aggregation, Indicator};
+use coso_domain::report::round2;
+use coso_domain::{Catalog, Period, Section, Value};
 use serde::{Deserialize, Serialize};
 
 use super::{Ward, WardRow, WardTotals};

@@ -14,9 +14,9 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use coso_proto::domain::catalog::{Aggregation, Indicator};
-use coso_proto::domain::report::round2;
-use coso_proto::{Catalog, Section, UnitKind, Value};
+use coso_domain::catalog::{Aggregation, Indicator};
+use coso_domain::report::round2;
+use coso_domain::{Catalog, Section, UnitKind, Value};
 use docx_rs::{AlignmentType, Paragraph};
 
 use super::{CityError, Rollup, Ward};
@@ -349,7 +349,7 @@ impl CityDocx<'_> {
                         let k = w.completeness();
                         let at = w
                             .received_at
-                            .with_timezone(&coso_proto::domain::calendar::vietnam());
+                            .with_timezone(&coso_domain::calendar::vietnam());
                         row.extend([
                             (at.format("%H:%M %d/%m/%Y").to_string(), c),
                             (if d.on_time { "Đúng hạn" } else { "Muộn" }.to_string(), c),

@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 
 use chrono::{DateTime, Utc};
-use coso_proto::{PeriodCode, Value};
+use coso_domain::{PeriodCode, Value};
 
 use super::{CityError, WardCompleteness};
 use crate::compile::report_json::{IndicatorJson, ReportJson};

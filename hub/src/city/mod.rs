@@ -19,7 +19,7 @@ mod load;
 mod render;
 mod status;
 
-use coso_proto::PeriodCode;
+use coso_domain::PeriodCode;
 use thiserror::Error;
 
 use crate::store::StoreError;

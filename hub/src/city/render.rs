@@ -3,7 +3,7 @@
 use std::collections::BTreeMap;
 
 use chrono::Utc;
-use coso_proto::{Lang, PeriodCode, Section, Value};
+use coso_domain::{Lang, PeriodCode, Section, Value};
 use serde::{Deserialize, Serialize};
 
 use super::status::vn_time;
@@ -326,7 +326,7 @@ fn cell(v: Option<&Value>) -> String {
 
 fn people(v: Option<&Value>) -> String {
     match v {
-        Some(Value::Number(n)) => coso_proto::domain::value::format_vi(*n, 2),
+        Some(Value::Number(n)) => coso_domain::value::format_vi(*n, 2),
         Some(Value::Bool(true)) => "Có".into(),
         Some(Value::Bool(false)) => "Không".into(),
         Some(Value::Text(t)) => t.clone(),

@@ -2,8 +2,8 @@
 //! own completeness, and the units of all of them added up.
 
 use chrono::{DateTime, Utc};
-use coso_proto::domain::calendar::vietnam;
-use coso_proto::{Lang, Period, PeriodCode};
+use coso_domain::calendar::vietnam;
+use coso_domain::{Lang, Period, PeriodCode};
 use serde::{Deserialize, Serialize};
 
 use super::{SCOPE, Ward};

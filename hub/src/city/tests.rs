@@ -1,7 +1,7 @@
 //! The roll-up over two wards with known totals.
 
 use chrono::NaiveDate;
-use coso_proto::{Calendar, Catalog, Lang, Period, PeriodCode, Value};
+use coso_domain::{Calendar, Catalog, Lang, Period, PeriodCode, Value};
 use serde_json::json;
 
 use super::*;

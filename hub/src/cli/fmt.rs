@@ -5,8 +5,9 @@
 use std::io::Write;
 
 use chrono::{DateTime, FixedOffset};
-use coso_proto::domain::calendar::vietnam;
-use coso_proto::{Lang, Value, pb};
+use coso_domain::calendar::vietnam;
+use coso_domain::{Lang, Value};
+use coso_proto::pb;
 use serde_json::json;
 
 use super::CliError;
@@ -52,7 +53,7 @@ pub fn value_json(v: &pb::Value) -> serde_json::Value {
 /// A value as people read it: Vietnamese number format, có/không.
 pub fn value_text(v: &pb::Value, lang: Lang) -> String {
     match Value::try_from(v.clone()) {
-        Ok(Value::Number(n)) => coso_proto::domain::value::format_vi(n, 2),
+        Ok(Value::Number(n)) => coso_domain::value::format_vi(n, 2),
         Ok(Value::Bool(b)) => lang
             .pick(if b { "có" } else { "không" }, if b { "yes" } else { "no" })
             .to_string(),

@@ -32,7 +32,7 @@ pub(super) async fn run(ctx: &Ctx, out: &mut dyn Write, a: InitArgs) -> Result<(
     if let Some(addr) = &a.public_addr {
         crate::config::check_public_addr(addr).map_err(InputError::PublicAddr)?;
     }
-    let ward = coso_proto::domain::text::normalize(a.ward.trim());
+    let ward = coso_domain::text::normalize(a.ward.trim());
     if ward.is_empty() {
         return Err(InputError::Title.into());
     }
@@ -89,7 +89,7 @@ pub(super) async fn run(ctx: &Ctx, out: &mut dyn Write, a: InitArgs) -> Result<(
 }
 
 async fn init_into(dir: &Path, ward: &str, a: &InitArgs) -> Result<[u8; 32], CliError> {
-    let city = coso_proto::domain::text::normalize(a.city.trim());
+    let city = coso_domain::text::normalize(a.city.trim());
     let file = HubFile::new(ward, &city, a.public_addr.clone());
     let cfg_path = dir.join(CONFIG_FILE);
     crate::fsutil::write_new(&cfg_path, file.to_toml().as_bytes(), false)

@@ -35,7 +35,7 @@ use std::process::ExitCode;
 
 use clap::parser::ValueSource;
 use clap::{CommandFactory, FromArgMatches, Parser, Subcommand};
-use coso_proto::Lang;
+use coso_domain::Lang;
 use thiserror::Error;
 use tonic::Code;
 

@@ -5,7 +5,8 @@ use std::io::Write;
 use std::path::PathBuf;
 
 use clap::{ArgGroup, Args, Subcommand};
-use coso_proto::{Lang, pb};
+use coso_domain::Lang;
+use coso_proto::pb;
 use serde_json::json;
 
 use super::{CliError, Ctx};
@@ -43,9 +44,9 @@ pub(super) async fn run(ctx: &Ctx, out: &mut dyn Write, cmd: NoteCommand) -> Res
         (None, Some(p)) => std::fs::read_to_string(p).map_err(CliError::io(p))?,
         (None, None) => String::new(),
     };
-    if text.len() > coso_proto::domain::text::MAX_NOTE_BYTES {
+    if text.len() > coso_domain::text::MAX_NOTE_BYTES {
         return Err(input::InputError::NoteTooLong {
-            max_bytes: coso_proto::domain::text::MAX_NOTE_BYTES,
+            max_bytes: coso_domain::text::MAX_NOTE_BYTES,
         }
         .into());
     }

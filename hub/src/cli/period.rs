@@ -3,8 +3,9 @@
 use std::io::Write;
 
 use clap::Subcommand;
-use coso_proto::domain::calendar::vietnam;
-use coso_proto::{Lang, pb};
+use coso_domain::Lang;
+use coso_domain::calendar::vietnam;
+use coso_proto::pb;
 use serde_json::json;
 
 use super::{CliError, Ctx, fmt};

@@ -6,8 +6,9 @@ use std::io::Write;
 use std::path::Path;
 
 use chrono::NaiveDate;
-use coso_proto::domain::calendar::vietnam;
-use coso_proto::{Lang, pb};
+use coso_domain::Lang;
+use coso_domain::calendar::vietnam;
+use coso_proto::pb;
 use serde_json::json;
 
 use crate::backup::HubBackupError;

@@ -10,7 +10,8 @@ use std::io::Write;
 use std::path::PathBuf;
 
 use clap::Args;
-use coso_proto::{Lang, PeriodCode, pb};
+use coso_domain::{Lang, PeriodCode};
+use coso_proto::pb;
 use serde_json::json;
 
 use super::{CliError, Ctx};

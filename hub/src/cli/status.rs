@@ -4,7 +4,8 @@
 use std::io::Write;
 
 use clap::Args;
-use coso_proto::{Lang, pb};
+use coso_domain::Lang;
+use coso_proto::pb;
 use serde_json::json;
 
 use super::{CliError, Ctx, fmt};

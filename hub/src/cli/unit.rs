@@ -5,7 +5,8 @@ use std::io::Write;
 use std::path::PathBuf;
 
 use clap::Subcommand;
-use coso_proto::{Lang, pb};
+use coso_domain::Lang;
+use coso_proto::pb;
 use serde_json::{Map, json};
 
 use super::{CliError, Ctx, fmt};
@@ -363,8 +364,8 @@ fn non_empty(s: &str) -> serde_json::Value {
 }
 
 /// The warning `unit show` prints for a unit whose log diverged.
-fn diverged_warning(lang: coso_proto::Lang, kind: &str, seq: u64, code: &str) -> String {
-    use coso_proto::Lang;
+fn diverged_warning(lang: coso_domain::Lang, kind: &str, seq: u64, code: &str) -> String {
+    use coso_domain::Lang;
     match (lang, kind) {
         (Lang::Vi, "behind") => format!(
             "CẢNH BÁO: bản sao phần mềm của đơn vị cũ hơn dữ liệu phường đã nhận (tại số {seq}); đồng bộ đã tạm dừng. Cấp liên kết mới: coso-hub unit reissue {code}, rồi đơn vị chạy coso-agent recover LIÊN_KẾT."

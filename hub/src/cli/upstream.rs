@@ -5,7 +5,8 @@ use std::io::Write;
 use std::path::PathBuf;
 
 use clap::{Args, Subcommand};
-use coso_proto::{Lang, pb};
+use coso_domain::Lang;
+use coso_proto::pb;
 use serde_json::json;
 
 use super::{CliError, Ctx, fmt};

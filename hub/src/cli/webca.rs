@@ -6,7 +6,7 @@ use std::io::Write;
 use std::path::PathBuf;
 
 use clap::Args;
-use coso_proto::Lang;
+use coso_domain::Lang;
 use serde_json::json;
 
 use super::{CliError, Ctx};

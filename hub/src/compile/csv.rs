@@ -9,7 +9,7 @@
 
 use std::collections::BTreeMap;
 
-use coso_proto::Value;
+use coso_domain::Value;
 
 use super::{CompileError, KindCell, Model, machine_number};
 

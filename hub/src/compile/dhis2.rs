@@ -15,7 +15,7 @@
 
 use std::collections::BTreeMap;
 
-use coso_proto::{Lang, PeriodCode, Value};
+use coso_domain::{Lang, PeriodCode, Value};
 use serde::{Deserialize, Serialize};
 
 use super::machine_number;

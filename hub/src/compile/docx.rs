@@ -18,8 +18,8 @@
 
 use std::io::Cursor;
 
-use coso_proto::domain::catalog::{Aggregation, Indicator, ValueType};
-use coso_proto::{Lang, Section as NoteSection};
+use coso_domain::catalog::{Aggregation, Indicator, ValueType};
+use coso_domain::{Lang, Section as NoteSection};
 use docx_rs::{
     AlignmentType, BorderType, Docx, Header, LineSpacing, LineSpacingType, PageMargin, PageNum,
     PageNumType, PageOrientationType, Paragraph, ParagraphBorder, ParagraphBorderPosition,
@@ -535,7 +535,7 @@ fn sections(m: &Model) -> Vec<Paragraph> {
         super::due_phrase(m.period()),
         c.sentence(Lang::Vi),
     )));
-    let late = names(m, |r| r.timeliness == coso_proto::Timeliness::Late);
+    let late = names(m, |r| r.timeliness == coso_domain::Timeliness::Late);
     if !late.is_empty() {
         out.push(body_text(&format!(
             "Các đơn vị báo cáo muộn: {}.",

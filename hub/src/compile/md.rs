@@ -4,7 +4,7 @@
 
 use std::fmt::Write;
 
-use coso_proto::{Lang, Section};
+use coso_domain::{Lang, Section};
 
 use super::{KindCell, Model, clean_text, format_number, format_value};
 
@@ -98,9 +98,9 @@ pub(crate) fn render(m: &Model) -> String {
                 .map(|t| escape_line(&super::rfc3339_vn(t)))
                 .unwrap_or_default(),
             match r.timeliness {
-                coso_proto::Timeliness::OnTime => "Đúng hạn",
-                coso_proto::Timeliness::Late => "Muộn",
-                coso_proto::Timeliness::Missing => "Chưa báo cáo",
+                coso_domain::Timeliness::OnTime => "Đúng hạn",
+                coso_domain::Timeliness::Late => "Muộn",
+                coso_domain::Timeliness::Missing => "Chưa báo cáo",
             }
         );
     }

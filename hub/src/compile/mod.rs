@@ -44,11 +44,11 @@ use std::fmt;
 use std::str::FromStr;
 
 use chrono::{DateTime, Datelike, NaiveDate, Utc};
-use coso_proto::domain::calendar::vietnam;
-use coso_proto::domain::catalog::{Aggregation, Indicator, ValueType};
-use coso_proto::domain::report::Tally;
-use coso_proto::domain::value::format_vi;
-use coso_proto::{
+use coso_domain::calendar::vietnam;
+use coso_domain::catalog::{Aggregation, Indicator, ValueType};
+use coso_domain::report::Tally;
+use coso_domain::value::format_vi;
+use coso_domain::{
     Catalog, Lang, Period, PeriodCode, ReportState, Section, SubmittedReport, Timeliness, Unit,
     UnitCode, UnitKind, Value,
 };

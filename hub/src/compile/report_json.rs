@@ -10,8 +10,8 @@
 
 use std::collections::BTreeMap;
 
-use coso_proto::domain::catalog::Aggregation;
-use coso_proto::{Lang, PeriodCode, SubmittedReport, Unit, Value};
+use coso_domain::catalog::Aggregation;
+use coso_domain::{Lang, PeriodCode, SubmittedReport, Unit, Value};
 use serde::ser::{SerializeMap, SerializeSeq};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 

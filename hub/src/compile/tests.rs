@@ -6,8 +6,8 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::io::Cursor;
 
 use chrono::{DateTime, Duration, NaiveDate, Utc};
-use coso_proto::domain::catalog::{Aggregation, ValueType};
-use coso_proto::{
+use coso_domain::catalog::{Aggregation, ValueType};
+use coso_domain::{
     Calendar, Catalog, Lang, Period, ReportState, Section, SubmittedReport, Unit, UnitKind, Value,
 };
 
@@ -1180,7 +1180,7 @@ GS01 = "{}"
 fn dhis2_periods_and_uids_are_checked() {
     let base = "[org_units]\n\"P\" = \"DiszpKrYNg8\"\n[data_elements]\n";
     let m = dhis2::Mapping::parse(base).unwrap();
-    let p = |s: &str| s.parse::<coso_proto::PeriodCode>().unwrap();
+    let p = |s: &str| s.parse::<coso_domain::PeriodCode>().unwrap();
     assert_eq!(m.period(&p("2026-H1")).unwrap(), "2026S1");
     assert_eq!(m.period(&p("2026-Y")).unwrap(), "2026");
     let e = m.period(&p("2026-M9")).unwrap_err();

@@ -6,9 +6,9 @@
 //! empty cell, never 0; yes/no is stored as 1/0 and shown as "Có"/"Không".
 
 use chrono::{Datelike, Timelike};
-use coso_proto::domain::calendar::vietnam;
-use coso_proto::domain::catalog::ValueType;
-use coso_proto::{Lang, Timeliness, Value};
+use coso_domain::calendar::vietnam;
+use coso_domain::catalog::ValueType;
+use coso_domain::{Lang, Timeliness, Value};
 use rust_xlsxwriter::{
     DocProperties, ExcelDateTime, Format, FormatAlign, FormatBorder, Workbook, Worksheet, XlsxError,
 };

@@ -129,7 +129,7 @@ impl Store {
         let rec = {
             let _w = self.write_gate();
             let mut head = self.audit_head.lock().unwrap_or_else(|p| p.into_inner());
-            let rec = head.next(&event, coso_proto::clock::now());
+            let rec = head.next(&event, coso_domain::clock::now());
             self.tree.insert(keys::audit(rec.position), enc(&rec))?;
             *head = AuditHead {
                 position: rec.position,

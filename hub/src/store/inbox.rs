@@ -4,7 +4,7 @@
 //! transaction, flushed before the method returns.
 
 use chrono::{DateTime, Utc};
-use coso_proto::PeriodCode;
+use coso_domain::PeriodCode;
 use serde::{Deserialize, Serialize};
 
 use super::outbox::{PARTS, Payload, RECEIVED, RECEIVED_BODY, key, part_key, read_parts};

@@ -3,7 +3,7 @@
 //! one-byte tag, then its parts; unit and period codes never contain 0x00, so
 //! it separates parts, and numbers are big-endian so keys sort by number.
 
-use coso_proto::{PeriodCode, UnitCode};
+use coso_domain::{PeriodCode, UnitCode};
 
 const META: u8 = b'm';
 const UNIT: u8 = b'u';

@@ -28,8 +28,8 @@ use std::path::Path;
 use std::sync::{Arc, Mutex as StdMutex, RwLock, RwLockReadGuard};
 
 use chrono::{DateTime, Utc};
-use coso_proto::domain::calendar::AdHocPeriod;
-use coso_proto::{Change, Entry, PeriodCode, Review, Section, Unit, UnitCode, UnitState};
+use coso_domain::calendar::AdHocPeriod;
+use coso_domain::{Change, Entry, PeriodCode, Review, Section, Unit, UnitCode, UnitState};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use thiserror::Error;
@@ -285,7 +285,7 @@ pub struct Incoming {
 
 impl Incoming {
     /// Decodes and validates an entry; the error says what is wrong with it.
-    pub fn new(entry: Entry) -> Result<Incoming, coso_proto::DomainError> {
+    pub fn new(entry: Entry) -> Result<Incoming, coso_domain::DomainError> {
         let change = entry.decode()?;
         Ok(Incoming { entry, change })
     }

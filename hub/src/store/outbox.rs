@@ -8,7 +8,7 @@
 use std::collections::BTreeSet;
 
 use chrono::{DateTime, Utc};
-use coso_proto::PeriodCode;
+use coso_domain::PeriodCode;
 use serde::{Deserialize, Serialize};
 
 use super::{Store, StoreError, dec, enc};

@@ -2,9 +2,9 @@
 
 use super::*;
 use chrono::NaiveDate;
-use coso_proto::domain::activity::{Activity, ActivityId, Form};
-use coso_proto::domain::change::ValuesSet;
-use coso_proto::{Calendar, Catalog, ReportState, UnitKind, Value};
+use coso_domain::activity::{Activity, ActivityId, Form};
+use coso_domain::change::ValuesSet;
+use coso_domain::{Calendar, Catalog, ReportState, UnitKind, Value};
 
 fn unit(code: &str) -> Unit {
     Unit::new(
@@ -306,7 +306,7 @@ async fn submissions_record_receive_time_and_reviews_go_outbound() {
 
     let review = Review {
         period: h1.code.clone(),
-        decision: coso_proto::Decision::Accepted,
+        decision: coso_domain::Decision::Accepted,
         reason: String::new(),
         decided_at: Utc::now(),
     };

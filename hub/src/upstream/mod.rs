@@ -20,7 +20,7 @@ pub mod settings;
 pub mod worker;
 
 use chrono::Utc;
-use coso_proto::{Lang, Period, PeriodCode, ReportState};
+use coso_domain::{Lang, Period, PeriodCode, ReportState};
 use thiserror::Error;
 use tonic::Code;
 
@@ -198,7 +198,7 @@ pub async fn set_target(hub: &HubState, req: TargetInput) -> Result<u32, Upstrea
         url,
         token: (!token.is_empty()).then(|| token.to_string()),
         ca_pem: (!ca_pem.is_empty()).then(|| ca_pem.to_string()),
-        set_at: coso_proto::clock::now(),
+        set_at: coso_domain::clock::now(),
     };
     // A client must build with this CA before it is accepted.
     deliver::client(&target, std::time::Duration::from_secs(1)).map_err(UpstreamError::Ca)?;
@@ -257,7 +257,7 @@ pub async fn push(
     let ward = hub.config.file.ward.clone();
     let code = period.code.to_string();
     let key = |reused: Option<u64>| payload::idempotency_key(&ward, &code, &content, reused);
-    let now = coso_proto::clock::now();
+    let now = coso_domain::clock::now();
     let outcome = hub
         .store
         .enqueue_delivery(

@@ -14,7 +14,7 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use axum::{Json, Router};
-use coso_proto::PeriodCode;
+use coso_domain::PeriodCode;
 use serde_json::json;
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
@@ -121,7 +121,7 @@ pub fn meta(headers: &HeaderMap) -> Result<Meta, Refusal> {
         .to_string();
     let ward = text_header(headers, H_WARD)
         .and_then(percent_decode)
-        .map(|w| coso_proto::domain::text::normalize(w.trim()))
+        .map(|w| coso_domain::text::normalize(w.trim()))
         .filter(|w| !w.is_empty() && w.chars().count() <= 200 && !w.chars().any(char::is_control))
         .ok_or_else(|| Refusal::bad("X-Coso-Ward: send the ward's name, percent-encoded UTF-8"))?;
     let period = text_header(headers, H_PERIOD)
@@ -245,7 +245,7 @@ async fn receive(
     };
     // A ward delivers only as itself: the name it sends must be the one its
     // token is bound to.
-    if coso_proto::domain::text::normalize(sender.trim()) != m.ward {
+    if coso_domain::text::normalize(sender.trim()) != m.ward {
         return refuse(
             StatusCode::FORBIDDEN,
             format!(
@@ -288,7 +288,7 @@ async fn receive(
         period: m.period,
         revision: m.revision,
         content_sha256: content,
-        received_at: coso_proto::clock::now(),
+        received_at: coso_domain::clock::now(),
         bytes: payload.len() as u64,
     };
     match hub.store.store_received(&r, &payload).await {

@@ -5,7 +5,7 @@
 use std::collections::BTreeSet;
 
 use chrono::{DateTime, Duration, Utc};
-use coso_proto::PeriodCode;
+use coso_domain::PeriodCode;
 
 use super::settings::Upstream;
 use crate::store::outbox::Trigger;

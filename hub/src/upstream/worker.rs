@@ -8,7 +8,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use chrono::{Datelike, Utc};
-use coso_proto::domain::calendar::vietnam;
+use coso_domain::calendar::vietnam;
 use rand::Rng;
 use tokio::sync::Notify;
 use tokio::time::Instant;
@@ -88,7 +88,7 @@ async fn run_schedule(hub: &Arc<HubState>) {
             return;
         }
     }
-    let now = coso_proto::clock::now();
+    let now = coso_domain::clock::now();
     let ward = Ward::new(hub.clone());
     let cal = hub.docs.calendar();
     let year = now.with_timezone(&vietnam()).year();
@@ -239,7 +239,7 @@ async fn attempt(hub: &HubState, d: &Delivery) -> Option<Delivery> {
         period: d.period.clone(),
         revision: d.revision,
         idempotency_key: d.idempotency_key.clone(),
-        at: coso_proto::clock::now(),
+        at: coso_domain::clock::now(),
         outcome,
         http_status: resp.status.unwrap_or(0),
         detail,

@@ -20,7 +20,7 @@ pub mod users;
 
 use std::sync::Arc;
 
-use coso_proto::{DomainError, Lang, PeriodCode, ReportState, UnitCode};
+use coso_domain::{DomainError, Lang, PeriodCode, ReportState, UnitCode};
 use thiserror::Error;
 
 use crate::documents::AddPeriodError;

@@ -3,8 +3,8 @@
 
 use std::collections::BTreeMap;
 
-use coso_proto::domain::text;
-use coso_proto::{Period, Section};
+use coso_domain::text;
+use coso_domain::{Period, Section};
 
 use super::{Actor, Ward, WardError};
 use crate::input::InputError;

@@ -2,8 +2,8 @@
 //! report on, and the ad-hoc requests VH-XH creates.
 
 use chrono::Datelike;
-use coso_proto::domain::calendar::{AdHocPeriod, vietnam};
-use coso_proto::{Period, PeriodCode, PeriodKind};
+use coso_domain::calendar::{AdHocPeriod, vietnam};
+use coso_domain::{Period, PeriodCode, PeriodKind};
 
 use super::{Actor, Ward, WardError};
 
@@ -21,7 +21,7 @@ impl Ward {
     /// opened (mid-December), and every ad-hoc request, by deadline.
     pub fn periods(&self) -> Vec<Period> {
         let cal = self.hub.docs.calendar();
-        let now = coso_proto::clock::now().with_timezone(&vietnam());
+        let now = coso_domain::clock::now().with_timezone(&vietnam());
         let year = now.year();
         let today = now.date_naive();
         let mut periods = cal.periods_of_year(year);

@@ -3,8 +3,8 @@
 
 use std::collections::BTreeMap;
 
-use coso_proto::domain::calendar::vietnam;
-use coso_proto::{Period, PeriodCode, Review, SubmittedReport, UnitState};
+use coso_domain::calendar::vietnam;
+use coso_domain::{Period, PeriodCode, Review, SubmittedReport, UnitState};
 use rayon::prelude::*;
 use serde::Deserialize;
 
@@ -107,7 +107,7 @@ impl Ward {
             if wards.is_empty() {
                 return Err(CityError::NothingReceived(period.code.clone()).into());
             }
-            let today = coso_proto::clock::now()
+            let today = coso_domain::clock::now()
                 .with_timezone(&vietnam())
                 .date_naive();
             let letterhead = &self.hub.config.file.letterhead;
@@ -177,7 +177,7 @@ mod tests {
             SubmittedReport {
                 period: period.clone(),
                 submitted_at: at,
-                values: [("CK01".to_string(), coso_proto::Value::Number(3.0))].into(),
+                values: [("CK01".to_string(), coso_domain::Value::Number(3.0))].into(),
                 notes: BTreeMap::new(),
                 activities_hash: "h".into(),
                 activities: 2,
@@ -187,7 +187,7 @@ mod tests {
             period.clone(),
             Review {
                 period: period.clone(),
-                decision: coso_proto::Decision::Returned,
+                decision: coso_domain::Decision::Returned,
                 reason: "thiếu số liệu".into(),
                 decided_at: at,
             },
@@ -195,7 +195,7 @@ mod tests {
         st.values
             .entry(period.clone())
             .or_default()
-            .insert("CK01".into(), coso_proto::Value::Number(3.0));
+            .insert("CK01".into(), coso_domain::Value::Number(3.0));
         let bytes = serde_json::to_vec(&st).unwrap();
         let part: Submitted = serde_json::from_slice(&bytes).unwrap();
         assert_eq!(part.submissions, st.submissions);

@@ -2,7 +2,7 @@
 //! reopens an accepted one with a reason. The decision is recorded with who
 //! made it and reaches the unit's agent on its next sync.
 
-use coso_proto::{Decision, Period, ReportState, Review, UnitCode};
+use coso_domain::{Decision, Period, ReportState, Review, UnitCode};
 
 use super::{Actor, Ward, WardError};
 use crate::compile::StatusRow;
@@ -81,7 +81,7 @@ impl Ward {
         }
         let action = verdict.action();
         let (decision, reason) = verdict.decision();
-        let now = coso_proto::clock::now();
+        let now = coso_domain::clock::now();
         let review = Review {
             period: period.code.clone(),
             decision,

@@ -1,7 +1,7 @@
 //! Where every expected unit stands for a period: the facts `status`, the
 //! report, the review rules and the upstream schedule are all built from.
 
-use coso_proto::{Decision, Period, ReportState, UnitState};
+use coso_domain::{Decision, Period, ReportState, UnitState};
 
 use super::{Ward, WardError};
 use crate::city;

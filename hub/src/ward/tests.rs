@@ -2,14 +2,14 @@
 //! decided, the ward's narrative, contacts, and refusals that change nothing.
 
 use chrono::Utc;
-use coso_proto::domain::change::ValuesSet;
-use coso_proto::{Change, Entry, ReportState, Section, Unit, UnitKind, UnitState, Value};
+use coso_domain::change::ValuesSet;
+use coso_domain::{Change, Entry, ReportState, Section, Unit, UnitKind, UnitState, Value};
 
 use super::*;
 use crate::store::{Contact, Incoming};
 use crate::upstream::testutil;
 
-async fn ward_with_submission(dir: &std::path::Path) -> (Ward, UnitCode, coso_proto::Period) {
+async fn ward_with_submission(dir: &std::path::Path) -> (Ward, UnitCode, coso_domain::Period) {
     let hub = testutil::hub(dir, |_| {}).await;
     let ward = Ward::new(hub.clone());
     let code: UnitCode = "TDP01".parse().unwrap();
@@ -135,7 +135,7 @@ async fn the_ward_narrative_is_kept_per_period_and_section() {
     ward.set_ward_note(&a, &period, Section::Proposals, " ")
         .await
         .unwrap();
-    let huge = "a".repeat(coso_proto::domain::text::MAX_NOTE_BYTES + 1);
+    let huge = "a".repeat(coso_domain::text::MAX_NOTE_BYTES + 1);
     let e = ward
         .set_ward_note(&a, &period, Section::Results, &huge)
         .await

@@ -4,8 +4,8 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use chrono::{DateTime, Duration, Utc};
+use coso_domain::{Period, PeriodCode, ReportState, Unit, UnitCode, UnitState, Value};
 use coso_proto::link::EnrolmentLink;
-use coso_proto::{Period, PeriodCode, ReportState, Unit, UnitCode, UnitState, Value};
 
 use super::{Actor, Ward, WardError};
 use crate::auth;
@@ -82,7 +82,7 @@ impl Ward {
             code,
             PendingCode {
                 hash,
-                expires_at: coso_proto::clock::now() + ttl,
+                expires_at: coso_domain::clock::now() + ttl,
             },
         )
     }
@@ -133,7 +133,7 @@ impl Ward {
         if units.is_empty() {
             return Err(crate::input::InputError::CsvEmpty("units".into()).into());
         }
-        let now = coso_proto::clock::now();
+        let now = coso_domain::clock::now();
         let mut records = Vec::with_capacity(units.len());
         let mut invites = Vec::with_capacity(units.len());
         for u in units {

@@ -2,7 +2,7 @@
 //! by hand, and the delivery log. The mechanism (outbox, worker, retries)
 //! lives in [`crate::upstream`].
 
-use coso_proto::Period;
+use coso_domain::Period;
 
 use super::{Actor, Ward, WardError};
 use crate::store::outbox::Trigger;

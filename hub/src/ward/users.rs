@@ -96,7 +96,7 @@ impl Ward {
             sessions: self
                 .hub
                 .store
-                .session_count(&u.name, coso_proto::clock::now())?,
+                .session_count(&u.name, coso_domain::clock::now())?,
         })
     }
 
@@ -135,7 +135,7 @@ impl Ward {
         }
         let one_time = password.is_none().then(one_time_password);
         let clear = password.or_else(|| one_time.clone()).unwrap_or_default();
-        let now = coso_proto::clock::now();
+        let now = coso_domain::clock::now();
         let user = User {
             name: name.to_string(),
             role,
@@ -173,7 +173,7 @@ impl Ward {
         let clear = password.or_else(|| one_time.clone()).unwrap_or_default();
         user.password_hash = hash(clear).await?;
         user.must_change_password = one_time.is_some();
-        user.password_changed_at = coso_proto::clock::now();
+        user.password_changed_at = coso_domain::clock::now();
         self.hub.store.update_user(&user, true).await?;
         tracing::info!(user = name, by = actor.name(), "user password set");
         Ok(PasswordSet {

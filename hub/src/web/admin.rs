@@ -9,8 +9,8 @@ use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use axum::{Form, Router};
-use coso_proto::Lang;
-use coso_proto::domain::calendar::AdHocPeriod;
+use coso_domain::Lang;
+use coso_domain::calendar::AdHocPeriod;
 use serde::Deserialize;
 
 use super::Shared;
@@ -199,7 +199,7 @@ fn units_html(
     let page = UnitsPage {
         c: s.chrome(st, lang.pick("Đơn vị", "Units"), "/admin/units"),
         units,
-        kinds: coso_proto::UnitKind::ALL
+        kinds: coso_domain::UnitKind::ALL
             .into_iter()
             .map(|k| (k.as_str(), kind_label(k, lang)))
             .collect(),
@@ -348,7 +348,7 @@ fn periods_view(st: &Shared, s: &Authed, form: PeriodForm, error: FormError) -> 
             code: p.code.to_string(),
             title: p.title.clone(),
             due: p.due_day().format("%d/%m/%Y").to_string(),
-            adhoc: p.kind == coso_proto::PeriodKind::AdHoc,
+            adhoc: p.kind == coso_domain::PeriodKind::AdHoc,
         })
         .collect();
     PeriodsPage {

@@ -14,8 +14,8 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::get;
-use coso_proto::domain::value::format_vi;
-use coso_proto::{Catalog, Lang, UnitKind, Value};
+use coso_domain::value::format_vi;
+use coso_domain::{Catalog, Lang, UnitKind, Value};
 
 use super::Shared;
 use super::chrome::Chrome;

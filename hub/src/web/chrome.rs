@@ -5,7 +5,7 @@
 use axum::extract::FromRequestParts;
 use axum::http::HeaderMap;
 use axum::http::request::Parts;
-use coso_proto::Lang;
+use coso_domain::Lang;
 
 use crate::store::users::Role;
 

@@ -98,8 +98,8 @@ impl IntoResponse for WebError {
             }
             WebError::Ward(e) if e.is_refusal() => error_page(
                 StatusCode::BAD_REQUEST,
-                &e.message(coso_proto::Lang::Vi),
-                &e.message(coso_proto::Lang::En),
+                &e.message(coso_domain::Lang::Vi),
+                &e.message(coso_domain::Lang::En),
             ),
             WebError::Ward(e) => {
                 tracing::error!(error = %e, "dashboard use case failed");

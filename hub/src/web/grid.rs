@@ -8,8 +8,8 @@
 use std::fmt::Write as _;
 
 use chrono::{DateTime, Utc};
-use coso_proto::domain::calendar::vietnam;
-use coso_proto::{Lang, Period, Timeliness, UnitKind};
+use coso_domain::calendar::vietnam;
+use coso_domain::{Lang, Period, Timeliness, UnitKind};
 use serde::Deserialize;
 
 use crate::compile::{Completeness, Status, StatusRow, UnitStatus};

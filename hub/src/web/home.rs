@@ -6,8 +6,8 @@
 use askama::Template;
 use axum::extract::State;
 use axum::response::{Html, IntoResponse, Response};
-use coso_proto::Period;
-use coso_proto::domain::calendar::vn_date;
+use coso_domain::Period;
+use coso_domain::calendar::vn_date;
 
 use super::Shared;
 use super::chrome::Chrome;
@@ -36,7 +36,7 @@ struct HomePage {
 /// the same `Status` as `coso-hub status`. A period no unit is expected for
 /// (a city-level hub) has no rate.
 fn period_rates(st: &Shared, periods: &[Period]) -> Result<Vec<Rate>, WebError> {
-    let Some(today) = vn_date(coso_proto::clock::now()) else {
+    let Some(today) = vn_date(coso_domain::clock::now()) else {
         return Ok(Vec::new());
     };
     let mut rates = Vec::new();
@@ -50,7 +50,7 @@ fn period_rates(st: &Shared, periods: &[Period]) -> Result<Vec<Rate>, WebError> 
 }
 
 pub async fn home(State(st): State<Shared>, s: Authed) -> Result<Response, WebError> {
-    let now = coso_proto::clock::now();
+    let now = coso_domain::clock::now();
     let open: Vec<_> = st
         .hub
         .docs

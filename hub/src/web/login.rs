@@ -46,7 +46,7 @@ fn html(status: StatusCode, body: String) -> Response {
     (status, Html(body)).into_response()
 }
 
-fn login_chrome(st: &Shared, lang: coso_proto::Lang) -> Chrome {
+fn login_chrome(st: &Shared, lang: coso_domain::Lang) -> Chrome {
     let title = lang.pick("Đăng nhập", "Sign in").to_string();
     Chrome::new(lang, &st.hub.config.file.ward, title, "/login".into())
 }
@@ -71,7 +71,7 @@ fn peer(ext: &Extensions) -> String {
 
 /// Starts a session for `user` and answers 303 to `to` with its cookie.
 async fn start_session(st: &Shared, user: &User, to: &str) -> Result<Response, WebError> {
-    let now = coso_proto::clock::now();
+    let now = coso_domain::clock::now();
     let hours = i64::from(st.hub.config.file.web.session_hours.max(1));
     let (token, hash) = new_token();
     let session = Session {
@@ -108,10 +108,10 @@ async fn login(
     if let Some(wait) = st.throttle.blocked(&keys, Instant::now()) {
         let minutes = wait.as_secs().div_ceil(60);
         let msg = match lang {
-            coso_proto::Lang::Vi => {
+            coso_domain::Lang::Vi => {
                 format!("Đăng nhập sai quá nhiều lần. Hãy thử lại sau {minutes} phút.")
             }
-            coso_proto::Lang::En => {
+            coso_domain::Lang::En => {
                 format!("Too many failed sign-ins. Try again in {minutes} minutes.")
             }
         };
@@ -155,7 +155,7 @@ async fn login(
 async fn logout(State(st): State<Shared>, s: AnySession) -> Result<Response, WebError> {
     st.hub
         .store
-        .end_session(&s.token_hash, coso_proto::clock::now())
+        .end_session(&s.token_hash, coso_domain::clock::now())
         .await?;
     let mut resp = Redirect::to("/login").into_response();
     resp.headers_mut()
@@ -197,13 +197,13 @@ pub struct PasswordForm {
 }
 
 /// The message for a refused new password.
-fn password_problem(lang: coso_proto::Lang, e: &users::UserError) -> String {
+fn password_problem(lang: coso_domain::Lang, e: &users::UserError) -> String {
     match (lang, e) {
-        (coso_proto::Lang::Vi, users::UserError::PasswordTooShort) => format!(
+        (coso_domain::Lang::Vi, users::UserError::PasswordTooShort) => format!(
             "Mật khẩu mới quá ngắn: cần ít nhất {} ký tự.",
             users::MIN_PASSWORD_CHARS
         ),
-        (coso_proto::Lang::Vi, users::UserError::PasswordTooLong) => format!(
+        (coso_domain::Lang::Vi, users::UserError::PasswordTooLong) => format!(
             "Mật khẩu mới quá dài: tối đa {} byte.",
             users::MAX_PASSWORD_BYTES
         ),
@@ -279,7 +279,7 @@ async fn change_password(
     let mut user = s.user.clone();
     user.password_hash = hash;
     user.must_change_password = false;
-    user.password_changed_at = coso_proto::clock::now();
+    user.password_changed_at = coso_domain::clock::now();
     // Every session ends, this one too; this browser gets a new one.
     st.hub.store.update_user(&user, true).await?;
     tracing::info!(user = %user.name, "dashboard password changed");

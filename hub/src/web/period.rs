@@ -10,8 +10,8 @@ use axum::http::{StatusCode, header};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use axum::{Form, Router};
-use coso_proto::domain::calendar::vietnam;
-use coso_proto::{Lang, Period, PeriodCode, ReportState, Section, UnitCode, Value};
+use coso_domain::calendar::vietnam;
+use coso_domain::{Lang, Period, PeriodCode, ReportState, Section, UnitCode, Value};
 use serde::Deserialize;
 
 use super::Shared;
@@ -68,7 +68,7 @@ async fn grid_page(
 ) -> Result<Response, WebError> {
     let period = period_of(&st, &p)?;
     let status = st.ward.status(&period)?;
-    let g = GridView::build(&period, &status, &q, s.lang, coso_proto::clock::now());
+    let g = GridView::build(&period, &status, &q, s.lang, coso_domain::clock::now());
     let page = GridPage {
         c: s.chrome(
             &st,
@@ -157,7 +157,7 @@ pub fn show_value(v: &Value, lang: Lang) -> String {
             )
             .into(),
         (Value::Number(n), Lang::Vi) => {
-            coso_proto::domain::value::format_vi(*n, if n.fract() == 0.0 { 0 } else { 1 })
+            coso_domain::value::format_vi(*n, if n.fract() == 0.0 { 0 } else { 1 })
         }
         (Value::Number(n), Lang::En) => n.to_string(),
         (Value::Text(t), _) => t.clone(),
@@ -188,7 +188,7 @@ fn unit_view(
     let previous = detail
         .periods
         .iter()
-        .rfind(|p| p.period.due < period.due && p.period.kind == coso_proto::PeriodKind::Standard);
+        .rfind(|p| p.period.due < period.due && p.period.kind == coso_domain::PeriodKind::Standard);
     let mut values = Vec::new();
     for ind in &catalog.indicators {
         let now = current.and_then(|c| c.values.get(&ind.code));
@@ -250,11 +250,11 @@ fn unit_view(
         .collect();
     for r in &reviews {
         let (kind, what) = match r.review.decision {
-            coso_proto::Decision::Accepted => (
+            coso_domain::Decision::Accepted => (
                 "accepted",
                 lang.pick("phường chấp nhận", "accepted by the ward"),
             ),
-            coso_proto::Decision::Returned => (
+            coso_domain::Decision::Returned => (
                 "returned",
                 lang.pick("phường trả lại", "returned by the ward"),
             ),
@@ -278,8 +278,8 @@ fn unit_view(
         None => (
             UnitStatus::Missing.as_str(),
             grid::state_label(UnitStatus::Missing, lang),
-            coso_proto::Timeliness::Missing.as_str(),
-            grid::timeliness_label(coso_proto::Timeliness::Missing, lang),
+            coso_domain::Timeliness::Missing.as_str(),
+            grid::timeliness_label(coso_domain::Timeliness::Missing, lang),
         ),
     };
     Ok(UnitView {
@@ -478,7 +478,7 @@ pub struct CallRow {
 
 fn reminder(period: &Period, row: &StatusRow, lang: Lang, ward: &str) -> String {
     let due = period.due.with_timezone(&vietnam());
-    let days = period.days_left(coso_proto::clock::now());
+    let days = period.days_left(coso_domain::clock::now());
     match lang {
         Lang::Vi => {
             let what = match row.state {
@@ -721,7 +721,7 @@ async fn save_narrative(
     // Check every section before writing any, so a refusal changes nothing.
     let mut refused = false;
     for e in &mut edits {
-        if e.text.trim().len() > coso_proto::domain::text::MAX_NOTE_BYTES {
+        if e.text.trim().len() > coso_domain::text::MAX_NOTE_BYTES {
             e.error = Some(
                 lang.pick("Nội dung quá dài.", "The text is too long.")
                     .to_string(),

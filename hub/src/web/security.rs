@@ -66,8 +66,8 @@ pub async fn headers(req: Request, next: Next) -> Response {
     }
     if let Some(lang) = chosen {
         let code = match lang {
-            coso_proto::Lang::Vi => "vi",
-            coso_proto::Lang::En => "en",
+            coso_domain::Lang::Vi => "vi",
+            coso_domain::Lang::En => "en",
         };
         let v = format!("{LANG_COOKIE}={code}; Path=/; Max-Age=31536000; Secure; SameSite=Strict");
         if let Ok(v) = HeaderValue::from_str(&v) {

@@ -5,7 +5,7 @@
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue, header};
-use coso_proto::Lang;
+use coso_domain::Lang;
 use rand::RngCore;
 
 use super::Shared;
@@ -65,7 +65,7 @@ impl FromRequestParts<Shared> for AnySession {
             return Err(unauth);
         };
         let token_hash = crate::auth::hash(token);
-        let now = coso_proto::clock::now();
+        let now = coso_domain::clock::now();
         let Some(session) = st.hub.store.session(&token_hash, now)? else {
             return Err(unauth);
         };

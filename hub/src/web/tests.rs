@@ -34,7 +34,7 @@ impl Web {
     }
 
     pub async fn add_user(&self, name: &str, role: Role, must_change: bool) {
-        let now = coso_proto::clock::now();
+        let now = coso_domain::clock::now();
         self.hub
             .store
             .add_user(&User {
@@ -392,8 +392,8 @@ async fn a_one_time_password_must_be_changed_before_anything_else() {
 // --- pages over the ward layer ----------------------------------------------------
 
 use chrono::Utc;
-use coso_proto::domain::change::{NoteSet, ValuesSet};
-use coso_proto::{Change, Entry, Section, Unit, UnitCode, UnitKind, UnitState, Value};
+use coso_domain::change::{NoteSet, ValuesSet};
+use coso_domain::{Change, Entry, Section, Unit, UnitCode, UnitKind, UnitState, Value};
 
 use crate::store::Incoming;
 use crate::ward::{Actor, NewUnit, Ward};

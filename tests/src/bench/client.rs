@@ -5,10 +5,11 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use coso_domain::{Entry, UnitKind};
 use coso_proto::link::EnrolmentLink;
+use coso_proto::pb;
 use coso_proto::pb::sync_client::SyncClient;
 use coso_proto::transport::pinned_channel;
-use coso_proto::{Entry, UnitKind, pb};
 use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
 use tonic::metadata::AsciiMetadataValue;

@@ -5,7 +5,8 @@
 use std::time::{Duration, Instant};
 
 use chrono::Utc;
-use coso_proto::{Catalog, Entry, Lang, pb};
+use coso_domain::{Catalog, Entry, Lang};
+use coso_proto::pb;
 use tokio::runtime::Runtime;
 
 use super::client::{self, Enrolled, SimAgent, channel};

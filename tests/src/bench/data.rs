@@ -6,13 +6,14 @@
 use std::collections::BTreeMap;
 
 use chrono::{DateTime, NaiveDate, Utc};
-use coso_proto::domain::catalog::ValueType;
-use coso_proto::domain::change::{NoteSet, ValuesSet};
-use coso_proto::domain::validate;
-use coso_proto::{
+use coso_domain::catalog::ValueType;
+use coso_domain::change::{NoteSet, ValuesSet};
+use coso_domain::validate;
+use coso_domain::{
     Activity, ActivityId, Calendar, Catalog, Change, Entry, Period, PeriodCode, UnitKind,
-    UnitState, Value, pb,
+    UnitState, Value,
 };
+use coso_proto::pb;
 
 use crate::ward::UnitPlan;
 
@@ -153,7 +154,7 @@ mod tests {
         let plans = crate::ward::generate(7, 3, last_day());
         let log = year_log(&plans[0], &catalog, &period, 1, Utc::now());
         let last = log.last().unwrap();
-        assert_eq!(last.kind, coso_proto::ChangeKind::Submit);
+        assert_eq!(last.kind, coso_domain::ChangeKind::Submit);
         assert_eq!(last.seq, log.len() as u64);
         let applicable = catalog
             .indicators

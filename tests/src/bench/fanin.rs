@@ -7,8 +7,8 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use chrono::{NaiveDate, Utc};
-use coso_proto::domain::change::NoteSet;
-use coso_proto::{Activity, ActivityId, Catalog, Change, Entry, Form, Section};
+use coso_domain::change::NoteSet;
+use coso_domain::{Activity, ActivityId, Catalog, Change, Entry, Form, Section};
 use tokio::runtime::Runtime;
 
 use super::client::{Enrolled, SimAgent, channel};

@@ -6,7 +6,7 @@ use std::path::Path;
 use std::time::Duration;
 
 use chrono::{Duration as Days, NaiveDate};
-use coso_proto::Form;
+use coso_domain::Form;
 
 use super::{data, measure};
 use crate::{Agent, Hub};

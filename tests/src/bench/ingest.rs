@@ -7,7 +7,8 @@
 use std::time::{Duration, Instant};
 
 use chrono::Utc;
-use coso_proto::{Catalog, Entry, pb};
+use coso_domain::{Catalog, Entry};
+use coso_proto::pb;
 use tokio::runtime::Runtime;
 
 use super::client::{Enrolled, SimAgent, channel};

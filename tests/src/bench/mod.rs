@@ -318,7 +318,7 @@ fn hub_with_units(
             (
                 code(i),
                 format!("Đơn vị số {i}"),
-                coso_proto::UnitKind::ResidentialGroup,
+                coso_domain::UnitKind::ResidentialGroup,
             )
         })
         .collect();

@@ -17,7 +17,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use chrono::{Duration as Days, NaiveDate};
-use coso_proto::Form;
+use coso_domain::Form;
 
 use super::{data, measure};
 use crate::{Agent, Hub};
@@ -152,7 +152,7 @@ pub fn run(hub: &Hub, activities: usize, reps: usize, rounds: usize) -> Outcome 
         .enable_all()
         .build()
         .expect("tokio runtime");
-    let mut opts = coso_agent::sync::SyncOptions::new(coso_proto::Lang::Vi);
+    let mut opts = coso_agent::sync::SyncOptions::new(coso_domain::Lang::Vi);
     opts.progress = false;
     let mut session = coso_agent::sync::Session::new();
     let sync = |session: &mut coso_agent::sync::Session| {

@@ -9,7 +9,7 @@ use std::process::Command;
 use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
-use coso_proto::UnitState;
+use coso_domain::UnitState;
 use serde_json::json;
 
 use super::measure;

@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 
 use chrono::{Duration as Days, NaiveDate, Utc};
 use coso_agent::store::Store;
-use coso_proto::{Activity, ActivityId, Change, Form};
+use coso_domain::{Activity, ActivityId, Change, Form};
 
 use super::measure;
 use crate::{Agent, AgentUi, Hub, wait_until};

@@ -7,9 +7,10 @@
 use std::collections::BTreeMap;
 
 use chrono::{NaiveDate, Utc};
-use coso_proto::domain::change::{NoteSet, ValuesSet};
+use coso_domain::change::{NoteSet, ValuesSet};
+use coso_domain::{Activity, ActivityId, Change, Entry, Form, Section, Value};
 use coso_proto::link::EnrolmentLink;
-use coso_proto::{Activity, ActivityId, Change, Entry, Form, Section, Value, pb};
+use coso_proto::pb;
 use coso_tests::Hub;
 use coso_tests::bench::client::{SimAgent, channel, enroll, target};
 use tonic::Code;
@@ -45,12 +46,12 @@ fn push(change: &Change) -> pb::PushRequest {
 
 /// A residential group's frozen report as a well-behaved agent makes it, to
 /// be spoiled one field at a time.
-fn submission() -> coso_proto::SubmittedReport {
-    let cal = coso_proto::Calendar::builtin();
+fn submission() -> coso_domain::SubmittedReport {
+    let cal = coso_domain::Calendar::builtin();
     let period = cal.period(&PERIOD.parse().unwrap()).unwrap();
-    coso_proto::UnitState::default().freeze(
-        &coso_proto::Catalog::builtin(),
-        coso_proto::UnitKind::ResidentialGroup,
+    coso_domain::UnitState::default().freeze(
+        &coso_domain::Catalog::builtin(),
+        coso_domain::UnitKind::ResidentialGroup,
         &period,
         Utc::now(),
     )

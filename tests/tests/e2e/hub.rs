@@ -8,12 +8,13 @@ use std::path::Path;
 use std::time::Duration;
 
 use chrono::NaiveDate;
-use coso_proto::domain::activity::{Activity, ActivityId, Form};
-use coso_proto::domain::change::ValuesSet;
+use coso_domain::activity::{Activity, ActivityId, Form};
+use coso_domain::change::ValuesSet;
+use coso_domain::{Calendar, Catalog, Change, Entry, UnitKind, UnitState, Value};
 use coso_proto::link::EnrolmentLink;
+use coso_proto::pb;
 use coso_proto::pb::admin_client::AdminClient;
 use coso_proto::pb::sync_client::SyncClient;
-use coso_proto::{Calendar, Catalog, Change, Entry, UnitKind, UnitState, Value, pb};
 use coso_tests::Hub;
 use tonic::Code;
 use tonic::transport::Channel;

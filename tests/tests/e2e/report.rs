@@ -54,7 +54,7 @@ fn world_seeded(seed: u64, groups: usize) -> World {
 /// The totals computed by hand from the plans: only units that submitted count.
 fn expected_totals(plans: &[UnitPlan]) -> BTreeMap<String, f64> {
     let mut t: BTreeMap<String, f64> = BTreeMap::new();
-    let forms = coso_proto::Form::ALL;
+    let forms = coso_domain::Form::ALL;
     for p in plans
         .iter()
         .filter(|p| !matches!(p.fate, Fate::Missing | Fate::Draft))
@@ -182,7 +182,7 @@ fn totals_match_an_independent_count_and_documents_agree() {
     ] {
         assert!(text.contains(needle), "DOCX text lacks {needle:?}:\n{text}");
     }
-    let participants = coso_proto::domain::value::format_vi(expected["TT10"], 2);
+    let participants = coso_domain::value::format_vi(expected["TT10"], 2);
     assert!(
         text.contains(&participants),
         "DOCX text lacks the participants total {participants}:\n{text}"
@@ -524,7 +524,7 @@ fn the_demo_wards_signed_report_fits_and_keeps_its_blocks_together() {
         .find_map(|p| {
             p.notes
                 .iter()
-                .find(|(s, _)| *s == coso_proto::Section::Results)
+                .find(|(s, _)| *s == coso_domain::Section::Results)
                 .map(|(_, t)| t.clone())
         })
         .unwrap();

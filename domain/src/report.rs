@@ -13,13 +13,13 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-use crate::domain::activity::{Activity, ActivityId};
-use crate::domain::calendar::{Period, PeriodCode};
-use crate::domain::catalog::{Aggregation, Catalog, Derivation, Indicator};
-use crate::domain::change::Change;
-use crate::domain::unit::UnitKind;
-use crate::domain::value::Value;
+use crate::activity::{Activity, ActivityId};
+use crate::calendar::{Period, PeriodCode};
+use crate::catalog::{Aggregation, Catalog, Derivation, Indicator};
+use crate::change::Change;
 use crate::error::DomainError;
+use crate::unit::UnitKind;
+use crate::value::Value;
 
 /// The narrative sections of a report.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
@@ -429,9 +429,9 @@ impl<'i> Tally<'i> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::domain::activity::Form;
-    use crate::domain::calendar::Calendar;
-    use crate::domain::change::ValuesSet;
+    use crate::activity::Form;
+    use crate::calendar::Calendar;
+    use crate::change::ValuesSet;
     use chrono::NaiveDate;
 
     fn h1() -> Period {

@@ -142,11 +142,11 @@ pub struct Activity {
 impl Activity {
     /// Checks the fields people type. Text is expected to be NFC already.
     pub fn validate(&self) -> Result<(), DomainError> {
-        use crate::domain::text::MAX_SHORT_TEXT_CHARS;
-        if !crate::domain::calendar::date_supported(self.date) {
+        use crate::text::MAX_SHORT_TEXT_CHARS;
+        if !crate::calendar::date_supported(self.date) {
             return Err(DomainError::DateOutOfRange(self.date.to_string()));
         }
-        use crate::domain::text::{Lines, check};
+        use crate::text::{Lines, check};
         check("title", &self.title, Lines::One)?;
         check("note", &self.note, Lines::Many)?;
         if self.title.trim().is_empty() {

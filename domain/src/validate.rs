@@ -6,11 +6,11 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 
-use crate::domain::calendar::Period;
-use crate::domain::catalog::{Catalog, Indicator, ValueType};
-use crate::domain::unit::UnitKind;
-use crate::domain::value::{Value, format_vi};
+use crate::calendar::Period;
+use crate::catalog::{Catalog, Indicator, ValueType};
 use crate::i18n::Lang;
+use crate::unit::UnitKind;
+use crate::value::{Value, format_vi};
 
 /// Stable problem codes: scripts and tests match on these, never on messages.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
@@ -183,10 +183,8 @@ fn parse_typed(ind: &Indicator, raw: &str) -> Result<Value, Problem> {
             _ => Err(wrong("có/không (yes/no)", "yes or no")),
         },
         ValueType::Text => {
-            let t = crate::domain::text::normalize(raw);
-            if let Some(c) =
-                crate::domain::text::forbidden_char(&t, crate::domain::text::Lines::Many)
-            {
+            let t = crate::text::normalize(raw);
+            if let Some(c) = crate::text::forbidden_char(&t, crate::text::Lines::Many) {
                 let cp = format!("U+{:04X}", u32::from(c));
                 return Err(Problem::new(
                     ProblemCode::WrongType,
@@ -195,7 +193,7 @@ fn parse_typed(ind: &Indicator, raw: &str) -> Result<Value, Problem> {
                     format!("{code}: the text contains the control character {cp}; remove it"),
                 ));
             }
-            if t.is_empty() || t.len() > crate::domain::text::MAX_NOTE_BYTES {
+            if t.is_empty() || t.len() > crate::text::MAX_NOTE_BYTES {
                 Err(wrong(
                     "văn bản không rỗng, tối đa 64 KB",
                     "non-empty text of at most 64 KB",
@@ -246,7 +244,7 @@ fn check_range(ind: &Indicator, value: &Value) -> Result<(), Problem> {
 
 /// Every problem of a unit's values for a period: each value on its own, then
 /// the rules across indicators. `values` are the entered and derived values
-/// together, as [`crate::domain::report::compute_values`] gives them.
+/// together, as [`crate::report::compute_values`] gives them.
 pub fn check_values(
     catalog: &Catalog,
     kind: UnitKind,
@@ -438,7 +436,7 @@ pub fn check_report(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::domain::calendar::{AdHocPeriod, Calendar};
+    use crate::calendar::{AdHocPeriod, Calendar};
     use proptest::prelude::*;
 
     fn setup() -> (Catalog, Period) {

@@ -12,11 +12,11 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-use crate::domain::activity::{Activity, ActivityId};
-use crate::domain::calendar::PeriodCode;
-use crate::domain::report::{Section, SubmittedReport};
-use crate::domain::value::Value;
+use crate::activity::{Activity, ActivityId};
+use crate::calendar::PeriodCode;
 use crate::error::DomainError;
+use crate::report::{Section, SubmittedReport};
+use crate::value::Value;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
@@ -127,13 +127,10 @@ impl Change {
             ChangeKind::ValuesSet => Change::ValuesSet(de(kind, payload)?),
             ChangeKind::NoteSet => {
                 let n: NoteSet = de(kind, payload)?;
-                if n.text.len() > crate::domain::text::MAX_NOTE_BYTES {
-                    return Err(DomainError::TooLong(
-                        "text",
-                        crate::domain::text::MAX_NOTE_BYTES,
-                    ));
+                if n.text.len() > crate::text::MAX_NOTE_BYTES {
+                    return Err(DomainError::TooLong("text", crate::text::MAX_NOTE_BYTES));
                 }
-                crate::domain::text::check("text", &n.text, crate::domain::text::Lines::Many)?;
+                crate::text::check("text", &n.text, crate::text::Lines::Many)?;
                 Change::NoteSet(n)
             }
             ChangeKind::Submit => Change::Submit(Box::new(de(kind, payload)?)),
@@ -224,7 +221,7 @@ mod hex32 {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::domain::activity::Form;
+    use crate::activity::Form;
     use chrono::NaiveDate;
     use proptest::prelude::*;
 

@@ -12,7 +12,7 @@ use std::str::FromStr;
 use chrono::{DateTime, Datelike, FixedOffset, NaiveDate, TimeZone, Utc};
 use serde::{Deserialize, Serialize};
 
-use crate::domain::config_file::{LoadError, parse_file_text};
+use crate::config_file::{LoadError, parse_file_text};
 use crate::error::DomainError;
 
 /// Vietnam time, UTC+7 all year.
@@ -263,7 +263,7 @@ pub struct Calendar {
 }
 
 /// The default calendar shipped with coso (domain.md, Decree 09/2019).
-pub const DEFAULT_CALENDAR_TOML: &str = include_str!("../../data/calendar.toml");
+pub const DEFAULT_CALENDAR_TOML: &str = include_str!("../data/calendar.toml");
 
 impl Calendar {
     /// The calendar shipped in the repository.

@@ -3,7 +3,7 @@
 use thiserror::Error;
 
 /// A value that does not satisfy the domain's rules. Loading the catalog or
-/// calendar files has its own error, [`crate::domain::catalog::LoadError`].
+/// calendar files has its own error, [`crate::catalog::LoadError`].
 #[derive(Debug, Error, Clone, PartialEq)]
 pub enum DomainError {
     #[error("invalid unit code {0:?}: use 1-32 characters of A-Z, 0-9, '-' or '_'")]
@@ -34,7 +34,7 @@ pub enum DomainError {
         code_point: String,
     },
     #[error("field {}: {}", .0.field, .0.message_en)]
-    Inadmissible(Box<crate::domain::validate::Problem>),
+    Inadmissible(Box<crate::validate::Problem>),
     #[error("field {0} must not be empty")]
     EmptyField(&'static str),
     #[error("field {0} is longer than {1}")]

@@ -1,15 +1,15 @@
 //! Whether a decoded change may enter a unit's log at the hub: the same
-//! catalog, calendar and [`validate`](crate::domain::validate) checks the
+//! catalog, calendar and [`validate`](crate::validate) checks the
 //! agent applies before it records a change, so a hand-made push cannot put
 //! what the agent would have refused into a ward's report.
 
-use crate::domain::calendar::{Calendar, Period, date_supported};
-use crate::domain::catalog::Catalog;
-use crate::domain::change::Change;
-use crate::domain::report::SubmittedReport;
-use crate::domain::text::{Lines, MAX_NOTE_BYTES, forbidden_char};
-use crate::domain::unit::UnitKind;
-use crate::domain::validate::{Problem, ProblemCode, check_entered, check_reported};
+use crate::calendar::{Calendar, Period, date_supported};
+use crate::catalog::Catalog;
+use crate::change::Change;
+use crate::report::SubmittedReport;
+use crate::text::{Lines, MAX_NOTE_BYTES, forbidden_char};
+use crate::unit::UnitKind;
+use crate::validate::{Problem, ProblemCode, check_entered, check_reported};
 
 /// The largest number of activities a frozen report may claim to cover.
 const MAX_ACTIVITIES: u32 = 1_000_000;
@@ -158,9 +158,9 @@ mod tests {
     use chrono::Utc;
 
     use super::*;
-    use crate::domain::change::{NoteSet, ValuesSet};
-    use crate::domain::report::Section;
-    use crate::domain::value::Value;
+    use crate::change::{NoteSet, ValuesSet};
+    use crate::report::Section;
+    use crate::value::Value;
 
     fn ctx() -> (Catalog, Calendar) {
         (Catalog::builtin(), Calendar::builtin())

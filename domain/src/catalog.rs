@@ -1,6 +1,6 @@
 //! The indicator catalog (the report's appendix): versioned data the hub owns.
 //!
-//! The catalog lives in `proto/data/catalog.toml`. The hub copies it into its
+//! The catalog lives in `domain/data/catalog.toml`. The hub copies it into its
 //! data dir at `init`, serves it to agents as JSON, and bumps `version` when it
 //! changes. Loading checks that codes are unique, that every reference (group,
 //! rate, rule) names an indicator that exists, and that ranges make sense.
@@ -11,9 +11,9 @@ use std::sync::OnceLock;
 
 use serde::{Deserialize, Serialize};
 
-use crate::domain::activity::Form;
-use crate::domain::config_file::{LoadError, parse_file_text};
-use crate::domain::unit::UnitKind;
+use crate::activity::Form;
+use crate::config_file::{LoadError, parse_file_text};
+use crate::unit::UnitKind;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
@@ -209,7 +209,7 @@ impl PartialEq for Catalog {
 }
 
 /// The catalog shipped with coso.
-pub const DEFAULT_CATALOG_TOML: &str = include_str!("../../data/catalog.toml");
+pub const DEFAULT_CATALOG_TOML: &str = include_str!("../data/catalog.toml");
 
 impl Catalog {
     pub fn builtin() -> Catalog {

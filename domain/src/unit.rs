@@ -123,9 +123,9 @@ pub struct Unit {
 impl Unit {
     /// Builds a unit, refusing an empty or over-long name.
     pub fn new(code: UnitCode, name: &str, kind: UnitKind) -> Result<Unit, DomainError> {
-        let name = crate::domain::text::normalize(name);
+        let name = crate::text::normalize(name);
         let name = name.trim();
-        let controls = crate::domain::text::forbidden_char(name, crate::domain::text::Lines::One);
+        let controls = crate::text::forbidden_char(name, crate::text::Lines::One);
         if name.is_empty() || name.chars().count() > 200 || controls.is_some() {
             return Err(DomainError::InvalidUnitName(name.to_string()));
         }
