@@ -90,7 +90,7 @@ pub struct HubFile {
     pub limits: Limits,
     /// The letterhead of the consolidated report.
     #[serde(default)]
-    pub letterhead: crate::compile::Letterhead,
+    pub letterhead: coso_report::Letterhead,
     #[serde(default)]
     pub upstream: Upstream,
     #[serde(default)]
@@ -140,7 +140,7 @@ const COMMUNE_KINDS: [&str; 4] = ["Thị trấn", "Đặc khu", "Phường", "X�
 /// capitals, the place on the place-date line, the issuer in running text
 /// and the recipient follow the names given to `init`; the rest keeps the
 /// Decree 30/2020 defaults. For the default ward it is the default letterhead.
-pub fn letterhead_for(ward: &str, city: &str) -> crate::compile::Letterhead {
+pub fn letterhead_for(ward: &str, city: &str) -> coso_report::Letterhead {
     let ward = ward.trim();
     let city = city.trim();
     let kind = COMMUNE_KINDS.iter().find(|k| {
@@ -157,11 +157,11 @@ pub fn letterhead_for(ward: &str, city: &str) -> crate::compile::Letterhead {
     } else {
         format!("{kind_word} {place}")
     };
-    let mut lh = crate::compile::Letterhead {
+    let mut lh = coso_report::Letterhead {
         issuer: ward.to_uppercase(),
         issuer_short: format!("UBND {in_text}"),
         place,
-        ..crate::compile::Letterhead::default()
+        ..coso_report::Letterhead::default()
     };
     if !city.is_empty() {
         lh.recipient = format!("Sở Nội vụ {}", lower_first(city));
@@ -302,7 +302,7 @@ mod tests {
     fn the_letterhead_follows_the_ward() {
         assert_eq!(
             letterhead_for("Phường Gia Viên", "Thành phố Hải Phòng"),
-            crate::compile::Letterhead::default()
+            coso_report::Letterhead::default()
         );
         let x = HubFile::new("Phường X", "Tỉnh Quảng Ninh", None);
         assert_eq!(x.letterhead.issuer, "PHƯỜNG X");

@@ -80,8 +80,8 @@ fn ward_code(e: &WardError) -> Code {
         WardError::Reporting(e) => e.code(),
         WardError::Upstream(e) => e.code(),
         WardError::City(e) => match e {
-            crate::city::CityError::Format(_) => Code::InvalidArgument,
-            crate::city::CityError::NothingReceived(_) => Code::FailedPrecondition,
+            coso_report::city::CityError::Format(_) => Code::InvalidArgument,
+            coso_report::city::CityError::NothingReceived(_) => Code::FailedPrecondition,
             _ => Code::Internal,
         },
         WardError::Store(_) => Code::Internal,

@@ -9,8 +9,8 @@ use coso_domain::text::Lines;
 use coso_domain::{Catalog, DomainError, Lang, PeriodCode, Section, Unit, UnitCode, UnitKind};
 use thiserror::Error;
 
-use crate::compile::Format;
 use crate::store::Contact;
+use coso_report::Format;
 
 /// The longest reason a report can be returned with, in characters.
 pub const MAX_REASON_CHARS: usize = 2000;

@@ -10,7 +10,6 @@ pub mod backup;
 pub mod city;
 pub mod cli;
 pub mod client;
-pub mod compile;
 pub mod config;
 pub mod documents;
 pub mod error;

@@ -9,9 +9,9 @@ use coso_domain::{Catalog, Lang, Period, Section};
 use thiserror::Error;
 use tonic::Code;
 
-use crate::compile::{self, CompileInput, Format, Status, StatusRow};
+use coso_report::{self as compile, CompileInput, Format, Status, StatusRow};
 
-pub use crate::compile::{Letterhead, UnitEntry};
+pub use coso_report::{Letterhead, UnitEntry};
 
 #[derive(Debug, Error)]
 pub enum ReportingError {

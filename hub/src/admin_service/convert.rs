@@ -8,14 +8,14 @@ use coso_domain::calendar::AdHocPeriod;
 use coso_domain::{PeriodCode, Section, UnitCode};
 use coso_proto::pb;
 
-use crate::city::WardsStatus;
-use crate::compile::{Format, StatusRow};
 use crate::input::{self, InputError};
 use crate::store::Contact;
 use crate::ward::{
     EnrolmentInvite, NewUnit, Pushed, Scope, Standing, TargetInput, UnitDetail, UnitSummary,
     UpstreamLog, Verdict,
 };
+use coso_report::city::WardsStatus;
+use coso_report::{Format, StatusRow};
 
 fn time(t: Option<DateTime<Utc>>) -> String {
     coso_proto::convert::time_to_wire(t)
@@ -199,20 +199,19 @@ impl From<&UnitDetail> for pb::UnitDetail {
     }
 }
 
-impl From<&StatusRow> for pb::UnitStatus {
-    fn from(row: &StatusRow) -> Self {
-        pb::UnitStatus {
-            unit: Some(pb::Unit {
-                code: row.unit.to_string(),
-                name: row.name.clone(),
-                kind: row.kind.to_string(),
-            }),
-            state: row.state.as_str().into(),
-            submitted_at: row.submitted_at.clone().unwrap_or_default(),
-            timeliness: row.timeliness.as_str().into(),
-            review_reason: row.review_reason.clone().unwrap_or_default(),
-            diverged: row.diverged,
-        }
+/// One row of `status` on the wire.
+pub fn unit_status(row: &StatusRow) -> pb::UnitStatus {
+    pb::UnitStatus {
+        unit: Some(pb::Unit {
+            code: row.unit.to_string(),
+            name: row.name.clone(),
+            kind: row.kind.to_string(),
+        }),
+        state: row.state.as_str().into(),
+        submitted_at: row.submitted_at.clone().unwrap_or_default(),
+        timeliness: row.timeliness.as_str().into(),
+        review_reason: row.review_reason.clone().unwrap_or_default(),
+        diverged: row.diverged,
     }
 }
 
@@ -231,7 +230,7 @@ pub fn status(
             let t = &s.totals;
             Ok(pb::StatusResponse {
                 period: Some(pb::Period::from(period)),
-                units: s.units.iter().map(pb::UnitStatus::from).collect(),
+                units: s.units.iter().map(unit_status).collect(),
                 expected: count(t.expected),
                 reported: count(t.reported),
                 on_time: count(t.on_time),

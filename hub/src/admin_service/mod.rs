@@ -175,7 +175,7 @@ impl pb::admin_server::Admin for AdminService {
                 .review(&actor, &r.unit, &period, r.verdict)
                 .await?;
             Ok(pb::ReviewResponse {
-                status: Some(pb::UnitStatus::from(&row)),
+                status: Some(convert::unit_status(&row)),
             })
         })
         .await

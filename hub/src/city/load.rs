@@ -1,87 +1,14 @@
-//! Reading what the wards delivered: the latest revision of each ward's
-//! report for a period, parsed with the ward report's own schema.
+//! Reading what the wards delivered from the inbox: the latest revision of
+//! each ward's report for a period, parsed by `coso_report::city`.
 
-use std::collections::BTreeMap;
+use coso_domain::PeriodCode;
+use coso_report::city::{CityError, Ward, latest};
 
-use chrono::{DateTime, Utc};
-use coso_domain::{PeriodCode, Value};
-
-use super::{CityError, WardCompleteness};
-use crate::compile::report_json::{IndicatorJson, ReportJson};
 use crate::store::Store;
-use crate::store::inbox::Received;
-
-/// One ward's latest revision for the period, parsed.
-#[derive(Clone, Debug)]
-pub struct Ward {
-    pub ward: String,
-    pub revision: u64,
-    pub received_at: DateTime<Utc>,
-    pub content_sha256: String,
-    pub report: ReportJson,
-}
-
-impl Ward {
-    /// Parses a received report's JSON.
-    pub fn parse(r: &Received, report_json: &[u8]) -> Result<Ward, CityError> {
-        let bad = |reason: String| CityError::BadReport {
-            ward: r.ward.clone(),
-            revision: r.revision,
-            reason,
-        };
-        let report = ReportJson::parse(report_json).map_err(|e| bad(e.to_string()))?;
-        if report.period != r.period {
-            return Err(bad(format!(
-                "its period is {}, not {}",
-                report.period, r.period
-            )));
-        }
-        Ok(Ward {
-            ward: r.ward.clone(),
-            revision: r.revision,
-            received_at: r.received_at,
-            content_sha256: r.content_sha256.clone(),
-            report,
-        })
-    }
-
-    pub fn completeness(&self) -> WardCompleteness {
-        let c = &self.report.completeness;
-        WardCompleteness {
-            expected: c.expected as u64,
-            reported: c.reported as u64,
-            on_time: c.on_time as u64,
-            late: c.late as u64,
-            missing: c.missing as u64,
-        }
-    }
-
-    pub(super) fn indicator(&self, code: &str) -> Option<&IndicatorJson> {
-        self.report.indicator(code)
-    }
-
-    pub(super) fn total(&self, code: &str) -> Option<&Value> {
-        self.report.total(code)
-    }
-}
-
-/// The latest revision of each ward's report for `period` (a later receive
-/// breaks a tie), by ward name.
-pub fn latest(received: &[Received], period: &PeriodCode) -> Vec<Received> {
-    let mut by_ward: BTreeMap<&str, &Received> = BTreeMap::new();
-    for r in received.iter().filter(|r| &r.period == period) {
-        let newer = by_ward
-            .get(r.ward.as_str())
-            .is_none_or(|b| (r.revision, r.received_at) > (b.revision, b.received_at));
-        if newer {
-            by_ward.insert(&r.ward, r);
-        }
-    }
-    by_ward.into_values().cloned().collect()
-}
+use crate::ward::WardError;
 
 /// Reads the latest revision of every ward's report for `period`.
-pub fn load(store: &Store, period: &PeriodCode) -> Result<Vec<Ward>, CityError> {
+pub fn load(store: &Store, period: &PeriodCode) -> Result<Vec<Ward>, WardError> {
     latest(&store.received_all()?, period)
         .iter()
         .map(|r| {
@@ -91,7 +18,7 @@ pub fn load(store: &Store, period: &PeriodCode) -> Result<Vec<Ward>, CityError> 
                     revision: r.revision,
                 }
             })?;
-            Ward::parse(r, &p.report_json)
+            Ok(Ward::parse(r, &p.report_json)?)
         })
         .collect()
 }

@@ -196,7 +196,7 @@ pub enum CliError {
     #[error("{}", .0.message())]
     Rpc(tonic::Status),
     #[error(transparent)]
-    Dhis2(#[from] crate::compile::dhis2::Dhis2Error),
+    Dhis2(#[from] coso_report::dhis2::Dhis2Error),
     /// Writing the result to stdout failed; a closed pipe (`| head -1`) ends
     /// the command quietly.
     #[error("cannot write the output: {0}")]

@@ -15,12 +15,12 @@ use coso_proto::pb;
 use serde_json::json;
 
 use super::{CliError, Ctx};
-use crate::city::RollupJson;
-use crate::compile::dhis2::{self as dhis2_export, Dhis2Error, Mapping};
-use crate::compile::report_json::ReportJson;
 use crate::config::Config;
 use crate::fsutil::OutputFile;
 use crate::input;
+use coso_report::city::RollupJson;
+use coso_report::dhis2::{self as dhis2_export, Dhis2Error, Mapping};
+use coso_report::report_json::ReportJson;
 
 /// A report as the hub streams it (`CompileReport`): the media type and
 /// size from the first message, then the chunks, counted against the size.
@@ -179,7 +179,7 @@ async fn dhis2(
         if mapping.data_set.is_none() {
             return Err(Dhis2Error::AdxDataSet.into());
         }
-        if crate::compile::adx::period(&dperiod).is_none() {
+        if coso_report::adx::period(&dperiod).is_none() {
             return Err(Dhis2Error::AdxPeriod(dperiod).into());
         }
     }
@@ -196,7 +196,7 @@ async fn dhis2(
     .await?;
     let bad = |e: serde_json::Error| Dhis2Error::BadReport(e.to_string());
     let doc: serde_json::Value = serde_json::from_slice(&content).map_err(bad)?;
-    let export = if doc.get("scope").and_then(|s| s.as_str()) == Some(crate::city::SCOPE) {
+    let export = if doc.get("scope").and_then(|s| s.as_str()) == Some(coso_report::city::SCOPE) {
         RollupJson::parse(&content)
             .map_err(bad)?
             .to_dhis2(&mapping)?
@@ -222,7 +222,7 @@ async fn dhis2(
         }
     }
     let (bytes, written, kind) = if adx {
-        let doc = crate::compile::adx::write(&export.set)?;
+        let doc = coso_report::adx::write(&export.set)?;
         if !doc.text.is_empty() {
             let list = doc.text.join(", ");
             match ctx.lang {

@@ -46,8 +46,8 @@ pub(super) async fn run(ctx: &Ctx, out: &mut dyn Write, a: StatusArgs) -> Result
     let doc: Option<serde_json::Value> = serde_json::from_str(&r.status_json).ok();
     if !ctx.json
         && let Some(d) = &doc
-        && d.get("scope").and_then(|s| s.as_str()) == Some(crate::city::SCOPE)
-        && let Ok(rolled) = serde_json::from_value::<crate::city::WardsStatus>(d.clone())
+        && d.get("scope").and_then(|s| s.as_str()) == Some(coso_report::city::SCOPE)
+        && let Ok(rolled) = serde_json::from_value::<coso_report::city::WardsStatus>(d.clone())
     {
         write!(out, "{}", rolled.to_text(ctx.lang)).map_err(CliError::Output)?;
         return Ok(());

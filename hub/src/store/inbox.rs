@@ -3,24 +3,10 @@
 //! tree with the outbox (`outbox.rs`) under their own tags; storing is one
 //! transaction, flushed before the method returns.
 
-use chrono::{DateTime, Utc};
-use coso_domain::PeriodCode;
-use serde::{Deserialize, Serialize};
-
 use super::outbox::{PARTS, Payload, RECEIVED, RECEIVED_BODY, key, part_key, read_parts};
 use super::{Store, StoreError, enc};
 
-/// A report a ward hub delivered to this hub.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Received {
-    pub idempotency_key: String,
-    pub ward: String,
-    pub period: PeriodCode,
-    pub revision: u64,
-    pub content_sha256: String,
-    pub received_at: DateTime<Utc>,
-    pub bytes: u64,
-}
+pub use coso_report::city::Received;
 
 impl Store {
     pub fn received(&self, idempotency_key: &str) -> Result<Option<Received>, StoreError> {
@@ -81,6 +67,7 @@ impl Store {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use chrono::Utc;
 
     fn payload(tag: &str) -> Payload {
         Payload {

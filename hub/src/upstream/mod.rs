@@ -24,7 +24,6 @@ use coso_domain::{Lang, Period, PeriodCode, ReportState};
 use thiserror::Error;
 use tonic::Code;
 
-use crate::compile::{Format, UnitEntry};
 use crate::reporting;
 use crate::state::HubState;
 use crate::store::StoreError;
@@ -32,6 +31,7 @@ use crate::store::inbox::Received;
 use crate::store::outbox::{
     Attempt, Delivery, Enqueued, NewDelivery, Payload, Trigger, UpstreamTarget,
 };
+use coso_report::{Format, UnitEntry};
 
 pub use worker::{run as run_worker, schedule_soon, wake};
 
@@ -56,7 +56,7 @@ pub enum UpstreamError {
     Compile { period: PeriodCode, reason: String },
     #[error(transparent)]
     /// A roll-up of received ward reports failed (the city level, `crate::city`).
-    Rollup(#[from] crate::city::CityError),
+    Rollup(#[from] coso_report::city::CityError),
     #[error(transparent)]
     Store(#[from] StoreError),
 }
@@ -69,8 +69,8 @@ impl UpstreamError {
             }
             UpstreamError::NotConfigured => Code::FailedPrecondition,
             UpstreamError::Rollup(e) => match e {
-                crate::city::CityError::Format(_) => Code::InvalidArgument,
-                crate::city::CityError::NothingReceived(_) => Code::FailedPrecondition,
+                coso_report::city::CityError::Format(_) => Code::InvalidArgument,
+                coso_report::city::CityError::NothingReceived(_) => Code::FailedPrecondition,
                 _ => Code::Internal,
             },
             UpstreamError::Compile { .. } | UpstreamError::Store(_) => Code::Internal,

@@ -112,7 +112,7 @@ pub enum WardError {
     #[error(transparent)]
     Upstream(#[from] UpstreamError),
     #[error(transparent)]
-    City(#[from] crate::city::CityError),
+    City(#[from] coso_report::city::CityError),
     #[error(transparent)]
     Store(#[from] StoreError),
     /// A dashboard user could not be added or changed.
@@ -188,7 +188,8 @@ impl WardError {
             WardError::Upstream(e) => e.code() != tonic::Code::Internal,
             WardError::City(e) => matches!(
                 e,
-                crate::city::CityError::Format(_) | crate::city::CityError::NothingReceived(_)
+                coso_report::city::CityError::Format(_)
+                    | coso_report::city::CityError::NothingReceived(_)
             ),
             WardError::User(e) => !matches!(e, UserError::Hash(_)),
             _ => true,

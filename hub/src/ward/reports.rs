@@ -9,10 +9,10 @@ use rayon::prelude::*;
 use serde::Deserialize;
 
 use super::{Ward, WardError};
-use crate::city::{self, CityError};
-use crate::compile::{Format, UnitEntry};
 use crate::reporting;
 use crate::store::{Enrolment, UnitRecord};
+use coso_report::city::{self, CityError};
+use coso_report::{Format, UnitEntry};
 
 /// The part of a unit's folded state a report needs when the unit has
 /// submitted: its submissions and their reviews, not its activities,

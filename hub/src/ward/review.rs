@@ -5,9 +5,9 @@
 use coso_domain::{Decision, Period, ReportState, Review, UnitCode};
 
 use super::{Actor, Ward, WardError};
-use crate::compile::StatusRow;
 use crate::input::{self, InputError};
 use crate::reporting;
+use coso_report::StatusRow;
 
 /// What the reviewer decided. Reasons are checked by [`crate::input::reason`].
 #[derive(Clone, Debug, PartialEq, Eq)]

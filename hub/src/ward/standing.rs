@@ -4,10 +4,10 @@
 use coso_domain::{Decision, Period, ReportState, UnitState};
 
 use super::{Ward, WardError};
-use crate::city;
-use crate::compile::{Status, UnitEntry};
 use crate::reporting;
 use crate::store::{Enrolment, UnitRecord};
+use coso_report::city;
+use coso_report::{Status, UnitEntry};
 
 /// Who has reported for a period: the ward's own units, or, at a city-level
 /// hub, the wards that delivered.
@@ -88,7 +88,7 @@ impl Ward {
         if !asked && !entries.is_empty() {
             return Ok(None);
         }
-        let wards = city::load(&self.hub.store, &period.code)?;
+        let wards = crate::city::load(&self.hub.store, &period.code)?;
         Ok((asked || !wards.is_empty()).then_some(wards))
     }
 

@@ -23,11 +23,11 @@ use super::error::WebError;
 use super::grid::kind_label;
 use super::period::period_of;
 use super::session::Authed;
-use crate::city::RollupJson;
-use crate::compile::docx::roman;
-use crate::compile::report_json::ReportJson;
-use crate::compile::{Format, format_number, machine_number};
 use crate::ward::Scope;
+use coso_report::city::RollupJson;
+use coso_report::docx::roman;
+use coso_report::report_json::ReportJson;
+use coso_report::{Format, format_number, machine_number};
 
 pub fn routes() -> Router<Shared> {
     Router::new().route("/periods/{p}/appendix", get(appendix_page))
@@ -351,7 +351,7 @@ async fn appendix_page(
 
 #[cfg(test)]
 mod tests {
-    use crate::compile::docx::roman;
+    use coso_report::docx::roman;
 
     #[test]
     fn group_numbers_are_roman() {

@@ -12,7 +12,7 @@ use coso_domain::calendar::vietnam;
 use coso_domain::{Lang, Period, Timeliness, UnitKind};
 use serde::Deserialize;
 
-use crate::compile::{Completeness, Status, StatusRow, UnitStatus};
+use coso_report::{Completeness, Status, StatusRow, UnitStatus};
 
 /// `?kind=..&state=..`: empty or absent means all.
 #[derive(Debug, Default, Deserialize)]

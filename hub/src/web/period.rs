@@ -19,9 +19,9 @@ use super::chrome::Chrome;
 use super::error::WebError;
 use super::grid::{self, GridQuery, GridView, vn_instant, vn_time};
 use super::session::Authed;
-use crate::compile::{Format, Status, StatusRow, UnitStatus};
 use crate::store::users::Role;
 use crate::ward::{Actor, Scope, Verdict, WardError};
+use coso_report::{Format, Status, StatusRow, UnitStatus};
 
 pub fn routes() -> Router<Shared> {
     Router::new()

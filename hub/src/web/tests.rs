@@ -655,11 +655,7 @@ async fn each_role_is_refused_what_it_may_not_do_and_nothing_changes() {
     let ward = Ward::new(w.hub.clone());
     let period = ward.period(&"2026-H1".parse().unwrap()).unwrap();
     let cli = ward
-        .report(
-            &period,
-            crate::compile::Format::Json,
-            crate::ward::Scope::Auto,
-        )
+        .report(&period, coso_report::Format::Json, crate::ward::Scope::Auto)
         .unwrap();
     assert_eq!(
         body.as_ref(),
@@ -907,20 +903,16 @@ async fn the_appendix_page_is_the_json_reports_table_with_hostile_text_escaped()
     let ward = Ward::new(w.hub.clone());
     let period = ward.period(&"2026-H1".parse().unwrap()).unwrap();
     let json = ward
-        .report(
-            &period,
-            crate::compile::Format::Json,
-            crate::ward::Scope::Auto,
-        )
+        .report(&period, coso_report::Format::Json, crate::ward::Scope::Auto)
         .unwrap();
-    let report = crate::compile::report_json::ReportJson::parse(&json.content).unwrap();
+    let report = coso_report::report_json::ReportJson::parse(&json.content).unwrap();
     let mut missing = 0;
     for ind in report.indicators.iter().filter(|i| i.value_type != "text") {
         let anchor = format!(r#"data-indicator="{}""#, ind.code);
         let shown = attr_after(&page, &anchor, "data-total");
         match &ind.total {
             Some(Value::Number(n)) => {
-                assert_eq!(shown, crate::compile::machine_number(*n), "{}", ind.code)
+                assert_eq!(shown, coso_report::machine_number(*n), "{}", ind.code)
             }
             None => {
                 assert_eq!(shown, "", "{}", ind.code);
@@ -997,7 +989,7 @@ async fn every_download_is_the_same_bytes_as_the_report_command_each_time() {
     let viewer = w.login("xem").await;
     let ward = Ward::new(w.hub.clone());
     let period = ward.period(&"2026-H1".parse().unwrap()).unwrap();
-    for format in crate::compile::Format::ALL {
+    for format in coso_report::Format::ALL {
         // What `coso-hub report` writes, compiled on another thread too:
         // nothing in a file may depend on what was compiled before.
         let cli = ward

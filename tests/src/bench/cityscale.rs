@@ -257,7 +257,7 @@ pub fn scan_inbox_child(db_dir: &Path) {
                 // A received report's JSON part: its key ends in NUL 'j'
                 // (store/outbox.rs `part_key`) and it parses as a ward report.
                 if k.ends_with(&[0, b'j']) && v.first() == Some(&b'{') {
-                    let r = coso_hub::compile::report_json::ReportJson::parse(&v)
+                    let r = coso_report::report_json::ReportJson::parse(&v)
                         .expect("a received ward report");
                     std::hint::black_box(&r);
                     n += 1;

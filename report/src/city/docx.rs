@@ -20,11 +20,11 @@ use coso_domain::{Catalog, Section, UnitKind, Value};
 use docx_rs::{AlignmentType, Paragraph};
 
 use super::{CityError, Rollup, Ward};
-use crate::compile::docx::{
+use crate::docx::{
     self, Block, Document, Grid, GridRow, LANDSCAPE_WIDTH, body_text, closing, heading, subheading,
     synthesized, ward_text,
 };
-use crate::compile::{Letterhead, due_phrase, format_number, short_date};
+use crate::{Letterhead, due_phrase, format_number, short_date};
 
 /// Most wards shown as columns of Phụ lục I (see the module's comment).
 pub const WARD_COLUMNS: usize = 6;
@@ -52,7 +52,7 @@ struct Delivery<'a> {
 impl CityDocx<'_> {
     pub fn render(&self) -> Result<Vec<u8>, CityError> {
         docx::write(|| {
-            let phrase = crate::compile::period_phrase(&self.rollup.period);
+            let phrase = crate::period_phrase(&self.rollup.period);
             let mut appendix = vec![Block::T(Box::new(docx::grid_table(
                 self.grid(),
                 LANDSCAPE_WIDTH,

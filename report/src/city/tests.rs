@@ -4,10 +4,10 @@ use chrono::NaiveDate;
 use coso_domain::{Calendar, Catalog, Lang, Period, PeriodCode, Value};
 use serde_json::json;
 
+use super::Received;
 use super::*;
-use crate::compile::report_json::IndicatorJson;
-use crate::compile::{Format, Letterhead};
-use crate::store::inbox::Received;
+use crate::report_json::IndicatorJson;
+use crate::{Format, Letterhead};
 
 fn h1() -> Period {
     Calendar::builtin()
@@ -296,7 +296,7 @@ fn the_roll_up_reads_back_and_exports_each_ward_to_dhis2() {
     let bytes = r.render(Format::Json).unwrap();
     let doc = RollupJson::parse(&bytes).unwrap();
     assert_eq!(doc, r.to_json_doc());
-    let m = crate::compile::dhis2::Mapping::parse(
+    let m = crate::dhis2::Mapping::parse(
         "[org_units]\n\"Phường Gia Viên\" = \"DiszpKrYNg8\"\n\"Phường Lê Lợi\" = \"LeLoi000001\"\n\
          [data_elements]\nTT01 = \"fbfJHSPpUQD\"\nCK01 = \"cYeuwXTCPkU\"\n",
     )

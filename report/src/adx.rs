@@ -123,7 +123,7 @@ mod tests {
     use quick_xml::Reader;
 
     use super::*;
-    use crate::compile::dhis2::{DataValue, is_uid};
+    use crate::dhis2::{DataValue, is_uid};
 
     fn value(de: &str, ou: &str, v: &str) -> DataValue {
         DataValue {

@@ -1,8 +1,13 @@
-//! The consolidated report: a pure, storage-free model of one period's unit
-//! reports, the `status` view of who has reported, and the report files
-//! (DOCX, XLSX, JSON, CSV, Markdown) built from that model.
+//! coso-report: the consolidated report as a pure, storage-free model of one
+//! period's unit reports, the `status` view of who has reported, every
+//! report file built from that model (the Decree 30/2020 DOCX, XLSX, JSON,
+//! CSV, Markdown, DHIS2 and ADX), and the city roll-up of ward reports
+//! ([`city`]), written with the same writers.
 //!
-//! The caller (the hub's admin service) gathers a [`UnitEntry`] for every
+//! This crate depends on the domain model and the document libraries only:
+//! no storage, network or async runtime (an architecture test holds that).
+//!
+//! The caller (the ward core) gathers a [`UnitEntry`] for every
 //! expected unit and calls [`status`] or [`compile`]; nothing here touches
 //! storage, the clock or the network, so the same input always gives the same
 //! model (and byte-identical JSON and CSV).
@@ -29,9 +34,10 @@
 //!   other) and then by code in natural order (TDP2 before TDP10).
 
 pub mod adx;
+pub mod city;
 mod csv;
 pub mod dhis2;
-pub(crate) mod docx;
+pub mod docx;
 mod json;
 mod md;
 pub mod report_json;
@@ -914,7 +920,7 @@ fn decimals(ind: &Indicator) -> usize {
 }
 
 /// A total or kind value for people: "1.234", "87,5%", "8,25".
-pub(crate) fn format_number(ind: &Indicator, n: f64) -> String {
+pub fn format_number(ind: &Indicator, n: f64) -> String {
     let s = format_vi(n, decimals(ind));
     if ind.value_type == ValueType::Percent {
         format!("{s}%")
@@ -934,7 +940,7 @@ pub(crate) fn format_value(ind: &Indicator, v: &Value) -> String {
 }
 
 /// A number as machines read it: whole numbers without a fraction.
-pub(crate) fn machine_number(n: f64) -> String {
+pub fn machine_number(n: f64) -> String {
     if n.fract() == 0.0 && n.abs() < 9.0e15 {
         format!("{}", n as i64)
     } else {

@@ -8,8 +8,8 @@ use serde::{Deserialize, Serialize};
 
 use super::status::vn_time;
 use super::{CityError, RolledIndicator, RolledNarrative, Rollup, SCOPE, WardRow, WardTotals};
-use crate::compile::report_json::required;
-use crate::compile::{Format, machine_number, rfc3339_vn};
+use crate::report_json::required;
+use crate::{Format, machine_number, rfc3339_vn};
 
 /// `report --wards --format json`, written and read (by the DHIS2 export)
 /// with this one type. `by_unit` repeats `by_ward` (at this level the
@@ -339,9 +339,9 @@ impl RollupJson {
     /// organisation unit (the rules are in `compile::dhis2`).
     pub fn to_dhis2(
         &self,
-        m: &crate::compile::dhis2::Mapping,
-    ) -> Result<crate::compile::dhis2::Export, crate::compile::dhis2::Dhis2Error> {
-        crate::compile::dhis2::wards(
+        m: &crate::dhis2::Mapping,
+    ) -> Result<crate::dhis2::Export, crate::dhis2::Dhis2Error> {
+        crate::dhis2::wards(
             &self.period,
             &self.report_date,
             self.indicators

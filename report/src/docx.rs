@@ -960,7 +960,7 @@ fn keep_row_with_next(row: &mut TableRow) {
     }
 }
 
-pub(crate) fn roman(n: usize) -> String {
+pub fn roman(n: usize) -> String {
     const R: [(usize, &str); 9] = [
         (100, "C"),
         (90, "XC"),

@@ -7,7 +7,7 @@ use coso_domain::{Lang, Period, PeriodCode};
 use serde::{Deserialize, Serialize};
 
 use super::{SCOPE, Ward};
-use crate::compile::rfc3339_vn;
+use crate::rfc3339_vn;
 
 /// A ward's completeness, as its report states it.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]

@@ -9,8 +9,8 @@ use coso_domain::{Catalog, Period, Section, Value};
 use serde::{Deserialize, Serialize};
 
 use super::{Ward, WardRow, WardTotals};
-use crate::compile::report_json::aggregation_name;
-use crate::compile::{Letterhead, period_phrase};
+use crate::report_json::aggregation_name;
+use crate::{Letterhead, period_phrase};
 
 /// One indicator, combined over the wards.
 #[derive(Clone, Debug, PartialEq, Serialize)]
