@@ -7,8 +7,8 @@
 
 use std::sync::OnceLock;
 
-use coso_hub::upstream::payload::content_sha256;
-use coso_hub::upstream::receive::parse;
+use coso_ward::upstream::payload::content_sha256;
+use coso_hub::receive::parse;
 use http::{HeaderMap, HeaderName, HeaderValue};
 use libfuzzer_sys::fuzz_target;
 

@@ -11,17 +11,17 @@ use tokio_stream::Stream;
 use tonic::Status;
 
 use crate::error::ApiError;
-use crate::input;
-use crate::state::HubState;
-use crate::store::AuditRecord;
+use coso_ward::AuditRecord;
+use coso_ward::Ward;
+use coso_ward::input;
 
 /// Chunks of at most this many bytes.
 const CHUNK: usize = 1 << 20;
 
 pub type BackupStream = Pin<Box<dyn Stream<Item = Result<pb::BackupChunk, Status>> + Send>>;
 
-pub async fn backup(hub: &HubState) -> Result<BackupStream, ApiError> {
-    let bytes = crate::backup::build(&hub.store, &hub.config.data_dir)?;
+pub async fn backup(ward: &Ward) -> Result<BackupStream, ApiError> {
+    let bytes = ward.backup()?;
     tracing::info!(bytes = bytes.len(), "backup taken");
     let chunks: Vec<Result<pb::BackupChunk, Status>> = bytes
         .chunks(CHUNK)
@@ -43,7 +43,7 @@ pub fn record_to_wire(r: &AuditRecord) -> pb::AuditRecord {
     }
 }
 
-pub fn audit(hub: &HubState, req: &pb::AuditRequest) -> Result<pb::AuditResponse, ApiError> {
+pub fn audit(ward: &Ward, req: &pb::AuditRequest) -> Result<pb::AuditResponse, ApiError> {
     let unit = if req.unit.is_empty() {
         None
     } else {
@@ -67,7 +67,7 @@ pub fn audit(hub: &HubState, req: &pb::AuditRequest) -> Result<pb::AuditResponse
     let mut records = Vec::new();
     let mut after = 0;
     loop {
-        let page = hub.store.audit(after, 1000)?;
+        let page = ward.audit_page(after, 1000)?;
         let Some(last) = page.last() else { break };
         after = last.position;
         records.extend(
@@ -80,8 +80,8 @@ pub fn audit(hub: &HubState, req: &pb::AuditRequest) -> Result<pb::AuditResponse
     Ok(pb::AuditResponse { records })
 }
 
-pub fn verify(hub: &HubState) -> Result<pb::VerifyAuditResponse, ApiError> {
-    let c = hub.store.verify_audit()?;
+pub fn verify(ward: &Ward) -> Result<pb::VerifyAuditResponse, ApiError> {
+    let c = ward.verify_audit()?;
     let (broken_at, reason) = c.broken.unwrap_or((0, String::new()));
     Ok(pb::VerifyAuditResponse {
         checked: c.checked,

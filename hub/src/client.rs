@@ -79,7 +79,7 @@ impl Target {
             .find_map(|p| addr.trim().strip_prefix(p))
             .unwrap_or(addr.trim())
             .trim_end_matches('/');
-        crate::config::check_public_addr(addr).map_err(|reason| ClientError::Remote {
+        coso_ward::config::check_public_addr(addr).map_err(|reason| ClientError::Remote {
             field: "hub",
             reason,
         })?;

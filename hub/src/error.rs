@@ -10,22 +10,12 @@ use coso_domain::{DomainError, Lang, UnitCode};
 use thiserror::Error;
 use tonic::{Code, Status};
 
-use crate::auth::AuthError;
-use crate::input::InputError;
-use crate::store::users::UserError;
-use crate::store::{DivergeKind, PushError, StoreError};
-use crate::ward::WardError;
-
-/// Why an enrolment was refused. Nothing changed on the hub.
-#[derive(Debug, Error)]
-pub enum EnrollRefusal {
-    #[error("the enrolment code is not valid for this unit, or was already used")]
-    Invalid,
-    #[error("the enrolment code has expired; ask the ward for a new link")]
-    Expired,
-    #[error("unit {0} has been revoked")]
-    Revoked(UnitCode),
-}
+use coso_ward::UserError;
+use coso_ward::auth::AuthError;
+use coso_ward::input::InputError;
+use coso_ward::sync::{EnrollRefusal, SyncError};
+use coso_ward::{DivergeKind, PushError, StoreError};
+use coso_ward::{ErrorKind, WardError};
 
 #[derive(Debug, Error)]
 pub enum ApiError {
@@ -67,7 +57,39 @@ pub enum ApiError {
     #[error(transparent)]
     Store(#[from] StoreError),
     #[error("the backup failed: {0}")]
-    Backup(#[from] crate::backup::HubBackupError),
+    Backup(#[from] coso_ward::backup::HubBackupError),
+}
+
+impl From<SyncError> for ApiError {
+    fn from(e: SyncError) -> Self {
+        match e {
+            SyncError::Auth(e) => ApiError::Auth(e),
+            SyncError::Enroll(e) => ApiError::Enroll(e),
+            SyncError::Push(e) => ApiError::Push(e),
+            SyncError::Diverged { unit, kind } => ApiError::Diverged { unit, kind },
+            SyncError::BadEntry { index, seq, error } => ApiError::BadEntry { index, seq, error },
+            SyncError::TooManyEntries { count, max } => ApiError::TooManyEntries { count, max },
+            SyncError::TooManyBytes { bytes, max } => ApiError::TooManyBytes { bytes, max },
+            SyncError::Input(e) => ApiError::Input(e),
+            SyncError::Store(e) => ApiError::Store(e),
+        }
+    }
+}
+
+/// The bearer token of a request's metadata.
+pub fn bearer(md: &tonic::metadata::MetadataMap) -> Result<&str, AuthError> {
+    let v = md.get("authorization").ok_or(AuthError::Missing)?;
+    let v = v.to_str().map_err(|_| AuthError::Malformed)?;
+    coso_ward::auth::bearer(v)
+}
+
+/// The code of a kind of failure the ward names.
+pub fn kind_code(kind: ErrorKind) -> Code {
+    match kind {
+        ErrorKind::Invalid => Code::InvalidArgument,
+        ErrorKind::Precondition => Code::FailedPrecondition,
+        ErrorKind::Internal => Code::Internal,
+    }
 }
 
 /// The code of a refused or failed ward use case.
@@ -77,8 +99,8 @@ fn ward_code(e: &WardError) -> Code {
         WardError::NoSuchUnit(_) | WardError::NoSuchPeriod(_) => Code::NotFound,
         WardError::UnitExists(_) | WardError::PeriodExists(_) => Code::AlreadyExists,
         WardError::NotReviewable { .. } => Code::FailedPrecondition,
-        WardError::Reporting(e) => e.code(),
-        WardError::Upstream(e) => e.code(),
+        WardError::Reporting(e) => kind_code(e.kind()),
+        WardError::Upstream(e) => kind_code(e.kind()),
         WardError::City(e) => match e {
             coso_report::city::CityError::Format(_) => Code::InvalidArgument,
             coso_report::city::CityError::NothingReceived(_) => Code::FailedPrecondition,
@@ -303,6 +325,16 @@ mod tests {
         let s = ApiError::Input(InputError::Reason).into_status(Lang::En);
         assert_eq!(s.code(), Code::InvalidArgument);
         assert!(s.message().contains("reason"));
+    }
+
+    #[test]
+    fn bearer_header() {
+        let mut md = tonic::metadata::MetadataMap::new();
+        assert!(matches!(bearer(&md), Err(AuthError::Missing)));
+        md.insert("authorization", "Basic abc".parse().unwrap());
+        assert!(matches!(bearer(&md), Err(AuthError::Malformed)));
+        md.insert("authorization", "Bearer TDP05.abc".parse().unwrap());
+        assert_eq!(bearer(&md).unwrap(), "TDP05.abc");
     }
 
     #[test]

@@ -19,7 +19,7 @@ use serde_json::json;
 use tokio::net::TcpListener;
 use tower::ServiceExt;
 
-use crate::state::HubState;
+use coso_ward::state::HubState;
 
 /// How long a client may take to send a request's headers.
 pub const HEADER_TIMEOUT: Duration = Duration::from_secs(10);
@@ -32,7 +32,7 @@ pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
 pub fn router(hub: Arc<HubState>) -> Router {
     Router::new()
         .route("/healthz", get(healthz))
-        .merge(crate::upstream::receive::routes(&hub))
+        .merge(crate::receive::routes(&hub))
         .with_state(hub)
 }
 

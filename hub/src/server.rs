@@ -13,15 +13,15 @@ use tokio_rustls::server::TlsStream;
 use tokio_stream::wrappers::ReceiverStream;
 
 use crate::admin_service::AdminService;
-use crate::config::Config;
-use crate::documents::{DocumentError, Documents};
-use crate::state::HubState;
-use crate::store::{Store, StoreError};
 use crate::sync_service::SyncService;
 use crate::tls::TlsError;
+use coso_ward::StoreError;
+use coso_ward::Ward;
+use coso_ward::config::Config;
+use coso_ward::documents::DocumentError;
+use coso_ward::state::HubState;
+use coso_ward::state::{OpenError, Opened};
 
-/// The database directory inside the data dir.
-pub const DB_DIR: &str = "db";
 /// How long a client may take to finish the TLS handshake.
 
 #[derive(Debug, Error)]
@@ -50,27 +50,6 @@ fn tls_incoming(
     ReceiverStream::new(crate::tls::accept(listener, acceptor, "grpc")).map(|(tls, _)| Ok(tls))
 }
 
-/// tonic refuses a request beyond the message limit with OUT_OF_RANGE; the
-/// contract (and gRPC's own guidance) says RESOURCE_EXHAUSTED, which is what
-/// clients act on. The refusal is a trailers-only response, so its status
-/// is in the headers.
-fn too_large_is_exhausted<B>(mut resp: axum::http::Response<B>) -> axum::http::Response<B> {
-    let h = resp.headers();
-    let out_of_range = h.get("grpc-status").is_some_and(|v| v.as_bytes() == b"11");
-    let too_large = h.get("grpc-message").is_some_and(|v| {
-        let m = v.as_bytes();
-        m.windows(b"too large".len())
-            .any(|w| w == b"too large" || w == b"too%20lar")
-    });
-    if out_of_range && too_large {
-        resp.headers_mut().insert(
-            "grpc-status",
-            axum::http::HeaderValue::from_static("8"), // RESOURCE_EXHAUSTED
-        );
-    }
-    resp
-}
-
 /// Opens the store, loads the documents and the TLS identity, serves gRPC on
 /// `grpc` and HTTP on `http` until `shutdown` completes, then flushes.
 pub async fn run(
@@ -91,8 +70,7 @@ pub async fn run(
 pub struct Prepared {
     config: Config,
     identity: crate::tls::ServerIdentity,
-    store: Store,
-    docs: Documents,
+    opened: Opened,
     /// The dashboard's listener, when it is served.
     web: Option<TcpListener>,
 }
@@ -100,16 +78,14 @@ pub struct Prepared {
 impl Prepared {
     pub async fn open(config: Config) -> Result<Prepared, ServerError> {
         let identity = crate::tls::load(&config.data_dir)?;
-        let store = Store::open_with_cache(
-            &config.data_dir.join(DB_DIR),
-            config.file.storage.cache_capacity_mb << 20,
-        )?;
-        let docs = Documents::load(&config.data_dir, &store).await?;
+        let opened = Opened::open(&config).await.map_err(|e| match e {
+            OpenError::Store(e) => ServerError::Store(e),
+            OpenError::Documents(e) => ServerError::Documents(e),
+        })?;
         Ok(Prepared {
             config,
             identity,
-            store,
-            docs,
+            opened,
             web: None,
         })
     }
@@ -140,8 +116,7 @@ async fn serve(
     let Prepared {
         config,
         identity,
-        store,
-        docs,
+        opened,
         web,
     } = prepared;
     let web_tls = match web {
@@ -151,13 +126,13 @@ async fn serve(
     let acceptor = TlsAcceptor::from(Arc::new(identity.server_config()?));
     let grpc_addr = grpc.local_addr()?;
     let max = config.limits().max_message_bytes;
-    let hub = Arc::new(HubState {
-        store,
-        docs,
+    let hub = Arc::new(HubState::new(
+        opened,
         config,
-        fingerprint: identity.fingerprint(),
+        identity.fingerprint(),
         grpc_addr,
-    });
+    ));
+    let ward = Ward::new(hub.clone());
 
     let (health, health_svc) = tonic_health::server::health_reporter();
     health
@@ -177,7 +152,7 @@ async fn serve(
         .build_v1alpha()
         .map_err(|e| ServerError::Reflection(e.to_string()))?;
 
-    let sync = pb::sync_server::SyncServer::new(SyncService::new(hub.clone()))
+    let sync = pb::sync_server::SyncServer::new(SyncService::new(ward.clone()))
         .max_decoding_message_size(max)
         .max_encoding_message_size(max);
     let admin = pb::admin_server::AdminServer::new(AdminService::new(hub.clone()))
@@ -193,9 +168,11 @@ async fn serve(
     };
 
     let grpc_server = tonic::transport::Server::builder()
-        .layer(crate::admission::resource_exhausted_layer())
+        .layer(crate::oversized::resource_exhausted_layer())
         .http2_keepalive_interval(Some(Duration::from_secs(30)))
-        .layer(tower::util::MapResponseLayer::new(too_large_is_exhausted))
+        .layer(tower::util::MapResponseLayer::new(
+            crate::oversized::too_large_is_exhausted,
+        ))
         .add_service(health_svc)
         .add_service(reflection)
         .add_service(reflection_alpha)
@@ -203,7 +180,7 @@ async fn serve(
         .add_service(admin)
         .serve_with_incoming_shutdown(tls_incoming(grpc, acceptor), stopped());
     let http_server = crate::http::serve(http, crate::http::router(hub.clone()), stopped());
-    let upstream = tokio::spawn(crate::upstream::run_worker(hub.clone(), stopped()));
+    let upstream = tokio::spawn(coso_ward::upstream::run_worker(hub.clone(), stopped()));
 
     // Whichever comes first, the shutdown signal or a server ending on its
     // own, stops both.
@@ -254,7 +231,7 @@ async fn serve(
     // The delivery worker stops at the same signal; a cut-off attempt is retried on the next run.
     let _ = upstream.await;
     // Flush whatever the servers wrote, even if one of them failed.
-    let flushed = hub.store.flush().await;
+    let flushed = hub.flush().await;
     grpc_result.map_err(|e| ServerError::Grpc(e.to_string()))?;
     http_result?;
     web_result?;

@@ -14,7 +14,7 @@ use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer};
 use thiserror::Error;
 
-use crate::fsutil;
+use coso_ward::fsutil;
 
 pub const TLS_DIR: &str = "tls";
 const CA_CERT: &str = "ca.crt";

@@ -8,14 +8,14 @@ use coso_domain::calendar::AdHocPeriod;
 use coso_domain::{PeriodCode, Section, UnitCode};
 use coso_proto::pb;
 
-use crate::input::{self, InputError};
-use crate::store::Contact;
-use crate::ward::{
+use coso_report::city::WardsStatus;
+use coso_report::{Format, StatusRow};
+use coso_ward::Contact;
+use coso_ward::input::{self, InputError};
+use coso_ward::{
     EnrolmentInvite, NewUnit, Pushed, Scope, Standing, TargetInput, UnitDetail, UnitSummary,
     UpstreamLog, Verdict,
 };
-use coso_report::city::WardsStatus;
-use coso_report::{Format, StatusRow};
 
 fn time(t: Option<DateTime<Utc>>) -> String {
     coso_proto::convert::time_to_wire(t)
@@ -41,11 +41,8 @@ fn new_unit(u: Option<pb::Unit>, c: Option<pb::UnitContact>) -> Result<NewUnit, 
     })
 }
 
-impl TryFrom<pb::AddUnitRequest> for NewUnit {
-    type Error = InputError;
-    fn try_from(r: pb::AddUnitRequest) -> Result<Self, Self::Error> {
-        new_unit(r.unit, r.contact)
-    }
+pub fn add_unit(r: pb::AddUnitRequest) -> Result<NewUnit, InputError> {
+    new_unit(r.unit, r.contact)
 }
 
 /// `ImportUnits`: both lists, registered together.
@@ -136,66 +133,58 @@ impl TryFrom<pb::SetWardNoteRequest> for WardNoteInput {
     }
 }
 
-impl From<pb::SetUpstreamRequest> for TargetInput {
-    fn from(r: pb::SetUpstreamRequest) -> Self {
-        TargetInput {
-            url: r.url,
-            token: r.token,
-            ca_pem: r.ca_pem,
-        }
+pub fn target_input(r: pb::SetUpstreamRequest) -> TargetInput {
+    TargetInput {
+        url: r.url,
+        token: r.token,
+        ca_pem: r.ca_pem,
     }
 }
 
-impl From<&EnrolmentInvite> for pb::AddUnitResponse {
-    fn from(i: &EnrolmentInvite) -> Self {
-        pb::AddUnitResponse {
-            unit: Some(pb::Unit::from(&i.unit)),
-            enrolment_link: i.link.clone(),
-            expires_at: i.expires_at.to_rfc3339(),
-        }
+pub fn add_unit_response(i: &EnrolmentInvite) -> pb::AddUnitResponse {
+    pb::AddUnitResponse {
+        unit: Some(pb::Unit::from(&i.unit)),
+        enrolment_link: i.link.clone(),
+        expires_at: i.expires_at.to_rfc3339(),
     }
 }
 
-impl From<&UnitSummary> for pb::UnitSummary {
-    fn from(s: &UnitSummary) -> Self {
-        pb::UnitSummary {
-            unit: Some(pb::Unit::from(&s.unit)),
-            enrolment: s.enrolment.as_str().into(),
-            acked_seq: s.acked_seq,
-            last_sync: time(s.last_sync),
-            contact: Some(contact_out(&s.contact)),
-            diverged: s.diverged.is_some(),
-            divergence: s
-                .diverged
-                .as_ref()
-                .map(|d| d.kind.as_str().to_string())
-                .unwrap_or_default(),
-            diverged_seq: s.diverged.as_ref().map_or(0, |d| d.seq),
-            diverged_at: time(s.diverged.as_ref().map(|d| d.at)),
-        }
+pub fn unit_summary(s: &UnitSummary) -> pb::UnitSummary {
+    pb::UnitSummary {
+        unit: Some(pb::Unit::from(&s.unit)),
+        enrolment: s.enrolment.as_str().into(),
+        acked_seq: s.acked_seq,
+        last_sync: time(s.last_sync),
+        contact: Some(contact_out(&s.contact)),
+        diverged: s.diverged.is_some(),
+        divergence: s
+            .diverged
+            .as_ref()
+            .map(|d| d.kind.as_str().to_string())
+            .unwrap_or_default(),
+        diverged_seq: s.diverged.as_ref().map_or(0, |d| d.seq),
+        diverged_at: time(s.diverged.as_ref().map(|d| d.at)),
     }
 }
 
-impl From<&UnitDetail> for pb::UnitDetail {
-    fn from(d: &UnitDetail) -> Self {
-        pb::UnitDetail {
-            summary: Some(pb::UnitSummary::from(&d.summary)),
-            activities: d.activities,
-            periods: d
-                .periods
-                .iter()
-                .map(|p| pb::UnitPeriod {
-                    period: p.period.code.to_string(),
-                    state: p.state.as_str().into(),
-                    values: p
-                        .values
-                        .iter()
-                        .map(|(k, v)| (k.clone(), pb::Value::from(v)))
-                        .collect(),
-                    submitted_at: time(p.submitted_at),
-                })
-                .collect(),
-        }
+pub fn unit_detail(d: &UnitDetail) -> pb::UnitDetail {
+    pb::UnitDetail {
+        summary: Some(unit_summary(&d.summary)),
+        activities: d.activities,
+        periods: d
+            .periods
+            .iter()
+            .map(|p| pb::UnitPeriod {
+                period: p.period.code.to_string(),
+                state: p.state.as_str().into(),
+                values: p
+                    .values
+                    .iter()
+                    .map(|(k, v)| (k.clone(), pb::Value::from(v)))
+                    .collect(),
+                submitted_at: time(p.submitted_at),
+            })
+            .collect(),
     }
 }
 
@@ -260,76 +249,72 @@ fn wards_status(
     })
 }
 
-impl From<&Pushed> for pb::PushUpstreamResponse {
-    fn from(p: &Pushed) -> Self {
-        pb::PushUpstreamResponse {
-            revision: p.revision,
-            idempotency_key: p.idempotency_key.clone(),
-            state: p.state.into(),
-            unchanged: p.unchanged,
-        }
+pub fn push_upstream_response(p: &Pushed) -> pb::PushUpstreamResponse {
+    pb::PushUpstreamResponse {
+        revision: p.revision,
+        idempotency_key: p.idempotency_key.clone(),
+        state: p.state.into(),
+        unchanged: p.unchanged,
     }
 }
 
-impl From<&UpstreamLog> for pb::UpstreamLogResponse {
-    fn from(l: &UpstreamLog) -> Self {
-        use crate::store::outbox::DeliveryState;
-        let target = l.target.as_ref();
-        pb::UpstreamLogResponse {
-            attempts: l
-                .attempts
-                .iter()
-                .map(|a| pb::UpstreamAttempt {
-                    period: a.period.to_string(),
-                    revision: a.revision,
-                    idempotency_key: a.idempotency_key.clone(),
-                    at: a.at.to_rfc3339(),
-                    outcome: a.outcome.as_str().into(),
-                    http_status: u32::from(a.http_status),
-                    detail: a.detail.clone(),
-                })
-                .collect(),
-            url: target.map(|t| t.url.clone()).unwrap_or_default(),
-            token_set: target.is_some_and(|t| t.token.is_some()),
-            ca_set: target.is_some_and(|t| t.ca_pem.is_some()),
-            deliveries: l
-                .deliveries
-                .iter()
-                .map(|d| pb::UpstreamDelivery {
-                    period: d.period.to_string(),
-                    revision: d.revision,
-                    idempotency_key: d.idempotency_key.clone(),
-                    state: d.state.as_str().into(),
-                    trigger: d.trigger.as_str().into(),
-                    queued_at: d.queued_at.to_rfc3339(),
-                    attempts: d.attempts,
-                    next_attempt_at: if d.state == DeliveryState::Queued {
-                        d.next_attempt_at.to_rfc3339()
-                    } else {
-                        String::new()
-                    },
-                    content_sha256: d.content_sha256.clone(),
-                })
-                .collect(),
-            received: l
-                .received
-                .iter()
-                .map(|r| pb::ReceivedReport {
-                    ward: r.ward.clone(),
-                    period: r.period.to_string(),
-                    revision: r.revision,
-                    idempotency_key: r.idempotency_key.clone(),
-                    received_at: r.received_at.to_rfc3339(),
-                    content_sha256: r.content_sha256.clone(),
-                    bytes: r.bytes,
-                })
-                .collect(),
-        }
+pub fn upstream_log_response(l: &UpstreamLog) -> pb::UpstreamLogResponse {
+    use coso_ward::DeliveryState;
+    let target = l.target.as_ref();
+    pb::UpstreamLogResponse {
+        attempts: l
+            .attempts
+            .iter()
+            .map(|a| pb::UpstreamAttempt {
+                period: a.period.to_string(),
+                revision: a.revision,
+                idempotency_key: a.idempotency_key.clone(),
+                at: a.at.to_rfc3339(),
+                outcome: a.outcome.as_str().into(),
+                http_status: u32::from(a.http_status),
+                detail: a.detail.clone(),
+            })
+            .collect(),
+        url: target.map(|t| t.url.clone()).unwrap_or_default(),
+        token_set: target.is_some_and(|t| t.token.is_some()),
+        ca_set: target.is_some_and(|t| t.ca_pem.is_some()),
+        deliveries: l
+            .deliveries
+            .iter()
+            .map(|d| pb::UpstreamDelivery {
+                period: d.period.to_string(),
+                revision: d.revision,
+                idempotency_key: d.idempotency_key.clone(),
+                state: d.state.as_str().into(),
+                trigger: d.trigger.as_str().into(),
+                queued_at: d.queued_at.to_rfc3339(),
+                attempts: d.attempts,
+                next_attempt_at: if d.state == DeliveryState::Queued {
+                    d.next_attempt_at.to_rfc3339()
+                } else {
+                    String::new()
+                },
+                content_sha256: d.content_sha256.clone(),
+            })
+            .collect(),
+        received: l
+            .received
+            .iter()
+            .map(|r| pb::ReceivedReport {
+                ward: r.ward.clone(),
+                period: r.period.to_string(),
+                revision: r.revision,
+                idempotency_key: r.idempotency_key.clone(),
+                received_at: r.received_at.to_rfc3339(),
+                content_sha256: r.content_sha256.clone(),
+                bytes: r.bytes,
+            })
+            .collect(),
     }
 }
 
 /// A dashboard user on the wire.
-pub fn user_info(u: &crate::ward::users::UserSummary) -> pb::UserInfo {
+pub fn user_info(u: &coso_ward::users::UserSummary) -> pb::UserInfo {
     pb::UserInfo {
         name: u.name.clone(),
         role: u.role.as_str().into(),
@@ -339,7 +324,7 @@ pub fn user_info(u: &crate::ward::users::UserSummary) -> pb::UserInfo {
     }
 }
 
-pub fn password_set(s: &crate::ward::users::PasswordSet) -> pb::UserPasswordResponse {
+pub fn password_set(s: &coso_ward::users::PasswordSet) -> pb::UserPasswordResponse {
     pb::UserPasswordResponse {
         user: Some(user_info(&s.user)),
         one_time_password: s.one_time_password.clone().unwrap_or_default(),

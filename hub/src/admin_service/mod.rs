@@ -1,5 +1,5 @@
 //! The `coso.v1.Admin` gRPC service: the edge between the Admin contract and
-//! the ward's use cases ([`crate::ward`]). Each call checks the admin token,
+//! the ward's use cases ([`coso_ward`]). Each call checks the admin token,
 //! converts the request ([`convert`]), runs one use case and converts the
 //! result; the rules themselves live in the ward layer.
 
@@ -11,12 +11,11 @@ use std::sync::Arc;
 use coso_proto::pb;
 use tonic::{Request, Response, Status};
 
-use crate::auth;
 use crate::error::{ApiError, lang_of};
-use crate::reporting::ReportingError;
-use crate::state::HubState;
-use crate::ward::{Actor, NewUnit, Ward};
 use convert::{NewUnits, ReportInput, ReviewInput, WardNoteInput};
+use coso_ward::reporting::ReportingError;
+use coso_ward::state::HubState;
+use coso_ward::{Actor, Ward};
 
 pub struct AdminService {
     ward: Ward,
@@ -41,7 +40,9 @@ impl AdminService {
         F: Future<Output = Result<Res, ApiError>>,
     {
         let lang = lang_of(request.metadata());
-        if let Err(e) = auth::check_admin(&self.ward.hub().store, request.metadata()) {
+        if let Err(e) =
+            crate::error::bearer(request.metadata()).and_then(|t| self.ward.check_admin(t))
+        {
             return Err(ApiError::from(e).into_status(lang));
         }
         f(request.into_inner(), Actor::admin_token())
@@ -51,7 +52,7 @@ impl AdminService {
     }
 
     fn period(&self, code: &str) -> Result<coso_domain::Period, ApiError> {
-        let code = crate::input::period_code(code)?;
+        let code = coso_ward::input::period_code(code)?;
         Ok(self.ward.period(&code)?)
     }
 }
@@ -63,11 +64,11 @@ impl pb::admin_server::Admin for AdminService {
         request: Request<pb::AddUnitRequest>,
     ) -> RpcResult<pb::AddUnitResponse> {
         self.call(request, |req, actor| async move {
-            let unit = NewUnit::try_from(req)?;
+            let unit = convert::add_unit(req)?;
             let invites = self.ward.add_units(&actor, vec![unit]).await?;
             Ok(invites
                 .first()
-                .map(pb::AddUnitResponse::from)
+                .map(convert::add_unit_response)
                 .unwrap_or_default())
         })
         .await
@@ -81,7 +82,7 @@ impl pb::admin_server::Admin for AdminService {
             let NewUnits(units) = NewUnits::try_from(req)?;
             let invites = self.ward.add_units(&actor, units).await?;
             Ok(pb::ImportUnitsResponse {
-                units: invites.iter().map(pb::AddUnitResponse::from).collect(),
+                units: invites.iter().map(convert::add_unit_response).collect(),
             })
         })
         .await
@@ -94,7 +95,7 @@ impl pb::admin_server::Admin for AdminService {
         self.call(request, |req, actor| async move {
             let code = convert::unit_ref(&req)?;
             let invite = self.ward.reissue(&actor, &code).await?;
-            Ok(pb::AddUnitResponse::from(&invite))
+            Ok(convert::add_unit_response(&invite))
         })
         .await
     }
@@ -102,7 +103,7 @@ impl pb::admin_server::Admin for AdminService {
     async fn revoke_unit(&self, request: Request<pb::UnitRef>) -> RpcResult<pb::UnitSummary> {
         self.call(request, |req, actor| async move {
             let code = convert::unit_ref(&req)?;
-            Ok(pb::UnitSummary::from(
+            Ok(convert::unit_summary(
                 &self.ward.revoke(&actor, &code).await?,
             ))
         })
@@ -119,7 +120,7 @@ impl pb::admin_server::Admin for AdminService {
                     .ward
                     .units()?
                     .iter()
-                    .map(pb::UnitSummary::from)
+                    .map(convert::unit_summary)
                     .collect(),
             })
         })
@@ -129,7 +130,7 @@ impl pb::admin_server::Admin for AdminService {
     async fn show_unit(&self, request: Request<pb::UnitRef>) -> RpcResult<pb::UnitDetail> {
         self.call(request, |req, _| async move {
             let code = convert::unit_ref(&req)?;
-            Ok(pb::UnitDetail::from(&self.ward.unit_detail(&code)?))
+            Ok(convert::unit_detail(&self.ward.unit_detail(&code)?))
         })
         .await
     }
@@ -206,7 +207,10 @@ impl pb::admin_server::Admin for AdminService {
         request: Request<pb::SetUpstreamRequest>,
     ) -> RpcResult<pb::SetUpstreamResponse> {
         self.call(request, |req, actor| async move {
-            let requeued = self.ward.set_upstream(&actor, req.into()).await?;
+            let requeued = self
+                .ward
+                .set_upstream(&actor, convert::target_input(req))
+                .await?;
             Ok(pb::SetUpstreamResponse { requeued })
         })
         .await
@@ -219,7 +223,7 @@ impl pb::admin_server::Admin for AdminService {
         self.call(request, |req, actor| async move {
             let period = self.period(&req.period)?;
             let pushed = self.ward.push_upstream(&actor, &period).await?;
-            Ok(pb::PushUpstreamResponse::from(&pushed))
+            Ok(convert::push_upstream_response(&pushed))
         })
         .await
     }
@@ -229,7 +233,7 @@ impl pb::admin_server::Admin for AdminService {
         request: Request<pb::UpstreamLogRequest>,
     ) -> RpcResult<pb::UpstreamLogResponse> {
         self.call(request, |_, _| async move {
-            Ok(pb::UpstreamLogResponse::from(&self.ward.upstream_log()?))
+            Ok(convert::upstream_log_response(&self.ward.upstream_log()?))
         })
         .await
     }
@@ -252,13 +256,13 @@ impl pb::admin_server::Admin for AdminService {
     type BackupStream = crate::audit_rpc::BackupStream;
 
     async fn backup(&self, request: Request<pb::BackupRequest>) -> RpcResult<Self::BackupStream> {
-        self.call(request, |_, _| crate::audit_rpc::backup(self.ward.hub()))
+        self.call(request, |_, _| crate::audit_rpc::backup(&self.ward))
             .await
     }
 
     async fn audit(&self, request: Request<pb::AuditRequest>) -> RpcResult<pb::AuditResponse> {
         self.call(request, |req, _| async move {
-            crate::audit_rpc::audit(self.ward.hub(), &req)
+            crate::audit_rpc::audit(&self.ward, &req)
         })
         .await
     }
@@ -268,7 +272,7 @@ impl pb::admin_server::Admin for AdminService {
         request: Request<pb::VerifyAuditRequest>,
     ) -> RpcResult<pb::VerifyAuditResponse> {
         self.call(request, |_, _| async {
-            crate::audit_rpc::verify(self.ward.hub())
+            crate::audit_rpc::verify(&self.ward)
         })
         .await
     }
@@ -278,7 +282,7 @@ impl pb::admin_server::Admin for AdminService {
         request: Request<pb::AddUserRequest>,
     ) -> RpcResult<pb::UserPasswordResponse> {
         self.call(request, |req, actor| async move {
-            let role = crate::ward::users::role(&req.role)?;
+            let role = coso_ward::users::role(&req.role)?;
             let password = req.password_given.then_some(req.password);
             let set = self
                 .ward

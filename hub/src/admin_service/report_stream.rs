@@ -9,7 +9,7 @@ use coso_proto::pb;
 use tokio_stream::Stream;
 use tonic::Status;
 
-use crate::ward::Report;
+use coso_ward::Report;
 
 /// Bytes per message: far under the default 4 MiB limit (and under the
 /// HTTP/2 window, so a chunk is never stalled half-sent).

@@ -11,10 +11,9 @@ use serde_json::json;
 
 use super::{CliError, Ctx};
 use crate::client;
-use crate::config::{CONFIG_FILE, Config, HubFile};
-use crate::input::InputError;
-use crate::server::DB_DIR;
-use crate::store::Store;
+use coso_ward::DB_DIR;
+use coso_ward::config::{CONFIG_FILE, Config, HubFile};
+use coso_ward::input::InputError;
 
 #[derive(Debug, Args)]
 pub struct InitArgs {
@@ -30,7 +29,7 @@ pub struct InitArgs {
 pub(super) async fn run(ctx: &Ctx, out: &mut dyn Write, a: InitArgs) -> Result<(), CliError> {
     let dir = ctx.data_dir()?.to_path_buf();
     if let Some(addr) = &a.public_addr {
-        crate::config::check_public_addr(addr).map_err(InputError::PublicAddr)?;
+        coso_ward::config::check_public_addr(addr).map_err(InputError::PublicAddr)?;
     }
     let ward = coso_domain::text::normalize(a.ward.trim());
     if ward.is_empty() {
@@ -45,8 +44,8 @@ pub(super) async fn run(ctx: &Ctx, out: &mut dyn Write, a: InitArgs) -> Result<(
     if result.is_err() {
         // Leave no half-made hub behind: a retry must not be refused.
         for f in existing.iter().chain([
-            &crate::documents::CATALOG_FILE,
-            &crate::documents::CALENDAR_FILE,
+            &coso_ward::documents::CATALOG_FILE,
+            &coso_ward::documents::CALENDAR_FILE,
         ]) {
             let p = dir.join(f);
             let _ = if p.is_dir() {
@@ -92,21 +91,19 @@ async fn init_into(dir: &Path, ward: &str, a: &InitArgs) -> Result<[u8; 32], Cli
     let city = coso_domain::text::normalize(a.city.trim());
     let file = HubFile::new(ward, &city, a.public_addr.clone());
     let cfg_path = dir.join(CONFIG_FILE);
-    crate::fsutil::write_new(&cfg_path, file.to_toml().as_bytes(), false)
+    coso_ward::fsutil::write_new(&cfg_path, file.to_toml().as_bytes(), false)
         .map_err(CliError::io(&cfg_path))?;
-    crate::documents::write_builtin(dir).map_err(CliError::io(dir))?;
+    coso_ward::documents::write_builtin(dir).map_err(CliError::io(dir))?;
     let host = a
         .public_addr
         .as_deref()
         .and_then(|p| p.rsplit_once(':'))
         .map(|(h, _)| h);
     let fp = crate::tls::generate(dir, ward, host)?;
-    let (token, hash) = crate::auth::new_admin_token();
-    let store = Store::open(&dir.join(DB_DIR))?;
-    store.set_admin_token_hash(hash).await?;
-    drop(store);
+    let (token, hash) = coso_ward::auth::new_admin_token();
+    coso_ward::state::set_admin_token(dir, hash).await?;
     let token_path = dir.join(client::TOKEN_FILE);
-    crate::fsutil::write_new(&token_path, format!("{token}\n").as_bytes(), true)
+    coso_ward::fsutil::write_new(&token_path, format!("{token}\n").as_bytes(), true)
         .map_err(CliError::io(&token_path))?;
     // Make sure the config we wrote loads.
     Config::load(dir)?;

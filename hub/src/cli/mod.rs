@@ -40,10 +40,10 @@ use thiserror::Error;
 use tonic::Code;
 
 use crate::client::{self, ClientError, Target};
-use crate::config::ConfigError;
-use crate::input::InputError;
 use crate::server::ServerError;
-use crate::store::StoreError;
+use coso_ward::StoreError;
+use coso_ward::config::ConfigError;
+use coso_ward::input::InputError;
 
 pub use fmt::table_lines;
 
@@ -202,7 +202,7 @@ pub enum CliError {
     #[error("cannot write the output: {0}")]
     Output(std::io::Error),
     #[error(transparent)]
-    Backup(crate::backup::HubBackupError),
+    Backup(coso_ward::backup::HubBackupError),
     #[error("cannot create {path}: {source}")]
     OutFile {
         path: PathBuf,
@@ -230,9 +230,9 @@ impl CliError {
             | CliError::NoDataDir => 2,
             CliError::Client(ClientError::Remote { .. }) => 2,
             CliError::Backup(
-                crate::backup::HubBackupError::NotEmpty(_)
-                | crate::backup::HubBackupError::Format(_)
-                | crate::backup::HubBackupError::BadPath(_),
+                coso_ward::backup::HubBackupError::NotEmpty(_)
+                | coso_ward::backup::HubBackupError::Format(_)
+                | coso_ward::backup::HubBackupError::BadPath(_),
             ) => 2,
             CliError::OutFile { source, .. }
                 if source.kind() == std::io::ErrorKind::AlreadyExists =>
@@ -295,11 +295,11 @@ impl CliError {
             }
             CliError::Rpc(s) => s.message().to_string(),
             CliError::Output(e) => format!("không ghi được kết quả ra màn hình: {e}"),
-            CliError::Backup(crate::backup::HubBackupError::NotEmpty(d)) => format!(
+            CliError::Backup(coso_ward::backup::HubBackupError::NotEmpty(d)) => format!(
                 "thư mục dữ liệu {} không trống: chỉ khôi phục vào thư mục trống; không có gì thay đổi",
                 d.display()
             ),
-            CliError::Backup(crate::backup::HubBackupError::Format(e)) => format!(
+            CliError::Backup(coso_ward::backup::HubBackupError::Format(e)) => format!(
                 "tệp không phải bản sao lưu coso-hub còn nguyên vẹn ({e}); không có gì thay đổi"
             ),
             CliError::Backup(e) => format!("sao lưu hoặc khôi phục thất bại: {e}"),
@@ -456,6 +456,18 @@ pub fn init_logging(cli: &Cli) {
         .with_writer(std::io::stderr)
         .with_ansi(ansi)
         .try_init();
+}
+
+impl From<coso_ward::fsutil::WriteOutError> for CliError {
+    fn from(e: coso_ward::fsutil::WriteOutError) -> Self {
+        use coso_ward::fsutil::WriteOutError;
+        use coso_ward::input::InputError;
+        match e {
+            WriteOutError::Exists(p) => InputError::OutExists(p).into(),
+            WriteOutError::NotRegular(p) => InputError::OutNotRegular(p).into(),
+            WriteOutError::Io { path, source } => CliError::Io { path, source },
+        }
+    }
 }
 
 #[cfg(test)]

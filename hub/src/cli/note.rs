@@ -10,7 +10,7 @@ use coso_proto::pb;
 use serde_json::json;
 
 use super::{CliError, Ctx};
-use crate::input;
+use coso_ward::input;
 
 #[derive(Debug, Subcommand)]
 pub enum NoteCommand {

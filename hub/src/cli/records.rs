@@ -11,10 +11,10 @@ use coso_domain::calendar::vietnam;
 use coso_proto::pb;
 use serde_json::json;
 
-use crate::backup::HubBackupError;
 use crate::cli::CliError;
 use crate::client::Admin;
-use crate::input;
+use coso_ward::backup::HubBackupError;
+use coso_ward::input;
 
 /// Streams a consistent snapshot from the running hub into `out`, a new
 /// file (an existing one is never replaced). A failed backup leaves no file.
@@ -89,7 +89,7 @@ pub fn restore(
     lang: Lang,
     json: bool,
 ) -> Result<(), CliError> {
-    let records = crate::backup::restore(file, data_dir).map_err(CliError::Backup)?;
+    let records = coso_ward::backup::restore(file, data_dir).map_err(CliError::Backup)?;
     if json {
         w!(out, "{}", json!({"data_dir": data_dir, "records": records}));
     } else {

@@ -15,12 +15,12 @@ use coso_proto::pb;
 use serde_json::json;
 
 use super::{CliError, Ctx};
-use crate::config::Config;
-use crate::fsutil::OutputFile;
-use crate::input;
 use coso_report::city::RollupJson;
 use coso_report::dhis2::{self as dhis2_export, Dhis2Error, Mapping};
 use coso_report::report_json::ReportJson;
+use coso_ward::config::Config;
+use coso_ward::fsutil::OutputFile;
+use coso_ward::input;
 
 /// A report as the hub streams it (`CompileReport`): the media type and
 /// size from the first message, then the chunks, counted against the size.
@@ -236,7 +236,7 @@ async fn dhis2(
         (export.to_bytes(), n, "dhis2")
     };
     let file = &a.out;
-    crate::fsutil::write_output(file, &bytes, a.force)?;
+    coso_ward::fsutil::write_output(file, &bytes, a.force)?;
     if ctx.json {
         w!(
             out,

@@ -10,8 +10,8 @@ use serde_json::json;
 
 use super::status::status_json;
 use super::{CliError, Ctx};
-use crate::input;
-use crate::ward::Verdict;
+use coso_ward::Verdict;
+use coso_ward::input;
 
 #[derive(Debug, Args)]
 #[command(group(ArgGroup::new("decision").required(true).args(["accept", "return_reason", "reopen_reason"])))]

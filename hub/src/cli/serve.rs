@@ -9,7 +9,7 @@ use clap::Args;
 
 use super::{CliError, Ctx};
 use crate::client;
-use crate::config::{CONFIG_FILE, Config};
+use coso_ward::config::{CONFIG_FILE, Config};
 
 #[derive(Debug, Args)]
 pub struct ServeArgs {
@@ -96,8 +96,8 @@ pub(super) async fn run(ctx: &Ctx, out: &mut dyn Write, a: ServeArgs) -> Result<
     }
     // hub.addr first: a client that saw the listening line finds it.
     let addr_path = dir.join(client::ADDR_FILE);
-    let local = crate::state::connectable(grpc_bound);
-    crate::fsutil::replace(&addr_path, format!("{local}\n").as_bytes())
+    let local = coso_ward::state::connectable(grpc_bound);
+    coso_ward::fsutil::replace(&addr_path, format!("{local}\n").as_bytes())
         .map_err(CliError::io(&addr_path))?;
     // The listening line is the first thing on stdout: scripts and tests
     // wait for it, so it is flushed at once. A closed stdout must not stop

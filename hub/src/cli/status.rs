@@ -9,7 +9,7 @@ use coso_proto::pb;
 use serde_json::json;
 
 use super::{CliError, Ctx, fmt};
-use crate::input;
+use coso_ward::input;
 
 #[derive(Debug, Args)]
 pub struct StatusArgs {

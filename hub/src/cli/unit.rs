@@ -10,8 +10,8 @@ use coso_proto::pb;
 use serde_json::{Map, json};
 
 use super::{CliError, Ctx, fmt};
-use crate::input;
-use crate::store::Contact;
+use coso_ward::Contact;
+use coso_ward::input;
 
 #[derive(Debug, Subcommand)]
 pub enum UnitCommand {

@@ -1,7 +1,7 @@
 //! The admin pages: units (register one or a CSV list, revoke, reissue the
 //! enrolment link shown with its QR code), ad-hoc periods, users, and the
 //! upstream delivery state and log. Every route checks the admin role on
-//! the server; every change goes through [`crate::ward`].
+//! the server; every change goes through [`coso_ward`].
 
 use askama::Template;
 use axum::extract::{Path, State};
@@ -18,9 +18,9 @@ use super::chrome::Chrome;
 use super::error::WebError;
 use super::grid::{kind_label, vn_instant};
 use super::session::Authed;
-use crate::store::users::Role;
-use crate::ward::users::PasswordSet;
-use crate::ward::{Actor, EnrolmentInvite, NewUnit, WardError};
+use coso_ward::Role;
+use coso_ward::users::PasswordSet;
+use coso_ward::{Actor, EnrolmentInvite, NewUnit, WardError};
 
 pub fn routes() -> Router<Shared> {
     Router::new()
@@ -218,8 +218,8 @@ async fn units_page(State(st): State<Shared>, s: Authed) -> Result<Response, Web
 }
 
 fn new_unit(f: &UnitForm) -> Result<NewUnit, WardError> {
-    let unit = crate::input::unit(f.code.trim(), f.name.trim(), f.kind.trim())?;
-    let contact = crate::input::contact(&f.contact, &f.phone)?;
+    let unit = coso_ward::input::unit(f.code.trim(), f.name.trim(), f.kind.trim())?;
+    let contact = coso_ward::input::contact(&f.contact, &f.phone)?;
     Ok(NewUnit { unit, contact })
 }
 
@@ -264,7 +264,7 @@ async fn import_units(
 ) -> Result<Response, WebError> {
     s.require(Role::Admin)?;
     let result = async {
-        let units = crate::input::units_csv("csv", &f.csv)?
+        let units = coso_ward::input::units_csv("csv", &f.csv)?
             .into_iter()
             .map(|(unit, contact)| NewUnit { unit, contact })
             .collect();
@@ -370,10 +370,10 @@ async fn periods_page(State(st): State<Shared>, s: Authed) -> Result<Response, W
 fn adhoc(st: &Shared, f: &PeriodForm) -> Result<AdHocPeriod, WardError> {
     let codes: Vec<String> = f.indicators.split([',', ' ']).map(str::to_string).collect();
     Ok(AdHocPeriod {
-        code: crate::input::period_code(f.code.trim())?,
-        title: crate::input::title(&f.title)?,
-        due: crate::input::date("due", f.due.trim())?,
-        indicators: crate::input::indicators(&st.hub.docs.catalog(), &codes)?,
+        code: coso_ward::input::period_code(f.code.trim())?,
+        title: coso_ward::input::title(&f.title)?,
+        due: coso_ward::input::date("due", f.due.trim())?,
+        indicators: coso_ward::input::indicators(&st.hub.docs.catalog(), &codes)?,
     })
 }
 
@@ -503,7 +503,7 @@ struct UserForm {
 
 fn role_of(s: &str) -> Result<Role, WardError> {
     s.parse::<Role>()
-        .map_err(|e| WardError::from(crate::store::users::UserError::from(e)))
+        .map_err(|e| WardError::from(coso_ward::UserError::from(e)))
 }
 
 async fn add_user(

@@ -23,11 +23,11 @@ use super::error::WebError;
 use super::grid::kind_label;
 use super::period::period_of;
 use super::session::Authed;
-use crate::ward::Scope;
 use coso_report::city::RollupJson;
 use coso_report::docx::roman;
 use coso_report::report_json::ReportJson;
 use coso_report::{Format, format_number, machine_number};
+use coso_ward::Scope;
 
 pub fn routes() -> Router<Shared> {
     Router::new().route("/periods/{p}/appendix", get(appendix_page))

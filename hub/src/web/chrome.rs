@@ -7,7 +7,7 @@ use axum::http::HeaderMap;
 use axum::http::request::Parts;
 use coso_domain::Lang;
 
-use crate::store::users::Role;
+use coso_ward::Role;
 
 /// The cookie that remembers the chosen language.
 pub const LANG_COOKIE: &str = "lang";

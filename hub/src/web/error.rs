@@ -5,9 +5,9 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use thiserror::Error;
 
-use crate::store::StoreError;
-use crate::store::users::UserError;
-use crate::ward::WardError;
+use coso_ward::StoreError;
+use coso_ward::UserError;
+use coso_ward::WardError;
 
 #[derive(Debug, Error)]
 pub enum WebError {

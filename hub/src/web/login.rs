@@ -10,14 +10,15 @@ use axum::http::{Extensions, StatusCode, header};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use axum::{Form, Router};
-use chrono::Duration;
 use serde::Deserialize;
 
 use super::Shared;
 use super::chrome::{Chrome, PageLang};
 use super::error::WebError;
-use super::session::{AnySession, clear_cookie, new_token, set_cookie};
-use crate::store::users::{self, Session, User};
+use super::session::{AnySession, clear_cookie, set_cookie};
+use coso_ward::User;
+use coso_ward::UserError;
+use coso_ward::users;
 
 pub fn routes() -> Router<Shared> {
     Router::new()
@@ -71,15 +72,8 @@ fn peer(ext: &Extensions) -> String {
 
 /// Starts a session for `user` and answers 303 to `to` with its cookie.
 async fn start_session(st: &Shared, user: &User, to: &str) -> Result<Response, WebError> {
-    let now = coso_domain::clock::now();
     let hours = i64::from(st.hub.config.file.web.session_hours.max(1));
-    let (token, hash) = new_token();
-    let session = Session {
-        user: user.name.clone(),
-        created_at: now,
-        expires_at: now + Duration::hours(hours),
-    };
-    st.hub.store.add_session(&hash, &session).await?;
+    let token = st.ward.start_session(user, hours).await?;
     let mut resp = Redirect::to(to).into_response();
     resp.headers_mut()
         .append(header::SET_COOKIE, set_cookie(&token, hours * 3600));
@@ -119,7 +113,7 @@ async fn login(
     }
     let user = if users::check_name(&name).is_ok() && f.password.len() <= users::MAX_PASSWORD_BYTES
     {
-        st.hub.store.user(&name)?
+        st.ward.user(&name)?
     } else {
         None
     };
@@ -153,10 +147,7 @@ async fn login(
 }
 
 async fn logout(State(st): State<Shared>, s: AnySession) -> Result<Response, WebError> {
-    st.hub
-        .store
-        .end_session(&s.token_hash, coso_domain::clock::now())
-        .await?;
+    st.ward.end_session(&s.token_hash).await?;
     let mut resp = Redirect::to("/login").into_response();
     resp.headers_mut()
         .append(header::SET_COOKIE, clear_cookie());
@@ -197,13 +188,13 @@ pub struct PasswordForm {
 }
 
 /// The message for a refused new password.
-fn password_problem(lang: coso_domain::Lang, e: &users::UserError) -> String {
+fn password_problem(lang: coso_domain::Lang, e: &UserError) -> String {
     match (lang, e) {
-        (coso_domain::Lang::Vi, users::UserError::PasswordTooShort) => format!(
+        (coso_domain::Lang::Vi, UserError::PasswordTooShort) => format!(
             "Mật khẩu mới quá ngắn: cần ít nhất {} ký tự.",
             users::MIN_PASSWORD_CHARS
         ),
-        (coso_domain::Lang::Vi, users::UserError::PasswordTooLong) => format!(
+        (coso_domain::Lang::Vi, UserError::PasswordTooLong) => format!(
             "Mật khẩu mới quá dài: tối đa {} byte.",
             users::MAX_PASSWORD_BYTES
         ),
@@ -276,12 +267,8 @@ async fn change_password(
     }
     let new = f.new;
     let hash = st.hashing(move || users::hash_password(&new)).await??;
-    let mut user = s.user.clone();
-    user.password_hash = hash;
-    user.must_change_password = false;
-    user.password_changed_at = coso_domain::clock::now();
     // Every session ends, this one too; this browser gets a new one.
-    st.hub.store.update_user(&user, true).await?;
+    let user = st.ward.change_own_password(&s.user, hash).await?;
     tracing::info!(user = %user.name, "dashboard password changed");
     start_session(&st, &user, "/").await
 }

@@ -13,7 +13,6 @@ mod login;
 mod period;
 mod security;
 mod session;
-pub mod settings;
 mod throttle;
 pub mod tls;
 
@@ -29,10 +28,10 @@ use axum::response::IntoResponse;
 use axum::routing::get;
 use tokio::net::TcpListener;
 
-use crate::state::HubState;
+use coso_ward::state::HubState;
 
+pub use coso_ward::web_settings::WebSettings;
 pub use error::WebError;
-pub use settings::WebSettings;
 
 /// How many Argon2 computations run at once: each takes 19 MiB, and the
 /// hub's footprint is a budget.
@@ -42,7 +41,7 @@ const HASHING_AT_ONCE: usize = 2;
 pub struct WebState {
     pub hub: Arc<HubState>,
     /// The use cases every page calls.
-    pub ward: crate::ward::Ward,
+    pub ward: coso_ward::Ward,
     throttle: throttle::Throttle,
     hashing: tokio::sync::Semaphore,
 }
@@ -50,7 +49,7 @@ pub struct WebState {
 impl WebState {
     pub fn new(hub: Arc<HubState>) -> WebState {
         WebState {
-            ward: crate::ward::Ward::new(hub.clone()),
+            ward: coso_ward::Ward::new(hub.clone()),
             hub,
             throttle: throttle::Throttle::default(),
             hashing: tokio::sync::Semaphore::new(HASHING_AT_ONCE),

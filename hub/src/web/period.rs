@@ -1,6 +1,6 @@
 //! The pages of one period: the completeness grid, one unit's report with
 //! the review form, the downloads, whom to call, and the ward's own
-//! narrative. Every read and every change goes through [`crate::ward`].
+//! narrative. Every read and every change goes through [`coso_ward`].
 
 use std::collections::HashMap;
 
@@ -19,9 +19,9 @@ use super::chrome::Chrome;
 use super::error::WebError;
 use super::grid::{self, GridQuery, GridView, vn_instant, vn_time};
 use super::session::Authed;
-use crate::store::users::Role;
-use crate::ward::{Actor, Scope, Verdict, WardError};
 use coso_report::{Format, Status, StatusRow, UnitStatus};
+use coso_ward::Role;
+use coso_ward::{Actor, Scope, Verdict, WardError};
 
 pub fn routes() -> Router<Shared> {
     Router::new()
@@ -401,7 +401,7 @@ async fn review(
     let echo: String = f
         .reason
         .chars()
-        .take(crate::input::MAX_REASON_CHARS)
+        .take(coso_ward::input::MAX_REASON_CHARS)
         .collect();
     if f.seen != u.seen {
         let msg = lang.pick(
@@ -528,7 +528,7 @@ fn reminder(period: &Period, row: &StatusRow, lang: Lang, ward: &str) -> String 
 /// Units that have not (validly) submitted, with whom to call and what to say.
 fn calls(st: &Shared, period: &Period, lang: Lang) -> Result<Vec<CallRow>, WebError> {
     let status = st.ward.status(period)?;
-    let contacts: HashMap<UnitCode, crate::store::Contact> = st
+    let contacts: HashMap<UnitCode, coso_ward::Contact> = st
         .ward
         .units()?
         .into_iter()

@@ -6,25 +6,15 @@ use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue, header};
 use coso_domain::Lang;
-use rand::RngCore;
 
 use super::Shared;
 use super::chrome::{Chrome, cookie, lang_of};
 use super::error::WebError;
-use crate::store::Hash32;
-use crate::store::users::{Role, User};
+use coso_ward::Hash32;
+use coso_ward::{Role, User};
 
 /// `__Host-`: the browser keeps it only if Secure, Path=/ and no Domain.
 pub const SESSION_COOKIE: &str = "__Host-coso_session";
-
-/// A fresh session token and the hash the store keeps.
-pub fn new_token() -> (String, Hash32) {
-    let mut b = [0u8; 32];
-    rand::rng().fill_bytes(&mut b);
-    let token = hex::encode(b);
-    let h = crate::auth::hash(&token);
-    (token, h)
-}
 
 pub fn set_cookie(token: &str, max_age_secs: i64) -> HeaderValue {
     HeaderValue::from_str(&format!(
@@ -64,12 +54,7 @@ impl FromRequestParts<Shared> for AnySession {
         let Some(token) = cookie(&parts.headers, SESSION_COOKIE) else {
             return Err(unauth);
         };
-        let token_hash = crate::auth::hash(token);
-        let now = coso_domain::clock::now();
-        let Some(session) = st.hub.store.session(&token_hash, now)? else {
-            return Err(unauth);
-        };
-        let Some(user) = st.hub.store.user(&session.user)? else {
+        let Some((user, token_hash)) = st.ward.session_user(token)? else {
             return Err(unauth);
         };
         Ok(AnySession {

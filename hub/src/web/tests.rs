@@ -9,8 +9,9 @@ use axum::body::Body;
 use axum::http::{Request, Response, StatusCode, header};
 use tower::ServiceExt;
 
-use crate::state::HubState;
-use crate::store::users::{self, Role, User};
+use coso_ward::state::HubState;
+use coso_ward::users;
+use coso_ward::{Role, User};
 
 pub const HOST: &str = "hub.test:8443";
 pub const PASSWORD: &str = "mật khẩu đủ dài 123";
@@ -24,7 +25,7 @@ pub struct Web {
 impl Web {
     pub async fn new() -> Web {
         let dir = tempfile::tempdir().unwrap();
-        let hub = crate::upstream::testutil::hub(dir.path(), |_| {}).await;
+        let hub = coso_ward::testing::hub(dir.path(), |_| {}).await;
         let router = super::router(hub.clone());
         Web {
             hub,
@@ -35,18 +36,18 @@ impl Web {
 
     pub async fn add_user(&self, name: &str, role: Role, must_change: bool) {
         let now = coso_domain::clock::now();
-        self.hub
-            .store
-            .add_user(&User {
+        coso_ward::testing::add_user(
+            &self.hub,
+            &User {
                 name: name.into(),
                 role,
                 password_hash: users::hash_password(PASSWORD).unwrap(),
                 must_change_password: must_change,
                 created_at: now,
                 password_changed_at: now,
-            })
-            .await
-            .unwrap();
+            },
+        )
+        .await;
     }
 
     pub async fn send(&self, req: Request<Body>) -> Response<Body> {
@@ -380,8 +381,7 @@ async fn a_one_time_password_must_be_changed_before_anything_else() {
         StatusCode::OK
     );
     assert!(
-        !w.hub
-            .store
+        !coso_ward::Ward::new(w.hub.clone())
             .user("moi")
             .unwrap()
             .unwrap()
@@ -395,8 +395,8 @@ use chrono::Utc;
 use coso_domain::change::{NoteSet, ValuesSet};
 use coso_domain::{Change, Entry, Section, Unit, UnitCode, UnitKind, UnitState, Value};
 
-use crate::store::Incoming;
-use crate::ward::{Actor, NewUnit, Ward};
+use coso_ward::Incoming;
+use coso_ward::{Actor, NewUnit, Ward};
 
 const HOSTILE: &str = "<script>alert('x')</script> & \"quoted\"";
 
@@ -417,7 +417,7 @@ async fn submitted_with(
     let ward = Ward::new(w.hub.clone());
     let code: UnitCode = code.parse().unwrap();
     let unit = Unit::new(code.clone(), name, UnitKind::ResidentialGroup).unwrap();
-    let contact = crate::input::contact("Nguyễn Văn A", "0912 345 678").unwrap();
+    let contact = coso_ward::input::contact("Nguyễn Văn A", "0912 345 678").unwrap();
     ward.add_units(&Actor::admin_token(), vec![NewUnit { unit, contact }])
         .await
         .unwrap();
@@ -449,8 +449,7 @@ async fn submitted_with(
         Incoming::new(Entry::new(2, &noted, Utc::now())).unwrap(),
         Incoming::new(Entry::new(3, &submit, Utc::now())).unwrap(),
     ];
-    let g = w.hub.store.lock_unit(&code).await;
-    w.hub.store.push(&g, &batch, Utc::now()).await.unwrap();
+    coso_ward::testing::push(&w.hub, &code, &batch).await;
     code
 }
 
@@ -655,7 +654,7 @@ async fn each_role_is_refused_what_it_may_not_do_and_nothing_changes() {
     let ward = Ward::new(w.hub.clone());
     let period = ward.period(&"2026-H1".parse().unwrap()).unwrap();
     let cli = ward
-        .report(&period, coso_report::Format::Json, crate::ward::Scope::Auto)
+        .report(&period, coso_report::Format::Json, coso_ward::Scope::Auto)
         .unwrap();
     assert_eq!(
         body.as_ref(),
@@ -741,12 +740,24 @@ async fn each_role_is_refused_what_it_may_not_do_and_nothing_changes() {
         let r = w.send(post(path, form, Some(&reviewer))).await;
         assert_eq!(r.status(), StatusCode::FORBIDDEN, "{path}");
     }
-    assert!(w.hub.store.user("moi").unwrap().is_none());
-    assert_eq!(w.hub.store.user("xem").unwrap().unwrap().role, Role::Viewer);
+    assert!(
+        coso_ward::Ward::new(w.hub.clone())
+            .user("moi")
+            .unwrap()
+            .is_none()
+    );
+    assert_eq!(
+        coso_ward::Ward::new(w.hub.clone())
+            .user("xem")
+            .unwrap()
+            .unwrap()
+            .role,
+        Role::Viewer
+    );
     assert_eq!(ward.units().unwrap().len(), 1);
     assert_eq!(
         ward.unit(&"TDP01".parse().unwrap()).unwrap().enrolment,
-        crate::store::Enrolment::Pending
+        coso_ward::Enrolment::Pending
     );
     assert!(ward.period(&"2026-A01".parse().unwrap()).is_err());
 
@@ -775,8 +786,7 @@ async fn each_role_is_refused_what_it_may_not_do_and_nothing_changes() {
     assert_eq!(r.status(), StatusCode::OK);
     assert!(text(r).await.contains("data-one-time-password"));
     assert!(
-        w.hub
-            .store
+        coso_ward::Ward::new(w.hub.clone())
             .user("moi")
             .unwrap()
             .unwrap()
@@ -829,7 +839,7 @@ async fn whom_to_call_lists_the_units_without_a_report_with_their_phone() {
         UnitKind::ResidentialGroup,
     )
     .unwrap();
-    let contact = crate::input::contact("Trần Thị B", "0987 654 321").unwrap();
+    let contact = coso_ward::input::contact("Trần Thị B", "0987 654 321").unwrap();
     ward.add_units(&Actor::admin_token(), vec![NewUnit { unit, contact }])
         .await
         .unwrap();
@@ -903,7 +913,7 @@ async fn the_appendix_page_is_the_json_reports_table_with_hostile_text_escaped()
     let ward = Ward::new(w.hub.clone());
     let period = ward.period(&"2026-H1".parse().unwrap()).unwrap();
     let json = ward
-        .report(&period, coso_report::Format::Json, crate::ward::Scope::Auto)
+        .report(&period, coso_report::Format::Json, coso_ward::Scope::Auto)
         .unwrap();
     let report = coso_report::report_json::ReportJson::parse(&json.content).unwrap();
     let mut missing = 0;
@@ -993,14 +1003,14 @@ async fn every_download_is_the_same_bytes_as_the_report_command_each_time() {
         // What `coso-hub report` writes, compiled on another thread too:
         // nothing in a file may depend on what was compiled before.
         let cli = ward
-            .report(&period, format, crate::ward::Scope::Auto)
+            .report(&period, format, coso_ward::Scope::Auto)
             .unwrap()
             .content;
         let elsewhere = {
             let ward = Ward::new(w.hub.clone());
             let period = period.clone();
             std::thread::spawn(move || {
-                ward.report(&period, format, crate::ward::Scope::Auto)
+                ward.report(&period, format, coso_ward::Scope::Auto)
                     .unwrap()
                     .content
             })

@@ -8,8 +8,8 @@ use std::sync::Arc;
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer};
 
-use crate::config::Config;
 use crate::tls::{ServerIdentity, TlsError};
+use coso_ward::config::Config;
 
 fn file_err(path: &Path, reason: impl ToString) -> TlsError {
     TlsError::File {

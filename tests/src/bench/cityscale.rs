@@ -220,7 +220,7 @@ pub fn city(rt: &Runtime, wards: usize, groups: usize, workers: usize) -> City {
 /// Reads the stopped city hub's received reports in a child process.
 fn scan_inbox(data_dir: &Path, wards: usize) -> (Duration, u64) {
     let exe = std::env::current_exe().expect("current exe");
-    let db = data_dir.join(coso_hub::server::DB_DIR);
+    let db = data_dir.join(coso_ward::DB_DIR);
     let run = measure::run_measured(Command::new(exe).env(INBOX_ENV, &db));
     assert!(
         run.success,

@@ -95,7 +95,7 @@ pub fn run(rt: &Runtime, stages: &[usize], probe: Shape, workers: usize) -> Vec<
 
         let compiled = compile::compile(rt, &hub, "json", 3);
         hub.stop();
-        let db_bytes = dir_size(&hub.dir.join(coso_hub::server::DB_DIR));
+        let db_bytes = dir_size(&hub.dir.join(coso_ward::DB_DIR));
         let scan = storage::scan_hub(&hub.dir);
         hub.serve();
         let stage = Stage {

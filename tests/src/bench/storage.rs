@@ -35,7 +35,7 @@ pub struct RawSled {
 impl RawSled {
     pub fn open() -> RawSled {
         RawSled::with_cache(Some(
-            coso_hub::config::Storage::default().cache_capacity_mb << 20,
+            coso_ward::config::Storage::default().cache_capacity_mb << 20,
         ))
     }
 
@@ -118,7 +118,7 @@ pub struct Scan {
 /// Scans the database of the stopped hub at `data_dir` in a child process.
 pub fn scan_hub(data_dir: &Path) -> Scan {
     let exe = std::env::current_exe().expect("current exe");
-    let db = data_dir.join(coso_hub::server::DB_DIR);
+    let db = data_dir.join(coso_ward::DB_DIR);
     let run = measure::run_measured(Command::new(exe).env(SCAN_ENV, &db));
     assert!(
         run.success,
@@ -180,7 +180,7 @@ pub fn scan_child(db_dir: &Path) {
         let (mut n, mut bytes) = (0u64, 0u64);
         for kv in tree.scan_prefix([b'u']) {
             let (k, v) = kv.expect("read unit");
-            let rec: coso_hub::store::UnitRecord =
+            let rec: coso_ward::UnitRecord =
                 serde_json::from_slice(&v).expect("decode a unit record");
             std::hint::black_box(&rec);
             n += 1;

@@ -15,8 +15,8 @@ use axum::extract::{Multipart, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
-use coso_hub::upstream::payload;
 use coso_tests::{Agent, Hub, wait_until};
+use coso_ward::upstream::payload;
 use serde_json::Value;
 
 const WARD: &str = "Phường Gia Viên";
@@ -28,8 +28,8 @@ const TOKEN_LE_LOI: &str = "so-noi-vu-token-le-loi";
 fn receive_wards() -> String {
     format!(
         "[receive.wards]\n\"{WARD}\" = \"{}\"\n\"Phường Lê Lợi\" = \"{}\"\n\n[receive]\n",
-        String::from(coso_hub::auth::hash(TOKEN)),
-        String::from(coso_hub::auth::hash(TOKEN_LE_LOI))
+        String::from(coso_ward::auth::hash(TOKEN)),
+        String::from(coso_ward::auth::hash(TOKEN_LE_LOI))
     )
 }
 const WAIT: Duration = Duration::from_secs(60);

@@ -3,10 +3,19 @@
 //! be changed at first login), listing, removing, resetting a password and
 //! changing a role. Password and role changes end the user's sessions.
 
-use rand::Rng;
+use chrono::Duration;
+use rand::{Rng, RngCore};
 
 use super::{Actor, Ward, WardError};
-use crate::store::users::{self, Role, User, UserError};
+use crate::store::Hash32;
+use crate::store::users::{self, Role, Session, User, UserError};
+
+// The password policy and its hashing, for the faces that check a password
+// before they ask for a change (the sign-in and password pages).
+pub use crate::store::users::{
+    MAX_NAME_CHARS, MAX_PASSWORD_BYTES, MIN_PASSWORD_CHARS, check_name, check_password, decoy_hash,
+    hash_password, verify_password,
+};
 
 /// Letters and digits people read aloud without confusion (no 0/o, 1/l/i).
 const OTP_ALPHABET: &[u8] = b"abcdefghjkmnpqrstuvwxyz23456789";
@@ -105,6 +114,68 @@ impl Ward {
             .store
             .user(name)?
             .ok_or_else(|| UserError::Unknown(name.to_string()).into())
+    }
+
+    /// The user named `name`, if there is one.
+    pub fn user(&self, name: &str) -> Result<Option<User>, WardError> {
+        Ok(self.hub.store.user(name)?)
+    }
+
+    /// Starts a dashboard session for `user` lasting `hours`; returns the
+    /// session token for the browser. Only its hash is kept.
+    pub async fn start_session(&self, user: &User, hours: i64) -> Result<String, WardError> {
+        let now = coso_domain::clock::now();
+        let mut b = [0u8; 32];
+        rand::rng().fill_bytes(&mut b);
+        let token = hex::encode(b);
+        let session = Session {
+            user: user.name.clone(),
+            created_at: now,
+            expires_at: now + Duration::hours(hours),
+        };
+        self.hub
+            .store
+            .add_session(&crate::auth::hash(&token), &session)
+            .await?;
+        Ok(token)
+    }
+
+    /// The user of a live session, and the session's hash (to end it).
+    pub fn session_user(&self, token: &str) -> Result<Option<(User, Hash32)>, WardError> {
+        let token_hash = crate::auth::hash(token);
+        let now = coso_domain::clock::now();
+        let Some(session) = self.hub.store.session(&token_hash, now)? else {
+            return Ok(None);
+        };
+        Ok(self
+            .hub
+            .store
+            .user(&session.user)?
+            .map(|user| (user, token_hash)))
+    }
+
+    /// Ends a session.
+    pub async fn end_session(&self, token_hash: &Hash32) -> Result<(), WardError> {
+        self.hub
+            .store
+            .end_session(token_hash, coso_domain::clock::now())
+            .await?;
+        Ok(())
+    }
+
+    /// A user's own password change (already checked and hashed): every
+    /// session of theirs ends.
+    pub async fn change_own_password(
+        &self,
+        user: &User,
+        password_hash: String,
+    ) -> Result<User, WardError> {
+        let mut user = user.clone();
+        user.password_hash = password_hash;
+        user.must_change_password = false;
+        user.password_changed_at = coso_domain::clock::now();
+        self.hub.store.update_user(&user, true).await?;
+        Ok(user)
     }
 
     /// Every user, by name.
@@ -234,7 +305,7 @@ mod tests {
     #[tokio::test]
     async fn users_are_added_with_a_one_time_password_and_role_changes_end_sessions() {
         let dir = tempfile::tempdir().unwrap();
-        let hub = crate::upstream::testutil::hub(dir.path(), |_| {}).await;
+        let hub = crate::testing::hub(dir.path(), |_| {}).await;
         let ward = Ward::new(hub.clone());
         let actor = Actor::admin_token();
         let set = ward

@@ -15,9 +15,9 @@ use tokio::time::Instant;
 
 use super::backoff::{self, Backoff, Class};
 use super::schedule::{self, PeriodFacts};
+use crate::Ward;
 use crate::state::HubState;
 use crate::store::outbox::{Attempt, AttemptOutcome, Delivery, DeliveryState};
-use crate::ward::Ward;
 
 /// The admin calls that queue work and the worker share nothing else, and a
 /// spurious wake only costs one look at the outbox, so one process-wide

@@ -1,22 +1,48 @@
-//! The ward's use cases as plain Rust: the unit registry, periods, who has
-//! reported, review, the ward's own narrative, the consolidated report and
-//! upstream delivery. Every face of the hub (the gRPC Admin service behind
-//! the CLI, the web dashboard, the upstream schedule) calls this layer; it
-//! takes and returns domain types, never wire types, and holds every rule
-//! about what the ward may do, so no face keeps a second copy of one.
+//! coso-ward: the ward hub's core. Every use case of the ward as plain Rust
+//! (the unit registry, periods, who has reported, review, the ward's own
+//! narrative, the consolidated report, upstream delivery, dashboard users and
+//! sessions, and the agents' sync: enrolment, Hello and divergence, push
+//! admission, pull) over a store that is private to this crate.
+//!
+//! Every face of the hub (the gRPC Admin and Sync services, the CLI behind
+//! them, the web dashboard, the HTTP receiver) calls this layer; it takes and
+//! returns domain types, never wire types, returns typed errors (the faces
+//! pick gRPC codes and HTTP statuses), and holds every rule about what the
+//! ward may do, so no face keeps a second copy of one. sled never appears in
+//! its public API, and no face can name the store: the compiler holds that.
 //!
 //! Input arrives already parsed into domain types (each face parses its own
-//! encoding with the checks in [`crate::input`]); the rules that need the
-//! store (does the unit exist, may this report be reviewed now) live here.
+//! encoding with the checks in [`input`]); the rules that need the store
+//! (does the unit exist, may this report be reviewed now) live here.
 
+mod admission;
+pub mod auth;
+pub mod backup;
+mod city;
+pub mod config;
+mod delivery;
+pub mod documents;
+pub mod fsutil;
+pub mod input;
 mod notes;
 mod periods;
+mod records;
+pub mod reporting;
 mod reports;
 mod review;
 mod standing;
+pub mod state;
+mod store;
+pub mod sync;
+#[doc(hidden)]
+pub mod testing;
 mod units;
-mod upstream;
+pub mod upstream;
 pub mod users;
+pub mod web_settings;
+
+/// The database directory inside the data dir.
+pub const DB_DIR: &str = "db";
 
 use std::sync::Arc;
 
@@ -27,15 +53,36 @@ use crate::documents::AddPeriodError;
 use crate::input::InputError;
 use crate::reporting::ReportingError;
 use crate::state::HubState;
-use crate::store::users::UserError;
-use crate::store::{RegisterError, StoreError};
+
+use crate::store::RegisterError;
 use crate::upstream::UpstreamError;
 
+pub use delivery::{Pushed, TargetInput, UpstreamLog};
 pub use reports::{Report, Scope};
 pub use review::Verdict;
 pub use standing::Standing;
 pub use units::{EnrolmentInvite, NewUnit, UnitDetail, UnitPeriod, UnitSummary};
-pub use upstream::{Pushed, TargetInput, UpstreamLog};
+// The records the use cases take and return. The store that keeps them is
+// private to this crate; these are its vocabulary, not its handle.
+pub use store::outbox::{DeliveryState, Payload};
+pub use store::users::{Role, Session, User, UserError};
+pub use store::{AuditCheck, AuditEvent};
+pub use store::{
+    AuditRecord, Contact, DivergeKind, Enrolment, Hash32, Incoming, PushError, StoreError,
+    UnitRecord,
+};
+
+/// What kind of failure an error is, for the edges to pick a gRPC code or an
+/// HTTP status from: the ward says what went wrong, never how it is sent.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ErrorKind {
+    /// The input is wrong; the same request will always be refused.
+    Invalid,
+    /// The input is fine but the state does not allow it yet.
+    Precondition,
+    /// The hub failed.
+    Internal,
+}
 
 /// The ward hub's use cases over its shared state. Cheap to clone.
 #[derive(Clone)]
@@ -185,7 +232,7 @@ impl WardError {
         match self {
             // A report that cannot be compiled or encoded is the hub failing.
             WardError::Store(_) | WardError::Reporting(_) => false,
-            WardError::Upstream(e) => e.code() != tonic::Code::Internal,
+            WardError::Upstream(e) => e.kind() != ErrorKind::Internal,
             WardError::City(e) => matches!(
                 e,
                 coso_report::city::CityError::Format(_)

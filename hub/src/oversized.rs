@@ -1,37 +1,7 @@
-//! Admission of pushed entries: every new entry of a batch must pass the same
-//! catalog, calendar and `validate` checks the agent runs before it records a
-//! change (`coso_domain::admit`), or the whole batch is refused with
-//! `InvalidArgument` naming the seq, field and reason, and nothing is written.
-//! Also the gRPC status for an oversized message.
-
-use coso_domain::DomainError;
-use coso_domain::admit::admit;
-
-use crate::error::ApiError;
-use crate::state::HubState;
-use crate::store::{Incoming, UnitRecord};
-
-/// Checks every entry above the unit's cursor. Entries at or below it are
-/// replays, which the store checks by hash against what it already holds;
-/// they were admitted when they first arrived.
-pub fn check(hub: &HubState, rec: &UnitRecord, batch: &[Incoming]) -> Result<(), ApiError> {
-    let catalog = hub.docs.catalog();
-    let calendar = hub.docs.calendar();
-    for (index, incoming) in batch.iter().enumerate() {
-        let seq = incoming.entry.seq;
-        if seq <= rec.acked_seq {
-            continue;
-        }
-        admit(&incoming.change, &catalog, &calendar, rec.unit.kind).map_err(|problem| {
-            ApiError::BadEntry {
-                index,
-                seq,
-                error: DomainError::Inadmissible(Box::new(problem)),
-            }
-        })?;
-    }
-    Ok(())
-}
+//! The gRPC status for an oversized message: tonic answers a request above
+//! the message limit with `OUT_OF_RANGE`; the contract (and gRPC's own
+//! status-code guide) says `RESOURCE_EXHAUSTED`, which is what agents act on
+//! ("send less").
 
 type GrpcResponse = axum::http::Response<tonic::body::Body>;
 
@@ -59,6 +29,27 @@ fn oversized_is_resource_exhausted(mut response: GrpcResponse) -> GrpcResponse {
             .insert("grpc-status", axum::http::HeaderValue::from_static("8"));
     }
     response
+}
+
+/// tonic refuses a request beyond the message limit with OUT_OF_RANGE; the
+/// contract (and gRPC's own guidance) says RESOURCE_EXHAUSTED, which is what
+/// clients act on. The refusal is a trailers-only response, so its status
+/// is in the headers.
+pub fn too_large_is_exhausted<B>(mut resp: axum::http::Response<B>) -> axum::http::Response<B> {
+    let h = resp.headers();
+    let out_of_range = h.get("grpc-status").is_some_and(|v| v.as_bytes() == b"11");
+    let too_large = h.get("grpc-message").is_some_and(|v| {
+        let m = v.as_bytes();
+        m.windows(b"too large".len())
+            .any(|w| w == b"too large" || w == b"too%20lar")
+    });
+    if out_of_range && too_large {
+        resp.headers_mut().insert(
+            "grpc-status",
+            axum::http::HeaderValue::from_static("8"), // RESOURCE_EXHAUSTED
+        );
+    }
+    resp
 }
 
 #[cfg(test)]

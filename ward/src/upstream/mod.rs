@@ -13,16 +13,15 @@
 pub mod backoff;
 pub mod deliver;
 pub mod payload;
-pub mod receive;
 pub mod revision;
 pub mod schedule;
 pub mod settings;
 pub mod worker;
 
+use crate::ErrorKind;
 use chrono::Utc;
 use coso_domain::{Lang, Period, PeriodCode, ReportState};
 use thiserror::Error;
-use tonic::Code;
 
 use crate::reporting;
 use crate::state::HubState;
@@ -62,18 +61,18 @@ pub enum UpstreamError {
 }
 
 impl UpstreamError {
-    pub fn code(&self) -> Code {
+    pub fn kind(&self) -> ErrorKind {
         match self {
             UpstreamError::Url { .. } | UpstreamError::Token(_) | UpstreamError::Ca(_) => {
-                Code::InvalidArgument
+                ErrorKind::Invalid
             }
-            UpstreamError::NotConfigured => Code::FailedPrecondition,
+            UpstreamError::NotConfigured => ErrorKind::Precondition,
             UpstreamError::Rollup(e) => match e {
-                coso_report::city::CityError::Format(_) => Code::InvalidArgument,
-                coso_report::city::CityError::NothingReceived(_) => Code::FailedPrecondition,
-                _ => Code::Internal,
+                coso_report::city::CityError::Format(_) => ErrorKind::Invalid,
+                coso_report::city::CityError::NothingReceived(_) => ErrorKind::Precondition,
+                _ => ErrorKind::Internal,
             },
-            UpstreamError::Compile { .. } | UpstreamError::Store(_) => Code::Internal,
+            UpstreamError::Compile { .. } | UpstreamError::Store(_) => ErrorKind::Internal,
         }
     }
 
@@ -327,41 +326,11 @@ mod tests {
             "",
         ] {
             assert_eq!(
-                check_url(bad).unwrap_err().code(),
-                Code::InvalidArgument,
+                check_url(bad).unwrap_err().kind(),
+                ErrorKind::Invalid,
                 "{bad}"
             );
         }
-    }
-}
-
-/// A hub's shared state over a temporary data dir, for tests.
-#[cfg(test)]
-pub(crate) mod testutil {
-    use std::path::Path;
-    use std::sync::Arc;
-
-    use crate::config::{Config, HubFile};
-    use crate::documents::Documents;
-    use crate::state::HubState;
-    use crate::store::Store;
-
-    pub async fn hub(dir: &Path, edit: impl FnOnce(&mut HubFile)) -> Arc<HubState> {
-        crate::documents::write_builtin(dir).unwrap();
-        let mut file = HubFile::new("Phường Gia Viên", "Thành phố Hải Phòng", None);
-        edit(&mut file);
-        let store = Store::open(&dir.join("db")).unwrap();
-        let docs = Documents::load(dir, &store).await.unwrap();
-        Arc::new(HubState {
-            store,
-            docs,
-            config: Config {
-                data_dir: dir.to_path_buf(),
-                file,
-            },
-            fingerprint: [0; 32],
-            grpc_addr: "127.0.0.1:0".parse().unwrap(),
-        })
     }
 }
 
@@ -372,22 +341,22 @@ mod push_tests {
     #[tokio::test]
     async fn push_queues_once_per_content_and_needs_a_target() {
         let dir = tempfile::tempdir().unwrap();
-        let hub = testutil::hub(dir.path(), |_| {}).await;
+        let hub = crate::testing::hub(dir.path(), |_| {}).await;
         let period = hub
             .docs
             .calendar()
             .period(&"2026-H1".parse().unwrap())
             .unwrap();
         let e = push(&hub, &period, &[], Trigger::Manual).await.unwrap_err();
-        assert_eq!(e.code(), Code::FailedPrecondition);
+        assert_eq!(e.kind(), ErrorKind::Precondition);
 
         let bad = TargetInput {
             url: "http://sonoivu.example.vn/api".into(),
             ..Default::default()
         };
         assert_eq!(
-            set_target(&hub, bad).await.unwrap_err().code(),
-            Code::InvalidArgument
+            set_target(&hub, bad).await.unwrap_err().kind(),
+            ErrorKind::Invalid
         );
         let bad_ca = TargetInput {
             url: "https://sonoivu.example.vn/api".into(),
@@ -395,8 +364,8 @@ mod push_tests {
             ..Default::default()
         };
         assert_eq!(
-            set_target(&hub, bad_ca).await.unwrap_err().code(),
-            Code::InvalidArgument
+            set_target(&hub, bad_ca).await.unwrap_err().kind(),
+            ErrorKind::Invalid
         );
         let ok = TargetInput {
             url: "https://sonoivu.example.vn/api/v1/reports".into(),

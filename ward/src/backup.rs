@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 use coso_proto::backup::{self, BackupError, Header, Record};
 use thiserror::Error;
 
-use crate::server::DB_DIR;
+use crate::DB_DIR;
 use crate::store::{Store, StoreError};
 
 /// The pseudo-tree that carries data-dir files (sled tree names never
@@ -187,7 +187,8 @@ fn write_all(data_dir: &Path, files: &[Record], db: &[Record]) -> Result<(), Hub
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::upstream::{TargetInput, settings::TOKEN_FILE, testutil};
+    use crate::testing as testutil;
+    use crate::upstream::{TargetInput, settings::TOKEN_FILE};
 
     #[tokio::test]
     async fn the_upstream_token_travels_with_the_backup() {

@@ -99,7 +99,7 @@ pub struct HubFile {
     pub storage: Storage,
     /// The web dashboard (`[web]`).
     #[serde(default)]
-    pub web: crate::web::WebSettings,
+    pub web: crate::web_settings::WebSettings,
 }
 
 fn default_grpc() -> SocketAddr {
@@ -123,7 +123,7 @@ impl HubFile {
             upstream: Upstream::default(),
             receive: Receive::default(),
             storage: Storage::default(),
-            web: crate::web::WebSettings::default(),
+            web: crate::web_settings::WebSettings::default(),
         }
     }
 

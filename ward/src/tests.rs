@@ -7,7 +7,7 @@ use coso_domain::{Change, Entry, ReportState, Section, Unit, UnitKind, UnitState
 
 use super::*;
 use crate::store::{Contact, Incoming};
-use crate::upstream::testutil;
+use crate::testing as testutil;
 
 async fn ward_with_submission(dir: &std::path::Path) -> (Ward, UnitCode, coso_domain::Period) {
     let hub = testutil::hub(dir, |_| {}).await;

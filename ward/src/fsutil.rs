@@ -144,17 +144,6 @@ impl OutputFile {
     }
 }
 
-impl From<WriteOutError> for crate::cli::CliError {
-    fn from(e: WriteOutError) -> Self {
-        use crate::input::InputError;
-        match e {
-            WriteOutError::Exists(p) => InputError::OutExists(p).into(),
-            WriteOutError::NotRegular(p) => InputError::OutNotRegular(p).into(),
-            WriteOutError::Io { path, source } => crate::cli::CliError::Io { path, source },
-        }
-    }
-}
-
 /// A new temporary file with a random name, made exclusively in `path`'s
 /// directory.
 fn empty_temp_beside(path: &Path) -> std::io::Result<tempfile::NamedTempFile> {

@@ -7,7 +7,6 @@ use std::collections::BTreeMap;
 use coso_domain::calendar::vietnam;
 use coso_domain::{Catalog, Lang, Period, Section};
 use thiserror::Error;
-use tonic::Code;
 
 use coso_report::{self as compile, CompileInput, Format, Status, StatusRow};
 
@@ -24,10 +23,10 @@ pub enum ReportingError {
 }
 
 impl ReportingError {
-    pub fn code(&self) -> Code {
+    pub fn kind(&self) -> crate::ErrorKind {
         match self {
             ReportingError::Compile(_) | ReportingError::Encode(_) | ReportingError::Task(_) => {
-                Code::Internal
+                crate::ErrorKind::Internal
             }
         }
     }

@@ -10,10 +10,16 @@ use std::sync::{Arc, RwLock};
 use coso_domain::calendar::AdHocPeriod;
 use coso_domain::config_file::LoadError;
 use coso_domain::{Calendar, Catalog, Period};
-use coso_proto::pb;
 use thiserror::Error;
 
 use crate::store::{DocKind, Store, StoreError, StoredDoc};
+
+/// A document as the hub serves it: its version and canonical JSON body.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Served {
+    pub version: u64,
+    pub body: Vec<u8>,
+}
 
 pub const CATALOG_FILE: &str = "catalog.toml";
 pub const CALENDAR_FILE: &str = "calendar.toml";
@@ -154,16 +160,22 @@ impl Documents {
         self.now().calendar_doc.version
     }
 
-    /// The catalog as a wire document.
-    pub fn catalog_doc(&self) -> pb::Document {
+    /// The catalog as served to agents.
+    pub fn catalog_doc(&self) -> Served {
         let d = self.now().catalog_doc;
-        coso_proto::convert::document(d.version, d.body)
+        Served {
+            version: d.version,
+            body: d.body,
+        }
     }
 
-    /// The calendar as a wire document.
-    pub fn calendar_doc(&self) -> pb::Document {
+    /// The calendar as served to agents.
+    pub fn calendar_doc(&self) -> Served {
         let d = self.now().calendar_doc;
-        coso_proto::convert::document(d.version, d.body)
+        Served {
+            version: d.version,
+            body: d.body,
+        }
     }
 
     /// Adds an ad-hoc period and bumps the calendar's version, durably.
@@ -218,6 +230,10 @@ pub fn write_builtin(data_dir: &Path) -> std::io::Result<()> {
 mod tests {
     use super::*;
 
+    fn wire(d: Served) -> coso_proto::pb::Document {
+        coso_proto::convert::document(d.version, d.body)
+    }
+
     #[tokio::test]
     async fn versions_grow_only_when_content_changes() {
         let dir = tempfile::tempdir().unwrap();
@@ -227,7 +243,7 @@ mod tests {
             let store = Store::open(&db).unwrap();
             let docs = Documents::load(dir.path(), &store).await.unwrap();
             assert!(docs.catalog_version() >= 1);
-            let cal = Calendar::try_from(&docs.calendar_doc()).unwrap();
+            let cal = Calendar::try_from(&wire(docs.calendar_doc())).unwrap();
             assert_eq!(cal.version, docs.calendar_version());
             (docs.catalog_version(), docs.calendar_version())
         };
@@ -245,7 +261,7 @@ mod tests {
         let p = docs.add_period(&store, adhoc.clone()).await.unwrap();
         assert_eq!(p.indicators, ["TT01"]);
         assert_eq!(docs.calendar_version(), v_cal + 1);
-        let served = Calendar::try_from(&docs.calendar_doc()).unwrap();
+        let served = Calendar::try_from(&wire(docs.calendar_doc())).unwrap();
         assert!(served.period(&adhoc.code).is_some());
         assert!(matches!(
             docs.add_period(&store, adhoc).await,

@@ -19,10 +19,10 @@ use serde_json::json;
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
-use super::payload::*;
-use crate::state::HubState;
-use crate::store::inbox::Received;
-use crate::store::outbox::Payload;
+use coso_report::city::Received;
+use coso_ward::state::HubState;
+use coso_ward::upstream::payload::*;
+use coso_ward::{Payload, Ward};
 
 /// Parts beyond this many are refused (a sender sends three).
 const MAX_PARTS: usize = 16;
@@ -262,7 +262,8 @@ async fn receive(
         )
     };
     // A retry of a stored delivery is answered before its body is read.
-    match hub.store.received(&m.key) {
+    let ward = Ward::new(hub.clone());
+    match ward.received(&m.key) {
         Ok(Some(r)) => return duplicate(&r),
         Ok(None) => {}
         Err(e) => {
@@ -291,7 +292,7 @@ async fn receive(
         received_at: coso_domain::clock::now(),
         bytes: payload.len() as u64,
     };
-    match hub.store.store_received(&r, &payload).await {
+    match ward.store_received(&r, &payload).await {
         Ok(true) => {
             tracing::info!(ward = %r.ward, period = %r.period, revision = r.revision, "report received");
             reply(
@@ -301,7 +302,7 @@ async fn receive(
             )
         }
         // Another copy of the same delivery won the race.
-        Ok(false) => match hub.store.received(&r.idempotency_key) {
+        Ok(false) => match ward.received(&r.idempotency_key) {
             Ok(Some(first)) => duplicate(&first),
             _ => duplicate(&r),
         },
@@ -377,7 +378,7 @@ mod tests {
     #[tokio::test]
     async fn stores_each_key_once_and_refuses_the_rest() {
         let dir = tempfile::tempdir().unwrap();
-        let hub = super::super::testutil::hub(dir.path(), |f| {
+        let hub = coso_ward::testing::hub(dir.path(), |f| {
             f.receive.wards = [
                 (
                     "Phường Gia Viên".to_string(),
@@ -425,7 +426,7 @@ mod tests {
         ]);
         let (s, _) = send(&router, request(TOKEN, &key, "2026-H1", huge)).await;
         assert_eq!(s, StatusCode::PAYLOAD_TOO_LARGE);
-        assert!(hub.store.received_all().unwrap().is_empty());
+        assert!(coso_ward::testing::received_all(&hub).is_empty());
 
         let (s, v) = send(&router, request(TOKEN, &key, "2026-H1", full())).await;
         assert_eq!(s, StatusCode::CREATED, "{v}");
@@ -434,11 +435,11 @@ mod tests {
         let (s, v) = send(&router, request(TOKEN, &key, "2026-H1", full())).await;
         assert_eq!(s, StatusCode::OK);
         assert_eq!(v["status"], "duplicate");
-        let got = hub.store.received_all().unwrap();
+        let got = coso_ward::testing::received_all(&hub);
         assert_eq!(got.len(), 1);
         assert_eq!(got[0].ward, "Phường Gia Viên");
         assert_eq!(got[0].idempotency_key, key);
-        let p = hub.store.received_payload(&key).unwrap().unwrap();
+        let p = coso_ward::testing::received_payload(&hub, &key).unwrap();
         assert_eq!((p.report_json, p.docx), (report(), b"PK docx".to_vec()));
     }
 
@@ -480,7 +481,7 @@ mod tests {
     #[tokio::test]
     async fn a_hub_without_tokens_receives_nothing() {
         let dir = tempfile::tempdir().unwrap();
-        let hub = super::super::testutil::hub(dir.path(), |_| {}).await;
+        let hub = coso_ward::testing::hub(dir.path(), |_| {}).await;
         let router = crate::http::router(hub);
         let (s, _) = send(&router, request(TOKEN, &"a".repeat(64), "2026-H1", full())).await;
         assert_eq!(s, StatusCode::FORBIDDEN);

@@ -1,0 +1,100 @@
+//! What the running hub shares between its services: the store, the served
+//! documents, the configuration and its own identity (address, fingerprint),
+//! and opening them from a data dir.
+
+use std::net::SocketAddr;
+use std::path::Path;
+
+use crate::DB_DIR;
+use crate::config::Config;
+use crate::documents::{DocumentError, Documents};
+use crate::store::{Hash32, Store, StoreError};
+
+/// A data dir's store and documents, opened (the store's lock is held) but
+/// not yet serving: `serve` opens this before it announces itself, so a
+/// second hub on the same data dir fails before it prints anything.
+pub struct Opened {
+    store: Store,
+    docs: Documents,
+}
+
+impl Opened {
+    pub async fn open(config: &Config) -> Result<Opened, OpenError> {
+        let store = Store::open_with_cache(
+            &config.data_dir.join(DB_DIR),
+            config.file.storage.cache_capacity_mb << 20,
+        )?;
+        let docs = Documents::load(&config.data_dir, &store).await?;
+        Ok(Opened { store, docs })
+    }
+}
+
+/// Why a data dir could not be opened.
+#[derive(Debug, thiserror::Error)]
+pub enum OpenError {
+    #[error("cannot open the database: {0}")]
+    Store(#[from] StoreError),
+    #[error("cannot load the catalog or calendar: {0}")]
+    Documents(#[from] DocumentError),
+}
+
+/// Records the admin token's hash in a new data dir (`init`).
+pub async fn set_admin_token(data_dir: &Path, hash: Hash32) -> Result<(), StoreError> {
+    let store = Store::open(&data_dir.join(DB_DIR))?;
+    store.set_admin_token_hash(hash).await
+}
+
+pub struct HubState {
+    pub(crate) store: Store,
+    pub docs: Documents,
+    pub config: Config,
+    /// SHA-256 of the server certificate.
+    pub fingerprint: [u8; 32],
+    /// The gRPC address actually bound.
+    pub grpc_addr: SocketAddr,
+}
+
+impl HubState {
+    /// The state of a serving hub over its opened data dir.
+    pub fn new(
+        opened: Opened,
+        config: Config,
+        fingerprint: [u8; 32],
+        grpc_addr: SocketAddr,
+    ) -> HubState {
+        HubState {
+            store: opened.store,
+            docs: opened.docs,
+            config,
+            fingerprint,
+            grpc_addr,
+        }
+    }
+
+    /// Flushes what the services wrote (at shutdown).
+    pub async fn flush(&self) -> Result<(), StoreError> {
+        self.store.flush().await
+    }
+
+    /// `HOST:PORT` for enrolment links: the configured public address, else
+    /// the bound address (a wildcard becomes loopback, so the link at least
+    /// works on this machine).
+    pub fn link_addr(&self) -> String {
+        match &self.config.file.public_addr {
+            Some(a) => a.clone(),
+            None => connectable(self.grpc_addr).to_string(),
+        }
+    }
+}
+
+/// The address a local client uses to reach a listener bound to `addr`.
+pub fn connectable(addr: SocketAddr) -> SocketAddr {
+    let mut a = addr;
+    if a.ip().is_unspecified() {
+        a.set_ip(match a {
+            SocketAddr::V4(_) => std::net::Ipv4Addr::LOCALHOST.into(),
+            SocketAddr::V6(_) => std::net::Ipv6Addr::LOCALHOST.into(),
+        });
+    }
+    a
+}

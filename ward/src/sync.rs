@@ -1,0 +1,343 @@
+//! The agents' sync as use cases: enrolment, Hello (with the divergence
+//! check and the outbound page), Push (size limits, admission, the atomic
+//! append), Log and Pull. The unit is always the one its credential belongs
+//! to, never one named in a request; the gRPC edge (`coso-hub`'s
+//! `sync_service`) only converts messages and picks status codes.
+//!
+//! Divergence: every Hello carries a point of the agent's log (its log-chain
+//! hash at a seq) and the agent's head; the hub compares them with its own
+//! chain and cursor and marks the unit diverged when they cannot be one log
+//! (see ARCHITECTURE.md, "The hub's cursor is the authority").
+
+use chrono::{DateTime, Utc};
+use coso_domain::{DomainError, Entry, Review, Unit, UnitCode};
+use thiserror::Error;
+
+use crate::auth::{self, AuthError, CodeCheck};
+use crate::documents::Served;
+use crate::input::InputError;
+use crate::store::{DivergeKind, Enrolment, Incoming, PushError, StoreError, UnitRecord};
+use crate::{Ward, admission};
+
+/// How many outbound entries a Hello or Pull returns at most.
+pub const PULL_PAGE: usize = 100;
+
+/// Why an enrolment was refused. Nothing changed on the hub.
+#[derive(Debug, Error)]
+pub enum EnrollRefusal {
+    #[error("the enrolment code is not valid for this unit, or was already used")]
+    Invalid,
+    #[error("the enrolment code has expired; ask the ward for a new link")]
+    Expired,
+    #[error("unit {0} has been revoked")]
+    Revoked(UnitCode),
+}
+
+/// Why a sync step was refused or failed. Nothing changed when it returns one
+/// (a divergence is recorded, and that is the change it reports).
+#[derive(Debug, Error)]
+pub enum SyncError {
+    #[error(transparent)]
+    Auth(#[from] AuthError),
+    #[error(transparent)]
+    Enroll(#[from] EnrollRefusal),
+    #[error(transparent)]
+    Push(PushError),
+    #[error("unit {unit} diverged ({kind:?})")]
+    Diverged { unit: UnitCode, kind: DivergeKind },
+    #[error("entry {index} of the batch (seq {seq}) is invalid: {error}")]
+    BadEntry {
+        index: usize,
+        seq: u64,
+        error: DomainError,
+    },
+    #[error("the batch has {count} entries; the hub accepts at most {max}")]
+    TooManyEntries { count: usize, max: u32 },
+    #[error("the batch has {bytes} bytes of payload; the hub accepts at most {max}")]
+    TooManyBytes { bytes: u64, max: u64 },
+    #[error(transparent)]
+    Input(#[from] InputError),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+impl From<PushError> for SyncError {
+    fn from(e: PushError) -> Self {
+        match e {
+            PushError::Diverged { unit, kind } => SyncError::Diverged { unit, kind },
+            e => SyncError::Push(e),
+        }
+    }
+}
+
+/// What a new enrolment hands the agent.
+pub struct Enrolled {
+    pub credential: String,
+    pub unit: Unit,
+    pub catalog: Served,
+    pub calendar: Served,
+    pub ward: String,
+}
+
+/// An agent's Hello: where its log is and what it has applied.
+pub struct Hello {
+    /// The agent's log chain at `claim_seq` (absent: no claim).
+    pub claim_chain: Option<[u8; 32]>,
+    pub claim_seq: u64,
+    pub agent_head: u64,
+    /// The agent found its log ends below the hub's cursor.
+    pub behind: bool,
+    pub pull_epoch: Vec<u8>,
+    pub pull_after: u64,
+    pub catalog_version: u64,
+    pub calendar_version: u64,
+}
+
+/// The hub's answer to a Hello.
+pub struct Welcome {
+    pub acked_seq: u64,
+    /// Newer documents than the agent holds.
+    pub catalog: Option<Served>,
+    pub calendar: Option<Served>,
+    pub pull: Vec<(u64, Review)>,
+    pub pull_head: u64,
+    pub max_batch_entries: u32,
+    pub max_batch_bytes: u64,
+    pub hub_time: DateTime<Utc>,
+    pub acked_chain: [u8; 32],
+    pub pull_epoch: Vec<u8>,
+}
+
+/// What a push did.
+pub struct Pushed {
+    pub acked_seq: u64,
+    pub applied: u32,
+}
+
+/// A page of outbound decisions.
+pub struct Pulled {
+    pub entries: Vec<(u64, Review)>,
+    pub pull_head: u64,
+}
+
+/// A page of the unit's log as the hub holds it.
+pub struct LogPage {
+    pub entries: Vec<Entry>,
+    pub acked_seq: u64,
+}
+
+/// The unit a credential speaks for, checked (see [`Ward::unit_of`]).
+pub struct Caller(UnitRecord);
+
+impl Caller {
+    pub fn unit(&self) -> &UnitCode {
+        &self.0.unit.code
+    }
+}
+
+/// A page size asked for by an agent: 0 is the default page, and no more than
+/// ten pages at once.
+fn page(limit: u32) -> usize {
+    match limit {
+        0 => PULL_PAGE,
+        n => (n as usize).min(PULL_PAGE * 10),
+    }
+}
+
+impl Ward {
+    /// The unit whose credential `token` is: registered, active, and the
+    /// secret matches. A revoked unit is told so.
+    pub fn unit_of(&self, token: &str) -> Result<Caller, SyncError> {
+        Ok(Caller(auth::unit_of(&self.hub.store, token)?))
+    }
+
+    /// Checks the batch's size before anything else is read of it: a single
+    /// entry may exceed the byte limit (the agent cannot split it, and the
+    /// message limit still bounds it).
+    pub fn check_batch_size(&self, count: usize, bytes: u64) -> Result<(), SyncError> {
+        let limits = self.hub.config.limits();
+        if count > limits.max_batch_entries as usize {
+            return Err(SyncError::TooManyEntries {
+                count,
+                max: limits.max_batch_entries,
+            });
+        }
+        if count > 1 && bytes > limits.max_batch_bytes {
+            return Err(SyncError::TooManyBytes {
+                bytes,
+                max: limits.max_batch_bytes,
+            });
+        }
+        Ok(())
+    }
+
+    fn pull_entries(
+        &self,
+        code: &UnitCode,
+        after: u64,
+        limit: usize,
+    ) -> Result<Vec<(u64, Review)>, SyncError> {
+        Ok(self.hub.store.outbound_after(code, after, limit)?)
+    }
+
+    /// Enrols a unit with its one-time code: a new credential, durable
+    /// before it is returned.
+    pub async fn enroll(&self, unit: &str, code: &str) -> Result<Enrolled, SyncError> {
+        let unit = crate::input::unit_code(unit)?;
+        let store = &self.hub.store;
+        // Unknown units get the same answer as wrong codes.
+        if store.unit(&unit)?.is_none() {
+            return Err(EnrollRefusal::Invalid.into());
+        }
+        let g = store.lock_unit(&unit).await;
+        let mut rec = store.unit(&unit)?.ok_or(EnrollRefusal::Invalid)?;
+        if rec.enrolment == Enrolment::Revoked {
+            return Err(EnrollRefusal::Revoked(unit).into());
+        }
+        let now = coso_domain::clock::now();
+        match auth::code_matches(&rec, code, now) {
+            CodeCheck::Ok => {}
+            CodeCheck::Expired => return Err(EnrollRefusal::Expired.into()),
+            CodeCheck::Wrong | CodeCheck::NoneOutstanding => {
+                return Err(EnrollRefusal::Invalid.into());
+            }
+        }
+        let (credential, hash) = auth::new_unit_credential(&unit);
+        rec.credential = Some(hash);
+        rec.code = None;
+        rec.enrolment = Enrolment::Active;
+        rec.enrolled_at = Some(now);
+        // Enrolling again after `unit reissue` is how a diverged unit
+        // recovers: from now on only this enrolment's credential syncs.
+        rec.diverged = None;
+        // Durable before the credential is shown: a lost reply costs a new
+        // link, never a credential the hub does not know.
+        store.put_unit(&g, &rec).await?;
+        tracing::info!(unit = %unit, "unit enrolled");
+        Ok(Enrolled {
+            credential,
+            unit: rec.unit,
+            catalog: self.hub.docs.catalog_doc(),
+            calendar: self.hub.docs.calendar_doc(),
+            ward: self.hub.config.file.ward.clone(),
+        })
+    }
+
+    /// A Hello: checks the agent's claim against the hub's chain (marking
+    /// the unit diverged when the two cannot be one log), notes the agent's
+    /// head and time, and answers with the cursor, newer documents and the
+    /// first page of decisions.
+    pub async fn hello(&self, caller: Caller, req: Hello) -> Result<Welcome, SyncError> {
+        let store = &self.hub.store;
+        let code = caller.0.unit.code;
+        // Under the unit's lock no push or review is between its write and
+        // its flush, so everything read here is durable.
+        let g = store.lock_unit(&code).await;
+        let mut rec = store.unit(&code)?.ok_or(AuthError::Invalid)?;
+        let now = coso_domain::clock::now();
+        if let Some(d) = &rec.diverged {
+            return Err(SyncError::Diverged {
+                unit: code,
+                kind: d.kind,
+            });
+        }
+        // The agent's claim: its chain at a seq the hub holds must be ours.
+        if let Some(theirs) = req.claim_chain
+            && req.claim_seq <= rec.acked_seq
+            && store.chain_at(&code, req.claim_seq)? != theirs
+        {
+            store
+                .mark_diverged(&g, DivergeKind::Forked, req.claim_seq, req.agent_head, now)
+                .await?;
+            return Err(SyncError::Diverged {
+                unit: code,
+                kind: DivergeKind::Forked,
+            });
+        }
+        // An agent that found its log ends below our cursor says so.
+        if req.behind && req.agent_head < rec.acked_seq {
+            store
+                .mark_diverged(&g, DivergeKind::Behind, req.agent_head, req.agent_head, now)
+                .await?;
+            return Err(SyncError::Diverged {
+                unit: code,
+                kind: DivergeKind::Behind,
+            });
+        }
+        rec.agent_head = req.agent_head;
+        rec.last_sync = Some(now);
+        store.touch_unit(&g, &rec)?;
+        let epoch = store.epoch();
+        // Outbound seqs compare only within one epoch: an agent from another
+        // (the hub was restored) reads the log again from the start.
+        let pull_after = if req.pull_epoch.as_slice() == epoch.as_slice() {
+            req.pull_after
+        } else {
+            0
+        };
+        let pull = self.pull_entries(&code, pull_after, PULL_PAGE)?;
+        let acked_chain = store.chain_at(&code, rec.acked_seq)?;
+        drop(g);
+        let docs = &self.hub.docs;
+        let limits = self.hub.config.limits();
+        Ok(Welcome {
+            acked_seq: rec.acked_seq,
+            catalog: (req.catalog_version < docs.catalog_version()).then(|| docs.catalog_doc()),
+            calendar: (req.calendar_version < docs.calendar_version()).then(|| docs.calendar_doc()),
+            pull,
+            pull_head: rec.outbound_head,
+            max_batch_entries: limits.max_batch_entries,
+            max_batch_bytes: limits.max_batch_bytes,
+            hub_time: coso_domain::clock::now(),
+            acked_chain,
+            pull_epoch: epoch.to_vec(),
+        })
+    }
+
+    /// A push: every new entry is admitted (or the whole batch refused),
+    /// then the batch and the new cursor are applied atomically and flushed
+    /// before this returns.
+    pub async fn push(&self, caller: Caller, batch: Vec<Incoming>) -> Result<Pushed, SyncError> {
+        let rec = caller.0;
+        admission::check(&self.hub, &rec, &batch)?;
+        let store = &self.hub.store;
+        let g = store.lock_unit(&rec.unit.code).await;
+        let out = store.push(&g, &batch, coso_domain::clock::now()).await?;
+        if out.applied > 0 {
+            tracing::info!(unit = %rec.unit.code, applied = out.applied, acked = out.acked_seq, "push");
+        }
+        Ok(Pushed {
+            acked_seq: out.acked_seq,
+            applied: out.applied,
+        })
+    }
+
+    /// A page of the unit's log as the hub holds it (for `recover`).
+    pub async fn log(&self, caller: Caller, after: u64, limit: u32) -> Result<LogPage, SyncError> {
+        let store = &self.hub.store;
+        let code = &caller.0.unit.code;
+        let _g = store.lock_unit(code).await;
+        let rec = store.unit(code)?.ok_or(AuthError::Invalid)?;
+        let entries = store
+            .entries(code, after, page(limit))?
+            .into_iter()
+            .filter(|e| e.seq <= rec.acked_seq)
+            .collect();
+        Ok(LogPage {
+            entries,
+            acked_seq: rec.acked_seq,
+        })
+    }
+
+    /// A page of the ward's decisions for the unit after `after`.
+    pub async fn pull(&self, caller: Caller, after: u64, limit: u32) -> Result<Pulled, SyncError> {
+        let store = &self.hub.store;
+        let code = &caller.0.unit.code;
+        let _g = store.lock_unit(code).await;
+        let rec = store.unit(code)?.ok_or(AuthError::Invalid)?;
+        Ok(Pulled {
+            entries: self.pull_entries(code, after, page(limit))?,
+            pull_head: rec.outbound_head,
+        })
+    }
+}
