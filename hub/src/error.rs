@@ -117,6 +117,14 @@ fn ward_code(e: &WardError) -> Code {
     }
 }
 
+/// How the wire names a kind of divergence.
+fn diverged_wire(kind: DivergeKind) -> coso_proto::meta::Diverged {
+    match kind {
+        DivergeKind::Forked => coso_proto::meta::Diverged::Forked,
+        DivergeKind::Behind => coso_proto::meta::Diverged::Behind,
+    }
+}
+
 /// The Vietnamese words for a diverged unit.
 fn diverged_vi(unit: &UnitCode, kind: DivergeKind) -> String {
     match kind {
@@ -238,7 +246,7 @@ impl ApiError {
                 vec![(meta::CORRUPT_SEQ, seq.to_string())]
             }
             ApiError::Diverged { kind, .. } | ApiError::Push(PushError::Diverged { kind, .. }) => {
-                vec![(meta::DIVERGED, kind.wire().as_str().to_string())]
+                vec![(meta::DIVERGED, diverged_wire(*kind).as_str().to_string())]
             }
             _ => Vec::new(),
         }

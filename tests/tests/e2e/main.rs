@@ -2,6 +2,7 @@
 mod adversarial;
 mod agent;
 mod agent_ui;
+mod architecture;
 mod dashboard;
 mod hub;
 mod integrity;

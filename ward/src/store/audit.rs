@@ -123,20 +123,32 @@ impl AuditHead {
 }
 
 impl Store {
+    /// The one way a record joins the audit chain: `event` is chained after
+    /// the head and written in `batch`, which is applied atomically with it,
+    /// so a change and its audit record land together or not at all. Not
+    /// flushed: the caller flushes before it answers.
+    pub(super) fn apply_audited(
+        &self,
+        mut batch: sled::Batch,
+        event: &AuditEvent<'_>,
+        now: chrono::DateTime<chrono::Utc>,
+    ) -> Result<AuditRecord, StoreError> {
+        let _w = self.write_gate();
+        let mut head = self.audit_head.lock().unwrap_or_else(|p| p.into_inner());
+        let record = head.next(event, now);
+        batch.insert(keys::audit(record.position), enc(&record));
+        self.tree.apply_batch(batch)?;
+        *head = AuditHead {
+            position: record.position,
+            hash: record.hash,
+        };
+        Ok(record)
+    }
+
     /// Appends one admin action to the audit trail, durably. The use cases
     /// call it after their change landed.
     pub async fn audit_admin(&self, event: AuditEvent<'_>) -> Result<AuditRecord, StoreError> {
-        let rec = {
-            let _w = self.write_gate();
-            let mut head = self.audit_head.lock().unwrap_or_else(|p| p.into_inner());
-            let rec = head.next(&event, coso_domain::clock::now());
-            self.tree.insert(keys::audit(rec.position), enc(&rec))?;
-            *head = AuditHead {
-                position: rec.position,
-                hash: rec.hash,
-            };
-            rec
-        };
+        let rec = self.apply_audited(sled::Batch::default(), &event, coso_domain::clock::now())?;
         self.flush().await?;
         Ok(rec)
     }
