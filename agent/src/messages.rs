@@ -1,8 +1,10 @@
-//! Wording for people: every error and label in Vietnamese (default) and English.
+//! Wording for people: every error, and every label or sentence more than
+//! one face shows (the CLI, the web app), in Vietnamese (default) and English.
+//! A state or sentence worded here is worded nowhere else.
 
 use chrono::{DateTime, Datelike, Utc};
-use coso_domain::calendar::vietnam;
-use coso_domain::{DomainError, Lang, Problem, ReportState};
+use coso_domain::calendar::{Period, vietnam};
+use coso_domain::{DomainError, Lang, Problem, ReportState, UnitKind};
 
 use crate::error::{AgentError, InputError, LineError, LineErrorKind};
 use crate::store::StoreError;
@@ -198,6 +200,75 @@ pub fn state_name(s: ReportState, lang: Lang) -> &'static str {
         }
         ReportState::Returned => lang.pick("bị phường trả lại", "returned by the ward"),
         ReportState::Accepted => lang.pick("đã được phường chấp nhận", "accepted by the ward"),
+    }
+}
+
+/// A report state in the fewest words that cannot be misread, for the web
+/// app's badges. A submission the hub does not hold yet is "Chờ gửi", one it
+/// holds "Đã gửi". Returns the state's code (for the page hook) and the words.
+pub fn state_label(state: ReportState, waiting: bool, lang: Lang) -> (&'static str, &'static str) {
+    let w = match (state, waiting) {
+        (ReportState::Draft, _) => lang.pick("Nháp", "Draft"),
+        (ReportState::Submitted, true) => lang.pick("Chờ gửi", "Waiting to be sent"),
+        (ReportState::Submitted, false) => lang.pick("Đã gửi", "Sent to the ward"),
+        (ReportState::Accepted, _) => lang.pick("Đã chấp nhận", "Accepted"),
+        (ReportState::Returned, _) => lang.pick("Bị trả lại", "Returned"),
+    };
+    (state.as_str(), w)
+}
+
+/// A unit kind's name: Vietnamese, or its code in English.
+pub fn kind_name(k: UnitKind, lang: Lang) -> String {
+    match lang {
+        Lang::Vi => k.name_vi().to_string(),
+        Lang::En => k.to_string(),
+    }
+}
+
+/// When something never happened yet (the last sync).
+pub fn never(lang: Lang) -> &'static str {
+    lang.pick("chưa lần nào", "never")
+}
+
+/// Said when no reporting period is open.
+pub fn no_open_period(lang: Lang) -> &'static str {
+    lang.pick(
+        "Không có kỳ báo cáo nào đang mở.",
+        "No reporting period is open.",
+    )
+}
+
+/// A deadline on its own line ("Hạn nộp: trước 00:00 ngày 05/6/2026 (giờ
+/// Việt Nam)") and the days left ("còn 12 ngày"), as the web app shows them.
+pub fn deadline_words(p: &Period, now: DateTime<Utc>, lang: Lang) -> (String, String) {
+    let day = day_vn(p.due_day());
+    let left = p.days_left(now);
+    let overdue = now >= p.due;
+    match lang {
+        Lang::Vi => (
+            format!("Hạn nộp: trước 00:00 ngày {day} (giờ Việt Nam)"),
+            if !overdue {
+                if left <= 1 {
+                    "hôm nay là ngày cuối".into()
+                } else {
+                    format!("còn {left} ngày")
+                }
+            } else {
+                format!("đã quá hạn {} ngày", (-left).max(0))
+            },
+        ),
+        Lang::En => (
+            format!("Due before 00:00 on {day}, Vietnam time"),
+            if !overdue {
+                if left <= 1 {
+                    "today is the last day".into()
+                } else {
+                    format!("{left} days left")
+                }
+            } else {
+                format!("overdue by {} day(s)", (-left).max(0))
+            },
+        ),
     }
 }
 
