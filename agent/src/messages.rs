@@ -238,37 +238,56 @@ pub fn no_open_period(lang: Lang) -> &'static str {
     )
 }
 
-/// A deadline on its own line ("Hạn nộp: trước 00:00 ngày 05/6/2026 (giờ
-/// Việt Nam)") and the days left ("còn 12 ngày"), as the web app shows them.
-pub fn deadline_words(p: &Period, now: DateTime<Utc>, lang: Lang) -> (String, String) {
-    let day = day_vn(p.due_day());
+/// The time left before a period's deadline: "còn 12 ngày", "hôm nay là
+/// ngày cuối", "đã quá hạn 3 ngày".
+pub fn time_left(p: &Period, now: DateTime<Utc>, lang: Lang) -> String {
     let left = p.days_left(now);
     let overdue = now >= p.due;
+    match (overdue, lang) {
+        (false, _) if left <= 1 => lang
+            .pick("hôm nay là ngày cuối", "today is the last day")
+            .into(),
+        (false, Lang::Vi) => format!("còn {left} ngày"),
+        (false, Lang::En) => format!("{left} days left"),
+        (true, Lang::Vi) => format!("đã quá hạn {} ngày", (-left).max(0)),
+        (true, Lang::En) => format!("overdue by {} day(s)", (-left).max(0)),
+    }
+}
+
+/// A deadline on its own line ("Hạn nộp: trước 00:00 ngày 05/6/2026 (giờ
+/// Việt Nam)") and the time left ([`time_left`]), as the web app shows them.
+pub fn deadline_words(p: &Period, now: DateTime<Utc>, lang: Lang) -> (String, String) {
+    let day = day_vn(p.due_day());
+    let line = match lang {
+        Lang::Vi => format!("Hạn nộp: trước 00:00 ngày {day} (giờ Việt Nam)"),
+        Lang::En => format!("Due before 00:00 on {day}, Vietnam time"),
+    };
+    (line, time_left(p, now, lang))
+}
+
+/// The deadline in the report's text: "hạn nộp: trước 00:00 ngày 05/6/2026
+/// (còn 3 ngày)". On the deadline day itself, once it has passed, the
+/// Vietnamese says since when rather than "0 days".
+pub fn deadline_sentence(p: &Period, now: DateTime<Utc>, lang: Lang) -> String {
+    let day = day_vn(p.due_day());
+    let rest = if lang == Lang::Vi && now >= p.due && p.days_left(now) == 0 {
+        "đã quá hạn từ 00:00 hôm nay".to_string()
+    } else {
+        time_left(p, now, lang)
+    };
     match lang {
-        Lang::Vi => (
-            format!("Hạn nộp: trước 00:00 ngày {day} (giờ Việt Nam)"),
-            if !overdue {
-                if left <= 1 {
-                    "hôm nay là ngày cuối".into()
-                } else {
-                    format!("còn {left} ngày")
-                }
-            } else {
-                format!("đã quá hạn {} ngày", (-left).max(0))
-            },
-        ),
-        Lang::En => (
-            format!("Due before 00:00 on {day}, Vietnam time"),
-            if !overdue {
-                if left <= 1 {
-                    "today is the last day".into()
-                } else {
-                    format!("{left} days left")
-                }
-            } else {
-                format!("overdue by {} day(s)", (-left).max(0))
-            },
-        ),
+        Lang::Vi => format!("hạn nộp: trước 00:00 ngày {day} ({rest})"),
+        Lang::En => format!("due: before 00:00 on {day}, Vietnam time ({rest})"),
+    }
+}
+
+/// A period's deadline in `status`'s list: "trước 00:00 ngày 05/6/2026 (còn
+/// 12 ngày)".
+pub fn due_in_list(p: &Period, now: DateTime<Utc>, lang: Lang) -> String {
+    let (day, left) = (day_vn(p.due_day()), p.days_left(now));
+    match lang {
+        Lang::Vi => format!("trước 00:00 ngày {day} (còn {left} ngày)"),
+        Lang::En => format!("before 00:00 on {day} ({left} days left)"),
     }
 }
 

@@ -15,7 +15,7 @@ use serde_json::json;
 
 use super::{Ctx, find_period};
 use crate::error::{AgentError, InputError};
-use crate::messages::{day_vn, state_name, time_vn};
+use crate::messages::{day_vn, deadline_sentence, state_name, time_vn};
 use crate::output::{Render, Table, json_text, not_reported, value_text};
 
 /// Where an indicator's value comes from.
@@ -152,36 +152,7 @@ impl ReportView {
 
     /// "hạn nộp: trước 00:00 ngày 05/6/2026 (còn 3 ngày)".
     pub fn deadline_text(&self, lang: Lang) -> String {
-        let day = day_vn(self.period.due_day());
-        let left = self.period.days_left(self.now);
-        match lang {
-            Lang::Vi => {
-                let rest = if !self.overdue() {
-                    if left <= 1 {
-                        "hôm nay là ngày cuối".to_string()
-                    } else {
-                        format!("còn {left} ngày")
-                    }
-                } else if left == 0 {
-                    "đã quá hạn từ 00:00 hôm nay".to_string()
-                } else {
-                    format!("đã quá hạn {} ngày", -left)
-                };
-                format!("hạn nộp: trước 00:00 ngày {day} ({rest})")
-            }
-            Lang::En => {
-                let rest = if !self.overdue() {
-                    if left <= 1 {
-                        "today is the last day".to_string()
-                    } else {
-                        format!("{left} days left")
-                    }
-                } else {
-                    format!("overdue by {} day(s)", (-left).max(0))
-                };
-                format!("due: before 00:00 on {day}, Vietnam time ({rest})")
-            }
-        }
+        deadline_sentence(&self.period, self.now, lang)
     }
 
     fn problems_json(&self, lang: Lang) -> Vec<serde_json::Value> {

@@ -12,7 +12,7 @@ use serde_json::json;
 
 use super::Ctx;
 use crate::error::AgentError;
-use crate::messages::{day_vn, kind_name, never, no_open_period, state_name, time_vn};
+use crate::messages::{due_in_list, kind_name, never, no_open_period, state_name, time_vn};
 use crate::output::{Render, json_text};
 use crate::query::StatusView;
 
@@ -164,11 +164,7 @@ impl Render for Status {
             state.activities.len()
         );
         let describe = |p: &Period| {
-            let left = p.days_left(now);
-            let when = match lang {
-                Lang::Vi => format!("trước 00:00 ngày {} (còn {left} ngày)", day_vn(p.due_day())),
-                Lang::En => format!("before 00:00 on {} ({left} days left)", day_vn(p.due_day())),
-            };
+            let when = due_in_list(p, now, lang);
             format!(
                 "  {}  {}: {when}; {}",
                 p.code,

@@ -10,7 +10,7 @@ use axum::response::{Html, IntoResponse, Response};
 use coso_domain::Lang;
 
 /// A message shown once on the next page (after a POST and its redirect).
-/// The sessions in [`super::security`] keep it until then.
+/// The session keeps it until then.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Flash {
     pub ok: bool,
