@@ -8,6 +8,8 @@ pub mod commands;
 pub mod error;
 pub mod messages;
 pub mod output;
+pub mod query;
+mod run;
 pub mod store;
 pub mod sync;
 pub mod ui;
@@ -19,6 +21,7 @@ use std::time::Duration;
 use coso_domain::Lang;
 
 pub use error::{AgentError, InputError};
+pub use run::DEFAULT_LOCK_WAIT;
 
 /// Everything a run needs, built from the command line by the binary.
 #[derive(Debug)]
@@ -58,7 +61,7 @@ pub async fn run(config: Config) -> Result<(), AgentError> {
 
 /// Runs one command, writing its output to `out`.
 pub async fn run_to(config: Config, out: &mut (dyn Write + Send + Sync)) -> Result<(), AgentError> {
-    let r = commands::dispatch(config, out).await;
+    let r = run::dispatch(config, out).await;
     out.flush()?;
     r
 }

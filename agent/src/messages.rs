@@ -1,8 +1,10 @@
-//! Wording for people: every error and label in Vietnamese (default) and English.
+//! Wording for people: every error, and every label or sentence more than
+//! one face shows (the CLI, the web app), in Vietnamese (default) and English.
+//! A state or sentence worded here is worded nowhere else.
 
 use chrono::{DateTime, Datelike, Utc};
-use coso_domain::calendar::vietnam;
-use coso_domain::{DomainError, Lang, Problem, ReportState};
+use coso_domain::calendar::{Period, vietnam};
+use coso_domain::{DomainError, Lang, Problem, ReportState, UnitKind};
 
 use crate::error::{AgentError, InputError, LineError, LineErrorKind};
 use crate::store::StoreError;
@@ -198,6 +200,94 @@ pub fn state_name(s: ReportState, lang: Lang) -> &'static str {
         }
         ReportState::Returned => lang.pick("bị phường trả lại", "returned by the ward"),
         ReportState::Accepted => lang.pick("đã được phường chấp nhận", "accepted by the ward"),
+    }
+}
+
+/// A report state in the fewest words that cannot be misread, for the web
+/// app's badges. A submission the hub does not hold yet is "Chờ gửi", one it
+/// holds "Đã gửi". Returns the state's code (for the page hook) and the words.
+pub fn state_label(state: ReportState, waiting: bool, lang: Lang) -> (&'static str, &'static str) {
+    let w = match (state, waiting) {
+        (ReportState::Draft, _) => lang.pick("Nháp", "Draft"),
+        (ReportState::Submitted, true) => lang.pick("Chờ gửi", "Waiting to be sent"),
+        (ReportState::Submitted, false) => lang.pick("Đã gửi", "Sent to the ward"),
+        (ReportState::Accepted, _) => lang.pick("Đã chấp nhận", "Accepted"),
+        (ReportState::Returned, _) => lang.pick("Bị trả lại", "Returned"),
+    };
+    (state.as_str(), w)
+}
+
+/// A unit kind's name: Vietnamese, or its code in English.
+pub fn kind_name(k: UnitKind, lang: Lang) -> String {
+    match lang {
+        Lang::Vi => k.name_vi().to_string(),
+        Lang::En => k.to_string(),
+    }
+}
+
+/// When something never happened yet (the last sync).
+pub fn never(lang: Lang) -> &'static str {
+    lang.pick("chưa lần nào", "never")
+}
+
+/// Said when no reporting period is open.
+pub fn no_open_period(lang: Lang) -> &'static str {
+    lang.pick(
+        "Không có kỳ báo cáo nào đang mở.",
+        "No reporting period is open.",
+    )
+}
+
+/// The time left before a period's deadline: "còn 12 ngày", "hôm nay là
+/// ngày cuối", "đã quá hạn 3 ngày".
+pub fn time_left(p: &Period, now: DateTime<Utc>, lang: Lang) -> String {
+    let left = p.days_left(now);
+    let overdue = now >= p.due;
+    match (overdue, lang) {
+        (false, _) if left <= 1 => lang
+            .pick("hôm nay là ngày cuối", "today is the last day")
+            .into(),
+        (false, Lang::Vi) => format!("còn {left} ngày"),
+        (false, Lang::En) => format!("{left} days left"),
+        (true, Lang::Vi) => format!("đã quá hạn {} ngày", (-left).max(0)),
+        (true, Lang::En) => format!("overdue by {} day(s)", (-left).max(0)),
+    }
+}
+
+/// A deadline on its own line ("Hạn nộp: trước 00:00 ngày 05/6/2026 (giờ
+/// Việt Nam)") and the time left ([`time_left`]), as the web app shows them.
+pub fn deadline_words(p: &Period, now: DateTime<Utc>, lang: Lang) -> (String, String) {
+    let day = day_vn(p.due_day());
+    let line = match lang {
+        Lang::Vi => format!("Hạn nộp: trước 00:00 ngày {day} (giờ Việt Nam)"),
+        Lang::En => format!("Due before 00:00 on {day}, Vietnam time"),
+    };
+    (line, time_left(p, now, lang))
+}
+
+/// The deadline in the report's text: "hạn nộp: trước 00:00 ngày 05/6/2026
+/// (còn 3 ngày)". On the deadline day itself, once it has passed, the
+/// Vietnamese says since when rather than "0 days".
+pub fn deadline_sentence(p: &Period, now: DateTime<Utc>, lang: Lang) -> String {
+    let day = day_vn(p.due_day());
+    let rest = if lang == Lang::Vi && now >= p.due && p.days_left(now) == 0 {
+        "đã quá hạn từ 00:00 hôm nay".to_string()
+    } else {
+        time_left(p, now, lang)
+    };
+    match lang {
+        Lang::Vi => format!("hạn nộp: trước 00:00 ngày {day} ({rest})"),
+        Lang::En => format!("due: before 00:00 on {day}, Vietnam time ({rest})"),
+    }
+}
+
+/// A period's deadline in `status`'s list: "trước 00:00 ngày 05/6/2026 (còn
+/// 12 ngày)".
+pub fn due_in_list(p: &Period, now: DateTime<Utc>, lang: Lang) -> String {
+    let (day, left) = (day_vn(p.due_day()), p.days_left(now));
+    match lang {
+        Lang::Vi => format!("trước 00:00 ngày {day} (còn {left} ngày)"),
+        Lang::En => format!("before 00:00 on {day} ({left} days left)"),
     }
 }
 

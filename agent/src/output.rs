@@ -1,5 +1,6 @@
 //! Rendering for people (aligned plain-text tables, Vietnamese numbers) and
-//! for scripts (one JSON document).
+//! for scripts (one JSON document), and [`Render`]: how every command's typed
+//! outcome becomes text, so the CLI and the web app say the same words.
 
 use std::io::Write;
 
@@ -84,10 +85,37 @@ pub fn not_reported(lang: Lang) -> &'static str {
     lang.pick("chưa báo cáo", "not reported")
 }
 
-/// Writes one JSON document and a newline.
-pub fn write_json(out: &mut dyn Write, v: &serde_json::Value) -> std::io::Result<()> {
-    let text = serde_json::to_string_pretty(v).expect("JSON values serialise");
-    writeln!(out, "{text}")
+/// What a command did, as the faces show it. The command returns the
+/// outcome; the CLI prints [`Render::text`] (or [`Render::json`] with
+/// `--json`), and the web app shows the same text as its one-time message.
+pub trait Render {
+    /// The sentences for people, one per line, without a final newline.
+    fn text(&self, lang: Lang) -> String;
+
+    /// The one JSON document `--json` prints, for commands that have one;
+    /// the others print their text whatever the flag says.
+    fn json(&self, _lang: Lang) -> Option<String> {
+        None
+    }
+}
+
+/// Prints an outcome as the CLI does: its JSON document when `json` is asked
+/// and the command has one, else its text; then a newline.
+pub fn write_outcome(
+    out: &mut dyn Write,
+    outcome: &dyn Render,
+    lang: Lang,
+    json: bool,
+) -> std::io::Result<()> {
+    match json.then(|| outcome.json(lang)).flatten() {
+        Some(doc) => writeln!(out, "{doc}"),
+        None => writeln!(out, "{}", outcome.text(lang)),
+    }
+}
+
+/// One JSON document as `--json` prints it (indented).
+pub fn json_text(v: &serde_json::Value) -> String {
+    serde_json::to_string_pretty(v).expect("JSON values serialise")
 }
 
 #[cfg(test)]

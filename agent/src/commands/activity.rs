@@ -1,16 +1,17 @@
-//! `activity add|list|edit|remove`: the unit's activities, each a change in the log.
+//! `activity add|list|edit|remove`: the unit's activities, each a change in
+//! the log, and what each did (its outcome, worded for both faces).
 
 use chrono::NaiveDate;
-use coso_domain::calendar::{Period, parse_date};
+use coso_domain::calendar::{Calendar, Period, parse_date};
 use coso_domain::change::ActivityRemove;
 use coso_domain::text::normalize;
-use coso_domain::{Activity, ActivityId, Change, Form, Lang};
+use coso_domain::{Activity, ActivityId, Change, Form, Lang, UnitState};
 use serde_json::json;
 
 use super::{Ctx, find_period, frozen_periods_for};
 use crate::cli::{ActivityAddArgs, ActivityEditArgs};
 use crate::error::{AgentError, InputError};
-use crate::output::{Table, write_json};
+use crate::output::{Render, Table, json_text};
 
 pub(super) fn date_arg(raw: &str) -> Result<NaiveDate, InputError> {
     parse_date(raw).map_err(|source| InputError::Invalid {
@@ -67,42 +68,148 @@ pub(super) fn check(a: &Activity) -> Result<(), InputError> {
     })
 }
 
-/// Tells the officer that frozen reports do not change, and where the
-/// activity still counts.
-pub(super) fn frozen_notice(
-    ctx: &mut Ctx<'_>,
-    frozen: &[Period],
-    all: &[Period],
-) -> Result<(), AgentError> {
-    if frozen.is_empty() {
-        return Ok(());
-    }
-    let frozen_codes: Vec<String> = frozen.iter().map(|p| p.code.to_string()).collect();
-    let later: Vec<String> = all
-        .iter()
-        .filter(|p| !frozen.iter().any(|f| f.code == p.code))
-        .map(|p| p.code.to_string())
-        .collect();
-    let (vi_later, en_later) = if later.is_empty() {
-        (String::new(), String::new())
-    } else {
-        (
-            format!(" Hoạt động vẫn được tính vào kỳ sau: {}.", later.join(", ")),
-            format!(" It still counts toward: {}.", later.join(", ")),
-        )
-    };
-    let vi = format!(
-        "Lưu ý: báo cáo kỳ {} đã nộp nên không thay đổi theo thay đổi này.{vi_later}",
-        frozen_codes.join(", ")
-    );
-    let en = format!(
-        "Note: the report for {} is already submitted and does not change.{en_later}",
-        frozen_codes.join(", ")
-    );
-    ctx.say(&vi, &en)
+/// The submitted reports a change did not alter, and the periods the
+/// activity still counts toward; empty when no report was frozen.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct FrozenNotice {
+    pub frozen: Vec<String>,
+    pub later: Vec<String>,
 }
 
-pub(crate) async fn add(ctx: &mut Ctx<'_>, a: &ActivityAddArgs) -> Result<(), AgentError> {
+impl FrozenNotice {
+    pub(super) fn new(frozen: &[Period], all: &[Period]) -> FrozenNotice {
+        if frozen.is_empty() {
+            return FrozenNotice::default();
+        }
+        FrozenNotice {
+            frozen: frozen.iter().map(|p| p.code.to_string()).collect(),
+            later: all
+                .iter()
+                .filter(|p| !frozen.iter().any(|f| f.code == p.code))
+                .map(|p| p.code.to_string())
+                .collect(),
+        }
+    }
+
+    /// Tells the officer that frozen reports do not change, and where the
+    /// activity still counts; `None` when no report was frozen.
+    pub fn text(&self, lang: Lang) -> Option<String> {
+        if self.frozen.is_empty() {
+            return None;
+        }
+        let frozen = self.frozen.join(", ");
+        let later = self.later.join(", ");
+        Some(match lang {
+            Lang::Vi => {
+                let later = if self.later.is_empty() {
+                    String::new()
+                } else {
+                    format!(" Hoạt động vẫn được tính vào kỳ sau: {later}.")
+                };
+                format!(
+                    "Lưu ý: báo cáo kỳ {frozen} đã nộp nên không thay đổi theo thay đổi này.{later}"
+                )
+            }
+            Lang::En => {
+                let later = if self.later.is_empty() {
+                    String::new()
+                } else {
+                    format!(" It still counts toward: {later}.")
+                };
+                format!(
+                    "Note: the report for {frozen} is already submitted and does not change.{later}"
+                )
+            }
+        })
+    }
+
+    /// The notice (if any) as the first line before `rest`.
+    pub(super) fn before(&self, lang: Lang, rest: String) -> String {
+        match self.text(lang) {
+            Some(n) => format!("{n}\n{rest}"),
+            None => rest,
+        }
+    }
+}
+
+/// What `activity add` recorded.
+#[derive(Debug, Clone)]
+pub struct ActivityAdded {
+    pub id: ActivityId,
+    /// The periods it counts toward.
+    pub periods: Vec<String>,
+    pub notice: FrozenNotice,
+}
+
+impl Render for ActivityAdded {
+    /// The id is the last line, for scripts.
+    fn text(&self, lang: Lang) -> String {
+        let codes = if self.periods.is_empty() {
+            lang.pick("(không kỳ nào)", "(none)").to_string()
+        } else {
+            self.periods.join(", ")
+        };
+        let said = match lang {
+            Lang::Vi => format!("Đã ghi hoạt động, tính vào kỳ: {codes}. Mã hoạt động:"),
+            Lang::En => format!("Activity recorded, counting toward: {codes}. Its id:"),
+        };
+        self.notice.before(lang, format!("{said}\n{}", self.id))
+    }
+}
+
+/// What `activity edit` did.
+#[derive(Debug, Clone)]
+pub enum ActivityEdited {
+    /// The edit changed nothing, so nothing was written.
+    Unchanged { id: ActivityId },
+    Updated {
+        id: ActivityId,
+        notice: FrozenNotice,
+    },
+}
+
+impl Render for ActivityEdited {
+    fn text(&self, lang: Lang) -> String {
+        match self {
+            ActivityEdited::Unchanged { id } => match lang {
+                Lang::Vi => format!("Hoạt động {id} không có gì thay đổi; không ghi gì."),
+                Lang::En => format!("Activity {id} is unchanged; nothing written."),
+            },
+            ActivityEdited::Updated { id, notice } => notice.before(
+                lang,
+                match lang {
+                    Lang::Vi => format!("Đã sửa hoạt động {id}."),
+                    Lang::En => format!("Activity {id} updated."),
+                },
+            ),
+        }
+    }
+}
+
+/// What `activity remove` removed.
+#[derive(Debug, Clone)]
+pub struct ActivityRemoved {
+    pub id: ActivityId,
+    pub title: String,
+    pub notice: FrozenNotice,
+}
+
+impl Render for ActivityRemoved {
+    fn text(&self, lang: Lang) -> String {
+        let (id, title) = (&self.id, &self.title);
+        self.notice.before(
+            lang,
+            match lang {
+                Lang::Vi => {
+                    format!("Đã xóa hoạt động {id} ({title}). Mã này sẽ không được dùng lại.")
+                }
+                Lang::En => format!("Activity {id} ({title}) removed. Its id is never reused."),
+            },
+        )
+    }
+}
+
+pub(crate) async fn add(ctx: &Ctx<'_>, a: &ActivityAddArgs) -> Result<ActivityAdded, AgentError> {
     ctx.identity()?;
     let date = date_arg(&a.date)?;
     let form = form_arg(&a.form)?;
@@ -126,21 +233,17 @@ pub(crate) async fn add(ctx: &mut Ctx<'_>, a: &ActivityAddArgs) -> Result<(), Ag
     let periods = calendar.periods_for_date(date);
     ctx.record(&Change::ActivityUpsert(activity.clone()), Some(counter))
         .await?;
-    frozen_notice(ctx, &frozen, &periods)?;
-    let codes: Vec<String> = periods.iter().map(|p| p.code.to_string()).collect();
-    let codes = if codes.is_empty() {
-        ctx.lang.pick("(không kỳ nào)", "(none)").to_string()
-    } else {
-        codes.join(", ")
-    };
-    let vi = format!("Đã ghi hoạt động, tính vào kỳ: {codes}. Mã hoạt động:");
-    let en = format!("Activity recorded, counting toward: {codes}. Its id:");
-    ctx.say(&vi, &en)?;
-    writeln!(ctx.out, "{}", activity.id)?;
-    Ok(())
+    Ok(ActivityAdded {
+        id: activity.id,
+        notice: FrozenNotice::new(&frozen, &periods),
+        periods: periods.iter().map(|p| p.code.to_string()).collect(),
+    })
 }
 
-pub(crate) async fn edit(ctx: &mut Ctx<'_>, a: &ActivityEditArgs) -> Result<(), AgentError> {
+pub(crate) async fn edit(
+    ctx: &Ctx<'_>,
+    a: &ActivityEditArgs,
+) -> Result<ActivityEdited, AgentError> {
     ctx.identity()?;
     let id = id_arg(&a.id)?;
     if a.date.is_none()
@@ -175,10 +278,7 @@ pub(crate) async fn edit(ctx: &mut Ctx<'_>, a: &ActivityEditArgs) -> Result<(), 
     }
     check(&new)?;
     if new == old {
-        return ctx.say(
-            &format!("Hoạt động {id} không có gì thay đổi; không ghi gì."),
-            &format!("Activity {id} is unchanged; nothing written."),
-        );
+        return Ok(ActivityEdited::Unchanged { id });
     }
     let calendar = ctx.calendar()?;
     let mut frozen = frozen_periods_for(&state, &calendar, old.date);
@@ -189,14 +289,13 @@ pub(crate) async fn edit(ctx: &mut Ctx<'_>, a: &ActivityEditArgs) -> Result<(), 
     }
     let periods = calendar.periods_for_date(new.date);
     ctx.record(&Change::ActivityUpsert(new), None).await?;
-    frozen_notice(ctx, &frozen, &periods)?;
-    ctx.say(
-        &format!("Đã sửa hoạt động {id}."),
-        &format!("Activity {id} updated."),
-    )
+    Ok(ActivityEdited::Updated {
+        id,
+        notice: FrozenNotice::new(&frozen, &periods),
+    })
 }
 
-pub(crate) async fn remove(ctx: &mut Ctx<'_>, raw: &str) -> Result<(), AgentError> {
+pub(crate) async fn remove(ctx: &Ctx<'_>, raw: &str) -> Result<ActivityRemoved, AgentError> {
     ctx.identity()?;
     let id = id_arg(raw)?;
     let state = ctx.state()?;
@@ -213,40 +312,103 @@ pub(crate) async fn remove(ctx: &mut Ctx<'_>, raw: &str) -> Result<(), AgentErro
         None,
     )
     .await?;
-    frozen_notice(ctx, &frozen, &periods)?;
-    ctx.say(
-        &format!(
-            "Đã xóa hoạt động {id} ({}). Mã này sẽ không được dùng lại.",
-            old.title
-        ),
-        &format!(
-            "Activity {id} ({}) removed. Its id is never reused.",
-            old.title
-        ),
-    )
+    Ok(ActivityRemoved {
+        id,
+        title: old.title,
+        notice: FrozenNotice::new(&frozen, &periods),
+    })
 }
 
-pub(crate) fn list(ctx: &mut Ctx<'_>, period: Option<&str>) -> Result<(), AgentError> {
-    let state = ctx.state()?;
-    let calendar = ctx.calendar()?;
-    let period = period.map(|p| find_period(&calendar, p)).transpose()?;
-    let activities: Vec<&Activity> = match &period {
-        Some(p) => state.activities_in(p),
-        None => {
-            let mut v: Vec<&Activity> = state.activities.values().collect();
-            v.sort_by(|a, b| (a.date, &a.id).cmp(&(b.date, &b.id)));
-            v
-        }
-    };
-    if ctx.json {
-        let items: Vec<serde_json::Value> = activities
-            .iter()
+/// The activities `activity list` shows: of one period, or all of them, by
+/// date; each with the periods it counts toward.
+#[derive(Debug, Clone)]
+pub struct ActivityList {
+    pub period: Option<Period>,
+    pub activities: Vec<(Activity, Vec<String>)>,
+}
+
+impl ActivityList {
+    /// The activities of `period` (all of them if `None`), by date.
+    pub fn of(state: &UnitState, calendar: &Calendar, period: Option<Period>) -> ActivityList {
+        let activities: Vec<&Activity> = match &period {
+            Some(p) => state.activities_in(p),
+            None => {
+                let mut v: Vec<&Activity> = state.activities.values().collect();
+                v.sort_by(|a, b| (a.date, &a.id).cmp(&(b.date, &b.id)));
+                v
+            }
+        };
+        let activities = activities
+            .into_iter()
             .map(|a| {
-                let periods: Vec<String> = calendar
+                let periods = calendar
                     .periods_for_date(a.date)
                     .iter()
                     .map(|p| p.code.to_string())
                     .collect();
+                (a.clone(), periods)
+            })
+            .collect();
+        ActivityList { period, activities }
+    }
+
+    /// The participants of every listed activity.
+    pub fn participants(&self) -> u64 {
+        self.activities
+            .iter()
+            .filter_map(|(a, _)| a.participants)
+            .map(u64::from)
+            .sum()
+    }
+
+    /// "12 hoạt động trong kỳ 2026-H1, 340 lượt người tham gia."
+    pub fn summary(&self, lang: Lang) -> String {
+        let n = self.activities.len();
+        let total = self.participants();
+        let scope = match (&self.period, lang) {
+            (Some(p), Lang::Vi) => format!(" trong kỳ {}", p.code),
+            (Some(p), Lang::En) => format!(" in {}", p.code),
+            (None, _) => String::new(),
+        };
+        match lang {
+            Lang::Vi => format!("{n} hoạt động{scope}, {total} lượt người tham gia."),
+            Lang::En => format!("{n} activities{scope}, {total} participants."),
+        }
+    }
+}
+
+impl Render for ActivityList {
+    fn text(&self, lang: Lang) -> String {
+        if self.activities.is_empty() {
+            return lang
+                .pick(
+                    "Chưa có hoạt động nào. Thêm bằng `coso-agent activity add`.",
+                    "No activities yet. Add one with `coso-agent activity add`.",
+                )
+                .to_string();
+        }
+        let mut t = Table::new(match lang {
+            Lang::Vi => ["Mã", "Ngày", "Hình thức", "Số người", "Tên hoạt động"],
+            Lang::En => ["Id", "Date", "Form", "People", "Title"],
+        });
+        for (a, _) in &self.activities {
+            let people = a.participants.map(|p| p.to_string()).unwrap_or("–".into());
+            t.row([
+                a.id.to_string(),
+                a.date.to_string(),
+                form_name(a.form, lang).to_string(),
+                people,
+                a.title.clone(),
+            ]);
+        }
+        format!("{}\n{}", t.render(""), self.summary(lang))
+    }
+
+    fn json(&self, _lang: Lang) -> Option<String> {
+        let items: Vec<serde_json::Value> = self
+            .activities
+            .iter()
+            .map(|(a, periods)| {
                 json!({
                     "id": a.id,
                     "date": a.date,
@@ -259,60 +421,28 @@ pub(crate) fn list(ctx: &mut Ctx<'_>, period: Option<&str>) -> Result<(), AgentE
             })
             .collect();
         let doc = json!({
-            "period": period.as_ref().map(|p| p.code.to_string()),
+            "period": self.period.as_ref().map(|p| p.code.to_string()),
             "count": items.len(),
-            "participants": activities.iter().filter_map(|a| a.participants).map(u64::from).sum::<u64>(),
+            "participants": self.participants(),
             "activities": items,
         });
-        write_json(ctx.out, &doc)?;
-        return Ok(());
+        Some(json_text(&doc))
     }
-    let lang = ctx.lang;
-    if activities.is_empty() {
-        return ctx.say(
-            "Chưa có hoạt động nào. Thêm bằng `coso-agent activity add`.",
-            "No activities yet. Add one with `coso-agent activity add`.",
-        );
+}
+
+/// A form's name for people: Vietnamese, or its code in English.
+pub fn form_name(f: Form, lang: Lang) -> &'static str {
+    match lang {
+        Lang::Vi => f.name_vi(),
+        Lang::En => f.as_str(),
     }
-    let mut t = Table::new(match lang {
-        Lang::Vi => ["Mã", "Ngày", "Hình thức", "Số người", "Tên hoạt động"],
-        Lang::En => ["Id", "Date", "Form", "People", "Title"],
-    });
-    for a in &activities {
-        let form = match lang {
-            Lang::Vi => a.form.name_vi().to_string(),
-            Lang::En => a.form.as_str().to_string(),
-        };
-        let people = a.participants.map(|p| p.to_string()).unwrap_or("–".into());
-        t.row([
-            a.id.to_string(),
-            a.date.to_string(),
-            form,
-            people,
-            a.title.clone(),
-        ]);
-    }
-    writeln!(ctx.out, "{}", t.render(""))?;
-    let total: u64 = activities
-        .iter()
-        .filter_map(|a| a.participants)
-        .map(u64::from)
-        .sum();
-    let scope = match (&period, lang) {
-        (Some(p), Lang::Vi) => format!(" trong kỳ {}", p.code),
-        (Some(p), Lang::En) => format!(" in {}", p.code),
-        (None, _) => String::new(),
-    };
-    ctx.say(
-        &format!(
-            "{} hoạt động{scope}, {total} lượt người tham gia.",
-            activities.len()
-        ),
-        &format!(
-            "{} activities{scope}, {total} participants.",
-            activities.len()
-        ),
-    )
+}
+
+pub(crate) fn list(ctx: &Ctx<'_>, period: Option<&str>) -> Result<ActivityList, AgentError> {
+    let state = ctx.state()?;
+    let calendar = ctx.calendar()?;
+    let period = period.map(|p| find_period(&calendar, p)).transpose()?;
+    Ok(ActivityList::of(&state, &calendar, period))
 }
 
 #[cfg(test)]

@@ -5,17 +5,17 @@
 //! nothing is written. A good file becomes one log entry per activity,
 //! written with the folded state in one atomic write and flushed once.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use coso_domain::text::normalize;
-use coso_domain::{Activity, ActivityId, Change, Form};
+use coso_domain::{Activity, ActivityId, Change, Form, Lang};
 use serde_json::json;
 
-use super::activity::{check, date_arg, form_arg, frozen_notice, participants_arg};
+use super::activity::{FrozenNotice, check, date_arg, form_arg, participants_arg};
 use super::import::{TableRow, read_table};
 use super::{Ctx, frozen_periods_for};
 use crate::error::{AgentError, InputError, LineError, LineErrorKind};
-use crate::output::write_json;
+use crate::output::Render;
 
 /// More rows than a unit records in years: a file this long is a mistake.
 pub(crate) const MAX_ROWS: usize = 10_000;
@@ -135,7 +135,42 @@ fn activity_of(row: &TableRow, cols: Columns, id: ActivityId) -> Result<Activity
     Ok(activity)
 }
 
-pub(crate) async fn import(ctx: &mut Ctx<'_>, file: &Path) -> Result<(), AgentError> {
+/// What `activity import` recorded: consecutive ids from the file's rows.
+#[derive(Debug, Clone)]
+pub struct ActivitiesImported {
+    pub file: PathBuf,
+    pub ids: Vec<ActivityId>,
+    pub participants: u64,
+    pub notice: FrozenNotice,
+}
+
+impl Render for ActivitiesImported {
+    /// The id range is the last line, for scripts.
+    fn text(&self, lang: Lang) -> String {
+        let n = self.ids.len();
+        let (first, last) = (&self.ids[0], &self.ids[n - 1]);
+        let (file, participants) = (self.file.display(), self.participants);
+        let said = match lang {
+            Lang::Vi => format!(
+                "Đã nhập {n} hoạt động từ {file} ({participants} lượt người), mã {first} đến {last}:"
+            ),
+            Lang::En => format!(
+                "Imported {n} activities from {file} ({participants} participants), ids {first} to {last}:"
+            ),
+        };
+        self.notice.before(lang, format!("{said}\n{first}..{last}"))
+    }
+
+    fn json(&self, _lang: Lang) -> Option<String> {
+        Some(crate::output::json_text(&json!({
+            "file": self.file.display().to_string(),
+            "imported": self.ids.len(),
+            "ids": self.ids,
+        })))
+    }
+}
+
+pub(crate) async fn import(ctx: &Ctx<'_>, file: &Path) -> Result<ActivitiesImported, AgentError> {
     ctx.identity()?;
     let table = read_table(file)?;
     let mut rows = table
@@ -216,37 +251,17 @@ pub(crate) async fn import(ctx: &mut Ctx<'_>, file: &Path) -> Result<(), AgentEr
         .collect();
     ctx.store.append_all(&changes, ctx.now, Some(last_id))?;
     ctx.store.flush().await?;
-    let n = activities.len();
-    let (first, last) = (
-        ActivityId::from_counter(first_id),
-        ActivityId::from_counter(last_id),
-    );
-    if ctx.json {
-        let ids: Vec<&ActivityId> = activities.iter().map(|a| &a.id).collect();
-        write_json(
-            ctx.out,
-            &json!({"file": file.display().to_string(), "imported": n, "ids": ids}),
-        )?;
-        return Ok(());
-    }
-    frozen_notice(ctx, &frozen, &periods)?;
-    let participants: u64 = activities
+    let participants = activities
         .iter()
         .filter_map(|a| a.participants)
         .map(u64::from)
         .sum();
-    ctx.say(
-        &format!(
-            "Đã nhập {n} hoạt động từ {} ({participants} lượt người), mã {first} đến {last}:",
-            file.display()
-        ),
-        &format!(
-            "Imported {n} activities from {} ({participants} participants), ids {first} to {last}:",
-            file.display()
-        ),
-    )?;
-    writeln!(ctx.out, "{first}..{last}")?;
-    Ok(())
+    Ok(ActivitiesImported {
+        file: file.to_path_buf(),
+        ids: activities.into_iter().map(|a| a.id).collect(),
+        participants,
+        notice: FrozenNotice::new(&frozen, &periods),
+    })
 }
 
 #[cfg(test)]

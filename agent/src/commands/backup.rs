@@ -4,16 +4,73 @@
 //! older than what the ward holds is caught at the next sync and recovered
 //! with `coso-agent recover` (it gets the lost changes back from the hub).
 
-use std::io::Write;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use coso_domain::Lang;
 
 use super::Ctx;
 use crate::error::AgentError;
+use crate::output::Render;
 use crate::store::Store;
 
-pub(crate) fn backup(ctx: &mut Ctx<'_>, file: &Path) -> Result<(), AgentError> {
+/// What `backup` wrote.
+#[derive(Debug, Clone)]
+pub struct BackedUp {
+    pub file: PathBuf,
+    /// Records in the file (the scripts' count).
+    pub records: u64,
+    /// Changes in the log (the officer's count).
+    pub changes: u64,
+}
+
+impl Render for BackedUp {
+    fn text(&self, lang: Lang) -> String {
+        let (head, file) = (self.changes, self.file.display());
+        match lang {
+            Lang::Vi => format!("Đã sao lưu dữ liệu của máy này ({head} thay đổi) vào {file}."),
+            Lang::En => format!("Backed up this agent's data ({head} changes) to {file}."),
+        }
+    }
+
+    /// One line, unlike the other commands' documents.
+    fn json(&self, _lang: Lang) -> Option<String> {
+        Some(
+            serde_json::json!({"file": self.file.display().to_string(), "records": self.records})
+                .to_string(),
+        )
+    }
+}
+
+/// What `restore` brought back.
+#[derive(Debug, Clone)]
+pub struct Restored {
+    pub data_dir: PathBuf,
+    pub records: u64,
+}
+
+impl Render for Restored {
+    fn text(&self, lang: Lang) -> String {
+        let dir = self.data_dir.display();
+        match lang {
+            Lang::Vi => format!(
+                "Đã khôi phục dữ liệu vào {dir}. Chạy `coso-agent sync`: nếu bản sao lưu cũ hơn dữ liệu phường đã nhận, lệnh sẽ hướng dẫn khôi phục phần còn thiếu."
+            ),
+            Lang::En => format!(
+                "Restored the data into {dir}. Run `coso-agent sync`: if the backup is older than what the ward holds, it says how to get the rest back."
+            ),
+        }
+    }
+
+    /// One line, unlike the other commands' documents.
+    fn json(&self, _lang: Lang) -> Option<String> {
+        Some(
+            serde_json::json!({"data_dir": self.data_dir.display().to_string(), "records": self.records})
+                .to_string(),
+        )
+    }
+}
+
+pub(crate) fn backup(ctx: &Ctx<'_>, file: &Path) -> Result<BackedUp, AgentError> {
     let fail = |source| AgentError::BackupFile {
         path: file.to_path_buf(),
         source,
@@ -43,61 +100,21 @@ pub(crate) fn backup(ctx: &mut Ctx<'_>, file: &Path) -> Result<(), AgentError> {
             return Err(e.into());
         }
     };
-    if ctx.json {
-        writeln!(
-            ctx.out,
-            "{}",
-            serde_json::json!({"file": file.display().to_string(), "records": n})
-        )?;
-    } else {
-        let head = ctx.store.head_seq()?;
-        match ctx.lang {
-            Lang::Vi => writeln!(
-                ctx.out,
-                "Đã sao lưu dữ liệu của máy này ({head} thay đổi) vào {}.",
-                file.display()
-            )?,
-            Lang::En => writeln!(
-                ctx.out,
-                "Backed up this agent's data ({head} changes) to {}.",
-                file.display()
-            )?,
-        }
-    }
-    Ok(())
+    Ok(BackedUp {
+        file: file.to_path_buf(),
+        records: n,
+        changes: ctx.store.head_seq()?,
+    })
 }
 
-pub(crate) fn restore(
-    data_dir: &Path,
-    file: &Path,
-    lang: Lang,
-    json: bool,
-    out: &mut dyn Write,
-) -> Result<(), AgentError> {
+pub(crate) fn restore(data_dir: &Path, file: &Path) -> Result<Restored, AgentError> {
     let f = std::fs::File::open(file).map_err(|source| AgentError::BackupFile {
         path: file.to_path_buf(),
         source,
     })?;
-    let n = Store::restore(data_dir, std::io::BufReader::new(f))?;
-    if json {
-        writeln!(
-            out,
-            "{}",
-            serde_json::json!({"data_dir": data_dir.display().to_string(), "records": n})
-        )?;
-    } else {
-        match lang {
-            Lang::Vi => writeln!(
-                out,
-                "Đã khôi phục dữ liệu vào {}. Chạy `coso-agent sync`: nếu bản sao lưu cũ hơn dữ liệu phường đã nhận, lệnh sẽ hướng dẫn khôi phục phần còn thiếu.",
-                data_dir.display()
-            )?,
-            Lang::En => writeln!(
-                out,
-                "Restored the data into {}. Run `coso-agent sync`: if the backup is older than what the ward holds, it says how to get the rest back.",
-                data_dir.display()
-            )?,
-        }
-    }
-    Ok(())
+    let records = Store::restore(data_dir, std::io::BufReader::new(f))?;
+    Ok(Restored {
+        data_dir: data_dir.to_path_buf(),
+        records,
+    })
 }

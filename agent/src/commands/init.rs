@@ -1,13 +1,40 @@
 //! `init`: an offline identity for the unit, before (or without) enrolment.
 
-use coso_domain::{Unit, UnitCode, UnitKind};
+use coso_domain::{Lang, Unit, UnitCode, UnitKind};
 
 use super::Ctx;
 use crate::cli::InitArgs;
 use crate::error::{AgentError, InputError};
+use crate::output::Render;
 use crate::store::Identity;
 
-pub(crate) async fn init(ctx: &mut Ctx<'_>, a: &InitArgs) -> Result<(), AgentError> {
+/// The unit `init` set up.
+#[derive(Debug, Clone)]
+pub struct Initialised {
+    pub unit: Unit,
+}
+
+impl Render for Initialised {
+    fn text(&self, lang: Lang) -> String {
+        let unit = &self.unit;
+        match lang {
+            Lang::Vi => format!(
+                "Đã khởi tạo đơn vị {} – {} ({}). Có thể ghi nhận hoạt động ngay; \
+                 khi phường cấp đường dẫn, chạy `coso-agent enroll LINK` để đồng bộ.",
+                unit.code,
+                unit.name,
+                unit.kind.name_vi()
+            ),
+            Lang::En => format!(
+                "Unit {} – {} ({}) is set up. Record activities now; run `coso-agent enroll LINK` \
+                 when the ward sends the link.",
+                unit.code, unit.name, unit.kind
+            ),
+        }
+    }
+}
+
+pub(crate) async fn init(ctx: &Ctx<'_>, a: &InitArgs) -> Result<Initialised, AgentError> {
     let code: UnitCode = a.unit.parse().map_err(|source| InputError::Invalid {
         field: "unit",
         source,
@@ -32,17 +59,5 @@ pub(crate) async fn init(ctx: &mut Ctx<'_>, a: &InitArgs) -> Result<(), AgentErr
         ward: None,
     })?;
     ctx.store.flush().await?;
-    let vi = format!(
-        "Đã khởi tạo đơn vị {} – {} ({}). Có thể ghi nhận hoạt động ngay; \
-         khi phường cấp đường dẫn, chạy `coso-agent enroll LINK` để đồng bộ.",
-        unit.code,
-        unit.name,
-        unit.kind.name_vi()
-    );
-    let en = format!(
-        "Unit {} – {} ({}) is set up. Record activities now; run `coso-agent enroll LINK` \
-         when the ward sends the link.",
-        unit.code, unit.name, unit.kind
-    );
-    ctx.say(&vi, &en)
+    Ok(Initialised { unit })
 }

@@ -3,13 +3,47 @@
 
 use coso_domain::change::NoteSet;
 use coso_domain::text::{MAX_NOTE_BYTES, normalize};
-use coso_domain::{Change, Section};
+use coso_domain::{Change, Lang, PeriodCode, Section};
 
 use super::{Ctx, ensure_editable, find_period};
 use crate::cli::NoteSetArgs;
 use crate::error::{AgentError, InputError};
+use crate::output::Render;
 
-pub(crate) async fn set(ctx: &mut Ctx<'_>, a: &NoteSetArgs) -> Result<(), AgentError> {
+/// What `note set` recorded.
+#[derive(Debug, Clone)]
+pub struct NoteRecorded {
+    pub period: PeriodCode,
+    pub section: Section,
+    /// The text's length in characters; `None` when it cleared the section.
+    pub chars: Option<usize>,
+}
+
+impl Render for NoteRecorded {
+    fn text(&self, lang: Lang) -> String {
+        let period = &self.period;
+        match (self.chars, lang) {
+            (None, Lang::Vi) => format!(
+                "Đã xóa phần \"{}\" của kỳ {period}.",
+                self.section.heading_vi()
+            ),
+            (None, Lang::En) => format!(
+                "Cleared section \"{}\" of {period}.",
+                self.section.heading_en()
+            ),
+            (Some(chars), Lang::Vi) => format!(
+                "Đã ghi phần \"{}\" của kỳ {period} ({chars} ký tự).",
+                self.section.heading_vi()
+            ),
+            (Some(chars), Lang::En) => format!(
+                "Recorded section \"{}\" of {period} ({chars} characters).",
+                self.section.heading_en()
+            ),
+        }
+    }
+}
+
+pub(crate) async fn set(ctx: &Ctx<'_>, a: &NoteSetArgs) -> Result<NoteRecorded, AgentError> {
     ctx.identity()?;
     let calendar = ctx.calendar()?;
     let period = find_period(&calendar, &a.period)?;
@@ -60,32 +94,9 @@ pub(crate) async fn set(ctx: &mut Ctx<'_>, a: &NoteSetArgs) -> Result<(), AgentE
         None,
     )
     .await?;
-    if cleared {
-        ctx.say(
-            &format!(
-                "Đã xóa phần \"{}\" của kỳ {}.",
-                section.heading_vi(),
-                period.code
-            ),
-            &format!(
-                "Cleared section \"{}\" of {}.",
-                section.heading_en(),
-                period.code
-            ),
-        )
-    } else {
-        let chars = text.chars().count();
-        ctx.say(
-            &format!(
-                "Đã ghi phần \"{}\" của kỳ {} ({chars} ký tự).",
-                section.heading_vi(),
-                period.code
-            ),
-            &format!(
-                "Recorded section \"{}\" of {} ({chars} characters).",
-                section.heading_en(),
-                period.code
-            ),
-        )
-    }
+    Ok(NoteRecorded {
+        period: period.code,
+        section,
+        chars: (!cleared).then(|| text.chars().count()),
+    })
 }

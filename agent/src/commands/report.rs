@@ -4,19 +4,19 @@
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
 use coso_domain::calendar::Period;
 use coso_domain::catalog::{Catalog, Indicator};
 use coso_domain::validate::check_report;
 use coso_domain::{
-    Change, Lang, Problem, ReportState, Review, Section, SubmittedReport, Unit, Value,
+    Change, Lang, PeriodCode, Problem, ReportState, Review, Section, SubmittedReport, Unit, Value,
 };
 use serde_json::json;
 
 use super::{Ctx, find_period};
 use crate::error::{AgentError, InputError};
-use crate::messages::{day_vn, state_name, time_vn};
-use crate::output::{Table, not_reported, value_text, write_json};
+use crate::messages::{day_vn, deadline_sentence, state_name, time_vn};
+use crate::output::{Render, Table, json_text, not_reported, value_text};
 
 /// Where an indicator's value comes from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -152,36 +152,7 @@ impl ReportView {
 
     /// "hạn nộp: trước 00:00 ngày 05/6/2026 (còn 3 ngày)".
     pub fn deadline_text(&self, lang: Lang) -> String {
-        let day = day_vn(self.period.due_day());
-        let left = self.period.days_left(self.now);
-        match lang {
-            Lang::Vi => {
-                let rest = if !self.overdue() {
-                    if left <= 1 {
-                        "hôm nay là ngày cuối".to_string()
-                    } else {
-                        format!("còn {left} ngày")
-                    }
-                } else if left == 0 {
-                    "đã quá hạn từ 00:00 hôm nay".to_string()
-                } else {
-                    format!("đã quá hạn {} ngày", -left)
-                };
-                format!("hạn nộp: trước 00:00 ngày {day} ({rest})")
-            }
-            Lang::En => {
-                let rest = if !self.overdue() {
-                    if left <= 1 {
-                        "today is the last day".to_string()
-                    } else {
-                        format!("{left} days left")
-                    }
-                } else {
-                    format!("overdue by {} day(s)", (-left).max(0))
-                };
-                format!("due: before 00:00 on {day}, Vietnam time ({rest})")
-            }
-        }
+        deadline_sentence(&self.period, self.now, lang)
     }
 
     fn problems_json(&self, lang: Lang) -> Vec<serde_json::Value> {
@@ -459,18 +430,73 @@ fn capitalise(s: &str) -> String {
     }
 }
 
-pub(crate) fn report(ctx: &mut Ctx<'_>, period: &str) -> Result<(), AgentError> {
-    let view = ReportView::build(ctx, period)?;
-    if ctx.json {
-        write_json(ctx.out, &view.to_json(ctx.lang))?;
-        Ok(())
-    } else {
-        let text = view.to_text(ctx.lang);
-        ctx.say(&text, &text)
+impl Render for ReportView {
+    fn text(&self, lang: Lang) -> String {
+        self.to_text(lang)
+    }
+
+    fn json(&self, lang: Lang) -> Option<String> {
+        Some(json_text(&self.to_json(lang)))
     }
 }
 
-pub(crate) async fn submit(ctx: &mut Ctx<'_>, period: &str) -> Result<(), AgentError> {
+/// What `submit` froze.
+#[derive(Debug, Clone)]
+pub struct Submitted {
+    pub period: PeriodCode,
+    /// Indicators with a value, and those not reported.
+    pub values: usize,
+    pub not_reported: usize,
+    pub activities: u64,
+    /// The deadline day, when the report was submitted after it.
+    pub late: Option<NaiveDate>,
+    /// Whether the agent is enrolled (else the report waits for enrolment).
+    pub enrolled: bool,
+}
+
+impl Render for Submitted {
+    fn text(&self, lang: Lang) -> String {
+        let (code, nv, missing, na) = (
+            &self.period,
+            self.values,
+            self.not_reported,
+            self.activities,
+        );
+        let mut lines = vec![match lang {
+            Lang::Vi => format!(
+                "Đã nộp báo cáo kỳ {code}: {nv} chỉ tiêu có số liệu, {missing} chỉ tiêu chưa báo cáo, {na} hoạt động. \
+                 Số liệu và thuyết minh của kỳ đã được chốt."
+            ),
+            Lang::En => format!(
+                "Submitted the report for {code}: {nv} indicators with values, {missing} not reported, {na} activities. \
+                 Its values and notes are now frozen."
+            ),
+        }];
+        if let Some(due) = self.late {
+            let day = day_vn(due);
+            lines.push(match lang {
+                Lang::Vi => format!("Lưu ý: đã quá hạn nộp (trước 00:00 ngày {day}); phường sẽ ghi nhận là nộp muộn."),
+                Lang::En => format!("Note: the deadline (before 00:00 on {day}) has passed; the ward will record it as late."),
+            });
+        }
+        lines.push(if self.enrolled {
+            lang.pick(
+                "Chạy `coso-agent sync` để gửi báo cáo lên phường.",
+                "Run `coso-agent sync` to send it to the ward.",
+            )
+            .to_string()
+        } else {
+            lang.pick(
+                "Máy chưa ghi danh với phường: báo cáo sẽ được gửi khi ghi danh (`coso-agent enroll LINK`) và đồng bộ.",
+                "This agent is not enrolled yet: the report is sent once you enrol (`coso-agent enroll LINK`) and sync.",
+            )
+            .to_string()
+        });
+        lines.join("\n")
+    }
+}
+
+pub(crate) async fn submit(ctx: &Ctx<'_>, period: &str) -> Result<Submitted, AgentError> {
     let identity = ctx.identity()?;
     let view = ReportView::build(ctx, period)?;
     if !view.state.is_editable() {
@@ -490,36 +516,14 @@ pub(crate) async fn submit(ctx: &mut Ctx<'_>, period: &str) -> Result<(), AgentE
     let state = ctx.state()?;
     let catalog = ctx.catalog()?;
     let frozen = state.freeze(&catalog, identity.unit.kind, &view.period, ctx.now);
-    let (nv, na) = (frozen.values.len(), frozen.activities);
+    let (values, activities) = (frozen.values.len(), frozen.activities);
     ctx.record(&Change::Submit(Box::new(frozen)), None).await?;
-    let code = &view.period.code;
-    let missing = view.not_reported_codes().len();
-    ctx.say(
-        &format!(
-            "Đã nộp báo cáo kỳ {code}: {nv} chỉ tiêu có số liệu, {missing} chỉ tiêu chưa báo cáo, {na} hoạt động. \
-             Số liệu và thuyết minh của kỳ đã được chốt."
-        ),
-        &format!(
-            "Submitted the report for {code}: {nv} indicators with values, {missing} not reported, {na} activities. \
-             Its values and notes are now frozen."
-        ),
-    )?;
-    if view.overdue() {
-        let day = day_vn(view.period.due_day());
-        ctx.say(
-            &format!("Lưu ý: đã quá hạn nộp (trước 00:00 ngày {day}); phường sẽ ghi nhận là nộp muộn."),
-            &format!("Note: the deadline (before 00:00 on {day}) has passed; the ward will record it as late."),
-        )?;
-    }
-    if identity.hub.is_some() {
-        ctx.say(
-            "Chạy `coso-agent sync` để gửi báo cáo lên phường.",
-            "Run `coso-agent sync` to send it to the ward.",
-        )
-    } else {
-        ctx.say(
-            "Máy chưa ghi danh với phường: báo cáo sẽ được gửi khi ghi danh (`coso-agent enroll LINK`) và đồng bộ.",
-            "This agent is not enrolled yet: the report is sent once you enrol (`coso-agent enroll LINK`) and sync.",
-        )
-    }
+    Ok(Submitted {
+        period: view.period.code.clone(),
+        values,
+        not_reported: view.not_reported_codes().len(),
+        activities: activities.into(),
+        late: view.overdue().then(|| view.period.due_day()),
+        enrolled: identity.hub.is_some(),
+    })
 }

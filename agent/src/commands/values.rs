@@ -2,19 +2,19 @@
 //! against the catalog; all the values of one command are written, or none.
 
 use std::collections::BTreeMap;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use coso_domain::calendar::Period;
 use coso_domain::catalog::Catalog;
 use coso_domain::change::ValuesSet;
 use coso_domain::report::compute_values;
 use coso_domain::validate::{check_values, parse_input};
-use coso_domain::{Change, Problem, ProblemCode, UnitKind, UnitState, Value};
+use coso_domain::{Change, Lang, PeriodCode, Problem, ProblemCode, UnitKind, UnitState, Value};
 
 use super::report::ReportView;
 use super::{Ctx, ensure_editable, find_period, import};
 use crate::error::{AgentError, InputError, LineError, LineErrorKind};
-use crate::output::value_text;
+use crate::output::{Render, json_text, value_text};
 
 /// The outcome of checking a list of typed-in values.
 #[derive(Debug, Default)]
@@ -112,7 +112,7 @@ pub(crate) fn check_inputs(
     out
 }
 
-fn describe(values: &BTreeMap<String, Option<Value>>, lang: coso_domain::Lang) -> String {
+fn describe(values: &BTreeMap<String, Option<Value>>, lang: Lang) -> String {
     values
         .iter()
         .map(|(c, v)| match v {
@@ -123,11 +123,86 @@ fn describe(values: &BTreeMap<String, Option<Value>>, lang: coso_domain::Lang) -
         .join(", ")
 }
 
+/// What `value set` recorded: `None` cleared a value.
+#[derive(Debug, Clone)]
+pub struct ValuesRecorded {
+    pub period: PeriodCode,
+    pub values: BTreeMap<String, Option<Value>>,
+}
+
+impl Render for ValuesRecorded {
+    fn text(&self, lang: Lang) -> String {
+        let (n, text, period) = (
+            self.values.len(),
+            describe(&self.values, lang),
+            &self.period,
+        );
+        match lang {
+            Lang::Vi => format!("Đã ghi {n} giá trị cho kỳ {period}: {text}"),
+            Lang::En => format!("Recorded {n} value(s) for {period}: {text}"),
+        }
+    }
+}
+
+/// What `value import` recorded from a file.
+#[derive(Debug, Clone)]
+pub struct ValuesImported {
+    pub file: PathBuf,
+    pub period: PeriodCode,
+    pub values: BTreeMap<String, Option<Value>>,
+    /// Rows with a code and no value, left as they were.
+    pub skipped_empty: usize,
+}
+
+impl Render for ValuesImported {
+    fn text(&self, lang: Lang) -> String {
+        let (n, text, period) = (
+            self.values.len(),
+            describe(&self.values, lang),
+            &self.period,
+        );
+        let file = self.file.display();
+        let skipped = self.skipped_empty;
+        match lang {
+            Lang::Vi => {
+                let skip = if skipped > 0 {
+                    format!(" ({skipped} dòng để trống được bỏ qua)")
+                } else {
+                    String::new()
+                };
+                format!("Đã nhập {n} giá trị từ {file} cho kỳ {period}{skip}: {text}")
+            }
+            Lang::En => {
+                let skip = if skipped > 0 {
+                    format!(" ({skipped} empty row(s) left as they were)")
+                } else {
+                    String::new()
+                };
+                format!("Imported {n} value(s) from {file} for {period}{skip}: {text}")
+            }
+        }
+    }
+}
+
+/// The indicator tables of `value list`: the report's values only.
+#[derive(Debug, Clone)]
+pub struct ValueList(pub ReportView);
+
+impl Render for ValueList {
+    fn text(&self, lang: Lang) -> String {
+        self.0.values_text(lang)
+    }
+
+    fn json(&self, lang: Lang) -> Option<String> {
+        Some(json_text(&self.0.values_json(lang)))
+    }
+}
+
 pub(crate) async fn set(
-    ctx: &mut Ctx<'_>,
+    ctx: &Ctx<'_>,
     period: &str,
     args: &[String],
-) -> Result<(), AgentError> {
+) -> Result<ValuesRecorded, AgentError> {
     let identity = ctx.identity()?;
     let catalog = ctx.catalog()?;
     let calendar = ctx.calendar()?;
@@ -148,23 +223,25 @@ pub(crate) async fn set(
         problems.extend(checked.rule_problems);
         return Err(InputError::Values { problems }.into());
     }
-    let n = checked.values.len();
-    let text = describe(&checked.values, ctx.lang);
     ctx.record(
         &Change::ValuesSet(ValuesSet {
             period: period.code.clone(),
-            values: checked.values,
+            values: checked.values.clone(),
         }),
         None,
     )
     .await?;
-    ctx.say(
-        &format!("Đã ghi {n} giá trị cho kỳ {}: {text}", period.code),
-        &format!("Recorded {n} value(s) for {}: {text}", period.code),
-    )
+    Ok(ValuesRecorded {
+        period: period.code,
+        values: checked.values,
+    })
 }
 
-pub(crate) async fn import(ctx: &mut Ctx<'_>, period: &str, file: &Path) -> Result<(), AgentError> {
+pub(crate) async fn import(
+    ctx: &Ctx<'_>,
+    period: &str,
+    file: &Path,
+) -> Result<ValuesImported, AgentError> {
     let identity = ctx.identity()?;
     let catalog = ctx.catalog()?;
     let calendar = ctx.calendar()?;
@@ -215,47 +292,22 @@ pub(crate) async fn import(ctx: &mut Ctx<'_>, period: &str, file: &Path) -> Resu
         }
         .into());
     }
-    let n = checked.values.len();
-    let text = describe(&checked.values, ctx.lang);
     ctx.record(
         &Change::ValuesSet(ValuesSet {
             period: period.code.clone(),
-            values: checked.values,
+            values: checked.values.clone(),
         }),
         None,
     )
     .await?;
-    let skipped = rows.skipped_empty;
-    let (vi_skip, en_skip) = if skipped > 0 {
-        (
-            format!(" ({skipped} dòng để trống được bỏ qua)"),
-            format!(" ({skipped} empty row(s) left as they were)"),
-        )
-    } else {
-        (String::new(), String::new())
-    };
-    ctx.say(
-        &format!(
-            "Đã nhập {n} giá trị từ {} cho kỳ {}{vi_skip}: {text}",
-            file.display(),
-            period.code
-        ),
-        &format!(
-            "Imported {n} value(s) from {} for {}{en_skip}: {text}",
-            file.display(),
-            period.code
-        ),
-    )
+    Ok(ValuesImported {
+        file: file.to_path_buf(),
+        period: period.code,
+        values: checked.values,
+        skipped_empty: rows.skipped_empty,
+    })
 }
 
-pub(crate) fn list(ctx: &mut Ctx<'_>, period: &str) -> Result<(), AgentError> {
-    let view = ReportView::build(ctx, period)?;
-    if ctx.json {
-        let doc = view.values_json(ctx.lang);
-        crate::output::write_json(ctx.out, &doc)?;
-        Ok(())
-    } else {
-        let text = view.values_text(ctx.lang);
-        ctx.say(&text, &text)
-    }
+pub(crate) fn list(ctx: &Ctx<'_>, period: &str) -> Result<ValueList, AgentError> {
+    Ok(ValueList(ReportView::build(ctx, period)?))
 }

@@ -6,6 +6,8 @@ use std::time::Duration;
 use coso_domain::{Lang, Unit};
 use serde::{Serialize, Serializer};
 
+use crate::output::Render;
+
 /// The outcome of `coso-agent enroll`.
 #[derive(Debug, Clone, Serialize)]
 pub struct EnrollOutcome {
@@ -318,6 +320,38 @@ impl SyncReport {
                 }
             ),
         }
+    }
+}
+
+// The CLI prints these as every command's outcome; `render` stays the one
+// place each is worded.
+impl Render for EnrollOutcome {
+    fn text(&self, lang: Lang) -> String {
+        self.render(lang, false)
+    }
+
+    fn json(&self, lang: Lang) -> Option<String> {
+        Some(self.render(lang, true))
+    }
+}
+
+impl Render for RecoverOutcome {
+    fn text(&self, lang: Lang) -> String {
+        self.render(lang, false)
+    }
+
+    fn json(&self, lang: Lang) -> Option<String> {
+        Some(self.render(lang, true))
+    }
+}
+
+impl Render for SyncReport {
+    fn text(&self, lang: Lang) -> String {
+        self.render(lang, false)
+    }
+
+    fn json(&self, lang: Lang) -> Option<String> {
+        Some(self.render(lang, true))
     }
 }
 

@@ -3,10 +3,12 @@
 //! and a session cookie (see [`security`]), and syncs in the background while
 //! the agent is enrolled (see `background`, which calls the sync module).
 //!
-//! Every read and write goes through the command layer (`crate::commands`),
-//! so the rules are the CLI's rules. The store is opened for the length of
-//! one request and dropped before the response is sent, so `coso-agent`
-//! commands keep working while the app runs.
+//! Every write runs a command of the command layer (`crate::commands`) and
+//! every summary is read by the query layer (`crate::query`), so the rules
+//! and the words are the CLI's. The store is opened for the length of one
+//! request and dropped before the response is sent, so `coso-agent`
+//! commands keep working while the app runs. `crate::run` starts the app;
+//! nothing else in the crate depends on it.
 
 mod background;
 mod form;

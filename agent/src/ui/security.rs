@@ -14,17 +14,10 @@ use axum::response::{IntoResponse, Response};
 use subtle::ConstantTimeEq;
 
 use super::App;
-use super::views;
+use super::views::{self, Flash};
 
 /// The session cookie's name.
 pub const COOKIE: &str = "coso_ui";
-
-/// A message shown once on the next page (after a POST and its redirect).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Flash {
-    pub ok: bool,
-    pub text: String,
-}
 
 /// The session a request belongs to, put there by [`guard`].
 #[derive(Debug, Clone)]

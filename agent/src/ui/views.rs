@@ -1,13 +1,21 @@
-//! The pages' view models and their askama templates (`agent/templates/`).
-//! Everything a template prints is prepared here as plain text; askama
-//! escapes it, and nothing the officer or the hub wrote is marked safe.
+//! The pages' view models and their askama templates (`agent/templates/`),
+//! the one-time message ([`Flash`]) and the plain answers the security
+//! middleware gives. Everything a template prints is prepared here as plain
+//! text; askama escapes it, and nothing the officer or the hub wrote is
+//! marked safe. Nothing here depends on the other ui modules.
 
 use askama::Template;
 use axum::http::{StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
 use coso_domain::Lang;
 
-use super::security::Flash;
+/// A message shown once on the next page (after a POST and its redirect).
+/// The session keeps it until then.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Flash {
+    pub ok: bool,
+    pub text: String,
+}
 
 /// What every page shares: language, title, the unit, the active tab, and
 /// the one-time message.

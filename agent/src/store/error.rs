@@ -1,0 +1,55 @@
+//! Why the store failed: [`StoreError`] for every store operation and
+//! [`BackupError`] for a backup or a restore. sled's own error is kept as
+//! text, so sled never appears in a public signature.
+
+use std::path::PathBuf;
+
+use chrono::{DateTime, Utc};
+use thiserror::Error;
+
+/// Why a backup or restore of the store failed.
+#[derive(Debug, Error)]
+pub enum BackupError {
+    #[error(transparent)]
+    Format(#[from] coso_proto::backup::BackupError),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("the data directory {0} is not empty; restore only into an empty one")]
+    NotEmpty(PathBuf),
+}
+
+#[derive(Debug, Error)]
+pub enum StoreError {
+    /// Another process has the store open.
+    #[error(
+        "the data store is in use by another process (pid {}, command {:?}, since {})",
+        pid.map(|p| p.to_string()).unwrap_or_else(|| "unknown".into()),
+        command,
+        since.map(|s| s.to_rfc3339()).unwrap_or_else(|| "unknown".into())
+    )]
+    Locked {
+        pid: Option<u32>,
+        command: String,
+        since: Option<DateTime<Utc>>,
+    },
+    #[error("cannot use {path}: {source}")]
+    Io {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    /// The database itself failed (sled's error, as text so sled stays private).
+    #[error("database error: {reason}")]
+    Db { reason: String },
+    /// A stored record cannot be read back.
+    #[error("stored record {key} is damaged: {reason}")]
+    Corrupt { key: String, reason: String },
+}
+
+impl From<sled::Error> for StoreError {
+    fn from(e: sled::Error) -> Self {
+        StoreError::Db {
+            reason: e.to_string(),
+        }
+    }
+}

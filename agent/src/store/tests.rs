@@ -1,0 +1,267 @@
+//! The store's unit tests: one store per temporary directory.
+
+use super::marks::{OPENED_FILE, SYNCED_FILE, read_synced};
+use super::*;
+use chrono::{DateTime, NaiveDate, Utc};
+use coso_domain::calendar::Calendar;
+use coso_domain::catalog::Catalog;
+use coso_domain::change::{ActivityRemove, ValuesSet};
+use coso_domain::{Activity, ActivityId, Decision, Form, UnitCode, UnitKind, Value};
+use coso_domain::{Change, Entry, Review, Unit, UnitState};
+
+const WAIT: Duration = Duration::from_millis(200);
+
+fn act(n: u64, title: &str) -> Change {
+    Change::ActivityUpsert(Activity {
+        id: ActivityId::from_counter(n),
+        date: NaiveDate::from_ymd_opt(2026, 3, 2).unwrap(),
+        form: Form::Conference,
+        title: title.into(),
+        participants: Some(10),
+        note: String::new(),
+    })
+}
+
+fn identity() -> Identity {
+    Identity {
+        unit: Unit::new(
+            "TDP05".parse::<UnitCode>().unwrap(),
+            "Tổ dân phố số 5",
+            UnitKind::ResidentialGroup,
+        )
+        .unwrap(),
+        hub: None,
+        ward: None,
+    }
+}
+
+#[test]
+fn seq_grows_by_one_and_state_follows_the_log() {
+    let tmp = tempfile::tempdir().unwrap();
+    let s = Store::open(tmp.path(), WAIT).unwrap();
+    assert_eq!(s.head_seq().unwrap(), 0);
+    for n in 1..=5 {
+        let e = s.append(&act(n, "Hội nghị"), Utc::now(), Some(n)).unwrap();
+        assert_eq!(e.seq, n);
+    }
+    s.append(
+        &Change::ActivityRemove(ActivityRemove {
+            id: ActivityId::from_counter(2),
+        }),
+        Utc::now(),
+        None,
+    )
+    .unwrap();
+    assert_eq!(s.head_seq().unwrap(), 6);
+    assert_eq!(s.activity_counter().unwrap(), 5);
+    let all = s.entries_after(0, 100, usize::MAX).unwrap();
+    let seqs: Vec<u64> = all.iter().map(|e| e.seq).collect();
+    assert_eq!(seqs, vec![1, 2, 3, 4, 5, 6]);
+    // The stored state is exactly the fold of the log.
+    let mut folded = UnitState::default();
+    for e in &all {
+        folded.apply(&e.decode().unwrap());
+    }
+    assert_eq!(s.unit_state().unwrap(), folded);
+    assert_eq!(folded.activities.len(), 4);
+}
+
+#[test]
+fn a_sync_note_written_in_place_reads_back_over_an_older_longer_one() {
+    let tmp = tempfile::tempdir().unwrap();
+    // What earlier versions wrote: an offset instead of `Z`.
+    std::fs::write(
+        tmp.path().join(SYNCED_FILE),
+        "2026-11-02T08:00:00.123456789+00:00",
+    )
+    .unwrap();
+    let at = DateTime::parse_from_rfc3339("2026-11-05T09:30:00Z")
+        .unwrap()
+        .with_timezone(&Utc);
+    Store::note_synced(tmp.path(), at).unwrap();
+    assert_eq!(read_synced(tmp.path()), Some(at));
+    let later = at + chrono::Duration::nanoseconds(1_500);
+    Store::note_synced(tmp.path(), later).unwrap();
+    assert_eq!(read_synced(tmp.path()), Some(later));
+    let s = Store::open(tmp.path(), WAIT).unwrap();
+    assert_eq!(s.sync_state().unwrap().last_sync, Some(later));
+}
+
+#[test]
+fn every_opening_leaves_a_new_mark_that_outlives_the_handle() {
+    let tmp = tempfile::tempdir().unwrap();
+    assert_eq!(Store::last_open_mark(tmp.path()), None);
+    let s = Store::open(tmp.path(), WAIT).unwrap();
+    let first = s.open_mark();
+    s.append(&act(1, "a"), Utc::now(), Some(1)).unwrap();
+    s.flush_blocking().unwrap();
+    drop(s);
+    // sled writes its files even on a read-only open; the mark does not
+    // move until the next opening.
+    assert_eq!(Store::last_open_mark(tmp.path()), Some(first));
+    let s = Store::open(tmp.path(), WAIT).unwrap();
+    assert_ne!(s.open_mark(), first);
+    assert_eq!(Store::last_open_mark(tmp.path()), Some(s.open_mark()));
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(tmp.path().join(OPENED_FILE))
+            .unwrap()
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o077, 0, "owner only: {mode:o}");
+    }
+}
+
+#[test]
+fn counter_never_goes_down() {
+    let tmp = tempfile::tempdir().unwrap();
+    let s = Store::open(tmp.path(), WAIT).unwrap();
+    s.append(&act(7, "a"), Utc::now(), Some(7)).unwrap();
+    s.append(&act(3, "b"), Utc::now(), Some(3)).unwrap();
+    assert_eq!(s.activity_counter().unwrap(), 7);
+}
+
+#[test]
+fn entries_after_respects_bounds() {
+    let tmp = tempfile::tempdir().unwrap();
+    let s = Store::open(tmp.path(), WAIT).unwrap();
+    for n in 1..=10 {
+        s.append(&act(n, &"x".repeat(100)), Utc::now(), Some(n))
+            .unwrap();
+    }
+    let size = s.entries_after(0, 1, usize::MAX).unwrap()[0].wire_size();
+    assert_eq!(s.entries_after(0, 0, usize::MAX).unwrap().len(), 0);
+    assert_eq!(s.entries_after(10, 5, usize::MAX).unwrap().len(), 0);
+    assert_eq!(s.entries_after(u64::MAX, 5, usize::MAX).unwrap().len(), 0);
+    let b = s.entries_after(3, 4, usize::MAX).unwrap();
+    assert_eq!(
+        b.iter().map(|e| e.seq).collect::<Vec<_>>(),
+        vec![4, 5, 6, 7]
+    );
+    // Byte bound: three entries fit, a fourth would not.
+    let b = s.entries_after(0, 100, size * 3 + size / 2).unwrap();
+    assert_eq!(b.len(), 3);
+    let total: usize = b.iter().map(Entry::wire_size).sum();
+    assert!(total <= size * 3 + size / 2);
+    // The first entry is always sent, even when larger than the bound.
+    let b = s.entries_after(8, 100, 1).unwrap();
+    assert_eq!(b.iter().map(|e| e.seq).collect::<Vec<_>>(), vec![9]);
+}
+
+#[test]
+fn data_survives_reopen() {
+    let tmp = tempfile::tempdir().unwrap();
+    {
+        let s = Store::open(tmp.path(), WAIT).unwrap();
+        s.set_identity(&identity()).unwrap();
+        s.append(&act(1, "Tổ dân phố"), Utc::now(), Some(1))
+            .unwrap();
+        s.set_acked(1, Utc::now()).unwrap();
+        s.flush_blocking().unwrap();
+    }
+    let s = Store::open(tmp.path(), Duration::from_secs(2)).unwrap();
+    assert_eq!(s.identity().unwrap().unwrap().unit.name, "Tổ dân phố số 5");
+    assert_eq!(s.head_seq().unwrap(), 1);
+    assert_eq!(s.sync_state().unwrap().acked_seq, 1);
+    assert_eq!(s.unit_state().unwrap().activities.len(), 1);
+    s.append(&act(2, "b"), Utc::now(), Some(2)).unwrap();
+    assert_eq!(s.head_seq().unwrap(), 2);
+}
+
+#[test]
+fn second_open_names_the_holder() {
+    let tmp = tempfile::tempdir().unwrap();
+    let _held = Store::open(tmp.path(), WAIT).unwrap();
+    let start = Instant::now();
+    let err = Store::open(tmp.path(), Duration::from_millis(300)).unwrap_err();
+    assert!(start.elapsed() >= Duration::from_millis(300));
+    match err {
+        StoreError::Locked { pid, since, .. } => {
+            assert_eq!(pid, Some(std::process::id()));
+            assert!(since.is_some());
+        }
+        other => panic!("expected Locked, got {other:?}"),
+    }
+}
+
+#[test]
+fn reopen_after_drop_in_the_same_process() {
+    let tmp = tempfile::tempdir().unwrap();
+    for n in 1..=3 {
+        let s = Store::open(tmp.path(), Duration::from_secs(2)).unwrap();
+        s.append(&act(n, "a"), Utc::now(), Some(n)).unwrap();
+        s.flush_blocking().unwrap();
+    }
+    let s = Store::open(tmp.path(), Duration::from_secs(2)).unwrap();
+    assert_eq!(s.head_seq().unwrap(), 3);
+}
+
+#[test]
+fn catalog_and_calendar_default_to_builtin() {
+    let tmp = tempfile::tempdir().unwrap();
+    let s = Store::open(tmp.path(), WAIT).unwrap();
+    assert_eq!(s.catalog().unwrap().0, 0);
+    assert_eq!(s.calendar().unwrap().0, 0);
+    let mut c = Catalog::builtin();
+    c.version = 4;
+    s.set_catalog(4, &c).unwrap();
+    assert_eq!(s.catalog().unwrap(), (4, c));
+    let cal = Calendar::builtin();
+    s.set_calendar(2, &cal).unwrap();
+    assert_eq!(s.calendar().unwrap(), (2, cal));
+}
+
+#[test]
+fn reviews_fold_into_state_and_move_the_pull_cursor() {
+    let tmp = tempfile::tempdir().unwrap();
+    let s = Store::open(tmp.path(), WAIT).unwrap();
+    let period: coso_domain::PeriodCode = "2026-H1".parse().unwrap();
+    let cat = Catalog::builtin();
+    let p = Calendar::builtin().period(&period).unwrap();
+    let st = s.unit_state().unwrap();
+    let frozen = st.freeze(&cat, UnitKind::ResidentialGroup, &p, Utc::now());
+    s.append(&Change::Submit(Box::new(frozen)), Utc::now(), None)
+        .unwrap();
+    let review = Review {
+        period: period.clone(),
+        decision: Decision::Returned,
+        reason: "Thiếu số liệu DB01".into(),
+        decided_at: Utc::now(),
+    };
+    s.apply_reviews(&[(3, review.clone())], 3).unwrap();
+    assert_eq!(
+        s.unit_state().unwrap().state(&period),
+        coso_domain::ReportState::Returned
+    );
+    assert_eq!(s.sync_state().unwrap().pull_after, 3);
+    assert_eq!(s.reviews().unwrap(), vec![(3, review)]);
+    // The acked cursor may go down (hub restored from a backup).
+    s.set_acked(1, Utc::now()).unwrap();
+    s.set_acked(0, Utc::now()).unwrap();
+    assert_eq!(s.sync_state().unwrap().acked_seq, 0);
+}
+
+#[test]
+fn one_command_is_one_atomic_write() {
+    // A values change with many values lands as one entry: either the
+    // entry, the head and the state are all there, or none is.
+    let tmp = tempfile::tempdir().unwrap();
+    let s = Store::open(tmp.path(), WAIT).unwrap();
+    let before = s.dump().unwrap();
+    let values = (0..40)
+        .map(|i| (format!("X{i:02}"), Some(Value::Number(f64::from(i)))))
+        .collect();
+    let change = Change::ValuesSet(ValuesSet {
+        period: "2026-H1".parse().unwrap(),
+        values,
+    });
+    s.append(&change, Utc::now(), None).unwrap();
+    let after = s.dump().unwrap();
+    let added: Vec<&String> = after
+        .iter()
+        .filter(|kv| !before.contains(kv))
+        .map(|(k, _)| k)
+        .collect();
+    assert_eq!(added, vec!["chain/1", "log/1", "meta/head", "meta/state"]);
+}
