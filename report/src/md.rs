@@ -4,6 +4,7 @@
 
 use std::fmt::Write;
 
+use coso_domain::catalog::ValueType;
 use coso_domain::{Lang, Section};
 
 use super::{KindCell, Model, clean_text, format_number, format_value};
@@ -120,7 +121,7 @@ pub(crate) fn render(m: &Model) -> String {
         let rows: Vec<_> = m
             .indicators
             .iter()
-            .filter(|r| r.ind.group == g.code && r.ind.value_type != super::ValueType::Text)
+            .filter(|r| r.ind.group == g.code && r.ind.value_type != ValueType::Text)
             .collect();
         if rows.is_empty() {
             continue;

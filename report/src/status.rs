@@ -1,0 +1,255 @@
+//! `status`: who has reported for the period. The unit's state
+//! ([`UnitStatus`]), the completeness counts and their sentence
+//! ([`Completeness`]), and the status document with its text for people
+//! ([`Status`]).
+
+use chrono::{DateTime, Utc};
+use coso_domain::calendar::vietnam;
+use coso_domain::{Lang, PeriodCode, Timeliness, UnitCode, UnitKind};
+use serde::{Deserialize, Serialize};
+
+use crate::model::{completeness, unit_rows};
+use crate::{CompileInput, UnitRow, report_json, rfc3339_vn, short_date};
+
+/// Where a unit stands for the period, as `status` shows it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum UnitStatus {
+    Missing,
+    Draft,
+    Submitted,
+    Returned,
+    Accepted,
+}
+
+impl UnitStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            UnitStatus::Missing => "missing",
+            UnitStatus::Draft => "draft",
+            UnitStatus::Submitted => "submitted",
+            UnitStatus::Returned => "returned",
+            UnitStatus::Accepted => "accepted",
+        }
+    }
+    pub fn label_vi(self) -> &'static str {
+        match self {
+            UnitStatus::Missing => "Chưa có dữ liệu",
+            UnitStatus::Draft => "Đang soạn",
+            UnitStatus::Submitted => "Đã gửi",
+            UnitStatus::Returned => "Bị trả lại",
+            UnitStatus::Accepted => "Đã chấp nhận",
+        }
+    }
+    pub fn label_en(self) -> &'static str {
+        match self {
+            UnitStatus::Missing => "Nothing received",
+            UnitStatus::Draft => "Draft",
+            UnitStatus::Submitted => "Submitted",
+            UnitStatus::Returned => "Returned",
+            UnitStatus::Accepted => "Accepted",
+        }
+    }
+}
+
+/// How many units have reported. `reported = on_time + late` and
+/// `missing = expected - reported`; `missing` splits into `not_received`,
+/// `draft` and `returned`.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Completeness {
+    pub expected: usize,
+    pub reported: usize,
+    pub on_time: usize,
+    pub late: usize,
+    pub missing: usize,
+    pub submitted: usize,
+    pub accepted: usize,
+    pub returned: usize,
+    pub draft: usize,
+    pub not_received: usize,
+}
+
+impl Completeness {
+    /// "38/45 đơn vị đã báo cáo, 35 đúng hạn, 3 muộn, 7 chưa báo cáo".
+    pub fn sentence(&self, lang: Lang) -> String {
+        match lang {
+            Lang::Vi => {
+                let mut s = format!(
+                    "{}/{} đơn vị đã báo cáo, {} đúng hạn, {} muộn, {} chưa báo cáo",
+                    self.reported, self.expected, self.on_time, self.late, self.missing
+                );
+                if self.returned > 0 {
+                    s.push_str(&format!(
+                        " (trong đó {} báo cáo bị trả lại chờ hoàn thiện)",
+                        self.returned
+                    ));
+                }
+                s
+            }
+            Lang::En => {
+                let mut s = format!(
+                    "{}/{} units have reported, {} on time, {} late, {} not reported",
+                    self.reported, self.expected, self.on_time, self.late, self.missing
+                );
+                if self.returned > 0 {
+                    s.push_str(&format!(
+                        " (of which {} returned for correction)",
+                        self.returned
+                    ));
+                }
+                s
+            }
+        }
+    }
+}
+
+/// One row of `status`: a unit and where its report stands.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct StatusRow {
+    pub unit: UnitCode,
+    pub name: String,
+    pub kind: UnitKind,
+    pub state: UnitStatus,
+    /// RFC 3339, in Vietnam time.
+    #[serde(deserialize_with = "report_json::required")]
+    pub submitted_at: Option<String>,
+    pub timeliness: Timeliness,
+    /// Whether the report counts toward totals (submitted or accepted).
+    pub counted: bool,
+    /// Activities covered by the current submission.
+    #[serde(deserialize_with = "report_json::required")]
+    pub activities: Option<u32>,
+    /// The ward's reason when it returned the report.
+    #[serde(deserialize_with = "report_json::required")]
+    pub review_reason: Option<String>,
+    /// The unit's log diverged from the hub's: what the hub holds for it
+    /// may be incomplete until it recovers. (Absent in reports written
+    /// before it existed, hence the default.)
+    #[serde(default)]
+    pub diverged: bool,
+}
+
+/// `coso-hub status --json`: totals first, then every expected unit.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Status {
+    pub period: PeriodCode,
+    pub title: String,
+    /// The deadline, RFC 3339 in Vietnam time.
+    pub due: String,
+    /// The completeness sentence, in Vietnamese.
+    pub summary: String,
+    pub summary_en: String,
+    pub totals: Completeness,
+    pub units: Vec<StatusRow>,
+}
+
+impl Status {
+    /// The status for people: the period, the completeness sentence, then one
+    /// line per unit (times in Vietnam time).
+    pub fn to_text(&self, lang: Lang) -> String {
+        let due = DateTime::parse_from_rfc3339(&self.due)
+            .map(|d| {
+                let d = d.with_timezone(&vietnam());
+                match lang {
+                    Lang::Vi => format!(
+                        "trước {} ngày {}",
+                        d.format("%H:%M"),
+                        short_date(d.date_naive())
+                    ),
+                    Lang::En => format!("before {}", d.format("%H:%M on %Y-%m-%d")),
+                }
+            })
+            .unwrap_or_else(|_| self.due.clone());
+        let mut out = match lang {
+            Lang::Vi => format!("Kỳ {} — {} — hạn nộp: {due}\n", self.period, self.title),
+            Lang::En => format!("Period {} — {} — due {due}\n", self.period, self.title),
+        };
+        out.push_str(match lang {
+            Lang::Vi => &self.summary,
+            Lang::En => &self.summary_en,
+        });
+        out.push_str("\n\n");
+        let head = match lang {
+            Lang::Vi => ["MÃ", "ĐƠN VỊ", "TRẠNG THÁI", "THỜI ĐIỂM NHẬN", "ĐÚNG HẠN"],
+            Lang::En => ["CODE", "UNIT", "STATE", "RECEIVED", "TIMELINESS"],
+        };
+        let rows: Vec<[String; 5]> = self
+            .units
+            .iter()
+            .map(|r| {
+                let name: String = if r.name.chars().count() > 40 {
+                    r.name.chars().take(39).chain(['…']).collect()
+                } else {
+                    r.name.clone()
+                };
+                let at = r
+                    .submitted_at
+                    .as_deref()
+                    .and_then(|t| DateTime::parse_from_rfc3339(t).ok())
+                    .map(|t| {
+                        t.with_timezone(&vietnam())
+                            .format("%Y-%m-%d %H:%M:%S")
+                            .to_string()
+                    })
+                    .unwrap_or_else(|| "-".into());
+                let timely = match (r.timeliness, lang) {
+                    (Timeliness::OnTime, Lang::Vi) => "đúng hạn",
+                    (Timeliness::Late, Lang::Vi) => "muộn",
+                    (Timeliness::Missing, Lang::Vi) => "chưa báo cáo",
+                    (Timeliness::OnTime, Lang::En) => "on time",
+                    (Timeliness::Late, Lang::En) => "late",
+                    (Timeliness::Missing, Lang::En) => "missing",
+                };
+                let state = match lang {
+                    Lang::Vi => r.state.label_vi(),
+                    Lang::En => r.state.label_en(),
+                };
+                let mut state = state.to_string();
+                if let Some(reason) = &r.review_reason
+                    && r.state == UnitStatus::Returned
+                {
+                    state = format!("{state}: {}", reason.replace(['\n', '\r'], " "));
+                }
+                [r.unit.to_string(), name, state, at, timely.to_string()]
+            })
+            .collect();
+        let mut widths = head.map(|h| h.chars().count());
+        for r in &rows {
+            for (w, c) in widths.iter_mut().zip(r) {
+                *w = (*w).max(c.chars().count());
+            }
+        }
+        let line = |cells: [&str; 5]| {
+            let mut l = String::new();
+            for (i, c) in cells.iter().enumerate() {
+                l.push_str(c);
+                if i + 1 < cells.len() {
+                    let pad = widths[i] - c.chars().count() + 2;
+                    l.extend(std::iter::repeat_n(' ', pad));
+                }
+            }
+            l.push('\n');
+            l
+        };
+        out.push_str(&line(head));
+        for r in &rows {
+            out.push_str(&line([&r[0], &r[1], &r[2], &r[3], &r[4]]));
+        }
+        out
+    }
+}
+
+/// Who has reported for the period: totals first, then every expected unit.
+pub fn status(input: &CompileInput) -> Status {
+    let rows = unit_rows(input);
+    let totals = completeness(&rows);
+    Status {
+        period: input.period.code.clone(),
+        title: input.period.title.clone(),
+        due: rfc3339_vn(input.period.due.with_timezone(&Utc)),
+        summary: totals.sentence(Lang::Vi),
+        summary_en: totals.sentence(Lang::En),
+        units: rows.iter().map(UnitRow::status_row).collect(),
+        totals,
+    }
+}
