@@ -5,7 +5,7 @@
 use std::fmt::Write;
 
 use coso_domain::catalog::ValueType;
-use coso_domain::{Lang, Section};
+use coso_domain::{Lang, Section, words};
 
 use super::{KindCell, Model, clean_text, format_number, format_value};
 
@@ -94,15 +94,11 @@ pub(crate) fn render(m: &Model) -> String {
             escape_line(u.code.as_str()),
             escape_line(&u.name),
             escape_line(u.kind.name_vi()),
-            r.state.label_vi(),
+            r.state.label(Lang::Vi),
             r.submitted_at
                 .map(|t| escape_line(&super::rfc3339_vn(t)))
                 .unwrap_or_default(),
-            match r.timeliness {
-                coso_domain::Timeliness::OnTime => "Đúng hạn",
-                coso_domain::Timeliness::Late => "Muộn",
-                coso_domain::Timeliness::Missing => "Chưa báo cáo",
-            }
+            words::timeliness_label(r.timeliness, Lang::Vi)
         );
     }
 

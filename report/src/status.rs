@@ -5,7 +5,7 @@
 
 use chrono::{DateTime, Utc};
 use coso_domain::calendar::vietnam;
-use coso_domain::{Lang, PeriodCode, Timeliness, UnitCode, UnitKind};
+use coso_domain::{Lang, PeriodCode, ReportState, Timeliness, UnitCode, UnitKind, words};
 use serde::{Deserialize, Serialize};
 
 use crate::model::{completeness, unit_rows};
@@ -32,23 +32,25 @@ impl UnitStatus {
             UnitStatus::Accepted => "accepted",
         }
     }
-    pub fn label_vi(self) -> &'static str {
+    /// The report state behind it; `None`: nothing received.
+    pub fn report_state(self) -> Option<ReportState> {
         match self {
-            UnitStatus::Missing => "Chưa có dữ liệu",
-            UnitStatus::Draft => "Đang soạn",
-            UnitStatus::Submitted => "Đã gửi",
-            UnitStatus::Returned => "Bị trả lại",
-            UnitStatus::Accepted => "Đã chấp nhận",
+            UnitStatus::Missing => None,
+            UnitStatus::Draft => Some(ReportState::Draft),
+            UnitStatus::Submitted => Some(ReportState::Submitted),
+            UnitStatus::Returned => Some(ReportState::Returned),
+            UnitStatus::Accepted => Some(ReportState::Accepted),
         }
     }
+    /// As a table cell says it (`words::state_label`).
+    pub fn label(self, lang: Lang) -> &'static str {
+        words::state_label(self.report_state(), lang)
+    }
+    pub fn label_vi(self) -> &'static str {
+        self.label(Lang::Vi)
+    }
     pub fn label_en(self) -> &'static str {
-        match self {
-            UnitStatus::Missing => "Nothing received",
-            UnitStatus::Draft => "Draft",
-            UnitStatus::Submitted => "Submitted",
-            UnitStatus::Returned => "Returned",
-            UnitStatus::Accepted => "Accepted",
-        }
+        self.label(Lang::En)
     }
 }
 
@@ -70,36 +72,22 @@ pub struct Completeness {
 }
 
 impl Completeness {
-    /// "38/45 đơn vị đã báo cáo, 35 đúng hạn, 3 muộn, 7 chưa báo cáo".
-    pub fn sentence(&self, lang: Lang) -> String {
-        match lang {
-            Lang::Vi => {
-                let mut s = format!(
-                    "{}/{} đơn vị đã báo cáo, {} đúng hạn, {} muộn, {} chưa báo cáo",
-                    self.reported, self.expected, self.on_time, self.late, self.missing
-                );
-                if self.returned > 0 {
-                    s.push_str(&format!(
-                        " (trong đó {} báo cáo bị trả lại chờ hoàn thiện)",
-                        self.returned
-                    ));
-                }
-                s
-            }
-            Lang::En => {
-                let mut s = format!(
-                    "{}/{} units have reported, {} on time, {} late, {} not reported",
-                    self.reported, self.expected, self.on_time, self.late, self.missing
-                );
-                if self.returned > 0 {
-                    s.push_str(&format!(
-                        " (of which {} returned for correction)",
-                        self.returned
-                    ));
-                }
-                s
-            }
+    /// What the completeness sentence counts.
+    pub fn counts(&self) -> words::Counts {
+        words::Counts {
+            expected: self.expected as u64,
+            reported: self.reported as u64,
+            on_time: self.on_time as u64,
+            late: self.late as u64,
+            missing: self.missing as u64,
+            returned: self.returned as u64,
         }
+    }
+
+    /// "38/45 đơn vị đã báo cáo, 35 đúng hạn, 3 muộn, 7 chưa báo cáo"
+    /// (`words::completeness`).
+    pub fn sentence(&self, lang: Lang) -> String {
+        words::completeness(&self.counts(), lang)
     }
 }
 
@@ -192,19 +180,8 @@ impl Status {
                             .to_string()
                     })
                     .unwrap_or_else(|| "-".into());
-                let timely = match (r.timeliness, lang) {
-                    (Timeliness::OnTime, Lang::Vi) => "đúng hạn",
-                    (Timeliness::Late, Lang::Vi) => "muộn",
-                    (Timeliness::Missing, Lang::Vi) => "chưa báo cáo",
-                    (Timeliness::OnTime, Lang::En) => "on time",
-                    (Timeliness::Late, Lang::En) => "late",
-                    (Timeliness::Missing, Lang::En) => "missing",
-                };
-                let state = match lang {
-                    Lang::Vi => r.state.label_vi(),
-                    Lang::En => r.state.label_en(),
-                };
-                let mut state = state.to_string();
+                let timely = words::timeliness(r.timeliness, lang);
+                let mut state = r.state.label(lang).to_string();
                 if let Some(reason) = &r.review_reason
                     && r.state == UnitStatus::Returned
                 {

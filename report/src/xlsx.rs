@@ -8,7 +8,7 @@
 use chrono::{Datelike, Timelike};
 use coso_domain::calendar::vietnam;
 use coso_domain::catalog::ValueType;
-use coso_domain::{Lang, Timeliness, Value};
+use coso_domain::{Lang, Value, words};
 use rust_xlsxwriter::{
     DocProperties, ExcelDateTime, Format, FormatAlign, FormatBorder, Workbook, Worksheet, XlsxError,
 };
@@ -267,7 +267,7 @@ fn status_sheet(ws: &mut Worksheet, m: &Model, st: &Styles) -> Result<(), XlsxEr
         ws.write_string_with_format(r, 1, u.code.as_str(), &st.text)?;
         ws.write_string_with_format(r, 2, cell_text(&u.name), &st.text)?;
         ws.write_string_with_format(r, 3, u.kind.name_vi(), &st.text)?;
-        ws.write_string_with_format(r, 4, row.state.label_vi(), &st.text)?;
+        ws.write_string_with_format(r, 4, row.state.label(Lang::Vi), &st.text)?;
         match row.submitted_at {
             Some(t) => {
                 let t = t.with_timezone(&vietnam());
@@ -277,11 +277,7 @@ fn status_sheet(ws: &mut Worksheet, m: &Model, st: &Styles) -> Result<(), XlsxEr
             }
             None => ws.write_blank(r, 5, &st.text)?,
         };
-        let timely = match row.timeliness {
-            Timeliness::OnTime => "Đúng hạn",
-            Timeliness::Late => "Muộn",
-            Timeliness::Missing => "Chưa báo cáo",
-        };
+        let timely = words::timeliness_label(row.timeliness, Lang::Vi);
         ws.write_string_with_format(r, 6, timely, &st.text)?;
         match s.activities {
             Some(n) => ws.write_number_with_format(r, 7, f64::from(n), &st.count)?,
