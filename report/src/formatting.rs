@@ -73,11 +73,19 @@ pub fn format_number(ind: &Indicator, n: f64) -> String {
 pub(crate) fn format_value(ind: &Indicator, v: &Value) -> String {
     match v {
         Value::Number(n) => format_number(ind, *n),
-        Value::Bool(true) => "Có".into(),
-        Value::Bool(false) => "Không".into(),
+        Value::Bool(b) => yes_no(*b).into(),
         Value::Text(t) => t.clone(),
     }
 }
+
+/// A yes/no answer for people.
+pub(crate) fn yes_no(b: bool) -> &'static str {
+    if b { "Có" } else { "Không" }
+}
+
+/// A value nobody gave, in a table for people: a dash, so it is never read
+/// as zero.
+pub(crate) const NO_VALUE: &str = "—";
 
 /// A number as machines read it: whole numbers without a fraction.
 pub fn machine_number(n: f64) -> String {

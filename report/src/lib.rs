@@ -56,7 +56,8 @@ use coso_domain::PeriodCode;
 use coso_domain::UnitCode;
 
 pub(crate) use formatting::{
-    clean_text, due_phrase, format_value, natural_cmp, place_date_line, rfc3339_vn, short_date,
+    NO_VALUE, clean_text, due_phrase, format_value, natural_cmp, place_date_line, rfc3339_vn,
+    short_date, yes_no,
 };
 pub use formatting::{format_number, machine_number};
 pub use letterhead::Letterhead;
