@@ -29,6 +29,46 @@ fn day_month(d: NaiveDate) -> (String, String) {
     (day, month)
 }
 
+/// An RFC 3339 time as a terminal shows it: "2026-06-04 08:05:00" in
+/// Vietnam time; `None` when it does not parse.
+pub(crate) fn local_time(rfc3339: &str) -> Option<String> {
+    DateTime::parse_from_rfc3339(rfc3339).ok().map(|t| {
+        t.with_timezone(&vietnam())
+            .format("%Y-%m-%d %H:%M:%S")
+            .to_string()
+    })
+}
+
+/// Rows (the head first) as left-aligned columns two spaces apart, one
+/// line each with no trailing spaces: the `status` tables for a terminal,
+/// the ward's and the city's alike.
+pub(crate) fn text_table<R: AsRef<[String]>>(rows: &[R]) -> String {
+    let mut widths: Vec<usize> = Vec::new();
+    for r in rows {
+        for (i, c) in r.as_ref().iter().enumerate() {
+            let n = c.chars().count();
+            match widths.get_mut(i) {
+                Some(w) => *w = (*w).max(n),
+                None => widths.push(n),
+            }
+        }
+    }
+    let mut out = String::new();
+    for r in rows {
+        let cells = r.as_ref();
+        let mut line = String::new();
+        for (i, c) in cells.iter().enumerate() {
+            line.push_str(c);
+            if i + 1 < cells.len() {
+                line.extend(std::iter::repeat_n(' ', widths[i] - c.chars().count() + 2));
+            }
+        }
+        out.push_str(line.trim_end());
+        out.push('\n');
+    }
+    out
+}
+
 /// "Gia Viên, ngày 04 tháng 6 năm 2026".
 pub(crate) fn place_date_line(place: &str, d: NaiveDate) -> String {
     let (day, month) = day_month(d);

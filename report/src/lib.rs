@@ -56,8 +56,8 @@ use coso_domain::PeriodCode;
 use coso_domain::UnitCode;
 
 pub(crate) use formatting::{
-    NO_VALUE, clean_text, due_phrase, format_value, natural_cmp, place_date_line, rfc3339_vn,
-    short_date, yes_no,
+    NO_VALUE, clean_text, due_phrase, format_value, local_time, natural_cmp, place_date_line,
+    rfc3339_vn, short_date, text_table, yes_no,
 };
 pub use formatting::{format_number, machine_number};
 pub use letterhead::Letterhead;

@@ -9,7 +9,7 @@ use coso_domain::{Lang, PeriodCode, ReportState, Timeliness, UnitCode, UnitKind,
 use serde::{Deserialize, Serialize};
 
 use crate::model::{completeness, unit_rows};
-use crate::{CompileInput, UnitRow, report_json, rfc3339_vn, short_date};
+use crate::{CompileInput, UnitRow, local_time, report_json, rfc3339_vn, short_date, text_table};
 
 /// Where a unit stands for the period, as `status` shows it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -161,57 +161,28 @@ impl Status {
             Lang::Vi => ["MÃ", "ĐƠN VỊ", "TRẠNG THÁI", "THỜI ĐIỂM NHẬN", "ĐÚNG HẠN"],
             Lang::En => ["CODE", "UNIT", "STATE", "RECEIVED", "TIMELINESS"],
         };
-        let rows: Vec<[String; 5]> = self
-            .units
-            .iter()
-            .map(|r| {
-                let name: String = if r.name.chars().count() > 40 {
-                    r.name.chars().take(39).chain(['…']).collect()
-                } else {
-                    r.name.clone()
-                };
-                let at = r
-                    .submitted_at
-                    .as_deref()
-                    .and_then(|t| DateTime::parse_from_rfc3339(t).ok())
-                    .map(|t| {
-                        t.with_timezone(&vietnam())
-                            .format("%Y-%m-%d %H:%M:%S")
-                            .to_string()
-                    })
-                    .unwrap_or_else(|| "-".into());
-                let timely = words::timeliness(r.timeliness, lang);
-                let mut state = r.state.label(lang).to_string();
-                if let Some(reason) = &r.review_reason
-                    && r.state == UnitStatus::Returned
-                {
-                    state = format!("{state}: {}", reason.replace(['\n', '\r'], " "));
-                }
-                [r.unit.to_string(), name, state, at, timely.to_string()]
-            })
-            .collect();
-        let mut widths = head.map(|h| h.chars().count());
-        for r in &rows {
-            for (w, c) in widths.iter_mut().zip(r) {
-                *w = (*w).max(c.chars().count());
+        let mut rows: Vec<[String; 5]> = vec![head.map(String::from)];
+        rows.extend(self.units.iter().map(|r| {
+            let name: String = if r.name.chars().count() > 40 {
+                r.name.chars().take(39).chain(['…']).collect()
+            } else {
+                r.name.clone()
+            };
+            let at = r
+                .submitted_at
+                .as_deref()
+                .and_then(local_time)
+                .unwrap_or_else(|| "-".into());
+            let timely = words::timeliness(r.timeliness, lang);
+            let mut state = r.state.label(lang).to_string();
+            if let Some(reason) = &r.review_reason
+                && r.state == UnitStatus::Returned
+            {
+                state = format!("{state}: {}", reason.replace(['\n', '\r'], " "));
             }
-        }
-        let line = |cells: [&str; 5]| {
-            let mut l = String::new();
-            for (i, c) in cells.iter().enumerate() {
-                l.push_str(c);
-                if i + 1 < cells.len() {
-                    let pad = widths[i] - c.chars().count() + 2;
-                    l.extend(std::iter::repeat_n(' ', pad));
-                }
-            }
-            l.push('\n');
-            l
-        };
-        out.push_str(&line(head));
-        for r in &rows {
-            out.push_str(&line([&r[0], &r[1], &r[2], &r[3], &r[4]]));
-        }
+            [r.unit.to_string(), name, state, at, timely.to_string()]
+        }));
+        out.push_str(&text_table(&rows));
         out
     }
 }

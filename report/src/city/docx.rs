@@ -24,7 +24,7 @@ use crate::docx::{
     self, Block, Document, Grid, GridRow, LANDSCAPE_WIDTH, body_text, closing, heading, subheading,
     synthesized, ward_text,
 };
-use crate::{Letterhead, due_phrase, format_number, short_date};
+use crate::{Letterhead, NO_VALUE, due_phrase, format_number, short_date};
 
 /// Most wards shown as columns of Phụ lục I (see the module's comment).
 pub const WARD_COLUMNS: usize = 6;
@@ -233,7 +233,7 @@ impl CityDocx<'_> {
     fn total_cell(ind: &Indicator, v: Option<&Value>) -> String {
         match v.and_then(Value::as_number) {
             Some(n) => format_number(ind, n),
-            None => "—".into(),
+            None => NO_VALUE.into(),
         }
     }
 
@@ -328,7 +328,7 @@ impl CityDocx<'_> {
                         } else {
                             match by_kind(ind, k, self.wards) {
                                 Some(v) => format_number(ind, v),
-                                None => "—".into(),
+                                None => NO_VALUE.into(),
                             }
                         }
                     })

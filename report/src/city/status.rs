@@ -1,13 +1,12 @@
 //! `status --wards`: which wards delivered for the period, with each ward's
 //! own completeness, and the units of all of them added up.
 
-use chrono::{DateTime, Utc};
-use coso_domain::calendar::vietnam;
+use chrono::Utc;
 use coso_domain::{Lang, Period, PeriodCode, Timeliness, words};
 use serde::{Deserialize, Serialize};
 
 use super::{SCOPE, Ward};
-use crate::rfc3339_vn;
+use crate::{local_time, rfc3339_vn, text_table};
 
 /// A ward's completeness, as its report states it.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -125,14 +124,10 @@ pub fn status(period: &Period, wards: &[Ward]) -> WardsStatus {
     }
 }
 
+/// A received or due time for people: local, or as it came when it does
+/// not parse.
 pub(super) fn vn_time(rfc3339: &str) -> String {
-    DateTime::parse_from_rfc3339(rfc3339)
-        .map(|t| {
-            t.with_timezone(&vietnam())
-                .format("%Y-%m-%d %H:%M:%S")
-                .to_string()
-        })
-        .unwrap_or_else(|_| rfc3339.to_string())
+    local_time(rfc3339).unwrap_or_else(|| rfc3339.to_string())
 }
 
 impl WardsStatus {
@@ -183,23 +178,7 @@ impl WardsStatus {
                 c.missing.to_string(),
             ]);
         }
-        let mut widths = [0usize; 7];
-        for r in &rows {
-            for (w, c) in widths.iter_mut().zip(r) {
-                *w = (*w).max(c.chars().count());
-            }
-        }
-        for r in &rows {
-            let mut line = String::new();
-            for (i, c) in r.iter().enumerate() {
-                line.push_str(c);
-                if i + 1 < r.len() {
-                    line.extend(std::iter::repeat_n(' ', widths[i] - c.chars().count() + 2));
-                }
-            }
-            out.push_str(line.trim_end());
-            out.push('\n');
-        }
+        out.push_str(&text_table(&rows));
         out
     }
 }

@@ -13,8 +13,8 @@ use super::blocks::{
 };
 use super::frame::{Block, Document, LANDSCAPE_WIDTH, write};
 use crate::{
-    CompileError, IndicatorRow, KindCell, Model, Narrative, UnitRow, due_phrase, format_number,
-    format_value, short_date,
+    CompileError, IndicatorRow, KindCell, Model, NO_VALUE, Narrative, UnitRow, due_phrase,
+    format_number, format_value, short_date,
 };
 
 pub(crate) fn render(m: &Model) -> Result<Vec<u8>, CompileError> {
@@ -225,14 +225,14 @@ fn appendix_table(m: &Model, width: usize) -> Table {
                     .iter()
                     .map(|(_, kc)| match kc {
                         KindCell::Value(v) => format_number(item.ind, *v),
-                        KindCell::Missing => "—".into(),
+                        KindCell::Missing => NO_VALUE.into(),
                         KindCell::NotApplicable => String::new(),
                     })
                     .collect(),
                 total: item
                     .total
                     .map(|t| format_number(item.ind, t))
-                    .unwrap_or_else(|| "—".into()),
+                    .unwrap_or_else(|| NO_VALUE.into()),
             })
             .collect();
         if !items.is_empty() {
