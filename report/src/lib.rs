@@ -32,6 +32,17 @@
 //!   total is the number of units that answered yes.
 //! - Units are listed by kind (centre, department, school, residential group,
 //!   other) and then by code in natural order (TDP2 before TDP10).
+//!
+//! Where things are: the model (`model`: what the caller gives, each unit's
+//! standing, the totals) and `status` are computed once; `letterhead` holds
+//! the document's words from the config; `formatting` says times, dates,
+//! numbers and values. Each format's module (`docx`, `xlsx`, `json` with
+//! `report_json`, `csv`, `md`) writes the ward's report and also holds that
+//! format's writer, which the city roll-up (`city`) writes through, so the
+//! two levels lay out a table and say a value alike. The words for a
+//! report's state and timeliness and the completeness sentence are the
+//! domain's (`coso_domain::words`), shared with the hub's CLI and dashboard.
+//! This file keeps the formats and the one entry point, [`compile`].
 
 pub mod adx;
 pub mod city;
@@ -52,9 +63,10 @@ use std::collections::BTreeSet;
 use std::fmt;
 use std::str::FromStr;
 
-use coso_domain::PeriodCode;
-use coso_domain::UnitCode;
+use coso_domain::{PeriodCode, UnitCode};
 
+// The writers reach the model and the helpers as `crate::…` (and `super::…`
+// from the format modules); the public names are the ones the hub uses.
 pub(crate) use formatting::{
     NO_VALUE, clean_text, due_phrase, format_value, local_time, natural_cmp, place_date_line,
     rfc3339_vn, short_date, text_table, yes_no,
