@@ -1,5 +1,5 @@
 //! `report --wards --format docx`: the city's roll-up as a Decree 30/2020
-//! report, written by the ward report's own writer (`compile::docx`): the
+//! report, written by the ward report's own writer (`crate::docx`): the
 //! city's letterhead from hub.toml, sections I–IV from the city totals and
 //! the wards' texts, and in the landscape appendix Phụ lục I (the indicators
 //! with the city total) and Phụ lục II (which wards delivered, on time or

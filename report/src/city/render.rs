@@ -311,7 +311,7 @@ fn people(v: Option<&Value>) -> String {
 
 impl RollupJson {
     /// The DHIS2 export of the roll-up: each ward's totals under its own
-    /// organisation unit (the rules are in `compile::dhis2`).
+    /// organisation unit (the rules are in `crate::dhis2`).
     pub fn to_dhis2(
         &self,
         m: &crate::dhis2::Mapping,
