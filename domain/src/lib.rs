@@ -22,6 +22,7 @@ pub mod text;
 pub mod unit;
 pub mod validate;
 pub mod value;
+pub mod words;
 
 pub use activity::{Activity, ActivityId, Form};
 pub use calendar::{Calendar, Period, PeriodCode, PeriodKind, Timeliness};

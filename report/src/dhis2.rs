@@ -212,9 +212,8 @@ pub struct Export {
 
 impl Export {
     pub fn to_bytes(&self) -> Vec<u8> {
-        let mut out = serde_json::to_vec_pretty(&self.set).unwrap_or_default();
-        out.push(b'\n');
-        out
+        // Serialising plain strings into memory cannot fail.
+        crate::json::pretty(&self.set, 128).unwrap_or_else(|_| b"\n".to_vec())
     }
 }
 

@@ -1,12 +1,17 @@
 //! `report --format md`: a quick look at the consolidated report in Markdown.
 //! Text from units is escaped so it can neither break the tables nor inject
 //! markup or HTML.
+//!
+//! The Markdown table writer both reports go through is here too
+//! ([`table_head`], [`table_row`], [`group_row`]); the city roll-up
+//! (`city::render`) writes its tables with it.
 
 use std::fmt::Write;
 
-use coso_domain::{Lang, Section};
+use coso_domain::catalog::ValueType;
+use coso_domain::{Lang, Section, words};
 
-use super::{KindCell, Model, clean_text, format_number, format_value};
+use super::{KindCell, Model, NO_VALUE, clean_text, format_number, format_value};
 
 /// Escapes one line of text for Markdown: characters that start inline
 /// markup or break a table get a backslash, `<`/`>`/`&` become entities (so no
@@ -54,6 +59,64 @@ fn escape_block(s: &str) -> String {
         .join("  \n")
 }
 
+/// Escapes text for a cell of the city roll-up's Markdown: only what
+/// would break the table (pipes, line breaks). Kept apart from
+/// [`escape_line`], which also escapes inline markup and HTML, because the
+/// roll-up has always written its text so: escaping more would change its
+/// bytes for any ward name or text with `*`, `_`, `<`, `&`…
+pub(crate) fn escape_pipes(s: &str) -> String {
+    s.replace('|', "\\|").replace(['\n', '\r'], " ")
+}
+
+/// How a column of a Markdown table is aligned.
+#[derive(Clone, Copy)]
+pub(crate) enum Align {
+    Left,
+    /// Numbers.
+    Right,
+}
+
+/// The head of a table: `| a | b |` and the rule under it (`|---|---:|`).
+/// Cells are written as they are given (escaped by the caller).
+pub(crate) fn table_head<S: AsRef<str>>(
+    o: &mut String,
+    heads: impl IntoIterator<Item = S>,
+    aligns: impl IntoIterator<Item = Align>,
+) {
+    table_row(o, heads);
+    o.push('|');
+    for a in aligns {
+        o.push_str(match a {
+            Align::Left => "---|",
+            Align::Right => "---:|",
+        });
+    }
+    o.push('\n');
+}
+
+/// One row of a table: `| a | b |`, an empty cell written `|  |`.
+pub(crate) fn table_row<S: AsRef<str>>(o: &mut String, cells: impl IntoIterator<Item = S>) {
+    o.push('|');
+    for c in cells {
+        o.push(' ');
+        o.push_str(c.as_ref());
+        o.push_str(" |");
+    }
+    o.push('\n');
+}
+
+/// A group's row in a table of `columns` columns: its name in the second
+/// cell, the other cells blank and written `| |`, so the row reads as a
+/// heading rather than an indicator with empty values.
+pub(crate) fn group_row(o: &mut String, name: &str, columns: usize) {
+    o.push_str("| |");
+    let _ = write!(o, " {name} |");
+    for _ in 2..columns {
+        o.push_str(" |");
+    }
+    o.push('\n');
+}
+
 pub(crate) fn render(m: &Model) -> String {
     let mut o = String::new();
     let lh = m.letterhead();
@@ -81,76 +144,73 @@ pub(crate) fn render(m: &Model) -> String {
     );
 
     let _ = writeln!(o, "## Tình hình báo cáo\n");
-    let _ = writeln!(
-        o,
-        "| Mã | Đơn vị | Loại | Trạng thái | Thời điểm nhận | Đúng hạn |\n|---|---|---|---|---|---|"
+    table_head(
+        &mut o,
+        [
+            "Mã",
+            "Đơn vị",
+            "Loại",
+            "Trạng thái",
+            "Thời điểm nhận",
+            "Đúng hạn",
+        ],
+        [Align::Left; 6],
     );
     for r in &m.rows {
         let u = r.unit();
-        let _ = writeln!(
-            o,
-            "| {} | {} | {} | {} | {} | {} |",
-            escape_line(u.code.as_str()),
-            escape_line(&u.name),
-            escape_line(u.kind.name_vi()),
-            r.state.label_vi(),
-            r.submitted_at
-                .map(|t| escape_line(&super::rfc3339_vn(t)))
-                .unwrap_or_default(),
-            match r.timeliness {
-                coso_domain::Timeliness::OnTime => "Đúng hạn",
-                coso_domain::Timeliness::Late => "Muộn",
-                coso_domain::Timeliness::Missing => "Chưa báo cáo",
-            }
+        table_row(
+            &mut o,
+            [
+                escape_line(u.code.as_str()),
+                escape_line(&u.name),
+                escape_line(u.kind.name_vi()),
+                r.state.label(Lang::Vi).to_string(),
+                r.submitted_at
+                    .map(|t| escape_line(&super::rfc3339_vn(t)))
+                    .unwrap_or_default(),
+                words::timeliness_label(r.timeliness, Lang::Vi).to_string(),
+            ],
         );
     }
 
     let _ = writeln!(o, "\n## Chỉ tiêu\n");
-    let mut head = String::from("| Mã | Chỉ tiêu | Đơn vị tính |");
-    let mut rule = String::from("|---|---|---|");
-    for k in &m.kinds {
-        let _ = write!(head, " {} |", escape_line(k.name_vi()));
-        rule.push_str("---:|");
-    }
-    head.push_str(" Tổng cộng |");
-    rule.push_str("---:|");
-    let _ = writeln!(o, "{head}\n{rule}");
+    let mut head = vec!["Mã".to_string(), "Chỉ tiêu".into(), "Đơn vị tính".into()];
+    head.extend(m.kinds.iter().map(|k| escape_line(k.name_vi())));
+    head.push("Tổng cộng".into());
+    let aligns = [Align::Left; 3]
+        .into_iter()
+        .chain(std::iter::repeat_n(Align::Right, m.kinds.len() + 1));
+    table_head(&mut o, &head, aligns);
     let catalog = m.input.catalog;
     for g in &catalog.groups {
         let rows: Vec<_> = m
             .indicators
             .iter()
-            .filter(|r| r.ind.group == g.code && r.ind.value_type != super::ValueType::Text)
+            .filter(|r| r.ind.group == g.code && r.ind.value_type != ValueType::Text)
             .collect();
         if rows.is_empty() {
             continue;
         }
-        let _ = write!(o, "| | **{}** | |", escape_line(&g.name));
-        for _ in &m.kinds {
-            o.push_str(" |");
-        }
-        o.push_str(" |\n");
+        group_row(&mut o, &format!("**{}**", escape_line(&g.name)), head.len());
         for r in rows {
-            let _ = write!(
-                o,
-                "| {} | {} | {} |",
+            let mut cells = vec![
                 escape_line(&r.ind.code),
                 escape_line(&r.ind.name),
-                escape_line(&r.ind.measure)
-            );
-            for (_, c) in &r.by_kind {
-                let s = match c {
+                escape_line(&r.ind.measure),
+            ];
+            cells.extend(r.by_kind.iter().map(|(_, c)| {
+                escape_line(&match c {
                     KindCell::Value(v) => format_number(r.ind, *v),
-                    KindCell::Missing => "—".into(),
+                    KindCell::Missing => NO_VALUE.into(),
                     KindCell::NotApplicable => String::new(),
-                };
-                let _ = write!(o, " {} |", escape_line(&s));
-            }
+                })
+            }));
             let total = r
                 .total
                 .map(|t| format_number(r.ind, t))
-                .unwrap_or_else(|| "—".into());
-            let _ = writeln!(o, " {} |", escape_line(&total));
+                .unwrap_or_else(|| NO_VALUE.into());
+            cells.push(escape_line(&total));
+            table_row(&mut o, cells);
         }
     }
     let _ = writeln!(

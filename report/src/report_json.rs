@@ -169,9 +169,7 @@ impl ReportJson {
     /// Pretty JSON with a final newline; maps are ordered, so the same report
     /// gives the same bytes.
     pub fn to_bytes(&self) -> Result<Vec<u8>, serde_json::Error> {
-        let mut out = serde_json::to_vec_pretty(self)?;
-        out.push(b'\n');
-        Ok(out)
+        crate::json::pretty(self, 128)
     }
 
     pub fn indicator(&self, code: &str) -> Option<&IndicatorJson> {
@@ -225,10 +223,7 @@ pub(crate) fn write(m: &Model) -> Result<Vec<u8>, serde_json::Error> {
     };
     // One allocation, not a doubling series of copies (at 10,000 units the
     // last copy alone held 20 MiB beside 40).
-    let mut out = Vec::with_capacity(size_bound(m));
-    serde_json::to_writer_pretty(&mut out, &doc)?;
-    out.push(b'\n');
-    Ok(out)
+    crate::json::pretty(&doc, size_bound(m))
 }
 
 /// More than the pretty JSON of `m` can take. Over-estimating costs address

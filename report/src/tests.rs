@@ -7,8 +7,10 @@ use std::io::Cursor;
 
 use chrono::{DateTime, Duration, NaiveDate, Utc};
 use coso_domain::catalog::{Aggregation, ValueType};
+use coso_domain::value::format_vi;
 use coso_domain::{
-    Calendar, Catalog, Lang, Period, ReportState, Section, SubmittedReport, Unit, UnitKind, Value,
+    Calendar, Catalog, Lang, Period, ReportState, Section, SubmittedReport, Timeliness, Unit,
+    UnitKind, Value,
 };
 
 use super::*;

@@ -4,11 +4,17 @@
 //! "Tình hình báo cáo" (who reported, when, on time or not) and "Ý kiến đơn vị"
 //! (the narratives). Numbers are stored as numbers; a missing value is an
 //! empty cell, never 0; yes/no is stored as 1/0 and shown as "Có"/"Không".
+//!
+//! The XLSX writer both reports go through is here too: the workbook
+//! ([`workbook`]), a row of cells ([`write_row`]) and a value ([`write_value`]),
+//! each with an optional format: the ward's sheets are styled (Times New
+//! Roman, borders), the city roll-up's (`city::render`) use the default
+//! cell, as they always have.
 
 use chrono::{Datelike, Timelike};
 use coso_domain::calendar::vietnam;
 use coso_domain::catalog::ValueType;
-use coso_domain::{Lang, Timeliness, Value};
+use coso_domain::{Lang, Value, words};
 use rust_xlsxwriter::{
     DocProperties, ExcelDateTime, Format, FormatAlign, FormatBorder, Workbook, Worksheet, XlsxError,
 };
@@ -77,18 +83,109 @@ impl Styles {
     }
 }
 
-pub(crate) fn render(m: &Model) -> Result<Vec<u8>, CompileError> {
+/// A workbook; with `props` its title, author and creation date, so the
+/// same report gives the same file. Without them rust_xlsxwriter stamps the
+/// time of writing (the city roll-up's, which has never set them).
+pub(crate) fn workbook(props: Option<&DocProperties>) -> Workbook {
     let mut wb = Workbook::new();
+    if let Some(p) = props {
+        wb.set_properties(p);
+    }
+    wb
+}
+
+/// A string cell, in `format` or else the default cell.
+pub(crate) fn write_text(
+    ws: &mut Worksheet,
+    row: u32,
+    col: u16,
+    text: &str,
+    format: Option<&Format>,
+) -> Result<(), XlsxError> {
+    match format {
+        Some(f) => ws.write_string_with_format(row, col, text, f)?,
+        None => ws.write_string(row, col, text)?,
+    };
+    Ok(())
+}
+
+/// A number cell, in `format` or else the default cell.
+pub(crate) fn write_number(
+    ws: &mut Worksheet,
+    row: u32,
+    col: u16,
+    n: f64,
+    format: Option<&Format>,
+) -> Result<(), XlsxError> {
+    match format {
+        Some(f) => ws.write_number_with_format(row, col, n, f)?,
+        None => ws.write_number(row, col, n)?,
+    };
+    Ok(())
+}
+
+/// Cells left to right from `col`, all in one format (a header row).
+pub(crate) fn write_row<S: AsRef<str>>(
+    ws: &mut Worksheet,
+    row: u32,
+    col: u16,
+    cells: impl IntoIterator<Item = S>,
+    format: Option<&Format>,
+) -> Result<(), XlsxError> {
+    for (i, c) in cells.into_iter().enumerate() {
+        write_text(ws, row, col + i as u16, c.as_ref(), format)?;
+    }
+    Ok(())
+}
+
+/// How [`write_value`] writes each kind of value.
+#[derive(Clone, Copy, Default)]
+pub(crate) struct ValueLook<'a> {
+    pub number: Option<&'a Format>,
+    /// Yes/no, stored as 1/0.
+    pub yes_no: Option<&'a Format>,
+    pub text: Option<&'a Format>,
+    /// A missing value: a blank cell in this format, or no cell at all.
+    pub blank: Option<&'a Format>,
+    /// Text passes through [`cell_text`] (cleaned, cut to Excel's limit).
+    /// The city roll-up writes its text as it is, as it always has.
+    pub clean: bool,
+}
+
+/// A value: numbers as numbers, yes/no as 1/0, text as text; a missing
+/// value is an empty cell, never 0.
+pub(crate) fn write_value(
+    ws: &mut Worksheet,
+    row: u32,
+    col: u16,
+    v: Option<&Value>,
+    look: &ValueLook,
+) -> Result<(), XlsxError> {
+    match v {
+        Some(Value::Number(n)) => write_number(ws, row, col, *n, look.number),
+        Some(Value::Bool(b)) => write_number(ws, row, col, if *b { 1.0 } else { 0.0 }, look.yes_no),
+        Some(Value::Text(t)) if look.clean => write_text(ws, row, col, &cell_text(t), look.text),
+        Some(Value::Text(t)) => write_text(ws, row, col, t, look.text),
+        None => {
+            if let Some(f) = look.blank {
+                ws.write_blank(row, col, f)?;
+            }
+            Ok(())
+        }
+    }
+}
+
+pub(crate) fn render(m: &Model) -> Result<Vec<u8>, CompileError> {
     let st = Styles::new();
     let d = m.input.report_date;
     // A fixed creation time keeps the file the same for the same input.
     let created = ExcelDateTime::from_ymd(d.year() as u16, d.month() as u8, d.day() as u8)?;
-    wb.set_properties(
+    let mut wb = workbook(Some(
         &DocProperties::new()
             .set_title(m.subject())
             .set_author(&m.letterhead().issuer_short)
             .set_creation_datetime(&created),
-    );
+    ));
     totals_sheet(wb.add_worksheet(), m, &st)?;
     units_sheet(wb.add_worksheet(), m, &st)?;
     status_sheet(wb.add_worksheet(), m, &st)?;
@@ -107,9 +204,7 @@ fn totals_sheet(ws: &mut Worksheet, m: &Model, st: &Styles) -> Result<(), XlsxEr
     headers.extend(m.kinds.iter().map(|k| k.name_vi().to_string()));
     headers.push("Tổng cộng".into());
     headers.push("Số đơn vị có số liệu".into());
-    for (c, h) in headers.iter().enumerate() {
-        ws.write_string_with_format(hr, c as u16, h, &st.header)?;
-    }
+    write_row(ws, hr, 0, &headers, Some(&st.header))?;
     let total_col = 3 + m.kinds.len() as u16;
     let mut row = hr + 1;
     for g in &m.input.catalog.groups {
@@ -192,6 +287,17 @@ fn units_sheet(ws: &mut Worksheet, m: &Model, st: &Styles) -> Result<(), XlsxErr
         ws.set_column_width(col, 14)?;
     }
     for (r, ind) in (kind_row + 1..).zip(&m.indicators) {
+        let look = ValueLook {
+            number: Some(if ind.ind.value_type == ValueType::Count {
+                &st.count
+            } else {
+                &st.number
+            }),
+            yes_no: Some(&st.yes_no),
+            text: Some(&st.wrap),
+            blank: Some(&st.text),
+            clean: true,
+        };
         ws.write_string_with_format(r, 0, &ind.ind.code, &st.text)?;
         ws.write_string_with_format(r, 1, cell_text(&ind.ind.name), &st.text)?;
         ws.write_string_with_format(r, 2, cell_text(&ind.ind.measure), &st.text)?;
@@ -202,23 +308,7 @@ fn units_sheet(ws: &mut Worksheet, m: &Model, st: &Styles) -> Result<(), XlsxErr
                 .iter()
                 .find(|(u, _)| u.code == row.unit().code)
                 .map(|(_, v)| *v);
-            match v {
-                Some(Value::Number(n)) => {
-                    let fmt = if ind.ind.value_type == ValueType::Count {
-                        &st.count
-                    } else {
-                        &st.number
-                    };
-                    ws.write_number_with_format(r, col, *n, fmt)?
-                }
-                Some(Value::Bool(b)) => {
-                    ws.write_number_with_format(r, col, if *b { 1.0 } else { 0.0 }, &st.yes_no)?
-                }
-                Some(Value::Text(t)) => {
-                    ws.write_string_with_format(r, col, cell_text(t), &st.wrap)?
-                }
-                None => ws.write_blank(r, col, &st.text)?,
-            };
+            write_value(ws, r, col, v, &look)?;
         }
     }
     ws.set_column_width(0, 8)?;
@@ -256,9 +346,7 @@ fn status_sheet(ws: &mut Worksheet, m: &Model, st: &Styles) -> Result<(), XlsxEr
         "Số hoạt động",
         "Lý do trả lại",
     ];
-    for (c, h) in headers.iter().enumerate() {
-        ws.write_string_with_format(hr, c as u16, *h, &st.header)?;
-    }
+    write_row(ws, hr, 0, headers, Some(&st.header))?;
     for (i, row) in m.rows.iter().enumerate() {
         let r = hr + 1 + i as u32;
         let u = row.unit();
@@ -267,7 +355,7 @@ fn status_sheet(ws: &mut Worksheet, m: &Model, st: &Styles) -> Result<(), XlsxEr
         ws.write_string_with_format(r, 1, u.code.as_str(), &st.text)?;
         ws.write_string_with_format(r, 2, cell_text(&u.name), &st.text)?;
         ws.write_string_with_format(r, 3, u.kind.name_vi(), &st.text)?;
-        ws.write_string_with_format(r, 4, row.state.label_vi(), &st.text)?;
+        ws.write_string_with_format(r, 4, row.state.label(Lang::Vi), &st.text)?;
         match row.submitted_at {
             Some(t) => {
                 let t = t.with_timezone(&vietnam());
@@ -277,11 +365,7 @@ fn status_sheet(ws: &mut Worksheet, m: &Model, st: &Styles) -> Result<(), XlsxEr
             }
             None => ws.write_blank(r, 5, &st.text)?,
         };
-        let timely = match row.timeliness {
-            Timeliness::OnTime => "Đúng hạn",
-            Timeliness::Late => "Muộn",
-            Timeliness::Missing => "Chưa báo cáo",
-        };
+        let timely = words::timeliness_label(row.timeliness, Lang::Vi);
         ws.write_string_with_format(r, 6, timely, &st.text)?;
         match s.activities {
             Some(n) => ws.write_number_with_format(r, 7, f64::from(n), &st.count)?,
@@ -304,9 +388,7 @@ fn status_sheet(ws: &mut Worksheet, m: &Model, st: &Styles) -> Result<(), XlsxEr
 fn notes_sheet(ws: &mut Worksheet, m: &Model, st: &Styles) -> Result<(), XlsxError> {
     ws.set_name("Ý kiến đơn vị")?;
     let headers = ["STT", "Phần", "Mã", "Đơn vị", "Nội dung"];
-    for (c, h) in headers.iter().enumerate() {
-        ws.write_string_with_format(0, c as u16, *h, &st.header)?;
-    }
+    write_row(ws, 0, 0, headers, Some(&st.header))?;
     for (i, n) in m.narratives.iter().enumerate() {
         let r = 1 + i as u32;
         ws.write_number_with_format(r, 0, (i + 1) as f64, &st.count)?;

@@ -1,5 +1,5 @@
 //! `report --wards --format docx`: the city's roll-up as a Decree 30/2020
-//! report, written by the ward report's own writer (`compile::docx`): the
+//! report, written by the ward report's own writer (`crate::docx`): the
 //! city's letterhead from hub.toml, sections I–IV from the city totals and
 //! the wards' texts, and in the landscape appendix Phụ lục I (the indicators
 //! with the city total) and Phụ lục II (which wards delivered, on time or
@@ -16,7 +16,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use coso_domain::catalog::{Aggregation, Indicator};
 use coso_domain::report::round2;
-use coso_domain::{Catalog, Section, UnitKind, Value};
+use coso_domain::{Catalog, Lang, Section, Timeliness, UnitKind, Value, words};
 use docx_rs::{AlignmentType, Paragraph};
 
 use super::{CityError, Rollup, Ward};
@@ -24,7 +24,7 @@ use crate::docx::{
     self, Block, Document, Grid, GridRow, LANDSCAPE_WIDTH, body_text, closing, heading, subheading,
     synthesized, ward_text,
 };
-use crate::{Letterhead, due_phrase, format_number, short_date};
+use crate::{Letterhead, NO_VALUE, due_phrase, format_number, short_date};
 
 /// Most wards shown as columns of Phụ lục I (see the module's comment).
 pub const WARD_COLUMNS: usize = 6;
@@ -118,12 +118,20 @@ impl CityDocx<'_> {
             heading(&format!("I. {}", Section::Results.heading_vi())),
             subheading("1. Tình hình báo cáo của các phường, xã"),
             body_text(&format!(
-                "Tính đến ngày {} (hạn nộp: {}), {delivered}/{} phường, xã đã gửi báo cáo, {on_time} đúng hạn, {} muộn, {} chưa gửi.",
+                "Tính đến ngày {} (hạn nộp: {}), {}.",
                 short_date(r.report_date),
                 due_phrase(&r.period),
-                ds.len(),
-                late.len(),
-                missing.len(),
+                words::deliveries(
+                    &words::Counts {
+                        expected: ds.len() as u64,
+                        reported: delivered as u64,
+                        on_time: on_time as u64,
+                        late: late.len() as u64,
+                        missing: missing.len() as u64,
+                        returned: 0,
+                    },
+                    Lang::Vi
+                ),
             )),
         ];
         if !late.is_empty() {
@@ -139,8 +147,8 @@ impl CityDocx<'_> {
             )));
         }
         out.push(body_text(&format!(
-            "Tại các phường, xã đã gửi báo cáo, {}/{} đơn vị cơ sở đã báo cáo, {} đúng hạn, {} muộn, {} chưa báo cáo.",
-            t.units_reported, t.units_expected, t.on_time, t.late, t.missing
+            "Tại các phường, xã đã gửi báo cáo, {}.",
+            words::completeness_of_grassroots_units(&t.counts(), Lang::Vi)
         )));
 
         out.push(subheading("2. Kết quả thực hiện các nội dung"));
@@ -225,7 +233,7 @@ impl CityDocx<'_> {
     fn total_cell(ind: &Indicator, v: Option<&Value>) -> String {
         match v.and_then(Value::as_number) {
             Some(n) => format_number(ind, n),
-            None => "—".into(),
+            None => NO_VALUE.into(),
         }
     }
 
@@ -320,7 +328,7 @@ impl CityDocx<'_> {
                         } else {
                             match by_kind(ind, k, self.wards) {
                                 Some(v) => format_number(ind, v),
-                                None => "—".into(),
+                                None => NO_VALUE.into(),
                             }
                         }
                     })
@@ -352,7 +360,18 @@ impl CityDocx<'_> {
                             .with_timezone(&coso_domain::calendar::vietnam());
                         row.extend([
                             (at.format("%H:%M %d/%m/%Y").to_string(), c),
-                            (if d.on_time { "Đúng hạn" } else { "Muộn" }.to_string(), c),
+                            (
+                                words::timeliness_label(
+                                    if d.on_time {
+                                        Timeliness::OnTime
+                                    } else {
+                                        Timeliness::Late
+                                    },
+                                    Lang::Vi,
+                                )
+                                .to_string(),
+                                c,
+                            ),
                             (w.revision.to_string(), r),
                             (format!("{}/{}", k.reported, k.expected), r),
                             (k.on_time.to_string(), r),
@@ -362,7 +381,7 @@ impl CityDocx<'_> {
                     }
                     None => {
                         row.push(("—".into(), c));
-                        row.push(("Chưa gửi".into(), c));
+                        row.push((words::not_delivered_label(Lang::Vi).into(), c));
                         row.extend((0..5).map(|_| (String::new(), r)));
                     }
                 }
@@ -378,9 +397,9 @@ impl CityDocx<'_> {
                 "Tình trạng",
                 "Lần gửi",
                 "Đơn vị đã báo cáo / tổng số",
-                "Đúng hạn",
-                "Muộn",
-                "Chưa báo cáo",
+                words::timeliness_label(Timeliness::OnTime, Lang::Vi),
+                words::timeliness_label(Timeliness::Late, Lang::Vi),
+                words::timeliness_label(Timeliness::Missing, Lang::Vi),
             ],
             rows,
         )

@@ -2,8 +2,9 @@
 //! reports rolls them up. `load` picks the latest revision of each ward's
 //! report from what the inbox received and parses it with the one report
 //! schema (`report_json`); `combine` adds them up per the city's catalog;
-//! `status` says which wards delivered; `render` writes the roll-up, `docx`
-//! its Decree 30/2020 report (with the ward report's writer). All are pure
+//! `status` says which wards delivered; `render` writes the roll-up and
+//! `docx` its Decree 30/2020 report, both through the ward report's
+//! writers (one per format), so the two levels lay out alike. All are pure
 //! functions over the received reports and the catalog; the hub reads them
 //! from its inbox.
 //!

@@ -1,15 +1,25 @@
-//! The roll-up as files: JSON, CSV, Markdown and XLSX.
+//! The roll-up as files: JSON, CSV, Markdown and XLSX, written through the
+//! ward report's writers (`json::pretty`, `csv::Table`, the Markdown tables
+//! of `md`, the cells of `xlsx`) so both say a value and lay out a table
+//! the same way. What stays the roll-up's own is its columns and words,
+//! and three differences its files have always had (kept so their bytes do
+//! not change): its Markdown escapes only pipes and line breaks
+//! (`md::escape_pipes`), its numbers for people always show up to two
+//! decimals without a "%" ([`people`]), and its XLSX cells use the default
+//! style with bold heads and no document properties.
 
 use std::collections::BTreeMap;
 
 use chrono::Utc;
-use coso_domain::{Lang, PeriodCode, Section, Value};
+use coso_domain::{Lang, PeriodCode, Section, Timeliness, Value, words};
+use rust_xlsxwriter::XlsxError;
 use serde::{Deserialize, Serialize};
 
 use super::status::vn_time;
 use super::{CityError, RolledIndicator, RolledNarrative, Rollup, SCOPE, WardRow, WardTotals};
+use crate::md::Align::{Left, Right};
 use crate::report_json::required;
-use crate::{Format, machine_number, rfc3339_vn};
+use crate::{Format, NO_VALUE, csv, json, md, rfc3339_vn, xlsx, yes_no};
 
 /// `report --wards --format json`, written and read (by the DHIS2 export)
 /// with this one type. `by_unit` repeats `by_ward` (at this level the
@@ -99,10 +109,7 @@ impl Rollup {
     }
 
     pub fn to_json(&self) -> Result<Vec<u8>, CityError> {
-        let mut out = serde_json::to_vec_pretty(&self.to_json_doc())
-            .map_err(|e| CityError::Write(e.to_string()))?;
-        out.push(b'\n');
-        Ok(out)
+        json::pretty(&self.to_json_doc(), 128).map_err(|e| CityError::Write(e.to_string()))
     }
 
     /// One row per indicator: code, group, name, unit, type, aggregate,
@@ -110,24 +117,10 @@ impl Rollup {
     /// name). An empty cell is a missing value, never zero.
     pub fn to_csv(&self) -> Result<Vec<u8>, CityError> {
         let err = |e: ::csv::Error| CityError::Write(e.to_string());
-        let mut w = ::csv::WriterBuilder::new()
-            .terminator(::csv::Terminator::CRLF)
-            .from_writer(Vec::new());
-        let mut header: Vec<String> = [
-            "code",
-            "group",
-            "name",
-            "unit",
-            "type",
-            "aggregate",
-            "total",
-            "wards_reporting",
-            "units_reporting",
-        ]
-        .map(String::from)
-        .to_vec();
+        let mut header: Vec<String> = csv::INDICATOR_COLUMNS.map(String::from).to_vec();
+        header.extend(["wards_reporting".into(), "units_reporting".into()]);
         header.extend(self.wards.iter().map(|w| w.ward.clone()));
-        w.write_record(&header).map_err(err)?;
+        let mut w = csv::Table::new(&header).map_err(err)?;
         for i in &self.indicators {
             let mut rec = vec![
                 i.code.clone(),
@@ -136,24 +129,23 @@ impl Rollup {
                 i.unit.clone(),
                 i.value_type.to_string(),
                 i.aggregate.to_string(),
-                cell(i.total.as_ref()),
+                csv::value_cell(i.total.as_ref()),
                 i.wards_reporting.to_string(),
                 i.units_reporting.to_string(),
             ];
             rec.extend(
                 self.wards
                     .iter()
-                    .map(|w| cell(i.by_ward.get(&w.ward).and_then(Option::as_ref))),
+                    .map(|w| csv::value_cell(i.by_ward.get(&w.ward).and_then(Option::as_ref))),
             );
-            w.write_record(&rec).map_err(err)?;
+            w.row(&rec).map_err(err)?;
         }
-        w.into_inner()
-            .map_err(|e| CityError::Write(e.into_error().to_string()))
+        w.finish().map_err(err)
     }
 
     /// The roll-up for people, in Vietnamese.
     pub fn to_markdown(&self) -> String {
-        let esc = |s: &str| s.replace('|', "\\|").replace(['\n', '\r'], " ");
+        let esc = md::escape_pipes;
         let mut o = format!(
             "# Tổng hợp báo cáo các phường/xã: {}\n\nKỳ {} — {} — ngày lập {}\n\n{}\n\n",
             esc(&self.subject),
@@ -162,43 +154,53 @@ impl Rollup {
             self.report_date.format("%d/%m/%Y"),
             self.totals.sentence(Lang::Vi)
         );
-        o.push_str("## Tình hình gửi báo cáo\n\n| Phường/xã | Lần gửi | Nhận lúc | Đã báo cáo | Đúng hạn | Muộn | Chưa báo cáo |\n|---|---:|---|---:|---:|---:|---:|\n");
+        o.push_str("## Tình hình gửi báo cáo\n\n");
+        let timely = [Timeliness::OnTime, Timeliness::Late, Timeliness::Missing]
+            .map(|t| words::timeliness_label(t, Lang::Vi));
+        md::table_head(
+            &mut o,
+            ["Phường/xã", "Lần gửi", "Nhận lúc", "Đã báo cáo"]
+                .into_iter()
+                .chain(timely),
+            [Left, Right, Left, Right, Right, Right, Right],
+        );
         for w in &self.wards {
             let c = &w.completeness;
-            o.push_str(&format!(
-                "| {} | {} | {} | {}/{} | {} | {} | {} |\n",
-                esc(&w.ward),
-                w.revision,
-                vn_time(&w.received_at),
-                c.reported,
-                c.expected,
-                c.on_time,
-                c.late,
-                c.missing
-            ));
+            md::table_row(
+                &mut o,
+                [
+                    esc(&w.ward),
+                    w.revision.to_string(),
+                    vn_time(&w.received_at),
+                    format!("{}/{}", c.reported, c.expected),
+                    c.on_time.to_string(),
+                    c.late.to_string(),
+                    c.missing.to_string(),
+                ],
+            );
         }
-        o.push_str("\n## Chỉ tiêu\n\n| Mã | Chỉ tiêu | Đơn vị tính | Tổng |");
-        for w in &self.wards {
-            o.push_str(&format!(" {} |", esc(&w.ward)));
-        }
-        o.push_str("\n|---|---|---|---:|");
-        o.push_str(&"---:|".repeat(self.wards.len()));
-        o.push('\n');
+        o.push_str("\n## Chỉ tiêu\n\n");
+        let mut head = ["Mã", "Chỉ tiêu", "Đơn vị tính", "Tổng"]
+            .map(String::from)
+            .to_vec();
+        head.extend(self.wards.iter().map(|w| esc(&w.ward)));
+        let aligns = [Left, Left, Left]
+            .into_iter()
+            .chain(std::iter::repeat_n(Right, self.wards.len() + 1));
+        md::table_head(&mut o, head, aligns);
         for i in &self.indicators {
-            o.push_str(&format!(
-                "| {} | {} | {} | {} |",
-                i.code,
+            let mut cells = vec![
+                i.code.clone(),
                 esc(&i.name),
                 esc(&i.unit),
-                people(i.total.as_ref())
-            ));
-            for w in &self.wards {
-                o.push_str(&format!(
-                    " {} |",
-                    people(i.by_ward.get(&w.ward).and_then(Option::as_ref))
-                ));
-            }
-            o.push('\n');
+                people(i.total.as_ref()),
+            ];
+            cells.extend(
+                self.wards
+                    .iter()
+                    .map(|w| people(i.by_ward.get(&w.ward).and_then(Option::as_ref))),
+            );
+            md::table_row(&mut o, cells);
         }
         for section in Section::ALL {
             let of: Vec<_> = self
@@ -226,80 +228,59 @@ impl Rollup {
     /// ward) and "Tình hình báo cáo" (a row per ward). Numbers are numbers;
     /// a missing value is an empty cell.
     pub fn to_xlsx(&self) -> Result<Vec<u8>, CityError> {
-        use rust_xlsxwriter::{Format as Fmt, Workbook};
-        let err = |e: rust_xlsxwriter::XlsxError| CityError::Write(e.to_string());
-        let bold = Fmt::new().set_bold();
-        let mut wb = Workbook::new();
+        self.write_xlsx()
+            .map_err(|e: XlsxError| CityError::Write(e.to_string()))
+    }
+
+    fn write_xlsx(&self) -> Result<Vec<u8>, XlsxError> {
+        let bold = rust_xlsxwriter::Format::new().set_bold();
+        let bold = Some(&bold);
+        // Default cells throughout; text as it came from the wards.
+        let plain = xlsx::ValueLook::default();
+        let mut wb = xlsx::workbook(None);
         let s = wb.add_worksheet();
-        s.set_name("Tổng hợp").map_err(err)?;
-        s.write_string_with_format(0, 0, &self.subject, &bold)
-            .map_err(err)?;
-        s.write_string(1, 0, self.totals.sentence(Lang::Vi))
-            .map_err(err)?;
-        let mut head = vec!["Mã", "Chỉ tiêu", "Đơn vị tính", "Tổng"];
-        head.extend(self.wards.iter().map(|w| w.ward.as_str()));
-        for (c, h) in head.iter().enumerate() {
-            s.write_string_with_format(3, c as u16, *h, &bold)
-                .map_err(err)?;
-        }
+        s.set_name("Tổng hợp")?;
+        xlsx::write_text(s, 0, 0, &self.subject, bold)?;
+        xlsx::write_text(s, 1, 0, &self.totals.sentence(Lang::Vi), None)?;
+        let head = ["Mã", "Chỉ tiêu", "Đơn vị tính", "Tổng"]
+            .into_iter()
+            .chain(self.wards.iter().map(|w| w.ward.as_str()));
+        xlsx::write_row(s, 3, 0, head, bold)?;
         for (r, i) in self.indicators.iter().enumerate() {
             let row = 4 + r as u32;
-            s.write_string(row, 0, &i.code).map_err(err)?;
-            s.write_string(row, 1, &i.name).map_err(err)?;
-            s.write_string(row, 2, &i.unit).map_err(err)?;
+            xlsx::write_row(s, row, 0, [&i.code, &i.name, &i.unit], None)?;
             let values = std::iter::once(i.total.as_ref()).chain(
                 self.wards
                     .iter()
                     .map(|w| i.by_ward.get(&w.ward).and_then(Option::as_ref)),
             );
             for (c, v) in values.enumerate() {
-                let col = 3 + c as u16;
-                match v {
-                    Some(Value::Number(n)) => {
-                        s.write_number(row, col, *n).map_err(err)?;
-                    }
-                    Some(Value::Bool(b)) => {
-                        s.write_number(row, col, if *b { 1.0 } else { 0.0 })
-                            .map_err(err)?;
-                    }
-                    Some(Value::Text(t)) => {
-                        s.write_string(row, col, t).map_err(err)?;
-                    }
-                    None => {}
-                }
+                xlsx::write_value(s, row, 3 + c as u16, v, &plain)?;
             }
         }
         let s = wb.add_worksheet();
-        s.set_name("Tình hình báo cáo").map_err(err)?;
-        let head = [
-            "Phường/xã",
-            "Lần gửi",
-            "Nhận lúc",
-            "Dự kiến",
-            "Đã báo cáo",
-            "Đúng hạn",
-            "Muộn",
-            "Chưa báo cáo",
-        ];
-        for (c, h) in head.iter().enumerate() {
-            s.write_string_with_format(0, c as u16, *h, &bold)
-                .map_err(err)?;
-        }
+        s.set_name("Tình hình báo cáo")?;
+        let head = ["Phường/xã", "Lần gửi", "Nhận lúc", "Dự kiến", "Đã báo cáo"]
+            .into_iter()
+            .chain(
+                [Timeliness::OnTime, Timeliness::Late, Timeliness::Missing]
+                    .map(|t| words::timeliness_label(t, Lang::Vi)),
+            );
+        xlsx::write_row(s, 0, 0, head, bold)?;
         for (r, w) in self.wards.iter().enumerate() {
             let row = 1 + r as u32;
             let c = &w.completeness;
-            s.write_string(row, 0, &w.ward).map_err(err)?;
-            s.write_number(row, 1, w.revision as f64).map_err(err)?;
-            s.write_string(row, 2, vn_time(&w.received_at))
-                .map_err(err)?;
+            xlsx::write_text(s, row, 0, &w.ward, None)?;
+            xlsx::write_number(s, row, 1, w.revision as f64, None)?;
+            xlsx::write_text(s, row, 2, &vn_time(&w.received_at), None)?;
             for (k, n) in [c.expected, c.reported, c.on_time, c.late, c.missing]
                 .into_iter()
                 .enumerate()
             {
-                s.write_number(row, 3 + k as u16, n as f64).map_err(err)?;
+                xlsx::write_number(s, row, 3 + k as u16, n as f64, None)?;
             }
         }
-        wb.save_to_buffer().map_err(err)
+        wb.save_to_buffer()
     }
 
     pub fn render(&self, format: Format) -> Result<Vec<u8>, CityError> {
@@ -315,28 +296,22 @@ impl Rollup {
     }
 }
 
-fn cell(v: Option<&Value>) -> String {
-    match v {
-        Some(Value::Number(n)) => machine_number(*n),
-        Some(Value::Bool(b)) => if *b { "1" } else { "0" }.to_string(),
-        Some(Value::Text(t)) => t.clone(),
-        None => String::new(),
-    }
-}
-
+/// A value for people in the roll-up's Markdown: numbers the Vietnamese
+/// way with up to two decimals (and no "%": the roll-up has always written
+/// them so, unlike the ward's `format_number`), yes/no as "Có"/"Không", a
+/// missing value as a dash.
 fn people(v: Option<&Value>) -> String {
     match v {
         Some(Value::Number(n)) => coso_domain::value::format_vi(*n, 2),
-        Some(Value::Bool(true)) => "Có".into(),
-        Some(Value::Bool(false)) => "Không".into(),
+        Some(Value::Bool(b)) => yes_no(*b).into(),
         Some(Value::Text(t)) => t.clone(),
-        None => "—".into(),
+        None => NO_VALUE.into(),
     }
 }
 
 impl RollupJson {
     /// The DHIS2 export of the roll-up: each ward's totals under its own
-    /// organisation unit (the rules are in `compile::dhis2`).
+    /// organisation unit (the rules are in `crate::dhis2`).
     pub fn to_dhis2(
         &self,
         m: &crate::dhis2::Mapping,

@@ -1,13 +1,12 @@
 //! `status --wards`: which wards delivered for the period, with each ward's
 //! own completeness, and the units of all of them added up.
 
-use chrono::{DateTime, Utc};
-use coso_domain::calendar::vietnam;
-use coso_domain::{Lang, Period, PeriodCode};
+use chrono::Utc;
+use coso_domain::{Lang, Period, PeriodCode, Timeliness, words};
 use serde::{Deserialize, Serialize};
 
 use super::{SCOPE, Ward};
-use crate::rfc3339_vn;
+use crate::{local_time, rfc3339_vn, text_table};
 
 /// A ward's completeness, as its report states it.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -48,28 +47,22 @@ impl WardTotals {
         t
     }
 
-    /// "2 phường/xã đã gửi báo cáo; 5/7 đơn vị đã báo cáo, 4 đúng hạn, 1 muộn, 2 chưa báo cáo".
-    pub fn sentence(&self, lang: Lang) -> String {
-        match lang {
-            Lang::Vi => format!(
-                "{} phường/xã đã gửi báo cáo; {}/{} đơn vị đã báo cáo, {} đúng hạn, {} muộn, {} chưa báo cáo",
-                self.wards,
-                self.units_reported,
-                self.units_expected,
-                self.on_time,
-                self.late,
-                self.missing
-            ),
-            Lang::En => format!(
-                "{} ward(s) have delivered; {}/{} units have reported, {} on time, {} late, {} not reported",
-                self.wards,
-                self.units_reported,
-                self.units_expected,
-                self.on_time,
-                self.late,
-                self.missing
-            ),
+    /// The units' counts, for the completeness sentence.
+    pub fn counts(&self) -> words::Counts {
+        words::Counts {
+            expected: self.units_expected,
+            reported: self.units_reported,
+            on_time: self.on_time,
+            late: self.late,
+            missing: self.missing,
+            returned: 0,
         }
+    }
+
+    /// "2 phường/xã đã gửi báo cáo; 5/7 đơn vị đã báo cáo, 4 đúng hạn, 1 muộn,
+    /// 2 chưa báo cáo" (`words::wards_completeness`).
+    pub fn sentence(&self, lang: Lang) -> String {
+        words::wards_completeness(self.wards, &self.counts(), lang)
     }
 }
 
@@ -131,14 +124,10 @@ pub fn status(period: &Period, wards: &[Ward]) -> WardsStatus {
     }
 }
 
+/// A received or due time for people: local, or as it came when it does
+/// not parse.
 pub(super) fn vn_time(rfc3339: &str) -> String {
-    DateTime::parse_from_rfc3339(rfc3339)
-        .map(|t| {
-            t.with_timezone(&vietnam())
-                .format("%Y-%m-%d %H:%M:%S")
-                .to_string()
-        })
-        .unwrap_or_else(|_| rfc3339.to_string())
+    local_time(rfc3339).unwrap_or_else(|| rfc3339.to_string())
 }
 
 impl WardsStatus {
@@ -167,21 +156,16 @@ impl WardsStatus {
             return out;
         }
         out.push('\n');
-        let head: [&str; 7] = match lang {
-            Lang::Vi => [
-                "PHƯỜNG/XÃ",
-                "LẦN GỬI",
-                "NHẬN LÚC",
-                "ĐÃ BÁO CÁO",
-                "ĐÚNG HẠN",
-                "MUỘN",
-                "CHƯA BÁO CÁO",
-            ],
-            Lang::En => [
-                "WARD", "REVISION", "RECEIVED", "REPORTED", "ON TIME", "LATE", "MISSING",
-            ],
+        let head: [&str; 4] = match lang {
+            Lang::Vi => ["PHƯỜNG/XÃ", "LẦN GỬI", "NHẬN LÚC", "ĐÃ BÁO CÁO"],
+            Lang::En => ["WARD", "REVISION", "RECEIVED", "REPORTED"],
         };
-        let mut rows: Vec<[String; 7]> = vec![head.map(String::from)];
+        // The count columns are headed by the timeliness they count.
+        let timely = [Timeliness::OnTime, Timeliness::Late, Timeliness::Missing]
+            .map(|t| words::timeliness_label(t, lang).to_uppercase());
+        let [h0, h1, h2, h3] = head.map(String::from);
+        let [h4, h5, h6] = timely;
+        let mut rows: Vec<[String; 7]> = vec![[h0, h1, h2, h3, h4, h5, h6]];
         for w in &self.wards {
             let c = &w.completeness;
             rows.push([
@@ -194,23 +178,7 @@ impl WardsStatus {
                 c.missing.to_string(),
             ]);
         }
-        let mut widths = [0usize; 7];
-        for r in &rows {
-            for (w, c) in widths.iter_mut().zip(r) {
-                *w = (*w).max(c.chars().count());
-            }
-        }
-        for r in &rows {
-            let mut line = String::new();
-            for (i, c) in r.iter().enumerate() {
-                line.push_str(c);
-                if i + 1 < r.len() {
-                    line.extend(std::iter::repeat_n(' ', widths[i] - c.chars().count() + 2));
-                }
-            }
-            out.push_str(line.trim_end());
-            out.push('\n');
-        }
+        out.push_str(&text_table(&rows));
         out
     }
 }
