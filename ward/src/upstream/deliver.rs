@@ -212,7 +212,7 @@ mod tests {
         use rcgen::{BasicConstraints, CertificateParams, IsCa, Issuer, KeyPair};
         use rustls::pki_types::{PrivateKeyDer, PrivatePkcs8KeyDer};
         use tokio::io::{AsyncReadExt, AsyncWriteExt};
-        // A private CA and a certificate for 127.0.0.1 it signed, as a
+        // A private CA and a certificate for localhost it signed, as a
         // hub's `init` makes them (the hub's own `tls` is a face's, above us).
         let _ = dir;
         let ca_key = KeyPair::generate().unwrap();
@@ -221,7 +221,7 @@ mod tests {
         let ca_cert = ca_params.self_signed(&ca_key).unwrap();
         let issuer = Issuer::new(ca_params, ca_key);
         let key = KeyPair::generate().unwrap();
-        let params = CertificateParams::new(vec!["127.0.0.1".to_string()]).unwrap();
+        let params = CertificateParams::new(vec!["localhost".to_string()]).unwrap();
         let cert = params.signed_by(&key, &issuer).unwrap();
         let provider = std::sync::Arc::new(rustls::crypto::aws_lc_rs::default_provider());
         let mut cfg = rustls::ServerConfig::builder_with_provider(provider)
