@@ -186,6 +186,13 @@ impl Timeliness {
             Timeliness::Missing => "missing",
         }
     }
+
+    /// The timeliness `as_str` names.
+    pub fn parse(s: &str) -> Option<Timeliness> {
+        [Timeliness::OnTime, Timeliness::Late, Timeliness::Missing]
+            .into_iter()
+            .find(|t| t.as_str() == s)
+    }
 }
 
 /// A day of the year, `MM-DD`, as written in `calendar.toml`.

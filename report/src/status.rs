@@ -32,6 +32,19 @@ impl UnitStatus {
             UnitStatus::Accepted => "accepted",
         }
     }
+    /// The state `as_str` names.
+    pub fn parse(s: &str) -> Option<UnitStatus> {
+        [
+            UnitStatus::Missing,
+            UnitStatus::Draft,
+            UnitStatus::Submitted,
+            UnitStatus::Returned,
+            UnitStatus::Accepted,
+        ]
+        .into_iter()
+        .find(|u| u.as_str() == s)
+    }
+
     /// The report state behind it; `None`: nothing received.
     pub fn report_state(self) -> Option<ReportState> {
         match self {

@@ -201,6 +201,8 @@ pub fn unit_status(row: &StatusRow) -> pb::UnitStatus {
         timeliness: row.timeliness.as_str().into(),
         review_reason: row.review_reason.clone().unwrap_or_default(),
         diverged: row.diverged,
+        counted: row.counted,
+        activities: row.activities,
     }
 }
 
@@ -226,6 +228,22 @@ pub fn status(
                 late: count(t.late),
                 missing: count(t.missing),
                 status_json: serde_json::to_string(s)?,
+                due: s.due.clone(),
+                summary: s.summary.clone(),
+                summary_en: s.summary_en.clone(),
+                totals: Some(pb::StatusTotals {
+                    expected: count(t.expected),
+                    reported: count(t.reported),
+                    on_time: count(t.on_time),
+                    late: count(t.late),
+                    missing: count(t.missing),
+                    submitted: count(t.submitted),
+                    accepted: count(t.accepted),
+                    returned: count(t.returned),
+                    draft: count(t.draft),
+                    not_received: count(t.not_received),
+                }),
+                wards: None,
             })
         }
         Standing::Wards(s) => wards_status(period, s),
@@ -246,6 +264,42 @@ fn wards_status(
         late: count(t.late),
         missing: count(t.missing),
         status_json: serde_json::to_string(s)?,
+        due: s.due.clone(),
+        summary: s.summary.clone(),
+        summary_en: s.summary_en.clone(),
+        totals: Some(pb::StatusTotals {
+            expected: count(t.units_expected),
+            reported: count(t.units_reported),
+            on_time: count(t.on_time),
+            late: count(t.late),
+            missing: count(t.missing),
+            ..pb::StatusTotals::default()
+        }),
+        wards: Some(pb::WardsStanding {
+            totals: Some(pb::WardTotals {
+                wards: t.wards,
+                units_expected: t.units_expected,
+                units_reported: t.units_reported,
+                on_time: t.on_time,
+                late: t.late,
+                missing: t.missing,
+            }),
+            wards: s
+                .wards
+                .iter()
+                .map(|w| pb::WardRow {
+                    ward: w.ward.clone(),
+                    revision: w.revision,
+                    received_at: w.received_at.clone(),
+                    content_sha256: w.content_sha256.clone(),
+                    expected: w.completeness.expected,
+                    reported: w.completeness.reported,
+                    on_time: w.completeness.on_time,
+                    late: w.completeness.late,
+                    missing: w.completeness.missing,
+                })
+                .collect(),
+        }),
     })
 }
 

@@ -68,20 +68,14 @@ pub fn unit_fields(u: &Option<pb::Unit>) -> (String, String, String) {
     (u.code, u.name, u.kind)
 }
 
-/// A machine word (state, enrolment, timeliness, delivery outcome) as people
-/// read it; English keeps the word.
+/// A machine word (enrolment, delivery state and outcome) as people read it;
+/// English keeps the word. A report's state and timeliness are said by
+/// `coso_domain::words`, as every face says them.
 pub fn word(s: &str, lang: Lang) -> &str {
     let vi = match s {
         "pending" => "chờ đăng ký",
         "active" => "đang hoạt động",
         "revoked" => "đã thu hồi",
-        "missing" => "chưa báo cáo",
-        "draft" => "đang soạn",
-        "submitted" => "đã gửi",
-        "returned" => "bị trả lại",
-        "accepted" => "đã chấp nhận",
-        "on_time" => "đúng hạn",
-        "late" => "muộn",
         "queued" => "đang chờ gửi",
         "delivered" => "đã gửi",
         "failed" => "thất bại",

@@ -212,6 +212,9 @@ pub enum CliError {
     AuditBroken(u64),
     #[error("the hub announced a report of {size} bytes and sent {got}; nothing was written")]
     ReportLength { got: u64, size: u64 },
+    /// The hub's answer does not hold what its contract says.
+    #[error("the hub's answer is malformed: {0}")]
+    BadReply(String),
 }
 
 impl CliError {
@@ -295,6 +298,7 @@ impl CliError {
             }
             CliError::Rpc(s) => s.message().to_string(),
             CliError::Output(e) => format!("không ghi được kết quả ra màn hình: {e}"),
+            CliError::BadReply(e) => format!("câu trả lời của máy chủ phường sai định dạng: {e}"),
             CliError::Backup(coso_ward::backup::HubBackupError::NotEmpty(d)) => format!(
                 "thư mục dữ liệu {} không trống: chỉ khôi phục vào thư mục trống; không có gì thay đổi",
                 d.display()

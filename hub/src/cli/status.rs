@@ -5,7 +5,10 @@ use std::io::Write;
 
 use clap::Args;
 use coso_domain::Lang;
+use coso_domain::{PeriodCode, Timeliness, words};
 use coso_proto::pb;
+use coso_report::city::{WardCompleteness, WardRow, WardTotals, WardsStatus};
+use coso_report::{Completeness, Status, StatusRow, UnitStatus};
 use serde_json::json;
 
 use super::{CliError, Ctx, fmt};
@@ -29,6 +32,110 @@ pub(super) fn status_json(s: &pb::UnitStatus) -> serde_json::Value {
            "diverged": s.diverged})
 }
 
+/// What the hub said, as the report crate's own types: rebuilt from the
+/// typed fields, or read from the JSON document a hub before 0.2 sends
+/// instead.
+enum Said {
+    Units(Status),
+    Wards(WardsStatus),
+}
+
+fn bad(what: impl std::fmt::Display) -> CliError {
+    CliError::BadReply(what.to_string())
+}
+
+fn said(r: &pb::StatusResponse) -> Result<Said, CliError> {
+    let Some(t) = &r.totals else {
+        let d: serde_json::Value = serde_json::from_str(&r.status_json).map_err(bad)?;
+        return Ok(
+            if d.get("scope").and_then(|s| s.as_str()) == Some(coso_report::city::SCOPE) {
+                Said::Wards(serde_json::from_value(d).map_err(bad)?)
+            } else {
+                Said::Units(serde_json::from_value(d).map_err(bad)?)
+            },
+        );
+    };
+    let p = r.period.clone().unwrap_or_default();
+    let period: PeriodCode = p.code.parse().map_err(bad)?;
+    if let Some(w) = &r.wards {
+        let wt = w.totals.unwrap_or_default();
+        return Ok(Said::Wards(WardsStatus {
+            scope: coso_report::city::SCOPE.into(),
+            period,
+            title: p.title,
+            due: r.due.clone(),
+            summary: r.summary.clone(),
+            summary_en: r.summary_en.clone(),
+            totals: WardTotals {
+                wards: wt.wards,
+                units_expected: wt.units_expected,
+                units_reported: wt.units_reported,
+                on_time: wt.on_time,
+                late: wt.late,
+                missing: wt.missing,
+            },
+            wards: w
+                .wards
+                .iter()
+                .map(|row| WardRow {
+                    ward: row.ward.clone(),
+                    revision: row.revision,
+                    received_at: row.received_at.clone(),
+                    content_sha256: row.content_sha256.clone(),
+                    completeness: WardCompleteness {
+                        expected: row.expected,
+                        reported: row.reported,
+                        on_time: row.on_time,
+                        late: row.late,
+                        missing: row.missing,
+                    },
+                })
+                .collect(),
+            units: Vec::new(),
+        }));
+    }
+    let n = |v: u32| v as usize;
+    let mut units = Vec::with_capacity(r.units.len());
+    for u in &r.units {
+        let unit = u.unit.clone().unwrap_or_default();
+        let optional = |s: &str| (!s.is_empty()).then(|| s.to_string());
+        units.push(StatusRow {
+            unit: unit.code.parse().map_err(bad)?,
+            name: unit.name,
+            kind: unit.kind.parse().map_err(bad)?,
+            state: UnitStatus::parse(&u.state)
+                .ok_or_else(|| bad(format!("unknown state {:?}", u.state)))?,
+            submitted_at: optional(&u.submitted_at),
+            timeliness: Timeliness::parse(&u.timeliness)
+                .ok_or_else(|| bad(format!("unknown timeliness {:?}", u.timeliness)))?,
+            counted: u.counted,
+            activities: u.activities,
+            review_reason: optional(&u.review_reason),
+            diverged: u.diverged,
+        });
+    }
+    Ok(Said::Units(Status {
+        period,
+        title: p.title,
+        due: r.due.clone(),
+        summary: r.summary.clone(),
+        summary_en: r.summary_en.clone(),
+        totals: Completeness {
+            expected: n(t.expected),
+            reported: n(t.reported),
+            on_time: n(t.on_time),
+            late: n(t.late),
+            missing: n(t.missing),
+            submitted: n(t.submitted),
+            accepted: n(t.accepted),
+            returned: n(t.returned),
+            draft: n(t.draft),
+            not_received: n(t.not_received),
+        },
+        units,
+    }))
+}
+
 pub(super) async fn run(ctx: &Ctx, out: &mut dyn Write, a: StatusArgs) -> Result<(), CliError> {
     let (period, wards) = (a.period, a.wards);
     let code = input::period_code(&period)?;
@@ -41,38 +148,31 @@ pub(super) async fn run(ctx: &Ctx, out: &mut dyn Write, a: StatusArgs) -> Result
         .await?
         .into_inner();
     let p = r.period.clone().unwrap_or_default();
-    // The hub sends the status document the reporting engine built; the
-    // fields of the message are the fallback for an older hub.
-    let doc: Option<serde_json::Value> = serde_json::from_str(&r.status_json).ok();
-    if !ctx.json
-        && let Some(d) = &doc
-        && d.get("scope").and_then(|s| s.as_str()) == Some(coso_report::city::SCOPE)
-        && let Ok(rolled) = serde_json::from_value::<coso_report::city::WardsStatus>(d.clone())
-    {
-        write!(out, "{}", rolled.to_text(ctx.lang)).map_err(CliError::Output)?;
-        return Ok(());
-    }
+    let said = said(&r)?;
     if ctx.json {
-        match &doc {
-            Some(d) => w!(out, "{d}"),
-            None => {
-                let units: Vec<_> = r.units.iter().map(status_json).collect();
-                w!(
-                    out,
-                    "{}",
-                    json!({"period": p.code, "title": p.title, "due": fmt::json_time(&p.due),
-                           "expected": r.expected, "reported": r.reported, "on_time": r.on_time,
-                           "late": r.late, "missing": r.missing, "units": units})
-                );
-            }
+        // Printed as a `Value`, keys in order, as `status --json` always was.
+        let doc = match &said {
+            Said::Units(s) => serde_json::to_value(s),
+            Said::Wards(s) => serde_json::to_value(s),
         }
+        .map_err(bad)?;
+        w!(out, "{doc}");
         return Ok(());
     }
-    let summary = doc.as_ref().and_then(|d| {
-        d.get(ctx.t("summary", "summary_en"))?
-            .as_str()
-            .map(str::to_string)
-    });
+    let s = match said {
+        Said::Wards(rolled) => {
+            write!(out, "{}", rolled.to_text(ctx.lang)).map_err(CliError::Output)?;
+            return Ok(());
+        }
+        Said::Units(s) => s,
+    };
+    // The hub's own sentence; the same words from its counts otherwise.
+    let summary = Some(match ctx.lang {
+        Lang::Vi => s.summary.clone(),
+        Lang::En => s.summary_en.clone(),
+    })
+    .filter(|t| !t.is_empty())
+    .unwrap_or_else(|| s.totals.sentence(ctx.lang));
     match ctx.lang {
         Lang::Vi => {
             w!(
@@ -82,14 +182,7 @@ pub(super) async fn run(ctx: &Ctx, out: &mut dyn Write, a: StatusArgs) -> Result
                 p.title,
                 fmt::vn_day(&p.due)
             );
-            w!(
-                out,
-                "{}",
-                summary.unwrap_or_else(|| format!(
-                    "{}/{} đơn vị đã báo cáo, {} đúng hạn, {} muộn, {} chưa báo cáo",
-                    r.reported, r.expected, r.on_time, r.late, r.missing
-                ))
-            );
+            w!(out, "{summary}");
         }
         Lang::En => {
             w!(
@@ -99,17 +192,10 @@ pub(super) async fn run(ctx: &Ctx, out: &mut dyn Write, a: StatusArgs) -> Result
                 p.title,
                 fmt::vn_day(&p.due)
             );
-            w!(
-                out,
-                "{}",
-                summary.unwrap_or_else(|| format!(
-                    "{}/{} units reported, {} on time, {} late, {} missing",
-                    r.reported, r.expected, r.on_time, r.late, r.missing
-                ))
-            );
+            w!(out, "{summary}");
         }
     }
-    if r.units.is_empty() {
+    if s.units.is_empty() {
         return Ok(());
     }
     w!(out);
@@ -126,12 +212,12 @@ pub(super) async fn run(ctx: &Ctx, out: &mut dyn Write, a: StatusArgs) -> Result
         .to_vec(),
     ];
     let mut diverged = Vec::new();
-    for s in &r.units {
-        let (code, name, _) = fmt::unit_fields(&s.unit);
+    for row in &s.units {
+        let code = row.unit.to_string();
         // A diverged unit's row says so beside its state: what the hub
         // holds for it may be incomplete until it recovers.
-        let state = fmt::word(&s.state, ctx.lang);
-        let state = if s.diverged {
+        let state = words::state(row.state.report_state(), ctx.lang);
+        let state = if row.diverged {
             diverged.push(code.clone());
             format!("{state} ({})", ctx.t("LỆCH DỮ LIỆU", "DIVERGED"))
         } else {
@@ -139,11 +225,11 @@ pub(super) async fn run(ctx: &Ctx, out: &mut dyn Write, a: StatusArgs) -> Result
         };
         rows.push(vec![
             code,
-            name,
+            row.name.clone(),
             state,
-            fmt::vn_time(&s.submitted_at),
-            fmt::word(&s.timeliness, ctx.lang).to_string(),
-            s.review_reason.clone(),
+            fmt::vn_time(row.submitted_at.as_deref().unwrap_or_default()),
+            words::timeliness(row.timeliness, ctx.lang).to_string(),
+            row.review_reason.clone().unwrap_or_default(),
         ]);
     }
     fmt::table(out, &rows)?;

@@ -302,7 +302,11 @@ pub(super) async fn run(ctx: &Ctx, out: &mut dyn Write, cmd: UnitCommand) -> Res
                 }
                 for p in &d.periods {
                     w!(out);
-                    w!(out, "{} — {}", p.period, fmt::word(&p.state, ctx.lang));
+                    let state = coso_report::UnitStatus::parse(&p.state)
+                        .map_or(p.state.as_str(), |u| {
+                            coso_domain::words::state(u.report_state(), ctx.lang)
+                        });
+                    w!(out, "{} — {}", p.period, state);
                     for (k, v) in &p.values {
                         w!(out, "  {k}: {}", fmt::value_text(v, ctx.lang));
                     }

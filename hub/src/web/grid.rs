@@ -31,11 +31,9 @@ pub const STATES: [UnitStatus; 5] = [
     UnitStatus::Accepted,
 ];
 
+/// A unit's state in a grid cell, in the words every face uses.
 pub fn state_label(s: UnitStatus, lang: Lang) -> &'static str {
-    match lang {
-        Lang::Vi => s.label_vi(),
-        Lang::En => s.label_en(),
-    }
+    s.label(lang)
 }
 
 pub fn kind_label(k: UnitKind, lang: Lang) -> &'static str {
@@ -51,15 +49,9 @@ pub fn kind_label(k: UnitKind, lang: Lang) -> &'static str {
     }
 }
 
+/// A unit's timeliness in a grid cell, in the words every face uses.
 pub fn timeliness_label(t: Timeliness, lang: Lang) -> &'static str {
-    match (t, lang) {
-        (Timeliness::OnTime, Lang::Vi) => "đúng hạn",
-        (Timeliness::Late, Lang::Vi) => "muộn",
-        (Timeliness::Missing, Lang::Vi) => "chưa báo cáo",
-        (Timeliness::OnTime, Lang::En) => "on time",
-        (Timeliness::Late, Lang::En) => "late",
-        (Timeliness::Missing, Lang::En) => "not reported",
-    }
+    coso_domain::words::timeliness(t, lang)
 }
 
 /// An RFC 3339 time as people read it: `dd/mm/yyyy HH:MM` in Vietnam time.
@@ -341,11 +333,11 @@ pub fn rate_chart(rates: &[Rate], title: &str, id: &str, lang: Lang) -> String {
         r##"<rect x="{LABEL_W}" y="{}" width="10" height="10" fill="#067647"/><text x="{}" y="{ly}" fill="#1d2433">{}</text><rect x="{}" y="{}" width="10" height="10" fill="#f79009"/><text x="{}" y="{ly}" fill="#1d2433">{}</text></svg>"##,
         ly - 9,
         LABEL_W + 14,
-        esc(lang.pick("đúng hạn", "on time")),
+        esc(coso_domain::words::timeliness(Timeliness::OnTime, lang)),
         LABEL_W + 110,
         ly - 9,
         LABEL_W + 124,
-        esc(lang.pick("muộn", "late")),
+        esc(coso_domain::words::timeliness(Timeliness::Late, lang)),
     );
     s
 }
