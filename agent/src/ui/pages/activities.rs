@@ -16,7 +16,7 @@ use crate::cli::{ActivityAddArgs, ActivityEditArgs};
 use crate::commands::activity::{self, ActivityList, form_name};
 use crate::commands::find_period;
 use crate::error::{AgentError, InputError};
-use crate::messages::{day_vn, input_message};
+use crate::messages::{Label, day_vn, input_message};
 use crate::store::Store;
 use crate::ui::App;
 use crate::ui::form::Fields;
@@ -246,7 +246,7 @@ fn edit_view(
         c: chrome(
             app,
             sess,
-            lang.pick("Sửa hoạt động", "Edit activity"),
+            Label::EditActivity.text(lang),
             "activities",
             identity.as_ref(),
         ),
