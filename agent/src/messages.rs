@@ -225,6 +225,36 @@ pub fn kind_name(k: UnitKind, lang: Lang) -> String {
     }
 }
 
+/// A label more than one place shows: `status` and the web app's sync
+/// panel, a page's title and its heading or tab. Templates reach it through
+/// `Chrome::label`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Label {
+    WardHub,
+    LastSync,
+    LastSyncError,
+    PendingChanges,
+    ReturnedReason,
+    Home,
+    Sync,
+    EditActivity,
+}
+
+impl Label {
+    pub fn text(self, lang: Lang) -> &'static str {
+        match self {
+            Label::WardHub => lang.pick("Máy chủ phường", "Ward hub"),
+            Label::LastSync => lang.pick("Đồng bộ thành công lần cuối", "Last successful sync"),
+            Label::LastSyncError => lang.pick("Lỗi đồng bộ gần nhất", "Last sync error"),
+            Label::PendingChanges => lang.pick("Thay đổi chờ gửi", "Changes waiting to be sent"),
+            Label::ReturnedReason => lang.pick("Lý do phường trả lại:", "The ward's reason:"),
+            Label::Home => lang.pick("Trang chủ", "Home"),
+            Label::Sync => lang.pick("Đồng bộ", "Sync"),
+            Label::EditActivity => lang.pick("Sửa hoạt động", "Edit activity"),
+        }
+    }
+}
+
 /// When something never happened yet (the last sync).
 pub fn never(lang: Lang) -> &'static str {
     lang.pick("chưa lần nào", "never")

@@ -10,7 +10,13 @@ use std::time::Duration;
 use coso_proto::link::EnrolmentLink;
 
 use crate::Config;
-use crate::cli::{ActivityCommand, Command, NoteCommand, ValueCommand};
+use crate::cli::{
+    ActivityAddArgs, ActivityCommand, ActivityEditArgs, Command, InitArgs, NoteCommand,
+    NoteSetArgs, ValueCommand,
+};
+use crate::commands::activity::{ActivityChanges, ActivityInput};
+use crate::commands::init::UnitInput;
+use crate::commands::note::NoteInput;
 use crate::commands::{Ctx, activity, activity_import, backup, init, note, report, status, values};
 use crate::error::{AgentError, InputError};
 use crate::output::{Render, write_outcome};
@@ -82,12 +88,16 @@ pub(crate) async fn dispatch(
         data_dir: &data_dir,
     };
     let outcome: Box<dyn Render> = match command {
-        Command::Init(a) => Box::new(init::init(&ctx, &a).await?),
-        Command::Activity(ActivityCommand::Add(a)) => Box::new(activity::add(&ctx, &a).await?),
+        Command::Init(a) => Box::new(init::init(&ctx, &unit_input(a)).await?),
+        Command::Activity(ActivityCommand::Add(a)) => {
+            Box::new(activity::add(&ctx, &activity_input(a)).await?)
+        }
         Command::Activity(ActivityCommand::List { period }) => {
             Box::new(activity::list(&ctx, period.as_deref())?)
         }
-        Command::Activity(ActivityCommand::Edit(a)) => Box::new(activity::edit(&ctx, &a).await?),
+        Command::Activity(ActivityCommand::Edit(a)) => {
+            Box::new(activity::edit(&ctx, &activity_changes(a)).await?)
+        }
         Command::Activity(ActivityCommand::Import { file }) => {
             Box::new(activity_import::import(&ctx, &file).await?)
         }
@@ -101,7 +111,7 @@ pub(crate) async fn dispatch(
         Command::Value(ValueCommand::Import { period, file }) => {
             Box::new(values::import(&ctx, &period, &file).await?)
         }
-        Command::Note(NoteCommand::Set(a)) => Box::new(note::set(&ctx, &a).await?),
+        Command::Note(NoteCommand::Set(a)) => Box::new(note::set(&ctx, &note_input(a)).await?),
         Command::Report(p) => Box::new(report::ReportView::build(&ctx, &p.period)?),
         Command::Submit(p) => Box::new(report::submit(&ctx, &p.period).await?),
         Command::Status => Box::new(status::status(&ctx)?),
@@ -115,6 +125,47 @@ pub(crate) async fn dispatch(
     };
     write_outcome(out, outcome.as_ref(), lang, json)?;
     Ok(())
+}
+
+// The flags as the commands take them: the commands know no clap types, so
+// the web app's forms give them the same inputs.
+
+fn unit_input(a: InitArgs) -> UnitInput {
+    UnitInput {
+        unit: a.unit,
+        name: a.name,
+        kind: a.kind,
+    }
+}
+
+fn activity_input(a: ActivityAddArgs) -> ActivityInput {
+    ActivityInput {
+        date: a.date,
+        form: a.form,
+        title: a.title,
+        participants: a.participants,
+        note: a.note,
+    }
+}
+
+fn activity_changes(a: ActivityEditArgs) -> ActivityChanges {
+    ActivityChanges {
+        id: a.id,
+        date: a.date,
+        form: a.form,
+        title: a.title,
+        participants: a.participants,
+        note: a.note,
+    }
+}
+
+fn note_input(a: NoteSetArgs) -> NoteInput {
+    NoteInput {
+        period: a.period,
+        section: a.section,
+        text: a.text,
+        file: a.file,
+    }
 }
 
 /// Resolves on Ctrl-C or SIGTERM, so `sync --watch` and `ui` stop between

@@ -9,7 +9,6 @@ use coso_domain::{Activity, ActivityId, Change, Form, Lang, UnitState};
 use serde_json::json;
 
 use super::{Ctx, find_period, frozen_periods_for};
-use crate::cli::{ActivityAddArgs, ActivityEditArgs};
 use crate::error::{AgentError, InputError};
 use crate::output::{Render, Table, json_text};
 
@@ -66,6 +65,27 @@ pub(super) fn check(a: &Activity) -> Result<(), InputError> {
         };
         InputError::Invalid { field, source }
     })
+}
+
+/// A new activity as typed (the CLI's flags, the web app's form).
+#[derive(Debug, Clone)]
+pub struct ActivityInput {
+    pub date: String,
+    pub form: String,
+    pub title: String,
+    pub participants: Option<String>,
+    pub note: Option<String>,
+}
+
+/// An edit of activity `id`: the fields given change, the others stay.
+#[derive(Debug, Clone)]
+pub struct ActivityChanges {
+    pub id: String,
+    pub date: Option<String>,
+    pub form: Option<String>,
+    pub title: Option<String>,
+    pub participants: Option<String>,
+    pub note: Option<String>,
 }
 
 /// The submitted reports a change did not alter, and the periods the
@@ -209,7 +229,7 @@ impl Render for ActivityRemoved {
     }
 }
 
-pub(crate) async fn add(ctx: &Ctx<'_>, a: &ActivityAddArgs) -> Result<ActivityAdded, AgentError> {
+pub(crate) async fn add(ctx: &Ctx<'_>, a: &ActivityInput) -> Result<ActivityAdded, AgentError> {
     ctx.identity()?;
     let date = date_arg(&a.date)?;
     let form = form_arg(&a.form)?;
@@ -240,10 +260,7 @@ pub(crate) async fn add(ctx: &Ctx<'_>, a: &ActivityAddArgs) -> Result<ActivityAd
     })
 }
 
-pub(crate) async fn edit(
-    ctx: &Ctx<'_>,
-    a: &ActivityEditArgs,
-) -> Result<ActivityEdited, AgentError> {
+pub(crate) async fn edit(ctx: &Ctx<'_>, a: &ActivityChanges) -> Result<ActivityEdited, AgentError> {
     ctx.identity()?;
     let id = id_arg(&a.id)?;
     if a.date.is_none()

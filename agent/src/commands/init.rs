@@ -3,10 +3,17 @@
 use coso_domain::{Lang, Unit, UnitCode, UnitKind};
 
 use super::Ctx;
-use crate::cli::InitArgs;
 use crate::error::{AgentError, InputError};
 use crate::output::Render;
 use crate::store::Identity;
+
+/// What `init` is given, as typed (the CLI's flags, the web app's form).
+#[derive(Debug, Clone)]
+pub struct UnitInput {
+    pub unit: String,
+    pub name: String,
+    pub kind: String,
+}
 
 /// The unit `init` set up.
 #[derive(Debug, Clone)]
@@ -34,7 +41,7 @@ impl Render for Initialised {
     }
 }
 
-pub(crate) async fn init(ctx: &Ctx<'_>, a: &InitArgs) -> Result<Initialised, AgentError> {
+pub(crate) async fn init(ctx: &Ctx<'_>, a: &UnitInput) -> Result<Initialised, AgentError> {
     let code: UnitCode = a.unit.parse().map_err(|source| InputError::Invalid {
         field: "unit",
         source,

@@ -1,14 +1,25 @@
 //! `note set`: a narrative section of a period's report, from text or a UTF-8
 //! file, kept exactly as given after NFC normalisation.
 
+use std::path::PathBuf;
+
 use coso_domain::change::NoteSet;
 use coso_domain::text::{MAX_NOTE_BYTES, normalize};
 use coso_domain::{Change, Lang, PeriodCode, Section};
 
 use super::{Ctx, ensure_editable, find_period};
-use crate::cli::NoteSetArgs;
 use crate::error::{AgentError, InputError};
 use crate::output::Render;
+
+/// A narrative section as given: its text, or a file to read it from
+/// (neither clears it).
+#[derive(Debug, Clone)]
+pub struct NoteInput {
+    pub period: String,
+    pub section: String,
+    pub text: Option<String>,
+    pub file: Option<PathBuf>,
+}
 
 /// What `note set` recorded.
 #[derive(Debug, Clone)]
@@ -43,7 +54,7 @@ impl Render for NoteRecorded {
     }
 }
 
-pub(crate) async fn set(ctx: &Ctx<'_>, a: &NoteSetArgs) -> Result<NoteRecorded, AgentError> {
+pub(crate) async fn set(ctx: &Ctx<'_>, a: &NoteInput) -> Result<NoteRecorded, AgentError> {
     ctx.identity()?;
     let calendar = ctx.calendar()?;
     let period = find_period(&calendar, &a.period)?;

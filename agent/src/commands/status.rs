@@ -12,7 +12,7 @@ use serde_json::json;
 
 use super::Ctx;
 use crate::error::AgentError;
-use crate::messages::{due_in_list, kind_name, never, no_open_period, state_name, time_vn};
+use crate::messages::{Label, due_in_list, kind_name, never, no_open_period, state_name, time_vn};
 use crate::output::{Render, json_text};
 use crate::query::StatusView;
 
@@ -126,37 +126,27 @@ impl Render for Status {
                         )
                         .to_string(),
                 };
-                let _ = writeln!(s, "{}: {hub}", lang.pick("Máy chủ phường", "Ward hub"));
+                let _ = writeln!(s, "{}: {hub}", Label::WardHub.text(lang));
             }
         }
         let last = match sync.last_sync {
             Some(t) => time_vn(t),
             None => never(lang).to_string(),
         };
+        let _ = writeln!(s, "{}: {last}", Label::LastSync.text(lang));
+        if let Some(e) = &sync.last_error {
+            let _ = writeln!(s, "{}: {e}", Label::LastSyncError.text(lang));
+        }
+        let acked = sync.acked_seq;
+        let counts = match lang {
+            Lang::Vi => format!("đã ghi {head}, phường đã nhận {acked}"),
+            Lang::En => format!("recorded {head}, acknowledged {acked}"),
+        };
         let _ = writeln!(
             s,
-            "{}: {last}",
-            lang.pick("Đồng bộ thành công lần cuối", "Last successful sync")
+            "{}: {pending} ({counts})",
+            Label::PendingChanges.text(lang)
         );
-        if let Some(e) = &sync.last_error {
-            let _ = writeln!(
-                s,
-                "{}: {e}",
-                lang.pick("Lỗi đồng bộ gần nhất", "Last sync error")
-            );
-        }
-        let _ = match lang {
-            Lang::Vi => writeln!(
-                s,
-                "Thay đổi chờ gửi: {pending} (đã ghi {head}, phường đã nhận {})",
-                sync.acked_seq
-            ),
-            Lang::En => writeln!(
-                s,
-                "Changes waiting to be sent: {pending} (recorded {head}, acknowledged {})",
-                sync.acked_seq
-            ),
-        };
         let _ = writeln!(
             s,
             "{}: {}",

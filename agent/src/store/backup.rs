@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use chrono::Utc;
 
+use super::error::{DbResult, db};
 use super::{BackupError, CREDENTIAL_FILE, SECRETS_TREE, Store, StoreError, key_name};
 
 impl Store {
@@ -22,9 +23,9 @@ impl Store {
         let mut w = coso_proto::backup::Writer::new(out, &header)?;
         let mut n = 0;
         for name in self.db.tree_names() {
-            let tree = self.db.open_tree(&name).map_err(StoreError::from)?;
+            let tree = self.db.open_tree(&name).map_err(db)?;
             for kv in tree.iter() {
-                let (k, v) = kv.map_err(StoreError::from)?;
+                let (k, v) = kv.map_err(db)?;
                 w.record(&name, &k, &v)?;
                 n += 1;
             }
@@ -71,9 +72,9 @@ impl Store {
             store
                 .db
                 .open_tree(&r.tree)
-                .map_err(StoreError::from)?
+                .map_err(db)?
                 .insert(r.key.as_slice(), r.value.as_slice())
-                .map_err(StoreError::from)?;
+                .map_err(db)?;
         }
         store.flush_blocking()?;
         Ok(records.len() as u64)
@@ -84,7 +85,7 @@ impl Store {
     pub fn dump(&self) -> Result<Vec<(String, String)>, StoreError> {
         let mut out = Vec::new();
         for kv in self.db.iter() {
-            let (k, v) = kv?;
+            let (k, v) = kv.db()?;
             let value = match std::str::from_utf8(&v) {
                 Ok(t) => t.to_string(),
                 Err(_) => hex::encode(&v),

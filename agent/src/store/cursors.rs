@@ -8,6 +8,7 @@ use chrono::{DateTime, Utc};
 use coso_domain::Review;
 use serde::{Deserialize, Serialize};
 
+use super::error::DbResult;
 use super::marks::{SYNCED_FILE, overwrite, read_synced};
 use super::{K_STATE, K_SYNC, P_REVIEW, Store, StoreError, key_name, seq_key, to_json};
 
@@ -101,7 +102,7 @@ impl Store {
         sync.pull_after = pull_head;
         batch.insert(K_STATE, to_json(&state));
         batch.insert(K_SYNC, to_json(&sync));
-        self.db.apply_batch(batch)?;
+        self.db.apply_batch(batch).db()?;
         Ok(())
     }
 
@@ -109,7 +110,7 @@ impl Store {
     pub fn reviews(&self) -> Result<Vec<(u64, Review)>, StoreError> {
         let mut out = Vec::new();
         for kv in self.db.scan_prefix(P_REVIEW) {
-            let (k, v) = kv?;
+            let (k, v) = kv.db()?;
             let seq = <[u8; 8]>::try_from(&k[P_REVIEW.len()..])
                 .map(u64::from_be_bytes)
                 .map_err(|_| StoreError::Corrupt {

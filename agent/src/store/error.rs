@@ -46,10 +46,21 @@ pub enum StoreError {
     Corrupt { key: String, reason: String },
 }
 
-impl From<sled::Error> for StoreError {
-    fn from(e: sled::Error) -> Self {
-        StoreError::Db {
-            reason: e.to_string(),
-        }
+/// sled's error as a [`StoreError`]. A private conversion rather than a
+/// `From` impl, which would put sled in the store's public API.
+pub(super) fn db(e: sled::Error) -> StoreError {
+    StoreError::Db {
+        reason: e.to_string(),
+    }
+}
+
+/// `.db()?` on sled's results inside the store.
+pub(super) trait DbResult<T> {
+    fn db(self) -> Result<T, StoreError>;
+}
+
+impl<T> DbResult<T> for Result<T, sled::Error> {
+    fn db(self) -> Result<T, StoreError> {
+        self.map_err(db)
     }
 }

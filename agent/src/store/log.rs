@@ -4,6 +4,7 @@
 use chrono::{DateTime, Utc};
 use coso_domain::{Change, Entry, UnitState};
 
+use super::error::DbResult;
 use super::{
     K_COUNTER, K_HEAD, K_STATE, P_CHAIN, P_LOG, Store, StoreError, key_name, seq_key, to_json,
 };
@@ -68,7 +69,7 @@ impl Store {
             let n = n.max(self.activity_counter()?);
             batch.insert(K_COUNTER, &n.to_be_bytes());
         }
-        self.db.apply_batch(batch)?;
+        self.db.apply_batch(batch).db()?;
         Ok(entries)
     }
 
@@ -79,7 +80,7 @@ impl Store {
         if seq == 0 {
             return Ok(coso_proto::chain::GENESIS);
         }
-        if let Some(v) = self.db.get(seq_key(P_CHAIN, seq))?
+        if let Some(v) = self.db.get(seq_key(P_CHAIN, seq)).db()?
             && let Some(c) = coso_proto::chain::from_wire(&v)
         {
             return Ok(c);
@@ -108,7 +109,7 @@ impl Store {
             });
         }
         // Derived from the log, so it needs no flush of its own.
-        self.db.apply_batch(batch)?;
+        self.db.apply_batch(batch).db()?;
         Ok(c)
     }
 
@@ -129,7 +130,7 @@ impl Store {
             .db
             .range(seq_key(P_LOG, after + 1)..seq_key(P_LOG, u64::MAX))
         {
-            let (k, v) = kv?;
+            let (k, v) = kv.db()?;
             let entry: Entry = serde_json::from_slice(&v).map_err(|e| StoreError::Corrupt {
                 key: key_name(&k),
                 reason: e.to_string(),

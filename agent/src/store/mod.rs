@@ -35,6 +35,7 @@ pub use identity::{CREDENTIAL_FILE, HubLink, Identity};
 pub use marks::OpenMark;
 pub use rebase::Rebased;
 
+use error::{DbResult, db};
 use holder::{locked_error, write_holder};
 use marks::OPENED_FILE;
 
@@ -158,7 +159,7 @@ impl Store {
                 Err(sled::Error::Io(e)) if e.to_string().contains("could not acquire lock") => {
                     return Err(locked_error(&lock_path));
                 }
-                Err(e) => return Err(e.into()),
+                Err(e) => return Err(db(e)),
             }
         };
         // sled made its files with the umask's mode; make them 0600.
@@ -182,18 +183,18 @@ impl Store {
 
     /// Makes everything written so far durable.
     pub async fn flush(&self) -> Result<(), StoreError> {
-        self.db.flush_async().await?;
+        self.db.flush_async().await.db()?;
         Ok(())
     }
 
     /// [`Store::flush`] for code without an async runtime.
     pub fn flush_blocking(&self) -> Result<(), StoreError> {
-        self.db.flush()?;
+        self.db.flush().db()?;
         Ok(())
     }
 
     fn get_json<T: DeserializeOwned>(&self, key: &[u8]) -> Result<Option<T>, StoreError> {
-        match self.db.get(key)? {
+        match self.db.get(key).db()? {
             None => Ok(None),
             Some(v) => serde_json::from_slice(&v)
                 .map(Some)
@@ -205,7 +206,7 @@ impl Store {
     }
 
     fn get_u64(&self, key: &[u8]) -> Result<u64, StoreError> {
-        match self.db.get(key)? {
+        match self.db.get(key).db()? {
             None => Ok(0),
             Some(v) => <[u8; 8]>::try_from(v.as_ref())
                 .map(u64::from_be_bytes)
@@ -217,7 +218,7 @@ impl Store {
     }
 
     fn put_json<T: Serialize>(&self, key: &[u8], value: &T) -> Result<(), StoreError> {
-        self.db.insert(key, to_json(value))?;
+        self.db.insert(key, to_json(value)).db()?;
         Ok(())
     }
 

@@ -4,6 +4,7 @@
 
 use coso_domain::{Change, Entry, UnitState};
 
+use super::error::DbResult;
 use super::{
     K_COUNTER, K_HEAD, K_STATE, K_SYNC, P_CHAIN, P_LOG, Store, StoreError, key_name, seq_key,
     to_json,
@@ -138,7 +139,7 @@ impl Store {
         batch.insert(K_COUNTER, &counter.to_be_bytes());
         batch.insert(K_STATE, to_json(&state));
         batch.insert(K_SYNC, to_json(&sync));
-        self.db.apply_batch(batch)?;
+        self.db.apply_batch(batch).db()?;
         Ok(Rebased {
             common: common as u64,
             hub_head: base,

@@ -9,6 +9,8 @@ use axum::http::{StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
 use coso_domain::Lang;
 
+use crate::messages::Label;
+
 /// A message shown once on the next page (after a POST and its redirect).
 /// The session keeps it until then.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -41,6 +43,11 @@ impl Chrome {
     /// The Vietnamese or English label.
     pub fn t<'a>(&self, vi: &'a str, en: &'a str) -> &'a str {
         self.lang.pick(vi, en)
+    }
+
+    /// A label other places show too, worded once in `messages`.
+    pub fn label(&self, l: Label) -> &'static str {
+        l.text(self.lang)
     }
 
     pub fn lang_code(&self) -> &'static str {

@@ -12,11 +12,10 @@ use coso_domain::calendar::vietnam;
 use coso_domain::{ActivityId, Form, Lang};
 
 use super::{Ran, Shared, chrome, failure, run_command};
-use crate::cli::{ActivityAddArgs, ActivityEditArgs};
-use crate::commands::activity::{self, ActivityList, form_name};
+use crate::commands::activity::{self, ActivityChanges, ActivityInput, ActivityList, form_name};
 use crate::commands::find_period;
 use crate::error::{AgentError, InputError};
-use crate::messages::{day_vn, input_message};
+use crate::messages::{Label, day_vn, input_message};
 use crate::store::Store;
 use crate::ui::App;
 use crate::ui::form::Fields;
@@ -204,7 +203,7 @@ pub async fn activity_add(
     body: Bytes,
 ) -> Response {
     let f = Fields::parse(&body);
-    let args = ActivityAddArgs {
+    let args = ActivityInput {
         date: f.text("date"),
         form: f.text("form"),
         title: f.text("title"),
@@ -246,7 +245,7 @@ fn edit_view(
         c: chrome(
             app,
             sess,
-            lang.pick("Sửa hoạt động", "Edit activity"),
+            Label::EditActivity.text(lang),
             "activities",
             identity.as_ref(),
         ),
@@ -308,7 +307,7 @@ pub async fn activity_edit(
     body: Bytes,
 ) -> Response {
     let f = Fields::parse(&body);
-    let args = ActivityEditArgs {
+    let args = ActivityChanges {
         id: id.clone(),
         date: Some(f.text("date")),
         form: Some(f.text("form")),

@@ -9,8 +9,7 @@ use coso_domain::{Lang, UnitKind};
 use coso_proto::link::EnrolmentLink;
 
 use super::{Shared, chrome, ctx, failure, flash_ok};
-use crate::cli::InitArgs;
-use crate::commands::init;
+use crate::commands::init::{self, UnitInput};
 use crate::error::{AgentError, InputError};
 use crate::messages::{input_message, time_vn};
 use crate::output::Render;
@@ -134,7 +133,7 @@ pub async fn init(
     body: Bytes,
 ) -> Response {
     let f = Fields::parse(&body);
-    let args = InitArgs {
+    let args = UnitInput {
         unit: f.text("unit"),
         name: f.text("name"),
         kind: f.text("kind"),

@@ -11,7 +11,7 @@ use coso_domain::{Lang, ReportState};
 use super::sync::sync_box;
 use super::{Shared, chrome};
 use crate::error::AgentError;
-use crate::messages::{deadline_words, kind_name, no_open_period, state_label, time_vn};
+use crate::messages::{Label, deadline_words, kind_name, no_open_period, state_label, time_vn};
 use crate::query::{StatusView, waiting_submissions};
 use crate::ui::security::{Session, see_other};
 use crate::ui::views::{self, render};
@@ -87,13 +87,7 @@ pub async fn home(State(app): Shared, Extension(sess): Extension<Session>) -> Re
         None => format!("{} · {kind}", identity.unit.code),
     };
     let page = views::Home {
-        c: chrome(
-            &app,
-            &sess,
-            lang.pick("Trang chủ", "Home"),
-            "home",
-            Some(&identity),
-        ),
+        c: chrome(&app, &sess, Label::Home.text(lang), "home", Some(&identity)),
         unit_name: identity.unit.name.clone(),
         unit_line,
         periods: cards,

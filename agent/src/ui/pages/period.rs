@@ -12,9 +12,9 @@ use coso_domain::{Lang, ReportState, Section};
 
 use super::indicator::{help, input_text};
 use super::{Shared, chrome, ctx, failure, flash_ok};
-use crate::cli::NoteSetArgs;
+use crate::commands::note::{self, NoteInput};
 use crate::commands::report::{self, ReportView, Source};
-use crate::commands::{Ctx, note, values};
+use crate::commands::{Ctx, values};
 use crate::error::{AgentError, InputError};
 use crate::messages::{day_vn, deadline_words, input_message, state_label, time_vn};
 use crate::output::{Render, not_reported, value_text};
@@ -299,7 +299,7 @@ pub async fn period_save(
         if text.trim_end() == stored.trim_end() {
             continue;
         }
-        let args = NoteSetArgs {
+        let args = NoteInput {
             period: code.clone(),
             section: s.as_str().to_string(),
             text: Some(text),

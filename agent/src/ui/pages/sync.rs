@@ -11,7 +11,7 @@ use coso_domain::Lang;
 
 use super::{Shared, chrome};
 use crate::error::AgentError;
-use crate::messages::{never, time_vn};
+use crate::messages::{Label, never, time_vn};
 use crate::store::{Identity, SyncState};
 use crate::ui::App;
 use crate::ui::background::SyncOutcome;
@@ -83,13 +83,7 @@ pub async fn sync_page(State(app): Shared, Extension(sess): Extension<Session>) 
         ),
     };
     let page = views::SyncPage {
-        c: chrome(
-            &app,
-            &sess,
-            lang.pick("Đồng bộ", "Sync"),
-            "sync",
-            Some(&identity),
-        ),
+        c: chrome(&app, &sess, Label::Sync.text(lang), "sync", Some(&identity)),
         sync,
         every,
     };
