@@ -170,7 +170,7 @@ pub fn scan_child(db_dir: &Path) {
     }
 
     // The hub keeps everything in one tree named "hub"; a record's first
-    // byte says what it is (hub/src/store/keys.rs): u unit, s state,
+    // byte says what it is (ward/src/store/keys.rs): u unit, s state,
     // r receive time. These are what the compile reads per unit.
     let tree = db.open_tree("hub").expect("the hub tree");
     let mut inputs = Duration::MAX;
