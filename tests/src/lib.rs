@@ -325,6 +325,29 @@ impl Hub {
         }
     }
 
+    /// Waits for `serve` to exit on its own (or after a signal the test
+    /// sent), at most `timeout`, and returns how it exited.
+    pub fn wait_exit(&mut self, timeout: Duration, what: &str) -> std::process::ExitStatus {
+        let mut child = self.child.take().expect("hub not running");
+        let start = Instant::now();
+        let mut pause = Duration::from_millis(5);
+        loop {
+            if let Some(status) = child.try_wait().expect("wait for hub") {
+                return status;
+            }
+            if start.elapsed() > timeout {
+                let _ = child.kill();
+                let _ = child.wait();
+                panic!(
+                    "timed out after {timeout:?} waiting for {what}\n--- hub.log ---\n{}",
+                    self.log()
+                );
+            }
+            std::thread::sleep(pause);
+            pause = (pause * 2).min(Duration::from_millis(200));
+        }
+    }
+
     /// SIGTERM and wait for a clean exit.
     pub fn stop(&mut self) {
         if let Some(mut c) = self.child.take() {

@@ -190,6 +190,7 @@ impl Store {
     }
 
     pub fn user(&self, name: &str) -> Result<Option<User>, StoreError> {
+        self.alive()?;
         let k = key(USER, name.as_bytes());
         match self.users_tree()?.get(&k)? {
             Some(v) => dec(&k, &v).map(Some),
@@ -199,6 +200,7 @@ impl Store {
 
     /// Every user, by name.
     pub fn users(&self) -> Result<Vec<User>, StoreError> {
+        self.alive()?;
         self.users_tree()?
             .scan_prefix([USER])
             .map(|kv| {
@@ -300,6 +302,7 @@ impl Store {
         token_hash: &Hash32,
         now: DateTime<Utc>,
     ) -> Result<Option<Session>, StoreError> {
+        self.alive()?;
         let k = key(SESSION, &token_hash.0);
         match self.users_tree()?.get(&k)? {
             Some(v) => {
@@ -332,6 +335,7 @@ impl Store {
 
     /// How many live sessions a user has (for the users page).
     pub fn session_count(&self, name: &str, now: DateTime<Utc>) -> Result<usize, StoreError> {
+        self.alive()?;
         let mut n = 0;
         for kv in self.users_tree()?.scan_prefix([SESSION]) {
             let (k, v) = kv?;
