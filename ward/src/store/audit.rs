@@ -137,7 +137,7 @@ impl Store {
         let mut head = self.audit_head.lock().unwrap_or_else(|p| p.into_inner());
         let record = head.next(event, now);
         batch.insert(keys::audit(record.position), enc(&record));
-        self.tree.apply_batch(batch)?;
+        self.written(self.tree.apply_batch(batch))?;
         *head = AuditHead {
             position: record.position,
             hash: record.hash,

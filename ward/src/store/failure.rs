@@ -141,6 +141,19 @@ impl Store {
         Ok(())
     }
 
+    /// A sled write's result: an I/O failure (sled's own background flush
+    /// hit a full disk first, and it now fails every write) marks the store
+    /// failed as a failed flush does.
+    pub(super) fn written<T>(&self, r: Result<T, sled::Error>) -> Result<T, StoreError> {
+        match r {
+            Ok(v) => Ok(v),
+            Err(e @ sled::Error::Io(_)) => Err(StoreError::Failed(
+                self.failure.set(StorageFailure::of_sled(&e)),
+            )),
+            Err(e) => Err(e.into()),
+        }
+    }
+
     /// The storage failure, once a flush failed.
     pub fn failure(&self) -> Option<&StorageFailure> {
         self.failure.get()

@@ -200,7 +200,7 @@ impl Store {
         }
         // Derived data: kept so the walk happens once, durable with the next flush.
         let _w = self.write_gate();
-        self.tree.insert(keys::chain(code, seq), c.to_vec())?;
+        self.written(self.tree.insert(keys::chain(code, seq), c.to_vec()))?;
         Ok(c)
     }
 

@@ -605,7 +605,7 @@ impl Store {
     pub async fn set_admin_token_hash(&self, h: Hash32) -> Result<(), StoreError> {
         {
             let _w = self.write_gate();
-            self.tree.insert(keys::meta(ADMIN_TOKEN), enc(&h))?;
+            self.written(self.tree.insert(keys::meta(ADMIN_TOKEN), enc(&h)))?;
         }
         self.flush().await
     }
@@ -617,7 +617,7 @@ impl Store {
     pub async fn set_document(&self, kind: DocKind, doc: &StoredDoc) -> Result<(), StoreError> {
         {
             let _w = self.write_gate();
-            self.tree.insert(keys::meta(kind.meta_name()), enc(doc))?;
+            self.written(self.tree.insert(keys::meta(kind.meta_name()), enc(doc)))?;
         }
         self.flush().await
     }
@@ -639,7 +639,7 @@ impl Store {
         b.insert(keys::meta(DocKind::Calendar.meta_name()), enc(calendar));
         {
             let _w = self.write_gate();
-            self.tree.apply_batch(b)?;
+            self.written(self.tree.apply_batch(b))?;
         }
         self.flush().await
     }
@@ -659,8 +659,10 @@ impl Store {
     ) -> Result<(), StoreError> {
         {
             let _w = self.write_gate();
-            self.tree
-                .insert(keys::meta(&format!("{WARD_NOTES}{period}")), enc(notes))?;
+            self.written(
+                self.tree
+                    .insert(keys::meta(&format!("{WARD_NOTES}{period}")), enc(notes)),
+            )?;
         }
         self.flush().await
     }
@@ -709,7 +711,7 @@ impl Store {
         }
         {
             let _w = self.write_gate();
-            self.tree.apply_batch(b).map_err(StoreError::from)?;
+            self.written(self.tree.apply_batch(b))?;
         }
         self.flush().await?;
         Ok(())
@@ -720,7 +722,7 @@ impl Store {
         debug_assert_eq!(g.code(), &rec.unit.code);
         {
             let _w = self.write_gate();
-            self.tree.insert(keys::unit(g.code()), enc(rec))?;
+            self.written(self.tree.insert(keys::unit(g.code()), enc(rec)))?;
         }
         self.flush().await
     }
@@ -729,7 +731,7 @@ impl Store {
     /// and sled's periodic flush persists it.
     pub fn touch_unit(&self, g: &UnitGuard, rec: &UnitRecord) -> Result<(), StoreError> {
         let _w = self.write_gate();
-        self.tree.insert(keys::unit(g.code()), enc(rec))?;
+        self.written(self.tree.insert(keys::unit(g.code()), enc(rec)))?;
         Ok(())
     }
 

@@ -293,7 +293,7 @@ impl Store {
             ..t.clone()
         };
         let _w = self.write_gate();
-        self.upstream_tree()?.insert([TARGET], enc(&stored))?;
+        self.written(self.upstream_tree()?.insert([TARGET], enc(&stored)))?;
         Ok(())
     }
 
@@ -412,7 +412,7 @@ impl Store {
         }
         {
             let _w = self.write_gate();
-            t.apply_batch(b)?;
+            self.written(t.apply_batch(b))?;
         }
         self.flush().await?;
         Ok(outcome)
@@ -445,7 +445,7 @@ impl Store {
         if n > 0 {
             {
                 let _w = self.write_gate();
-                t.apply_batch(b)?;
+                self.written(t.apply_batch(b))?;
             }
             self.flush().await?;
         }
@@ -476,7 +476,7 @@ impl Store {
         b.insert(key(ATTEMPT, &id.to_be_bytes()), enc(attempt));
         {
             let _w = self.write_gate();
-            t.apply_batch(b)?;
+            self.written(t.apply_batch(b))?;
         }
         self.flush().await?;
         Ok(d)

@@ -485,3 +485,23 @@ async fn a_failed_flush_is_never_acknowledged_shown_or_audited() {
     assert!(s.failure().is_none());
     assert!(s.unit(&u).unwrap().is_some());
 }
+
+/// sled's own background flush may meet the full disk first; then its
+/// writes fail, and that marks the store failed as a failed flush does.
+#[tokio::test]
+async fn a_failed_write_marks_the_store_failed() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = store_with(dir.path(), &["TDP01"]).await;
+    let full = sled::Error::Io(std::io::Error::from_raw_os_error(28));
+    let err = s.written::<()>(Err(full)).unwrap_err();
+    assert!(err.failure().is_some_and(|f| f.disk_full), "{err:?}");
+    assert!(s.unit(&code("TDP01")).unwrap_err().failure().is_some());
+    // Other engine errors are not a failed disk.
+    let s2dir = tempfile::tempdir().unwrap();
+    let s2 = Store::open(s2dir.path()).unwrap();
+    let e = s2
+        .written::<()>(Err(sled::Error::Unsupported("x".into())))
+        .unwrap_err();
+    assert!(e.failure().is_none());
+    assert!(s2.failure().is_none());
+}

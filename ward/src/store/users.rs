@@ -218,7 +218,7 @@ impl Store {
         if t.contains_key(&k).map_err(StoreError::from)? {
             return Err(UserError::Exists(user.name.clone()));
         }
-        t.insert(k, enc(user)).map_err(StoreError::from)?;
+        self.written(t.insert(k, enc(user)))?;
         self.flush().await?;
         Ok(())
     }
@@ -242,7 +242,7 @@ impl Store {
                 b.remove(k);
             }
         }
-        t.apply_batch(b).map_err(StoreError::from)?;
+        self.written(t.apply_batch(b))?;
         self.flush().await?;
         Ok(())
     }
@@ -262,7 +262,7 @@ impl Store {
         for k in self.session_keys_of(&t, name)? {
             b.remove(k);
         }
-        t.apply_batch(b).map_err(StoreError::from)?;
+        self.written(t.apply_batch(b))?;
         self.flush().await?;
         Ok(old)
     }
@@ -292,7 +292,7 @@ impl Store {
     /// Stores a new session under the hash of its token, then flushes.
     pub async fn add_session(&self, token_hash: &Hash32, s: &Session) -> Result<(), StoreError> {
         let t = self.users_tree()?;
-        t.insert(key(SESSION, &token_hash.0), enc(s))?;
+        self.written(t.insert(key(SESSION, &token_hash.0), enc(s)))?;
         self.flush().await
     }
 
@@ -329,7 +329,7 @@ impl Store {
                 b.remove(k);
             }
         }
-        t.apply_batch(b)?;
+        self.written(t.apply_batch(b))?;
         self.flush().await
     }
 
