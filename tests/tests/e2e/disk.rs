@@ -211,3 +211,109 @@ fn sigterm_ends_a_hub_on_a_full_disk() {
     hub.cmd(&["audit", "--verify"]).ok();
     hub.stop();
 }
+
+/// An agent on a full disk refuses writes in the officer's words, and
+/// still reads (`status`, `activity list`, `value list`, `report`) and backs
+/// up to another filesystem.
+#[test]
+fn an_agent_on_a_full_disk_reads_and_backs_up_and_says_why_it_cannot_write() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let mount = Tmpfs::mount(&tmp.path().join("disk"), "4m");
+    let agent = Agent::at(&tmp.path().join("disk").join("agent"));
+    agent
+        .cmd(&[
+            "init",
+            "--unit",
+            "TDP01",
+            "--name",
+            "Tổ dân phố số 1",
+            "--kind",
+            "residential-group",
+        ])
+        .ok();
+    for i in 1..=3 {
+        agent.add_activity("2026-03-02", "conference", &format!("Hội nghị {i}"), 5);
+    }
+    mount.fill(&tmp.path().join("disk").join("filler"), 0);
+    // Writes go on while sled has room in what it already holds; then one
+    // is refused, saying so.
+    let note: String = "Ghi chép hội nghị, ".repeat(90);
+    let mut refused = None;
+    for i in 4..=2000 {
+        let run = agent.cmd(&[
+            "activity",
+            "add",
+            "--date",
+            "2026-03-02",
+            "--form",
+            "conference",
+            "--title",
+            &format!("Hội nghị {i}"),
+            "--note",
+            &note,
+        ]);
+        if run.code() != 0 {
+            refused = Some(run);
+            break;
+        }
+    }
+    let refused = refused.expect("the full disk never refused a write");
+    assert_eq!(refused.code(), 1, "{}", refused.context());
+    assert!(
+        refused.stderr().contains("Ổ đĩa đã đầy"),
+        "{}",
+        refused.context()
+    );
+    assert_worded(&refused.stderr());
+    let en = agent.cmd(&[
+        "note",
+        "set",
+        "--period",
+        "2026-H1",
+        "--section",
+        "results",
+        "--text",
+        &note,
+        "--lang",
+        "en",
+    ]);
+    if en.code() != 0 {
+        assert!(en.stderr().contains("The disk is full"), "{}", en.context());
+        assert_worded(&en.stderr());
+    }
+
+    for args in [
+        &["status"][..],
+        &["status", "--json"][..],
+        &["activity", "list"][..],
+        &["value", "list", "--period", "2026-H1"][..],
+        &["report", "--period", "2026-H1", "--json"][..],
+    ] {
+        agent.cmd(args).ok();
+    }
+    let listed = agent.cmd(&["activity", "list", "--json"]).ok().json();
+    assert!(listed.to_string().contains("Hội nghị 3"), "{listed:#}");
+
+    // A backup to another filesystem works; one onto the full disk says why
+    // it cannot, and leaves nothing behind.
+    let elsewhere = tmp.path().join("tdp01.coso-backup");
+    agent
+        .cmd(&["backup", "--out", elsewhere.to_str().expect("utf-8")])
+        .ok();
+    assert!(std::fs::metadata(&elsewhere).expect("backup").len() > 0);
+    let here = tmp.path().join("disk").join("tdp01.coso-backup");
+    let full = agent
+        .cmd(&["backup", "--out", here.to_str().expect("utf-8")])
+        .expect_code(1);
+    assert!(full.stderr().contains("Ổ đĩa đã đầy"), "{}", full.context());
+    assert!(!here.exists());
+
+    // The backup restores elsewhere with everything that was acknowledged.
+    let restored = Agent::new();
+    restored
+        .cmd(&["restore", elsewhere.to_str().expect("utf-8")])
+        .ok();
+    let head = agent.cmd(&["status", "--json"]).ok().json();
+    let back = restored.cmd(&["status", "--json"]).ok().json();
+    assert_eq!(back["head_seq"], head["head_seq"], "{back:#}\n{head:#}");
+}

@@ -177,6 +177,25 @@ impl Store {
     }
 }
 
+/// Removes `snap.*.generating` files from the database dir: a snapshot is
+/// complete only once sled renamed it, so these are writes cut short (by a
+/// full disk or a crash). Whether it removed any. Called only after sled
+/// opened the database (so held its lock) and refused it as corrupt.
+pub(super) fn remove_unfinished_snapshots(db: &Path) -> bool {
+    let Ok(entries) = std::fs::read_dir(db) else {
+        return false;
+    };
+    let mut removed = false;
+    for e in entries.flatten() {
+        let name = e.file_name();
+        let name = name.to_string_lossy();
+        if name.starts_with("snap.") && name.ends_with(".generating") {
+            removed |= std::fs::remove_file(e.path()).is_ok();
+        }
+    }
+    removed
+}
+
 /// How much a probe writes: one sled segment, the least the database needs
 /// to go on.
 const PROBE_BYTES: usize = 512 * 1024;

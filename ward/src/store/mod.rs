@@ -444,12 +444,20 @@ impl Store {
             private(coso_proto::private::private_dir(data_dir))?;
         }
         private(coso_proto::private::private_dir(dir))?;
-        let db = match sled::Config::new()
-            .path(dir)
-            .cache_capacity(cache_bytes)
-            .open()
-        {
+        let open = || {
+            sled::Config::new()
+                .path(dir)
+                .cache_capacity(cache_bytes)
+                .open()
+        };
+        let db = match open() {
             Ok(db) => db,
+            // A snapshot a full disk cut short (never renamed into place)
+            // makes sled 0.34 call the database corrupt; it is not part of
+            // the database, so it goes, and the open is tried once more.
+            Err(sled::Error::Corruption { .. }) if failure::remove_unfinished_snapshots(dir) => {
+                open()?
+            }
             // sled reports a held lock as an `Other` error with this text.
             Err(sled::Error::Io(e)) if e.to_string().contains("could not acquire lock") => {
                 return Err(StoreError::Locked(dir.display().to_string()));

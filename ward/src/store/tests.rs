@@ -505,3 +505,14 @@ async fn a_failed_write_marks_the_store_failed() {
     assert!(e.failure().is_none());
     assert!(s2.failure().is_none());
 }
+
+/// Issue 23: a snapshot a full disk cut short (`snap.*.generating`) made
+/// sled 0.34 refuse the whole database as corrupt; the hub opens it.
+#[tokio::test]
+async fn an_unfinished_snapshot_does_not_make_the_store_unreadable() {
+    let dir = tempfile::tempdir().unwrap();
+    drop(store_with(dir.path(), &["TDP01"]).await);
+    std::fs::write(dir.path().join("snap.00000000FFFFFFFF.generating"), b"").unwrap();
+    let s = Store::reopen(dir.path());
+    assert!(s.unit(&code("TDP01")).unwrap().is_some());
+}
