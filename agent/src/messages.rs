@@ -127,9 +127,12 @@ fn disk_full_message(at: Option<&std::path::Path>, lang: Lang) -> String {
     }
 }
 
-fn store_message(e: &StoreError, lang: Lang) -> String {
+pub(crate) fn store_message(e: &StoreError, lang: Lang) -> String {
     match (e, lang) {
         (StoreError::DiskFull, _) => disk_full_message(None, lang),
+        (StoreError::Io { path, source }, _) if crate::store::is_disk_full(source) => {
+            disk_full_message(Some(path), lang)
+        }
         (
             StoreError::Locked {
                 pid,

@@ -148,6 +148,18 @@ fn a_full_disk_stops_the_hub_showing_and_it_restarts_once_space_returns() {
     assert!(body.contains("\"status\":\"disk_full\""), "{body}");
     assert!(body.contains("Ổ đĩa"), "{body}");
 
+    // The agent is told why, in the hub's words, and keeps its data.
+    let again = agent.cmd(&["sync"]).expect_code(1);
+    assert!(
+        again
+            .stderr()
+            .contains("Máy chủ phường tạm ngừng nhận dữ liệu")
+            && again.stderr().contains("Ổ đĩa của máy chủ phường đã đầy"),
+        "{}",
+        again.context()
+    );
+    assert_worded(&again.stderr());
+
     // Nothing the hub may hold only in memory is shown or audited.
     for args in [
         &["unit", "show", "TDP01", "--json"][..],
