@@ -148,6 +148,25 @@ fn a_full_disk_stops_the_hub_showing_and_it_restarts_once_space_returns() {
     assert!(body.contains("\"status\":\"disk_full\""), "{body}");
     assert!(body.contains("Ổ đĩa"), "{body}");
 
+    // The dashboard shows the failure, not the units' data.
+    let client = reqwest::blocking::Client::builder()
+        .danger_accept_invalid_certs(true)
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .expect("https client");
+    for page in ["/login", "/", "/periods/2026-H1"] {
+        let r = client
+            .get(format!("https://{}{page}", hub.web))
+            .send()
+            .expect("dashboard");
+        assert_eq!(r.status(), 503, "{page}");
+        let body = r.text().expect("page");
+        assert!(
+            body.contains("Ổ đĩa của máy chủ phường đã đầy"),
+            "{page}: {body}"
+        );
+    }
+
     // The agent is told why, in the hub's words, and keeps its data.
     let again = agent.cmd(&["sync"]).expect_code(1);
     assert!(
