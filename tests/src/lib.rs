@@ -4,6 +4,7 @@
 
 pub mod bench;
 pub mod browser;
+pub mod fulldisk;
 pub mod proxy;
 pub mod ward;
 
