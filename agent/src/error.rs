@@ -153,6 +153,10 @@ impl AgentError {
             AgentError::Sync(e) => e.exit_code(),
             // A file that is not an intact backup, a data dir in use, an
             // output that exists: the input was refused, nothing written.
+            // Writing the backup failed (a full disk): not the input's fault.
+            AgentError::Backup(crate::store::BackupError::Format(
+                coso_proto::backup::BackupError::Io(_),
+            )) => 1,
             AgentError::Backup(crate::store::BackupError::Format(_))
             | AgentError::Backup(crate::store::BackupError::NotEmpty(_)) => 2,
             AgentError::BackupFile { source, .. }

@@ -11,6 +11,9 @@ use crate::store::StoreError;
 
 /// The whole message for an error, possibly several lines.
 pub fn error_message(err: &AgentError, lang: Lang) -> String {
+    if let Some(at) = disk_full(err) {
+        return disk_full_message(at, lang);
+    }
     match err {
         AgentError::Input(e) => input_message(e, lang),
         AgentError::Store(e) => store_message(e, lang),
@@ -75,8 +78,61 @@ pub fn day_vn(d: chrono::NaiveDate) -> String {
     format!("{:02}/{}/{}", d.day(), d.month(), d.year())
 }
 
-fn store_message(e: &StoreError, lang: Lang) -> String {
+/// Whether the error is the disk (or the quota) being full, and the file
+/// that could not be written when it is known.
+fn disk_full(err: &AgentError) -> Option<Option<&std::path::Path>> {
+    use crate::store::{BackupError, is_disk_full};
+    fn store(e: &StoreError) -> Option<Option<&std::path::Path>> {
+        match e {
+            StoreError::Io { path, source } if is_disk_full(source) => Some(Some(path.as_path())),
+            StoreError::DiskFull => Some(None),
+            _ => None,
+        }
+    }
+    match err {
+        AgentError::Store(e) | AgentError::Backup(BackupError::Store(e)) => store(e),
+        AgentError::BackupFile { path, source } if is_disk_full(source) => {
+            Some(Some(path.as_path()))
+        }
+        AgentError::Output(e) if is_disk_full(e) => Some(None),
+        AgentError::Backup(BackupError::Format(coso_proto::backup::BackupError::Io(e)))
+            if is_disk_full(e) =>
+        {
+            Some(None)
+        }
+        _ => None,
+    }
+}
+
+/// A full disk, in the officer's words: what was kept, what still works,
+/// what to do. Never the system's own error text.
+fn disk_full_message(at: Option<&std::path::Path>, lang: Lang) -> String {
+    let what = match (lang, at) {
+        (Lang::Vi, Some(p)) => format!("không ghi được {}", p.display()),
+        (Lang::Vi, None) => "không ghi được dữ liệu".to_string(),
+        (Lang::En, Some(p)) => format!("cannot write {}", p.display()),
+        (Lang::En, None) => "nothing could be written".to_string(),
+    };
+    match lang {
+        Lang::Vi => format!(
+            "Ổ đĩa đã đầy: {what}. Dữ liệu đã ghi trước đó vẫn an toàn; các lệnh xem (status, \
+             activity list, report) và sao lưu ra ổ đĩa khác (backup --out) vẫn dùng được. \
+             Hãy giải phóng dung lượng ổ đĩa rồi thử lại."
+        ),
+        Lang::En => format!(
+            "The disk is full: {what}. What was recorded before is safe; reading (status, \
+             activity list, report) and backing up to another disk (backup --out) still work. \
+             Free some disk space and try again."
+        ),
+    }
+}
+
+pub(crate) fn store_message(e: &StoreError, lang: Lang) -> String {
     match (e, lang) {
+        (StoreError::DiskFull, _) => disk_full_message(None, lang),
+        (StoreError::Io { path, source }, _) if crate::store::is_disk_full(source) => {
+            disk_full_message(Some(path), lang)
+        }
         (
             StoreError::Locked {
                 pid,

@@ -81,7 +81,21 @@ pub(crate) async fn dispatch(
         }
         _ => {}
     }
-    let store = Store::open(&data_dir, lock_wait)?;
+    // The commands that only read work on a full disk too (see
+    // `store/reading.rs`).
+    let reads_only = matches!(
+        command,
+        Command::Status
+            | Command::Report(_)
+            | Command::Backup { .. }
+            | Command::Activity(ActivityCommand::List { .. })
+            | Command::Value(ValueCommand::List(_))
+    );
+    let store = if reads_only {
+        Store::open_for_reading(&data_dir, lock_wait)?
+    } else {
+        Store::open(&data_dir, lock_wait)?
+    };
     let ctx = Ctx {
         store,
         now: coso_domain::clock::now(),

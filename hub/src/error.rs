@@ -14,7 +14,7 @@ use coso_ward::UserError;
 use coso_ward::auth::AuthError;
 use coso_ward::input::InputError;
 use coso_ward::sync::{EnrollRefusal, SyncError};
-use coso_ward::{DivergeKind, PushError, StoreError};
+use coso_ward::{DivergeKind, PushError, StorageFailure, StoreError};
 use coso_ward::{ErrorKind, WardError};
 
 #[derive(Debug, Error)]
@@ -137,6 +137,29 @@ fn diverged_vi(unit: &UnitCode, kind: DivergeKind) -> String {
     }
 }
 
+/// Refuses every call once the store has failed (a flush did not reach the
+/// disk): the interceptor in front of the Sync and Admin services, so no
+/// RPC reads what may not be durable.
+pub fn storage_gate(
+    hub: std::sync::Arc<coso_ward::state::HubState>,
+) -> impl FnMut(tonic::Request<()>) -> Result<tonic::Request<()>, Status> + Clone {
+    move |req: tonic::Request<()>| match hub.storage_failure() {
+        None => Ok(req),
+        Some(f) => Err(storage_status(&f, lang_of(req.metadata()))),
+    }
+}
+
+/// UNAVAILABLE for a failed store, with its words and its metadata.
+fn storage_status(f: &StorageFailure, lang: Lang) -> Status {
+    let mut status = Status::unavailable(f.message(lang));
+    if let Ok(v) = f.code().parse() {
+        status
+            .metadata_mut()
+            .insert(coso_proto::meta::STORAGE_FAILED, v);
+    }
+    status
+}
+
 /// The caller's language, from the `coso-lang` metadata.
 pub fn lang_of(md: &tonic::metadata::MetadataMap) -> Lang {
     md.get(coso_proto::meta::LANG)
@@ -146,7 +169,24 @@ pub fn lang_of(md: &tonic::metadata::MetadataMap) -> Lang {
 }
 
 impl ApiError {
+    /// The storage failure behind this error, if the store has failed.
+    fn storage_failure(&self) -> Option<&StorageFailure> {
+        match self {
+            ApiError::Store(e)
+            | ApiError::Push(PushError::Store(e))
+            | ApiError::Auth(AuthError::Store(e))
+            | ApiError::Ward(WardError::Store(e))
+            | ApiError::Ward(WardError::User(UserError::Store(e))) => e.failure(),
+            _ => None,
+        }
+    }
+
     pub fn code(&self) -> Code {
+        if self.storage_failure().is_some() {
+            // Not the caller's fault and not for ever: the hub restarts
+            // once its disk takes writes again, so retry later.
+            return Code::Unavailable;
+        }
         match self {
             ApiError::Auth(AuthError::UnitOnAdmin) => Code::PermissionDenied,
             ApiError::Auth(AuthError::Store(_)) => Code::Internal,
@@ -172,6 +212,9 @@ impl ApiError {
     }
 
     pub fn message(&self, lang: Lang) -> String {
+        if let Some(f) = self.storage_failure() {
+            return f.message(lang);
+        }
         if lang == Lang::En {
             return self.to_string();
         }
@@ -254,6 +297,9 @@ impl ApiError {
 
     /// The status sent to the client. Internal details are logged, not sent.
     pub fn into_status(self, lang: Lang) -> Status {
+        if let Some(f) = self.storage_failure() {
+            return storage_status(f, lang);
+        }
         let code = self.code();
         if code == Code::Internal {
             tracing::error!(error = %self, "internal error");

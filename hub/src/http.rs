@@ -36,13 +36,31 @@ pub fn router(hub: Arc<HubState>) -> Router {
         .with_state(hub)
 }
 
-async fn healthz(State(hub): State<Arc<HubState>>) -> Json<serde_json::Value> {
-    Json(json!({
-        "status": "ok",
-        "ward": hub.config.file.ward,
-        "catalog_version": hub.docs.catalog_version(),
-        "calendar_version": hub.docs.calendar_version(),
-    }))
+/// 200 and `"status":"ok"` while the hub serves; 503 with the failure's
+/// code and words once its store failed (a monitor must not see "ok" while
+/// every push is refused).
+async fn healthz(State(hub): State<Arc<HubState>>) -> axum::response::Response {
+    match hub.storage_failure() {
+        None => Json(json!({
+            "status": "ok",
+            "ward": hub.config.file.ward,
+            "catalog_version": hub.docs.catalog_version(),
+            "calendar_version": hub.docs.calendar_version(),
+        }))
+        .into_response(),
+        Some(f) => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            Json(json!({
+                "status": f.code(),
+                "ward": hub.config.file.ward,
+                "reason": f.message(coso_domain::Lang::Vi),
+                "reason_en": f.message(coso_domain::Lang::En),
+                "detail": f.detail,
+                "since": f.since.to_rfc3339(),
+            })),
+        )
+            .into_response(),
+    }
 }
 
 /// Serves `router` on `listener` until `shutdown` completes; then stops

@@ -38,7 +38,24 @@ pub enum ServerError {
     Reflection(String),
     #[error("the gRPC server failed: {0}")]
     Grpc(String),
+    /// The store failed (a flush did not reach the disk); the hub stopped so
+    /// that a restart opens what is durable. `main` exits with
+    /// [`STORAGE_FAILED_EXIT`], and a supervisor starts it again.
+    #[error("{0}")]
+    StorageFailed(coso_ward::StorageFailure),
 }
+
+/// The exit status of a hub that stopped because its storage failed
+/// (EX_TEMPFAIL): distinct, so a supervisor and an operator can tell it.
+pub const STORAGE_FAILED_EXIT: u8 = 75;
+
+/// How often a failed hub tries its disk again.
+const PROBE_EVERY: Duration = Duration::from_secs(2);
+
+/// How long the final flush and the release of the store may take at
+/// shutdown: a disk that hangs must not keep the hub from exiting (the
+/// process's exit releases the database's lock anyway).
+const FINAL_FLUSH_LIMIT: Duration = Duration::from_secs(20);
 
 /// The gRPC listener's finished TLS connections, as tonic takes them.
 fn tls_incoming(
@@ -152,12 +169,20 @@ async fn serve(
         .build_v1alpha()
         .map_err(|e| ServerError::Reflection(e.to_string()))?;
 
-    let sync = pb::sync_server::SyncServer::new(SyncService::new(ward.clone()))
-        .max_decoding_message_size(max)
-        .max_encoding_message_size(max);
-    let admin = pb::admin_server::AdminServer::new(AdminService::new(hub.clone()))
-        .max_decoding_message_size(max)
-        .max_encoding_message_size(max);
+    // Once the store has failed, every Sync and Admin call is refused before
+    // it reads anything (see `error::storage_gate`).
+    let sync = tonic::service::interceptor::InterceptedService::new(
+        pb::sync_server::SyncServer::new(SyncService::new(ward.clone()))
+            .max_decoding_message_size(max)
+            .max_encoding_message_size(max),
+        crate::error::storage_gate(hub.clone()),
+    );
+    let admin = tonic::service::interceptor::InterceptedService::new(
+        pb::admin_server::AdminServer::new(AdminService::new(hub.clone()))
+            .max_decoding_message_size(max)
+            .max_encoding_message_size(max),
+        crate::error::storage_gate(hub.clone()),
+    );
 
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     let stopped = move || {
@@ -223,18 +248,97 @@ async fn serve(
         tokio::select! {
             () = shutdown => tracing::info!("shutting down"),
             () = stopped() => {}
+            () = watch_storage(&hub, &health) => {}
         }
         stop(&stop_tx);
     };
     let (grpc_result, http_result, web_result, ()) =
         tokio::join!(grpc_task, http_task, web_task, signal);
-    // The delivery worker stops at the same signal; a cut-off attempt is retried on the next run.
-    let _ = upstream.await;
-    // Flush whatever the servers wrote, even if one of them failed.
-    let flushed = hub.flush().await;
+    // The delivery worker stops at the same signal; a cut-off attempt is
+    // retried on the next run. One stuck on a failing disk is dropped.
+    let mut upstream = upstream;
+    if tokio::time::timeout(crate::http::SHUTDOWN_GRACE, &mut upstream)
+        .await
+        .is_err()
+    {
+        upstream.abort();
+    }
+    drop(ward);
+    let failed = hub.storage_failure();
+    // Flush whatever the servers wrote, even if one of them failed; not
+    // after a storage failure (nothing more may be written) and not for
+    // ever. Then release the store, also bounded.
+    let flushed = match failed {
+        Some(_) => Ok(()),
+        None => match tokio::time::timeout(FINAL_FLUSH_LIMIT, hub.flush()).await {
+            Ok(r) => r,
+            Err(_) => {
+                tracing::error!("the final flush did not finish; exiting without it");
+                Ok(())
+            }
+        },
+    };
+    release(hub);
+    if let Some(f) = failed.or_else(|| flushed.as_ref().err().and_then(|e| e.failure().cloned())) {
+        return Err(ServerError::StorageFailed(f));
+    }
     grpc_result.map_err(|e| ServerError::Grpc(e.to_string()))?;
     http_result?;
     web_result?;
     flushed?;
     Ok(())
+}
+
+/// Resolves when the hub should stop because its store failed and its disk
+/// takes writes again: the restart then opens the durable prefix. Until
+/// then the failure is reported (`/healthz`, every refused call, the gRPC
+/// health service) and the hub keeps answering.
+async fn watch_storage(hub: &Arc<HubState>, health: &tonic_health::server::HealthReporter) {
+    let mut tick = tokio::time::interval(Duration::from_secs(1));
+    let failure = loop {
+        tick.tick().await;
+        if let Some(f) = hub.storage_failure() {
+            break f;
+        }
+    };
+    tracing::error!(reason = %failure.detail, "storage failed; restarting once the disk takes writes again");
+    health
+        .set_not_serving::<pb::sync_server::SyncServer<SyncService>>()
+        .await;
+    health
+        .set_not_serving::<pb::admin_server::AdminServer<AdminService>>()
+        .await;
+    let mut tick = tokio::time::interval(PROBE_EVERY);
+    loop {
+        tick.tick().await;
+        // A thread of its own, not the blocking pool: the runtime waits for
+        // its blocking tasks at exit, and a probe may hang on a dead disk.
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        let probe = hub.clone();
+        let spawned = std::thread::Builder::new()
+            .name("coso-probe".into())
+            .spawn(move || {
+                let _ = tx.send(probe.storage_writable());
+            });
+        if spawned.is_ok() && rx.await == Ok(true) {
+            tracing::warn!("the disk takes writes again; the hub stops to reopen its store");
+            return;
+        }
+    }
+}
+
+/// Drops the hub's state (the store, whose drop releases the database) on
+/// a thread of its own and waits for it only so long: sled's own drop
+/// flushes, and on a failing disk that may never end.
+fn release(hub: Arc<HubState>) {
+    let (tx, rx) = std::sync::mpsc::channel();
+    let spawned = std::thread::Builder::new()
+        .name("coso-release".into())
+        .spawn(move || {
+            drop(hub);
+            let _ = tx.send(());
+        });
+    if spawned.is_ok() && rx.recv_timeout(FINAL_FLUSH_LIMIT).is_err() {
+        tracing::error!("the store was not released in time; exiting without it");
+    }
 }

@@ -17,6 +17,11 @@ pub const CORRUPT_SEQ: &str = "coso-corrupt-seq";
 /// have diverged: one of the [`Diverged`] values, as ASCII.
 pub const DIVERGED: &str = "coso-diverged";
 
+/// On a refusal (UNAVAILABLE) because the hub's storage failed (a flush did
+/// not reach the disk): `disk_full` or `storage_failed`. The hub takes and
+/// shows nothing until it restarts; retry later.
+pub const STORAGE_FAILED: &str = "coso-storage-failed";
+
 /// Why the hub considers a unit's log diverged from its own.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Diverged {

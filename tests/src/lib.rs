@@ -4,6 +4,7 @@
 
 pub mod bench;
 pub mod browser;
+pub mod fulldisk;
 pub mod proxy;
 pub mod ward;
 
@@ -322,6 +323,29 @@ impl Hub {
         if let Some(mut c) = self.child.take() {
             let _ = c.kill();
             let _ = c.wait();
+        }
+    }
+
+    /// Waits for `serve` to exit on its own (or after a signal the test
+    /// sent), at most `timeout`, and returns how it exited.
+    pub fn wait_exit(&mut self, timeout: Duration, what: &str) -> std::process::ExitStatus {
+        let mut child = self.child.take().expect("hub not running");
+        let start = Instant::now();
+        let mut pause = Duration::from_millis(5);
+        loop {
+            if let Some(status) = child.try_wait().expect("wait for hub") {
+                return status;
+            }
+            if start.elapsed() > timeout {
+                let _ = child.kill();
+                let _ = child.wait();
+                panic!(
+                    "timed out after {timeout:?} waiting for {what}\n--- hub.log ---\n{}",
+                    self.log()
+                );
+            }
+            std::thread::sleep(pause);
+            pause = (pause * 2).min(Duration::from_millis(200));
         }
     }
 

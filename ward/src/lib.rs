@@ -64,12 +64,13 @@ pub use standing::Standing;
 pub use units::{EnrolmentInvite, NewUnit, UnitDetail, UnitPeriod, UnitSummary};
 // The records the use cases take and return. The store that keeps them is
 // private to this crate; these are its vocabulary, not its handle.
+pub use store::failure::is_disk_full;
 pub use store::outbox::{DeliveryState, Payload};
 pub use store::users::{Role, Session, User, UserError};
 pub use store::{AuditCheck, AuditEvent};
 pub use store::{
-    AuditRecord, Contact, DivergeKind, Enrolment, Hash32, Incoming, PushError, StoreError,
-    UnitRecord,
+    AuditRecord, Contact, DivergeKind, Enrolment, Hash32, Incoming, PushError, StorageFailure,
+    StoreError, UnitRecord,
 };
 
 /// What kind of failure an error is, for the edges to pick a gRPC code or an
@@ -279,7 +280,10 @@ impl WardError {
             WardError::Reporting(e) => e.message(lang),
             WardError::Upstream(e) => e.message(lang),
             WardError::City(e) => e.message_vi(),
-            WardError::Store(_) => "lỗi cơ sở dữ liệu của máy chủ phường".into(),
+            WardError::Store(e) => match e.failure() {
+                Some(f) => f.message(lang),
+                None => "lỗi cơ sở dữ liệu của máy chủ phường".into(),
+            },
             WardError::User(e) => users::message_vi(e),
         }
     }

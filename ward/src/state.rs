@@ -8,7 +8,7 @@ use std::path::Path;
 use crate::DB_DIR;
 use crate::config::Config;
 use crate::documents::{DocumentError, Documents};
-use crate::store::{Hash32, Store, StoreError};
+use crate::store::{Hash32, StorageFailure, Store, StoreError};
 
 /// A data dir's store and documents, opened (the store's lock is held) but
 /// not yet serving: `serve` opens this before it announces itself, so a
@@ -74,6 +74,18 @@ impl HubState {
     /// Flushes what the services wrote (at shutdown).
     pub async fn flush(&self) -> Result<(), StoreError> {
         self.store.flush().await
+    }
+
+    /// Why the store stopped, once a flush failed: the hub then takes and
+    /// shows nothing until it restarts (see `store::failure`).
+    pub fn storage_failure(&self) -> Option<StorageFailure> {
+        self.store.failure().cloned()
+    }
+
+    /// Whether the data dir's disk takes a write and its flush again: then a
+    /// failed hub restarts, and its reopened store holds what was durable.
+    pub fn storage_writable(&self) -> bool {
+        crate::store::failure::probe(&self.config.data_dir)
     }
 
     /// `HOST:PORT` for enrolment links: the configured public address, else

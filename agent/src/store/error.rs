@@ -44,13 +44,19 @@ pub enum StoreError {
     /// A stored record cannot be read back.
     #[error("stored record {key} is damaged: {reason}")]
     Corrupt { key: String, reason: String },
+    /// The disk (or the quota) is full: nothing was written.
+    #[error("the disk is full: the database cannot be written")]
+    DiskFull,
 }
 
 /// sled's error as a [`StoreError`]. A private conversion rather than a
 /// `From` impl, which would put sled in the store's public API.
 pub(super) fn db(e: sled::Error) -> StoreError {
-    StoreError::Db {
-        reason: e.to_string(),
+    match e {
+        sled::Error::Io(io) if is_disk_full(&io) => StoreError::DiskFull,
+        e => StoreError::Db {
+            reason: e.to_string(),
+        },
     }
 }
 
@@ -63,4 +69,23 @@ impl<T> DbResult<T> for Result<T, sled::Error> {
     fn db(self) -> Result<T, StoreError> {
         self.map_err(db)
     }
+}
+
+impl StoreError {
+    /// Whether this is the disk (or the quota) being full, whatever the step.
+    pub fn is_disk_full(&self) -> bool {
+        match self {
+            StoreError::DiskFull => true,
+            StoreError::Io { source, .. } => is_disk_full(source),
+            _ => false,
+        }
+    }
+}
+
+/// ENOSPC or EDQUOT: no room left for this user on this filesystem.
+pub fn is_disk_full(e: &std::io::Error) -> bool {
+    matches!(
+        e.kind(),
+        std::io::ErrorKind::StorageFull | std::io::ErrorKind::QuotaExceeded
+    ) || matches!(e.raw_os_error(), Some(28) | Some(122))
 }

@@ -38,9 +38,13 @@ pub(super) fn write_holder(lock: &mut File) -> std::io::Result<()> {
         command: command.join(" "),
         since: Utc::now(),
     };
-    lock.set_len(0)?;
+    // Over the old holder, then cut to length: rewriting bytes the file
+    // already has needs no new space (truncating first would, on a full
+    // disk, leave the holder empty and unwritable).
+    let json = to_json(&holder);
     lock.seek(SeekFrom::Start(0))?;
-    lock.write_all(&to_json(&holder))?;
+    lock.write_all(&json)?;
+    lock.set_len(json.len() as u64)?;
     lock.flush()
 }
 

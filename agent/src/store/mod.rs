@@ -18,6 +18,7 @@ mod holder;
 mod identity;
 mod log;
 mod marks;
+mod reading;
 mod rebase;
 
 use std::fs::{File, OpenOptions, TryLockError};
@@ -29,7 +30,7 @@ use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
 pub use cursors::SyncState;
-pub use error::{BackupError, StoreError};
+pub use error::{BackupError, StoreError, is_disk_full};
 pub use holder::{Holder, read_holder};
 pub use identity::{CREDENTIAL_FILE, HubLink, Identity};
 pub use marks::OpenMark;
@@ -90,6 +91,9 @@ pub struct Store {
     mark: OpenMark,
     /// Serialises read-modify-write of the folded state within this process.
     write: Mutex<()>,
+    /// A copy of the database opened for reading on a full disk
+    /// ([`Store::open_for_reading`]); removed after `db` is dropped.
+    _scratch: Option<reading::Scratch>,
 }
 
 impl std::fmt::Debug for Store {
@@ -107,38 +111,29 @@ impl Store {
             let path = path.to_path_buf();
             move |source| StoreError::Io { path, source }
         };
-        // Owner-only before anything is created inside (issue 13, defect 6).
-        coso_proto::private::private_dir(dir).map_err(io(dir))?;
-        let lock_path = dir.join("agent.lock");
-        let mut lock = OpenOptions::new()
-            .read(true)
-            .write(true)
-            .create(true)
-            .truncate(false)
-            .open(&lock_path)
-            .map_err(io(&lock_path))?;
         let start = Instant::now();
-        loop {
-            match lock.try_lock() {
-                Ok(()) => break,
-                Err(TryLockError::WouldBlock) => {}
-                Err(TryLockError::Error(err)) => return Err(io(&lock_path)(err)),
-            }
-            if start.elapsed() >= wait {
-                return Err(locked_error(&lock_path));
-            }
-            std::thread::sleep(Duration::from_millis(25).min(wait));
-        }
-        write_holder(&mut lock).map_err(io(&lock_path))?;
+        let (mut lock, lock_path) = take_lock(dir, wait)?;
+        // On a full disk the holder and the mark may not be written: reads
+        // and backups must still work there. The holder then goes unnamed;
+        // the mark is removed, so a waiting sync reads the store again.
+        let tolerate_full = |r: std::io::Result<()>, path: &Path| match r {
+            Err(e) if is_disk_full(&e) => Ok(false),
+            Err(e) => Err(io(path)(e)),
+            Ok(()) => Ok(true),
+        };
+        tolerate_full(write_holder(&mut lock), &lock_path)?;
         // Before sled opens, so no write of this opening precedes the mark.
         let mark = OpenMark::fresh();
         let mark_path = dir.join(OPENED_FILE);
-        mark.write(&mark_path).map_err(io(&mark_path))?;
+        if !tolerate_full(mark.write(&mark_path), &mark_path)? {
+            let _ = std::fs::remove_file(&mark_path);
+        }
         // sled's own lock may outlive a handle dropped a moment ago in this
         // process (its threads finish after the drop), so retry within the
         // same budget.
         let db_path = dir.join("db");
         coso_proto::private::private_dir(&db_path).map_err(io(&db_path))?;
+        reading::remove_unfinished_snapshots(&db_path);
         let db = loop {
             // No background flusher: every command flushes before it says
             // it is done, and sled flushes again when the handle is dropped;
@@ -170,6 +165,7 @@ impl Store {
             lock,
             mark,
             write: Mutex::new(()),
+            _scratch: None,
         };
         // A store from before the credential had its own file: move it out.
         store.identity()?;
@@ -240,6 +236,37 @@ impl Drop for Store {
         // The lock goes with the handle; emptying the file first keeps a
         // stale holder from being named after this process has gone.
         let _ = self.lock.set_len(0);
+    }
+}
+
+/// Takes the exclusive lock on `agent.lock`, waiting up to `wait` for
+/// another process to release it.
+fn take_lock(dir: &Path, wait: Duration) -> Result<(File, PathBuf), StoreError> {
+    let io = |path: &Path| {
+        let path = path.to_path_buf();
+        move |source| StoreError::Io { path, source }
+    };
+    // Owner-only before anything is created inside (issue 13, defect 6).
+    coso_proto::private::private_dir(dir).map_err(io(dir))?;
+    let lock_path = dir.join("agent.lock");
+    let lock = OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .open(&lock_path)
+        .map_err(io(&lock_path))?;
+    let start = Instant::now();
+    loop {
+        match lock.try_lock() {
+            Ok(()) => return Ok((lock, lock_path)),
+            Err(TryLockError::WouldBlock) => {}
+            Err(TryLockError::Error(err)) => return Err(io(&lock_path)(err)),
+        }
+        if start.elapsed() >= wait {
+            return Err(locked_error(&lock_path));
+        }
+        std::thread::sleep(Duration::from_millis(25).min(wait));
     }
 }
 

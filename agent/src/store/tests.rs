@@ -265,3 +265,54 @@ fn one_command_is_one_atomic_write() {
         .collect();
     assert_eq!(added, vec!["chain/1", "log/1", "meta/head", "meta/state"]);
 }
+
+/// Issue 23: a snapshot that a full disk cut short (`snap.*.generating`,
+/// never renamed) made sled 0.34 call the whole database corrupt at the
+/// next open; the store removes it first.
+#[test]
+fn an_unfinished_snapshot_does_not_make_the_store_unreadable() {
+    let tmp = tempfile::tempdir().unwrap();
+    {
+        let s = Store::open(tmp.path(), WAIT).unwrap();
+        s.append(&act(1, "Hội nghị"), Utc::now(), Some(1)).unwrap();
+        s.flush_blocking().unwrap();
+    }
+    std::fs::write(
+        tmp.path()
+            .join("db")
+            .join("snap.00000000FFFFFFFF.generating"),
+        b"",
+    )
+    .unwrap();
+    let s = Store::open(tmp.path(), WAIT).unwrap();
+    assert_eq!(s.head_seq().unwrap(), 1);
+}
+
+/// Issue 23: on a full disk sled cannot open the database even to read
+/// (it writes when it opens), so reading commands read a copy made
+/// elsewhere, and leave the data dir's database as it was.
+#[test]
+fn a_copy_opened_for_reading_reads_the_store_and_leaves_it_alone() {
+    let tmp = tempfile::tempdir().unwrap();
+    {
+        let s = Store::open(tmp.path(), WAIT).unwrap();
+        s.set_identity(&identity()).unwrap();
+        for n in 1..=3 {
+            s.append(&act(n, "Hội nghị"), Utc::now(), Some(n)).unwrap();
+        }
+        s.flush_blocking().unwrap();
+    }
+    let before = std::fs::read(tmp.path().join("db").join("db")).unwrap();
+    let copy = Store::open_copy(tmp.path(), WAIT).unwrap();
+    assert_eq!(copy.head_seq().unwrap(), 3);
+    assert_eq!(copy.unit_state().unwrap().activities.len(), 3);
+    let mut out = Vec::new();
+    assert!(copy.backup(&mut out).unwrap() > 3);
+    drop(copy);
+    assert_eq!(
+        std::fs::read(tmp.path().join("db").join("db")).unwrap(),
+        before
+    );
+    // The store's lock was held and is released.
+    drop(Store::open(tmp.path(), WAIT).unwrap());
+}

@@ -20,6 +20,10 @@ pub enum SyncError {
     UnitMismatch { local: UnitCode, link: UnitCode },
     #[error("invalid hub address {0:?} in the enrolment link")]
     BadAddress(String),
+    /// The hub is up but its storage failed (its disk is full): it takes
+    /// nothing until it restarts. `message` is the hub's own words.
+    #[error("the hub cannot store data right now: {message}")]
+    HubStorageFailed { message: String },
     #[error("cannot reach the hub at {addr}: {}", fault.en_with(reason))]
     HubUnreachable {
         addr: String,
@@ -166,7 +170,9 @@ impl SyncError {
     /// the network is flaky, or an officer's command holds the store.
     pub fn is_transient(&self) -> bool {
         match self {
-            SyncError::HubUnreachable { .. } | SyncError::OutOfStep { .. } => true,
+            SyncError::HubUnreachable { .. }
+            | SyncError::OutOfStep { .. }
+            | SyncError::HubStorageFailed { .. } => true,
             SyncError::Diverged { .. } => false,
             SyncError::Refused { code, .. } => matches!(
                 code,
@@ -179,10 +185,16 @@ impl SyncError {
 
     /// The message for people, in their language.
     pub fn message(&self, lang: Lang) -> String {
+        if let SyncError::Store(e) = self {
+            return crate::messages::store_message(e, lang);
+        }
         if lang == Lang::En {
             return self.to_string();
         }
         match self {
+            SyncError::HubStorageFailed { message } => format!(
+                "Máy chủ phường tạm ngừng nhận dữ liệu: {message} Dữ liệu trên máy này vẫn an toàn và sẽ được gửi khi máy chủ hoạt động lại."
+            ),
             SyncError::NotEnrolled => {
                 "Máy này chưa đăng ký với máy chủ phường: hãy chạy `coso-agent enroll LIÊN_KẾT` trước."
                     .into()
@@ -238,7 +250,7 @@ impl SyncError {
             SyncError::Refused { code, message } => {
                 format!("Máy chủ từ chối yêu cầu ({code:?}): {message}")
             }
-            SyncError::Store(e) => e.to_string(),
+            SyncError::Store(e) => crate::messages::store_message(e, lang),
         }
     }
 
@@ -251,6 +263,13 @@ impl SyncError {
             };
         }
         let message = status.message().to_string();
+        if status
+            .metadata()
+            .get(coso_proto::meta::STORAGE_FAILED)
+            .is_some()
+        {
+            return SyncError::HubStorageFailed { message };
+        }
         if is_transport_failure(&status) {
             return SyncError::HubUnreachable {
                 addr: addr.into(),

@@ -218,6 +218,48 @@ pub enum CliError {
 }
 
 impl CliError {
+    /// A full disk or a failed store, in the officer's words (the one place
+    /// the hub's commands say it): never the engine's debug text.
+    fn disk_words(&self, lang: Lang) -> Option<String> {
+        let t = |vi: &str, en: &str| match lang {
+            Lang::En => en.to_string(),
+            _ => vi.to_string(),
+        };
+        match self {
+            CliError::Server(ServerError::StorageFailed(f)) => Some(f.message(lang)),
+            CliError::Rpc(s) if s.metadata().get(coso_proto::meta::STORAGE_FAILED).is_some() => {
+                Some(s.message().to_string())
+            }
+            CliError::Store(e) | CliError::Server(ServerError::Store(e)) => {
+                if let Some(f) = e.failure() {
+                    Some(f.message(lang))
+                } else if e.is_disk_full() {
+                    Some(t(
+                        "Ổ đĩa đã đầy: không ghi được cơ sở dữ liệu của máy chủ phường. Hãy giải phóng dung lượng ổ đĩa rồi chạy lại.",
+                        "The disk is full: the hub's database cannot be written. Free some disk space and run it again.",
+                    ))
+                } else {
+                    None
+                }
+            }
+            CliError::Io { path, source } | CliError::OutFile { path, source }
+                if coso_ward::is_disk_full(source) =>
+            {
+                Some(match lang {
+                    Lang::En => format!(
+                        "The disk is full: cannot write {}. Free some disk space and run it again.",
+                        path.display()
+                    ),
+                    _ => format!(
+                        "Ổ đĩa đã đầy: không ghi được {}. Hãy giải phóng dung lượng ổ đĩa rồi chạy lại.",
+                        path.display()
+                    ),
+                })
+            }
+            _ => None,
+        }
+    }
+
     pub(crate) fn io(path: &Path) -> impl FnOnce(std::io::Error) -> CliError + '_ {
         move |source| CliError::Io {
             path: path.to_path_buf(),
@@ -243,6 +285,7 @@ impl CliError {
                 2
             }
             CliError::Dhis2(e) => e.exit_code(),
+            CliError::Server(ServerError::StorageFailed(_)) => crate::server::STORAGE_FAILED_EXIT,
             CliError::Rpc(s) => match s.code() {
                 Code::InvalidArgument
                 | Code::AlreadyExists
@@ -255,6 +298,9 @@ impl CliError {
     }
 
     pub fn message(&self, lang: Lang) -> String {
+        if let Some(words) = self.disk_words(lang) {
+            return words;
+        }
         if lang == Lang::En {
             return match self {
                 CliError::Rpc(s) if s.code() == Code::Unavailable => {

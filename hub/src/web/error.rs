@@ -92,6 +92,9 @@ impl IntoResponse for WebError {
                 "Yêu cầu bị từ chối: biểu mẫu không được gửi từ chính trang này.",
                 "Refused: the form was not sent from this site.",
             ),
+            WebError::Ward(WardError::Store(e)) if e.failure().is_some() => {
+                storage_page(e.failure())
+            }
             WebError::NotFound
             | WebError::Ward(WardError::NoSuchUnit(_) | WardError::NoSuchPeriod(_)) => {
                 not_found_page()
@@ -109,6 +112,7 @@ impl IntoResponse for WebError {
                     "The hub failed.",
                 )
             }
+            WebError::Store(e) if e.failure().is_some() => storage_page(e.failure()),
             WebError::Store(e) => {
                 tracing::error!(error = %e, "dashboard store error");
                 error_page(
@@ -126,6 +130,36 @@ impl IntoResponse for WebError {
                 )
             }
         }
+    }
+}
+
+/// 503 and the failure in the officer's words: the store failed, so no
+/// page shows what may not be on disk.
+fn storage_page(f: Option<&coso_ward::StorageFailure>) -> Response {
+    match f {
+        Some(f) => error_page(
+            StatusCode::SERVICE_UNAVAILABLE,
+            &f.message(coso_domain::Lang::Vi),
+            &f.message(coso_domain::Lang::En),
+        ),
+        None => error_page(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "Máy chủ phường tạm ngừng.",
+            "The hub is paused.",
+        ),
+    }
+}
+
+/// Every dashboard request, once the store has failed, gets the failure
+/// page (the stylesheet still loads): no page reads what may not be durable.
+pub async fn storage_gate(
+    axum::extract::State(hub): axum::extract::State<std::sync::Arc<coso_ward::state::HubState>>,
+    req: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    match hub.storage_failure() {
+        Some(f) if req.uri().path() != "/static/style.css" => storage_page(Some(&f)),
+        _ => next.run(req).await,
     }
 }
 

@@ -88,6 +88,7 @@ async fn style() -> impl IntoResponse {
 
 /// Every route of the dashboard, behind the security layers.
 pub fn router(hub: Arc<HubState>) -> Router {
+    let gate = hub.clone();
     let state: Shared = Arc::new(WebState::new(hub));
     Router::new()
         .route("/", get(home::home))
@@ -97,6 +98,10 @@ pub fn router(hub: Arc<HubState>) -> Router {
         .merge(appendix::routes())
         .merge(admin::routes())
         .fallback(error::not_found)
+        .layer(axum::middleware::from_fn_with_state(
+            gate,
+            error::storage_gate,
+        ))
         .layer(axum::middleware::from_fn(security::cross_site_check))
         .layer(axum::middleware::from_fn(security::headers))
         .with_state(state)

@@ -20,6 +20,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
+use coso_tests::fulldisk::{Tmpfs, healthz};
 use coso_tests::proxy::{Proxy, Trip};
 use coso_tests::{Hub, bins};
 use serde_json::Value;
@@ -46,12 +47,15 @@ struct Opts {
     kill_every: u64,
     writers: usize,
     keep: Option<PathBuf>,
+    /// Run the full-disk phase (needs root: the hub's data dir is a tmpfs
+    /// of this many MiB, in memory while filled).
+    full_disk: Option<u64>,
 }
 
 fn usage() -> ! {
     eprintln!(
         "usage: coso-soak [--agents N (200)] [--minutes M (10)] [--sync-every SECS (5)] \
-         [--kill-every SECS (60)] [--writers N (4)] [--keep DIR]"
+         [--kill-every SECS (60)] [--writers N (4)] [--keep DIR] [--full-disk MIB]"
     );
     std::process::exit(2);
 }
@@ -64,6 +68,7 @@ fn opts() -> Opts {
         kill_every: 60,
         writers: 4,
         keep: None,
+        full_disk: None,
     };
     let mut args = std::env::args().skip(1);
     while let Some(a) = args.next() {
@@ -75,6 +80,7 @@ fn opts() -> Opts {
             "--kill-every" => o.kill_every = val().parse().unwrap_or_else(|_| usage()),
             "--writers" => o.writers = val().parse().unwrap_or_else(|_| usage()),
             "--keep" => o.keep = Some(PathBuf::from(val())),
+            "--full-disk" => o.full_disk = Some(val().parse().unwrap_or_else(|_| usage())),
             _ => usage(),
         }
     }
@@ -198,6 +204,91 @@ struct Figures {
     decisions: AtomicU64,
     decisions_uncertain: AtomicU64,
     adds_failed: AtomicU64,
+    full_disk_restarts: AtomicU64,
+}
+
+/// The full-disk phase: the hub's disk fills while agents push; the hub
+/// must report it (`/healthz` 503) and refuse reads, then stop by itself
+/// (exit 75) once space returns; restarted as a supervisor would, it must
+/// hold everything any agent holds as acknowledged.
+fn full_disk_phase(
+    disk: &Tmpfs,
+    root: &Path,
+    hub: &Mutex<Hub>,
+    units: &[Unit],
+    figures: &Figures,
+    losses: &Mutex<Vec<String>>,
+) -> Result<()> {
+    eprintln!("soak: full-disk phase");
+    let filler = root.join("disk").join("filler");
+    disk.fill(&filler, 64 * 1024);
+    let http = hub.lock().unwrap().http.clone();
+    let hub_dir = hub.lock().unwrap().dir.clone();
+    let until = Instant::now() + Duration::from_secs(300);
+    let mut n = 0u64;
+    loop {
+        if healthz(&http).is_some_and(|(status, _)| status.contains(" 503 ")) {
+            break;
+        }
+        if Instant::now() > until {
+            bail!("the hub's disk was full for 5 minutes and /healthz never said so");
+        }
+        // Officers keep recording; the agents' syncs fill the disk.
+        n += 1;
+        let u = &units[(n as usize * 7) % units.len()];
+        let title = format!("Hoạt động đĩa đầy {n}");
+        let out = agent_cmd(
+            &u.dir,
+            &[
+                "activity",
+                "add",
+                "--date",
+                "2026-10-01",
+                "--form",
+                "other",
+                "--title",
+                &title,
+            ],
+        );
+        if out.status.success() {
+            u.added.fetch_add(1, Ordering::SeqCst);
+        }
+    }
+    let refused = hub_cmd(&hub_dir, &["unit", "list", "--json"]);
+    if refused.status.success() {
+        losses
+            .lock()
+            .unwrap()
+            .push("the hub's storage failed, yet `unit list` answered".into());
+    }
+    std::fs::remove_file(&filler)?;
+    let mut h = hub.lock().unwrap();
+    let status = h.wait_exit(
+        Duration::from_secs(120),
+        "the hub to stop once its disk takes writes again",
+    );
+    if status.code() != Some(75) {
+        losses.lock().unwrap().push(format!(
+            "after the full disk the hub exited with {status:?}, not 75"
+        ));
+    }
+    h.serve();
+    drop(h);
+    figures.full_disk_restarts.fetch_add(1, Ordering::SeqCst);
+    let at_hub = hub_acked(&hub_dir).context("the restarted hub does not answer")?;
+    for u in units {
+        let Some(acked) = agent_status(&u.dir).and_then(|v| v["acked_seq"].as_u64()) else {
+            continue;
+        };
+        let held = at_hub.get(&u.code).copied().unwrap_or(0);
+        if held < acked {
+            losses.lock().unwrap().push(format!(
+                "{}: the agent holds {acked} as acknowledged, the hub after the full disk only {held}",
+                u.code
+            ));
+        }
+    }
+    Ok(())
 }
 
 fn main() -> Result<()> {
@@ -221,7 +312,14 @@ fn main() -> Result<()> {
         }
         None => tmp.path().to_path_buf(),
     };
-    let hub_dir = root.join("hub");
+    // With --full-disk the hub's data dir is a tmpfs the run fills later.
+    let disk = o
+        .full_disk
+        .map(|mib| Tmpfs::mount(&root.join("disk"), &format!("{mib}m")));
+    let hub_dir = match disk {
+        Some(_) => root.join("disk").join("hub"),
+        None => root.join("hub"),
+    };
     let mut hub = Hub::init_in(&hub_dir, &[]);
     hub.env.push(("COSO_NOW".into(), NOW.into()));
     hub.serve();
@@ -513,6 +611,9 @@ fn main() -> Result<()> {
         stop.store(true, Ordering::SeqCst);
     });
     let (connections, cuts) = proxy.connections();
+    if let Some(disk) = &disk {
+        full_disk_phase(disk, &root, &hub, &units, &figures, &losses)?;
+    }
     eprintln!("soak: faults over; letting every agent catch up");
 
     // Every watcher keeps syncing: wait until each has sent its whole log
@@ -684,6 +785,12 @@ fn main() -> Result<()> {
         f.loss_checks.load(Ordering::SeqCst)
     );
     println!("  proxy connections {connections}, cut {cuts}");
+    if o.full_disk.is_some() {
+        println!(
+            "  full disk: the hub stopped taking data and restarted by itself {} time(s)",
+            f.full_disk_restarts.load(Ordering::SeqCst)
+        );
+    }
     println!(
         "  submissions {}, review decisions {} ({} interrupted), units decided {decided_units}",
         f.submits.load(Ordering::SeqCst),

@@ -137,7 +137,7 @@ impl Store {
         let mut head = self.audit_head.lock().unwrap_or_else(|p| p.into_inner());
         let record = head.next(event, now);
         batch.insert(keys::audit(record.position), enc(&record));
-        self.tree.apply_batch(batch)?;
+        self.written(self.tree.apply_batch(batch))?;
         *head = AuditHead {
             position: record.position,
             hash: record.hash,
@@ -156,6 +156,7 @@ impl Store {
     /// Audit records in the order written, after position `after`, at most
     /// `limit`.
     pub fn audit(&self, after: u64, limit: usize) -> Result<Vec<AuditRecord>, StoreError> {
+        self.alive()?;
         self.tree
             .range(keys::audit(after.saturating_add(1))..)
             .take_while(|kv| {
@@ -174,6 +175,7 @@ impl Store {
     /// Walks the whole chain: positions consecutive from 1, each record's
     /// hash matches its content, each `prev` matches the record before.
     pub fn verify_audit(&self) -> Result<AuditCheck, StoreError> {
+        self.alive()?;
         let mut prev = Hash32([0; 32]);
         let mut checked = 0;
         for kv in self.tree.scan_prefix(keys::audit_prefix()) {

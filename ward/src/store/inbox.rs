@@ -10,6 +10,7 @@ pub use coso_report::city::Received;
 
 impl Store {
     pub fn received(&self, idempotency_key: &str) -> Result<Option<Received>, StoreError> {
+        self.alive()?;
         Self::up_get(
             &self.upstream_tree()?,
             &key(RECEIVED, idempotency_key.as_bytes()),
@@ -18,10 +19,12 @@ impl Store {
 
     /// Every report received from ward hubs, in key order.
     pub fn received_all(&self) -> Result<Vec<Received>, StoreError> {
+        self.alive()?;
         self.up_scan(RECEIVED)
     }
 
     pub fn received_payload(&self, idempotency_key: &str) -> Result<Option<Payload>, StoreError> {
+        self.alive()?;
         read_parts(
             &self.upstream_tree()?,
             RECEIVED_BODY,

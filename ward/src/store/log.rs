@@ -169,6 +169,7 @@ impl Store {
     /// chains were kept) it is computed from the nearest stored one below,
     /// and kept.
     pub fn chain_at(&self, code: &UnitCode, seq: u64) -> Result<[u8; 32], StoreError> {
+        self.alive()?;
         if seq == 0 {
             return Ok(coso_proto::chain::GENESIS);
         }
@@ -199,7 +200,7 @@ impl Store {
         }
         // Derived data: kept so the walk happens once, durable with the next flush.
         let _w = self.write_gate();
-        self.tree.insert(keys::chain(code, seq), c.to_vec())?;
+        self.written(self.tree.insert(keys::chain(code, seq), c.to_vec()))?;
         Ok(c)
     }
 
@@ -210,6 +211,7 @@ impl Store {
         after: u64,
         limit: usize,
     ) -> Result<Vec<Entry>, StoreError> {
+        self.alive()?;
         self.tree
             .range(keys::entry(code, after.saturating_add(1))..)
             .take_while(|kv| {
@@ -281,6 +283,7 @@ impl Store {
         after: u64,
         limit: usize,
     ) -> Result<Vec<(u64, Review)>, StoreError> {
+        self.alive()?;
         Ok(self
             .review_records(code, after, limit)?
             .into_iter()
@@ -296,6 +299,7 @@ impl Store {
         after: u64,
         limit: usize,
     ) -> Result<Vec<(u64, ReviewRecord)>, StoreError> {
+        self.alive()?;
         let start = keys::outbound(code, after.saturating_add(1));
         let end = keys::outbound(code, u64::MAX);
         self.tree

@@ -15,6 +15,7 @@
 //! hub keeps serving.
 
 pub mod audit;
+pub mod failure;
 mod flusher;
 pub mod inbox;
 mod keys;
@@ -23,6 +24,7 @@ pub mod outbox;
 pub mod users;
 
 pub use audit::{AuditCheck, AuditEvent, AuditRecord};
+pub use failure::StorageFailure;
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
@@ -53,6 +55,30 @@ pub enum StoreError {
     MissingEntry { unit: UnitCode, seq: u64 },
     #[error("the data directory {0} is not empty; restore only into an empty one")]
     NotEmpty(String),
+    /// A flush failed earlier: nothing is read or written until a restart.
+    #[error("{0}")]
+    Failed(StorageFailure),
+}
+
+impl StoreError {
+    /// The storage failure this error is, if it is one.
+    pub fn failure(&self) -> Option<&StorageFailure> {
+        match self {
+            StoreError::Failed(f) => Some(f),
+            _ => None,
+        }
+    }
+
+    /// Whether the disk (or the quota) was full, whatever the step.
+    pub fn is_disk_full(&self) -> bool {
+        match self {
+            StoreError::Failed(f) => f.disk_full,
+            StoreError::Db(DbError(sled::Error::Io(e))) | StoreError::Io { source: e, .. } => {
+                failure::is_disk_full(e)
+            }
+            _ => false,
+        }
+    }
 }
 
 /// A failure of the database engine, kept whole as the error's source
@@ -368,6 +394,8 @@ pub struct Store {
     epoch: [u8; 16],
     /// Group commit: the one thread that flushes for every writer.
     flusher: flusher::Flusher,
+    /// Set by the first failed flush; then every read and write refuses.
+    failure: failure::Mark,
 }
 
 fn enc<T: Serialize>(v: &T) -> Vec<u8> {
@@ -387,6 +415,10 @@ fn dec<T: DeserializeOwned>(key: &[u8], bytes: &[u8]) -> Result<T, StoreError> {
 /// freed pages, see `main.rs`) it holds 107 MiB and peaks at 237, and ingest
 /// runs no slower (BENCHMARKS.md, issue 14, session 5).
 pub const DEFAULT_CACHE_BYTES: u64 = 32 << 20;
+
+/// How long a flush may take before the store counts as failed: a disk that
+/// stalls this long is not taking the hub's writes.
+pub(super) const FLUSH_LIMIT: std::time::Duration = std::time::Duration::from_secs(60);
 
 impl Store {
     /// Opens (creating) the database in `dir` with the default cache.
@@ -412,12 +444,20 @@ impl Store {
             private(coso_proto::private::private_dir(data_dir))?;
         }
         private(coso_proto::private::private_dir(dir))?;
-        let db = match sled::Config::new()
-            .path(dir)
-            .cache_capacity(cache_bytes)
-            .open()
-        {
+        let open = || {
+            sled::Config::new()
+                .path(dir)
+                .cache_capacity(cache_bytes)
+                .open()
+        };
+        let db = match open() {
             Ok(db) => db,
+            // A snapshot a full disk cut short (never renamed into place)
+            // makes sled 0.34 call the database corrupt; it is not part of
+            // the database, so it goes, and the open is tried once more.
+            Err(sled::Error::Corruption { .. }) if failure::remove_unfinished_snapshots(dir) => {
+                open()?
+            }
             // sled reports a held lock as an `Other` error with this text.
             Err(sled::Error::Io(e)) if e.to_string().contains("could not acquire lock") => {
                 return Err(StoreError::Locked(dir.display().to_string()));
@@ -449,6 +489,7 @@ impl Store {
             audit_head: StdMutex::new(audit_head),
             epoch,
             flusher,
+            failure: failure::Mark::default(),
         };
         match store.get::<u64>(&keys::meta(SCHEMA))? {
             None => {
@@ -503,6 +544,7 @@ impl Store {
     /// Every record of every tree, read in one consistent view: writers wait
     /// at the gate for the few milliseconds this takes, nothing stops.
     pub fn snapshot(&self) -> Result<Vec<coso_proto::backup::Record>, StoreError> {
+        self.alive()?;
         let _all = self.gate.write().unwrap_or_else(|p| p.into_inner());
         let mut out = Vec::new();
         for name in self.db.tree_names() {
@@ -542,22 +584,8 @@ impl Store {
         Ok(())
     }
 
-    /// Flushes everything written so far to disk: returns once a flush that
-    /// started after this call has finished. Concurrent callers share one
-    /// flush ([`flusher`]: group commit on a thread of its own, with sled's
-    /// blocking `flush`, never `flush_async`, whose concurrent calls deadlock
-    /// in sled 0.34.7, spacejam/sled#1308).
-    pub async fn flush(&self) -> Result<(), StoreError> {
-        Ok(self.flusher.flush().await?)
-    }
-
-    /// Flushes synchronously, for shutdown paths outside async code.
-    pub fn flush_blocking(&self) -> Result<(), StoreError> {
-        self.db.flush()?;
-        Ok(())
-    }
-
     fn get<T: DeserializeOwned>(&self, key: &[u8]) -> Result<Option<T>, StoreError> {
+        self.alive()?;
         match self.tree.get(key)? {
             Some(v) => dec(key, &v).map(Some),
             None => Ok(None),
@@ -585,7 +613,7 @@ impl Store {
     pub async fn set_admin_token_hash(&self, h: Hash32) -> Result<(), StoreError> {
         {
             let _w = self.write_gate();
-            self.tree.insert(keys::meta(ADMIN_TOKEN), enc(&h))?;
+            self.written(self.tree.insert(keys::meta(ADMIN_TOKEN), enc(&h)))?;
         }
         self.flush().await
     }
@@ -597,7 +625,7 @@ impl Store {
     pub async fn set_document(&self, kind: DocKind, doc: &StoredDoc) -> Result<(), StoreError> {
         {
             let _w = self.write_gate();
-            self.tree.insert(keys::meta(kind.meta_name()), enc(doc))?;
+            self.written(self.tree.insert(keys::meta(kind.meta_name()), enc(doc)))?;
         }
         self.flush().await
     }
@@ -619,7 +647,7 @@ impl Store {
         b.insert(keys::meta(DocKind::Calendar.meta_name()), enc(calendar));
         {
             let _w = self.write_gate();
-            self.tree.apply_batch(b)?;
+            self.written(self.tree.apply_batch(b))?;
         }
         self.flush().await
     }
@@ -639,8 +667,10 @@ impl Store {
     ) -> Result<(), StoreError> {
         {
             let _w = self.write_gate();
-            self.tree
-                .insert(keys::meta(&format!("{WARD_NOTES}{period}")), enc(notes))?;
+            self.written(
+                self.tree
+                    .insert(keys::meta(&format!("{WARD_NOTES}{period}")), enc(notes)),
+            )?;
         }
         self.flush().await
     }
@@ -658,6 +688,7 @@ impl Store {
 
     /// Every registered unit, by code.
     pub fn units(&self) -> Result<Vec<UnitRecord>, StoreError> {
+        self.alive()?;
         self.tree
             .scan_prefix(keys::units_prefix())
             .map(|kv| {
@@ -688,7 +719,7 @@ impl Store {
         }
         {
             let _w = self.write_gate();
-            self.tree.apply_batch(b).map_err(StoreError::from)?;
+            self.written(self.tree.apply_batch(b))?;
         }
         self.flush().await?;
         Ok(())
@@ -699,7 +730,7 @@ impl Store {
         debug_assert_eq!(g.code(), &rec.unit.code);
         {
             let _w = self.write_gate();
-            self.tree.insert(keys::unit(g.code()), enc(rec))?;
+            self.written(self.tree.insert(keys::unit(g.code()), enc(rec)))?;
         }
         self.flush().await
     }
@@ -708,7 +739,7 @@ impl Store {
     /// and sled's periodic flush persists it.
     pub fn touch_unit(&self, g: &UnitGuard, rec: &UnitRecord) -> Result<(), StoreError> {
         let _w = self.write_gate();
-        self.tree.insert(keys::unit(g.code()), enc(rec))?;
+        self.written(self.tree.insert(keys::unit(g.code()), enc(rec)))?;
         Ok(())
     }
 

@@ -263,6 +263,7 @@ impl Store {
 
     /// The target, with the token read from its own file.
     pub fn upstream_target(&self) -> Result<Option<UpstreamTarget>, StoreError> {
+        self.alive()?;
         let Some(mut t) = Self::up_get::<UpstreamTarget>(&self.upstream_tree()?, &[TARGET])? else {
             return Ok(None);
         };
@@ -292,7 +293,7 @@ impl Store {
             ..t.clone()
         };
         let _w = self.write_gate();
-        self.upstream_tree()?.insert([TARGET], enc(&stored))?;
+        self.written(self.upstream_tree()?.insert([TARGET], enc(&stored)))?;
         Ok(())
     }
 
@@ -304,26 +305,31 @@ impl Store {
     }
 
     pub fn period_deliveries(&self, period: &PeriodCode) -> Result<PeriodDeliveries, StoreError> {
+        self.alive()?;
         let k = key(PERIOD, period.to_string().as_bytes());
         Ok(Self::up_get(&self.upstream_tree()?, &k)?.unwrap_or_default())
     }
 
     pub fn delivery(&self, id: u64) -> Result<Option<Delivery>, StoreError> {
+        self.alive()?;
         Self::up_get(&self.upstream_tree()?, &key(DELIVERY, &id.to_be_bytes()))
     }
 
     /// Every delivery, oldest first.
     pub fn deliveries(&self) -> Result<Vec<Delivery>, StoreError> {
+        self.alive()?;
         self.up_scan(DELIVERY)
     }
 
     /// Every attempt, oldest first.
     pub fn attempts(&self) -> Result<Vec<Attempt>, StoreError> {
+        self.alive()?;
         self.up_scan(ATTEMPT)
     }
 
     /// What a delivery carries.
     pub fn payload(&self, id: u64) -> Result<Option<Payload>, StoreError> {
+        self.alive()?;
         read_parts(&self.upstream_tree()?, BODY, &id.to_be_bytes())
     }
 
@@ -406,7 +412,7 @@ impl Store {
         }
         {
             let _w = self.write_gate();
-            t.apply_batch(b)?;
+            self.written(t.apply_batch(b))?;
         }
         self.flush().await?;
         Ok(outcome)
@@ -439,7 +445,7 @@ impl Store {
         if n > 0 {
             {
                 let _w = self.write_gate();
-                t.apply_batch(b)?;
+                self.written(t.apply_batch(b))?;
             }
             self.flush().await?;
         }
@@ -470,7 +476,7 @@ impl Store {
         b.insert(key(ATTEMPT, &id.to_be_bytes()), enc(attempt));
         {
             let _w = self.write_gate();
-            t.apply_batch(b)?;
+            self.written(t.apply_batch(b))?;
         }
         self.flush().await?;
         Ok(d)

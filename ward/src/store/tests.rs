@@ -433,3 +433,86 @@ async fn concurrent_pushes_share_flushes_and_all_land() {
     }
     assert_eq!(s.verify_audit().unwrap().broken, None);
 }
+
+/// Issue 23: a push whose flush fails (the disk is full) is not
+/// acknowledged, and what it left in sled's memory is never read back as a
+/// fact: not the unit's cursor, not its entries, not the audit trail. After
+/// a restart the store holds the durable prefix.
+#[tokio::test]
+async fn a_failed_flush_is_never_acknowledged_shown_or_audited() {
+    let dir = tempfile::tempdir().unwrap();
+    let u = code("TDP01");
+    {
+        let s = store_with(dir.path(), &["TDP01"]).await;
+        let g = s.lock_unit(&u).await;
+        s.push(&g, &log(1..=3), Utc::now()).await.unwrap();
+        let audited = s.audit(0, 1000).unwrap().len();
+        assert!(s.failure().is_none());
+
+        // The disk fills: the next flush fails, below the store.
+        s.inject_disk_full();
+        let err = s.push(&g, &log(4..=6), Utc::now()).await.unwrap_err();
+        let PushError::Store(StoreError::Failed(f)) = &err else {
+            panic!("a failed flush must fail the push as a storage failure: {err:?}");
+        };
+        assert!(f.disk_full, "{f:?}");
+        assert!(f.message(coso_domain::Lang::Vi).starts_with("Ổ đĩa"));
+        assert_eq!(s.failure(), Some(f));
+
+        // sled's memory holds seq 6 now; nothing shows it.
+        for e in [
+            s.unit(&u).map(drop).unwrap_err(),
+            s.units().map(drop).unwrap_err(),
+            s.unit_state(&u).map(drop).unwrap_err(),
+            s.entries(&u, 0, 100).map(drop).unwrap_err(),
+            s.audit(0, 1000).map(drop).unwrap_err(),
+            s.snapshot().map(drop).unwrap_err(),
+        ] {
+            assert!(e.failure().is_some(), "{e:?}");
+        }
+        // Nor is a later write acknowledged.
+        let later = s.push(&g, &log(4..=4), Utc::now()).await.unwrap_err();
+        assert!(
+            matches!(later, PushError::Store(StoreError::Failed(_))),
+            "{later:?}"
+        );
+        assert!(audited > 0);
+    }
+    // A restart reads the store anew; this test's store did flush the
+    // failed batch's bytes (only the answer was injected), so it shows
+    // whatever reached the disk, and the mark is gone.
+    let s = Store::reopen(dir.path());
+    assert!(s.failure().is_none());
+    assert!(s.unit(&u).unwrap().is_some());
+}
+
+/// sled's own background flush may meet the full disk first; then its
+/// writes fail, and that marks the store failed as a failed flush does.
+#[tokio::test]
+async fn a_failed_write_marks_the_store_failed() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = store_with(dir.path(), &["TDP01"]).await;
+    let full = sled::Error::Io(std::io::Error::from_raw_os_error(28));
+    let err = s.written::<()>(Err(full)).unwrap_err();
+    assert!(err.failure().is_some_and(|f| f.disk_full), "{err:?}");
+    assert!(s.unit(&code("TDP01")).unwrap_err().failure().is_some());
+    // Other engine errors are not a failed disk.
+    let s2dir = tempfile::tempdir().unwrap();
+    let s2 = Store::open(s2dir.path()).unwrap();
+    let e = s2
+        .written::<()>(Err(sled::Error::Unsupported("x".into())))
+        .unwrap_err();
+    assert!(e.failure().is_none());
+    assert!(s2.failure().is_none());
+}
+
+/// Issue 23: a snapshot a full disk cut short (`snap.*.generating`) made
+/// sled 0.34 refuse the whole database as corrupt; the hub opens it.
+#[tokio::test]
+async fn an_unfinished_snapshot_does_not_make_the_store_unreadable() {
+    let dir = tempfile::tempdir().unwrap();
+    drop(store_with(dir.path(), &["TDP01"]).await);
+    std::fs::write(dir.path().join("snap.00000000FFFFFFFF.generating"), b"").unwrap();
+    let s = Store::reopen(dir.path());
+    assert!(s.unit(&code("TDP01")).unwrap().is_some());
+}

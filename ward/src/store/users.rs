@@ -190,6 +190,7 @@ impl Store {
     }
 
     pub fn user(&self, name: &str) -> Result<Option<User>, StoreError> {
+        self.alive()?;
         let k = key(USER, name.as_bytes());
         match self.users_tree()?.get(&k)? {
             Some(v) => dec(&k, &v).map(Some),
@@ -199,6 +200,7 @@ impl Store {
 
     /// Every user, by name.
     pub fn users(&self) -> Result<Vec<User>, StoreError> {
+        self.alive()?;
         self.users_tree()?
             .scan_prefix([USER])
             .map(|kv| {
@@ -216,7 +218,7 @@ impl Store {
         if t.contains_key(&k).map_err(StoreError::from)? {
             return Err(UserError::Exists(user.name.clone()));
         }
-        t.insert(k, enc(user)).map_err(StoreError::from)?;
+        self.written(t.insert(k, enc(user)))?;
         self.flush().await?;
         Ok(())
     }
@@ -240,7 +242,7 @@ impl Store {
                 b.remove(k);
             }
         }
-        t.apply_batch(b).map_err(StoreError::from)?;
+        self.written(t.apply_batch(b))?;
         self.flush().await?;
         Ok(())
     }
@@ -260,7 +262,7 @@ impl Store {
         for k in self.session_keys_of(&t, name)? {
             b.remove(k);
         }
-        t.apply_batch(b).map_err(StoreError::from)?;
+        self.written(t.apply_batch(b))?;
         self.flush().await?;
         Ok(old)
     }
@@ -290,7 +292,7 @@ impl Store {
     /// Stores a new session under the hash of its token, then flushes.
     pub async fn add_session(&self, token_hash: &Hash32, s: &Session) -> Result<(), StoreError> {
         let t = self.users_tree()?;
-        t.insert(key(SESSION, &token_hash.0), enc(s))?;
+        self.written(t.insert(key(SESSION, &token_hash.0), enc(s)))?;
         self.flush().await
     }
 
@@ -300,6 +302,7 @@ impl Store {
         token_hash: &Hash32,
         now: DateTime<Utc>,
     ) -> Result<Option<Session>, StoreError> {
+        self.alive()?;
         let k = key(SESSION, &token_hash.0);
         match self.users_tree()?.get(&k)? {
             Some(v) => {
@@ -326,12 +329,13 @@ impl Store {
                 b.remove(k);
             }
         }
-        t.apply_batch(b)?;
+        self.written(t.apply_batch(b))?;
         self.flush().await
     }
 
     /// How many live sessions a user has (for the users page).
     pub fn session_count(&self, name: &str, now: DateTime<Utc>) -> Result<usize, StoreError> {
+        self.alive()?;
         let mut n = 0;
         for kv in self.users_tree()?.scan_prefix([SESSION]) {
             let (k, v) = kv?;
