@@ -36,6 +36,7 @@ mod store;
 pub mod sync;
 #[doc(hidden)]
 pub mod testing;
+pub mod throttle;
 mod units;
 pub mod upstream;
 pub mod users;

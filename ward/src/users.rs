@@ -178,6 +178,35 @@ impl Ward {
         Ok(user)
     }
 
+    /// How long `name` must wait before its password is tried again from
+    /// `address` (a sign-in or the current password on a password change).
+    pub fn password_wait(&self, name: &str, address: &str) -> Option<std::time::Duration> {
+        self.hub
+            .throttle
+            .wait(name, address, std::time::Instant::now())
+    }
+
+    /// Counts a wrong password for `name` from `address`.
+    pub fn password_failed(&self, name: &str, address: &str) {
+        self.hub
+            .throttle
+            .failed(name, address, std::time::Instant::now());
+    }
+
+    /// The right password for `name` from `address`: its counts start afresh.
+    pub fn password_succeeded(&self, name: &str, address: &str) {
+        self.hub.throttle.succeeded(name, address);
+    }
+
+    /// Forgets every failed guess of `name`'s password, from any address
+    /// (`coso-hub user unlock`); answers how many addresses had some.
+    pub async fn unlock_user(&self, actor: &Actor, name: &str) -> Result<usize, WardError> {
+        let user = self.existing_user(name)?;
+        let cleared = self.hub.throttle.unlock(&user.name);
+        tracing::info!(user = name, by = actor.name(), cleared, "user unlocked");
+        Ok(cleared)
+    }
+
     /// Every user, by name.
     pub fn users(&self) -> Result<Vec<UserSummary>, WardError> {
         self.hub
@@ -246,6 +275,8 @@ impl Ward {
         user.must_change_password = one_time.is_some();
         user.password_changed_at = coso_domain::clock::now();
         self.hub.store.update_user(&user, true).await?;
+        // A new password answers for the old one's guesses.
+        self.hub.throttle.unlock(name);
         tracing::info!(user = name, by = actor.name(), "user password set");
         Ok(PasswordSet {
             user: self.summary(&user)?,
@@ -345,5 +376,33 @@ mod tests {
         ));
         ward.remove_user(&actor, "binh").await.unwrap();
         assert_eq!(ward.users().unwrap().len(), 1);
+    }
+
+    #[tokio::test]
+    async fn unlock_and_a_new_password_forget_the_wrong_guesses() {
+        let dir = tempfile::tempdir().unwrap();
+        let hub = crate::testing::hub(dir.path(), |_| {}).await;
+        let ward = Ward::new(hub.clone());
+        let actor = Actor::admin_token();
+        ward.add_user(&actor, "lan", Role::Admin, None)
+            .await
+            .unwrap();
+        let guess = |ward: &Ward| {
+            for _ in 0..crate::throttle::MAX_FAILURES {
+                ward.password_failed("lan", "10.0.0.9");
+            }
+        };
+        guess(&ward);
+        assert!(ward.password_wait("lan", "10.0.0.9").is_some());
+        assert!(ward.password_wait("lan", "10.0.0.1").is_none());
+        assert_eq!(ward.unlock_user(&actor, "lan").await.unwrap(), 1);
+        assert!(ward.password_wait("lan", "10.0.0.9").is_none());
+        guess(&ward);
+        ward.set_password(&actor, "lan", None).await.unwrap();
+        assert!(ward.password_wait("lan", "10.0.0.9").is_none());
+        assert!(matches!(
+            ward.unlock_user(&actor, "khong-co").await,
+            Err(WardError::User(UserError::Unknown(_)))
+        ));
     }
 }
