@@ -105,6 +105,10 @@ impl Actor {
     pub fn user(name: &str) -> Actor {
         Actor(name.to_string())
     }
+    /// A unit, by the enrolment code it proved it holds.
+    pub fn unit(code: &UnitCode) -> Actor {
+        Actor(format!("unit:{code}"))
+    }
     pub fn name(&self) -> &str {
         &self.0
     }
@@ -118,7 +122,7 @@ impl Ward {
         action: &str,
         unit: Option<&UnitCode>,
         detail: String,
-    ) -> Result<(), WardError> {
+    ) -> Result<(), StoreError> {
         let event = crate::store::AuditEvent {
             actor: actor.name(),
             action,

@@ -213,6 +213,15 @@ impl Ward {
         // Durable before the credential is shown: a lost reply costs a new
         // link, never a credential the hub does not know.
         store.put_unit(&g, &rec).await?;
+        // A credential was issued: the trail names the unit that proved
+        // it held the one-time code.
+        self.audit(
+            &crate::Actor::unit(&unit),
+            "unit-enrol",
+            Some(&unit),
+            String::new(),
+        )
+        .await?;
         tracing::info!(unit = %unit, "unit enrolled");
         Ok(Enrolled {
             credential,

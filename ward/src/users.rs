@@ -175,6 +175,13 @@ impl Ward {
         user.must_change_password = false;
         user.password_changed_at = coso_domain::clock::now();
         self.hub.store.update_user(&user, true).await?;
+        self.audit(
+            &Actor::user(&user.name),
+            "user-password",
+            None,
+            format!("{} own", user.name),
+        )
+        .await?;
         Ok(user)
     }
 
@@ -203,6 +210,8 @@ impl Ward {
     pub async fn unlock_user(&self, actor: &Actor, name: &str) -> Result<usize, WardError> {
         let user = self.existing_user(name)?;
         let cleared = self.hub.throttle.unlock(&user.name);
+        self.audit(actor, "user-unlock", None, user.name.clone())
+            .await?;
         tracing::info!(user = name, by = actor.name(), cleared, "user unlocked");
         Ok(cleared)
     }
@@ -245,6 +254,8 @@ impl Ward {
             password_changed_at: now,
         };
         self.hub.store.add_user(&user).await?;
+        self.audit(actor, "user-add", None, format!("{name} {}", role.as_str()))
+            .await?;
         tracing::info!(
             user = name,
             role = role.as_str(),
@@ -277,6 +288,13 @@ impl Ward {
         self.hub.store.update_user(&user, true).await?;
         // A new password answers for the old one's guesses.
         self.hub.throttle.unlock(name);
+        let how = if one_time.is_some() {
+            "one-time"
+        } else {
+            "set"
+        };
+        self.audit(actor, "user-password", None, format!("{name} {how}"))
+            .await?;
         tracing::info!(user = name, by = actor.name(), "user password set");
         Ok(PasswordSet {
             user: self.summary(&user)?,
@@ -298,6 +316,13 @@ impl Ward {
         }
         user.role = role;
         self.hub.store.update_user(&user, true).await?;
+        self.audit(
+            actor,
+            "user-role",
+            None,
+            format!("{name} {}", role.as_str()),
+        )
+        .await?;
         tracing::info!(
             user = name,
             role = role.as_str(),
@@ -310,6 +335,8 @@ impl Ward {
     /// Removes a user and ends their sessions. The last admin stays.
     pub async fn remove_user(&self, actor: &Actor, name: &str) -> Result<UserSummary, WardError> {
         let user = self.hub.store.remove_user(name).await?;
+        self.audit(actor, "user-remove", None, name.to_string())
+            .await?;
         tracing::info!(user = name, by = actor.name(), "user removed");
         Ok(UserSummary {
             name: user.name,

@@ -403,6 +403,58 @@ fn a_hub_backup_taken_while_serving_restores_with_nothing_lost() {
     hub.cmd(&["audit", "--verify"]).ok();
 }
 
+/// The audit trail's records as (actor, action, unit, detail).
+fn audit_rows(hub: &Hub) -> Vec<(String, String, String, String)> {
+    let audit = hub.cmd(&["audit", "--json"]).ok().json();
+    let field = |r: &Value, k: &str| r[k].as_str().unwrap_or_default().to_string();
+    audit["records"]
+        .as_array()
+        .expect("records")
+        .iter()
+        .map(|r| {
+            (
+                field(r, "actor"),
+                field(r, "action"),
+                field(r, "unit"),
+                field(r, "detail"),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn every_change_of_who_may_act_is_audited_with_who_did_it() {
+    let hub = Hub::start();
+    let link = hub.add_unit("TDP32", "Tổ dân phố số 32", "residential-group");
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let a = agent_at(&tmp.path().join("a"));
+    a.enroll(&link);
+    hub.cmd(&["user", "add", "lan", "--role", "reviewer"]).ok();
+    hub.cmd(&["user", "passwd", "lan"]).ok();
+    let run = hub.cmd(&["user", "unlock", "lan"]).ok();
+    assert!(run.stdout().contains("Đã mở khóa lan"), "{}", run.context());
+    hub.cmd(&["user", "unlock", "khong-co"]).expect_code(2);
+    hub.cmd(&["user", "remove", "lan"]).ok();
+    hub.cmd(&["unit", "reissue", "TDP32"]).ok();
+    hub.cmd(&["unit", "revoke", "TDP32"]).ok();
+    let rows = audit_rows(&hub);
+    let has = |actor: &str, action: &str, detail: &str| {
+        rows.iter()
+            .any(|r| r.0 == actor && r.1 == action && r.3.starts_with(detail))
+    };
+    assert!(has("unit:TDP32", "unit-enrol", ""), "{rows:#?}");
+    assert!(has("admin-token", "user-add", "lan reviewer"), "{rows:#?}");
+    assert!(
+        has("admin-token", "user-password", "lan one-time"),
+        "{rows:#?}"
+    );
+    assert!(has("admin-token", "user-unlock", "lan"), "{rows:#?}");
+    assert!(has("admin-token", "user-remove", "lan"), "{rows:#?}");
+    assert!(has("admin-token", "unit-reissue", ""), "{rows:#?}");
+    assert!(has("admin-token", "unit-revoke", ""), "{rows:#?}");
+    hub.cmd(&["audit", "--verify"]).ok();
+}
+
 fn plan_head(a: &Agent) -> u64 {
     status(a)["head_seq"].as_u64().expect("head_seq")
 }
