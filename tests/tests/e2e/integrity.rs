@@ -403,6 +403,40 @@ fn a_hub_backup_taken_while_serving_restores_with_nothing_lost() {
     hub.cmd(&["audit", "--verify"]).ok();
 }
 
+#[test]
+fn a_replacement_laptop_takes_the_units_log_over_with_one_link() {
+    let hub = Hub::start();
+    let link = hub.add_unit("TDP33", "Tổ dân phố số 33", "residential-group");
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let old = agent_at(&tmp.path().join("old"));
+    old.enroll(&link);
+    old.add_activity("2026-02-01", "briefing", "Giao ban tháng 2", 10);
+    old.add_activity("2026-03-01", "conference", "Hội nghị tháng 3", 30);
+    old.cmd(&["sync"]).ok();
+    // The old laptop is lost; the ward issues one new link.
+    let relink = hub.cmd(&["unit", "reissue", "TDP33"]).ok().last_line();
+    let new = agent_at(&tmp.path().join("new"));
+    let run = new.cmd(&["enroll", &relink, "--json"]).ok().json();
+    assert_eq!(run["taken_over"], 2, "{run:#}");
+    // The first sync is an ordinary one: the unit is not diverged.
+    new.cmd(&["sync"]).ok();
+    assert_eq!(status(&new)["activities"], 2);
+    new.add_activity("2026-04-01", "training", "Tập huấn tháng 4", 20);
+    new.cmd(&["sync"]).ok();
+    let s = show(&hub, "TDP33");
+    assert_eq!(s["activities"], 3, "{s:#}");
+    assert!(s["diverged"].is_null() || s["diverged"] == false, "{s:#}");
+    let audit = hub.cmd(&["audit", "--unit", "TDP33", "--json"]).ok().json();
+    assert!(
+        audit["records"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|r| r["action"] != "diverged"),
+        "{audit:#}"
+    );
+}
+
 /// The audit trail's records as (actor, action, unit, detail).
 fn audit_rows(hub: &Hub) -> Vec<(String, String, String, String)> {
     let audit = hub.cmd(&["audit", "--json"]).ok().json();
