@@ -404,6 +404,40 @@ fn a_hub_backup_taken_while_serving_restores_with_nothing_lost() {
 }
 
 #[test]
+fn a_report_submitted_on_a_diverged_copy_is_frozen_again_by_recover_and_accepted() {
+    let hub = Hub::start();
+    let link = hub.add_unit("TDP34", "Tổ dân phố số 34", "residential-group");
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let a = agent_at(&tmp.path().join("a"));
+    a.enroll(&link);
+    a.add_activity("2026-02-01", "briefing", "Giao ban chung", 10);
+    a.cmd(&["sync"]).ok();
+    let b = agent_at(&tmp.path().join("b"));
+    copy_dir(&a.dir, &b.dir);
+    a.add_activity("2026-03-01", "conference", "Hội nghị máy A", 30);
+    a.cmd(&["sync"]).ok();
+    // B, not knowing A's meeting, submits a report of one activity.
+    b.cmd(&["value", "set", "--period", "2026-H1", "DB01=2"])
+        .ok();
+    b.cmd(&["submit", "--period", "2026-H1"]).ok();
+    sync_fails(&b, None);
+    let relink = hub.cmd(&["unit", "reissue", "TDP34"]).ok().last_line();
+    b.cmd(&["recover", &relink, "--json"]).ok();
+    // The ward has the report, covering both meetings as its log does.
+    let s = show(&hub, "TDP34");
+    let h1 = s["periods"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["period"] == "2026-H1")
+        .cloned()
+        .unwrap_or_else(|| panic!("no 2026-H1: {s:#}"));
+    assert_eq!(h1["state"], "submitted", "{s:#}");
+    assert_eq!(h1["values"]["TT09"], 2, "{s:#}");
+    assert_eq!(h1["values"]["TT10"], 40, "{s:#}");
+}
+
+#[test]
 fn a_replacement_laptop_takes_the_units_log_over_with_one_link() {
     let hub = Hub::start();
     let link = hub.add_unit("TDP33", "Tổ dân phố số 33", "residential-group");
