@@ -58,6 +58,11 @@ pub enum InputError {
         period: PeriodCode,
         state: ReportState,
     },
+    #[error("period {period} has not opened; its data window opens on {opens}")]
+    NotOpenYet {
+        period: PeriodCode,
+        opens: chrono::NaiveDate,
+    },
     #[error("{arg:?} is not CODE=VALUE")]
     Assignment { arg: String },
     #[error("values refused: {} problem(s)", problems.len())]

@@ -470,6 +470,16 @@ pub fn input_message(e: &InputError, lang: Lang) -> String {
                 state_name(*state, lang)
             ),
         },
+        E::NotOpenYet { period, opens } => match lang {
+            Lang::Vi => format!(
+                "Không chấp nhận: kỳ {period} chưa mở; kỳ bắt đầu nhận số liệu từ ngày {}. Hãy nộp sau ngày đó.",
+                opens.format("%d/%m/%Y")
+            ),
+            Lang::En => format!(
+                "Refused: period {period} has not opened yet; its data window opens on {}. Submit after that day.",
+                opens.format("%Y-%m-%d")
+            ),
+        },
         E::Assignment { arg } => match lang {
             Lang::Vi => {
                 format!("Không chấp nhận: {arg:?} không đúng dạng MÃ=GIÁ_TRỊ (ví dụ DB01=3)")

@@ -3,13 +3,16 @@
 //! agent applies before it records a change, so a hand-made push cannot put
 //! what the agent would have refused into a ward's report.
 
+use chrono::{DateTime, TimeDelta, Utc};
+
 use crate::calendar::{Calendar, Period, date_supported};
 use crate::catalog::Catalog;
 use crate::change::Change;
-use crate::report::SubmittedReport;
+use crate::report::{SubmittedReport, UnitState, activities_hash, compute_values};
 use crate::text::{Lines, MAX_NOTE_BYTES, forbidden_char};
 use crate::unit::UnitKind;
 use crate::validate::{Problem, ProblemCode, check_entered, check_reported};
+use crate::value::Value;
 
 /// The largest number of activities a frozen report may claim to cover.
 const MAX_ACTIVITIES: u32 = 1_000_000;
@@ -88,6 +91,124 @@ fn submission(
         ));
     }
     Ok(())
+}
+
+/// How far a unit's clock may run ahead of the ward's before a submission
+/// it made at the very opening of a window counts as made before it.
+pub fn clock_tolerance() -> TimeDelta {
+    TimeDelta::minutes(15)
+}
+
+/// Whether a submission may be made at all yet: its period's data window
+/// must have opened, both when the unit says it froze the report and by the
+/// ward's clock (`now`), each with [`clock_tolerance`]. A report frozen
+/// before its window opened covers none of the period's activities.
+pub fn window_open(
+    s: &SubmittedReport,
+    calendar: &Calendar,
+    now: DateTime<Utc>,
+) -> Result<(), Problem> {
+    let period = period(calendar, &s.period)?;
+    let opens = period.opens_at();
+    let early = |at: DateTime<Utc>| at + clock_tolerance() < opens;
+    if early(s.submitted_at) || early(now) {
+        let day = period.window_start.format("%d/%m/%Y");
+        let day_en = period.window_start.format("%Y-%m-%d");
+        return Err(Problem::new(
+            ProblemCode::InvalidField,
+            "period",
+            format!(
+                "period: kỳ {} chưa mở; kỳ bắt đầu nhận số liệu từ ngày {day}",
+                s.period
+            ),
+            format!(
+                "period: period {} has not opened; its data window opens on {day_en}",
+                s.period
+            ),
+        ));
+    }
+    Ok(())
+}
+
+/// Whether a submission agrees with the log it summarises: the activities
+/// it claims to cover (count and hash) and every value derived from them
+/// (counts, participants, rates) must be what `state` (the unit's log up to
+/// the submission, as the ward holds it) gives with the same derivation the
+/// agent uses ([`UnitState::freeze`]). Entered values are the unit's to
+/// state; derived ones are the ward's to compute. A derived value the
+/// submission leaves out is not reported (an agent on an older catalog may
+/// not know it); one it states must agree.
+pub fn agrees_with_log(
+    s: &SubmittedReport,
+    state: &UnitState,
+    catalog: &Catalog,
+    calendar: &Calendar,
+    kind: UnitKind,
+) -> Result<(), Problem> {
+    let period = period(calendar, &s.period)?;
+    let activities = state.activities_in(&period);
+    if s.activities as usize != activities.len() {
+        return Err(invalid(
+            "activities",
+            &format!(
+                "báo cáo ghi {} hoạt động nhưng nhật ký của đơn vị có {} hoạt động trong kỳ",
+                s.activities,
+                activities.len()
+            ),
+            &format!(
+                "the report claims {} activities but the unit's log has {} in the period",
+                s.activities,
+                activities.len()
+            ),
+        ));
+    }
+    if s.activities_hash != activities_hash(&activities) {
+        return Err(invalid(
+            "activities_hash",
+            "không khớp với các hoạt động trong nhật ký của đơn vị",
+            "does not match the activities in the unit's log",
+        ));
+    }
+    let computed = compute_values(catalog, kind, &period, Some(&s.values), &activities);
+    let derived = catalog
+        .indicators
+        .iter()
+        .filter(|i| i.derived.is_some() || i.rate.is_some());
+    for ind in derived {
+        let Some(claimed) = s.values.get(&ind.code) else {
+            continue;
+        };
+        let agrees = computed
+            .get(&ind.code)
+            .is_some_and(|c| same_value(c, claimed));
+        if !agrees {
+            let want = computed.get(&ind.code).map(Value::to_json);
+            let want_vi = want.as_ref().map_or("không có".into(), |v| v.to_string());
+            let want_en = want.map_or("none".into(), |v| v.to_string());
+            let claimed = claimed.to_json();
+            return Err(Problem::new(
+                ProblemCode::RuleViolated,
+                &ind.code,
+                format!(
+                    "{}: giá trị {claimed} không khớp với giá trị tính từ các hoạt động ({want_vi})",
+                    ind.code
+                ),
+                format!(
+                    "{}: the value {claimed} contradicts the value computed from the activities ({want_en})",
+                    ind.code
+                ),
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// Numbers compare within rounding; anything else exactly.
+fn same_value(a: &Value, b: &Value) -> bool {
+    match (a.as_number(), b.as_number()) {
+        (Some(x), Some(y)) => (x - y).abs() < 1e-6,
+        _ => a == b,
+    }
 }
 
 fn period(calendar: &Calendar, code: &crate::PeriodCode) -> Result<Period, Problem> {
@@ -288,5 +409,54 @@ mod tests {
             refused(&Change::Submit(Box::new(unknown)), kind),
             ProblemCode::UnknownIndicator
         );
+    }
+
+    #[test]
+    fn a_submission_must_agree_with_the_log_and_come_after_its_window_opens() {
+        use crate::activity::{Activity, ActivityId, Form};
+        let (cat, cal) = ctx();
+        let kind = UnitKind::ResidentialGroup;
+        let h1 = cal.period(&"2026-H1".parse().unwrap()).unwrap();
+        let mut state = UnitState::default();
+        state.apply(&Change::ActivityUpsert(Activity {
+            id: ActivityId::from_counter(1),
+            date: chrono::NaiveDate::from_ymd_opt(2026, 3, 2).unwrap(),
+            form: Form::Conference,
+            title: "Hội nghị".into(),
+            participants: Some(45),
+            note: String::new(),
+        }));
+        let at = h1.opens_at() + TimeDelta::days(30);
+        let honest = state.freeze(&cat, kind, &h1, at);
+        assert!(agrees_with_log(&honest, &state, &cat, &cal, kind).is_ok());
+        // Frozen over an empty log: the hub's log has the activity.
+        let stale = UnitState::default().freeze(&cat, kind, &h1, at);
+        let p = agrees_with_log(&stale, &state, &cat, &cal, kind).unwrap_err();
+        assert_eq!(p.field, "activities");
+        let mut forged = honest.clone();
+        forged
+            .values
+            .insert("TT10".into(), Value::Number(999_999.0));
+        let p = agrees_with_log(&forged, &state, &cat, &cal, kind).unwrap_err();
+        assert_eq!(
+            (p.field.as_str(), p.code),
+            ("TT10", ProblemCode::RuleViolated)
+        );
+        // Entered values are the unit's own.
+        let mut entered = honest.clone();
+        entered.values.insert("TT11".into(), Value::Number(7.0));
+        assert!(agrees_with_log(&entered, &state, &cat, &cal, kind).is_ok());
+
+        // 2027-H1 opens at 00:00 on 15/12/2026, Vietnam time.
+        let next = cal.period(&"2027-H1".parse().unwrap()).unwrap();
+        let opens = next.opens_at();
+        assert_eq!(opens.to_rfc3339(), "2026-12-14T17:00:00+00:00");
+        let early = UnitState::default().freeze(&cat, kind, &next, opens - TimeDelta::days(9));
+        let p = window_open(&early, &cal, opens).unwrap_err();
+        assert!(p.message_vi.contains("15/12/2026"), "{}", p.message_vi);
+        let on_time = UnitState::default().freeze(&cat, kind, &next, opens);
+        assert!(window_open(&on_time, &cal, opens - TimeDelta::days(9)).is_err());
+        assert!(window_open(&on_time, &cal, opens - TimeDelta::minutes(5)).is_ok());
+        assert!(window_open(&on_time, &cal, opens).is_ok());
     }
 }

@@ -141,6 +141,19 @@ impl Period {
         self.due.with_timezone(&vietnam()).date_naive()
     }
 
+    /// When the data window opens: 00:00 of its first day, Vietnam time.
+    /// A report frozen before then covers nothing of the period.
+    pub fn opens_at(&self) -> DateTime<Utc> {
+        midnight_vn(self.window_start)
+            .map(|t| t.with_timezone(&Utc))
+            .unwrap_or(DateTime::<Utc>::MIN_UTC)
+    }
+
+    /// Whether the data window has opened at `at`.
+    pub fn has_opened(&self, at: DateTime<Utc>) -> bool {
+        at >= self.opens_at()
+    }
+
     /// Whether a report that arrived at `at` is on time.
     pub fn on_time(&self, at: DateTime<Utc>) -> bool {
         at < self.due

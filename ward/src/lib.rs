@@ -36,6 +36,7 @@ mod store;
 pub mod sync;
 #[doc(hidden)]
 pub mod testing;
+pub mod throttle;
 mod units;
 pub mod upstream;
 pub mod users;
@@ -105,6 +106,10 @@ impl Actor {
     pub fn user(name: &str) -> Actor {
         Actor(name.to_string())
     }
+    /// A unit, by the enrolment code it proved it holds.
+    pub fn unit(code: &UnitCode) -> Actor {
+        Actor(format!("unit:{code}"))
+    }
     pub fn name(&self) -> &str {
         &self.0
     }
@@ -118,7 +123,7 @@ impl Ward {
         action: &str,
         unit: Option<&UnitCode>,
         detail: String,
-    ) -> Result<(), WardError> {
+    ) -> Result<(), StoreError> {
         let event = crate::store::AuditEvent {
             actor: actor.name(),
             action,

@@ -88,7 +88,9 @@ impl Ward {
             reason,
             decided_at: now,
         };
-        store.record_review(&g, &review, actor.name(), now).await?;
+        store
+            .record_review(&g, &review, actor.name(), action, now)
+            .await?;
         drop(g);
         tracing::info!(unit = %code, period = %period.code, action, by = actor.name(), "review");
         // An acceptance may complete the period for the upstream schedule.

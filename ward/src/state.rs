@@ -52,6 +52,9 @@ pub struct HubState {
     pub fingerprint: [u8; 32],
     /// The gRPC address actually bound.
     pub grpc_addr: SocketAddr,
+    /// Failed password guesses: counted by the dashboard, cleared by the
+    /// Admin service's unlock, so it lives where both faces reach it.
+    pub(crate) throttle: crate::throttle::Throttle,
 }
 
 impl HubState {
@@ -68,6 +71,7 @@ impl HubState {
             config,
             fingerprint,
             grpc_addr,
+            throttle: Default::default(),
         }
     }
 

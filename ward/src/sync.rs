@@ -213,6 +213,15 @@ impl Ward {
         // Durable before the credential is shown: a lost reply costs a new
         // link, never a credential the hub does not know.
         store.put_unit(&g, &rec).await?;
+        // A credential was issued: the trail names the unit that proved
+        // it held the one-time code.
+        self.audit(
+            &crate::Actor::unit(&unit),
+            "unit-enrol",
+            Some(&unit),
+            String::new(),
+        )
+        .await?;
         tracing::info!(unit = %unit, "unit enrolled");
         Ok(Enrolled {
             credential,
@@ -298,11 +307,15 @@ impl Ward {
     /// then the batch and the new cursor are applied atomically and flushed
     /// before this returns.
     pub async fn push(&self, caller: Caller, batch: Vec<Incoming>) -> Result<Pushed, SyncError> {
-        let rec = caller.0;
-        admission::check(&self.hub, &rec, &batch)?;
         let store = &self.hub.store;
-        let g = store.lock_unit(&rec.unit.code).await;
-        let out = store.push(&g, &batch, coso_domain::clock::now()).await?;
+        let g = store.lock_unit(caller.unit()).await;
+        // Under the lock, so the cursor and the folded state a submission is
+        // judged against are the ones the batch is appended to.
+        let rec = store.unit(caller.unit())?.ok_or(AuthError::Invalid)?;
+        let state = || store.unit_state(&rec.unit.code);
+        let now = coso_domain::clock::now();
+        admission::check(&self.hub, &rec, state, &batch, now)?;
+        let out = store.push(&g, &batch, now).await?;
         if out.applied > 0 {
             tracing::info!(unit = %rec.unit.code, applied = out.applied, acked = out.acked_seq, "push");
         }

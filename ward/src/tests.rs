@@ -96,6 +96,61 @@ async fn review_accepts_returns_and_reopens_with_who_decided() {
     let history = ward.review_history(&code).unwrap();
     let who: Vec<_> = history.iter().map(|r| r.by.as_str()).collect();
     assert_eq!(who, ["vhxh", "truong-phong"]);
+    // The trail names the verdict: the reopen is not recorded as a return.
+    let trail = ward.audit_page(0, 100).unwrap();
+    let reviews: Vec<_> = trail
+        .iter()
+        .filter(|r| r.action == "review")
+        .map(|r| (r.actor.as_str(), r.detail.as_str()))
+        .collect();
+    assert_eq!(
+        reviews,
+        [
+            ("vhxh", "2026-H1 accepted"),
+            ("truong-phong", "2026-H1 reopened Sai số hộ gia đình"),
+        ]
+    );
+}
+
+#[tokio::test]
+async fn every_user_change_is_audited_naming_who_made_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let hub = crate::testing::hub(dir.path(), |_| {}).await;
+    let ward = Ward::new(hub);
+    let admin = Actor::admin_token();
+    let an = Actor::user("an");
+    ward.add_user(&admin, "an", Role::Admin, Some("mật khẩu đủ dài".into()))
+        .await
+        .unwrap();
+    ward.add_user(&an, "lan", Role::Viewer, None).await.unwrap();
+    ward.set_role(&an, "lan", Role::Reviewer).await.unwrap();
+    ward.set_password(&an, "lan", None).await.unwrap();
+    ward.unlock_user(&an, "lan").await.unwrap();
+    let lan = ward.user("lan").unwrap().unwrap();
+    let hash = crate::users::hash_password("mật khẩu của lan").unwrap();
+    ward.change_own_password(&lan, hash).await.unwrap();
+    ward.remove_user(&an, "lan").await.unwrap();
+    let trail: Vec<_> = ward
+        .audit_page(0, 100)
+        .unwrap()
+        .into_iter()
+        .map(|r| (r.actor, r.action, r.detail))
+        .collect();
+    let expected = [
+        ("admin-token", "user-add", "an admin"),
+        ("an", "user-add", "lan viewer"),
+        ("an", "user-role", "lan reviewer"),
+        ("an", "user-password", "lan one-time"),
+        ("an", "user-unlock", "lan"),
+        ("lan", "user-password", "lan own"),
+        ("an", "user-remove", "lan"),
+    ];
+    let expected: Vec<_> = expected
+        .iter()
+        .map(|(a, b, c)| (a.to_string(), b.to_string(), c.to_string()))
+        .collect();
+    assert_eq!(trail, expected);
+    assert!(ward.verify_audit().unwrap().broken.is_none());
 }
 
 #[tokio::test]

@@ -175,7 +175,45 @@ impl Ward {
         user.must_change_password = false;
         user.password_changed_at = coso_domain::clock::now();
         self.hub.store.update_user(&user, true).await?;
+        self.audit(
+            &Actor::user(&user.name),
+            "user-password",
+            None,
+            format!("{} own", user.name),
+        )
+        .await?;
         Ok(user)
+    }
+
+    /// How long `name` must wait before its password is tried again from
+    /// `address` (a sign-in or the current password on a password change).
+    pub fn password_wait(&self, name: &str, address: &str) -> Option<std::time::Duration> {
+        self.hub
+            .throttle
+            .wait(name, address, std::time::Instant::now())
+    }
+
+    /// Counts a wrong password for `name` from `address`.
+    pub fn password_failed(&self, name: &str, address: &str) {
+        self.hub
+            .throttle
+            .failed(name, address, std::time::Instant::now());
+    }
+
+    /// The right password for `name` from `address`: its counts start afresh.
+    pub fn password_succeeded(&self, name: &str, address: &str) {
+        self.hub.throttle.succeeded(name, address);
+    }
+
+    /// Forgets every failed guess of `name`'s password, from any address
+    /// (`coso-hub user unlock`); answers how many addresses had some.
+    pub async fn unlock_user(&self, actor: &Actor, name: &str) -> Result<usize, WardError> {
+        let user = self.existing_user(name)?;
+        let cleared = self.hub.throttle.unlock(&user.name);
+        self.audit(actor, "user-unlock", None, user.name.clone())
+            .await?;
+        tracing::info!(user = name, by = actor.name(), cleared, "user unlocked");
+        Ok(cleared)
     }
 
     /// Every user, by name.
@@ -216,6 +254,8 @@ impl Ward {
             password_changed_at: now,
         };
         self.hub.store.add_user(&user).await?;
+        self.audit(actor, "user-add", None, format!("{name} {}", role.as_str()))
+            .await?;
         tracing::info!(
             user = name,
             role = role.as_str(),
@@ -246,6 +286,15 @@ impl Ward {
         user.must_change_password = one_time.is_some();
         user.password_changed_at = coso_domain::clock::now();
         self.hub.store.update_user(&user, true).await?;
+        // A new password answers for the old one's guesses.
+        self.hub.throttle.unlock(name);
+        let how = if one_time.is_some() {
+            "one-time"
+        } else {
+            "set"
+        };
+        self.audit(actor, "user-password", None, format!("{name} {how}"))
+            .await?;
         tracing::info!(user = name, by = actor.name(), "user password set");
         Ok(PasswordSet {
             user: self.summary(&user)?,
@@ -267,6 +316,13 @@ impl Ward {
         }
         user.role = role;
         self.hub.store.update_user(&user, true).await?;
+        self.audit(
+            actor,
+            "user-role",
+            None,
+            format!("{name} {}", role.as_str()),
+        )
+        .await?;
         tracing::info!(
             user = name,
             role = role.as_str(),
@@ -279,6 +335,8 @@ impl Ward {
     /// Removes a user and ends their sessions. The last admin stays.
     pub async fn remove_user(&self, actor: &Actor, name: &str) -> Result<UserSummary, WardError> {
         let user = self.hub.store.remove_user(name).await?;
+        self.audit(actor, "user-remove", None, name.to_string())
+            .await?;
         tracing::info!(user = name, by = actor.name(), "user removed");
         Ok(UserSummary {
             name: user.name,
@@ -345,5 +403,33 @@ mod tests {
         ));
         ward.remove_user(&actor, "binh").await.unwrap();
         assert_eq!(ward.users().unwrap().len(), 1);
+    }
+
+    #[tokio::test]
+    async fn unlock_and_a_new_password_forget_the_wrong_guesses() {
+        let dir = tempfile::tempdir().unwrap();
+        let hub = crate::testing::hub(dir.path(), |_| {}).await;
+        let ward = Ward::new(hub.clone());
+        let actor = Actor::admin_token();
+        ward.add_user(&actor, "lan", Role::Admin, None)
+            .await
+            .unwrap();
+        let guess = |ward: &Ward| {
+            for _ in 0..crate::throttle::MAX_FAILURES {
+                ward.password_failed("lan", "10.0.0.9");
+            }
+        };
+        guess(&ward);
+        assert!(ward.password_wait("lan", "10.0.0.9").is_some());
+        assert!(ward.password_wait("lan", "10.0.0.1").is_none());
+        assert_eq!(ward.unlock_user(&actor, "lan").await.unwrap(), 1);
+        assert!(ward.password_wait("lan", "10.0.0.9").is_none());
+        guess(&ward);
+        ward.set_password(&actor, "lan", None).await.unwrap();
+        assert!(ward.password_wait("lan", "10.0.0.9").is_none());
+        assert!(matches!(
+            ward.unlock_user(&actor, "khong-co").await,
+            Err(WardError::User(UserError::Unknown(_)))
+        ));
     }
 }

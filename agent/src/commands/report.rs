@@ -506,6 +506,15 @@ pub(crate) async fn submit(ctx: &Ctx<'_>, period: &str) -> Result<Submitted, Age
         }
         .into());
     }
+    // Frozen before its window opens, a report covers none of the period:
+    // the hub would refuse it, so it is not recorded.
+    if !view.period.has_opened(ctx.now) {
+        return Err(InputError::NotOpenYet {
+            period: view.period.code.clone(),
+            opens: view.period.window_start,
+        }
+        .into());
+    }
     if !view.problems.is_empty() {
         return Err(InputError::SubmitBlocked {
             period: view.period.code.clone(),

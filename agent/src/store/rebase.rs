@@ -1,6 +1,7 @@
 //! `recover`'s store side: rebuilding the log on the hub's copy, keeping
 //! every local change (renumbered after the hub's log, activities renamed
-//! where the hub used their id) and folding the state again.
+//! where the hub used their id, its submissions frozen again over the log
+//! they now follow) and folding the state again.
 
 use coso_domain::{Change, Entry, UnitState};
 
@@ -77,6 +78,17 @@ impl Store {
         let mut remap = std::collections::BTreeMap::new();
         let base = hub.len() as u64;
         let mut ours = Vec::new();
+        // A report this copy froze covers the activities it had then; after
+        // the hub's log it is frozen again over what the unit now holds (at
+        // the same submission time), or the hub, which recomputes what a
+        // report derives from the log, would refuse it for ever.
+        let kind = self.identity()?.map(|id| id.unit.kind);
+        let (_, catalog) = self.catalog()?;
+        let (_, calendar) = self.calendar()?;
+        let mut so_far = UnitState::default();
+        for c in &hub_changes {
+            so_far.apply(c);
+        }
         for (i, e) in local[common..].iter().enumerate() {
             let mut change = decode(e)?;
             if let Some(id) = activity_of(&change)
@@ -96,6 +108,12 @@ impl Store {
                     _ => {}
                 }
             }
+            if let (Change::Submit(report), Some(kind)) = (&mut change, kind)
+                && let Some(period) = calendar.period(&report.period)
+            {
+                **report = so_far.freeze(&catalog, kind, &period, report.submitted_at);
+            }
+            so_far.apply(&change);
             let entry = Entry::new(base + 1 + i as u64, &change, e.recorded_at);
             ours.push((entry, change));
         }

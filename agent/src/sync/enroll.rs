@@ -27,8 +27,10 @@ pub async fn enroll(
     let wait = SyncOptions::default().store_wait;
     // Nothing is written to a data dir that does not exist yet until the hub
     // has said yes.
+    let mut fresh = true;
     if data_dir.exists() {
         let store = open(data_dir, wait)?;
+        fresh = store.head_seq()? == 0;
         if let Some(id) = store.identity()?
             && id.unit.code != link.unit
         {
@@ -72,6 +74,24 @@ pub async fn enroll(
         });
     }
 
+    // A fresh store (a replacement laptop after `unit reissue`) takes the
+    // unit's log over from the hub, as `recover` does: its first sync would
+    // otherwise find it older than the hub's log and mark the unit diverged.
+    // Read before anything is written, so the credential, the documents and
+    // the log land together. A store with a log of its own keeps it.
+    let hub_log = if fresh {
+        let mut hub = HubClient::connect(
+            &link.addr,
+            link.fingerprint,
+            Some(&credential),
+            lang,
+            Duration::from_secs(30),
+        )?;
+        hub_log(&mut hub).await?
+    } else {
+        Vec::new()
+    };
+
     let store = open(data_dir, wait)?;
     // Checked again: an `init` may have run while the hub was answering.
     let previous = store.identity()?;
@@ -89,13 +109,16 @@ pub async fn enroll(
         hub: Some(HubLink {
             addr: link.addr.clone(),
             fingerprint: link.fingerprint,
-            credential,
+            credential: credential.clone(),
             enrolled_at: coso_domain::clock::now(),
         }),
         ward: ward.or_else(|| previous.and_then(|p| p.ward)),
     })?;
     store.set_catalog(cat_doc.version, &catalog)?;
     store.set_calendar(cal_doc.version, &calendar)?;
+    if !hub_log.is_empty() {
+        store.rebase(&hub_log)?;
+    }
     let pending = store
         .head_seq()?
         .saturating_sub(store.sync_state()?.acked_seq);
@@ -106,30 +129,12 @@ pub async fn enroll(
     out.catalog_version = cat_doc.version;
     out.calendar_version = cal_doc.version;
     out.pending_changes = pending;
+    out.taken_over = hub_log.len() as u64;
     Ok(out)
 }
 
-/// `coso-agent recover LINK`: after the ward reissued the unit's link
-/// because its log diverged, enrols with the new link, reads the unit's log
-/// as the hub holds it, rebuilds the local log on it (this copy's own
-/// changes follow the hub's, none dropped; see [`Store::rebase`]) and syncs.
-pub async fn recover(
-    data_dir: &Path,
-    link: &EnrolmentLink,
-    opts: &SyncOptions,
-) -> Result<RecoverOutcome, SyncError> {
-    if !data_dir.exists() {
-        return Err(SyncError::NotEnrolled);
-    }
-    enroll(data_dir, link, opts.lang).await?;
-    let (local, _) = read_local(data_dir, opts)?;
-    let mut hub = HubClient::connect(
-        &local.link.addr,
-        local.link.fingerprint,
-        Some(&local.link.credential),
-        opts.lang,
-        opts.timeout,
-    )?;
+/// The unit's whole log as the hub holds it, page by page (the Log RPC).
+async fn hub_log(hub: &mut HubClient) -> Result<Vec<coso_domain::Entry>, SyncError> {
     let mut entries: Vec<coso_domain::Entry> = Vec::new();
     loop {
         let page = hub
@@ -153,6 +158,31 @@ pub async fn recover(
             break;
         }
     }
+    Ok(entries)
+}
+
+/// `coso-agent recover LINK`: after the ward reissued the unit's link
+/// because its log diverged, enrols with the new link, reads the unit's log
+/// as the hub holds it, rebuilds the local log on it (this copy's own
+/// changes follow the hub's, none dropped; see [`Store::rebase`]) and syncs.
+pub async fn recover(
+    data_dir: &Path,
+    link: &EnrolmentLink,
+    opts: &SyncOptions,
+) -> Result<RecoverOutcome, SyncError> {
+    if !data_dir.exists() {
+        return Err(SyncError::NotEnrolled);
+    }
+    enroll(data_dir, link, opts.lang).await?;
+    let (local, _) = read_local(data_dir, opts)?;
+    let mut hub = HubClient::connect(
+        &local.link.addr,
+        local.link.fingerprint,
+        Some(&local.link.credential),
+        opts.lang,
+        opts.timeout,
+    )?;
+    let entries = hub_log(&mut hub).await?;
     let rebased = {
         let store = open(data_dir, opts.store_wait)?;
         let r = store.rebase(&entries)?;

@@ -20,6 +20,9 @@ pub struct EnrollOutcome {
     pub calendar_version: u64,
     /// Changes recorded offline before enrolling; the next sync sends them.
     pub pending_changes: u64,
+    /// Entries of the unit's log a fresh store took over from the hub (a
+    /// replacement laptop); 0 when the store had a log of its own.
+    pub taken_over: u64,
 }
 
 impl EnrollOutcome {
@@ -33,6 +36,7 @@ impl EnrollOutcome {
             catalog_version: 0,
             calendar_version: 0,
             pending_changes: 0,
+            taken_over: 0,
         }
     }
 
@@ -60,6 +64,19 @@ impl EnrollOutcome {
                 self.unit, self.name, ward, self.hub, self.catalog_version, self.calendar_version
             ),
         };
+        if self.taken_over > 0 {
+            out.push('\n');
+            out.push_str(&match lang {
+                Lang::Vi => format!(
+                    "Đã lấy về {} thay đổi của đơn vị mà phường đang giữ; máy này tiếp tục từ đó.",
+                    self.taken_over
+                ),
+                Lang::En => format!(
+                    "Took over the {} changes of the unit the ward holds; this computer carries on from there.",
+                    self.taken_over
+                ),
+            });
+        }
         if self.pending_changes > 0 {
             out.push('\n');
             out.push_str(&match lang {

@@ -329,4 +329,16 @@ impl pb::admin_server::Admin for AdminService {
         })
         .await
     }
+
+    async fn unlock_user(&self, request: Request<pb::UserRef>) -> RpcResult<pb::UserUnlocked> {
+        self.call(request, |req, actor| async move {
+            let name = req.name.trim();
+            let cleared = self.ward.unlock_user(&actor, name).await?;
+            Ok(pb::UserUnlocked {
+                name: name.to_string(),
+                addresses: u32::try_from(cleared).unwrap_or(u32::MAX),
+            })
+        })
+        .await
+    }
 }

@@ -1,4 +1,4 @@
-//! `coso-hub user add|list|remove|passwd`: the dashboard's accounts. A user
+//! `coso-hub user add|list|remove|passwd|unlock`: the dashboard's accounts. A user
 //! added without `--password-stdin` gets a one-time password, printed as the
 //! last line, that must be changed at the first login.
 
@@ -39,6 +39,11 @@ pub enum UserCommand {
         #[arg(long)]
         password_stdin: bool,
     },
+    /// Let a user sign in again at once: forget every wrong password tried
+    /// for the name, from any address.
+    ///
+    /// Example: coso-hub user unlock lan
+    Unlock { name: String },
 }
 
 /// The first line of standard input, without its line end.
@@ -168,6 +173,36 @@ pub(super) async fn run(ctx: &Ctx, out: &mut dyn Write, cmd: UserCommand) -> Res
                     match ctx.lang {
                         Lang::Vi => format!("Đã xóa người dùng {}.", u.name),
                         Lang::En => format!("Removed user {}.", u.name),
+                    }
+                );
+            }
+            Ok(())
+        }
+        UserCommand::Unlock { name } => {
+            let r = ctx
+                .admin()?
+                .unlock_user(pb::UserRef { name })
+                .await?
+                .into_inner();
+            if ctx.json {
+                w!(
+                    out,
+                    "{}",
+                    json!({ "name": r.name, "addresses": r.addresses })
+                );
+            } else {
+                w!(
+                    out,
+                    "{}",
+                    match ctx.lang {
+                        Lang::Vi => format!(
+                            "Đã mở khóa {}: xóa các lần nhập sai mật khẩu từ {} địa chỉ.",
+                            r.name, r.addresses
+                        ),
+                        Lang::En => format!(
+                            "Unlocked {}: forgot the wrong passwords from {} addresses.",
+                            r.name, r.addresses
+                        ),
                     }
                 );
             }

@@ -1,8 +1,8 @@
 //! Signing in and out, and choosing one's own password (required after a
-//! one-time password). Failed logins are throttled per user name and per
-//! address; an unknown user costs the same Argon2 work as a known one.
-
-use std::time::Instant;
+//! one-time password). Wrong passwords (at sign-in, and the current one on
+//! a password change) slow down the (name, address) pair and the address
+//! that sent them, by the ward's rule (`coso_ward::throttle`); an unknown
+//! user costs the same Argon2 work as a known one.
 
 use askama::Template;
 use axum::extract::{ConnectInfo, State};
@@ -80,6 +80,19 @@ async fn start_session(st: &Shared, user: &User, to: &str) -> Result<Response, W
     Ok(resp)
 }
 
+/// Why a password was not even tried, and for how long.
+fn wait_message(lang: coso_domain::Lang, wait: std::time::Duration) -> String {
+    let seconds = wait.as_secs().max(1);
+    match lang {
+        coso_domain::Lang::Vi => {
+            format!("Nhập sai mật khẩu quá nhiều lần. Hãy thử lại sau {seconds} giây.")
+        }
+        coso_domain::Lang::En => {
+            format!("Too many wrong passwords. Try again in {seconds} seconds.")
+        }
+    }
+}
+
 async fn login(
     State(st): State<Shared>,
     PageLang(lang): PageLang,
@@ -87,10 +100,7 @@ async fn login(
     Form(f): Form<LoginForm>,
 ) -> Result<Response, WebError> {
     let name = f.username.trim().to_string();
-    let keys = [
-        format!("user:{}", name.to_lowercase()),
-        format!("ip:{}", peer(&ext)),
-    ];
+    let address = peer(&ext);
     let again = |error: String, status: StatusCode| -> Result<Response, WebError> {
         let page = LoginPage {
             c: login_chrome(&st, lang),
@@ -99,17 +109,8 @@ async fn login(
         };
         Ok(html(status, page.render()?))
     };
-    if let Some(wait) = st.throttle.blocked(&keys, Instant::now()) {
-        let minutes = wait.as_secs().div_ceil(60);
-        let msg = match lang {
-            coso_domain::Lang::Vi => {
-                format!("Đăng nhập sai quá nhiều lần. Hãy thử lại sau {minutes} phút.")
-            }
-            coso_domain::Lang::En => {
-                format!("Too many failed sign-ins. Try again in {minutes} minutes.")
-            }
-        };
-        return again(msg, StatusCode::TOO_MANY_REQUESTS);
+    if let Some(wait) = st.ward.password_wait(&name, &address) {
+        return again(wait_message(lang, wait), StatusCode::TOO_MANY_REQUESTS);
     }
     let user = if users::check_name(&name).is_ok() && f.password.len() <= users::MAX_PASSWORD_BYTES
     {
@@ -127,12 +128,12 @@ async fn login(
         .await?;
     match user {
         Some(user) if matches => {
-            st.throttle.succeeded(&keys[0]);
+            st.ward.password_succeeded(&name, &address);
             tracing::info!(user = %user.name, "dashboard sign-in");
             start_session(&st, &user, "/").await
         }
         _ => {
-            st.throttle.failed(&keys, Instant::now());
+            st.ward.password_failed(&name, &address);
             tracing::warn!(user = %name, "dashboard sign-in failed");
             again(
                 lang.pick(
@@ -205,10 +206,15 @@ fn password_problem(lang: coso_domain::Lang, e: &UserError) -> String {
 async fn change_password(
     State(st): State<Shared>,
     s: AnySession,
+    ext: Extensions,
     Form(f): Form<PasswordForm>,
 ) -> Result<Response, WebError> {
     let lang = s.lang;
-    let again = |current: Option<String>, new: Option<String>| -> Result<Response, WebError> {
+    let address = peer(&ext);
+    let page = |current: Option<String>,
+                new: Option<String>,
+                status: StatusCode|
+     -> Result<Response, WebError> {
         let page = PasswordPage {
             c: s.chrome(
                 &st,
@@ -219,7 +225,10 @@ async fn change_password(
             error_current: current,
             error_new: new,
         };
-        Ok(html(StatusCode::UNPROCESSABLE_ENTITY, page.render()?))
+        Ok(html(status, page.render()?))
+    };
+    let again = |current: Option<String>, new: Option<String>| {
+        page(current, new, StatusCode::UNPROCESSABLE_ENTITY)
     };
     if let Err(e) = users::check_password(&f.new) {
         return again(None, Some(password_problem(lang, &e)));
@@ -248,12 +257,22 @@ async fn change_password(
             ),
         );
     }
+    // The current password is a password guess like a sign-in's: a stolen
+    // session must not be a way to guess it at speed.
+    if let Some(wait) = st.ward.password_wait(&s.user.name, &address) {
+        return page(
+            Some(wait_message(lang, wait)),
+            None,
+            StatusCode::TOO_MANY_REQUESTS,
+        );
+    }
     let phc = s.user.password_hash.clone();
     let current = f.current;
     if !st
         .hashing(move || users::verify_password(&current, &phc))
         .await?
     {
+        st.ward.password_failed(&s.user.name, &address);
         return again(
             Some(
                 lang.pick(
@@ -265,6 +284,7 @@ async fn change_password(
             None,
         );
     }
+    st.ward.password_succeeded(&s.user.name, &address);
     let new = f.new;
     let hash = st.hashing(move || users::hash_password(&new)).await??;
     // Every session ends, this one too; this browser gets a new one.

@@ -13,7 +13,6 @@ mod login;
 mod period;
 mod security;
 mod session;
-mod throttle;
 pub mod tls;
 
 #[cfg(test)]
@@ -42,7 +41,6 @@ pub struct WebState {
     pub hub: Arc<HubState>,
     /// The use cases every page calls.
     pub ward: coso_ward::Ward,
-    throttle: throttle::Throttle,
     hashing: tokio::sync::Semaphore,
 }
 
@@ -51,7 +49,6 @@ impl WebState {
         WebState {
             ward: coso_ward::Ward::new(hub.clone()),
             hub,
-            throttle: throttle::Throttle::default(),
             hashing: tokio::sync::Semaphore::new(HASHING_AT_ONCE),
         }
     }

@@ -230,7 +230,7 @@ async fn without_a_session_browsers_go_to_login_and_other_clients_get_401() {
 async fn repeated_failures_are_throttled_even_with_the_right_password() {
     let w = Web::new().await;
     w.add_user("lan", Role::Viewer, false).await;
-    for _ in 0..super::throttle::MAX_FAILURES {
+    for _ in 0..coso_ward::throttle::MAX_FAILURES {
         let r = w
             .send(post(
                 "/login",
@@ -249,6 +249,132 @@ async fn repeated_failures_are_throttled_even_with_the_right_password() {
         .await;
     assert_eq!(r.status(), StatusCode::TOO_MANY_REQUESTS);
     assert!(session_cookie(&r).is_none());
+}
+
+/// `req` as if it came from `ip`.
+fn from(ip: &str, mut req: Request<Body>) -> Request<Body> {
+    let addr = std::net::SocketAddr::new(ip.parse().unwrap(), 40000);
+    req.extensions_mut()
+        .insert(axum::extract::ConnectInfo(super::listener::Peer(addr)));
+    req
+}
+
+fn sign_in(ip: &str, name: &str, password: &str) -> Request<Body> {
+    from(
+        ip,
+        post(
+            "/login",
+            &[("username", name), ("password", password)],
+            None,
+        ),
+    )
+}
+
+#[tokio::test]
+async fn a_stranger_cannot_lock_a_user_out_and_a_success_clears_the_address() {
+    let w = Web::new().await;
+    w.add_user("lan", Role::Admin, false).await;
+    w.add_user("binh", Role::Viewer, false).await;
+    // A stranger guesses lan's password from its own address, again and
+    // again: only the stranger is slowed down.
+    for _ in 0..3 * coso_ward::throttle::MAX_FAILURES {
+        let r = w.send(sign_in("10.0.0.9", "lan", "đoán bừa 12345")).await;
+        assert_ne!(r.status(), StatusCode::SEE_OTHER);
+    }
+    let r = w.send(sign_in("10.0.0.9", "lan", PASSWORD)).await;
+    assert_eq!(r.status(), StatusCode::TOO_MANY_REQUESTS);
+    // Lan, from a clean address, signs in at once.
+    let r = w.send(sign_in("10.0.0.1", "lan", PASSWORD)).await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    assert!(session_cookie(&r).is_some());
+    // In an office behind one address, lan mistypes a few times and then
+    // signs in: binh, behind the same address, is not held back.
+    for _ in 0..coso_ward::throttle::MAX_FAILURES - 1 {
+        let r = w.send(sign_in("10.0.0.2", "lan", "gõ nhầm 123456")).await;
+        assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
+    }
+    let r = w.send(sign_in("10.0.0.2", "lan", PASSWORD)).await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    for _ in 0..coso_ward::throttle::MAX_FAILURES - 1 {
+        let r = w.send(sign_in("10.0.0.2", "binh", "gõ nhầm 123456")).await;
+        assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
+    }
+    let r = w.send(sign_in("10.0.0.2", "binh", PASSWORD)).await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+}
+
+#[tokio::test]
+async fn unlocking_a_user_lets_them_in_from_where_the_guesses_came() {
+    let w = Web::new().await;
+    w.add_user("lan", Role::Admin, false).await;
+    for _ in 0..coso_ward::throttle::MAX_FAILURES {
+        w.send(sign_in("10.0.0.9", "lan", "đoán bừa 12345")).await;
+    }
+    let r = w.send(sign_in("10.0.0.9", "lan", PASSWORD)).await;
+    assert_eq!(r.status(), StatusCode::TOO_MANY_REQUESTS);
+    // The Admin service's use case, on the same running hub's state.
+    let ward = coso_ward::Ward::new(w.hub.clone());
+    let cleared = ward
+        .unlock_user(&coso_ward::Actor::admin_token(), "lan")
+        .await
+        .unwrap();
+    assert_eq!(cleared, 1);
+    let r = w.send(sign_in("10.0.0.9", "lan", PASSWORD)).await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+}
+
+#[tokio::test]
+async fn guesses_of_the_current_password_are_throttled() {
+    let w = Web::new().await;
+    w.add_user("lan", Role::Viewer, false).await;
+    let cookie = w.login("lan").await;
+    let mut statuses = Vec::new();
+    for _ in 0..12 {
+        let r = w
+            .send(from(
+                "10.0.0.9",
+                post(
+                    "/password",
+                    &[
+                        ("current", "đoán bừa 12345"),
+                        ("new", "mật khẩu mới dài dài"),
+                        ("confirm", "mật khẩu mới dài dài"),
+                    ],
+                    Some(&cookie),
+                ),
+            ))
+            .await;
+        statuses.push(r.status());
+    }
+    let wrong = coso_ward::throttle::MAX_FAILURES as usize;
+    assert!(
+        statuses[..wrong]
+            .iter()
+            .all(|s| *s == StatusCode::UNPROCESSABLE_ENTITY),
+        "{statuses:?}"
+    );
+    assert!(
+        statuses[wrong..]
+            .iter()
+            .all(|s| *s == StatusCode::TOO_MANY_REQUESTS),
+        "{statuses:?}"
+    );
+    // Even the right current password waits now.
+    let r = w
+        .send(from(
+            "10.0.0.9",
+            post(
+                "/password",
+                &[
+                    ("current", PASSWORD),
+                    ("new", "mật khẩu mới dài dài"),
+                    ("confirm", "mật khẩu mới dài dài"),
+                ],
+                Some(&cookie),
+            ),
+        ))
+        .await;
+    assert_eq!(r.status(), StatusCode::TOO_MANY_REQUESTS);
 }
 
 #[tokio::test]

@@ -207,3 +207,177 @@ fn hostile_pushes_are_refused_and_the_report_still_compiles() {
     ])
     .ok();
 }
+
+fn entry(seq: u64, change: &Change) -> pb::ChangeEntry {
+    pb::ChangeEntry::from(&Entry::new(seq, change, Utc::now()))
+}
+
+/// The period's report the hub compiles, as JSON: each indicator's total.
+fn totals(hub: &Hub, period: &str) -> BTreeMap<String, serde_json::Value> {
+    let out = hub.dir.parent().unwrap().join(format!("{period}.json"));
+    hub.cmd(&[
+        "report",
+        "--period",
+        period,
+        "--format",
+        "json",
+        "--out",
+        out.to_str().unwrap(),
+        "--force",
+    ])
+    .ok();
+    let report: serde_json::Value = serde_json::from_slice(&std::fs::read(&out).unwrap()).unwrap();
+    report["indicators"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| (i["code"].as_str().unwrap().to_string(), i["total"].clone()))
+        .collect()
+}
+
+#[test]
+fn a_submission_that_contradicts_its_activities_or_comes_before_its_window_is_refused() {
+    let hub = Hub::start();
+    let link: EnrolmentLink = hub
+        .add_unit("TDP02", "Tổ dân phố số 2", "residential-group")
+        .parse()
+        .unwrap();
+    let (addr, fp) = target(&hub);
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let catalog = coso_domain::Catalog::builtin();
+    let calendar = coso_domain::Calendar::builtin();
+    let kind = coso_domain::UnitKind::ResidentialGroup;
+    let period = calendar.period(&PERIOD.parse().unwrap()).unwrap();
+    let conference = Change::ActivityUpsert(Activity {
+        id: ActivityId::from_counter(1),
+        date: NaiveDate::from_ymd_opt(2026, 3, 2).unwrap(),
+        form: Form::Conference,
+        title: "Hội nghị phổ biến pháp luật".into(),
+        participants: Some(45),
+        note: String::new(),
+    });
+    let mut state = coso_domain::UnitState::default();
+    state.apply(&conference);
+    let honest = state.freeze(&catalog, kind, &period, Utc::now());
+    assert_eq!(honest.values["TT10"], Value::Number(45.0));
+    let spoilt = |f: &dyn Fn(&mut coso_domain::SubmittedReport)| {
+        let mut s = honest.clone();
+        f(&mut s);
+        Change::Submit(Box::new(s))
+    };
+    let forged = spoilt(&|s| {
+        s.values.insert("TT09".into(), Value::Number(500.0));
+        s.values.insert("TT10".into(), Value::Number(999_999.0));
+        s.activities = 77;
+        s.activities_hash = "0".repeat(64);
+    });
+    let cases: Vec<(&str, Change, &str)> = vec![
+        ("the forged report", forged.clone(), "activities"),
+        ("a count", spoilt(&|s| s.activities = 77), "activities"),
+        (
+            "a hash",
+            spoilt(&|s| s.activities_hash = "0".repeat(64)),
+            "activities_hash",
+        ),
+        (
+            "a participants total",
+            spoilt(&|s| {
+                s.values.insert("TT10".into(), Value::Number(999_999.0));
+            }),
+            "TT10",
+        ),
+        (
+            "an activity count",
+            spoilt(&|s| {
+                s.values.insert("TT09".into(), Value::Number(500.0));
+            }),
+            "TT09",
+        ),
+    ];
+    // 2027-H1 opens on 15/12/2026: frozen before then, it covers nothing.
+    let next = calendar.period(&"2027-H1".parse().unwrap()).unwrap();
+    let early_at = next.opens_at() - chrono::TimeDelta::days(9);
+    let early = Change::Submit(Box::new(
+        coso_domain::UnitState::default().freeze(&catalog, kind, &next, early_at),
+    ));
+
+    rt.block_on(async {
+        let ch = channel(&addr, fp);
+        let unit = enroll(ch.clone(), &link).await.expect("enrol");
+        let mut agent = SimAgent::new(ch, &unit);
+        // In one batch with the activity it contradicts: the whole batch
+        // is refused, the activity too.
+        let status = agent
+            .push(pb::PushRequest {
+                entries: vec![entry(1, &conference), entry(2, &forged)],
+            })
+            .await
+            .expect_err("the forged report was accepted");
+        assert_eq!(status.code(), Code::InvalidArgument, "{}", status.message());
+        assert!(
+            status.message().contains("số thứ tự 2"),
+            "{}",
+            status.message()
+        );
+        assert_eq!(agent.hello(0).await.unwrap().acked_seq, 0);
+        // In its own batch after the activity: refused, field by field.
+        let pushed = agent
+            .push(pb::PushRequest {
+                entries: vec![entry(1, &conference)],
+            })
+            .await
+            .unwrap();
+        assert_eq!(pushed.acked_seq, 1);
+        for (what, change, field) in &cases {
+            let status = agent
+                .push(pb::PushRequest {
+                    entries: vec![entry(2, change)],
+                })
+                .await
+                .expect_err(&format!("{what}: accepted"));
+            assert_eq!(
+                status.code(),
+                Code::InvalidArgument,
+                "{what}: {}",
+                status.message()
+            );
+            let m = status.message();
+            assert!(
+                m.contains("số thứ tự 2") && m.contains(field),
+                "{what}: {m}"
+            );
+        }
+        // A report for a period whose window has not opened.
+        let status = agent
+            .push(pb::PushRequest {
+                entries: vec![entry(2, &early)],
+            })
+            .await
+            .expect_err("an early report was accepted");
+        assert_eq!(status.code(), Code::InvalidArgument, "{}", status.message());
+        assert!(
+            status.message().contains("2027-H1") && status.message().contains("15/12/2026"),
+            "{}",
+            status.message()
+        );
+        assert_eq!(agent.hello(0).await.unwrap().acked_seq, 1);
+        // The honest report is taken.
+        let pushed = agent
+            .push(pb::PushRequest {
+                entries: vec![entry(2, &Change::Submit(Box::new(honest.clone())))],
+            })
+            .await
+            .unwrap();
+        assert_eq!(pushed.acked_seq, 2);
+    });
+    let totals = totals(&hub, PERIOD);
+    assert_eq!(totals["TT10"], 45.0, "{totals:?}");
+    assert_eq!(totals["TT09"], 1.0, "{totals:?}");
+    let show = hub.cmd(&["unit", "show", "TDP02", "--json"]).ok().json();
+    let h2027 = show["periods"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["period"] == "2027-H1");
+    assert!(h2027.is_none_or(|p| p["state"] != "submitted"), "{show:#}");
+}

@@ -820,3 +820,35 @@ fn help_on_every_command_has_an_example() {
         assert!(r.stdout().contains("Ví dụ / Example:"), "{}", r.context());
     }
 }
+
+#[test]
+fn a_period_cannot_be_submitted_before_its_window_opens() {
+    let mut a = Agent::new();
+    a.env
+        .push(("COSO_NOW".into(), "2026-12-06T09:00:00+07:00".into()));
+    a.cmd(&[
+        "init",
+        "--unit",
+        "TDP05",
+        "--name",
+        "Tổ dân phố số 5",
+        "--kind",
+        "residential-group",
+    ])
+    .ok();
+    a.cmd(&["value", "set", "--period", "2027-H1", "DB01=2"])
+        .ok();
+    let before = dump(&a.dir);
+    let run = a.cmd(&["submit", "--period", "2027-H1"]).expect_code(2);
+    assert!(
+        run.stderr().contains("2027-H1") && run.stderr().contains("15/12/2026"),
+        "{}",
+        run.context()
+    );
+    assert_eq!(dump(&a.dir), before, "nothing was recorded");
+    // Once the window has opened, the same command is taken.
+    a.env.retain(|(k, _)| k != "COSO_NOW");
+    a.env
+        .push(("COSO_NOW".into(), "2026-12-15T08:00:00+07:00".into()));
+    a.cmd(&["submit", "--period", "2027-H1"]).ok();
+}

@@ -861,6 +861,21 @@ fn periods_status_and_review_over_the_raw_protocol() {
         .clone();
     assert_eq!(tdp09["state"], "returned", "{st:#}");
     assert_eq!(tdp09["review_reason"], "Sai số hộ gia đình");
+    // The trail says what the ward did: a reopen, not a return.
+    let audit = hub.cmd(&["audit", "--unit", "TDP09", "--json"]).ok().json();
+    let reviews: Vec<&str> = audit["records"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| r["action"] == "review")
+        .map(|r| r["detail"].as_str().unwrap())
+        .collect();
+    assert!(
+        reviews
+            .last()
+            .is_some_and(|d| d.starts_with("2026-H1 reopened Sai số")),
+        "{audit:#}"
+    );
     rt().block_on(async {
         let mut sync = SyncClient::new(channel(&link));
         let pulled = sync

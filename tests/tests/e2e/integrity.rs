@@ -403,6 +403,126 @@ fn a_hub_backup_taken_while_serving_restores_with_nothing_lost() {
     hub.cmd(&["audit", "--verify"]).ok();
 }
 
+#[test]
+fn a_report_submitted_on_a_diverged_copy_is_frozen_again_by_recover_and_accepted() {
+    let hub = Hub::start();
+    let link = hub.add_unit("TDP34", "Tổ dân phố số 34", "residential-group");
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let a = agent_at(&tmp.path().join("a"));
+    a.enroll(&link);
+    a.add_activity("2026-02-01", "briefing", "Giao ban chung", 10);
+    a.cmd(&["sync"]).ok();
+    let b = agent_at(&tmp.path().join("b"));
+    copy_dir(&a.dir, &b.dir);
+    a.add_activity("2026-03-01", "conference", "Hội nghị máy A", 30);
+    a.cmd(&["sync"]).ok();
+    // B, not knowing A's meeting, submits a report of one activity.
+    b.cmd(&["value", "set", "--period", "2026-H1", "DB01=2"])
+        .ok();
+    b.cmd(&["submit", "--period", "2026-H1"]).ok();
+    sync_fails(&b, None);
+    let relink = hub.cmd(&["unit", "reissue", "TDP34"]).ok().last_line();
+    b.cmd(&["recover", &relink, "--json"]).ok();
+    // The ward has the report, covering both meetings as its log does.
+    let s = show(&hub, "TDP34");
+    let h1 = s["periods"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["period"] == "2026-H1")
+        .cloned()
+        .unwrap_or_else(|| panic!("no 2026-H1: {s:#}"));
+    assert_eq!(h1["state"], "submitted", "{s:#}");
+    assert_eq!(h1["values"]["TT09"], 2, "{s:#}");
+    assert_eq!(h1["values"]["TT10"], 40, "{s:#}");
+}
+
+#[test]
+fn a_replacement_laptop_takes_the_units_log_over_with_one_link() {
+    let hub = Hub::start();
+    let link = hub.add_unit("TDP33", "Tổ dân phố số 33", "residential-group");
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let old = agent_at(&tmp.path().join("old"));
+    old.enroll(&link);
+    old.add_activity("2026-02-01", "briefing", "Giao ban tháng 2", 10);
+    old.add_activity("2026-03-01", "conference", "Hội nghị tháng 3", 30);
+    old.cmd(&["sync"]).ok();
+    // The old laptop is lost; the ward issues one new link.
+    let relink = hub.cmd(&["unit", "reissue", "TDP33"]).ok().last_line();
+    let new = agent_at(&tmp.path().join("new"));
+    let run = new.cmd(&["enroll", &relink, "--json"]).ok().json();
+    assert_eq!(run["taken_over"], 2, "{run:#}");
+    // The first sync is an ordinary one: the unit is not diverged.
+    new.cmd(&["sync"]).ok();
+    assert_eq!(status(&new)["activities"], 2);
+    new.add_activity("2026-04-01", "training", "Tập huấn tháng 4", 20);
+    new.cmd(&["sync"]).ok();
+    let s = show(&hub, "TDP33");
+    assert_eq!(s["activities"], 3, "{s:#}");
+    assert!(s["diverged"].is_null() || s["diverged"] == false, "{s:#}");
+    let audit = hub.cmd(&["audit", "--unit", "TDP33", "--json"]).ok().json();
+    assert!(
+        audit["records"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|r| r["action"] != "diverged"),
+        "{audit:#}"
+    );
+}
+
+/// The audit trail's records as (actor, action, unit, detail).
+fn audit_rows(hub: &Hub) -> Vec<(String, String, String, String)> {
+    let audit = hub.cmd(&["audit", "--json"]).ok().json();
+    let field = |r: &Value, k: &str| r[k].as_str().unwrap_or_default().to_string();
+    audit["records"]
+        .as_array()
+        .expect("records")
+        .iter()
+        .map(|r| {
+            (
+                field(r, "actor"),
+                field(r, "action"),
+                field(r, "unit"),
+                field(r, "detail"),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn every_change_of_who_may_act_is_audited_with_who_did_it() {
+    let hub = Hub::start();
+    let link = hub.add_unit("TDP32", "Tổ dân phố số 32", "residential-group");
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let a = agent_at(&tmp.path().join("a"));
+    a.enroll(&link);
+    hub.cmd(&["user", "add", "lan", "--role", "reviewer"]).ok();
+    hub.cmd(&["user", "passwd", "lan"]).ok();
+    let run = hub.cmd(&["user", "unlock", "lan"]).ok();
+    assert!(run.stdout().contains("Đã mở khóa lan"), "{}", run.context());
+    hub.cmd(&["user", "unlock", "khong-co"]).expect_code(2);
+    hub.cmd(&["user", "remove", "lan"]).ok();
+    hub.cmd(&["unit", "reissue", "TDP32"]).ok();
+    hub.cmd(&["unit", "revoke", "TDP32"]).ok();
+    let rows = audit_rows(&hub);
+    let has = |actor: &str, action: &str, detail: &str| {
+        rows.iter()
+            .any(|r| r.0 == actor && r.1 == action && r.3.starts_with(detail))
+    };
+    assert!(has("unit:TDP32", "unit-enrol", ""), "{rows:#?}");
+    assert!(has("admin-token", "user-add", "lan reviewer"), "{rows:#?}");
+    assert!(
+        has("admin-token", "user-password", "lan one-time"),
+        "{rows:#?}"
+    );
+    assert!(has("admin-token", "user-unlock", "lan"), "{rows:#?}");
+    assert!(has("admin-token", "user-remove", "lan"), "{rows:#?}");
+    assert!(has("admin-token", "unit-reissue", ""), "{rows:#?}");
+    assert!(has("admin-token", "unit-revoke", ""), "{rows:#?}");
+    hub.cmd(&["audit", "--verify"]).ok();
+}
+
 fn plan_head(a: &Agent) -> u64 {
     status(a)["head_seq"].as_u64().expect("head_seq")
 }

@@ -239,6 +239,7 @@ impl Store {
         g: &UnitGuard,
         review: &Review,
         by: &str,
+        verdict: &str,
         now: DateTime<Utc>,
     ) -> Result<u64, StoreError> {
         let code = g.code();
@@ -258,13 +259,9 @@ impl Store {
         b.insert(keys::outbound(code, seq), enc(&record));
         b.insert(keys::state(code), enc(&state));
         b.insert(keys::unit(code), enc(&rec));
-        // The decision and its audit record land together.
-        let detail = format!(
-            "{} {} {}",
-            review.period,
-            review.decision.as_str(),
-            review.reason
-        );
+        // The decision and its audit record land together. The audit names
+        // the verdict ("reopened"), not the state the unit sees ("returned").
+        let detail = format!("{} {} {}", review.period, verdict, review.reason);
         let event = AuditEvent {
             actor: if by.is_empty() { "admin" } else { by },
             action: "review",

@@ -311,7 +311,7 @@ async fn submissions_record_receive_time_and_reviews_go_outbound() {
         decided_at: Utc::now(),
     };
     assert_eq!(
-        s.record_review(&g, &review, "vhxh", Utc::now())
+        s.record_review(&g, &review, "vhxh", "accepted", Utc::now())
             .await
             .unwrap(),
         1
