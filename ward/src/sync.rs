@@ -109,6 +109,7 @@ pub struct Welcome {
 }
 
 /// What a push did.
+#[derive(Debug)]
 pub struct Pushed {
     pub acked_seq: u64,
     pub applied: u32,
@@ -130,6 +131,11 @@ pub struct LogPage {
 pub struct Caller(UnitRecord);
 
 impl Caller {
+    #[cfg(test)]
+    pub(crate) fn of(rec: UnitRecord) -> Caller {
+        Caller(rec)
+    }
+
     pub fn unit(&self) -> &UnitCode {
         &self.0.unit.code
     }
@@ -312,10 +318,29 @@ impl Ward {
         // Under the lock, so the cursor and the folded state a submission is
         // judged against are the ones the batch is appended to.
         let rec = store.unit(caller.unit())?.ok_or(AuthError::Invalid)?;
+        // A diverged unit syncs again only after a new enrolment.
+        if let Some(d) = &rec.diverged {
+            return Err(SyncError::Diverged {
+                unit: rec.unit.code.clone(),
+                kind: d.kind,
+            });
+        }
         let state = || store.unit_state(&rec.unit.code);
         let now = coso_domain::clock::now();
         admission::check(&self.hub, &rec, state, &batch, now)?;
-        let out = store.push(&g, &batch, now).await?;
+        let out = match store.push(&g, &batch, now).await {
+            Ok(out) => out,
+            // The same credential sent other content under a held seq: two
+            // copies of the agent (or a damaged log). The unit is stopped
+            // until VH-XH decides; the batch was not written.
+            Err(PushError::Corrupt { seq }) => {
+                store
+                    .mark_diverged(&g, DivergeKind::Forked, seq, rec.agent_head, now)
+                    .await?;
+                return Err(SyncError::Push(PushError::Corrupt { seq }));
+            }
+            Err(e) => return Err(e.into()),
+        };
         if out.applied > 0 {
             tracing::info!(unit = %rec.unit.code, applied = out.applied, acked = out.acked_seq, "push");
         }

@@ -232,3 +232,36 @@ async fn contacts_are_kept_in_the_registry_and_unknowns_refused() {
     assert_eq!(status.totals.expected, 1);
     assert_eq!(status.totals.reported, 1);
 }
+
+#[tokio::test]
+async fn other_content_under_a_held_seq_marks_the_unit_diverged() {
+    use crate::store::{DivergeKind, PushError};
+    use crate::sync::{Caller, SyncError};
+    let dir = tempfile::tempdir().unwrap();
+    let (ward, code, period) = ward_with_submission(dir.path()).await;
+    let rec = ward.hub.store.unit(&code).unwrap().unwrap();
+    let other = Change::ValuesSet(ValuesSet {
+        period: period.code.clone(),
+        values: [("DB01".to_string(), Some(Value::Number(4.0)))].into(),
+    });
+    // Seq 1 again, with other content: refused as corruption, nothing written.
+    let replay = vec![Incoming::new(Entry::new(1, &other, Utc::now())).unwrap()];
+    let e = ward.push(Caller::of(rec), replay).await.unwrap_err();
+    assert!(
+        matches!(e, SyncError::Push(PushError::Corrupt { seq: 1 })),
+        "{e:?}"
+    );
+    // The unit is marked diverged (audited), and from then on its pushes are
+    // refused.
+    let rec = ward.hub.store.unit(&code).unwrap().unwrap();
+    let d = rec.diverged.clone().expect("marked diverged");
+    assert_eq!((d.kind, d.seq), (DivergeKind::Forked, 1));
+    let audit = ward.hub.store.audit(0, 100).unwrap();
+    assert_eq!(audit.last().unwrap().action, "diverged");
+    let next = vec![Incoming::new(Entry::new(3, &other, Utc::now())).unwrap()];
+    assert!(matches!(
+        ward.push(Caller::of(rec), next).await,
+        Err(SyncError::Diverged { .. })
+    ));
+    assert_eq!(ward.hub.store.unit(&code).unwrap().unwrap().acked_seq, 2);
+}

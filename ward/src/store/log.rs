@@ -38,15 +38,6 @@ impl Store {
                 return Err(PushError::NotConsecutive { at: inc.entry.seq });
             }
         }
-        if rec.diverged.is_some() {
-            return Err(PushError::Diverged {
-                unit: code.clone(),
-                kind: rec
-                    .diverged
-                    .as_ref()
-                    .map_or(DivergeKind::Forked, |d| d.kind),
-            });
-        }
         let mut fresh = Vec::new();
         for inc in batch {
             if inc.entry.seq <= cursor {
@@ -59,12 +50,8 @@ impl Store {
                     || stored.kind != inc.entry.kind
                     || stored.entity != inc.entry.entity
                 {
-                    // The same credential sent other content under a held
-                    // seq: two copies of the agent (or a damaged log). The
-                    // unit is stopped until VH-XH decides; the batch is not
-                    // written.
-                    self.mark_diverged(g, DivergeKind::Forked, inc.entry.seq, rec.agent_head, now)
-                        .await?;
+                    // Other content under a held seq: nothing is written;
+                    // the sync use case decides what that means.
                     return Err(PushError::Corrupt { seq: inc.entry.seq });
                 }
             } else {
