@@ -318,13 +318,6 @@ impl Ward {
         // Under the lock, so the cursor and the folded state a submission is
         // judged against are the ones the batch is appended to.
         let rec = store.unit(caller.unit())?.ok_or(AuthError::Invalid)?;
-        // A diverged unit syncs again only after a new enrolment.
-        if let Some(d) = &rec.diverged {
-            return Err(SyncError::Diverged {
-                unit: rec.unit.code.clone(),
-                kind: d.kind,
-            });
-        }
         let state = || store.unit_state(&rec.unit.code);
         let now = coso_domain::clock::now();
         admission::check(&self.hub, &rec, state, &batch, now)?;

@@ -38,6 +38,14 @@ impl Store {
                 return Err(PushError::NotConsecutive { at: inc.entry.seq });
             }
         }
+        // The log of a diverged unit takes no entries until a new enrolment
+        // (the sync use case marks it; this keeps the mark's promise).
+        if let Some(d) = &rec.diverged {
+            return Err(PushError::Diverged {
+                unit: code.clone(),
+                kind: d.kind,
+            });
+        }
         let mut fresh = Vec::new();
         for inc in batch {
             if inc.entry.seq <= cursor {
