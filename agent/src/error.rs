@@ -83,12 +83,13 @@ pub enum InputError {
     },
     #[error("{}: no activities found", path.display())]
     EmptyActivityImport { path: PathBuf },
-    #[error("{}: {rows} rows; at most {max} can be imported at once", path.display())]
-    TooManyRows {
-        path: PathBuf,
-        rows: usize,
-        max: usize,
-    },
+    #[error("{}: more than {max} rows; at most {max} can be imported at once", path.display())]
+    TooManyRows { path: PathBuf, max: usize },
+    #[error(
+        "{}: too large to import (at most 16 MiB, and 256 MiB once unpacked)",
+        path.display()
+    )]
+    TooLarge { path: PathBuf },
     #[error("{}: not a readable spreadsheet: {reason}", path.display())]
     Spreadsheet { path: PathBuf, reason: String },
     #[error("cannot read {}: {source}", path.display())]

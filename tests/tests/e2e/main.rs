@@ -4,6 +4,7 @@ mod agent;
 mod agent_ui;
 mod architecture;
 mod dashboard;
+mod hardening;
 mod hub;
 mod integrity;
 mod report;
