@@ -109,7 +109,8 @@ pub(super) async fn run(ctx: &Ctx, out: &mut dyn Write, cmd: UnitCommand) -> Res
             // Open the links file before registering, so a path we cannot
             // write is refused while nothing has happened yet.
             let mut links = match &links_out {
-                Some(p) => Some(std::fs::File::create(p).map_err(CliError::io(p))?),
+                // The links carry one-time enrolment codes: owner-only.
+                Some(p) => Some(coso_proto::private::create_private(p).map_err(CliError::io(p))?),
                 None => None,
             };
             let r = admin

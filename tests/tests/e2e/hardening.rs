@@ -4,11 +4,12 @@
 //! edges of the web faces.
 
 use std::io::Write;
+use std::os::unix::fs::PermissionsExt;
 use std::os::unix::process::ExitStatusExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
-use coso_tests::{Agent, bins};
+use coso_tests::{Agent, Hub, bins};
 
 /// Before the 2026 6-month deadline, so periods are open.
 const MAY_2026: &str = "2026-05-20T10:00:00+07:00";
@@ -172,4 +173,54 @@ fn a_workbook_part_that_unpacks_too_far_is_refused_before_it_is_read() {
         "took {} KiB",
         run.max_rss_kib
     );
+}
+
+/// Every directory under `dir` and `dir` itself 0700, every file 0600 (or
+/// tighter): the paths that are not.
+fn not_owner_only(dir: &Path) -> Vec<String> {
+    let mut open = Vec::new();
+    let meta = std::fs::symlink_metadata(dir).unwrap();
+    if meta.permissions().mode() & 0o077 != 0 {
+        open.push(format!("{} {:o}", dir.display(), meta.permissions().mode()));
+    }
+    if meta.is_dir() {
+        for e in std::fs::read_dir(dir).unwrap() {
+            open.extend(not_owner_only(&e.unwrap().path()));
+        }
+    }
+    open
+}
+
+#[test]
+fn enrolment_codes_and_a_restored_hub_are_owner_only_from_creation() {
+    let mut hub = Hub::start();
+    let tmp = tempfile::tempdir().unwrap();
+    let units = tmp.path().join("units.csv");
+    std::fs::write(&units, "code,name,kind\nTDP07,Tổ 7,residential-group\n").unwrap();
+    let links = tmp.path().join("links.csv");
+    hub.cmd(&[
+        "unit",
+        "import",
+        units.to_str().unwrap(),
+        "--links-out",
+        links.to_str().unwrap(),
+    ])
+    .ok();
+    assert_eq!(not_owner_only(&links), Vec::<String>::new());
+    let backup = tmp.path().join("hub.coso-backup");
+    hub.cmd(&["backup", "--out", backup.to_str().unwrap()]).ok();
+    hub.stop();
+    // Restored into a directory that exists, empty, with the usual 0755.
+    let restored = tmp.path().join("restored");
+    std::fs::create_dir(&restored).unwrap();
+    std::fs::set_permissions(&restored, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let out = Command::new(&bins().hub)
+        .args(["restore", backup.to_str().unwrap(), "--data-dir"])
+        .arg(&restored)
+        .env_remove("COSO_LANG")
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    assert!(restored.join("db/conf").exists());
+    assert_eq!(not_owner_only(&restored), Vec::<String>::new());
 }
