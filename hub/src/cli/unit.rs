@@ -151,7 +151,11 @@ pub(super) async fn run(ctx: &Ctx, out: &mut dyn Write, cmd: UnitCommand) -> Res
                     ]
                 }));
                 for row in rows {
-                    w.write_record(&row).map_err(|e| CliError::Io {
+                    // Names are typed by people: no formulas.
+                    let row = row
+                        .iter()
+                        .map(|c| coso_report::spreadsheet_text(c).into_owned());
+                    w.write_record(row).map_err(|e| CliError::Io {
                         path: p.clone(),
                         source: e.into(),
                     })?;

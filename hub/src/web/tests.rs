@@ -859,6 +859,36 @@ async fn whom_to_call_lists_the_units_without_a_report_with_their_phone() {
     );
 }
 
+/// A name or contact typed as a formula reaches the download as text
+/// (issue 23): a spreadsheet opening `calls.csv` must not run it.
+#[tokio::test]
+async fn whom_to_call_writes_formulas_as_text() {
+    let w = Web::new().await;
+    w.add_user("xem", Role::Viewer, false).await;
+    let unit = Unit::new(
+        "TDP03".parse().unwrap(),
+        r#"=HYPERLINK("http://evil.example","x")"#,
+        UnitKind::ResidentialGroup,
+    )
+    .unwrap();
+    let contact = coso_ward::input::contact("@SUM(1+1)", "0987 654 321").unwrap();
+    Ward::new(w.hub.clone())
+        .add_units(&Actor::admin_token(), vec![NewUnit { unit, contact }])
+        .await
+        .unwrap();
+    let cookie = w.login("xem").await;
+    let csv = text(
+        w.send(get("/periods/2026-H1/calls.csv", Some(&cookie)))
+            .await,
+    )
+    .await;
+    assert!(
+        csv.contains(r#""'=HYPERLINK(""http://evil.example"",""x"")""#)
+            && csv.contains(",'@SUM(1+1),"),
+        "{csv}"
+    );
+}
+
 // --- the appendix and the chart across periods -------------------------------------
 
 /// `name="value"` of the first element after `anchor` in `page`.

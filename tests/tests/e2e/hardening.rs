@@ -224,3 +224,57 @@ fn enrolment_codes_and_a_restored_hub_are_owner_only_from_creation() {
     assert!(restored.join("db/conf").exists());
     assert_eq!(not_owner_only(&restored), Vec::<String>::new());
 }
+
+#[test]
+fn names_that_look_like_formulas_reach_csv_and_xlsx_as_text() {
+    let hub = Hub::start();
+    let tmp = tempfile::tempdir().unwrap();
+    let units = tmp.path().join("units.csv");
+    std::fs::write(
+        &units,
+        "code,name,kind,contact,phone\n\
+         TDP09,\"=HYPERLINK(\"\"http://evil.example\"\",\"\"x\"\")\",residential-group,@SUM(1+1),0912 345 678\n",
+    )
+    .unwrap();
+    let links = tmp.path().join("links.csv");
+    hub.cmd(&[
+        "unit",
+        "import",
+        units.to_str().unwrap(),
+        "--links-out",
+        links.to_str().unwrap(),
+    ])
+    .ok();
+    let saved = std::fs::read_to_string(&links).unwrap();
+    assert!(
+        saved.contains(r#""'=HYPERLINK(""http://evil.example"",""x"")""#),
+        "{saved}"
+    );
+    // The consolidated report names the unit in its XLSX: as text, not a
+    // formula; its values stay numbers.
+    let x = tmp.path().join("r.xlsx");
+    hub.cmd(&[
+        "report",
+        "--period",
+        "2026-H1",
+        "--format",
+        "xlsx",
+        "--out",
+        x.to_str().unwrap(),
+    ])
+    .ok();
+    use calamine::{Reader, Xlsx, open_workbook};
+    let mut book: Xlsx<_> = open_workbook(&x).unwrap();
+    let mut names = Vec::new();
+    for sheet in book.sheet_names() {
+        let range = book.worksheet_range(&sheet).unwrap();
+        names.extend(
+            range
+                .used_cells()
+                .map(|(_, _, c)| c.to_string())
+                .filter(|c| c.contains("HYPERLINK")),
+        );
+    }
+    assert!(!names.is_empty(), "the unit's name is in the workbook");
+    assert!(names.iter().all(|n| n.starts_with("'=")), "{names:?}");
+}
