@@ -106,7 +106,9 @@ pub enum InputError {
         "nothing to change: give at least one of --date, --form, --title, --participants, --note"
     )]
     NothingToEdit,
-    #[error("invalid --listen {raw:?}: give a loopback address and port, e.g. 127.0.0.1:8377")]
+    #[error(
+        "invalid --listen {raw:?}: give 127.0.0.1:PORT, [::1]:PORT or localhost:PORT (e.g. 127.0.0.1:8377)"
+    )]
     Listen { raw: String },
     #[error("invalid enrolment link: {source}")]
     Link {

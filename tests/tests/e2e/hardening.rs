@@ -278,3 +278,54 @@ fn names_that_look_like_formulas_reach_csv_and_xlsx_as_text() {
     assert!(!names.is_empty(), "the unit's name is in the workbook");
     assert!(names.iter().all(|n| n.starts_with("'=")), "{names:?}");
 }
+
+/// `ui --listen` takes only the addresses the app then answers at: an
+/// address it would answer 403 at is refused when the app starts.
+#[test]
+fn the_web_app_listens_only_where_it_answers() {
+    use std::io::BufRead;
+    let a = Agent::new();
+    for listen in ["127.0.0.2:0", "127.0.0.1:0"] {
+        let mut child = Command::new(&bins().agent)
+            .args(["--lang", "en", "ui", "--no-open", "--listen", listen])
+            .arg("--data-dir")
+            .arg(&a.dir)
+            .env_remove("COSO_LANG")
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut first = String::new();
+        std::io::BufReader::new(child.stdout.take().unwrap())
+            .read_line(&mut first)
+            .unwrap();
+        match first.split_whitespace().find(|w| w.starts_with("http://")) {
+            Some(url) => {
+                let status = reqwest::blocking::Client::builder()
+                    .redirect(reqwest::redirect::Policy::none())
+                    .build()
+                    .unwrap()
+                    .get(url)
+                    .send()
+                    .map(|r| r.status().as_u16());
+                child.kill().unwrap();
+                child.wait().unwrap();
+                assert!(
+                    matches!(status, Ok(s) if s != 403),
+                    "{listen}: the printed {url} answers {status:?}"
+                );
+                assert_eq!(listen, "127.0.0.1:0", "{listen} was accepted");
+            }
+            None => {
+                let out = child.wait_with_output().unwrap();
+                assert_eq!(out.status.code(), Some(2), "{listen}: {out:?}");
+                let err = String::from_utf8_lossy(&out.stderr);
+                assert!(
+                    err.contains("invalid --listen") && err.contains("127.0.0.1:PORT"),
+                    "{err}"
+                );
+            }
+        }
+    }
+}
