@@ -308,7 +308,10 @@ pub(super) async fn run(ctx: &Ctx, out: &mut dyn Write, cmd: UnitCommand) -> Res
                 for p in &d.periods {
                     w!(out);
                     w!(out, "{} — {}", p.period, fmt::word(&p.state, ctx.lang));
-                    for (k, v) in &p.values {
+                    // The wire's map has no order: by indicator code, so
+                    // two runs print the same.
+                    let values: std::collections::BTreeMap<_, _> = p.values.iter().collect();
+                    for (k, v) in values {
                         w!(out, "  {k}: {}", fmt::value_text(v, ctx.lang));
                     }
                 }

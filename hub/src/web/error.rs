@@ -23,6 +23,8 @@ pub enum WebError {
     CrossSite,
     #[error("not found")]
     NotFound,
+    #[error("the address is too long")]
+    UriTooLong,
     #[error("the database failed: {0}")]
     Store(#[from] StoreError),
     #[error(transparent)]
@@ -91,6 +93,11 @@ impl IntoResponse for WebError {
                 StatusCode::FORBIDDEN,
                 "Yêu cầu bị từ chối: biểu mẫu không được gửi từ chính trang này.",
                 "Refused: the form was not sent from this site.",
+            ),
+            WebError::UriTooLong => error_page(
+                StatusCode::URI_TOO_LONG,
+                "Địa chỉ quá dài.",
+                "The address is too long.",
             ),
             WebError::NotFound
             | WebError::Ward(WardError::NoSuchUnit(_) | WardError::NoSuchPeriod(_)) => {

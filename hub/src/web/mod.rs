@@ -98,6 +98,7 @@ pub fn router(hub: Arc<HubState>) -> Router {
         .merge(admin::routes())
         .fallback(error::not_found)
         .layer(axum::middleware::from_fn(security::cross_site_check))
+        .layer(axum::middleware::from_fn(security::uri_limit))
         .layer(axum::middleware::from_fn(security::headers))
         .with_state(state)
 }

@@ -1069,3 +1069,32 @@ async fn every_download_is_the_same_bytes_as_the_report_command_each_time() {
         }
     }
 }
+
+/// Every answer of the HTTPS dashboard says to use HTTPS only, and an
+/// address too long for any page gets 414 with the security headers
+/// (issue 23).
+#[tokio::test]
+async fn hsts_on_every_answer_and_414_with_the_headers() {
+    let w = Web::new().await;
+    let long = format!(
+        "/periods/{}",
+        "x".repeat(super::security::MAX_URI_BYTES + 1)
+    );
+    for (path, status) in [
+        ("/login", StatusCode::OK),
+        ("/no-such-page", StatusCode::NOT_FOUND),
+        (long.as_str(), StatusCode::URI_TOO_LONG),
+    ] {
+        let r = w.send(get(path, None)).await;
+        assert_eq!(r.status(), status, "{}", &path[..path.len().min(40)]);
+        let h = r.headers();
+        assert_eq!(
+            h.get(header::STRICT_TRANSPORT_SECURITY)
+                .and_then(|v| v.to_str().ok()),
+            Some("max-age=31536000"),
+            "{status}"
+        );
+        assert!(h.contains_key(header::CONTENT_SECURITY_POLICY), "{status}");
+        assert!(h.contains_key(header::X_FRAME_OPTIONS), "{status}");
+    }
+}

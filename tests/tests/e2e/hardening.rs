@@ -329,3 +329,33 @@ fn the_web_app_listens_only_where_it_answers() {
         }
     }
 }
+
+/// `unit show` prints a period's values in the order of their codes, the
+/// same on every run (the wire's map has none).
+#[test]
+fn unit_show_prints_values_in_code_order() {
+    let hub = Hub::start();
+    let link = hub.add_unit("TDP05", "Tổ 5", "residential-group");
+    let mut a = Agent::new();
+    a.env.push(("COSO_NOW".into(), MAY_2026.into()));
+    a.enroll(&link);
+    a.cmd(&[
+        "value", "set", "--period", "2026-H1", "DB06=1", "DB01=1", "DB05=5", "DB02=2", "DB04=4",
+        "DB03=3",
+    ])
+    .ok();
+    a.cmd(&["submit", "--period", "2026-H1"]).ok();
+    a.cmd(&["sync"]).ok();
+    let shown = hub.cmd(&["unit", "show", "TDP05"]).ok().stdout();
+    let codes: Vec<&str> = shown
+        .lines()
+        .filter_map(|l| l.strip_prefix("  "))
+        .filter_map(|l| l.split(':').next())
+        .filter(|c| c.starts_with("DB"))
+        .collect();
+    assert_eq!(
+        codes,
+        ["DB01", "DB02", "DB03", "DB04", "DB05", "DB06"],
+        "{shown}"
+    );
+}
