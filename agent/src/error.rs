@@ -88,12 +88,13 @@ pub enum InputError {
     },
     #[error("{}: no activities found", path.display())]
     EmptyActivityImport { path: PathBuf },
-    #[error("{}: {rows} rows; at most {max} can be imported at once", path.display())]
-    TooManyRows {
-        path: PathBuf,
-        rows: usize,
-        max: usize,
-    },
+    #[error("{}: more than {max} rows; at most {max} can be imported at once", path.display())]
+    TooManyRows { path: PathBuf, max: usize },
+    #[error(
+        "{}: too large to import (at most 16 MiB, and 256 MiB once unpacked)",
+        path.display()
+    )]
+    TooLarge { path: PathBuf },
     #[error("{}: not a readable spreadsheet: {reason}", path.display())]
     Spreadsheet { path: PathBuf, reason: String },
     #[error("cannot read {}: {source}", path.display())]
@@ -110,7 +111,9 @@ pub enum InputError {
         "nothing to change: give at least one of --date, --form, --title, --participants, --note"
     )]
     NothingToEdit,
-    #[error("invalid --listen {raw:?}: give a loopback address and port, e.g. 127.0.0.1:8377")]
+    #[error(
+        "invalid --listen {raw:?}: give 127.0.0.1:PORT, [::1]:PORT or localhost:PORT (e.g. 127.0.0.1:8377)"
+    )]
     Listen { raw: String },
     #[error("invalid enrolment link: {source}")]
     Link {

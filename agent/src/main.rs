@@ -10,6 +10,9 @@ use coso_agent::{Config, messages};
 use coso_domain::Lang;
 
 fn main() -> ExitCode {
+    // Before anything is created: sled's files are otherwise made with the
+    // umask's mode (see `owner_only_umask`).
+    coso_proto::private::owner_only_umask();
     let cli = Cli::parse();
     let lang = cli.lang.unwrap_or_default();
     match run(cli, lang) {

@@ -560,9 +560,16 @@ pub fn input_message(e: &InputError, lang: Lang) -> String {
             ),
             Lang::En => format!("Refused: {e} (columns: date, form, title, participants, note)"),
         },
-        E::TooManyRows { path, rows, max } => match lang {
+        E::TooManyRows { path, max } => match lang {
             Lang::Vi => format!(
-                "Không chấp nhận: tệp {} có {rows} dòng; mỗi lần nhập tối đa {max} dòng",
+                "Không chấp nhận: tệp {} có hơn {max} dòng; mỗi lần nhập tối đa {max} dòng",
+                path.display()
+            ),
+            Lang::En => format!("Refused: {e}"),
+        },
+        E::TooLarge { path } => match lang {
+            Lang::Vi => format!(
+                "Không chấp nhận: tệp {} quá lớn để nhập (tối đa 16 MiB, và 256 MiB khi giải nén)",
                 path.display()
             ),
             Lang::En => format!("Refused: {e}"),

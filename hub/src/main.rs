@@ -23,6 +23,9 @@ fn purge_freed_memory_at_once() {
 }
 
 fn main() -> ExitCode {
+    // Before anything is created: sled's files are otherwise made with the
+    // umask's mode (see `owner_only_umask`).
+    coso_proto::private::owner_only_umask();
     purge_freed_memory_at_once();
     let cli = coso_hub::cli::Cli::parse_args();
     coso_hub::cli::init_logging(&cli);

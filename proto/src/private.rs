@@ -10,13 +10,53 @@ use std::path::Path;
 /// umask. Call it before a database creates files inside, so they are never
 /// reachable by other users even for a moment.
 pub fn private_dir(dir: &Path) -> std::io::Result<()> {
-    std::fs::create_dir_all(dir)?;
+    let mut b = std::fs::DirBuilder::new();
+    b.recursive(true);
     #[cfg(unix)]
     {
-        use std::os::unix::fs::PermissionsExt;
+        use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
+        // A new directory is owner-only from the moment it exists; one that
+        // was already there (empty, say, for a restore) is made so before
+        // anything goes in.
+        b.mode(0o700);
+        b.create(dir)?;
         std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700))?;
     }
+    #[cfg(not(unix))]
+    b.create(dir)?;
     Ok(())
+}
+
+/// Makes every file and directory the process creates owner-only unless it
+/// asks otherwise (umask 077). Both binaries call it first thing: sled
+/// creates its files (`conf`, `db`, the blobs of large values, at any time
+/// while serving) with the umask's mode and offers no way to pass one, so
+/// without this they would be readable by others from creation until the
+/// next [`restrict_tree`]. Files coso creates itself still pass 0600/0700
+/// explicitly, so they stay private whatever the umask.
+pub fn owner_only_umask() {
+    #[cfg(unix)]
+    // SAFETY: umask only sets the process's file mode creation mask.
+    unsafe {
+        libc::umask(0o077);
+    }
+}
+
+/// Creates (or truncates) a file for a secret, owner-only (0600) from the
+/// moment it exists, and made so if it already existed.
+pub fn create_private(path: &Path) -> std::io::Result<std::fs::File> {
+    let mut opts = std::fs::OpenOptions::new();
+    opts.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+        opts.mode(0o600);
+        let f = opts.open(path)?;
+        f.set_permissions(std::fs::Permissions::from_mode(0o600))?;
+        Ok(f)
+    }
+    #[cfg(not(unix))]
+    opts.open(path)
 }
 
 /// Makes every directory under `dir` 0700 and every file 0600 (sled creates

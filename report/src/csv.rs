@@ -17,6 +17,7 @@ use std::collections::BTreeMap;
 use coso_domain::Value;
 
 use super::{CompileError, KindCell, Model, machine_number};
+use crate::formatting::spreadsheet_text;
 use crate::report_json::aggregation_name;
 
 /// The columns every indicator matrix starts with, the ward's and the
@@ -44,19 +45,28 @@ impl Table {
         let mut w = ::csv::WriterBuilder::new()
             .terminator(::csv::Terminator::CRLF)
             .from_writer(Vec::new());
-        w.write_record(header)?;
+        w.write_record(header.into_iter().map(safe))?;
         Ok(Table(w))
     }
 
+    /// One record; every cell goes through [`spreadsheet_text`].
     pub(crate) fn row<T: AsRef<[u8]>>(
         &mut self,
         cells: impl IntoIterator<Item = T>,
     ) -> Result<(), ::csv::Error> {
-        self.0.write_record(cells)
+        self.0.write_record(cells.into_iter().map(safe))
     }
 
     pub(crate) fn finish(self) -> Result<Vec<u8>, ::csv::Error> {
         self.0.into_inner().map_err(|e| e.into_error().into())
+    }
+}
+
+/// A cell as a spreadsheet will not take it for a formula.
+fn safe<T: AsRef<[u8]>>(cell: T) -> Vec<u8> {
+    match std::str::from_utf8(cell.as_ref()) {
+        Ok(text) => spreadsheet_text(text).into_owned().into_bytes(),
+        Err(_) => cell.as_ref().to_vec(),
     }
 }
 

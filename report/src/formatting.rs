@@ -2,7 +2,10 @@
 //! Decree 30/2020 dates), numbers for people and for machines, text cleaned
 //! of what XML cannot carry, and the natural order of unit codes. Shared by
 //! the ward's report and the city roll-up so both say a value the same way.
+//! Also [`spreadsheet_text`], the one guard against formulas in the text
+//! cells of every CSV and XLSX coso writes.
 
+use std::borrow::Cow;
 use std::cmp::Ordering;
 
 use chrono::{DateTime, Datelike, NaiveDate, Utc};
@@ -182,4 +185,25 @@ pub(crate) fn natural_cmp(a: &str, b: &str) -> Ordering {
         }
     }
     ca.len().cmp(&cb.len()).then_with(|| a.cmp(b))
+}
+
+/// Text for a spreadsheet cell (CSV or XLSX) that a spreadsheet will not
+/// take for a formula: text starting with `=`, `+`, `-`, `@`, a tab or a
+/// carriage return gets a leading `'` (OWASP's advice against CSV
+/// injection: a unit named `=HYPERLINK(…)` opened in Excel would otherwise
+/// run). A number is left as it is, so `-5` stays minus five.
+pub fn spreadsheet_text(s: &str) -> Cow<'_, str> {
+    let risky = matches!(
+        s.as_bytes().first(),
+        Some(b'=' | b'+' | b'-' | b'@' | b'\t' | b'\r')
+    );
+    let number = s.len() > 1
+        && s.bytes()
+            .all(|b| b.is_ascii_digit() || matches!(b, b'+' | b'-' | b'.' | b'e' | b'E'))
+        && s.parse::<f64>().is_ok();
+    if risky && !number {
+        Cow::Owned(format!("'{s}"))
+    } else {
+        Cow::Borrowed(s)
+    }
 }

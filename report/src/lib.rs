@@ -71,7 +71,7 @@ pub(crate) use formatting::{
     NO_VALUE, clean_text, due_phrase, format_value, local_time, natural_cmp, place_date_line,
     rfc3339_vn, short_date, text_table, yes_no,
 };
-pub use formatting::{format_number, machine_number};
+pub use formatting::{format_number, machine_number, spreadsheet_text};
 pub use letterhead::Letterhead;
 pub use model::{CompileInput, NO_WARD_NOTES, UnitEntry};
 pub(crate) use model::{IndicatorRow, KindCell, Model, Narrative, UnitRow, columns, period_phrase};

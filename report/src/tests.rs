@@ -1225,3 +1225,25 @@ fn dhis2_periods_and_uids_are_checked() {
         Err(dhis2::Dhis2Error::Syntax(_))
     ));
 }
+
+/// Text that a spreadsheet would run as a formula gets a leading `'`
+/// (issue 23); numbers, negative ones too, stay numbers.
+#[test]
+fn spreadsheet_text_neutralises_formulas_and_keeps_numbers() {
+    use crate::spreadsheet_text;
+    for risky in [
+        "=HYPERLINK(\"http://evil.example\",\"x\")",
+        "@SUM(1+1)",
+        "+1+2",
+        "-2+3",
+        "-A1",
+        "\tx",
+        "\rx",
+        "-",
+    ] {
+        assert_eq!(spreadsheet_text(risky), format!("'{risky}"), "{risky:?}");
+    }
+    for kept in ["-5", "-1234.5", "+3", "1e3", "Tổ 5", "", "TDP-01", "a=b"] {
+        assert_eq!(spreadsheet_text(kept), kept, "{kept:?}");
+    }
+}

@@ -20,14 +20,16 @@ use rust_xlsxwriter::{
 };
 
 use super::{CompileError, KindCell, Model, clean_text};
+use crate::formatting::spreadsheet_text;
 
 /// Excel refuses cells longer than 32,767 UTF-16 units.
 const MAX_CELL_UTF16: usize = 32_767;
 
 /// Text for a cell: control characters replaced, cut to Excel's limit with a
 /// note saying where the full text is.
+/// Starts with [`spreadsheet_text`]: no formula from a name or a note.
 fn cell_text(s: &str) -> String {
-    let s = clean_text(s);
+    let s = spreadsheet_text(&clean_text(s)).into_owned();
     if s.encode_utf16().count() <= MAX_CELL_UTF16 {
         return s;
     }
@@ -94,7 +96,8 @@ pub(crate) fn workbook(props: Option<&DocProperties>) -> Workbook {
     wb
 }
 
-/// A string cell, in `format` or else the default cell.
+/// A string cell, in `format` or else the default cell, through
+/// [`spreadsheet_text`].
 pub(crate) fn write_text(
     ws: &mut Worksheet,
     row: u32,
@@ -102,6 +105,8 @@ pub(crate) fn write_text(
     text: &str,
     format: Option<&Format>,
 ) -> Result<(), XlsxError> {
+    let text = spreadsheet_text(text);
+    let text = text.as_ref();
     match format {
         Some(f) => ws.write_string_with_format(row, col, text, f)?,
         None => ws.write_string(row, col, text)?,
@@ -220,7 +225,7 @@ fn totals_sheet(ws: &mut Worksheet, m: &Model, st: &Styles) -> Result<(), XlsxEr
         ws.write_string_with_format(row, 1, cell_text(&g.name), &st.group)?;
         row += 1;
         for r in rows {
-            ws.write_string_with_format(row, 0, &r.ind.code, &st.text)?;
+            ws.write_string_with_format(row, 0, spreadsheet_text(&r.ind.code).as_ref(), &st.text)?;
             ws.write_string_with_format(row, 1, cell_text(&r.ind.name), &st.text)?;
             ws.write_string_with_format(row, 2, cell_text(&r.ind.measure), &st.text)?;
             let fmt =
@@ -281,7 +286,12 @@ fn units_sheet(ws: &mut Worksheet, m: &Model, st: &Styles) -> Result<(), XlsxErr
     for (i, row) in m.rows.iter().enumerate() {
         let col = 3 + i as u16;
         let u = row.unit();
-        ws.write_string_with_format(code_row, col, u.code.as_str(), &st.header)?;
+        ws.write_string_with_format(
+            code_row,
+            col,
+            spreadsheet_text(u.code.as_str()).as_ref(),
+            &st.header,
+        )?;
         ws.write_string_with_format(name_row, col, cell_text(&u.name), &st.header)?;
         ws.write_string_with_format(kind_row, col, u.kind.name_vi(), &st.header)?;
         ws.set_column_width(col, 14)?;
@@ -298,7 +308,7 @@ fn units_sheet(ws: &mut Worksheet, m: &Model, st: &Styles) -> Result<(), XlsxErr
             blank: Some(&st.text),
             clean: true,
         };
-        ws.write_string_with_format(r, 0, &ind.ind.code, &st.text)?;
+        ws.write_string_with_format(r, 0, spreadsheet_text(&ind.ind.code).as_ref(), &st.text)?;
         ws.write_string_with_format(r, 1, cell_text(&ind.ind.name), &st.text)?;
         ws.write_string_with_format(r, 2, cell_text(&ind.ind.measure), &st.text)?;
         for (i, row) in m.rows.iter().enumerate() {
@@ -352,7 +362,7 @@ fn status_sheet(ws: &mut Worksheet, m: &Model, st: &Styles) -> Result<(), XlsxEr
         let u = row.unit();
         let s = row.status_row();
         ws.write_number_with_format(r, 0, (i + 1) as f64, &st.count)?;
-        ws.write_string_with_format(r, 1, u.code.as_str(), &st.text)?;
+        ws.write_string_with_format(r, 1, spreadsheet_text(u.code.as_str()).as_ref(), &st.text)?;
         ws.write_string_with_format(r, 2, cell_text(&u.name), &st.text)?;
         ws.write_string_with_format(r, 3, u.kind.name_vi(), &st.text)?;
         ws.write_string_with_format(r, 4, row.state.label(Lang::Vi), &st.text)?;
@@ -393,7 +403,12 @@ fn notes_sheet(ws: &mut Worksheet, m: &Model, st: &Styles) -> Result<(), XlsxErr
         let r = 1 + i as u32;
         ws.write_number_with_format(r, 0, (i + 1) as f64, &st.count)?;
         ws.write_string_with_format(r, 1, n.section.heading_vi(), &st.text)?;
-        ws.write_string_with_format(r, 2, n.unit.code.as_str(), &st.text)?;
+        ws.write_string_with_format(
+            r,
+            2,
+            spreadsheet_text(n.unit.code.as_str()).as_ref(),
+            &st.text,
+        )?;
         ws.write_string_with_format(r, 3, cell_text(&n.unit.name), &st.text)?;
         ws.write_string_with_format(r, 4, cell_text(n.text), &st.wrap)?;
     }

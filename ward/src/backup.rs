@@ -8,6 +8,7 @@
 use std::path::{Path, PathBuf};
 
 use coso_proto::backup::{self, BackupError, Header, Record};
+use coso_proto::private::private_dir;
 use thiserror::Error;
 
 use crate::DB_DIR;
@@ -149,19 +150,9 @@ pub fn restore(file: &Path, data_dir: &Path) -> Result<usize, HubBackupError> {
     result.map(|()| db.len())
 }
 
-/// Creates a directory (and its parents) readable by the owner only.
-fn private_dir(path: &Path) -> std::io::Result<()> {
-    let mut b = std::fs::DirBuilder::new();
-    b.recursive(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::DirBuilderExt;
-        b.mode(0o700);
-    }
-    b.create(path)
-}
-
 fn write_all(data_dir: &Path, files: &[Record], db: &[Record]) -> Result<(), HubBackupError> {
+    // Owner-only (0700) even when it was there already, empty, before any
+    // file goes in: the database holds password hashes and all unit data.
     private_dir(data_dir).map_err(io(data_dir))?;
     // Files inside the database directory go in after the database, which
     // is created into an empty directory.

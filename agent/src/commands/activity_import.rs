@@ -18,7 +18,7 @@ use crate::error::{AgentError, InputError, LineError, LineErrorKind};
 use crate::output::Render;
 
 /// More rows than a unit records in years: a file this long is a mistake.
-pub(crate) const MAX_ROWS: usize = 10_000;
+const MAX_ROWS: usize = 10_000;
 
 /// The columns of an activity row, by position in the file.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -172,7 +172,7 @@ impl Render for ActivitiesImported {
 
 pub(crate) async fn import(ctx: &Ctx<'_>, file: &Path) -> Result<ActivitiesImported, AgentError> {
     ctx.identity()?;
-    let table = read_table(file)?;
+    let table = read_table(file, MAX_ROWS)?;
     let mut rows = table
         .iter()
         .filter(|r| r.cells.iter().any(|c| !c.trim().is_empty()));
@@ -188,14 +188,6 @@ pub(crate) async fn import(ctx: &Ctx<'_>, file: &Path) -> Result<ActivitiesImpor
     if data.is_empty() {
         return Err(InputError::EmptyActivityImport {
             path: file.to_path_buf(),
-        }
-        .into());
-    }
-    if data.len() > MAX_ROWS {
-        return Err(InputError::TooManyRows {
-            path: file.to_path_buf(),
-            rows: data.len(),
-            max: MAX_ROWS,
         }
         .into());
     }

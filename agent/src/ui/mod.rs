@@ -126,8 +126,11 @@ pub fn router(app: Arc<App>) -> Router {
         .with_state(app)
 }
 
-/// Parses `--listen`: a loopback address only (the app has no TLS and no
-/// passwords; the one-time code is its only key).
+/// Parses `--listen`: 127.0.0.1 or ::1 only (the app has no TLS and no
+/// passwords; the one-time code is its only key), the addresses the Host
+/// check (`security::host_allowed`) answers at, so the URL printed works.
+/// Other loopback addresses (127.0.0.2) are refused here rather than
+/// accepted and then answered with 403.
 pub fn parse_listen(raw: Option<&str>) -> Result<SocketAddr, InputError> {
     let Some(raw) = raw else {
         return Ok(SocketAddr::from(([127, 0, 0, 1], 0)));
@@ -140,7 +143,7 @@ pub fn parse_listen(raw: Option<&str>) -> Result<SocketAddr, InputError> {
         Some(port) => SocketAddr::from(([127, 0, 0, 1], port.parse::<u16>().map_err(|_| bad())?)),
         None => t.parse().map_err(|_| bad())?,
     };
-    if addr.ip().is_loopback() {
+    if addr.ip() == std::net::Ipv4Addr::LOCALHOST || addr.ip() == std::net::Ipv6Addr::LOCALHOST {
         Ok(addr)
     } else {
         Err(bad())

@@ -109,7 +109,8 @@ pub(super) async fn run(ctx: &Ctx, out: &mut dyn Write, cmd: UnitCommand) -> Res
             // Open the links file before registering, so a path we cannot
             // write is refused while nothing has happened yet.
             let mut links = match &links_out {
-                Some(p) => Some(std::fs::File::create(p).map_err(CliError::io(p))?),
+                // The links carry one-time enrolment codes: owner-only.
+                Some(p) => Some(coso_proto::private::create_private(p).map_err(CliError::io(p))?),
                 None => None,
             };
             let r = admin
@@ -150,7 +151,11 @@ pub(super) async fn run(ctx: &Ctx, out: &mut dyn Write, cmd: UnitCommand) -> Res
                     ]
                 }));
                 for row in rows {
-                    w.write_record(&row).map_err(|e| CliError::Io {
+                    // Names are typed by people: no formulas.
+                    let row = row
+                        .iter()
+                        .map(|c| coso_report::spreadsheet_text(c).into_owned());
+                    w.write_record(row).map_err(|e| CliError::Io {
                         path: p.clone(),
                         source: e.into(),
                     })?;
@@ -307,7 +312,10 @@ pub(super) async fn run(ctx: &Ctx, out: &mut dyn Write, cmd: UnitCommand) -> Res
                             coso_domain::words::state(u.report_state(), ctx.lang)
                         });
                     w!(out, "{} — {}", p.period, state);
-                    for (k, v) in &p.values {
+                    // The wire's map has no order: by indicator code, so
+                    // two runs print the same.
+                    let values: std::collections::BTreeMap<_, _> = p.values.iter().collect();
+                    for (k, v) in values {
                         w!(out, "  {k}: {}", fmt::value_text(v, ctx.lang));
                     }
                 }

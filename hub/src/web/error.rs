@@ -23,6 +23,8 @@ pub enum WebError {
     CrossSite,
     #[error("not found")]
     NotFound,
+    #[error("the address is too long")]
+    UriTooLong,
     #[error("the database failed: {0}")]
     Store(#[from] StoreError),
     #[error(transparent)]
@@ -95,6 +97,11 @@ impl IntoResponse for WebError {
             WebError::Ward(WardError::Store(e)) if e.failure().is_some() => {
                 storage_page(e.failure())
             }
+            WebError::UriTooLong => error_page(
+                StatusCode::URI_TOO_LONG,
+                "Địa chỉ quá dài.",
+                "The address is too long.",
+            ),
             WebError::NotFound
             | WebError::Ward(WardError::NoSuchUnit(_) | WardError::NoSuchPeriod(_)) => {
                 not_found_page()

@@ -100,6 +100,7 @@ pub fn router(hub: Arc<HubState>) -> Router {
             error::storage_gate,
         ))
         .layer(axum::middleware::from_fn(security::cross_site_check))
+        .layer(axum::middleware::from_fn(security::uri_limit))
         .layer(axum::middleware::from_fn(security::headers))
         .with_state(state)
 }

@@ -600,8 +600,12 @@ async fn calls_csv(
     w.write_record(["unit", "name", "state", "contact", "phone", "reminder"])
         .map_err(csv_err)?;
     for r in &rows {
-        w.write_record([&r.code, &r.name, r.state, &r.contact, &r.phone, &r.reminder])
-            .map_err(csv_err)?;
+        // Names, contacts and reminders are typed by people: no formulas.
+        w.write_record(
+            [&r.code, &r.name, r.state, &r.contact, &r.phone, &r.reminder]
+                .map(|c| coso_report::spreadsheet_text(c).into_owned()),
+        )
+        .map_err(csv_err)?;
     }
     let body = w
         .into_inner()

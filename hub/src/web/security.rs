@@ -1,6 +1,7 @@
 //! The layers every dashboard request passes: the cross-site check on every
-//! state-changing request, and the security headers on every response
-//! (strict CSP, no framing, no sniffing, no caching of pages).
+//! state-changing request, the bound on an address's length, and the
+//! security headers on every response (strict CSP, HSTS, no framing, no
+//! sniffing, no caching of pages).
 
 use axum::extract::Request;
 use axum::http::{HeaderMap, HeaderValue, Method, header};
@@ -43,6 +44,21 @@ pub async fn cross_site_check(req: Request, next: Next) -> Response {
     next.run(req).await
 }
 
+/// The longest address (path and query) the dashboard reads; no page of it
+/// needs more than a few hundred bytes.
+pub const MAX_URI_BYTES: usize = 8 << 10;
+
+/// Answers 414 to an address longer than [`MAX_URI_BYTES`], inside the
+/// security headers layer so the answer carries them. (hyper itself answers
+/// a bare 414 only past 64 KiB, before any layer runs.)
+pub async fn uri_limit(req: Request, next: Next) -> Response {
+    let len = req.uri().path_and_query().map_or(0, |p| p.as_str().len());
+    if len > MAX_URI_BYTES {
+        return WebError::UriTooLong.into_response();
+    }
+    next.run(req).await
+}
+
 /// Adds the security headers, and remembers a `?lang=` choice in a cookie.
 pub async fn headers(req: Request, next: Next) -> Response {
     let chosen = query_lang(req.uri().query());
@@ -57,6 +73,11 @@ pub async fn headers(req: Request, next: Next) -> Response {
         HeaderValue::from_static("nosniff"),
     );
     h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    // The dashboard is HTTPS only: browsers should never try it in clear.
+    h.insert(
+        header::STRICT_TRANSPORT_SECURITY,
+        HeaderValue::from_static("max-age=31536000"),
+    );
     h.insert(
         header::REFERRER_POLICY,
         HeaderValue::from_static("same-origin"),

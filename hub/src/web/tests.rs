@@ -985,6 +985,36 @@ async fn whom_to_call_lists_the_units_without_a_report_with_their_phone() {
     );
 }
 
+/// A name or contact typed as a formula reaches the download as text
+/// (issue 23): a spreadsheet opening `calls.csv` must not run it.
+#[tokio::test]
+async fn whom_to_call_writes_formulas_as_text() {
+    let w = Web::new().await;
+    w.add_user("xem", Role::Viewer, false).await;
+    let unit = Unit::new(
+        "TDP03".parse().unwrap(),
+        r#"=HYPERLINK("http://evil.example","x")"#,
+        UnitKind::ResidentialGroup,
+    )
+    .unwrap();
+    let contact = coso_ward::input::contact("@SUM(1+1)", "0987 654 321").unwrap();
+    Ward::new(w.hub.clone())
+        .add_units(&Actor::admin_token(), vec![NewUnit { unit, contact }])
+        .await
+        .unwrap();
+    let cookie = w.login("xem").await;
+    let csv = text(
+        w.send(get("/periods/2026-H1/calls.csv", Some(&cookie)))
+            .await,
+    )
+    .await;
+    assert!(
+        csv.contains(r#""'=HYPERLINK(""http://evil.example"",""x"")""#)
+            && csv.contains(",'@SUM(1+1),"),
+        "{csv}"
+    );
+}
+
 // --- the appendix and the chart across periods -------------------------------------
 
 /// `name="value"` of the first element after `anchor` in `page`.
@@ -1163,5 +1193,34 @@ async fn every_download_is_the_same_bytes_as_the_report_command_each_time() {
                 "report.{format} differs from the CLI's"
             );
         }
+    }
+}
+
+/// Every answer of the HTTPS dashboard says to use HTTPS only, and an
+/// address too long for any page gets 414 with the security headers
+/// (issue 23).
+#[tokio::test]
+async fn hsts_on_every_answer_and_414_with_the_headers() {
+    let w = Web::new().await;
+    let long = format!(
+        "/periods/{}",
+        "x".repeat(super::security::MAX_URI_BYTES + 1)
+    );
+    for (path, status) in [
+        ("/login", StatusCode::OK),
+        ("/no-such-page", StatusCode::NOT_FOUND),
+        (long.as_str(), StatusCode::URI_TOO_LONG),
+    ] {
+        let r = w.send(get(path, None)).await;
+        assert_eq!(r.status(), status, "{}", &path[..path.len().min(40)]);
+        let h = r.headers();
+        assert_eq!(
+            h.get(header::STRICT_TRANSPORT_SECURITY)
+                .and_then(|v| v.to_str().ok()),
+            Some("max-age=31536000"),
+            "{status}"
+        );
+        assert!(h.contains_key(header::CONTENT_SECURITY_POLICY), "{status}");
+        assert!(h.contains_key(header::X_FRAME_OPTIONS), "{status}");
     }
 }

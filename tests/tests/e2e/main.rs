@@ -5,6 +5,7 @@ mod agent_ui;
 mod architecture;
 mod dashboard;
 mod disk;
+mod hardening;
 mod hub;
 mod integrity;
 mod report;

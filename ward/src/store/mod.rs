@@ -572,6 +572,14 @@ impl Store {
         {
             return Err(StoreError::NotEmpty(dir.display().to_string()));
         }
+        let private = |r: std::io::Result<()>| {
+            r.map_err(|source| StoreError::Io {
+                path: dir.to_path_buf(),
+                source,
+            })
+        };
+        // Owner-only before sled creates anything in it.
+        private(coso_proto::private::private_dir(dir))?;
         let db = sled::Config::new().path(dir).open()?;
         for r in records {
             db.open_tree(&r.tree)?
@@ -581,6 +589,7 @@ impl Store {
         db.open_tree("hub")?
             .insert(keys::meta(EPOCH), enc(&Hash16(e)))?;
         db.flush()?;
+        private(coso_proto::private::restrict_tree(dir))?;
         Ok(())
     }
 
