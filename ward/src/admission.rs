@@ -13,7 +13,25 @@ use coso_domain::{Change, DomainError, UnitState};
 
 use crate::state::HubState;
 use crate::store::{Incoming, StoreError, UnitRecord};
-use crate::sync::SyncError;
+
+/// Why a batch was not admitted.
+#[derive(Debug)]
+pub enum Refusal {
+    /// Entry `index` (seq `seq`) may not enter the log.
+    Entry {
+        index: usize,
+        seq: u64,
+        error: DomainError,
+    },
+    /// The unit's state could not be read to judge a submission.
+    Store(StoreError),
+}
+
+impl From<StoreError> for Refusal {
+    fn from(e: StoreError) -> Self {
+        Refusal::Store(e)
+    }
+}
 
 /// Checks every entry above the unit's cursor. Entries at or below it are
 /// replays, which the store checks by hash against what it already holds;
@@ -26,7 +44,7 @@ pub fn check(
     state: impl FnOnce() -> Result<UnitState, StoreError>,
     batch: &[Incoming],
     now: DateTime<Utc>,
-) -> Result<(), SyncError> {
+) -> Result<(), Refusal> {
     let catalog = hub.docs.catalog();
     let calendar = hub.docs.calendar();
     let fresh = |i: &Incoming| i.entry.seq > rec.acked_seq;
@@ -41,7 +59,7 @@ pub fn check(
         if !fresh(incoming) {
             continue;
         }
-        let refuse = |problem: Problem| SyncError::BadEntry {
+        let refuse = |problem: Problem| Refusal::Entry {
             index,
             seq,
             error: DomainError::Inadmissible(Box::new(problem)),

@@ -61,6 +61,17 @@ pub enum SyncError {
     Store(#[from] StoreError),
 }
 
+impl From<admission::Refusal> for SyncError {
+    fn from(r: admission::Refusal) -> Self {
+        match r {
+            admission::Refusal::Entry { index, seq, error } => {
+                SyncError::BadEntry { index, seq, error }
+            }
+            admission::Refusal::Store(e) => SyncError::Store(e),
+        }
+    }
+}
+
 impl From<PushError> for SyncError {
     fn from(e: PushError) -> Self {
         match e {
