@@ -25,6 +25,11 @@ pub enum WebError {
     NotFound,
     #[error("the address is too long")]
     UriTooLong,
+    /// The `Host` is not one of the dashboard's names.
+    #[error("this host is not served here")]
+    MisdirectedHost,
+    #[error("the request body is too large")]
+    PayloadTooLarge,
     #[error("the database failed: {0}")]
     Store(#[from] StoreError),
     #[error(transparent)]
@@ -102,6 +107,22 @@ impl IntoResponse for WebError {
                 "Địa chỉ quá dài.",
                 "The address is too long.",
             ),
+            WebError::MisdirectedHost => error_page(
+                StatusCode::MISDIRECTED_REQUEST,
+                "Máy chủ này không phục vụ tên miền đã gửi.",
+                "This server does not serve the requested host name.",
+            ),
+            WebError::PayloadTooLarge => {
+                let mut r = error_page(
+                    StatusCode::PAYLOAD_TOO_LARGE,
+                    "Dữ liệu gửi lên quá lớn.",
+                    "The request is too large.",
+                );
+                // The rest of the body is not read: the connection ends.
+                r.headers_mut()
+                    .insert(header::CONNECTION, HeaderValue::from_static("close"));
+                r
+            }
             WebError::NotFound
             | WebError::Ward(WardError::NoSuchUnit(_) | WardError::NoSuchPeriod(_)) => {
                 not_found_page()

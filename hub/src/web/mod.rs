@@ -8,6 +8,7 @@ mod chrome;
 mod error;
 mod grid;
 mod home;
+mod host;
 mod listener;
 mod login;
 mod period;
@@ -31,6 +32,7 @@ use coso_ward::state::HubState;
 
 pub use coso_ward::web_settings::WebSettings;
 pub use error::WebError;
+pub use host::HostNames;
 
 /// How many Argon2 computations run at once: each takes 19 MiB, and the
 /// hub's footprint is a budget.
@@ -83,8 +85,9 @@ async fn style() -> impl IntoResponse {
     )
 }
 
-/// Every route of the dashboard, behind the security layers.
-pub fn router(hub: Arc<HubState>) -> Router {
+/// Every route of the dashboard, behind the security layers; it answers
+/// only to requests addressed to one of `names`.
+pub fn router(hub: Arc<HubState>, names: HostNames) -> Router {
     let gate = hub.clone();
     let state: Shared = Arc::new(WebState::new(hub));
     Router::new()
@@ -101,6 +104,11 @@ pub fn router(hub: Arc<HubState>) -> Router {
         ))
         .layer(axum::middleware::from_fn(security::cross_site_check))
         .layer(axum::middleware::from_fn(security::uri_limit))
+        .layer(axum::middleware::from_fn(security::body_limit))
+        .layer(axum::middleware::from_fn_with_state(
+            Arc::new(names),
+            host::host_check,
+        ))
         .layer(axum::middleware::from_fn(security::headers))
         .with_state(state)
 }
@@ -112,10 +120,14 @@ pub async fn serve(
     hub: Arc<HubState>,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
+    let names = HostNames::new(
+        listener.local_addr()?,
+        tls::names(&hub.config).map_err(std::io::Error::other)?,
+    );
     let listener = listener::TlsListener::new(listener, tls)?;
     axum::serve(
         listener,
-        router(hub).into_make_service_with_connect_info::<listener::Peer>(),
+        router(hub, names).into_make_service_with_connect_info::<listener::Peer>(),
     )
     .with_graceful_shutdown(shutdown)
     .await

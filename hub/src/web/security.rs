@@ -59,6 +59,34 @@ pub async fn uri_limit(req: Request, next: Next) -> Response {
     next.run(req).await
 }
 
+/// The largest body the dashboard reads: axum's own limit on its form
+/// extractors, which answer 413 to a chunked body crossing it.
+pub const MAX_BODY_BYTES: u64 = 2 << 20;
+
+/// How much of a too-large body is read and dropped before answering: a
+/// client still sending when the hub closes the connection would see a
+/// reset instead of the answer. Past this, the hub just closes.
+const DRAIN_BYTES: u64 = 16 << 20;
+
+/// Answers 413 to a body whose declared length passes [`MAX_BODY_BYTES`],
+/// before any handler runs, inside the security headers layer.
+pub async fn body_limit(req: Request, next: Next) -> Response {
+    let declared = req
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    let Some(len) = declared.filter(|&n| n > MAX_BODY_BYTES) else {
+        return next.run(req).await;
+    };
+    tracing::warn!(len, path = %req.uri().path(), "request body too large refused");
+    if len <= DRAIN_BYTES {
+        let mut body = req.into_body().into_data_stream();
+        while let Some(Ok(_chunk)) = tokio_stream::StreamExt::next(&mut body).await {}
+    }
+    WebError::PayloadTooLarge.into_response()
+}
+
 /// Adds the security headers, and remembers a `?lang=` choice in a cookie.
 pub async fn headers(req: Request, next: Next) -> Response {
     let chosen = query_lang(req.uri().query());

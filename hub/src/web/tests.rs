@@ -26,7 +26,9 @@ impl Web {
     pub async fn new() -> Web {
         let dir = tempfile::tempdir().unwrap();
         let hub = coso_ward::testing::hub(dir.path(), |_| {}).await;
-        let router = super::router(hub.clone());
+        let names =
+            super::HostNames::new("0.0.0.0:8443".parse().unwrap(), ["hub.test".to_string()]);
+        let router = super::router(hub.clone(), names);
         Web {
             hub,
             router,

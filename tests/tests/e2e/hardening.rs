@@ -359,3 +359,91 @@ fn unit_show_prints_values_in_code_order() {
         "{shown}"
     );
 }
+
+/// An HTTPS client that trusts only the CA `coso-hub web-ca` wrote.
+fn web_client(hub: &Hub) -> reqwest::blocking::Client {
+    let ca_file = hub.dir.parent().unwrap().join("web-ca.crt");
+    hub.cmd(&["web-ca", "--out", ca_file.to_str().unwrap()])
+        .ok();
+    let ca = reqwest::Certificate::from_pem(&std::fs::read(&ca_file).unwrap()).unwrap();
+    reqwest::blocking::Client::builder()
+        .tls_certs_merge([ca])
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap()
+}
+
+fn assert_security_headers(r: &reqwest::blocking::Response, what: &str) {
+    for h in [
+        "content-security-policy",
+        "strict-transport-security",
+        "x-frame-options",
+        "x-content-type-options",
+    ] {
+        assert!(r.headers().contains_key(h), "{what}: no {h}: {r:?}");
+    }
+}
+
+/// A form posted to the dashboard past its body limit is answered 413 with
+/// the security headers, not with a reset connection.
+#[test]
+fn a_dashboard_post_over_the_body_limit_is_answered_413() {
+    let hub = Hub::start();
+    let client = web_client(&hub);
+    let base = format!("https://{}", hub.web);
+    let body = format!("username=admin&password={}", "a".repeat(3 << 20));
+    let r = client
+        .post(format!("{base}/login"))
+        .header("origin", &base)
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(body)
+        .send()
+        .expect("an answer, not a reset");
+    assert_eq!(r.status(), 413);
+    assert_security_headers(&r, "413");
+    let page = r.text().unwrap();
+    assert!(
+        page.contains("quá lớn") && page.contains("too large"),
+        "{page}"
+    );
+    // The hub still serves.
+    let r = client.get(format!("{base}/login")).send().unwrap();
+    assert_eq!(r.status(), 200);
+}
+
+/// The dashboard answers only under its own names (DNS rebinding): another
+/// host, or its names with another port, get 421 before any page runs.
+#[test]
+fn the_dashboard_answers_only_to_its_own_names() {
+    let hub = Hub::start();
+    let client = web_client(&hub);
+    let base = format!("https://{}", hub.web);
+    let port = hub.web.rsplit_once(':').unwrap().1;
+    for (host, status) in [
+        (hub.web.clone(), 200),
+        (format!("localhost:{port}"), 200),
+        ("localhost".to_string(), 200),
+        (format!("evil.example:{port}"), 421),
+        ("evil.example".to_string(), 421),
+        ("127.0.0.1:1".to_string(), 421),
+    ] {
+        let r = client
+            .get(format!("{base}/login"))
+            .header("host", &host)
+            .send()
+            .unwrap();
+        assert_eq!(r.status(), status, "Host: {host}");
+        assert_security_headers(&r, &host);
+    }
+    // A state-changing request for another host changes nothing either.
+    let r = client
+        .post(format!("{base}/login"))
+        .header("host", format!("evil.example:{port}"))
+        .header("origin", format!("https://evil.example:{port}"))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body("username=admin&password=x")
+        .send()
+        .unwrap();
+    assert_eq!(r.status(), 421);
+    assert!(r.text().unwrap().contains("does not serve"));
+}
