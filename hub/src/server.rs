@@ -98,6 +98,7 @@ impl Prepared {
         let opened = Opened::open(&config).await.map_err(|e| match e {
             OpenError::Store(e) => ServerError::Store(e),
             OpenError::Documents(e) => ServerError::Documents(e),
+            OpenError::ReceiptKey(e) => ServerError::Io(e),
         })?;
         Ok(Prepared {
             config,

@@ -95,10 +95,30 @@ impl SyncService {
                 .map_err(|error| SyncError::BadEntry { index, seq, error })?;
             batch.push(coso_ward::Incoming { entry, change });
         }
-        let out = self.ward.push(caller, batch).await?;
+        let receipts = req
+            .receipts
+            .into_iter()
+            .map(|r| coso_ward::receipt::Receipt {
+                seq: r.seq,
+                period: r.period,
+                received_at: r.received_at,
+                mac: r.mac,
+            })
+            .collect();
+        let out = self.ward.push(caller, batch, receipts).await?;
         Ok(pb::PushResponse {
             acked_seq: out.acked_seq,
             applied: out.applied,
+            receipts: out
+                .receipts
+                .into_iter()
+                .map(|r| pb::SubmissionReceipt {
+                    seq: r.seq,
+                    period: r.period,
+                    received_at: r.received_at,
+                    mac: r.mac,
+                })
+                .collect(),
         })
     }
 

@@ -68,6 +68,13 @@ pub fn build(store: &Store, data_dir: &Path) -> Result<Vec<u8>, HubBackupError> 
         let rel = format!("{DB_DIR}/{}", crate::upstream::settings::TOKEN_FILE);
         files.push((rel, std::fs::read(&token).map_err(io(&token))?));
     }
+    // So is the receipt key: a restored hub still verifies the receipts it
+    // gave after this backup (`crate::receipt`).
+    let key = data_dir.join(DB_DIR).join(crate::receipt::KEY_FILE);
+    if key.is_file() {
+        let rel = format!("{DB_DIR}/{}", crate::receipt::KEY_FILE);
+        files.push((rel, std::fs::read(&key).map_err(io(&key))?));
+    }
     for (rel, bytes) in files {
         w.record(FILES, rel.as_bytes(), &bytes)?;
     }

@@ -26,6 +26,7 @@ pub mod fsutil;
 pub mod input;
 mod notes;
 mod periods;
+pub mod receipt;
 mod records;
 pub mod reporting;
 mod reports;

@@ -8,6 +8,7 @@ use std::path::Path;
 use crate::DB_DIR;
 use crate::config::Config;
 use crate::documents::{DocumentError, Documents};
+use crate::receipt::ReceiptKey;
 use crate::store::{Hash32, StorageFailure, Store, StoreError};
 
 /// A data dir's store and documents, opened (the store's lock is held) but
@@ -16,6 +17,7 @@ use crate::store::{Hash32, StorageFailure, Store, StoreError};
 pub struct Opened {
     store: Store,
     docs: Documents,
+    receipt_key: ReceiptKey,
 }
 
 impl Opened {
@@ -25,7 +27,15 @@ impl Opened {
             config.file.storage.cache_capacity_mb << 20,
         )?;
         let docs = Documents::load(&config.data_dir, &store).await?;
-        Ok(Opened { store, docs })
+        // Made before any backup can be taken of this hub, so a restored
+        // hub holds the key of the receipts it gave since.
+        let receipt_key = ReceiptKey::load_or_create(&config.data_dir.join(DB_DIR))
+            .map_err(OpenError::ReceiptKey)?;
+        Ok(Opened {
+            store,
+            docs,
+            receipt_key,
+        })
     }
 }
 
@@ -36,6 +46,8 @@ pub enum OpenError {
     Store(#[from] StoreError),
     #[error("cannot load the catalog or calendar: {0}")]
     Documents(#[from] DocumentError),
+    #[error("cannot read or create the receipt key: {0}")]
+    ReceiptKey(std::io::Error),
 }
 
 /// Records the admin token's hash in a new data dir (`init`).
@@ -55,6 +67,8 @@ pub struct HubState {
     /// Failed password guesses: counted by the dashboard, cleared by the
     /// Admin service's unlock, so it lives where both faces reach it.
     pub(crate) throttle: crate::throttle::Throttle,
+    /// Signs and verifies receipts for submissions (`crate::receipt`).
+    pub(crate) receipt_key: ReceiptKey,
 }
 
 impl HubState {
@@ -72,6 +86,7 @@ impl HubState {
             fingerprint,
             grpc_addr,
             throttle: Default::default(),
+            receipt_key: opened.receipt_key,
         }
     }
 

@@ -10,12 +10,15 @@
 //! (see ARCHITECTURE.md, "The hub's cursor is the authority").
 
 use chrono::{DateTime, Utc};
-use coso_domain::{DomainError, Entry, Review, Unit, UnitCode};
+use std::collections::BTreeMap;
+
+use coso_domain::{Change, DomainError, Entry, Review, Unit, UnitCode};
 use thiserror::Error;
 
 use crate::auth::{self, AuthError, CodeCheck};
 use crate::documents::Served;
 use crate::input::InputError;
+use crate::receipt::{Receipt, ReceiptKey};
 use crate::store::{DivergeKind, Enrolment, Incoming, PushError, StoreError, UnitRecord};
 use crate::{Ward, admission};
 
@@ -124,6 +127,32 @@ pub struct Welcome {
 pub struct Pushed {
     pub acked_seq: u64,
     pub applied: u32,
+    /// One per submission whose receive time this push recorded.
+    pub receipts: Vec<Receipt>,
+}
+
+/// The receive times vouched for by the receipts that verify for a
+/// submission of this batch (same unit, seq, period and entry hash); a
+/// forged or mismatched receipt is ignored.
+fn earlier_receipts(
+    key: &ReceiptKey,
+    code: &UnitCode,
+    batch: &[Incoming],
+    receipts: &[Receipt],
+) -> BTreeMap<u64, DateTime<Utc>> {
+    let mut out = BTreeMap::new();
+    for r in receipts {
+        let Some(inc) = batch.iter().find(|i| i.entry.seq == r.seq) else {
+            continue;
+        };
+        let Change::Submit(s) = &inc.change else {
+            continue;
+        };
+        if let Some(at) = key.verify(code, r, &s.period.to_string(), &inc.entry.hash) {
+            out.insert(r.seq, at);
+        }
+    }
+    out
 }
 
 /// A page of outbound decisions.
@@ -323,7 +352,15 @@ impl Ward {
     /// A push: every new entry is admitted (or the whole batch refused),
     /// then the batch and the new cursor are applied atomically and flushed
     /// before this returns.
-    pub async fn push(&self, caller: Caller, batch: Vec<Incoming>) -> Result<Pushed, SyncError> {
+    /// `receipts` are the hub's earlier receipts the agent sends back: a
+    /// submission the hub does not hold (restored from an older backup)
+    /// keeps the receive time of a receipt that verifies for it.
+    pub async fn push(
+        &self,
+        caller: Caller,
+        batch: Vec<Incoming>,
+        receipts: Vec<Receipt>,
+    ) -> Result<Pushed, SyncError> {
         let store = &self.hub.store;
         let g = store.lock_unit(caller.unit()).await;
         // Under the lock, so the cursor and the folded state a submission is
@@ -332,7 +369,10 @@ impl Ward {
         let state = || store.unit_state(&rec.unit.code);
         let now = coso_domain::clock::now();
         admission::check(&self.hub, &rec, state, &batch, now)?;
-        let out = match store.push(&g, &batch, now).await {
+        let key = &self.hub.receipt_key;
+        let code = &rec.unit.code;
+        let earlier = earlier_receipts(key, code, &batch, &receipts);
+        let (out, received) = match store.push_with(&g, &batch, now, &earlier).await {
             Ok(out) => out,
             // The same credential sent other content under a held seq: two
             // copies of the agent (or a damaged log). The unit is stopped
@@ -348,9 +388,17 @@ impl Ward {
         if out.applied > 0 {
             tracing::info!(unit = %rec.unit.code, applied = out.applied, acked = out.acked_seq, "push");
         }
+        let receipts = received
+            .into_iter()
+            .filter_map(|(seq, period, at)| {
+                let e = batch.iter().find(|i| i.entry.seq == seq)?;
+                Some(key.sign(code, seq, &period.to_string(), at, &e.entry.hash))
+            })
+            .collect();
         Ok(Pushed {
             acked_seq: out.acked_seq,
             applied: out.applied,
+            receipts,
         })
     }
 

@@ -246,7 +246,10 @@ async fn other_content_under_a_held_seq_marks_the_unit_diverged() {
     });
     // Seq 1 again, with other content: refused as corruption, nothing written.
     let replay = vec![Incoming::new(Entry::new(1, &other, Utc::now())).unwrap()];
-    let e = ward.push(Caller::of(rec), replay).await.unwrap_err();
+    let e = ward
+        .push(Caller::of(rec), replay, Vec::new())
+        .await
+        .unwrap_err();
     assert!(
         matches!(e, SyncError::Push(PushError::Corrupt { seq: 1 })),
         "{e:?}"
@@ -260,7 +263,7 @@ async fn other_content_under_a_held_seq_marks_the_unit_diverged() {
     assert_eq!(audit.last().unwrap().action, "diverged");
     let next = vec![Incoming::new(Entry::new(3, &other, Utc::now())).unwrap()];
     assert!(matches!(
-        ward.push(Caller::of(rec), next).await,
+        ward.push(Caller::of(rec), next, Vec::new()).await,
         Err(SyncError::Diverged { .. })
     ));
     assert_eq!(ward.hub.store.unit(&code).unwrap().unwrap().acked_seq, 2);

@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 
 use super::error::DbResult;
 use super::marks::{SYNCED_FILE, overwrite, read_synced};
-use super::{K_STATE, K_SYNC, P_REVIEW, Store, StoreError, key_name, seq_key, to_json};
+use super::{K_STATE, K_SYNC, P_RECEIPT, P_REVIEW, Store, StoreError, key_name, seq_key, to_json};
 
 /// The sync cursors: what the hub acknowledged and how far the agent pulled.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
@@ -125,4 +125,46 @@ impl Store {
         }
         Ok(out)
     }
+
+    /// Keeps the hub's receipts for submissions, by seq: sent again with
+    /// those entries, they let a hub restored from an older backup keep the
+    /// time it first received them (the receipt is the hub's, signed).
+    pub fn keep_receipts(&self, receipts: &[SubmissionReceipt]) -> Result<(), StoreError> {
+        let mut batch = sled::Batch::default();
+        for r in receipts {
+            batch.insert(seq_key(P_RECEIPT, r.seq), to_json(r));
+        }
+        self.db.apply_batch(batch).db()?;
+        Ok(())
+    }
+
+    /// The kept receipts for the seqs `first..=last`.
+    pub fn receipts_between(
+        &self,
+        first: u64,
+        last: u64,
+    ) -> Result<Vec<SubmissionReceipt>, StoreError> {
+        let mut out = Vec::new();
+        for kv in self
+            .db
+            .range(seq_key(P_RECEIPT, first)..=seq_key(P_RECEIPT, last))
+        {
+            let (k, v) = kv.db()?;
+            let r = serde_json::from_slice(&v).map_err(|e| StoreError::Corrupt {
+                key: key_name(&k),
+                reason: e.to_string(),
+            })?;
+            out.push(r);
+        }
+        Ok(out)
+    }
+}
+
+/// The hub's signed word of when it received a submission, as it gave it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct SubmissionReceipt {
+    pub seq: u64,
+    pub period: String,
+    pub received_at: String,
+    pub mac: Vec<u8>,
 }

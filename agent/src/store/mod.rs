@@ -29,7 +29,7 @@ use std::time::{Duration, Instant};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
-pub use cursors::SyncState;
+pub use cursors::{SubmissionReceipt, SyncState};
 pub use error::{BackupError, StoreError, is_disk_full};
 pub use holder::{Holder, read_holder};
 pub use identity::{CREDENTIAL_FILE, HubLink, Identity};
@@ -51,6 +51,8 @@ const K_COUNTER: &[u8] = b"meta/activity_counter";
 const K_STATE: &[u8] = b"meta/state";
 const P_LOG: &[u8] = b"log/";
 const P_REVIEW: &[u8] = b"review/";
+/// The hub's receipts for submissions, by seq (`cursors`).
+const P_RECEIPT: &[u8] = b"receipt/";
 /// The log chain at each seq (`coso_proto::chain`), 32 raw bytes.
 const P_CHAIN: &[u8] = b"chain/";
 

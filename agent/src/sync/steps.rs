@@ -217,11 +217,16 @@ pub(super) async fn push(
             store.set_acked(ack, coso_domain::clock::now())?;
             let from = next.unwrap_or(ack);
             let batch = store.entries_after(from, max_entries, max_bytes)?;
+            let receipts = match (batch.first(), batch.last()) {
+                (Some(f), Some(l)) => store.receipts_between(f.seq, l.seq)?,
+                _ => Vec::new(),
+            };
             store.flush().await?;
             report.acked_seq = ack;
             report.agent_head = head;
-            batch
+            (batch, receipts)
         };
+        let (batch, receipts) = batch;
         let from = next.unwrap_or(ack);
         let Some(first) = batch.first() else {
             return Ok(());
@@ -241,6 +246,15 @@ pub(super) async fn push(
         let resp = hub
             .push(pb::PushRequest {
                 entries: batch.iter().map(pb::ChangeEntry::from).collect(),
+                receipts: receipts
+                    .into_iter()
+                    .map(|r| pb::SubmissionReceipt {
+                        seq: r.seq,
+                        period: r.period,
+                        received_at: r.received_at,
+                        mac: r.mac,
+                    })
+                    .collect(),
             })
             .await?;
         if resp.acked_seq < last || u64::from(resp.applied) > sent {
@@ -251,6 +265,23 @@ pub(super) async fn push(
                     first.seq, resp.acked_seq, resp.applied
                 ),
             });
+        }
+        if !resp.receipts.is_empty() {
+            // Kept durably before the next batch: the hub's proof of when it
+            // received these submissions, should it be restored (#23).
+            let store = open(data_dir, opts.store_wait)?;
+            let kept: Vec<_> = resp
+                .receipts
+                .iter()
+                .map(|r| crate::store::SubmissionReceipt {
+                    seq: r.seq,
+                    period: r.period.clone(),
+                    received_at: r.received_at.clone(),
+                    mac: r.mac.clone(),
+                })
+                .collect();
+            store.keep_receipts(&kept)?;
+            store.flush().await?;
         }
         report.pushed += u64::from(resp.applied);
         report.skipped += sent - u64::from(resp.applied);

@@ -203,6 +203,7 @@ impl SimAgent {
         for chunk in pending.chunks(max) {
             let batch = pb::PushRequest {
                 entries: chunk.iter().map(|e| pb::ChangeEntry::from(*e)).collect(),
+                receipts: Vec::new(),
             };
             acked = self.push(batch).await?.acked_seq;
         }

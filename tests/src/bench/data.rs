@@ -140,6 +140,7 @@ pub fn year_log(
 pub fn push_request(entries: &[Entry]) -> pb::PushRequest {
     pb::PushRequest {
         entries: entries.iter().map(pb::ChangeEntry::from).collect(),
+        receipts: Vec::new(),
     }
 }
 

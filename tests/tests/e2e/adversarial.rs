@@ -41,6 +41,7 @@ fn activity(date: NaiveDate, title: &str) -> Change {
 fn push(change: &Change) -> pb::PushRequest {
     pb::PushRequest {
         entries: vec![pb::ChangeEntry::from(&Entry::new(1, change, Utc::now()))],
+        receipts: Vec::new(),
     }
 }
 
@@ -310,6 +311,7 @@ fn a_submission_that_contradicts_its_activities_or_comes_before_its_window_is_re
         let status = agent
             .push(pb::PushRequest {
                 entries: vec![entry(1, &conference), entry(2, &forged)],
+                receipts: Vec::new(),
             })
             .await
             .expect_err("the forged report was accepted");
@@ -324,6 +326,7 @@ fn a_submission_that_contradicts_its_activities_or_comes_before_its_window_is_re
         let pushed = agent
             .push(pb::PushRequest {
                 entries: vec![entry(1, &conference)],
+                receipts: Vec::new(),
             })
             .await
             .unwrap();
@@ -332,6 +335,7 @@ fn a_submission_that_contradicts_its_activities_or_comes_before_its_window_is_re
             let status = agent
                 .push(pb::PushRequest {
                     entries: vec![entry(2, change)],
+                    receipts: Vec::new(),
                 })
                 .await
                 .expect_err(&format!("{what}: accepted"));
@@ -351,6 +355,7 @@ fn a_submission_that_contradicts_its_activities_or_comes_before_its_window_is_re
         let status = agent
             .push(pb::PushRequest {
                 entries: vec![entry(2, &early)],
+                receipts: Vec::new(),
             })
             .await
             .expect_err("an early report was accepted");
@@ -365,6 +370,7 @@ fn a_submission_that_contradicts_its_activities_or_comes_before_its_window_is_re
         let pushed = agent
             .push(pb::PushRequest {
                 entries: vec![entry(2, &Change::Submit(Box::new(honest.clone())))],
+                receipts: Vec::new(),
             })
             .await
             .unwrap();

@@ -60,6 +60,7 @@ fn activity(seq: u64, note: &str) -> Entry {
 fn push(entries: &[Entry]) -> pb::PushRequest {
     pb::PushRequest {
         entries: entries.iter().map(pb::ChangeEntry::from).collect(),
+        receipts: Vec::new(),
     }
 }
 

@@ -526,3 +526,50 @@ fn every_change_of_who_may_act_is_audited_with_who_did_it() {
 fn plan_head(a: &Agent) -> u64 {
     status(a)["head_seq"].as_u64().expect("head_seq")
 }
+
+#[test]
+fn a_report_received_on_time_stays_on_time_after_the_hub_is_restored() {
+    let mut hub = Hub::start();
+    hub.cmd(&[
+        "period",
+        "add",
+        "2026-A01",
+        "--title",
+        "Báo cáo đột xuất",
+        "--due",
+        "2026-12-01",
+    ])
+    .ok();
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let a = Agent::at(&tmp.path().join("a"));
+    a.enroll(&hub.add_unit("TDP01", "Tổ dân phố số 1", "residential-group"));
+    a.cmd(&["sync"]).ok();
+    let file = tmp.path().join("hub.coso-backup");
+    let file_s = file.to_str().unwrap();
+    hub.cmd(&["backup", "--out", file_s]).ok();
+
+    // Submitted and received one second before the deadline.
+    a.cmd(&["value", "set", "--period", "2026-A01", "DB01=2"])
+        .ok();
+    a.cmd(&["submit", "--period", "2026-A01"]).ok();
+    hub.stop();
+    hub.env = vec![("COSO_NOW".into(), "2026-11-30T23:59:59+07:00".into())];
+    hub.serve();
+    a.cmd(&["sync"]).ok();
+    assert_eq!(
+        status_row(&hub, "2026-A01", "TDP01")["timeliness"],
+        "on_time"
+    );
+
+    // The older backup is restored after the deadline; the agent resends.
+    hub.stop();
+    std::fs::rename(&hub.dir, tmp.path().join("old-hub")).expect("move the old hub away");
+    hub.cmd(&["restore", file_s]).ok();
+    hub.env = vec![("COSO_NOW".into(), "2026-12-02T09:00:00+07:00".into())];
+    hub.serve();
+    let r = a.cmd(&["sync", "--json"]).ok().json();
+    assert_eq!(r["hub_behind"], true, "{r:#}");
+    let row = status_row(&hub, "2026-A01", "TDP01");
+    assert_eq!(row["state"], "submitted", "{row:#}");
+    assert_eq!(row["timeliness"], "on_time", "{row:#}");
+}

@@ -709,6 +709,7 @@ fn activity_entry(seq: u64, n: u64) -> Entry {
 fn push(entries: &[Entry]) -> pb::PushRequest {
     pb::PushRequest {
         entries: entries.iter().map(pb::ChangeEntry::from).collect(),
+        receipts: Vec::new(),
     }
 }
 

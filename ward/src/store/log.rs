@@ -16,16 +16,33 @@ impl Store {
         batch: &[Incoming],
         now: DateTime<Utc>,
     ) -> Result<PushOutcome, PushError> {
+        Ok(self.push_with(g, batch, now, &BTreeMap::new()).await?.0)
+    }
+
+    /// [`Store::push`], taking for a submission at a seq in `earlier` that
+    /// receive time instead of `now` (a verified receipt from before a
+    /// restore; never later than `now`), and telling each submission whose
+    /// receive time this push recorded: seq, period, time.
+    pub async fn push_with(
+        &self,
+        g: &UnitGuard,
+        batch: &[Incoming],
+        now: DateTime<Utc>,
+        earlier: &BTreeMap<u64, DateTime<Utc>>,
+    ) -> Result<(PushOutcome, Vec<(u64, PeriodCode, DateTime<Utc>)>), PushError> {
         let code = g.code();
         let mut rec = self
             .unit(code)?
             .ok_or_else(|| PushError::UnknownUnit(code.clone()))?;
         let cursor = rec.acked_seq;
         let Some(first) = batch.first().map(|i| i.entry.seq) else {
-            return Ok(PushOutcome {
-                acked_seq: cursor,
-                applied: 0,
-            });
+            return Ok((
+                PushOutcome {
+                    acked_seq: cursor,
+                    applied: 0,
+                },
+                Vec::new(),
+            ));
         };
         if first > cursor + 1 {
             return Err(PushError::Gap {
@@ -67,15 +84,19 @@ impl Store {
             }
         }
         let Some(last) = fresh.last().map(|i| i.entry.seq) else {
-            return Ok(PushOutcome {
-                acked_seq: cursor,
-                applied: 0,
-            });
+            return Ok((
+                PushOutcome {
+                    acked_seq: cursor,
+                    applied: 0,
+                },
+                Vec::new(),
+            ));
         };
 
         let mut state = self.unit_state(code)?;
         let mut chain = self.chain_at(code, cursor)?;
         let mut b = sled::Batch::default();
+        let mut received = Vec::new();
         for inc in &fresh {
             let e = &inc.entry;
             if let Change::Submit(report) = &inc.change {
@@ -83,7 +104,9 @@ impl Store {
                 // kept (see `received_at`); a later one, a correction after a
                 // return or a locked duplicate, does not move it.
                 if !state.submissions.contains_key(&report.period) {
-                    b.insert(keys::received(code, &report.period), enc(&now));
+                    let at = earlier.get(&e.seq).map_or(now, |t| (*t).min(now));
+                    b.insert(keys::received(code, &report.period), enc(&at));
+                    received.push((e.seq, report.period.clone(), at));
                 }
             }
             state.apply(&inc.change);
@@ -110,10 +133,13 @@ impl Store {
         };
         self.apply_audited(b, &event, now)?;
         self.flush().await?;
-        Ok(PushOutcome {
-            acked_seq: last,
-            applied: fresh.len() as u32,
-        })
+        Ok((
+            PushOutcome {
+                acked_seq: last,
+                applied: fresh.len() as u32,
+            },
+            received,
+        ))
     }
 
     /// Marks the unit's log as diverged from the hub's (nothing else
