@@ -5,7 +5,6 @@
 
 use std::io::Write;
 use std::os::unix::fs::PermissionsExt;
-use std::os::unix::process::ExitStatusExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
@@ -88,32 +87,54 @@ struct Measured {
     max_rss_kib: i64,
 }
 
-// The child is reaped by `wait4` (for its resource usage), not by `Child`.
-#[allow(clippy::zombie_processes)]
+/// Starts the agent from a small python3 process, which forks it, waits for
+/// it with `os.wait4` and prints its exit status and peak RSS. Why not
+/// `wait4` from here: the kernel counts into a child's peak the resident
+/// memory of the process it was spawned from (the spawn shares or copies
+/// this test binary's memory until `exec`, and `exec` keeps the high-water
+/// mark), so a child of this busy test binary would be charged with the
+/// whole binary's footprint. A child of a fresh, small process is charged
+/// with its own memory only (plus python's few MiB).
 fn measured(a: &Agent, args: &[&str]) -> Measured {
+    const RUN: &str = r#"
+import os, sys
+pid = os.fork()
+if pid == 0:
+    err = os.open(sys.argv[1], os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    os.dup2(err, 2)
+    nul = os.open(os.devnull, os.O_RDWR)
+    os.dup2(nul, 0)
+    os.dup2(nul, 1)
+    os.execv(sys.argv[2], sys.argv[2:])
+_, status, usage = os.wait4(pid, 0)
+print(os.waitstatus_to_exitcode(status), usage.ru_maxrss)
+"#;
     let err = a.dir.parent().unwrap().join("stderr.txt");
-    let child = Command::new(&bins().agent)
+    let out = Command::new("python3")
+        .arg("-c")
+        .arg(RUN)
+        .arg(&err)
+        .arg(&bins().agent)
         .args(args)
         .arg("--data-dir")
         .arg(&a.dir)
         .env_remove("COSO_LANG")
         .envs(a.env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
         .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(std::fs::File::create(&err).unwrap())
-        .spawn()
-        .expect("spawn coso-agent");
-    let mut status = 0;
-    // SAFETY: a zeroed rusage is a valid value to be filled in; `wait4`
-    // reaps exactly this child, which `Child` is then never asked to wait for.
-    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
-    let pid = unsafe { libc::wait4(child.id() as i32, &mut status, 0, &mut usage) };
-    assert_eq!(pid, child.id() as i32, "wait4");
-    let status = std::process::ExitStatus::from_raw(status);
+        .output()
+        .expect("run python3 (it measures the agent's memory)");
+    let text = String::from_utf8_lossy(&out.stdout);
+    let mut fields = text.split_whitespace().map(|f| f.parse::<i64>());
+    let (Some(Ok(code)), Some(Ok(max_rss_kib))) = (fields.next(), fields.next()) else {
+        panic!(
+            "python3 did not report the agent's run: {text} {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    };
     Measured {
-        code: status.code().unwrap_or(-1),
+        code: code as i32,
         stderr: std::fs::read_to_string(&err).unwrap(),
-        max_rss_kib: usage.ru_maxrss,
+        max_rss_kib,
     }
 }
 
