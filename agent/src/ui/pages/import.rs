@@ -3,17 +3,16 @@
 
 use axum::body::Bytes;
 use axum::extract::{Extension, Multipart, Path, State};
-use axum::http::StatusCode;
 use axum::response::Response;
 
-use super::period::{Refused, period_view};
+use super::period::{Refused, refused_page};
 use super::{Shared, ctx, failure, flash_ok};
 use crate::commands::values;
 use crate::error::AgentError;
 use crate::messages::input_message;
 use crate::output::Render;
 use crate::ui::security::{self, Session, see_other};
-use crate::ui::views::{self, Flash, render};
+use crate::ui::views::{self, Flash};
 
 /// A file name safe to write in our own temporary directory.
 fn safe_name(raw: &str) -> String {
@@ -111,22 +110,17 @@ pub async fn period_import(
                 anchor: Some("file".into()),
                 message: message.lines().next().unwrap_or_default().to_string(),
             }];
-            let v = tryp!(
-                app,
-                sess,
-                period_view(
-                    &app,
-                    &sess,
-                    &c,
-                    &code,
-                    Refused {
-                        other,
-                        import_error: Some(message),
-                        ..Refused::default()
-                    }
-                )
-            );
-            render(StatusCode::UNPROCESSABLE_ENTITY, &v)
+            refused_page(
+                &app,
+                &sess,
+                &c,
+                &code,
+                Refused {
+                    other,
+                    import_error: Some(message),
+                    ..Refused::default()
+                },
+            )
         }
         Err(e) => failure(&app, &sess, &e),
     }

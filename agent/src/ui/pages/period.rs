@@ -36,6 +36,20 @@ pub(super) struct Refused<'a> {
     pub import_error: Option<String>,
 }
 
+/// The period page again with what was refused next to its fields (422).
+pub(super) fn refused_page(
+    app: &App,
+    sess: &Session,
+    c: &Ctx<'_>,
+    code: &str,
+    refused: Refused<'_>,
+) -> Response {
+    match period_view(app, sess, c, code, refused) {
+        Ok(v) => render(StatusCode::UNPROCESSABLE_ENTITY, &v),
+        Err(e) => failure(app, sess, &e),
+    }
+}
+
 /// Builds the period page: from the store, or with what was typed and the
 /// refusals placed at their fields.
 pub(super) fn period_view(
@@ -272,22 +286,17 @@ pub async fn period_save(
         match values::set(&c, &code, &assignments).await {
             Ok(outcome) => said.push(outcome.text(lang)),
             Err(AgentError::Input(InputError::Values { problems })) => {
-                let v = tryp!(
-                    app,
-                    sess,
-                    period_view(
-                        &app,
-                        &sess,
-                        &c,
-                        &code,
-                        Refused {
-                            typed: Some(&f),
-                            refusals: &problems,
-                            ..Refused::default()
-                        }
-                    )
+                return refused_page(
+                    &app,
+                    &sess,
+                    &c,
+                    &code,
+                    Refused {
+                        typed: Some(&f),
+                        refusals: &problems,
+                        ..Refused::default()
+                    },
                 );
-                return render(StatusCode::UNPROCESSABLE_ENTITY, &v);
             }
             Err(e) => return failure(&app, &sess, &e),
         }
@@ -312,22 +321,17 @@ pub async fn period_save(
                     anchor: Some(name.clone()),
                     message: input_message(&e, lang),
                 }];
-                let v = tryp!(
-                    app,
-                    sess,
-                    period_view(
-                        &app,
-                        &sess,
-                        &c,
-                        &code,
-                        Refused {
-                            typed: Some(&f),
-                            other,
-                            ..Refused::default()
-                        }
-                    )
+                return refused_page(
+                    &app,
+                    &sess,
+                    &c,
+                    &code,
+                    Refused {
+                        typed: Some(&f),
+                        other,
+                        ..Refused::default()
+                    },
                 );
-                return render(StatusCode::UNPROCESSABLE_ENTITY, &v);
             }
             Err(e) => return failure(&app, &sess, &e),
         }
@@ -350,22 +354,17 @@ pub async fn period_save(
                 };
                 let mut refusals = problems;
                 refusals.retain(|p| !p.field.is_empty());
-                let v = tryp!(
-                    app,
-                    sess,
-                    period_view(
-                        &app,
-                        &sess,
-                        &c,
-                        &code,
-                        Refused {
-                            refusals: &refusals,
-                            other: vec![head],
-                            ..Refused::default()
-                        }
-                    )
+                return refused_page(
+                    &app,
+                    &sess,
+                    &c,
+                    &code,
+                    Refused {
+                        refusals: &refusals,
+                        other: vec![head],
+                        ..Refused::default()
+                    },
                 );
-                return render(StatusCode::UNPROCESSABLE_ENTITY, &v);
             }
             Err(e) => return failure(&app, &sess, &e),
         }
