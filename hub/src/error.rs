@@ -21,28 +21,9 @@ use coso_ward::{ErrorKind, WardError};
 pub enum ApiError {
     #[error(transparent)]
     Auth(#[from] AuthError),
+    /// A sync step refused or failed (enrolment, Hello, Push, Log, Pull).
     #[error(transparent)]
-    Enroll(#[from] EnrollRefusal),
-    #[error(transparent)]
-    Push(#[from] PushError),
-    #[error(
-        "unit {unit}: {}; the hub refuses its syncs until VH-XH reissues its link and the agent runs `coso-agent recover`",
-        match kind {
-            DivergeKind::Forked => "two copies of this unit's agent recorded different changes (the credential is used by two copies)",
-            DivergeKind::Behind => "this copy of the agent is older than what the hub already holds",
-        }
-    )]
-    Diverged { unit: UnitCode, kind: DivergeKind },
-    #[error("entry {index} of the batch (seq {seq}) is invalid: {error}")]
-    BadEntry {
-        index: usize,
-        seq: u64,
-        error: DomainError,
-    },
-    #[error("the batch has {count} entries; the hub accepts at most {max}")]
-    TooManyEntries { count: usize, max: u32 },
-    #[error("the batch has {bytes} bytes of payload; the hub accepts at most {max}")]
-    TooManyBytes { bytes: u64, max: u64 },
+    Sync(#[from] SyncError),
     #[error(transparent)]
     Input(#[from] InputError),
     #[error("field {field}: {error}")]
@@ -58,22 +39,6 @@ pub enum ApiError {
     Store(#[from] StoreError),
     #[error("the backup failed: {0}")]
     Backup(#[from] coso_ward::backup::HubBackupError),
-}
-
-impl From<SyncError> for ApiError {
-    fn from(e: SyncError) -> Self {
-        match e {
-            SyncError::Auth(e) => ApiError::Auth(e),
-            SyncError::Enroll(e) => ApiError::Enroll(e),
-            SyncError::Push(e) => ApiError::Push(e),
-            SyncError::Diverged { unit, kind } => ApiError::Diverged { unit, kind },
-            SyncError::BadEntry { index, seq, error } => ApiError::BadEntry { index, seq, error },
-            SyncError::TooManyEntries { count, max } => ApiError::TooManyEntries { count, max },
-            SyncError::TooManyBytes { bytes, max } => ApiError::TooManyBytes { bytes, max },
-            SyncError::Input(e) => ApiError::Input(e),
-            SyncError::Store(e) => ApiError::Store(e),
-        }
-    }
 }
 
 /// The bearer token of a request's metadata.
@@ -173,8 +138,10 @@ impl ApiError {
     fn storage_failure(&self) -> Option<&StorageFailure> {
         match self {
             ApiError::Store(e)
-            | ApiError::Push(PushError::Store(e))
+            | ApiError::Sync(SyncError::Store(e))
+            | ApiError::Sync(SyncError::Push(PushError::Store(e)))
             | ApiError::Auth(AuthError::Store(e))
+            | ApiError::Sync(SyncError::Auth(AuthError::Store(e)))
             | ApiError::Ward(WardError::Store(e))
             | ApiError::Ward(WardError::User(UserError::Store(e))) => e.failure(),
             _ => None,
@@ -188,26 +155,33 @@ impl ApiError {
             return Code::Unavailable;
         }
         match self {
-            ApiError::Auth(AuthError::UnitOnAdmin) => Code::PermissionDenied,
-            ApiError::Auth(AuthError::Store(_)) => Code::Internal,
-            ApiError::Auth(_) | ApiError::Enroll(_) => Code::Unauthenticated,
-            ApiError::Push(PushError::UnknownUnit(_)) => Code::Unauthenticated,
-            ApiError::Push(PushError::Gap { .. }) => Code::FailedPrecondition,
-            ApiError::Push(PushError::Corrupt { .. }) => Code::DataLoss,
-            ApiError::Diverged { .. } | ApiError::Push(PushError::Diverged { .. }) => {
+            ApiError::Auth(a) | ApiError::Sync(SyncError::Auth(a)) => match a {
+                AuthError::UnitOnAdmin => Code::PermissionDenied,
+                AuthError::Store(_) => Code::Internal,
+                _ => Code::Unauthenticated,
+            },
+            ApiError::Sync(SyncError::Enroll(_)) => Code::Unauthenticated,
+            ApiError::Sync(SyncError::Push(PushError::UnknownUnit(_))) => Code::Unauthenticated,
+            ApiError::Sync(SyncError::Push(PushError::Gap { .. })) => Code::FailedPrecondition,
+            ApiError::Sync(SyncError::Push(PushError::Corrupt { .. })) => Code::DataLoss,
+            ApiError::Sync(SyncError::Diverged { .. })
+            | ApiError::Sync(SyncError::Push(PushError::Diverged { .. })) => {
                 Code::FailedPrecondition
             }
-            ApiError::Push(PushError::NotConsecutive { .. }) => Code::InvalidArgument,
-            ApiError::Push(PushError::Store(_)) => Code::Internal,
-            ApiError::BadEntry { .. } | ApiError::Input(_) | ApiError::Wire { .. } => {
+            ApiError::Sync(SyncError::Push(PushError::NotConsecutive { .. })) => {
                 Code::InvalidArgument
             }
-            ApiError::TooManyEntries { .. } | ApiError::TooManyBytes { .. } => {
-                Code::ResourceExhausted
-            }
+            ApiError::Sync(SyncError::Push(PushError::Store(_))) => Code::Internal,
+            ApiError::Sync(SyncError::BadEntry { .. } | SyncError::Input(_))
+            | ApiError::Input(_)
+            | ApiError::Wire { .. } => Code::InvalidArgument,
+            ApiError::Sync(SyncError::TooManyEntries { .. })
+            | ApiError::Sync(SyncError::TooManyBytes { .. }) => Code::ResourceExhausted,
             ApiError::Unavailable(_) => Code::Unimplemented,
             ApiError::Ward(e) => ward_code(e),
-            ApiError::Store(_) | ApiError::Backup(_) => Code::Internal,
+            ApiError::Store(_) | ApiError::Sync(SyncError::Store(_)) | ApiError::Backup(_) => {
+                Code::Internal
+            }
         }
     }
 
@@ -219,7 +193,7 @@ impl ApiError {
             return self.to_string();
         }
         match self {
-            ApiError::Auth(e) => match e {
+            ApiError::Auth(e) | ApiError::Sync(SyncError::Auth(e)) => match e {
                 AuthError::Missing => {
                     "thiếu thông tin xác thực: gửi authorization: Bearer <credential>".into()
                 }
@@ -231,7 +205,7 @@ impl ApiError {
                 }
                 AuthError::Store(_) => "lỗi cơ sở dữ liệu của máy chủ phường".into(),
             },
-            ApiError::Enroll(e) => match e {
+            ApiError::Sync(SyncError::Enroll(e)) => match e {
                 EnrollRefusal::Invalid => {
                     "mã đăng ký không hợp lệ cho đơn vị này hoặc đã được dùng".into()
                 }
@@ -240,7 +214,7 @@ impl ApiError {
                 }
                 EnrollRefusal::Revoked(u) => format!("đơn vị {u} đã bị thu hồi"),
             },
-            ApiError::Push(e) => match e {
+            ApiError::Sync(SyncError::Push(e)) => match e {
                 PushError::UnknownUnit(u) => format!("đơn vị {u} không tồn tại"),
                 PushError::Gap { first, expected } => format!(
                     "lô bắt đầu ở số thứ tự {first}, nhưng máy chủ chờ số thứ tự {expected}"
@@ -254,25 +228,27 @@ impl ApiError {
                 PushError::Store(_) => "lỗi cơ sở dữ liệu của máy chủ phường".into(),
                 PushError::Diverged { unit, kind } => diverged_vi(unit, *kind),
             },
-            ApiError::Diverged { unit, kind } => diverged_vi(unit, *kind),
-            ApiError::BadEntry { index, seq, error } => {
+            ApiError::Sync(SyncError::Diverged { unit, kind }) => diverged_vi(unit, *kind),
+            ApiError::Sync(SyncError::BadEntry { index, seq, error }) => {
                 let why = match error {
                     DomainError::Inadmissible(p) => p.message_vi.clone(),
                     e => e.to_string(),
                 };
                 format!("bản ghi {index} của lô (số thứ tự {seq}) không hợp lệ: {why}")
             }
-            ApiError::TooManyEntries { count, max } => {
+            ApiError::Sync(SyncError::TooManyEntries { count, max }) => {
                 format!("lô có {count} bản ghi; máy chủ chỉ nhận tối đa {max}")
             }
-            ApiError::TooManyBytes { bytes, max } => {
+            ApiError::Sync(SyncError::TooManyBytes { bytes, max }) => {
                 format!("lô có {bytes} byte dữ liệu; máy chủ chỉ nhận tối đa {max}")
             }
-            ApiError::Input(e) => e.message(lang),
+            ApiError::Input(e) | ApiError::Sync(SyncError::Input(e)) => e.message(lang),
             ApiError::Wire { field, error } => format!("trường {field} không hợp lệ: {error}"),
             ApiError::Unavailable(what) => format!("máy chủ phường chưa hỗ trợ {what}"),
             ApiError::Ward(e) => e.message(lang),
-            ApiError::Store(_) => "lỗi cơ sở dữ liệu của máy chủ phường".into(),
+            ApiError::Store(_) | ApiError::Sync(SyncError::Store(_)) => {
+                "lỗi cơ sở dữ liệu của máy chủ phường".into()
+            }
             ApiError::Backup(_) => "không tạo được bản sao lưu trên máy chủ phường".into(),
         }
     }
@@ -282,13 +258,14 @@ impl ApiError {
     fn metadata(&self) -> Vec<(&'static str, String)> {
         use coso_proto::meta;
         match self {
-            ApiError::Push(PushError::Gap { expected, .. }) => {
+            ApiError::Sync(SyncError::Push(PushError::Gap { expected, .. })) => {
                 vec![(meta::EXPECTED_SEQ, expected.to_string())]
             }
-            ApiError::Push(PushError::Corrupt { seq }) => {
+            ApiError::Sync(SyncError::Push(PushError::Corrupt { seq })) => {
                 vec![(meta::CORRUPT_SEQ, seq.to_string())]
             }
-            ApiError::Diverged { kind, .. } | ApiError::Push(PushError::Diverged { kind, .. }) => {
+            ApiError::Sync(SyncError::Diverged { kind, .. })
+            | ApiError::Sync(SyncError::Push(PushError::Diverged { kind, .. })) => {
                 vec![(meta::DIVERGED, diverged_wire(*kind).as_str().to_string())]
             }
             _ => Vec::new(),
@@ -330,13 +307,13 @@ mod tests {
             Code::Unauthenticated
         );
         assert_eq!(
-            ApiError::Enroll(EnrollRefusal::Expired).code(),
+            ApiError::Sync(SyncError::Enroll(EnrollRefusal::Expired)).code(),
             Code::Unauthenticated
         );
-        let gap = ApiError::Push(PushError::Gap {
+        let gap = ApiError::Sync(SyncError::Push(PushError::Gap {
             first: 9,
             expected: 5,
-        });
+        }));
         assert_eq!(gap.code(), Code::FailedPrecondition);
         assert!(gap.message(Lang::En).contains("expects seq 5"));
         let s = gap.into_status(Lang::Vi);
@@ -346,7 +323,7 @@ mod tests {
                 .and_then(|v| v.to_str().ok()),
             Some("5")
         );
-        let corrupt = ApiError::Push(PushError::Corrupt { seq: 3 });
+        let corrupt = ApiError::Sync(SyncError::Push(PushError::Corrupt { seq: 3 }));
         assert_eq!(corrupt.code(), Code::DataLoss);
         let s = corrupt.into_status(Lang::Vi);
         assert_eq!(
@@ -355,10 +332,10 @@ mod tests {
                 .and_then(|v| v.to_str().ok()),
             Some("3")
         );
-        let diverged = ApiError::Diverged {
+        let diverged = ApiError::Sync(SyncError::Diverged {
             unit: u.clone(),
             kind: DivergeKind::Behind,
-        }
+        })
         .into_status(Lang::Vi);
         assert_eq!(diverged.code(), Code::FailedPrecondition);
         assert_eq!(
@@ -369,7 +346,7 @@ mod tests {
             Some("behind")
         );
         assert_eq!(
-            ApiError::TooManyEntries { count: 9, max: 8 }.code(),
+            ApiError::Sync(SyncError::TooManyEntries { count: 9, max: 8 }).code(),
             Code::ResourceExhausted
         );
         assert_eq!(

@@ -46,7 +46,13 @@ pub enum SyncError {
     Enroll(#[from] EnrollRefusal),
     #[error(transparent)]
     Push(PushError),
-    #[error("unit {unit} diverged ({kind:?})")]
+    #[error(
+        "unit {unit}: {}; the hub refuses its syncs until VH-XH reissues its link and the agent runs `coso-agent recover`",
+        match kind {
+            DivergeKind::Forked => "two copies of this unit's agent recorded different changes (the credential is used by two copies)",
+            DivergeKind::Behind => "this copy of the agent is older than what the hub already holds",
+        }
+    )]
     Diverged { unit: UnitCode, kind: DivergeKind },
     #[error("entry {index} of the batch (seq {seq}) is invalid: {error}")]
     BadEntry {
