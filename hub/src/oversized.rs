@@ -3,38 +3,10 @@
 //! status-code guide) says `RESOURCE_EXHAUSTED`, which is what agents act on
 //! ("send less").
 
-type GrpcResponse = axum::http::Response<tonic::body::Body>;
-
-/// tonic answers a request above `max_decoding_message_size` with
-/// `OutOfRange`; gRPC's status-code guide says `RESOURCE_EXHAUSTED` for a
-/// message larger than the receiver accepts, and agents treat that as "send
-/// less". This layer rewrites exactly that status, nothing else.
-pub fn resource_exhausted_layer() -> tower::util::MapResponseLayer<fn(GrpcResponse) -> GrpcResponse>
-{
-    tower::util::MapResponseLayer::new(oversized_is_resource_exhausted as fn(_) -> _)
-}
-
-fn oversized_is_resource_exhausted(mut response: GrpcResponse) -> GrpcResponse {
-    let headers = response.headers();
-    let out_of_range = headers
-        .get("grpc-status")
-        .is_some_and(|v| v.as_bytes() == b"11");
-    let oversized = headers
-        .get("grpc-message")
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|m| m.replace("%20", " ").contains("message length too large"));
-    if out_of_range && oversized {
-        response
-            .headers_mut()
-            .insert("grpc-status", axum::http::HeaderValue::from_static("8"));
-    }
-    response
-}
-
-/// tonic refuses a request beyond the message limit with OUT_OF_RANGE; the
-/// contract (and gRPC's own guidance) says RESOURCE_EXHAUSTED, which is what
-/// clients act on. The refusal is a trailers-only response, so its status
-/// is in the headers.
+/// Rewrites exactly that status, nothing else: OUT_OF_RANGE whose message
+/// says the message is too large (plain or percent-encoded) becomes
+/// RESOURCE_EXHAUSTED. The refusal is a trailers-only response, so its
+/// status is in the headers.
 pub fn too_large_is_exhausted<B>(mut resp: axum::http::Response<B>) -> axum::http::Response<B> {
     let h = resp.headers();
     let out_of_range = h.get("grpc-status").is_some_and(|v| v.as_bytes() == b"11");
@@ -56,6 +28,8 @@ pub fn too_large_is_exhausted<B>(mut resp: axum::http::Response<B>) -> axum::htt
 mod tests {
     use super::*;
 
+    type GrpcResponse = axum::http::Response<tonic::body::Body>;
+
     #[test]
     fn only_the_oversized_status_is_rewritten() {
         let status = |code: &'static str, msg: &'static str| {
@@ -64,7 +38,7 @@ mod tests {
                 .insert("grpc-status", axum::http::HeaderValue::from_static(code));
             r.headers_mut()
                 .insert("grpc-message", axum::http::HeaderValue::from_static(msg));
-            oversized_is_resource_exhausted(r)
+            too_large_is_exhausted(r)
                 .headers()
                 .get("grpc-status")
                 .cloned()

@@ -194,7 +194,6 @@ async fn serve(
     };
 
     let grpc_server = tonic::transport::Server::builder()
-        .layer(crate::oversized::resource_exhausted_layer())
         .http2_keepalive_interval(Some(Duration::from_secs(30)))
         .layer(tower::util::MapResponseLayer::new(
             crate::oversized::too_large_is_exhausted,
