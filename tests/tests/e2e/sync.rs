@@ -387,6 +387,14 @@ fn sync_watch_sends_what_other_commands_record_on_one_connection() {
         "a later round to push seq 3",
         || acked(3),
     );
+    // The hub answers before the agent records the answer, and the watch
+    // holds the store only while it records: wait for the agent's own
+    // cursor too, or the kill below may land between the two.
+    wait_until(
+        Duration::from_secs(30),
+        "the agent to record that seq 3 was acknowledged",
+        || status(&a)["acked_seq"].as_u64() == Some(3),
+    );
     let (conns1, _) = proxy.connections();
     let _ = watch.kill();
     let _ = watch.wait();
