@@ -27,9 +27,13 @@
 use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
+use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
+use fantoccini::actions::{InputSource, KeyAction, KeyActions};
 use fantoccini::elements::Element;
+use fantoccini::key::Key;
+use fantoccini::wd::PrintConfiguration;
 use fantoccini::{Client, ClientBuilder, Locator};
 use serde_json::json;
 
@@ -316,6 +320,225 @@ impl Browser {
         if let Some(dir) = std::env::var_os("COSO_SCREENSHOTS").filter(|d| !d.is_empty()) {
             self.screenshot(&Path::new(&dir).join(format!("{name}.png")));
         }
+    }
+}
+
+/// The axe-core rule tags of WCAG 2.1 levels A and AA.
+pub const WCAG21_AA: &[&str] = &["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"];
+
+/// One axe-core rule a page breaks, with the elements that break it.
+#[derive(Debug, Clone)]
+pub struct Violation {
+    /// The rule's id (`select-name`, `color-contrast`, ...).
+    pub rule: String,
+    pub impact: String,
+    pub help: String,
+    /// Each offending node's CSS selector.
+    pub targets: Vec<String>,
+}
+
+/// axe-core's source, read once from `tests/browser/node_modules` (installed
+/// by `npm ci --prefix tests/browser`, which `.ci/run` does).
+fn axe_source() -> &'static str {
+    static AXE: OnceLock<String> = OnceLock::new();
+    AXE.get_or_init(|| {
+        let path =
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("browser/node_modules/axe-core/axe.min.js");
+        std::fs::read_to_string(&path).unwrap_or_else(|e| {
+            panic!(
+                "axe-core is not installed ({}: {e}): the accessibility tests need it. \
+                 Run `npm ci --prefix tests/browser` (.ci/run does).",
+                path.display()
+            )
+        })
+    })
+}
+
+impl Browser {
+    /// Runs a script in the page (a function body; `arguments` are `args`).
+    /// WebDriver's scripts run through the DevTools protocol, which the
+    /// page's Content-Security-Policy does not govern: the strict CSP of both
+    /// faces stays on while axe-core runs.
+    pub fn script(
+        &self,
+        what: &str,
+        body: &str,
+        args: Vec<serde_json::Value>,
+    ) -> serde_json::Value {
+        self.step(what, self.client().execute(body, args))
+    }
+
+    /// Resizes the window so the page's viewport is `width` CSS pixels wide
+    /// (360: a phone), and checks that it is.
+    pub fn set_width(&self, width: u32) {
+        self.step(
+            &format!("resize to {width} px"),
+            self.client().set_window_size(width, 900),
+        );
+        let inner = self.script("read the viewport", "return window.innerWidth;", vec![]);
+        assert_eq!(
+            inner.as_u64(),
+            Some(u64::from(width)),
+            "the viewport is not {width} px wide"
+        );
+    }
+
+    /// None when the page fits the viewport's width (no sideways scrolling:
+    /// `scrollWidth <= innerWidth`); else what sticks out, for the failure.
+    pub fn overflow(&self) -> Option<String> {
+        let found = self.script(
+            "measure the page's width",
+            r#"const root = document.documentElement, w = window.innerWidth;
+            if (root.scrollWidth <= w) return null;
+            const wide = [];
+            for (const e of document.body.querySelectorAll('*')) {
+              const r = e.getBoundingClientRect();
+              if (r.right > w + 0.5 && !e.closest('.scroll')) {
+                let name = e.tagName.toLowerCase();
+                if (e.id) name += '#' + e.id;
+                if (e.className && typeof e.className === 'string') name += '.' + e.className.trim().split(/\s+/).join('.');
+                wide.push(name + ' (right edge ' + Math.round(r.right) + ')');
+                if (wide.length >= 6) break;
+              }
+            }
+            return 'scrollWidth ' + root.scrollWidth + ' > innerWidth ' + w + ': ' + wide.join(', ');"#,
+            vec![],
+        );
+        found.as_str().map(str::to_string)
+    }
+
+    /// The controls shown smaller than `min` CSS pixels high, for a finger:
+    /// buttons, fields, selects, the links of the top bar and the label
+    /// around each radio button (links inside text are exempt, as in WCAG).
+    pub fn small_targets(&self, min: u32) -> Vec<String> {
+        let found = self.script(
+            "measure the tap targets",
+            r#"const min = arguments[0], small = [];
+            const css = 'button, .button, select, header a, label:has(> input[type=radio]), '
+              + 'input:not([type=hidden]):not([type=checkbox]):not([type=radio])';
+            for (const e of document.querySelectorAll(css)) {
+              const r = e.getBoundingClientRect();
+              if (r.width === 0 || r.height === 0 || r.height >= min - 0.5) continue;
+              let name = e.tagName.toLowerCase();
+              if (e.id) name += '#' + e.id;
+              if (e.name) name += '[name=' + e.name + ']';
+              small.push(name + ' "' + (e.textContent || e.value || '').trim().slice(0, 30) + '" ' + Math.round(r.height) + ' px');
+            }
+            return small;"#,
+            vec![json!(min)],
+        );
+        found
+            .as_array()
+            .map(|a| {
+                a.iter()
+                    .filter_map(|x| x.as_str().map(str::to_string))
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
+    /// Runs axe-core's WCAG 2.1 A and AA rules on the current page and
+    /// returns what it found. Panics, saying how to install it, when
+    /// axe-core is missing: never a skip.
+    pub fn axe(&self) -> Vec<Violation> {
+        // The library is sent as a script body: `window.axe` is what it leaves.
+        let ready = self.script(
+            "inject axe-core",
+            &format!("{}\n;return typeof window.axe;", axe_source()),
+            vec![],
+        );
+        assert_eq!(ready, json!("object"), "axe-core did not load in the page");
+        let run = r#"const done = arguments[arguments.length - 1];
+            axe.run(document, { runOnly: { type: 'tag', values: arguments[0] }, resultTypes: ['violations'] })
+              .then(r => done(JSON.stringify(r.violations.map(v => ({
+                 rule: v.id, impact: v.impact || '', help: v.help,
+                 targets: v.nodes.map(n => n.target.join(' ')) })))),
+                    e => done('error: ' + e));"#;
+        let out = self.step(
+            "run axe-core",
+            self.client().execute_async(run, vec![json!(WCAG21_AA)]),
+        );
+        let text = out.as_str().unwrap_or_default();
+        let found: Vec<serde_json::Value> = serde_json::from_str(text)
+            .unwrap_or_else(|_| panic!("axe-core failed on {}: {text}", self.url()));
+        found
+            .iter()
+            .map(|v| Violation {
+                rule: v["rule"].as_str().unwrap_or_default().to_string(),
+                impact: v["impact"].as_str().unwrap_or_default().to_string(),
+                help: v["help"].as_str().unwrap_or_default().to_string(),
+                targets: v["targets"]
+                    .as_array()
+                    .map(|t| {
+                        t.iter()
+                            .filter_map(|x| x.as_str().map(str::to_string))
+                            .collect()
+                    })
+                    .unwrap_or_default(),
+            })
+            .collect()
+    }
+
+    /// Prints the page as WebDriver's "Print Page" does (print media, A4):
+    /// the PDF's bytes.
+    pub fn print_pdf(&self) -> Vec<u8> {
+        self.step(
+            "print the page",
+            self.client().print(PrintConfiguration::default()),
+        )
+    }
+
+    /// Presses `key` (down, then up), as a person at the keyboard.
+    pub fn press(&self, key: Key) {
+        let value: char = key.into();
+        let seq = KeyActions::new("keyboard".into())
+            .then(KeyAction::Down { value })
+            .then(KeyAction::Up { value });
+        self.step("press a key", self.client().perform_actions(seq));
+    }
+
+    /// Presses `key` while holding Shift (Shift+Tab goes back).
+    pub fn press_shifted(&self, key: Key) {
+        let (shift, value): (char, char) = (Key::Shift.into(), key.into());
+        let seq = KeyActions::new("keyboard".into())
+            .then(KeyAction::Down { value: shift })
+            .then(KeyAction::Down { value })
+            .then(KeyAction::Up { value })
+            .then(KeyAction::Up { value: shift });
+        self.step("press a shifted key", self.client().perform_actions(seq));
+    }
+
+    /// Types `text` into whatever has the focus, key by key.
+    pub fn type_text(&self, text: &str) {
+        let mut seq = KeyActions::new("keyboard".into());
+        for value in text.chars() {
+            seq = seq
+                .then(KeyAction::Down { value })
+                .then(KeyAction::Up { value });
+        }
+        self.step("type", self.client().perform_actions(seq));
+    }
+
+    /// What has the focus, as `tag#id[name=..][value=..]`, and whether it is
+    /// drawn with a visible outline (`:focus-visible` on the page).
+    pub fn focused(&self) -> (String, bool) {
+        let v = self.script(
+            "read the focus",
+            r#"const e = document.activeElement;
+            if (!e || e === document.body) return ['body', false];
+            let name = e.tagName.toLowerCase();
+            if (e.id) name += '#' + e.id;
+            if (e.name) name += '[name=' + e.name + ']';
+            if (e.value && e.tagName === 'BUTTON') name += '[value=' + e.value + ']';
+            const s = getComputedStyle(e);
+            const visible = e.matches(':focus-visible') && s.outlineStyle !== 'none' && parseFloat(s.outlineWidth) >= 2;
+            return [name, visible];"#,
+            vec![],
+        );
+        (
+            v[0].as_str().unwrap_or_default().to_string(),
+            v[1].as_bool().unwrap_or(false),
+        )
     }
 }
 

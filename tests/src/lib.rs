@@ -5,6 +5,7 @@
 pub mod bench;
 pub mod browser;
 pub mod fulldisk;
+pub mod pages;
 pub mod proxy;
 pub mod ward;
 

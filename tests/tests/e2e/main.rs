@@ -1,4 +1,5 @@
 //! End-to-end tests.
+mod a11y;
 mod adversarial;
 mod agent;
 mod agent_ui;
