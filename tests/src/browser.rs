@@ -530,6 +530,7 @@ impl Browser {
             if (e.id) name += '#' + e.id;
             if (e.name) name += '[name=' + e.name + ']';
             if (e.value && e.tagName === 'BUTTON') name += '[value=' + e.value + ']';
+            if (e.tagName === 'A') name += '[href=' + e.getAttribute('href') + ']';
             const s = getComputedStyle(e);
             const visible = e.matches(':focus-visible') && s.outlineStyle !== 'none' && parseFloat(s.outlineWidth) >= 2;
             return [name, visible];"#,

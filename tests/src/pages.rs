@@ -287,7 +287,7 @@ pub fn pages(hub: &str, ui: &str, fresh: &str) -> Vec<Page> {
 }
 
 /// `coso-hub user add admin --role admin --password-stdin`.
-fn add_admin(hub: &Hub) {
+pub fn add_admin(hub: &Hub) {
     let mut add = Command::new(&bins().hub);
     add.args([
         "user",

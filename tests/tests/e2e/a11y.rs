@@ -3,17 +3,20 @@
 //! WCAG 2.1 A and AA rules find nothing, and at 360 px the page never
 //! scrolls sideways (wide tables scroll inside their own focusable region).
 //! Every GET route of both routers is among the pages looked at. An
-//! activity is recorded in the agent's app with the keyboard alone, the
-//! focus drawn visibly at each step. The dashboard's unit and appendix pages
+//! activity is recorded in the agent's app, and a report accepted in the
+//! dashboard after signing in, with the keyboard alone, the focus drawn
+//! visibly at each step. The dashboard's unit and appendix pages
 //! print on A4 without the navigation, the forms or the buttons.
 
 use std::collections::BTreeSet;
 use std::path::Path;
 use std::time::Duration;
 
+use chrono::NaiveDate;
 use coso_tests::browser::{Browser, Violation};
 use coso_tests::pages::{self, Face, PERIOD, SUBMITTED, Sample};
-use coso_tests::{Agent, AgentUi};
+use coso_tests::ward;
+use coso_tests::{Agent, AgentUi, Hub};
 use fantoccini::key::Key;
 
 const WAIT: Duration = Duration::from_secs(30);
@@ -214,20 +217,7 @@ fn an_officer_records_an_activity_with_the_keyboard_alone() {
     b.wait_for("the home page", WAIT, |b| b.path() == "/");
     b.goto(&format!("{}/activities", ui.base));
     // Tab through the page to the date; every stop is drawn visibly.
-    let mut stops = Vec::new();
-    loop {
-        b.press(Key::Tab);
-        let (at, visible) = b.focused();
-        assert!(
-            visible,
-            "the focus on {at} is not drawn (stops so far: {stops:?})"
-        );
-        stops.push(at.clone());
-        if at == "input#date[name=date]" {
-            break;
-        }
-        assert!(stops.len() < 12, "Tab never reached the date: {stops:?}");
-    }
+    tab_to(&b, "input#date[name=date]");
     // A date field is typed in the order of the browser's locale.
     let order = b.script(
         "the locale's date order",
@@ -375,4 +365,76 @@ fn the_unit_and_appendix_pages_print_on_a4_without_navigation() {
             );
         }
     }
+}
+
+/// Tabs forward until the focus is on `target` (as [`Browser::focused`]
+/// names it), checking that every stop on the way is drawn visibly.
+fn tab_to(b: &Browser, target: &str) {
+    let mut stops = Vec::new();
+    loop {
+        b.press(Key::Tab);
+        let (at, visible) = b.focused();
+        assert!(
+            visible,
+            "the focus on {at} is not drawn (stops so far: {stops:?})"
+        );
+        if at == target {
+            return;
+        }
+        stops.push(at);
+        assert!(stops.len() < 40, "Tab never reached {target}: {stops:?}");
+    }
+}
+
+#[test]
+fn a_reviewer_signs_in_and_accepts_a_report_with_the_keyboard_alone() {
+    let plans = ward::generate(7, 1, NaiveDate::from_ymd_opt(2026, 11, 4).unwrap());
+    let plan = plans.iter().find(|p| p.code == SUBMITTED).unwrap();
+    let mut hub = Hub::start();
+    hub.stop();
+    hub.env.push(("COSO_NOW".into(), pages::NOW.into()));
+    hub.serve();
+    pages::add_admin(&hub);
+    let link = hub.add_unit(&plan.code, &plan.name, plan.kind.as_str());
+    let mut agent = Agent::new();
+    agent.env.push(("COSO_NOW".into(), pages::NOW.into()));
+    agent.enroll(&link);
+    ward::record(&agent, plan, PERIOD).unwrap_or_else(|r| panic!("{}", r.context()));
+    agent.cmd(&["submit", "--period", PERIOD]).ok();
+    agent.cmd(&["sync"]).ok();
+
+    let b = Browser::start();
+    let base = format!("https://{}", hub.web);
+    b.goto(&format!("{base}/login"));
+    // The user name field has the focus when the page opens.
+    assert_eq!(b.focused().0, "input[name=username]");
+    b.type_text(pages::ADMIN);
+    tab_to(&b, "input[name=password]");
+    b.type_text(pages::PASSWORD);
+    b.press(Key::Enter);
+    b.wait_for("the start page", WAIT, |b| b.path() == "/");
+    // From the start page to the period, and from the grid to the unit,
+    // by Tab and Enter on the links.
+    tab_to(&b, &format!("a[href=/periods/{PERIOD}]"));
+    b.press(Key::Enter);
+    b.wait_for("the grid", WAIT, |b| {
+        b.path() == format!("/periods/{PERIOD}")
+    });
+    tab_to(&b, &format!("a[href=/periods/{PERIOD}/units/{SUBMITTED}]"));
+    b.press(Key::Enter);
+    b.wait_for("the unit's page", WAIT, |b| b.count("#review") == 1);
+    // Shift+Tab comes back from the reason to the element before it.
+    tab_to(&b, "textarea[name=reason]");
+    b.press_shifted(Key::Tab);
+    assert_ne!(b.focused().0, "textarea[name=reason]");
+    tab_to(&b, "button[name=decision][value=accept]");
+    b.press(Key::Space);
+    b.wait_for("the decision recorded", WAIT, |b| {
+        b.url().contains("done=accept")
+    });
+    let status = hub
+        .cmd(&["status", "--period", PERIOD, "--json"])
+        .ok()
+        .json();
+    assert_eq!(status["units"][0]["state"], "accepted", "{status}");
 }
