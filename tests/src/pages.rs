@@ -4,7 +4,7 @@
 //!
 //! The hub holds five units for the annual report: one accepted, one
 //! submitted, one returned (whose 9-month report is submitted and locked),
-//! one draft and one that sent nothing. The returned unit's agent runs
+//! one draft and one that sent nothing; an upstream delivery was refused. The returned unit's agent runs
 //! `coso-agent ui`; a second agent, never enrolled, runs it too for the
 //! enrolment page. Every table of both faces has rows.
 
@@ -132,6 +132,27 @@ impl Sample {
             "Các đơn vị đã triển khai đầy đủ Luật Thực hiện dân chủ ở cơ sở.",
         ])
         .ok();
+        // A delivery upstream to a closed port: the upstream page's tables
+        // have a delivery and a refused attempt.
+        let closed = std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .expect("a free port")
+            .port();
+        hub.cmd(&[
+            "upstream",
+            "set",
+            "--url",
+            &format!("http://127.0.0.1:{closed}/api/v1/reports"),
+            "--token",
+            "thu-nghiem",
+        ])
+        .ok();
+        let _refused = hub.cmd(&["upstream", "push", "--period", PERIOD]);
+        crate::wait_until(WAIT, "a refused attempt in the upstream log", || {
+            hub.cmd(&["upstream", "log", "--json"]).ok().json()["attempts"]
+                .as_array()
+                .is_some_and(|a| !a.is_empty())
+        });
         let agent = returned.expect("the returned unit's agent");
         agent.cmd(&["sync"]).ok();
         let ui = AgentUi::start(&agent, &["--sync-every", "600s"]);

@@ -64,6 +64,13 @@ fn look(b: &Browser, what: &str, width: u32, problems: &mut Vec<String>) {
     }
 }
 
+/// Whether a title is an HTTP status ("404 Not Found"), as the
+/// dashboard's error page has.
+fn is_status_line(title: &str) -> bool {
+    let b = title.as_bytes();
+    b.len() > 4 && b[..3].iter().all(u8::is_ascii_digit) && b[3] == b' '
+}
+
 #[test]
 fn every_page_of_both_faces_passes_axe_and_fits_a_phone() {
     let sample = Sample::build();
@@ -74,6 +81,32 @@ fn every_page_of_both_faces_passes_axe_and_fits_a_phone() {
         b.set_width(width);
         for page in sample.pages() {
             b.goto(&page.url);
+            // The page meant, not an error page in its place; and laid out
+            // at the phone's width on a phone (no desktop-width fallback).
+            let head = b.script(
+                "read the head",
+                "const v = document.querySelector('meta[name=viewport]');\
+                 return [document.title, v ? v.content : ''];",
+                vec![],
+            );
+            let title = head[0].as_str().unwrap_or_default();
+            if page.route != "(fallback)" {
+                assert!(
+                    !is_status_line(title) && !title.contains("Không có trang này"),
+                    "{} shows an error page: {title}",
+                    page.url
+                );
+            }
+            if !head[1]
+                .as_str()
+                .unwrap_or_default()
+                .contains("width=device-width")
+            {
+                problems.push(format!(
+                    "{} ({}): no <meta name=viewport content=\"width=device-width\">",
+                    page.route, page.url
+                ));
+            }
             let face = match page.face {
                 Face::Hub => "dashboard",
                 Face::Agent => "agent app",
