@@ -17,8 +17,10 @@ use crate::config::{CONFIG_FILE, letterhead_for};
 use crate::documents::CATALOG_FILE;
 use crate::store::{FORMAT, Store, StoreError};
 
-/// The catalog that releases 0.1.0 and 0.2.0 shipped (and copied into a
-/// ward's data dir at `init`): the base of the three-way merge.
+/// The catalog release 0.1.0 shipped (and copied into a ward's data dir at
+/// `init`): the base of the three-way merge. Release 0.2.0 shipped this
+/// release's catalog, but copied nothing forward either: a ward that started
+/// on 0.1.0 still holds this one.
 const CATALOG_0_1: &str = include_str!("upgrade/catalog-0.1.toml");
 /// The ward name old `init`s wrote the letterhead for, whatever `--ward` said.
 const OLD_DEFAULT_WARD: &str = "Phường Gia Viên";

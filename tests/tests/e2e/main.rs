@@ -11,4 +11,5 @@ mod integrity;
 mod report;
 mod shutdown;
 mod sync;
+mod upgrade;
 mod upstream;
