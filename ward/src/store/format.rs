@@ -7,10 +7,12 @@
 //! - 2: release 0.2.0 (9ccbc0d): the audit trail is the hash chain under
 //!   tag `l`; tag `a` is no longer read (its lines were lost to `audit`).
 //!   It still wrote `meta/schema = 1`, so a 1 is told apart by its `a` lines.
-//! - 3: this release: the upstream token and the receipt key live in files
-//!   beside the database. Opening a store of format 3 or later with 0.1.0 or
-//!   0.2.0 is refused by them ("schema version 3 is newer than this hub
-//!   understands").
+//! - 3: this release: the records of format 2, the version recorded as it
+//!   is, and beside the database the receipt key that signs the receipts
+//!   agents now keep (`crate::receipt`). A 0.2.0 hub would serve such a data
+//!   dir without a word and without its receipts; with 3 recorded, 0.1.0 and
+//!   0.2.0 both refuse it ("schema version 3 is newer than this hub
+//!   understands", checked with their binaries).
 //!
 //! A migration is one sled batch (its writes and the new version together),
 //! then a flush; the caller wrote the pre-upgrade backup before it. A crash
@@ -86,9 +88,9 @@ impl Store {
         if self.format >= FORMAT {
             return Ok(());
         }
-        // 2 -> 3: the upstream token leaves the database for its file (in
-        // its own tree, so not in the batch; the move is idempotent: the
-        // file first, then the target without it).
+        // 1 -> 3: an upstream token kept in the database leaves it for its
+        // file (in its own tree, so not in the batch; the move is idempotent:
+        // the file first, then the target without it).
         self.upstream_target()?;
         let mut batch = sled::Batch::default();
         let mut head = *self.audit_head.lock().unwrap_or_else(|p| p.into_inner());
