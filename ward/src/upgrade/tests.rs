@@ -87,3 +87,77 @@ fn an_edited_old_catalog_keeps_its_edits_and_gains_the_new_indicators() {
     }
     assert_eq!(merge_catalog(&merged), None, "done once");
 }
+
+/// A data dir as release 0.1.0 left it: `hub.toml` with the wrong
+/// letterhead, its catalog, and a database of format 1 with one audit line.
+fn old_data_dir(dir: &Path) {
+    std::fs::write(dir.join(CONFIG_FILE), OLD_HUB_TOML).unwrap();
+    std::fs::write(dir.join(CATALOG_FILE), CATALOG_0_1).unwrap();
+    let db = sled::open(dir.join(crate::DB_DIR)).unwrap();
+    let tree = db.open_tree("hub").unwrap();
+    tree.insert(b"mschema", b"1").unwrap();
+    let mut key = vec![b'a'];
+    key.extend_from_slice(&1u64.to_be_bytes());
+    let line = r#"{"unit":"U01","seq":1,"kind":"submit","entity":"2026-Y","received_at":"2026-11-05T02:00:00Z"}"#;
+    tree.insert(key, line.as_bytes()).unwrap();
+    db.flush().unwrap();
+}
+
+#[tokio::test]
+async fn an_upgrade_a_crash_cut_short_is_done_again_on_the_next_start() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    old_data_dir(dir);
+    // The first attempt wrote its backup and fixed hub.toml, then the
+    // machine stopped before the database's batch.
+    let backup = dir.join(backup_name(1));
+    std::fs::write(&backup, b"the backup of the first attempt").unwrap();
+    let fixed = fix_letterhead(OLD_HUB_TOML).unwrap();
+    std::fs::write(dir.join(CONFIG_FILE), &fixed).unwrap();
+
+    let mut store = Store::open(&dir.join(crate::DB_DIR)).unwrap();
+    assert_eq!(store.format_found(), 1, "the old version: redo it");
+    let up = run(&mut store, dir).await.unwrap().expect("upgraded");
+    assert_eq!((up.from, up.to), (1, FORMAT));
+    assert!(!up.letterhead_fixed, "already fixed; fixed once");
+    assert!(up.catalog_merged);
+    assert_eq!(
+        std::fs::read(&backup).unwrap(),
+        b"the backup of the first attempt",
+        "the backup taken before anything changed is kept"
+    );
+    assert_eq!(
+        std::fs::read_to_string(dir.join(CONFIG_FILE)).unwrap(),
+        fixed
+    );
+    let records = store.audit(0, 10).unwrap();
+    assert_eq!(records.len(), 1);
+    assert_eq!(store.verify_audit().unwrap().broken, None);
+    assert_eq!(run(&mut store, dir).await.unwrap(), None, "done once");
+}
+
+#[tokio::test]
+async fn a_first_start_backs_up_the_old_data_dir_whole() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    old_data_dir(dir);
+    let mut store = Store::open(&dir.join(crate::DB_DIR)).unwrap();
+    let up = run(&mut store, dir).await.unwrap().expect("upgraded");
+    assert!(up.letterhead_fixed && up.catalog_merged);
+    drop(store);
+    // The backup restores the data dir as release 0.1.0 left it.
+    let restored = tmp.path().join("restored");
+    crate::backup::restore(&up.backup, &restored).unwrap();
+    assert_eq!(
+        std::fs::read_to_string(restored.join(CONFIG_FILE)).unwrap(),
+        OLD_HUB_TOML
+    );
+    assert_eq!(
+        std::fs::read_to_string(restored.join(CATALOG_FILE)).unwrap(),
+        CATALOG_0_1
+    );
+    let db = sled::open(restored.join(crate::DB_DIR)).unwrap();
+    let tree = db.open_tree("hub").unwrap();
+    assert_eq!(tree.get(b"mschema").unwrap().unwrap().as_ref(), b"1");
+    assert_eq!(tree.scan_prefix([b'a']).count(), 1);
+}
