@@ -158,6 +158,8 @@ impl AgentError {
     pub fn exit_code(&self) -> u8 {
         match self {
             AgentError::Input(_) => 2,
+            // A newer release's store: refused untouched, as bad input is.
+            AgentError::Store(crate::store::StoreError::TooNew { .. }) => 2,
             AgentError::Sync(e) => e.exit_code(),
             // A file that is not an intact backup, a data dir in use, an
             // output that exists: the input was refused, nothing written.

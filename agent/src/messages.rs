@@ -190,6 +190,13 @@ pub(crate) fn store_message(e: &StoreError, lang: Lang) -> String {
         (StoreError::Corrupt { key, reason }, Lang::Vi) => {
             format!("Bản ghi {key} trong dữ liệu bị hỏng: {reason}")
         }
+        (StoreError::TooNew { found, known }, Lang::Vi) => format!(
+            "Dữ liệu của đơn vị có định dạng {found}, mới hơn định dạng {known} là định dạng mới \
+             nhất mà coso-agent này ({}) đọc được: một bản phát hành mới hơn đã ghi nó. Hãy cài \
+             bản mới đó, hoặc khôi phục bản sao lưu trước khi nâng cấp bằng coso-agent restore \
+             (README, \"Rolling back\"). Không có gì bị thay đổi.",
+            env!("CARGO_PKG_VERSION")
+        ),
         (_, Lang::En) => e.to_string(),
     }
 }

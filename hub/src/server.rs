@@ -32,6 +32,10 @@ pub enum ServerError {
     Store(#[from] StoreError),
     #[error("cannot load the catalog or calendar: {0}")]
     Documents(#[from] DocumentError),
+    #[error(transparent)]
+    Upgrade(coso_ward::upgrade::UpgradeError),
+    #[error("{0}")]
+    Config(coso_ward::config::ConfigError),
     #[error("the listener failed: {0}")]
     Io(#[from] std::io::Error),
     #[error("the reflection service cannot be built: {0}")]
@@ -93,12 +97,14 @@ pub struct Prepared {
 }
 
 impl Prepared {
-    pub async fn open(config: Config) -> Result<Prepared, ServerError> {
+    pub async fn open(mut config: Config) -> Result<Prepared, ServerError> {
         let identity = crate::tls::load(&config.data_dir)?;
-        let opened = Opened::open(&config).await.map_err(|e| match e {
+        let opened = Opened::open(&mut config).await.map_err(|e| match e {
             OpenError::Store(e) => ServerError::Store(e),
             OpenError::Documents(e) => ServerError::Documents(e),
             OpenError::ReceiptKey(e) => ServerError::Io(e),
+            OpenError::Upgrade(e) => ServerError::Upgrade(e),
+            OpenError::Config(e) => ServerError::Config(e),
         })?;
         Ok(Prepared {
             config,

@@ -205,6 +205,23 @@ impl Hub {
         hub
     }
 
+    /// A hub over an existing data dir (which the caller keeps alive), with
+    /// extra environment (e.g. `COSO_NOW`), not serving yet.
+    pub fn existing(dir: &Path, env: &[(&str, &str)]) -> Hub {
+        Hub {
+            dir: dir.to_path_buf(),
+            _tmp: None,
+            child: None,
+            grpc: String::new(),
+            http: String::new(),
+            web: String::new(),
+            env: env
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
+        }
+    }
+
     /// A hub over an existing data dir (which the caller keeps alive).
     pub fn serve_existing(dir: &Path) -> Hub {
         let mut hub = Hub {

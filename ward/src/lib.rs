@@ -39,6 +39,7 @@ pub mod sync;
 pub mod testing;
 pub mod throttle;
 mod units;
+pub mod upgrade;
 pub mod upstream;
 pub mod users;
 pub mod web_settings;

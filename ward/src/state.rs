@@ -21,11 +21,25 @@ pub struct Opened {
 }
 
 impl Opened {
-    pub async fn open(config: &Config) -> Result<Opened, OpenError> {
-        let store = Store::open_with_cache(
+    /// Opens the data dir, upgrading it first if an earlier release wrote
+    /// it (`crate::upgrade`); then `config` is read again, since the upgrade
+    /// may have corrected `hub.toml`.
+    pub async fn open(config: &mut Config) -> Result<Opened, OpenError> {
+        let mut store = Store::open_with_cache(
             &config.data_dir.join(DB_DIR),
             config.file.storage.cache_capacity_mb << 20,
         )?;
+        if let Some(up) = crate::upgrade::run(&mut store, &config.data_dir).await? {
+            tracing::info!(
+                from = up.from,
+                to = up.to,
+                backup = %up.backup.display(),
+                letterhead_fixed = up.letterhead_fixed,
+                catalog_merged = up.catalog_merged,
+                "upgraded the data directory"
+            );
+            *config = Config::load(&config.data_dir)?;
+        }
         let docs = Documents::load(&config.data_dir, &store).await?;
         // Made before any backup can be taken of this hub, so a restored
         // hub holds the key of the receipts it gave since.
@@ -48,6 +62,10 @@ pub enum OpenError {
     Documents(#[from] DocumentError),
     #[error("cannot read or create the receipt key: {0}")]
     ReceiptKey(std::io::Error),
+    #[error("cannot upgrade the data directory: {0}")]
+    Upgrade(#[from] crate::upgrade::UpgradeError),
+    #[error(transparent)]
+    Config(#[from] crate::config::ConfigError),
 }
 
 /// Records the admin token's hash in a new data dir (`init`).

@@ -14,11 +14,11 @@ pub async fn hub(dir: &Path, edit: impl FnOnce(&mut HubFile)) -> Arc<HubState> {
     crate::documents::write_builtin(dir).expect("write the built-in documents");
     let mut file = HubFile::new("Phường Gia Viên", "Thành phố Hải Phòng", None);
     edit(&mut file);
-    let config = Config {
+    let mut config = Config {
         data_dir: dir.to_path_buf(),
         file,
     };
-    let opened = Opened::open(&config).await.expect("open the test hub");
+    let opened = Opened::open(&mut config).await.expect("open the test hub");
     Arc::new(HubState::new(
         opened,
         config,

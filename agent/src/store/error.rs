@@ -44,6 +44,14 @@ pub enum StoreError {
     /// A stored record cannot be read back.
     #[error("stored record {key} is damaged: {reason}")]
     Corrupt { key: String, reason: String },
+    /// Written by a newer agent: nothing was changed.
+    #[error(
+        "the data store has format {found}, newer than format {known}, the newest this \
+         coso-agent ({}) reads: a newer release wrote it. Run that release, or restore its \
+         pre-upgrade backup with coso-agent restore (README, \"Rolling back\"). Nothing was changed.",
+        env!("CARGO_PKG_VERSION")
+    )]
+    TooNew { found: u64, known: u64 },
     /// The disk (or the quota) is full: nothing was written.
     #[error("the disk is full: the database cannot be written")]
     DiskFull,

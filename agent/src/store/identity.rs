@@ -63,6 +63,7 @@ impl Store {
                 .map_err(|source| StoreError::Io { path, source })?;
             hub.credential.clear();
         }
+        self.mark_new()?;
         self.put_json(K_IDENTITY, &stored)
     }
 

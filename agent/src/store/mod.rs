@@ -14,6 +14,7 @@
 mod backup;
 mod cursors;
 mod error;
+mod format;
 mod holder;
 mod identity;
 mod log;
@@ -31,6 +32,7 @@ use serde::{Deserialize, Serialize};
 
 pub use cursors::{SubmissionReceipt, SyncState};
 pub use error::{BackupError, StoreError, is_disk_full};
+pub use format::{FORMAT, backup_name};
 pub use holder::{Holder, read_holder};
 pub use identity::{CREDENTIAL_FILE, HubLink, Identity};
 pub use marks::OpenMark;
@@ -169,6 +171,10 @@ impl Store {
             write: Mutex::new(()),
             _scratch: None,
         };
+        // A newer agent's store is refused before anything is written; an
+        // older one is backed up and migrated ([`format`]).
+        let found = store.refuse_newer()?;
+        store.migrate(found)?;
         // A store from before the credential had its own file: move it out.
         store.identity()?;
         Ok(store)

@@ -67,7 +67,7 @@ impl Store {
             .flush_every_ms(None)
             .open()
             .map_err(super::error::db)?;
-        Ok(Store {
+        let store = Store {
             db,
             dir: dir.to_path_buf(),
             lock,
@@ -75,7 +75,10 @@ impl Store {
             mark: OpenMark::fresh(),
             write: Mutex::new(()),
             _scratch: Some(scratch),
-        })
+        };
+        // An older format is read as it is (nothing can be written here).
+        store.refuse_newer()?;
+        Ok(store)
     }
 }
 

@@ -316,3 +316,118 @@ fn a_copy_opened_for_reading_reads_the_store_and_leaves_it_alone() {
     // The store's lock was held and is released.
     drop(Store::open(tmp.path(), WAIT).unwrap());
 }
+
+/// Reopens a store this process just dropped (sled's lock goes a moment later).
+fn reopen(dir: &Path) -> Result<Store, StoreError> {
+    Store::open(dir, Duration::from_secs(10))
+}
+
+#[test]
+fn a_store_of_a_newer_format_is_refused_untouched() {
+    let tmp = tempfile::tempdir().unwrap();
+    let s = Store::open(tmp.path(), WAIT).unwrap();
+    s.append(&act(1, "Hội nghị"), Utc::now(), Some(1)).unwrap();
+    s.db.insert(b"meta/format", &(FORMAT + 1).to_be_bytes())
+        .unwrap();
+    s.flush_blocking().unwrap();
+    drop(s);
+    let err = reopen(tmp.path()).expect_err("refused");
+    assert!(
+        matches!(err, StoreError::TooNew { found, known } if found == FORMAT + 1 && known == FORMAT),
+        "{err}"
+    );
+    assert!(err.to_string().contains(&format!("format {}", FORMAT + 1)));
+    // Still the newer version, and no backup written.
+    let db = sled::open(tmp.path().join("db")).unwrap();
+    assert_eq!(
+        db.get(b"meta/format").unwrap().unwrap().as_ref(),
+        &(FORMAT + 1).to_be_bytes()
+    );
+    assert!(!tmp.path().join(backup_name(FORMAT)).exists());
+}
+
+#[test]
+fn a_format_1_store_is_backed_up_then_migrated_once() {
+    let tmp = tempfile::tempdir().unwrap();
+    let s = Store::open(tmp.path(), WAIT).unwrap();
+    for n in 1..=3 {
+        s.append(&act(n, "Hội nghị"), Utc::now(), Some(n)).unwrap();
+    }
+    let want_chain = s.chain_at(3).unwrap();
+    // As release 0.1.0 left it: the credential inside the identity, no
+    // chain, no version.
+    let mut id = identity();
+    id.hub = Some(HubLink {
+        addr: "127.0.0.1:7443".into(),
+        fingerprint: [7; 32],
+        credential: "secret-of-0.1.0".into(),
+        enrolled_at: Utc::now(),
+    });
+    s.put_json(K_IDENTITY, &id).unwrap();
+    for k in s.db.scan_prefix(P_CHAIN).keys() {
+        s.db.remove(k.unwrap()).unwrap();
+    }
+    s.db.remove(b"meta/format").unwrap();
+    s.flush_blocking().unwrap();
+    drop(s);
+
+    let s = reopen(tmp.path()).unwrap();
+    let backup = tmp.path().join(backup_name(1));
+    assert!(backup.is_file(), "the pre-upgrade backup is written");
+    assert_eq!(
+        s.db.get(b"meta/format").unwrap().unwrap().as_ref(),
+        &FORMAT.to_be_bytes()
+    );
+    assert!(s.db.get(seq_key(P_CHAIN, 3)).unwrap().is_some());
+    assert_eq!(s.chain_at(3).unwrap(), want_chain);
+    let raw: Identity = s.get_json(K_IDENTITY).unwrap().unwrap();
+    assert_eq!(
+        raw.hub.unwrap().credential,
+        "",
+        "the secret left the database"
+    );
+    assert_eq!(
+        s.identity().unwrap().unwrap().hub.unwrap().credential,
+        "secret-of-0.1.0"
+    );
+    // The backup is the old store: restored, it is format 1 again.
+    let restored = tmp.path().join("restored");
+    let n = Store::restore(&restored, std::fs::File::open(&backup).unwrap()).unwrap();
+    assert!(n > 3);
+    drop(s);
+    let written = std::fs::metadata(&backup).unwrap().modified().unwrap();
+    let s = reopen(tmp.path()).unwrap();
+    assert_eq!(s.head_seq().unwrap(), 3);
+    assert_eq!(
+        std::fs::metadata(&backup).unwrap().modified().unwrap(),
+        written,
+        "migrated once: the next open neither backs up nor migrates"
+    );
+}
+
+#[test]
+fn a_new_store_records_this_format_with_its_identity_and_no_backup() {
+    let tmp = tempfile::tempdir().unwrap();
+    let s = Store::open(tmp.path(), WAIT).unwrap();
+    assert!(s.db.is_empty(), "opening writes nothing into a fresh store");
+    s.set_identity(&identity()).unwrap();
+    s.append(&act(1, "Hội nghị"), Utc::now(), Some(1)).unwrap();
+    s.flush_blocking().unwrap();
+    drop(s);
+    let s = reopen(tmp.path()).unwrap();
+    assert_eq!(
+        s.db.get(b"meta/format").unwrap().unwrap().as_ref(),
+        &FORMAT.to_be_bytes()
+    );
+    let backups = std::fs::read_dir(tmp.path())
+        .unwrap()
+        .filter(|e| {
+            e.as_ref()
+                .unwrap()
+                .file_name()
+                .to_string_lossy()
+                .starts_with("pre-upgrade")
+        })
+        .count();
+    assert_eq!(backups, 0);
+}

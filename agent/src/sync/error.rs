@@ -163,7 +163,12 @@ impl SyncError {
 
     /// The process exit status for this error: 2 when the input was refused.
     pub fn exit_code(&self) -> u8 {
-        if self.is_user_error() { 2 } else { 1 }
+        let too_new = matches!(self, SyncError::Store(StoreError::TooNew { .. }));
+        if self.is_user_error() || too_new {
+            2
+        } else {
+            1
+        }
     }
 
     /// Worth retrying later without anyone doing anything: the hub is down,

@@ -267,7 +267,21 @@ impl CliError {
         }
     }
 
+    /// The formats of a database a newer hub wrote, which this one refused.
+    fn too_new(&self) -> Option<(u64, u64)> {
+        match self {
+            CliError::Store(StoreError::TooNew { found, known })
+            | CliError::Server(ServerError::Store(StoreError::TooNew { found, known })) => {
+                Some((*found, *known))
+            }
+            _ => None,
+        }
+    }
+
     pub fn exit_code(&self) -> u8 {
+        if self.too_new().is_some() {
+            return 2;
+        }
         match self {
             CliError::Input(_)
             | CliError::AlreadyInitialised(_)
@@ -300,6 +314,17 @@ impl CliError {
     pub fn message(&self, lang: Lang) -> String {
         if let Some(words) = self.disk_words(lang) {
             return words;
+        }
+        if let Some((found, known)) = self.too_new() {
+            let version = env!("CARGO_PKG_VERSION");
+            return match lang {
+                Lang::En => format!(
+                    "The hub's database has format {found}, newer than format {known}, the newest this coso-hub ({version}) reads: a newer release wrote it. Run that release, or restore the pre-upgrade backup with this one (README, \"Rolling back\"). Nothing was changed."
+                ),
+                _ => format!(
+                    "Cơ sở dữ liệu của máy chủ phường có định dạng {found}, mới hơn định dạng {known} là định dạng mới nhất mà coso-hub này ({version}) đọc được: một bản phát hành mới hơn đã ghi nó. Hãy chạy bản mới đó, hoặc khôi phục bản sao lưu trước khi nâng cấp bằng bản này (README, \"Rolling back\"). Không có gì bị thay đổi."
+                ),
+            };
         }
         if lang == Lang::En {
             return match self {

@@ -12,4 +12,5 @@ mod integrity;
 mod report;
 mod shutdown;
 mod sync;
+mod upgrade;
 mod upstream;

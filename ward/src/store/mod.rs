@@ -17,6 +17,7 @@
 pub mod audit;
 pub mod failure;
 mod flusher;
+mod format;
 pub mod inbox;
 mod keys;
 mod log;
@@ -25,6 +26,7 @@ pub mod users;
 
 pub use audit::{AuditCheck, AuditEvent, AuditRecord};
 pub use failure::StorageFailure;
+pub use format::FORMAT;
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
@@ -55,6 +57,9 @@ pub enum StoreError {
     MissingEntry { unit: UnitCode, seq: u64 },
     #[error("the data directory {0} is not empty; restore only into an empty one")]
     NotEmpty(String),
+    /// Written by a newer hub: nothing was changed.
+    #[error("the database has format {found}, newer than this hub's {known}")]
+    TooNew { found: u64, known: u64 },
     /// A flush failed earlier: nothing is read or written until a restart.
     #[error("{0}")]
     Failed(StorageFailure),
@@ -360,8 +365,6 @@ const ADMIN_TOKEN: &str = "admin_token";
 const ADHOC: &str = "adhoc";
 /// The ward's own narrative of a period: `ward_notes/<period>`.
 const WARD_NOTES: &str = "ward_notes/";
-const SCHEMA: &str = "schema";
-const SCHEMA_VERSION: u64 = 1;
 const EPOCH: &str = "outbound_epoch";
 
 /// Proof that the caller holds a unit's lock. Write methods for a unit take
@@ -396,6 +399,8 @@ pub struct Store {
     flusher: flusher::Flusher,
     /// Set by the first failed flush; then every read and write refuses.
     failure: failure::Mark,
+    /// The format found at open ([`format`]); [`FORMAT`] once migrated.
+    format: u64,
 }
 
 fn enc<T: Serialize>(v: &T) -> Vec<u8> {
@@ -466,6 +471,11 @@ impl Store {
         };
         let tree = db.open_tree("hub")?;
         private(coso_proto::private::restrict_tree(dir))?;
+        // Before any write: a newer format is refused untouched.
+        let found = format::check(&tree)?;
+        if found == format::Found::Fresh {
+            format::mark_fresh(&tree)?;
+        }
         let epoch = match tree.get(keys::meta(EPOCH))? {
             Some(v) => dec::<Hash16>(&keys::meta(EPOCH), &v)?.0,
             None => {
@@ -490,24 +500,11 @@ impl Store {
             epoch,
             flusher,
             failure: failure::Mark::default(),
+            format: match found {
+                format::Found::Fresh => FORMAT,
+                format::Found::Format(v) => v,
+            },
         };
-        match store.get::<u64>(&keys::meta(SCHEMA))? {
-            None => {
-                store
-                    .tree
-                    .insert(keys::meta(SCHEMA), enc(&SCHEMA_VERSION))?;
-            }
-            Some(SCHEMA_VERSION) => {
-                // Moves a token an older hub kept in the database to its file.
-                store.upstream_target()?;
-            }
-            Some(v) => {
-                return Err(StoreError::Decode {
-                    key: SCHEMA.into(),
-                    reason: format!("schema version {v} is newer than this hub understands"),
-                });
-            }
-        }
         Ok(store)
     }
 

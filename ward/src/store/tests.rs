@@ -509,3 +509,103 @@ async fn an_unfinished_snapshot_does_not_make_the_store_unreadable() {
     let s = Store::reopen(dir.path());
     assert!(s.unit(&code("TDP01")).unwrap().is_some());
 }
+
+/// A database another hub wrote: `meta/schema` set to `v`, then closed.
+fn with_schema(dir: &Path, v: u64, extra: &[(Vec<u8>, Vec<u8>)]) {
+    let db = sled::open(dir).unwrap();
+    let tree = db.open_tree("hub").unwrap();
+    tree.insert(keys::meta("schema"), enc(&v)).unwrap();
+    for (k, val) in extra {
+        tree.insert(k.clone(), val.clone()).unwrap();
+    }
+    db.flush().unwrap();
+}
+
+#[tokio::test]
+async fn a_database_of_a_newer_format_is_refused_untouched() {
+    let tmp = tempfile::tempdir().unwrap();
+    with_schema(tmp.path(), FORMAT + 1, &[]);
+    let err = Store::open(tmp.path()).err().expect("refused");
+    assert!(
+        matches!(err, StoreError::TooNew { found, known } if found == FORMAT + 1 && known == FORMAT),
+        "{err}"
+    );
+    // Nothing was written: no epoch, the version as it was.
+    let db = sled::open(tmp.path()).unwrap();
+    let tree = db.open_tree("hub").unwrap();
+    assert_eq!(tree.len(), 1);
+    assert_eq!(
+        tree.get(keys::meta("schema")).unwrap().unwrap(),
+        enc(&(FORMAT + 1))
+    );
+}
+
+#[tokio::test]
+async fn a_new_database_gets_this_format_and_needs_no_migration() {
+    let tmp = tempfile::tempdir().unwrap();
+    let s = Store::open(tmp.path()).unwrap();
+    assert_eq!(s.format_found(), FORMAT);
+    drop(s);
+    assert_eq!(Store::reopen(tmp.path()).format_found(), FORMAT);
+}
+
+#[tokio::test]
+async fn the_unchained_audit_lines_of_format_1_join_the_chain() {
+    let tmp = tempfile::tempdir().unwrap();
+    let line = |unit: &str, seq: u64, kind: &str, entity: &str| {
+        let mut k = vec![b'a'];
+        k.extend_from_slice(&(seq + if unit == "U02" { 100 } else { 0 }).to_be_bytes());
+        let v = serde_json::json!({
+            "unit": unit, "seq": seq, "kind": kind, "entity": entity,
+            "received_at": "2026-11-05T02:00:00Z",
+        });
+        (k, serde_json::to_vec(&v).unwrap())
+    };
+    with_schema(
+        tmp.path(),
+        1,
+        &[
+            line("U01", 1, "activity-upsert", "HD-1"),
+            line("U01", 2, "submit", "2026-Y"),
+            line("U02", 1, "review", "2026-Y"),
+        ],
+    );
+    let mut s = Store::open(tmp.path()).unwrap();
+    assert_eq!(s.format_found(), 1);
+    // Before the migration the chain holds nothing (what `audit` showed).
+    assert!(s.audit(0, 10).unwrap().is_empty());
+    s.migrate().await.unwrap();
+    let records = s.audit(0, 10).unwrap();
+    assert_eq!(records.len(), 3);
+    assert_eq!(records[0].actor, "unit:U01");
+    assert_eq!(records[0].action, "push");
+    assert!(
+        records[0]
+            .detail
+            .starts_with("seq 1 (activity-upsert HD-1)")
+    );
+    assert_eq!(records[2].action, "review");
+    assert_eq!(s.verify_audit().unwrap().broken, None);
+    // A new record chains after them.
+    s.audit_admin(AuditEvent {
+        actor: "admin",
+        action: "unit-add",
+        unit: Some("U03"),
+        detail: String::new(),
+    })
+    .await
+    .unwrap();
+    let check = s.verify_audit().unwrap();
+    assert_eq!((check.checked, check.broken), (4, None));
+    drop(s);
+    let s = Store::reopen(tmp.path());
+    assert_eq!(s.format_found(), FORMAT, "migrated once, for good");
+    assert_eq!(s.tree.scan_prefix([b'a']).count(), 0);
+}
+
+#[tokio::test]
+async fn a_format_1_database_without_audit_lines_is_format_2() {
+    let tmp = tempfile::tempdir().unwrap();
+    with_schema(tmp.path(), 1, &[]);
+    assert_eq!(Store::open(tmp.path()).unwrap().format_found(), 2);
+}
