@@ -31,6 +31,7 @@ mod records;
 pub mod reporting;
 mod reports;
 mod review;
+pub mod scheduled_backup;
 mod standing;
 pub mod state;
 mod store;

@@ -69,6 +69,8 @@ pub struct HubState {
     pub(crate) throttle: crate::throttle::Throttle,
     /// Signs and verifies receipts for submissions (`crate::receipt`).
     pub(crate) receipt_key: ReceiptKey,
+    /// Where the scheduled backups stand (`crate::scheduled_backup`).
+    pub(crate) backups: crate::scheduled_backup::BackupLog,
 }
 
 impl HubState {
@@ -87,6 +89,7 @@ impl HubState {
             grpc_addr,
             throttle: Default::default(),
             receipt_key: opened.receipt_key,
+            backups: Default::default(),
         }
     }
 

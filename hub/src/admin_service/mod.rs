@@ -161,8 +161,10 @@ impl pb::admin_server::Admin for AdminService {
         self.call(request, |req, _| async move {
             let period = self.period(&req.period)?;
             let standing = self.ward.standing(&period, req.wards)?;
-            convert::status(&period, &standing)
-                .map_err(|e| ApiError::Ward(ReportingError::from(e).into()))
+            let mut r = convert::status(&period, &standing)
+                .map_err(|e| ApiError::Ward(ReportingError::from(e).into()))?;
+            r.backup = Some(convert::backup_standing(&self.ward.backup_standing()));
+            Ok(r)
         })
         .await
     }

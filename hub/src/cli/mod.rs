@@ -295,6 +295,8 @@ impl CliError {
                 2
             }
             CliError::Dhis2(e) => e.exit_code(),
+            // hub.toml refused: a field or the syntax (the message names it).
+            CliError::Config(ConfigError::Invalid { .. } | ConfigError::Syntax { .. }) => 2,
             CliError::Server(ServerError::StorageFailed(_)) => crate::server::STORAGE_FAILED_EXIT,
             CliError::Rpc(s) => match s.code() {
                 Code::InvalidArgument

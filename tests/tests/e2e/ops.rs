@@ -1,7 +1,10 @@
 //! Running for years (issue 25): structured logs (`--log-format json`),
 //! `/metrics` in the Prometheus text format, and scheduled backups.
 
-use coso_tests::{Agent, Hub};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use coso_tests::{Agent, Hub, wait_until};
 
 /// Every line of `text` is one JSON object with a level, a timestamp and
 /// a message; returns the objects.
@@ -65,4 +68,130 @@ fn the_hub_logs_one_json_object_per_line_when_asked() {
     }
     let push = lines.iter().find(|l| l["message"] == "push").unwrap();
     assert_eq!(push["unit"], "TDP01", "the event's fields sit beside it");
+}
+
+/// The scheduled backups in `dir` (`coso-hub-TIME.coso-backup`), oldest first.
+fn scheduled(dir: &Path) -> Vec<PathBuf> {
+    let mut found: Vec<PathBuf> = std::fs::read_dir(dir)
+        .map(|rd| rd.flatten().map(|e| e.path()).collect())
+        .unwrap_or_default();
+    found.retain(|p| {
+        let name = p.file_name().unwrap().to_string_lossy().into_owned();
+        coso_ward::scheduled_backup::taken_at(&name).is_some()
+    });
+    found.sort();
+    found
+}
+
+fn written(hub: &Hub) -> usize {
+    hub.log().matches("scheduled backup written").count()
+}
+
+#[test]
+fn scheduled_backups_are_written_while_serving_pruned_and_restore() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let dir = tmp.path().join("hub");
+    let mut hub = Hub::init_in(&dir, &[]);
+    let toml = dir.join("hub.toml");
+    let config = std::fs::read_to_string(&toml).unwrap();
+    // A bad section is refused at start, naming the field (exit 2).
+    std::fs::write(
+        &toml,
+        format!("{config}\n[backup]\nevery_hours = 2\nkeep = 0\n"),
+    )
+    .unwrap();
+    let refused = hub
+        .cmd(&["serve", "--grpc", "127.0.0.1:0", "--http", "127.0.0.1:0"])
+        .expect_code(2);
+    assert!(
+        refused.stderr().contains("backup.keep"),
+        "{}",
+        refused.context()
+    );
+    // Every 1.8 s, so the test sees several without waiting hours.
+    let every = "[backup]\nevery_hours = 0.0005\nkeep = 2\ndir = \"backups\"\n";
+    std::fs::write(&toml, format!("{config}\n{every}")).unwrap();
+    let backups = dir.join("backups");
+    hub.serve();
+    // None yet: the first is due at once.
+    wait_until(
+        Duration::from_secs(30),
+        "the first scheduled backup",
+        || written(&hub) >= 1,
+    );
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&backups).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o700, "the backup dir is owner-only");
+    }
+    // A file of the ward's own in the directory is never pruned.
+    let mine = backups.join("before-the-upgrade.coso-backup");
+    std::fs::write(&mine, b"kept by hand").unwrap();
+
+    let link = hub.add_unit("TDP01", "Tổ dân phố số 1", "residential-group");
+    let a = Agent::new();
+    a.enroll(&link);
+    a.add_activity("2026-05-01", "conference", "Hội nghị tuyên truyền", 30);
+    a.add_activity("2026-05-02", "document", "Văn bản số 1", 0);
+    a.cmd(&["sync"]).ok();
+    let after_pushes = written(&hub);
+    wait_until(
+        Duration::from_secs(30),
+        "two more scheduled backups",
+        || written(&hub) >= after_pushes + 2,
+    );
+    let st = hub
+        .cmd(&["status", "--period", "2026-H1", "--json"])
+        .ok()
+        .json();
+    let b = &st["backup"];
+    assert_eq!(b["scheduled"], true, "{st:#}");
+    assert_eq!(b["keep"], 2, "{st:#}");
+    assert!(b["age_seconds"].as_u64().is_some(), "{st:#}");
+    assert_eq!(b["failures"], 0, "{st:#}");
+    let text = hub
+        .cmd(&["status", "--period", "2026-H1", "--lang", "en"])
+        .ok();
+    assert!(
+        text.stdout().contains("Scheduled backups: the latest"),
+        "{}",
+        text.context()
+    );
+    hub.stop();
+    assert!(written(&hub) >= 3, "{}", hub.log());
+
+    // Pruned to `keep`; the ward's own file and no temporary file left.
+    let found = scheduled(&backups);
+    assert_eq!(found.len(), 2, "{found:?}");
+    let names: Vec<String> = std::fs::read_dir(&backups)
+        .unwrap()
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .collect();
+    assert_eq!(names.len(), 3, "{names:?}");
+    assert!(mine.exists());
+
+    // The newest restores into a fresh dir with everything in it.
+    let latest = found.last().unwrap().to_str().unwrap().to_string();
+    let fresh = tmp.path().join("restored");
+    let restore = std::process::Command::new(&coso_tests::bins().hub)
+        .args(["restore", &latest, "--data-dir"])
+        .arg(&fresh)
+        .output()
+        .expect("run restore");
+    assert!(restore.status.success(), "{restore:?}");
+    assert!(
+        !fresh.join("backups").exists(),
+        "a backup does not carry the earlier backups"
+    );
+    let restored = Hub::serve_existing(&fresh);
+    let show = restored
+        .cmd(&["unit", "show", "TDP01", "--json"])
+        .ok()
+        .json();
+    let agent = a.cmd(&["status", "--json"]).ok().json();
+    assert_eq!(show["acked_seq"], agent["head_seq"], "{show:#}");
+    assert_eq!(show["activities"], 2, "{show:#}");
+    assert_eq!(show["acked_seq"], agent["acked_seq"], "{show:#}");
 }
