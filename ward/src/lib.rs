@@ -24,6 +24,7 @@ mod delivery;
 pub mod documents;
 pub mod fsutil;
 pub mod input;
+pub mod metrics;
 mod notes;
 mod periods;
 pub mod receipt;

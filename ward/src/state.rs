@@ -71,6 +71,8 @@ pub struct HubState {
     pub(crate) receipt_key: ReceiptKey,
     /// Where the scheduled backups stand (`crate::scheduled_backup`).
     pub(crate) backups: crate::scheduled_backup::BackupLog,
+    /// What `/metrics` counts since the hub started (`crate::metrics`).
+    pub(crate) counters: crate::metrics::Counters,
 }
 
 impl HubState {
@@ -90,6 +92,7 @@ impl HubState {
             throttle: Default::default(),
             receipt_key: opened.receipt_key,
             backups: Default::default(),
+            counters: Default::default(),
         }
     }
 

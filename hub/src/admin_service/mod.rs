@@ -48,7 +48,12 @@ impl AdminService {
         f(request.into_inner(), Actor::admin_token())
             .await
             .map(Response::new)
-            .map_err(|e| e.into_status(lang))
+            .map_err(|e| {
+                if e.is_storage() {
+                    self.ward.count_storage_error();
+                }
+                e.into_status(lang)
+            })
     }
 
     fn period(&self, code: &str) -> Result<coso_domain::Period, ApiError> {

@@ -195,3 +195,153 @@ fn scheduled_backups_are_written_while_serving_pruned_and_restore() {
     assert_eq!(show["activities"], 2, "{show:#}");
     assert_eq!(show["acked_seq"], agent["acked_seq"], "{show:#}");
 }
+
+/// A sample's value: the one sample named `metric` whose labels include
+/// `labels`.
+fn sample(scrape: &prometheus_parse::Scrape, metric: &str, labels: &[(&str, &str)]) -> Option<f64> {
+    let mut found = scrape
+        .samples
+        .iter()
+        .filter(|s| s.metric == metric && labels.iter().all(|(k, v)| s.labels.get(k) == Some(*v)));
+    let s = found.next()?;
+    assert!(found.next().is_none(), "two samples of {metric} {labels:?}");
+    Some(match s.value {
+        prometheus_parse::Value::Counter(v)
+        | prometheus_parse::Value::Gauge(v)
+        | prometheus_parse::Value::Untyped(v) => v,
+        ref other => panic!("{metric}: {other:?}"),
+    })
+}
+
+#[test]
+fn metrics_count_what_the_hub_did_in_the_prometheus_text_format() {
+    const NOW: &str = "2026-06-01T09:00:00+07:00";
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let mut hub = Hub::init_in(&tmp.path().join("hub"), &[]);
+    hub.env.push(("COSO_NOW".into(), NOW.into()));
+    hub.serve();
+    let plan =
+        coso_tests::ward::generate(5, 1, chrono::NaiveDate::from_ymd_opt(2026, 5, 31).unwrap())
+            .into_iter()
+            .find(|p| p.code == "TDP01")
+            .expect("one residential group");
+    let link = hub.add_unit(&plan.code, &plan.name, plan.kind.as_str());
+    hub.add_unit("TDP02", "Tổ dân phố số 2", "residential-group");
+    let mut a = Agent::new();
+    a.env.push(("COSO_NOW".into(), NOW.into()));
+    a.enroll(&link);
+    coso_tests::ward::record(&a, &plan, "2026-H1").unwrap_or_else(|r| panic!("{}", r.context()));
+    a.cmd(&["submit", "--period", "2026-H1"]).ok();
+    a.cmd(&["sync"]).ok();
+    hub.cmd(&[
+        "review", "--unit", "TDP01", "--period", "2026-H1", "--accept",
+    ])
+    .ok();
+    // One push with a credential the hub does not know.
+    let parsed: coso_proto::link::EnrolmentLink = link.parse().expect("link");
+    let refused = tokio::runtime::Runtime::new().unwrap().block_on(async {
+        let channel = coso_proto::transport::pinned_channel(
+            &parsed.addr,
+            parsed.fingerprint,
+            Duration::from_secs(20),
+        )
+        .expect("channel");
+        let mut req = tonic::Request::new(coso_proto::pb::PushRequest::default());
+        req.metadata_mut()
+            .insert("authorization", "Bearer not-a-credential".parse().unwrap());
+        coso_proto::pb::sync_client::SyncClient::new(channel)
+            .push(req)
+            .await
+    });
+    assert_eq!(refused.unwrap_err().code(), tonic::Code::Unauthenticated);
+
+    let resp = reqwest::blocking::get(format!("http://{}/metrics", hub.http)).expect("metrics");
+    assert!(resp.status().is_success());
+    let ctype = resp.headers()["content-type"].to_str().unwrap().to_string();
+    assert!(ctype.starts_with("text/plain; version=0.0.4"), "{ctype}");
+    let text = resp.text().unwrap();
+    let scrape = prometheus_parse::Scrape::parse(text.lines().map(|l| Ok(l.to_string())))
+        .expect("the Prometheus text format");
+    let get = |m: &str, l: &[(&str, &str)]| {
+        sample(&scrape, m, l).unwrap_or_else(|| panic!("no {m} {l:?} in\n{text}"))
+    };
+    let agent = a.cmd(&["status", "--json"]).ok().json();
+    let head = agent["head_seq"].as_f64().expect("head_seq");
+    assert!(head >= 2.0, "{agent:#}");
+    assert_eq!(get("coso_hub_entries_received_total", &[]), head, "{text}");
+    assert!(get("coso_hub_pushes_total", &[]) >= 1.0, "{text}");
+    assert_eq!(
+        get("coso_hub_sync_refusals_total", &[("reason", "auth")]),
+        1.0
+    );
+    for reason in [
+        "gap",
+        "corrupt",
+        "diverged",
+        "invalid",
+        "too_large",
+        "storage",
+    ] {
+        assert_eq!(
+            get("coso_hub_sync_refusals_total", &[("reason", reason)]),
+            0.0
+        );
+    }
+    assert_eq!(
+        get(
+            "coso_hub_review_decisions_total",
+            &[("decision", "returned")]
+        ),
+        0.0
+    );
+    assert_eq!(
+        get(
+            "coso_hub_review_decisions_total",
+            &[("decision", "accepted")]
+        ),
+        1.0,
+        "{text}"
+    );
+    // Every open period, as `status` counts it.
+    let periods: Vec<&str> = scrape
+        .samples
+        .iter()
+        .filter(|s| s.metric == "coso_hub_units_expected")
+        .filter_map(|s| s.labels.get("period"))
+        .collect();
+    assert!(periods.contains(&"2026-H1"), "{text}");
+    for p in periods {
+        let st = hub.cmd(&["status", "--period", p, "--json"]).ok().json();
+        let t = &st["totals"];
+        assert_eq!(
+            get("coso_hub_units_expected", &[("period", p)]),
+            t["expected"].as_f64().unwrap(),
+            "{p}: {st:#}"
+        );
+        assert_eq!(
+            get("coso_hub_units_reported", &[("period", p)]),
+            t["reported"].as_f64().unwrap(),
+            "{p}: {st:#}"
+        );
+    }
+    assert_eq!(
+        get("coso_hub_units_expected", &[("period", "2026-H1")]),
+        2.0
+    );
+    assert_eq!(get("coso_hub_upstream_queue_length", &[]), 0.0);
+    assert_eq!(get("coso_hub_storage_failed", &[]), 0.0);
+    assert_eq!(get("coso_hub_storage_errors_total", &[]), 0.0);
+    assert_eq!(
+        get(
+            "coso_hub_build_info",
+            &[("version", env!("CARGO_PKG_VERSION"))]
+        ),
+        1.0
+    );
+    // No scheduled backup: no age at all, rather than a fresh-looking 0.
+    assert!(sample(&scrape, "coso_hub_last_backup_age_seconds", &[]).is_none());
+    // Free of personal data: no unit, no name, no reason.
+    for private in ["TDP0", &plan.name] {
+        assert!(!text.contains(private), "{private} in\n{text}");
+    }
+}
