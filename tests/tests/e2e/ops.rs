@@ -345,3 +345,40 @@ fn metrics_count_what_the_hub_did_in_the_prometheus_text_format() {
         assert!(!text.contains(private), "{private} in\n{text}");
     }
 }
+
+#[test]
+fn the_agent_logs_one_json_object_per_line_when_asked() {
+    let a = Agent::new();
+    a.cmd(&[
+        "init",
+        "--unit",
+        "TDP05",
+        "--name",
+        "Tổ dân phố số 5",
+        "--kind",
+        "residential-group",
+    ])
+    .ok();
+    // Refused: nothing recorded yet (a message of several lines in text).
+    let args = ["submit", "--period", "2026-H1"];
+    let text = a.cmd(&args);
+    assert_ne!(text.code(), 0, "{}", text.context());
+    assert!(
+        serde_json::from_str::<serde_json::Value>(text.stderr().trim()).is_err(),
+        "text stays the default: {}",
+        text.context()
+    );
+    let mut json_args = vec!["--log-format", "json"];
+    json_args.extend(args);
+    let json = a.cmd(&json_args);
+    assert_eq!(json.code(), text.code(), "{}", json.context());
+    let lines = json_lines(&json.stderr());
+    assert_eq!(lines.len(), 1, "{}", json.context());
+    assert_eq!(lines[0]["level"], "ERROR");
+    assert_eq!(lines[0]["exit_code"], text.code());
+    assert_eq!(
+        lines[0]["message"].as_str().unwrap().trim(),
+        text.stderr().trim(),
+        "the same words"
+    );
+}
