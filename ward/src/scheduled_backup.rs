@@ -291,10 +291,21 @@ pub async fn run(hub: Arc<HubState>, shutdown: impl Future<Output = ()>) {
             () = &mut shutdown => return,
             () = tokio::time::sleep(wait) => {}
         }
+        // A thread of its own, not the blocking pool: the runtime waits for
+        // its blocking tasks at exit, and a write may hang on a dying disk.
         let (h, d, keep) = (hub.clone(), dir.clone(), schedule.keep);
-        let taken = tokio::task::spawn_blocking(move || take(&h, &d, keep))
-            .await
-            .unwrap_or_else(|e| Err(Failed::Task(e.to_string())));
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        let spawned = std::thread::Builder::new()
+            .name("coso-backup".into())
+            .spawn(move || {
+                let _ = tx.send(take(&h, &d, keep));
+            });
+        let taken = match spawned {
+            Ok(_) => rx
+                .await
+                .unwrap_or_else(|e| Err(Failed::Task(e.to_string()))),
+            Err(e) => Err(Failed::Task(e.to_string())),
+        };
         match taken {
             Ok((at, path)) => {
                 tracing::info!(file = %path.display(), "scheduled backup written");
