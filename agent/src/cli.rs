@@ -43,6 +43,16 @@ pub struct Cli {
     )]
     pub lock_wait: Duration,
 
+    /// Nhật ký trên stderr: text (mặc định) hoặc json, mỗi dòng một đối tượng JSON / stderr log: text (default) or json, one JSON object per line
+    #[arg(
+        long,
+        global = true,
+        env = "COSO_LOG_FORMAT",
+        value_name = "text|json",
+        default_value = "text"
+    )]
+    pub log_format: crate::log::LogFormat,
+
     #[command(subcommand)]
     pub command: Command,
 }

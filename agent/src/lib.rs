@@ -6,6 +6,7 @@
 pub mod cli;
 pub mod commands;
 pub mod error;
+pub mod log;
 pub mod messages;
 pub mod output;
 pub mod query;

@@ -14,12 +14,13 @@ fn main() -> ExitCode {
     // umask's mode (see `owner_only_umask`).
     coso_proto::private::owner_only_umask();
     let cli = Cli::parse();
+    coso_agent::log::init(cli.log_format);
     let lang = cli.lang.unwrap_or_default();
     match run(cli, lang) {
         Ok(code) => code,
         Err(e) => {
             // Only the runtime itself can fail here; command errors are mapped in `run`.
-            eprintln!("{}: {e:#}", lang.pick("lỗi", "error"));
+            coso_agent::log::error(&format!("{}: {e:#}", lang.pick("lỗi", "error")), 1);
             ExitCode::from(1)
         }
     }
@@ -45,7 +46,7 @@ fn run(cli: Cli, lang: Lang) -> anyhow::Result<ExitCode> {
     Ok(match outcome {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("{}", messages::error_message(&e, lang));
+            coso_agent::log::error(&messages::error_message(&e, lang), e.exit_code());
             ExitCode::from(e.exit_code())
         }
     })

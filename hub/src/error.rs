@@ -273,6 +273,33 @@ impl ApiError {
     }
 
     /// The status sent to the client. Internal details are logged, not sent.
+    /// Why a sync call was refused, for `/metrics` (the ward names the
+    /// reasons; this only finds the sync error inside).
+    pub fn refusal(&self) -> Option<coso_ward::metrics::Refusal> {
+        use coso_ward::metrics::Refusal;
+        match self {
+            ApiError::Sync(e) => Some(Refusal::of_sync(e)),
+            ApiError::Auth(a) => Some(Refusal::of_auth(a)),
+            ApiError::Input(_) | ApiError::Wire { .. } => Some(Refusal::Invalid),
+            _ => self.is_storage().then_some(Refusal::Storage),
+        }
+    }
+
+    /// Whether the call failed on the hub's store.
+    pub fn is_storage(&self) -> bool {
+        self.storage_failure().is_some()
+            || matches!(
+                self,
+                ApiError::Store(_)
+                    | ApiError::Sync(SyncError::Store(_))
+                    | ApiError::Sync(SyncError::Push(PushError::Store(_)))
+                    | ApiError::Auth(AuthError::Store(_))
+                    | ApiError::Sync(SyncError::Auth(AuthError::Store(_)))
+                    | ApiError::Ward(WardError::Store(_))
+                    | ApiError::Ward(WardError::User(UserError::Store(_)))
+            )
+    }
+
     pub fn into_status(self, lang: Lang) -> Status {
         if let Some(f) = self.storage_failure() {
             return storage_status(f, lang);

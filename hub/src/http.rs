@@ -32,6 +32,7 @@ pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
 pub fn router(hub: Arc<HubState>) -> Router {
     Router::new()
         .route("/healthz", get(healthz))
+        .route("/metrics", get(crate::metrics::metrics))
         .merge(crate::receive::routes(&hub))
         .with_state(hub)
 }

@@ -9,6 +9,7 @@ pub mod cli;
 pub mod client;
 pub mod error;
 pub mod http;
+pub mod metrics;
 mod oversized;
 pub mod receive;
 pub mod server;

@@ -212,6 +212,7 @@ async fn serve(
         .serve_with_incoming_shutdown(tls_incoming(grpc, acceptor), stopped());
     let http_server = crate::http::serve(http, crate::http::router(hub.clone()), stopped());
     let upstream = tokio::spawn(coso_ward::upstream::run_worker(hub.clone(), stopped()));
+    let backups = tokio::spawn(coso_ward::scheduled_backup::run(hub.clone(), stopped()));
 
     // Whichever comes first, the shutdown signal or a server ending on its
     // own, stops both.
@@ -262,12 +263,16 @@ async fn serve(
         tokio::join!(grpc_task, http_task, web_task, signal);
     // The delivery worker stops at the same signal; a cut-off attempt is
     // retried on the next run. One stuck on a failing disk is dropped.
-    let mut upstream = upstream;
-    if tokio::time::timeout(crate::http::SHUTDOWN_GRACE, &mut upstream)
-        .await
-        .is_err()
-    {
-        upstream.abort();
+    // So does the backup schedule; a backup being written finishes on the
+    // blocking pool or is cut (its temporary file is removed at the next
+    // start), never left under a backup's name.
+    for mut task in [upstream, backups] {
+        if tokio::time::timeout(crate::http::SHUTDOWN_GRACE, &mut task)
+            .await
+            .is_err()
+        {
+            task.abort();
+        }
     }
     drop(ward);
     let failed = hub.storage_failure();

@@ -35,6 +35,14 @@ impl SyncService {
         SyncService { ward }
     }
 
+    /// The status of a refused call, counted by its reason for `/metrics`.
+    fn refused(&self, e: ApiError, lang: coso_domain::Lang) -> Status {
+        if let Some(r) = e.refusal() {
+            self.ward.count_refusal(r);
+        }
+        e.into_status(lang)
+    }
+
     fn authenticate<T>(&self, req: &Request<T>) -> Result<Caller, ApiError> {
         let token = bearer(req.metadata())?;
         Ok(self.ward.unit_of(token)?)
@@ -153,7 +161,7 @@ impl pb::sync_server::Sync for SyncService {
         self.enroll(request.into_inner())
             .await
             .map(Response::new)
-            .map_err(|e| e.into_status(lang))
+            .map_err(|e| self.refused(e, lang))
     }
 
     async fn hello(
@@ -165,7 +173,9 @@ impl pb::sync_server::Sync for SyncService {
             let rec = self.authenticate(&request)?;
             self.hello(rec, request.into_inner()).await
         };
-        r.await.map(Response::new).map_err(|e| e.into_status(lang))
+        r.await
+            .map(Response::new)
+            .map_err(|e| self.refused(e, lang))
     }
 
     async fn push(
@@ -177,7 +187,9 @@ impl pb::sync_server::Sync for SyncService {
             let rec = self.authenticate(&request)?;
             self.push(rec, request.into_inner()).await
         };
-        r.await.map(Response::new).map_err(|e| e.into_status(lang))
+        r.await
+            .map(Response::new)
+            .map_err(|e| self.refused(e, lang))
     }
 
     async fn log(
@@ -189,7 +201,9 @@ impl pb::sync_server::Sync for SyncService {
             let rec = self.authenticate(&request)?;
             self.log(rec, request.into_inner()).await
         };
-        r.await.map(Response::new).map_err(|e| e.into_status(lang))
+        r.await
+            .map(Response::new)
+            .map_err(|e| self.refused(e, lang))
     }
 
     async fn pull(
@@ -201,6 +215,8 @@ impl pb::sync_server::Sync for SyncService {
             let rec = self.authenticate(&request)?;
             self.pull(rec, request.into_inner()).await
         };
-        r.await.map(Response::new).map_err(|e| e.into_status(lang))
+        r.await
+            .map(Response::new)
+            .map_err(|e| self.refused(e, lang))
     }
 }

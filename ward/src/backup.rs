@@ -46,7 +46,13 @@ fn io(path: &Path) -> impl FnOnce(std::io::Error) -> HubBackupError + '_ {
 }
 
 /// The whole backup file, in memory (a ward's database is tens of MB).
-pub fn build(store: &Store, data_dir: &Path) -> Result<Vec<u8>, HubBackupError> {
+/// `skip` is the scheduled backups' directory: inside the data dir it would
+/// otherwise put every earlier backup into the next one.
+pub fn build(
+    store: &Store,
+    data_dir: &Path,
+    skip: Option<&Path>,
+) -> Result<Vec<u8>, HubBackupError> {
     let header = Header {
         kind: "hub".into(),
         version: 1,
@@ -58,7 +64,7 @@ pub fn build(store: &Store, data_dir: &Path) -> Result<Vec<u8>, HubBackupError> 
         w.record(&r.tree, &r.key, &r.value)?;
     }
     let mut files = Vec::new();
-    collect_files(data_dir, data_dir, &mut files)?;
+    collect_files(data_dir, data_dir, skip, &mut files)?;
     // The upstream token is kept beside the database, not in it (0600): a
     // restored hub must still be able to deliver.
     let token = data_dir
@@ -84,6 +90,7 @@ pub fn build(store: &Store, data_dir: &Path) -> Result<Vec<u8>, HubBackupError> 
 fn collect_files(
     root: &Path,
     dir: &Path,
+    skip: Option<&Path>,
     out: &mut Vec<(String, Vec<u8>)>,
 ) -> Result<(), HubBackupError> {
     let mut entries: Vec<_> = std::fs::read_dir(dir)
@@ -98,16 +105,28 @@ fn collect_files(
             continue;
         };
         let rel = rel.to_string_lossy().replace('\\', "/");
-        if rel == DB_DIR || SKIPPED.contains(&rel.as_str()) || ty.is_symlink() {
+        if rel == DB_DIR
+            || SKIPPED.contains(&rel.as_str())
+            || ty.is_symlink()
+            || skip.is_some_and(|s| same_dir(s, &path))
+        {
             continue;
         }
         if ty.is_dir() {
-            collect_files(root, &path, out)?;
+            collect_files(root, &path, skip, out)?;
         } else if ty.is_file() {
             out.push((rel, std::fs::read(&path).map_err(io(&path))?));
         }
     }
     Ok(())
+}
+
+/// Whether `a` and `b` name one directory (through `..` or links alike).
+fn same_dir(a: &Path, b: &Path) -> bool {
+    match (a.canonicalize(), b.canonicalize()) {
+        (Ok(a), Ok(b)) => a == b,
+        _ => a == b,
+    }
 }
 
 /// Restores `file` into `data_dir`, which must be missing or empty. Checks
@@ -198,7 +217,7 @@ mod tests {
             ca_pem: String::new(),
         };
         crate::upstream::set_target(&hub, target).await.unwrap();
-        let bytes = build(&hub.store, dir.path()).unwrap();
+        let bytes = build(&hub.store, dir.path(), None).unwrap();
 
         let other = tempfile::tempdir().unwrap();
         let file = other.path().join("hub.coso-backup");

@@ -100,6 +100,9 @@ pub struct HubFile {
     /// The web dashboard (`[web]`).
     #[serde(default)]
     pub web: crate::web_settings::WebSettings,
+    /// Scheduled backups (`[backup]`); none without the section.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub backup: Option<crate::scheduled_backup::Schedule>,
 }
 
 fn default_grpc() -> SocketAddr {
@@ -124,6 +127,7 @@ impl HubFile {
             receive: Receive::default(),
             storage: Storage::default(),
             web: crate::web_settings::WebSettings::default(),
+            backup: None,
         }
     }
 
@@ -235,6 +239,9 @@ fn check(f: &HubFile, file: &str) -> Result<(), ConfigError> {
             "storage.cache_capacity_mb",
             "must be from 8 to 65536 (MiB)",
         ));
+    }
+    if let Some(b) = &f.backup {
+        b.check().map_err(|(field, r)| invalid(field, &r))?;
     }
     let l = &f.limits;
     if l.max_message_bytes < 64 * 1024 {

@@ -144,6 +144,17 @@ impl OutputFile {
     }
 }
 
+/// What the temporary files of [`replace`] and [`write_output`] are named:
+/// `.coso-RANDOM.part`.
+const TEMP_PREFIX: &str = ".coso-";
+const TEMP_SUFFIX: &str = ".part";
+
+/// Whether `name` is one of this module's temporary files (a crash between
+/// its creation and the rename leaves one behind).
+pub fn is_temp_name(name: &str) -> bool {
+    name.starts_with(TEMP_PREFIX) && name.ends_with(TEMP_SUFFIX)
+}
+
 /// A new temporary file with a random name, made exclusively in `path`'s
 /// directory.
 fn empty_temp_beside(path: &Path) -> std::io::Result<tempfile::NamedTempFile> {
@@ -152,8 +163,8 @@ fn empty_temp_beside(path: &Path) -> std::io::Result<tempfile::NamedTempFile> {
         _ => Path::new("."),
     };
     tempfile::Builder::new()
-        .prefix(".coso-")
-        .suffix(".part")
+        .prefix(TEMP_PREFIX)
+        .suffix(TEMP_SUFFIX)
         .tempfile_in(dir)
 }
 

@@ -26,6 +26,29 @@ impl Ward {
     /// A backup of the whole hub (a consistent store snapshot and the data
     /// dir's files), in the backup file format.
     pub fn backup(&self) -> Result<Vec<u8>, HubBackupError> {
-        crate::backup::build(&self.hub.store, &self.hub.config.data_dir)
+        let data_dir = &self.hub.config.data_dir;
+        let scheduled = self
+            .hub
+            .config
+            .file
+            .backup
+            .as_ref()
+            .map(|s| s.dir_in(data_dir));
+        crate::backup::build(&self.hub.store, data_dir, scheduled.as_deref())
+    }
+
+    /// Where the scheduled backups stand (`[backup]`): for `status`, the
+    /// dashboard and `/metrics`.
+    pub fn backup_standing(&self) -> crate::scheduled_backup::BackupStanding {
+        let mut s = self.hub.backups.standing();
+        // Before the schedule's task has looked, the configuration still says
+        // whether there is one.
+        if s.schedule.is_none() {
+            s.schedule = self.hub.config.file.backup.clone();
+        }
+        if s.dir.is_none() {
+            s.dir = (s.schedule.as_ref()).map(|b| b.dir_in(&self.hub.config.data_dir));
+        }
+        s
     }
 }

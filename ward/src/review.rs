@@ -92,6 +92,7 @@ impl Ward {
             .record_review(&g, &review, actor.name(), action, now)
             .await?;
         drop(g);
+        self.hub.counters.decided(action);
         tracing::info!(unit = %code, period = %period.code, action, by = actor.name(), "review");
         // An acceptance may complete the period for the upstream schedule.
         crate::upstream::schedule_soon();

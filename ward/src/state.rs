@@ -87,6 +87,10 @@ pub struct HubState {
     pub(crate) throttle: crate::throttle::Throttle,
     /// Signs and verifies receipts for submissions (`crate::receipt`).
     pub(crate) receipt_key: ReceiptKey,
+    /// Where the scheduled backups stand (`crate::scheduled_backup`).
+    pub(crate) backups: crate::scheduled_backup::BackupLog,
+    /// What `/metrics` counts since the hub started (`crate::metrics`).
+    pub(crate) counters: crate::metrics::Counters,
 }
 
 impl HubState {
@@ -105,6 +109,8 @@ impl HubState {
             grpc_addr,
             throttle: Default::default(),
             receipt_key: opened.receipt_key,
+            backups: Default::default(),
+            counters: Default::default(),
         }
     }
 

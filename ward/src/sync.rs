@@ -391,6 +391,7 @@ impl Ward {
             }
             Err(e) => return Err(e.into()),
         };
+        self.hub.counters.pushed(u64::from(out.applied));
         if out.applied > 0 {
             tracing::info!(unit = %rec.unit.code, applied = out.applied, acked = out.acked_seq, "push");
         }

@@ -40,9 +40,8 @@ pub async fn watch(
                 Err(e) if e.is_transient() => {
                     failures += 1;
                     let wait = backoff(failures, every);
-                    eprintln!(
-                        "{}",
-                        match lang {
+                    crate::log::warn(
+                        &match lang {
                             Lang::Vi => format!(
                                 "[{}] đồng bộ thất bại (lần {failures}): {}; thử lại sau {} giây",
                                 clock(), e.message(lang), wait.as_secs()

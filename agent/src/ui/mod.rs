@@ -177,15 +177,12 @@ pub async fn run(
     if !args.no_open
         && let Err(e) = webbrowser::open(&url)
     {
-        eprintln!(
-            "{}",
-            match lang {
-                Lang::Vi =>
-                    format!("Không mở được trình duyệt ({e}). Hãy tự mở đường dẫn ở dòng đầu tiên."),
-                Lang::En =>
-                    format!("Cannot open a browser ({e}). Open the address above yourself."),
+        crate::log::warn(&match lang {
+            Lang::Vi => {
+                format!("Không mở được trình duyệt ({e}). Hãy tự mở đường dẫn ở dòng đầu tiên.")
             }
-        );
+            Lang::En => format!("Cannot open a browser ({e}). Open the address above yourself."),
+        });
     }
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     let bg = tokio::spawn(background::run(app.clone(), stop_rx));

@@ -244,6 +244,7 @@ pub fn status(
                     not_received: count(t.not_received),
                 }),
                 wards: None,
+                backup: None,
             })
         }
         Standing::Wards(s) => wards_status(period, s),
@@ -300,7 +301,30 @@ fn wards_status(
                 })
                 .collect(),
         }),
+        backup: None,
     })
+}
+
+/// Where the scheduled backups stand, for `status`.
+pub fn backup_standing(b: &coso_ward::scheduled_backup::BackupStanding) -> pb::BackupStanding {
+    let (last_at, last_file) = match &b.last {
+        Some((at, file)) => (at.to_rfc3339(), file.display().to_string()),
+        None => Default::default(),
+    };
+    pb::BackupStanding {
+        scheduled: b.schedule.is_some(),
+        every_hours: b.schedule.as_ref().map_or(0.0, |s| s.every_hours),
+        keep: b.schedule.as_ref().map_or(0, |s| s.keep),
+        dir: b
+            .dir
+            .as_ref()
+            .map(|d| d.display().to_string())
+            .unwrap_or_default(),
+        last_at,
+        last_file,
+        failures: b.failures,
+        last_error: b.last_error.clone().unwrap_or_default(),
+    }
 }
 
 pub fn push_upstream_response(p: &Pushed) -> pb::PushUpstreamResponse {

@@ -48,7 +48,12 @@ impl AdminService {
         f(request.into_inner(), Actor::admin_token())
             .await
             .map(Response::new)
-            .map_err(|e| e.into_status(lang))
+            .map_err(|e| {
+                if e.is_storage() {
+                    self.ward.count_storage_error();
+                }
+                e.into_status(lang)
+            })
     }
 
     fn period(&self, code: &str) -> Result<coso_domain::Period, ApiError> {
@@ -161,8 +166,10 @@ impl pb::admin_server::Admin for AdminService {
         self.call(request, |req, _| async move {
             let period = self.period(&req.period)?;
             let standing = self.ward.standing(&period, req.wards)?;
-            convert::status(&period, &standing)
-                .map_err(|e| ApiError::Ward(ReportingError::from(e).into()))
+            let mut r = convert::status(&period, &standing)
+                .map_err(|e| ApiError::Ward(ReportingError::from(e).into()))?;
+            r.backup = Some(convert::backup_standing(&self.ward.backup_standing()));
+            Ok(r)
         })
         .await
     }

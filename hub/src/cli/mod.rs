@@ -78,6 +78,16 @@ pub struct Cli {
     /// The SHA-256 fingerprint of the remote hub's certificate (hex).
     #[arg(long, global = true, value_name = "HEX")]
     pub fp: Option<String>,
+    /// How the log on stderr is written: text (default) or json (one JSON
+    /// object per line, for a log collector).
+    #[arg(
+        long,
+        global = true,
+        env = "COSO_LOG_FORMAT",
+        value_name = "FORMAT",
+        default_value = "text"
+    )]
+    pub log_format: LogFormat,
     #[command(subcommand)]
     pub command: Command,
     /// Whether `--token` was typed on the command line (not taken from
@@ -299,6 +309,8 @@ impl CliError {
                 2
             }
             CliError::Dhis2(e) => e.exit_code(),
+            // hub.toml refused: a field or the syntax (the message names it).
+            CliError::Config(ConfigError::Invalid { .. } | ConfigError::Syntax { .. }) => 2,
             CliError::Server(ServerError::StorageFailed(_)) => crate::server::STORAGE_FAILED_EXIT,
             CliError::Rpc(s) => match s.code() {
                 Code::InvalidArgument
@@ -448,6 +460,7 @@ pub async fn run(cli: Cli) -> ExitCode {
 /// Runs a parsed command line, writing results to `out`.
 pub async fn run_to(cli: Cli, out: &mut dyn Write) -> ExitCode {
     let lang = cli.lang.unwrap_or_default();
+    let log_format = cli.log_format;
     let ctx = Ctx {
         lang,
         json: cli.json,
@@ -470,9 +483,15 @@ pub async fn run_to(cli: Cli, out: &mut dyn Write) -> ExitCode {
         // The reader went away (`| head -1`): it has what it wanted.
         Err(CliError::Output(e)) if e.kind() == std::io::ErrorKind::BrokenPipe => ExitCode::SUCCESS,
         Err(e) => {
-            let prefix = ctx.t("lỗi", "error");
-            eprintln!("{prefix}: {}", e.message(lang));
-            ExitCode::from(e.exit_code())
+            let code = e.exit_code();
+            if log_format == LogFormat::Json {
+                // Every stderr line stays one JSON object for the collector.
+                tracing::error!(exit_code = code, "{}", e.message(lang));
+            } else {
+                let prefix = ctx.t("lỗi", "error");
+                eprintln!("{prefix}: {}", e.message(lang));
+            }
+            ExitCode::from(code)
         }
     }
 }
@@ -515,6 +534,16 @@ async fn dispatch(ctx: &Ctx, out: &mut dyn Write, command: Command) -> Result<()
     }
 }
 
+/// The log's shape on stderr (`--log-format`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum LogFormat {
+    /// Lines for people (today's format).
+    Text,
+    /// One JSON object per line (`timestamp`, `level`, `target`, `message`
+    /// and the event's fields at the top level), for a log collector.
+    Json,
+}
+
 /// Logs go to stderr (stdout is for results): `info` while serving, `warn`
 /// for other commands, or whatever `RUST_LOG` says.
 pub fn init_logging(cli: &Cli) {
@@ -524,13 +553,19 @@ pub fn init_logging(cli: &Cli) {
     };
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
-    // Colour codes only help on a terminal; in a log file they are noise.
-    let ansi = std::io::IsTerminal::is_terminal(&std::io::stderr());
-    let _ = tracing_subscriber::fmt()
+    let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .with_ansi(ansi)
-        .try_init();
+        .with_writer(std::io::stderr);
+    let _ = match cli.log_format {
+        // Flattened, so `message` sits beside `level` and `timestamp` where
+        // collectors look for it, not inside a `fields` object.
+        LogFormat::Json => builder.json().flatten_event(true).try_init(),
+        LogFormat::Text => {
+            // Colour codes only help on a terminal; in a log file they are noise.
+            let ansi = std::io::IsTerminal::is_terminal(&std::io::stderr());
+            builder.with_ansi(ansi).try_init()
+        }
+    };
 }
 
 impl From<coso_ward::fsutil::WriteOutError> for CliError {

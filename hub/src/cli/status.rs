@@ -13,6 +13,7 @@ use serde_json::json;
 
 use super::{CliError, Ctx, fmt};
 use coso_ward::input;
+use coso_ward::scheduled_backup::{BackupStanding, Schedule};
 
 #[derive(Debug, Args)]
 pub struct StatusArgs {
@@ -136,6 +137,69 @@ fn said(r: &pb::StatusResponse) -> Result<Said, CliError> {
     }))
 }
 
+/// The hub's scheduled backups as the ward's own type (whose sentence the
+/// dashboard shows too); `None` from a hub that does not say.
+fn backups(r: &pb::StatusResponse) -> Option<BackupStanding> {
+    let b = r.backup.as_ref()?;
+    let schedule = b.scheduled.then(|| Schedule {
+        every_hours: b.every_hours,
+        keep: b.keep,
+        dir: b.dir.clone().into(),
+    });
+    let last = chrono::DateTime::parse_from_rfc3339(&b.last_at)
+        .ok()
+        .map(|at| (at.with_timezone(&chrono::Utc), b.last_file.clone().into()));
+    Some(BackupStanding {
+        dir: schedule.as_ref().map(|s| s.dir.clone()),
+        schedule,
+        last,
+        failures: b.failures,
+        last_error: (!b.last_error.is_empty()).then(|| b.last_error.clone()),
+    })
+}
+
+/// `"backup"` of `status --json`.
+fn backup_json(b: &BackupStanding, now: chrono::DateTime<chrono::Utc>) -> serde_json::Value {
+    let s = b.schedule.as_ref();
+    json!({
+        "scheduled": s.is_some(),
+        "every_hours": s.map(|s| s.every_hours),
+        "keep": s.map(|s| s.keep),
+        "dir": b.dir.as_ref().map(|d| d.display().to_string()),
+        "last_at": b.last.as_ref().map(|(at, _)| at.to_rfc3339()),
+        "last_file": b.last.as_ref().map(|(_, f)| f.display().to_string()),
+        "age_seconds": b.age_secs(now),
+        "failures": b.failures,
+        "last_error": b.last_error,
+    })
+}
+
+/// The backup lines under `status`: the sentence, where they go, and why
+/// the latest attempt failed.
+fn backup_text(out: &mut dyn Write, b: &BackupStanding, ctx: &Ctx) -> Result<(), CliError> {
+    w!(out);
+    w!(out, "{}", b.sentence(chrono::Utc::now(), ctx.lang));
+    if let Some(d) = &b.dir {
+        w!(
+            out,
+            "{} {}",
+            ctx.t("Thư mục sao lưu:", "Backup directory:"),
+            d.display()
+        );
+    }
+    if let Some(e) = &b.last_error {
+        w!(
+            out,
+            "{} {e}",
+            ctx.t(
+                "Lần sao lưu gần nhất thất bại:",
+                "The latest backup failed:"
+            )
+        );
+    }
+    Ok(())
+}
+
 pub(super) async fn run(ctx: &Ctx, out: &mut dyn Write, a: StatusArgs) -> Result<(), CliError> {
     let (period, wards) = (a.period, a.wards);
     let code = input::period_code(&period)?;
@@ -151,17 +215,23 @@ pub(super) async fn run(ctx: &Ctx, out: &mut dyn Write, a: StatusArgs) -> Result
     let said = said(&r)?;
     if ctx.json {
         // Printed as a `Value`, keys in order, as `status --json` always was.
-        let doc = match &said {
+        let mut doc = match &said {
             Said::Units(s) => serde_json::to_value(s),
             Said::Wards(s) => serde_json::to_value(s),
         }
         .map_err(bad)?;
+        if let (Some(b), Some(o)) = (backups(&r), doc.as_object_mut()) {
+            o.insert("backup".into(), backup_json(&b, chrono::Utc::now()));
+        }
         w!(out, "{doc}");
         return Ok(());
     }
     let s = match said {
         Said::Wards(rolled) => {
             write!(out, "{}", rolled.to_text(ctx.lang)).map_err(CliError::Output)?;
+            if let Some(b) = backups(&r) {
+                backup_text(out, &b, ctx)?;
+            }
             return Ok(());
         }
         Said::Units(s) => s,
@@ -195,7 +265,11 @@ pub(super) async fn run(ctx: &Ctx, out: &mut dyn Write, a: StatusArgs) -> Result
             w!(out, "{summary}");
         }
     }
+    let backup = backups(&r);
     if s.units.is_empty() {
+        if let Some(b) = &backup {
+            backup_text(out, b, ctx)?;
+        }
         return Ok(());
     }
     w!(out);
@@ -246,6 +320,9 @@ pub(super) async fn run(ctx: &Ctx, out: &mut dyn Write, a: StatusArgs) -> Result
                 "WARNING: the log of {list} diverged from what the ward holds (two copies of one agent sharing its credential, or an older copy); their syncs are stopped. See coso-hub unit show CODE; reissue the link (coso-hub unit reissue CODE), then the unit runs coso-agent recover LINK."
             ),
         }
+    }
+    if let Some(b) = &backup {
+        backup_text(out, b, ctx)?;
     }
     Ok(())
 }

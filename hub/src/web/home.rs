@@ -29,6 +29,11 @@ struct HomePage {
     periods: Vec<PeriodLink>,
     rates: Vec<Rate>,
     chart: String,
+    /// The scheduled backups in one sentence (no paths: every role sees it),
+    /// and the newest one's age in seconds ("none", or "off" without a
+    /// `[backup]` section) for monitors and tests.
+    backup: String,
+    backup_age: String,
 }
 
 /// The rate of every period whose data window has begun (this year's, the
@@ -85,7 +90,16 @@ pub async fn home(State(st): State<Shared>, s: Authed) -> Result<Response, WebEr
             due: p.due_day().format("%d/%m/%Y").to_string(),
         })
         .collect();
+    let b = st.ward.backup_standing();
+    let real_now = chrono::Utc::now();
+    let backup_age = match (&b.schedule, b.age_secs(real_now)) {
+        (None, _) => "off".to_string(),
+        (Some(_), None) => "none".to_string(),
+        (Some(_), Some(age)) => age.to_string(),
+    };
     let page = HomePage {
+        backup: b.sentence(real_now, s.lang),
+        backup_age,
         c: s.chrome(&st, s.lang.pick("Kỳ báo cáo", "Reporting periods"), "/"),
         periods,
         rates,

@@ -1226,3 +1226,35 @@ async fn hsts_on_every_answer_and_414_with_the_headers() {
         assert!(h.contains_key(header::X_FRAME_OPTIONS), "{status}");
     }
 }
+
+#[tokio::test]
+async fn the_start_page_says_how_old_the_newest_scheduled_backup_is() {
+    let w = Web::new().await;
+    w.add_user("xem", Role::Viewer, false).await;
+    let viewer = w.login("xem").await;
+    let page = text(w.send(get("/", Some(&viewer))).await).await;
+    assert!(page.contains(r#"data-backup-age="off""#), "{page}");
+    assert!(page.contains("Sao lưu tự động: chưa bật"), "{page}");
+
+    let dir = tempfile::tempdir().unwrap();
+    let hub = coso_ward::testing::hub(dir.path(), |f| {
+        f.backup = Some(coso_ward::scheduled_backup::Schedule::default());
+    })
+    .await;
+    let names = super::HostNames::new("0.0.0.0:8443".parse().unwrap(), ["hub.test".to_string()]);
+    let w = Web {
+        router: super::router(hub.clone(), names),
+        hub,
+        _dir: dir,
+    };
+    w.add_user("xem", Role::Viewer, false).await;
+    let viewer = w.login("xem").await;
+    let page = text(w.send(get("/", Some(&viewer))).await).await;
+    assert!(page.contains(r#"data-backup-age="none""#), "{page}");
+    assert!(
+        page.contains("chưa có bản nào; mỗi 24 giờ, giữ 14 bản"),
+        "{page}"
+    );
+    // No path on a page every role sees.
+    assert!(!page.contains("backups"), "{page}");
+}

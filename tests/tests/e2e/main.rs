@@ -9,6 +9,7 @@ mod disk;
 mod hardening;
 mod hub;
 mod integrity;
+mod ops;
 mod report;
 mod shutdown;
 mod sync;
