@@ -109,6 +109,9 @@ fn collect_files(
             || SKIPPED.contains(&rel.as_str())
             || ty.is_symlink()
             || skip.is_some_and(|s| same_dir(s, &path))
+            // A backup never carries another (the pre-upgrade ones sit in
+            // the data dir): each would double the next.
+            || (ty.is_file() && rel.ends_with(".coso-backup"))
         {
             continue;
         }

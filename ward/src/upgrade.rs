@@ -69,7 +69,7 @@ pub async fn run(store: &mut Store, data_dir: &Path) -> Result<Option<Upgraded>,
     // that attempt changed the files.
     let backup = data_dir.join(backup_name(from));
     if !backup.exists() {
-        let bytes = crate::backup::build(store, data_dir)?;
+        let bytes = crate::backup::build(store, data_dir, None)?;
         crate::fsutil::replace(&backup, &bytes).map_err(io(&backup))?;
         #[cfg(unix)]
         {
