@@ -7,7 +7,7 @@
 use coso_proto::pb;
 use coso_ward::Ward;
 use coso_ward::documents::Served;
-use coso_ward::sync::{Caller, Hello, SyncError};
+use coso_ward::sync::{Caller, Hello, Outbound, SyncError};
 use tonic::{Request, Response, Status};
 
 use crate::error::{ApiError, bearer, lang_of};
@@ -20,12 +20,15 @@ fn document(d: Served) -> pb::Document {
     coso_proto::convert::document(d.version, d.body)
 }
 
-fn pull_entries(entries: Vec<(u64, coso_domain::Review)>) -> Vec<pb::PullEntry> {
+fn pull_entries(entries: Vec<Outbound>) -> Vec<pb::PullEntry> {
     entries
         .into_iter()
-        .map(|(seq, r)| pb::PullEntry {
-            seq,
-            entry: Some(pb::pull_entry::Entry::Review(pb::ReviewDecision::from(&r))),
+        .map(|o| pb::PullEntry {
+            seq: o.seq,
+            entry: Some(pb::pull_entry::Entry::Review(pb::ReviewDecision {
+                superseded: o.superseded,
+                ..pb::ReviewDecision::from(&o.review)
+            })),
         })
         .collect()
 }
@@ -65,6 +68,7 @@ impl SyncService {
             pull_after: req.pull_after,
             catalog_version: req.catalog_version,
             calendar_version: req.calendar_version,
+            agent_version: req.agent_version,
         };
         let w = self.ward.hello(caller, hello).await?;
         Ok(pb::HelloResponse {

@@ -68,6 +68,28 @@ impl Default for Storage {
     }
 }
 
+/// How the hub treats agents' releases (`[sync]`).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct SyncSettings {
+    /// The lowest agent release the hub syncs with, e.g. "0.3.0". An agent
+    /// below it, or one too old to name its release, is refused at Hello
+    /// and told which release to install. Checked at load.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub min_agent_version: Option<String>,
+}
+
+impl SyncSettings {
+    fn is_default(&self) -> bool {
+        self == &SyncSettings::default()
+    }
+
+    /// The minimum, once [`Config::load`] has checked it.
+    pub fn min_agent_version(&self) -> Option<coso_domain::Version> {
+        self.min_agent_version.as_deref()?.parse().ok()
+    }
+}
+
 /// Delivery to the Department of Home Affairs (`[upstream]`: schedule and
 /// retries) and, on a city-level hub, receiving wards' reports (`[receive]`).
 pub use crate::upstream::settings::{Receive, Upstream};
@@ -100,6 +122,9 @@ pub struct HubFile {
     /// The web dashboard (`[web]`).
     #[serde(default)]
     pub web: crate::web_settings::WebSettings,
+    /// Agents' releases (`[sync]`).
+    #[serde(default, skip_serializing_if = "SyncSettings::is_default")]
+    pub sync: SyncSettings,
 }
 
 fn default_grpc() -> SocketAddr {
@@ -124,6 +149,7 @@ impl HubFile {
             receive: Receive::default(),
             storage: Storage::default(),
             web: crate::web_settings::WebSettings::default(),
+            sync: SyncSettings::default(),
         }
     }
 
@@ -236,6 +262,10 @@ fn check(f: &HubFile, file: &str) -> Result<(), ConfigError> {
             "must be from 8 to 65536 (MiB)",
         ));
     }
+    if let Some(v) = &f.sync.min_agent_version {
+        v.parse::<coso_domain::Version>()
+            .map_err(|e| invalid("sync.min_agent_version", &e.to_string()))?;
+    }
     let l = &f.limits;
     if l.max_message_bytes < 64 * 1024 {
         return Err(invalid(
@@ -296,6 +326,20 @@ mod tests {
         std::fs::write(dir.path().join(CONFIG_FILE), bad).unwrap();
         let e = Config::load(dir.path()).unwrap_err().to_string();
         assert!(e.contains("limits.max_batch_entries"), "{e}");
+
+        let with = |min: &str| format!("{}\n[sync]\nmin_agent_version = \"{min}\"\n", f.to_toml());
+        std::fs::write(dir.path().join(CONFIG_FILE), with("0.3.0")).unwrap();
+        let c = Config::load(dir.path()).unwrap();
+        assert_eq!(
+            c.file.sync.min_agent_version().unwrap().to_string(),
+            "0.3.0"
+        );
+        std::fs::write(dir.path().join(CONFIG_FILE), with("0.3")).unwrap();
+        let e = Config::load(dir.path()).unwrap_err().to_string();
+        assert!(
+            e.contains("sync.min_agent_version") && e.contains("0.3.0"),
+            "{e}"
+        );
     }
 
     #[test]

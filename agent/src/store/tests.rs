@@ -228,6 +228,7 @@ fn reviews_fold_into_state_and_move_the_pull_cursor() {
         decision: Decision::Returned,
         reason: "Thiếu số liệu DB01".into(),
         decided_at: Utc::now(),
+        submission: None,
     };
     s.apply_reviews(&[(3, review.clone())], 3).unwrap();
     assert_eq!(

@@ -64,6 +64,14 @@ pub enum SyncError {
     AgentBehind { hub: u64, local: u64 },
     #[error("{}", diverged_en(*.kind))]
     Diverged { kind: Diverged },
+    #[error(
+        "the ward hub no longer syncs with this release of coso-agent ({}): install coso-agent {minimum} or later (ask the ward's VH-XH office for it), then sync again. Everything recorded on this computer is kept and will be sent then.",
+        env!("CARGO_PKG_VERSION")
+    )]
+    UpgradeRequired {
+        /// The lowest release the hub syncs with, as the hub named it.
+        minimum: String,
+    },
     #[error("the local change log has a gap: expected seq {expected}, found {found}")]
     LogGap { expected: u64, found: u64 },
     #[error("the hub refused a batch as too large: {detail}")]
@@ -235,6 +243,10 @@ impl SyncError {
                 "Máy chủ đã nhận đến thay đổi số {hub}, nhưng sổ thay đổi trên máy này chỉ đến số {local}: dữ liệu trên máy đã bị mất hoặc được khôi phục từ bản cũ. Hãy báo phòng VH-XH."
             ),
             SyncError::Diverged { kind } => diverged_vi(*kind).into(),
+            SyncError::UpgradeRequired { minimum } => format!(
+                "Máy chủ phường không còn nhận đồng bộ từ phiên bản coso-agent này ({}): hãy cài coso-agent {minimum} trở lên (xin bộ cài ở phòng VH-XH của phường), rồi đồng bộ lại. Mọi dữ liệu đã ghi trên máy này vẫn được giữ nguyên và sẽ được gửi khi đó.",
+                env!("CARGO_PKG_VERSION")
+            ),
             SyncError::LogGap { expected, found } => format!(
                 "Sổ thay đổi trên máy bị thiếu: cần số {expected}, gặp số {found}."
             ),
@@ -287,6 +299,11 @@ impl SyncError {
             },
             (Code::Unauthenticated, _) => SyncError::CredentialRefused { detail: message },
             (Code::PermissionDenied, _) => SyncError::Forbidden { detail: message },
+            (Code::FailedPrecondition, _) if upgrade_required(&status).is_some() => {
+                SyncError::UpgradeRequired {
+                    minimum: upgrade_required(&status).unwrap_or_default(),
+                }
+            }
             (Code::FailedPrecondition, _) if diverged(&status).is_some() => SyncError::Diverged {
                 kind: diverged(&status).unwrap_or(Diverged::Forked),
             },
@@ -392,6 +409,18 @@ fn meta_u64(status: &Status, key: &str) -> Option<u64> {
         .ok()
 }
 
+/// The hub refused this agent's release: the lowest it syncs with, when it
+/// reads as a version (anything else is not shown to the officer).
+fn upgrade_required(status: &Status) -> Option<String> {
+    let v = status
+        .metadata()
+        .get(meta::UPGRADE_REQUIRED)?
+        .to_str()
+        .ok()?;
+    let v: coso_domain::Version = v.parse().ok()?;
+    Some(v.to_string())
+}
+
 /// The hub refused because the unit's log diverged from its own.
 fn diverged(status: &Status) -> Option<Diverged> {
     status
@@ -471,6 +500,16 @@ mod tests {
             ),
             SyncError::TooLarge { .. }
         ));
+        let mut old = Status::failed_precondition("any words");
+        old.metadata_mut()
+            .insert(meta::UPGRADE_REQUIRED, "0.3.0".parse().unwrap());
+        let e = SyncError::from_status(old, Rpc::Hello, addr);
+        assert!(
+            matches!(&e, SyncError::UpgradeRequired { minimum } if minimum == "0.3.0"),
+            "{e:?}"
+        );
+        assert!(e.message(Lang::Vi).contains("hãy cài coso-agent 0.3.0"));
+        assert!(!e.is_transient());
         let mut corrupt = Status::data_loss("anything at all");
         corrupt
             .metadata_mut()

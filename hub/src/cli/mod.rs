@@ -274,6 +274,8 @@ impl CliError {
             | CliError::RemoteIncomplete
             | CliError::NoDataDir => 2,
             CliError::Client(ClientError::Remote { .. }) => 2,
+            // A hub.toml that does not parse or check is bad input.
+            CliError::Config(ConfigError::Syntax { .. } | ConfigError::Invalid { .. }) => 2,
             CliError::Backup(
                 coso_ward::backup::HubBackupError::NotEmpty(_)
                 | coso_ward::backup::HubBackupError::Format(_)
