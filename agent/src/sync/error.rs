@@ -84,6 +84,13 @@ pub enum SyncError {
     },
     #[error("the hub sent an unexpected reply ({what}): {detail}")]
     UnexpectedReply { what: &'static str, detail: String },
+    /// The hub does not know a call this agent makes: it runs an older
+    /// release than the agent (2026-11-26's hub has no `Log`).
+    #[error(
+        "the ward hub runs an older release than this coso-agent ({}) and cannot do what it asked: the ward must upgrade coso-hub first (see README, \"Agents and hubs of different releases\"). Everything recorded on this computer is kept.",
+        env!("CARGO_PKG_VERSION")
+    )]
+    HubTooOld,
     #[error("the hub refused the request ({code:?}): {message}")]
     Refused { code: Code, message: String },
     #[error(transparent)]
@@ -259,6 +266,10 @@ impl SyncError {
             SyncError::UnexpectedReply { what, detail } => {
                 format!("Máy chủ trả lời không như mong đợi ({what}): {detail}")
             }
+            SyncError::HubTooOld => format!(
+                "Máy chủ phường đang chạy phiên bản cũ hơn phần mềm đơn vị này ({}) nên không làm được việc được yêu cầu: phường cần nâng cấp coso-hub trước. Mọi dữ liệu đã ghi trên máy này vẫn được giữ nguyên.",
+                env!("CARGO_PKG_VERSION")
+            ),
             SyncError::Refused { code, message } => {
                 format!("Máy chủ từ chối yêu cầu ({code:?}): {message}")
             }
@@ -318,6 +329,9 @@ impl SyncError {
                 detail: message,
             },
             (Code::ResourceExhausted, _) => SyncError::TooLarge { detail: message },
+            // A call the hub does not serve: an older hub (the hub answers
+            // every call this agent makes otherwise).
+            (Code::Unimplemented, _) => SyncError::HubTooOld,
             (code, _) => SyncError::Refused { code, message },
         }
     }
@@ -500,6 +514,12 @@ mod tests {
             ),
             SyncError::TooLarge { .. }
         ));
+        let e = SyncError::from_status(Status::unimplemented(""), Rpc::Pull, addr);
+        assert!(matches!(e, SyncError::HubTooOld), "{e:?}");
+        assert!(
+            e.message(Lang::Vi)
+                .contains("phường cần nâng cấp coso-hub trước")
+        );
         let mut old = Status::failed_precondition("any words");
         old.metadata_mut()
             .insert(meta::UPGRADE_REQUIRED, "0.3.0".parse().unwrap());
