@@ -280,6 +280,9 @@ impl ApiError {
             | ApiError::Sync(SyncError::Push(PushError::Diverged { kind, .. })) => {
                 vec![(meta::DIVERGED, diverged_wire(*kind).as_str().to_string())]
             }
+            ApiError::Sync(SyncError::BadEntry { seq, .. }) => {
+                vec![(meta::REFUSED_SEQ, seq.to_string())]
+            }
             ApiError::Sync(SyncError::UpgradeRequired { minimum, .. }) => {
                 vec![(meta::UPGRADE_REQUIRED, minimum.to_string())]
             }

@@ -90,13 +90,22 @@ impl SyncService {
         caller: Caller,
         req: pb::PushRequest,
     ) -> Result<pb::PushResponse, ApiError> {
+        let unit = caller.unit().clone();
+        let refused = |e: SyncError| {
+            // A refused entry leaves the unit unable to send anything after
+            // it: the ward must be able to see which and why.
+            tracing::warn!(unit = %unit, error = %e, "push refused");
+            e
+        };
         let bytes: u64 = req.entries.iter().map(|e| e.payload.len() as u64).sum();
-        self.ward.check_batch_size(req.entries.len(), bytes)?;
+        self.ward
+            .check_batch_size(req.entries.len(), bytes)
+            .map_err(refused)?;
         let mut batch = Vec::with_capacity(req.entries.len());
         for (index, e) in req.entries.into_iter().enumerate() {
             let seq = e.seq;
             let (entry, change) = coso_proto::convert::entry_and_change(e)
-                .map_err(|error| SyncError::BadEntry { index, seq, error })?;
+                .map_err(|error| refused(SyncError::BadEntry { index, seq, error }))?;
             batch.push(coso_ward::Incoming { entry, change });
         }
         let receipts = req
@@ -109,7 +118,11 @@ impl SyncService {
                 mac: r.mac,
             })
             .collect();
-        let out = self.ward.push(caller, batch, receipts).await?;
+        let out = match self.ward.push(caller, batch, receipts).await {
+            Ok(out) => out,
+            Err(e @ SyncError::BadEntry { .. }) => return Err(refused(e).into()),
+            Err(e) => return Err(e.into()),
+        };
         Ok(pb::PushResponse {
             acked_seq: out.acked_seq,
             applied: out.applied,

@@ -317,3 +317,33 @@ fn a_copy_opened_for_reading_reads_the_store_and_leaves_it_alone() {
     // The store's lock was held and is released.
     drop(Store::open(tmp.path(), WAIT).unwrap());
 }
+
+/// Issue 25: the release of 2026-11-26 let people record a note holding a
+/// vertical tab (a line break pasted from Word) and a date in 2206. Reading
+/// such a record back (here `recover`'s rebuild over the hub's copy) decodes
+/// it with the record rules; the entry rules of today are for typing only.
+#[test]
+fn records_an_earlier_release_made_still_read_back() {
+    let tmp = tempfile::tempdir().unwrap();
+    let s = Store::open(tmp.path(), WAIT).unwrap();
+    let far = Change::ActivityUpsert(Activity {
+        id: ActivityId::from_counter(1),
+        date: NaiveDate::from_ymd_opt(2206, 8, 20).unwrap(),
+        form: Form::Conference,
+        title: "Hội nghị".into(),
+        participants: Some(10),
+        note: "dòng 1\u{0B}dòng 2".into(),
+    });
+    let note = Change::NoteSet(coso_domain::change::NoteSet {
+        period: "2026-H1".parse().unwrap(),
+        section: coso_domain::Section::Results,
+        text: "Kết quả\u{0B}tốt".into(),
+    });
+    let e1 = s.append(&far, Utc::now(), Some(1)).unwrap();
+    let e2 = s.append(&note, Utc::now(), None).unwrap();
+    assert!(e1.decode().is_ok() && e2.decode().is_ok());
+    s.rebase(&[e1, e2])
+        .expect("recover reads what an earlier release stored");
+    assert_eq!(s.head_seq().unwrap(), 2);
+    assert_eq!(s.unit_state().unwrap().activities.len(), 1);
+}

@@ -84,6 +84,12 @@ pub enum SyncError {
     },
     #[error("the hub sent an unexpected reply ({what}): {detail}")]
     UnexpectedReply { what: &'static str, detail: String },
+    /// The hub refused an entry of the log as a record: nothing after it can
+    /// be sent until the ward looks at it.
+    #[error(
+        "the ward hub refused change no. {seq} of this computer's log: {detail}. The changes after it wait; everything stays on this computer. Tell the ward's VH-XH office, with this message: the hub's log names the unit and the reason."
+    )]
+    EntryRefused { seq: u64, detail: String },
     /// The hub does not know a call this agent makes: it runs an older
     /// release than the agent (2026-11-26's hub has no `Log`).
     #[error(
@@ -266,6 +272,9 @@ impl SyncError {
             SyncError::UnexpectedReply { what, detail } => {
                 format!("Máy chủ trả lời không như mong đợi ({what}): {detail}")
             }
+            SyncError::EntryRefused { seq, detail } => format!(
+                "Máy chủ phường từ chối thay đổi số {seq} trong sổ thay đổi của máy này: {detail}. Các thay đổi sau nó đang chờ; mọi dữ liệu vẫn ở trên máy. Hãy báo phòng VH-XH của phường kèm thông báo này (nhật ký máy chủ ghi rõ đơn vị và lý do)."
+            ),
             SyncError::HubTooOld => format!(
                 "Máy chủ phường đang chạy phiên bản cũ hơn phần mềm đơn vị này ({}) nên không làm được việc được yêu cầu: phường cần nâng cấp coso-hub trước. Mọi dữ liệu đã ghi trên máy này vẫn được giữ nguyên.",
                 env!("CARGO_PKG_VERSION")
@@ -329,6 +338,14 @@ impl SyncError {
                 detail: message,
             },
             (Code::ResourceExhausted, _) => SyncError::TooLarge { detail: message },
+            (Code::InvalidArgument, Rpc::Push { .. })
+                if meta_u64(&status, meta::REFUSED_SEQ).is_some() =>
+            {
+                SyncError::EntryRefused {
+                    seq: meta_u64(&status, meta::REFUSED_SEQ).unwrap_or_default(),
+                    detail: message,
+                }
+            }
             // A call the hub does not serve: an older hub (the hub answers
             // every call this agent makes otherwise).
             (Code::Unimplemented, _) => SyncError::HubTooOld,
@@ -514,6 +531,12 @@ mod tests {
             ),
             SyncError::TooLarge { .. }
         ));
+        let mut bad = Status::invalid_argument("field text contains U+001B");
+        bad.metadata_mut()
+            .insert(meta::REFUSED_SEQ, "5".parse().unwrap());
+        let e = SyncError::from_status(bad, Rpc::Push { first_seq: 4 }, addr);
+        assert!(matches!(e, SyncError::EntryRefused { seq: 5, .. }), "{e:?}");
+        assert!(e.message(Lang::Vi).contains("thay đổi số 5"));
         let e = SyncError::from_status(Status::unimplemented(""), Rpc::Pull, addr);
         assert!(matches!(e, SyncError::HubTooOld), "{e:?}");
         assert!(

@@ -268,3 +268,117 @@ fn a_decision_read_again_after_a_resubmission_does_not_return_the_report() {
     a.cmd(&["sync"]).ok();
     assert_eq!(h1_state(&a), "accepted");
 }
+
+/// Issue 25: the release of 2026-11-26 let a unit record a note holding a
+/// vertical tab and an activity dated 2206-08-20. Today's hub must take
+/// them (the entry rules are for typing; the hub checks records), or the
+/// unit can never send anything after them. What acts on a terminal is
+/// still refused, and a refusal is logged with the unit. (The report
+/// writers neutralise control characters: `coso-report`'s tests.)
+#[test]
+fn what_an_earlier_release_recorded_keeps_flowing() {
+    let hub = Hub::start();
+    let link: EnrolmentLink = hub
+        .add_unit("TDP01", "Tổ dân phố số 1", "residential-group")
+        .parse()
+        .unwrap();
+    let note = Change::NoteSet(coso_domain::change::NoteSet {
+        period: "2026-H1".parse().unwrap(),
+        section: coso_domain::Section::Results,
+        text: "Kết quả\u{0B}tốt".into(),
+    });
+    let far = Change::ActivityUpsert(Activity {
+        id: ActivityId::from_counter(2),
+        date: chrono::NaiveDate::from_ymd_opt(2206, 8, 20).unwrap(),
+        form: Form::Conference,
+        title: "Hội nghị\u{0B}tương lai".into(),
+        participants: Some(5),
+        note: String::new(),
+    });
+    let escape = Change::ActivityUpsert(Activity {
+        id: ActivityId::from_counter(3),
+        date: chrono::NaiveDate::from_ymd_opt(2026, 5, 3).unwrap(),
+        form: Form::Conference,
+        title: "Hội nghị\u{1b}[2J".into(),
+        participants: Some(5),
+        note: String::new(),
+    });
+    let now = chrono::Utc::now();
+    let log = vec![
+        activity(1, 1),
+        Entry::new(2, &note, now),
+        Entry::new(3, &far, now),
+    ];
+    let (addr, fp) = target(&hub);
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    rt.block_on(async {
+        let ch = channel(&addr, fp);
+        let unit = enroll(ch.clone(), &link).await.expect("enrol");
+        let mut old = SimAgent::new(ch, &unit);
+        assert_eq!(old.sync(&log).await.expect("the records flow"), 3);
+        let status = old
+            .push(coso_proto::pb::PushRequest {
+                entries: vec![coso_proto::pb::ChangeEntry::from(&Entry::new(
+                    4, &escape, now,
+                ))],
+                receipts: Vec::new(),
+            })
+            .await
+            .expect_err("an escape sequence is refused");
+        assert_eq!(status.code(), Code::InvalidArgument);
+    });
+    let s = show(&hub, "TDP01");
+    assert_eq!(s["acked_seq"], 3, "{s:#}");
+    assert_eq!(s["activities"], 2, "{s:#}");
+    let log = hub.log();
+    assert!(
+        log.contains("push refused") && log.contains("TDP01") && log.contains("U+001B"),
+        "{log}"
+    );
+}
+
+/// A record the hub refuses holds back every change after it: the agent
+/// says which one and what to do, in `sync` and in `status`.
+#[test]
+fn a_refused_record_is_named_to_the_officer() {
+    let hub = Hub::start();
+    let link = hub.add_unit("TDP01", "Tổ dân phố số 1", "residential-group");
+    let tmp = tempfile::tempdir().unwrap();
+    let a = agent_at(&tmp.path().join("a"));
+    a.enroll(&link);
+    a.add_activity("2026-05-01", "conference", "Hội nghị", 30);
+    {
+        // Only a damaged or hand-edited store holds such a record: the
+        // agent's own commands refuse it at entry.
+        let store = coso_agent::store::Store::open(&a.dir, std::time::Duration::from_secs(5))
+            .expect("open the agent's store");
+        let bad = Change::ActivityUpsert(Activity {
+            id: ActivityId::from_counter(7),
+            date: chrono::NaiveDate::from_ymd_opt(2026, 5, 3).unwrap(),
+            form: Form::Conference,
+            title: "Hội nghị\u{1b}[2J".into(),
+            participants: Some(5),
+            note: String::new(),
+        });
+        store.append(&bad, chrono::Utc::now(), Some(7)).unwrap();
+        store.flush_blocking().unwrap();
+    }
+    a.add_activity("2026-05-04", "conference", "Hội nghị sau", 30);
+    let run = a.cmd(&["sync"]).expect_code(1);
+    assert!(
+        run.stderr().contains("từ chối thay đổi số 2") && run.stderr().contains("VH-XH"),
+        "{}",
+        run.context()
+    );
+    let st = status(&a);
+    assert!(
+        st["last_error"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("thay đổi số 2"),
+        "{st:#}"
+    );
+    // One bad entry refuses its whole batch: nothing was taken.
+    assert_eq!(st["pending_changes"], 3, "{st:#}");
+    assert!(hub.log().contains("push refused"), "{}", hub.log());
+}
