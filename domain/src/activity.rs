@@ -140,6 +140,30 @@ pub struct Activity {
 }
 
 impl Activity {
+    /// Checks a recorded activity (pushed by an agent, or read back from a
+    /// log): the shapes and sizes every release kept to, and the text and
+    /// dates any release let people enter. Entry is stricter
+    /// ([`Activity::validate`]); a record an earlier release made under its
+    /// looser rules must keep flowing, or its unit is stuck for good.
+    pub fn validate_record(&self) -> Result<(), DomainError> {
+        use crate::text::{MAX_SHORT_TEXT_CHARS, check_record};
+        if !crate::calendar::date_recordable(self.date) {
+            return Err(DomainError::DateOutOfRange(self.date.to_string()));
+        }
+        check_record("title", &self.title)?;
+        check_record("note", &self.note)?;
+        if self.title.trim().is_empty() {
+            return Err(DomainError::EmptyField("title"));
+        }
+        if self.title.chars().count() > MAX_SHORT_TEXT_CHARS {
+            return Err(DomainError::TooLong("title", MAX_SHORT_TEXT_CHARS));
+        }
+        if self.note.chars().count() > MAX_SHORT_TEXT_CHARS * 4 {
+            return Err(DomainError::TooLong("note", MAX_SHORT_TEXT_CHARS * 4));
+        }
+        Ok(())
+    }
+
     /// Checks the fields people type. Text is expected to be NFC already.
     pub fn validate(&self) -> Result<(), DomainError> {
         use crate::text::MAX_SHORT_TEXT_CHARS;

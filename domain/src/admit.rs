@@ -9,7 +9,7 @@ use crate::calendar::{Calendar, Period, date_supported};
 use crate::catalog::Catalog;
 use crate::change::Change;
 use crate::report::{SubmittedReport, UnitState, activities_hash, compute_values};
-use crate::text::{Lines, MAX_NOTE_BYTES, forbidden_char};
+use crate::text::{MAX_NOTE_BYTES, forbidden_in_record};
 use crate::unit::UnitKind;
 use crate::validate::{Problem, ProblemCode, check_entered, check_reported};
 use crate::value::Value;
@@ -26,10 +26,12 @@ pub fn admit(
     kind: UnitKind,
 ) -> Result<(), Problem> {
     match change {
-        // Decoding already validated the activity (text, dates); removal
-        // carries only a checked id.
+        // The record rules, not the entry rules: what an earlier release
+        // let a unit record must keep flowing (ARCHITECTURE.md, "What an
+        // earlier release recorded keeps flowing"). Removal carries only a
+        // checked id.
         Change::ActivityUpsert(a) => a
-            .validate()
+            .validate_record()
             .map_err(|e| invalid("activity", &e.to_string(), &e.to_string())),
         Change::ActivityRemove(_) => Ok(()),
         Change::ValuesSet(v) => {
@@ -236,7 +238,7 @@ fn note(field: &str, text: &str) -> Result<(), Problem> {
             ),
         ));
     }
-    if let Some(c) = forbidden_char(text, Lines::Many) {
+    if let Some(c) = forbidden_in_record(text) {
         let cp = format!("U+{:04X}", u32::from(c));
         return Err(invalid(
             field,
@@ -359,6 +361,8 @@ mod tests {
         let rg = UnitKind::ResidentialGroup;
         let (cat, cal) = ctx();
         assert!(admit(&note("Kết quả\ntốt".into()), &cat, &cal, rg).is_ok());
+        // Recorded by the release of 2026-11-26 (a pasted manual line break).
+        assert!(admit(&note("Kết quả\u{0B}tốt".into()), &cat, &cal, rg).is_ok());
         assert_eq!(
             refused(&note("x".repeat(MAX_NOTE_BYTES + 1)), rg),
             ProblemCode::InvalidField

@@ -36,6 +36,17 @@ pub fn date_supported(date: NaiveDate) -> bool {
     (FIRST_YEAR..=LAST_YEAR).contains(&date.year())
 }
 
+/// The last year the release of 2026-11-26 let people enter (it took
+/// 2000-2999): an activity it recorded with such a date is still a valid
+/// record, which decodes, syncs and counts toward no period (the calendar
+/// answers "no period" for any date outside the supported years).
+pub const LAST_RECORDED_YEAR: i32 = 2999;
+
+/// Whether `date` may stand in a recorded activity (see [`LAST_RECORDED_YEAR`]).
+pub fn date_recordable(date: NaiveDate) -> bool {
+    (FIRST_YEAR..=LAST_RECORDED_YEAR).contains(&date.year())
+}
+
 /// Refuses a date outside the supported years.
 pub fn check_date(date: NaiveDate) -> Result<NaiveDate, DomainError> {
     if date_supported(date) {

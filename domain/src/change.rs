@@ -119,8 +119,10 @@ impl Change {
         }
         let change = match kind {
             ChangeKind::ActivityUpsert => {
+                // Decoding reads what was recorded, by this release or an
+                // earlier one: the record rules, never the entry rules.
                 let a: Activity = de(kind, payload)?;
-                a.validate()?;
+                a.validate_record()?;
                 Change::ActivityUpsert(a)
             }
             ChangeKind::ActivityRemove => Change::ActivityRemove(de(kind, payload)?),
@@ -130,7 +132,7 @@ impl Change {
                 if n.text.len() > crate::text::MAX_NOTE_BYTES {
                     return Err(DomainError::TooLong("text", crate::text::MAX_NOTE_BYTES));
                 }
-                crate::text::check("text", &n.text, crate::text::Lines::Many)?;
+                crate::text::check_record("text", &n.text)?;
                 Change::NoteSet(n)
             }
             ChangeKind::Submit => Change::Submit(Box::new(de(kind, payload)?)),

@@ -22,6 +22,7 @@ pub mod text;
 pub mod unit;
 pub mod validate;
 pub mod value;
+pub mod version;
 pub mod words;
 
 pub use activity::{Activity, ActivityId, Form};
@@ -34,3 +35,4 @@ pub use report::{Decision, ReportState, Review, Section, SubmittedReport, UnitSt
 pub use unit::{Unit, UnitCode, UnitKind};
 pub use validate::{Problem, ProblemCode};
 pub use value::Value;
+pub use version::Version;

@@ -159,6 +159,10 @@ pub struct Review {
     pub decision: Decision,
     pub reason: String,
     pub decided_at: DateTime<Utc>,
+    /// The `submitted_at` of the submission decided. Absent in decisions made
+    /// before 0.3.0 (the hub fills it in when it can tell).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub submission: Option<DateTime<Utc>>,
 }
 
 /// Everything a unit has recorded, folded from its change log, plus the
@@ -211,10 +215,20 @@ impl UnitState {
         }
     }
 
+    /// Folds a decision in. A decision is about one submission: one about
+    /// another submission of the period (the officer resubmitted since, and
+    /// the decision was read again) must not undo the resubmission.
     pub fn apply_review(&mut self, review: Review) {
-        if self.submissions.contains_key(&review.period) {
-            self.reviews.insert(review.period.clone(), review);
+        let Some(current) = self.submissions.get(&review.period) else {
+            return;
+        };
+        if review
+            .submission
+            .is_some_and(|at| at != current.submitted_at)
+        {
+            return;
         }
+        self.reviews.insert(review.period.clone(), review);
     }
 
     pub fn state(&self, period: &PeriodCode) -> ReportState {
@@ -560,6 +574,7 @@ mod tests {
             decision: d,
             reason: "Thiếu số liệu".into(),
             decided_at: Utc::now(),
+            submission: None,
         };
         s.apply_review(review(Decision::Returned));
         assert_eq!(s.state(&p.code), ReportState::Returned);
@@ -579,5 +594,38 @@ mod tests {
             s.submissions[&p.code], before,
             "an accepted report is locked"
         );
+    }
+
+    #[test]
+    fn a_decision_about_an_earlier_submission_does_not_apply() {
+        let cat = Catalog::builtin();
+        let p = h1();
+        let mut s = UnitState::default();
+        let t1 = "2026-06-20T01:00:00Z".parse().unwrap();
+        let t2 = "2026-06-22T01:00:00Z".parse().unwrap();
+        s.apply(&Change::Submit(Box::new(s.freeze(
+            &cat,
+            UnitKind::ResidentialGroup,
+            &p,
+            t1,
+        ))));
+        let returned = Review {
+            period: p.code.clone(),
+            decision: Decision::Returned,
+            reason: "Thiếu số liệu".into(),
+            decided_at: t1,
+            submission: Some(t1),
+        };
+        s.apply_review(returned.clone());
+        assert_eq!(s.state(&p.code), ReportState::Returned);
+        s.apply(&Change::Submit(Box::new(s.freeze(
+            &cat,
+            UnitKind::ResidentialGroup,
+            &p,
+            t2,
+        ))));
+        // The old return read again (an agent that pulls from the start).
+        s.apply_review(returned);
+        assert_eq!(s.state(&p.code), ReportState::Submitted);
     }
 }

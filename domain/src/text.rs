@@ -51,6 +51,47 @@ pub fn forbidden_char(s: &str, lines: Lines) -> Option<char> {
     None
 }
 
+/// Whitespace that is a control character: what pasted text carries (a
+/// manual line break from Word is U+000B) and the release of 2026-11-26 let
+/// people type, so units hold it in their logs.
+fn control_whitespace(c: char) -> bool {
+    matches!(c, '\t' | '\n' | '\u{0B}' | '\u{0C}' | '\u{85}')
+}
+
+/// The first character of `s` refused in text already recorded: a pushed
+/// entry, or a record read back from a log. Looser than [`forbidden_char`],
+/// the rule for typing, by what an earlier release recorded: whitespace
+/// controls in any field, which every writer neutralises where it renders
+/// text (`coso_report::formatting`). What acts on a terminal or reorders
+/// text (escape, bell, a lone CR, DEL, bidi controls) stays refused.
+pub fn forbidden_in_record(s: &str) -> Option<char> {
+    let mut chars = s.chars().peekable();
+    while let Some(c) = chars.next() {
+        if control_whitespace(c) || (c == '\r' && chars.peek() == Some(&'\n')) {
+            continue;
+        }
+        let bidi = matches!(
+            c,
+            '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}' | '\u{200E}' | '\u{200F}' | '\u{061C}'
+        );
+        if c.is_control() || bidi {
+            return Some(c);
+        }
+    }
+    None
+}
+
+/// [`check`] for text already recorded ([`forbidden_in_record`]).
+pub fn check_record(field: &'static str, s: &str) -> Result<(), DomainError> {
+    match forbidden_in_record(s) {
+        Some(c) => Err(DomainError::ControlCharacter {
+            field,
+            code_point: format!("U+{:04X}", u32::from(c)),
+        }),
+        None => Ok(()),
+    }
+}
+
 /// Refuses text with a forbidden character, naming the field and the character.
 pub fn check(field: &'static str, s: &str, lines: Lines) -> Result<(), DomainError> {
     match forbidden_char(s, lines) {
@@ -88,6 +129,29 @@ mod tests {
             forbidden_char("Hội nghị quán triệt — “Dân biết”", Lines::One),
             None
         );
+        // What an earlier release recorded still reads; what acts on a
+        // terminal does not.
+        for recorded in [
+            "Kết quả\u{0B}tốt",
+            "trang\u{0C}mới",
+            "tab\tin a title",
+            "a\r\nb",
+        ] {
+            assert_eq!(forbidden_in_record(recorded), None, "{recorded:?}");
+            assert!(
+                forbidden_char(recorded, Lines::One).is_some(),
+                "{recorded:?}"
+            );
+        }
+        for bad in [
+            "a\u{1b}[31mb",
+            "chuông\u{7}",
+            "abc\u{202E}txt",
+            "lone\rcr",
+            "del\u{7f}",
+        ] {
+            assert!(forbidden_in_record(bad).is_some(), "{bad:?}");
+        }
         let e = check("title", "a\u{1b}b", Lines::One).unwrap_err();
         assert!(e.to_string().contains("U+001B") && e.to_string().contains("title"));
     }

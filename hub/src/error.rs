@@ -165,9 +165,8 @@ impl ApiError {
             ApiError::Sync(SyncError::Push(PushError::Gap { .. })) => Code::FailedPrecondition,
             ApiError::Sync(SyncError::Push(PushError::Corrupt { .. })) => Code::DataLoss,
             ApiError::Sync(SyncError::Diverged { .. })
-            | ApiError::Sync(SyncError::Push(PushError::Diverged { .. })) => {
-                Code::FailedPrecondition
-            }
+            | ApiError::Sync(SyncError::Push(PushError::Diverged { .. }))
+            | ApiError::Sync(SyncError::UpgradeRequired { .. }) => Code::FailedPrecondition,
             ApiError::Sync(SyncError::Push(PushError::NotConsecutive { .. })) => {
                 Code::InvalidArgument
             }
@@ -229,6 +228,19 @@ impl ApiError {
                 PushError::Diverged { unit, kind } => diverged_vi(unit, *kind),
             },
             ApiError::Sync(SyncError::Diverged { unit, kind }) => diverged_vi(unit, *kind),
+            // Agents before 0.3.0 show this message as it is: it says what
+            // to install in the officer's words.
+            ApiError::Sync(SyncError::UpgradeRequired {
+                unit,
+                version,
+                minimum,
+            }) => format!(
+                "đơn vị {unit}: phần mềm đơn vị ({}) đã cũ, máy chủ phường không nhận đồng bộ từ phiên bản này; hãy cài coso-agent {minimum} trở lên rồi đồng bộ lại (dữ liệu đã ghi trên máy không bị mất)",
+                match version {
+                    Some(v) => format!("phiên bản {v}"),
+                    None => "phiên bản trước 0.3.0".to_string(),
+                }
+            ),
             ApiError::Sync(SyncError::BadEntry { index, seq, error }) => {
                 let why = match error {
                     DomainError::Inadmissible(p) => p.message_vi.clone(),
@@ -267,6 +279,12 @@ impl ApiError {
             ApiError::Sync(SyncError::Diverged { kind, .. })
             | ApiError::Sync(SyncError::Push(PushError::Diverged { kind, .. })) => {
                 vec![(meta::DIVERGED, diverged_wire(*kind).as_str().to_string())]
+            }
+            ApiError::Sync(SyncError::BadEntry { seq, .. }) => {
+                vec![(meta::REFUSED_SEQ, seq.to_string())]
+            }
+            ApiError::Sync(SyncError::UpgradeRequired { minimum, .. }) => {
+                vec![(meta::UPGRADE_REQUIRED, minimum.to_string())]
             }
             _ => Vec::new(),
         }

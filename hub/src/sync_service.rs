@@ -7,7 +7,7 @@
 use coso_proto::pb;
 use coso_ward::Ward;
 use coso_ward::documents::Served;
-use coso_ward::sync::{Caller, Hello, SyncError};
+use coso_ward::sync::{Caller, Hello, Outbound, SyncError};
 use tonic::{Request, Response, Status};
 
 use crate::error::{ApiError, bearer, lang_of};
@@ -20,12 +20,15 @@ fn document(d: Served) -> pb::Document {
     coso_proto::convert::document(d.version, d.body)
 }
 
-fn pull_entries(entries: Vec<(u64, coso_domain::Review)>) -> Vec<pb::PullEntry> {
+fn pull_entries(entries: Vec<Outbound>) -> Vec<pb::PullEntry> {
     entries
         .into_iter()
-        .map(|(seq, r)| pb::PullEntry {
-            seq,
-            entry: Some(pb::pull_entry::Entry::Review(pb::ReviewDecision::from(&r))),
+        .map(|o| pb::PullEntry {
+            seq: o.seq,
+            entry: Some(pb::pull_entry::Entry::Review(pb::ReviewDecision {
+                superseded: o.superseded,
+                ..pb::ReviewDecision::from(&o.review)
+            })),
         })
         .collect()
 }
@@ -73,6 +76,7 @@ impl SyncService {
             pull_after: req.pull_after,
             catalog_version: req.catalog_version,
             calendar_version: req.calendar_version,
+            agent_version: req.agent_version,
         };
         let w = self.ward.hello(caller, hello).await?;
         Ok(pb::HelloResponse {
@@ -94,13 +98,22 @@ impl SyncService {
         caller: Caller,
         req: pb::PushRequest,
     ) -> Result<pb::PushResponse, ApiError> {
+        let unit = caller.unit().clone();
+        let refused = |e: SyncError| {
+            // A refused entry leaves the unit unable to send anything after
+            // it: the ward must be able to see which and why.
+            tracing::warn!(unit = %unit, error = %e, "push refused");
+            e
+        };
         let bytes: u64 = req.entries.iter().map(|e| e.payload.len() as u64).sum();
-        self.ward.check_batch_size(req.entries.len(), bytes)?;
+        self.ward
+            .check_batch_size(req.entries.len(), bytes)
+            .map_err(refused)?;
         let mut batch = Vec::with_capacity(req.entries.len());
         for (index, e) in req.entries.into_iter().enumerate() {
             let seq = e.seq;
             let (entry, change) = coso_proto::convert::entry_and_change(e)
-                .map_err(|error| SyncError::BadEntry { index, seq, error })?;
+                .map_err(|error| refused(SyncError::BadEntry { index, seq, error }))?;
             batch.push(coso_ward::Incoming { entry, change });
         }
         let receipts = req
@@ -113,7 +126,11 @@ impl SyncService {
                 mac: r.mac,
             })
             .collect();
-        let out = self.ward.push(caller, batch, receipts).await?;
+        let out = match self.ward.push(caller, batch, receipts).await {
+            Ok(out) => out,
+            Err(e @ SyncError::BadEntry { .. }) => return Err(refused(e).into()),
+            Err(e) => return Err(e.into()),
+        };
         Ok(pb::PushResponse {
             acked_seq: out.acked_seq,
             applied: out.applied,

@@ -213,6 +213,8 @@ impl From<&Review> for pb::ReviewDecision {
             decision: r.decision.as_str().into(),
             reason: r.reason.clone(),
             decided_at: r.decided_at.to_rfc3339(),
+            submitted_at: r.submission.map(|t| t.to_rfc3339()).unwrap_or_default(),
+            superseded: false,
         }
     }
 }
@@ -229,6 +231,7 @@ impl TryFrom<pb::ReviewDecision> for Review {
             decision,
             reason: r.reason,
             decided_at: parse_time("decided_at", &r.decided_at)?,
+            submission: parse_opt_time("submitted_at", &r.submitted_at)?,
         })
     }
 }
@@ -381,6 +384,7 @@ mod tests {
             decision: "returned".into(),
             reason: String::new(),
             decided_at: Utc::now().to_rfc3339(),
+            ..Default::default()
         };
         assert!(
             Review::try_from(r.clone()).is_err(),

@@ -22,6 +22,16 @@ pub const DIVERGED: &str = "coso-diverged";
 /// shows nothing until it restarts; retry later.
 pub const STORAGE_FAILED: &str = "coso-storage-failed";
 
+/// On a refused push (INVALID_ARGUMENT) because an entry is not a valid
+/// record: its seq, as ASCII decimal. The entries after it wait behind it.
+pub const REFUSED_SEQ: &str = "coso-refused-seq";
+
+/// On a refused Hello (FAILED_PRECONDITION) because the agent's release is
+/// below the hub's minimum (or too old to name itself): the lowest release the
+/// hub syncs with, e.g. `0.3.0`. Nothing changed on either side; the officer
+/// installs that release and syncs again.
+pub const UPGRADE_REQUIRED: &str = "coso-upgrade-required";
+
 /// Why the hub considers a unit's log diverged from its own.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Diverged {

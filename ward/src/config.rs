@@ -68,6 +68,28 @@ impl Default for Storage {
     }
 }
 
+/// How the hub treats agents' releases (`[sync]`).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct SyncSettings {
+    /// The lowest agent release the hub syncs with, e.g. "0.3.0". An agent
+    /// below it, or one too old to name its release, is refused at Hello
+    /// and told which release to install. Checked at load.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub min_agent_version: Option<String>,
+}
+
+impl SyncSettings {
+    fn is_default(&self) -> bool {
+        self == &SyncSettings::default()
+    }
+
+    /// The minimum, once [`Config::load`] has checked it.
+    pub fn min_agent_version(&self) -> Option<coso_domain::Version> {
+        self.min_agent_version.as_deref()?.parse().ok()
+    }
+}
+
 /// Delivery to the Department of Home Affairs (`[upstream]`: schedule and
 /// retries) and, on a city-level hub, receiving wards' reports (`[receive]`).
 pub use crate::upstream::settings::{Receive, Upstream};
@@ -103,6 +125,9 @@ pub struct HubFile {
     /// Scheduled backups (`[backup]`); none without the section.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub backup: Option<crate::scheduled_backup::Schedule>,
+    /// Agents' releases (`[sync]`).
+    #[serde(default, skip_serializing_if = "SyncSettings::is_default")]
+    pub sync: SyncSettings,
 }
 
 fn default_grpc() -> SocketAddr {
@@ -128,6 +153,7 @@ impl HubFile {
             storage: Storage::default(),
             web: crate::web_settings::WebSettings::default(),
             backup: None,
+            sync: SyncSettings::default(),
         }
     }
 
@@ -243,6 +269,10 @@ fn check(f: &HubFile, file: &str) -> Result<(), ConfigError> {
     if let Some(b) = &f.backup {
         b.check().map_err(|(field, r)| invalid(field, &r))?;
     }
+    if let Some(v) = &f.sync.min_agent_version {
+        v.parse::<coso_domain::Version>()
+            .map_err(|e| invalid("sync.min_agent_version", &e.to_string()))?;
+    }
     let l = &f.limits;
     if l.max_message_bytes < 64 * 1024 {
         return Err(invalid(
@@ -303,6 +333,20 @@ mod tests {
         std::fs::write(dir.path().join(CONFIG_FILE), bad).unwrap();
         let e = Config::load(dir.path()).unwrap_err().to_string();
         assert!(e.contains("limits.max_batch_entries"), "{e}");
+
+        let with = |min: &str| format!("{}\n[sync]\nmin_agent_version = \"{min}\"\n", f.to_toml());
+        std::fs::write(dir.path().join(CONFIG_FILE), with("0.3.0")).unwrap();
+        let c = Config::load(dir.path()).unwrap();
+        assert_eq!(
+            c.file.sync.min_agent_version().unwrap().to_string(),
+            "0.3.0"
+        );
+        std::fs::write(dir.path().join(CONFIG_FILE), with("0.3")).unwrap();
+        let e = Config::load(dir.path()).unwrap_err().to_string();
+        assert!(
+            e.contains("sync.min_agent_version") && e.contains("0.3.0"),
+            "{e}"
+        );
     }
 
     #[test]

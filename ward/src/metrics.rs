@@ -34,10 +34,12 @@ pub enum Refusal {
     TooLarge,
     /// The hub's store failed.
     Storage,
+    /// The agent's release is below `[sync] min_agent_version`.
+    AgentTooOld,
 }
 
 impl Refusal {
-    pub const ALL: [Refusal; 8] = [
+    pub const ALL: [Refusal; 9] = [
         Refusal::Auth,
         Refusal::Enrolment,
         Refusal::Gap,
@@ -46,6 +48,7 @@ impl Refusal {
         Refusal::Invalid,
         Refusal::TooLarge,
         Refusal::Storage,
+        Refusal::AgentTooOld,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -58,6 +61,7 @@ impl Refusal {
             Refusal::Invalid => "invalid",
             Refusal::TooLarge => "too_large",
             Refusal::Storage => "storage",
+            Refusal::AgentTooOld => "agent_too_old",
         }
     }
 
@@ -85,6 +89,7 @@ impl Refusal {
             SyncError::BadEntry { .. } | SyncError::Input(_) => Refusal::Invalid,
             SyncError::TooManyEntries { .. } | SyncError::TooManyBytes { .. } => Refusal::TooLarge,
             SyncError::Store(_) => Refusal::Storage,
+            SyncError::UpgradeRequired { .. } => Refusal::AgentTooOld,
         }
     }
 

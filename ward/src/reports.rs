@@ -190,6 +190,7 @@ mod tests {
                 decision: coso_domain::Decision::Returned,
                 reason: "thiếu số liệu".into(),
                 decided_at: at,
+                submission: None,
             },
         );
         st.values

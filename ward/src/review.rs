@@ -82,11 +82,19 @@ impl Ward {
         let action = verdict.action();
         let (decision, reason) = verdict.decision();
         let now = coso_domain::clock::now();
+        // The decision names the submission it is about, so an agent that
+        // reads it again after a resubmission does not apply it to the new one.
+        let submission = store
+            .unit_state(code)?
+            .submissions
+            .get(&period.code)
+            .map(|s| s.submitted_at);
         let review = Review {
             period: period.code.clone(),
             decision,
             reason,
             decided_at: now,
+            submission,
         };
         store
             .record_review(&g, &review, actor.name(), action, now)

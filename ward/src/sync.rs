@@ -12,7 +12,7 @@
 use chrono::{DateTime, Utc};
 use std::collections::BTreeMap;
 
-use coso_domain::{Change, DomainError, Entry, Review, Unit, UnitCode};
+use coso_domain::{Change, DomainError, Entry, Review, Unit, UnitCode, Version};
 use thiserror::Error;
 
 use crate::auth::{self, AuthError, CodeCheck};
@@ -54,6 +54,16 @@ pub enum SyncError {
         }
     )]
     Diverged { unit: UnitCode, kind: DivergeKind },
+    #[error(
+        "unit {unit}: this agent ({}) is older than the ward's hub accepts; install coso-agent {minimum} or later, then sync again (nothing recorded on this computer is lost)",
+        match version { Some(v) => format!("release {v}"), None => "a release before 0.3.0".to_string() }
+    )]
+    UpgradeRequired {
+        unit: UnitCode,
+        /// What the agent named; none from a release before 0.3.0.
+        version: Option<Version>,
+        minimum: Version,
+    },
     #[error("entry {index} of the batch (seq {seq}) is invalid: {error}")]
     BadEntry {
         index: usize,
@@ -111,6 +121,8 @@ pub struct Hello {
     pub pull_after: u64,
     pub catalog_version: u64,
     pub calendar_version: u64,
+    /// The release the agent named (empty from agents before 0.3.0).
+    pub agent_version: String,
 }
 
 /// The hub's answer to a Hello.
@@ -119,7 +131,7 @@ pub struct Welcome {
     /// Newer documents than the agent holds.
     pub catalog: Option<Served>,
     pub calendar: Option<Served>,
-    pub pull: Vec<(u64, Review)>,
+    pub pull: Vec<Outbound>,
     pub pull_head: u64,
     pub max_batch_entries: u32,
     pub max_batch_bytes: u64,
@@ -161,9 +173,18 @@ fn earlier_receipts(
     out
 }
 
+/// One decision of the unit's outbound log, as the agent reads it.
+#[derive(Debug)]
+pub struct Outbound {
+    pub seq: u64,
+    pub review: Review,
+    /// The hub holds a later submission of the period than the one decided.
+    pub superseded: bool,
+}
+
 /// A page of outbound decisions.
 pub struct Pulled {
-    pub entries: Vec<(u64, Review)>,
+    pub entries: Vec<Outbound>,
     pub pull_head: u64,
 }
 
@@ -223,13 +244,47 @@ impl Ward {
         Ok(())
     }
 
+    /// The decisions after `after`, each saying whether it is still about
+    /// the period's current submission. A decision is current when it is
+    /// the period's last one and no submission came after it (a submission
+    /// clears the folded state's decision). Decisions recorded before 0.3.0
+    /// do not name their submission: a current one is given the current
+    /// submission's, so an agent applies it only to that one. Called under
+    /// the unit's lock.
     fn pull_entries(
         &self,
         code: &UnitCode,
         after: u64,
         limit: usize,
-    ) -> Result<Vec<(u64, Review)>, SyncError> {
-        Ok(self.hub.store.outbound_after(code, after, limit)?)
+    ) -> Result<Vec<Outbound>, SyncError> {
+        let store = &self.hub.store;
+        let page = store.outbound_after(code, after, limit)?;
+        if page.is_empty() {
+            return Ok(Vec::new());
+        }
+        let state = store.unit_state(code)?;
+        let mut last = BTreeMap::new();
+        for (seq, r) in store.outbound_after(code, 0, usize::MAX)? {
+            last.insert(r.period, seq);
+        }
+        Ok(page
+            .into_iter()
+            .map(|(seq, mut review)| {
+                let current = last.get(&review.period) == Some(&seq)
+                    && state.reviews.contains_key(&review.period);
+                if current && review.submission.is_none() {
+                    review.submission = state
+                        .submissions
+                        .get(&review.period)
+                        .map(|s| s.submitted_at);
+                }
+                Outbound {
+                    seq,
+                    review,
+                    superseded: !current,
+                }
+            })
+            .collect())
     }
 
     /// Enrols a unit with its one-time code: a new credential, durable
@@ -296,6 +351,25 @@ impl Ward {
         let g = store.lock_unit(&code).await;
         let mut rec = store.unit(&code)?.ok_or(AuthError::Invalid)?;
         let now = coso_domain::clock::now();
+        // The agent's release is recorded even when it is refused, so the
+        // ward sees which units still run an old one. Anything not a version
+        // counts as not saying.
+        let version = req.agent_version.parse::<Version>().ok();
+        if rec.agent_version != version {
+            rec.agent_version = version;
+            store.touch_unit(&g, &rec)?;
+        }
+        if let Some(minimum) = self.hub.config.file.sync.min_agent_version()
+            && version.is_none_or(|v| v < minimum)
+        {
+            store.flush().await?;
+            tracing::warn!(unit = %code, agent_version = ?version.map(|v| v.to_string()), %minimum, "sync refused: agent release below the minimum");
+            return Err(SyncError::UpgradeRequired {
+                unit: code,
+                version,
+                minimum,
+            });
+        }
         if let Some(d) = &rec.diverged {
             return Err(SyncError::Diverged {
                 unit: code,

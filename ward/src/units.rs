@@ -30,6 +30,9 @@ pub struct UnitSummary {
     /// Set when the unit's log diverged from the hub's: its syncs are
     /// refused until it enrols again (`reissue`, then `coso-agent recover`).
     pub diverged: Option<crate::store::Divergence>,
+    /// The release the unit's agent named in its last Hello (none until an
+    /// agent of 0.3.0 or later has said).
+    pub agent_version: Option<coso_domain::Version>,
 }
 
 impl From<&UnitRecord> for UnitSummary {
@@ -41,6 +44,7 @@ impl From<&UnitRecord> for UnitSummary {
             acked_seq: r.acked_seq,
             last_sync: r.last_sync,
             diverged: r.diverged.clone(),
+            agent_version: r.agent_version,
         }
     }
 }

@@ -384,6 +384,7 @@ fn submit_freezes_and_return_reopens() {
             decision: Decision::Returned,
             reason: "Bổ sung số liệu đối thoại".into(),
             decided_at: Utc::now(),
+            submission: None,
         };
         s.apply_reviews(&[(1, review)], 1).unwrap();
         s.flush_blocking().unwrap();

@@ -228,6 +228,7 @@ fn reviews_fold_into_state_and_move_the_pull_cursor() {
         decision: Decision::Returned,
         reason: "Thiếu số liệu DB01".into(),
         decided_at: Utc::now(),
+        submission: None,
     };
     s.apply_reviews(&[(3, review.clone())], 3).unwrap();
     assert_eq!(
@@ -430,4 +431,34 @@ fn a_new_store_records_this_format_with_its_identity_and_no_backup() {
         })
         .count();
     assert_eq!(backups, 0);
+}
+
+/// Issue 25: the release of 2026-11-26 let people record a note holding a
+/// vertical tab (a line break pasted from Word) and a date in 2206. Reading
+/// such a record back (here `recover`'s rebuild over the hub's copy) decodes
+/// it with the record rules; the entry rules of today are for typing only.
+#[test]
+fn records_an_earlier_release_made_still_read_back() {
+    let tmp = tempfile::tempdir().unwrap();
+    let s = Store::open(tmp.path(), WAIT).unwrap();
+    let far = Change::ActivityUpsert(Activity {
+        id: ActivityId::from_counter(1),
+        date: NaiveDate::from_ymd_opt(2206, 8, 20).unwrap(),
+        form: Form::Conference,
+        title: "Hội nghị".into(),
+        participants: Some(10),
+        note: "dòng 1\u{0B}dòng 2".into(),
+    });
+    let note = Change::NoteSet(coso_domain::change::NoteSet {
+        period: "2026-H1".parse().unwrap(),
+        section: coso_domain::Section::Results,
+        text: "Kết quả\u{0B}tốt".into(),
+    });
+    let e1 = s.append(&far, Utc::now(), Some(1)).unwrap();
+    let e2 = s.append(&note, Utc::now(), None).unwrap();
+    assert!(e1.decode().is_ok() && e2.decode().is_ok());
+    s.rebase(&[e1, e2])
+        .expect("recover reads what an earlier release stored");
+    assert_eq!(s.head_seq().unwrap(), 2);
+    assert_eq!(s.unit_state().unwrap().activities.len(), 1);
 }

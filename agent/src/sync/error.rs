@@ -64,6 +64,14 @@ pub enum SyncError {
     AgentBehind { hub: u64, local: u64 },
     #[error("{}", diverged_en(*.kind))]
     Diverged { kind: Diverged },
+    #[error(
+        "the ward hub no longer syncs with this release of coso-agent ({}): install coso-agent {minimum} or later (ask the ward's VH-XH office for it), then sync again. Everything recorded on this computer is kept and will be sent then.",
+        env!("CARGO_PKG_VERSION")
+    )]
+    UpgradeRequired {
+        /// The lowest release the hub syncs with, as the hub named it.
+        minimum: String,
+    },
     #[error("the local change log has a gap: expected seq {expected}, found {found}")]
     LogGap { expected: u64, found: u64 },
     #[error("the hub refused a batch as too large: {detail}")]
@@ -76,6 +84,19 @@ pub enum SyncError {
     },
     #[error("the hub sent an unexpected reply ({what}): {detail}")]
     UnexpectedReply { what: &'static str, detail: String },
+    /// The hub refused an entry of the log as a record: nothing after it can
+    /// be sent until the ward looks at it.
+    #[error(
+        "the ward hub refused change no. {seq} of this computer's log: {detail}. The changes after it wait; everything stays on this computer. Tell the ward's VH-XH office, with this message: the hub's log names the unit and the reason."
+    )]
+    EntryRefused { seq: u64, detail: String },
+    /// The hub does not know a call this agent makes: it runs an older
+    /// release than the agent (2026-11-26's hub has no `Log`).
+    #[error(
+        "the ward hub runs an older release than this coso-agent ({}) and cannot do what it asked: the ward must upgrade coso-hub first (see README, \"Agents and hubs of different releases\"). Everything recorded on this computer is kept.",
+        env!("CARGO_PKG_VERSION")
+    )]
+    HubTooOld,
     #[error("the hub refused the request ({code:?}): {message}")]
     Refused { code: Code, message: String },
     #[error(transparent)]
@@ -240,6 +261,10 @@ impl SyncError {
                 "Máy chủ đã nhận đến thay đổi số {hub}, nhưng sổ thay đổi trên máy này chỉ đến số {local}: dữ liệu trên máy đã bị mất hoặc được khôi phục từ bản cũ. Hãy báo phòng VH-XH."
             ),
             SyncError::Diverged { kind } => diverged_vi(*kind).into(),
+            SyncError::UpgradeRequired { minimum } => format!(
+                "Máy chủ phường không còn nhận đồng bộ từ phiên bản coso-agent này ({}): hãy cài coso-agent {minimum} trở lên (xin bộ cài ở phòng VH-XH của phường), rồi đồng bộ lại. Mọi dữ liệu đã ghi trên máy này vẫn được giữ nguyên và sẽ được gửi khi đó.",
+                env!("CARGO_PKG_VERSION")
+            ),
             SyncError::LogGap { expected, found } => format!(
                 "Sổ thay đổi trên máy bị thiếu: cần số {expected}, gặp số {found}."
             ),
@@ -252,6 +277,13 @@ impl SyncError {
             SyncError::UnexpectedReply { what, detail } => {
                 format!("Máy chủ trả lời không như mong đợi ({what}): {detail}")
             }
+            SyncError::EntryRefused { seq, detail } => format!(
+                "Máy chủ phường từ chối thay đổi số {seq} trong sổ thay đổi của máy này: {detail}. Các thay đổi sau nó đang chờ; mọi dữ liệu vẫn ở trên máy. Hãy báo phòng VH-XH của phường kèm thông báo này (nhật ký máy chủ ghi rõ đơn vị và lý do)."
+            ),
+            SyncError::HubTooOld => format!(
+                "Máy chủ phường đang chạy phiên bản cũ hơn phần mềm đơn vị này ({}) nên không làm được việc được yêu cầu: phường cần nâng cấp coso-hub trước. Mọi dữ liệu đã ghi trên máy này vẫn được giữ nguyên.",
+                env!("CARGO_PKG_VERSION")
+            ),
             SyncError::Refused { code, message } => {
                 format!("Máy chủ từ chối yêu cầu ({code:?}): {message}")
             }
@@ -292,6 +324,11 @@ impl SyncError {
             },
             (Code::Unauthenticated, _) => SyncError::CredentialRefused { detail: message },
             (Code::PermissionDenied, _) => SyncError::Forbidden { detail: message },
+            (Code::FailedPrecondition, _) if upgrade_required(&status).is_some() => {
+                SyncError::UpgradeRequired {
+                    minimum: upgrade_required(&status).unwrap_or_default(),
+                }
+            }
             (Code::FailedPrecondition, _) if diverged(&status).is_some() => SyncError::Diverged {
                 kind: diverged(&status).unwrap_or(Diverged::Forked),
             },
@@ -306,6 +343,17 @@ impl SyncError {
                 detail: message,
             },
             (Code::ResourceExhausted, _) => SyncError::TooLarge { detail: message },
+            (Code::InvalidArgument, Rpc::Push { .. })
+                if meta_u64(&status, meta::REFUSED_SEQ).is_some() =>
+            {
+                SyncError::EntryRefused {
+                    seq: meta_u64(&status, meta::REFUSED_SEQ).unwrap_or_default(),
+                    detail: message,
+                }
+            }
+            // A call the hub does not serve: an older hub (the hub answers
+            // every call this agent makes otherwise).
+            (Code::Unimplemented, _) => SyncError::HubTooOld,
             (code, _) => SyncError::Refused { code, message },
         }
     }
@@ -397,6 +445,18 @@ fn meta_u64(status: &Status, key: &str) -> Option<u64> {
         .ok()
 }
 
+/// The hub refused this agent's release: the lowest it syncs with, when it
+/// reads as a version (anything else is not shown to the officer).
+fn upgrade_required(status: &Status) -> Option<String> {
+    let v = status
+        .metadata()
+        .get(meta::UPGRADE_REQUIRED)?
+        .to_str()
+        .ok()?;
+    let v: coso_domain::Version = v.parse().ok()?;
+    Some(v.to_string())
+}
+
 /// The hub refused because the unit's log diverged from its own.
 fn diverged(status: &Status) -> Option<Diverged> {
     status
@@ -476,6 +536,28 @@ mod tests {
             ),
             SyncError::TooLarge { .. }
         ));
+        let mut bad = Status::invalid_argument("field text contains U+001B");
+        bad.metadata_mut()
+            .insert(meta::REFUSED_SEQ, "5".parse().unwrap());
+        let e = SyncError::from_status(bad, Rpc::Push { first_seq: 4 }, addr);
+        assert!(matches!(e, SyncError::EntryRefused { seq: 5, .. }), "{e:?}");
+        assert!(e.message(Lang::Vi).contains("thay đổi số 5"));
+        let e = SyncError::from_status(Status::unimplemented(""), Rpc::Pull, addr);
+        assert!(matches!(e, SyncError::HubTooOld), "{e:?}");
+        assert!(
+            e.message(Lang::Vi)
+                .contains("phường cần nâng cấp coso-hub trước")
+        );
+        let mut old = Status::failed_precondition("any words");
+        old.metadata_mut()
+            .insert(meta::UPGRADE_REQUIRED, "0.3.0".parse().unwrap());
+        let e = SyncError::from_status(old, Rpc::Hello, addr);
+        assert!(
+            matches!(&e, SyncError::UpgradeRequired { minimum } if minimum == "0.3.0"),
+            "{e:?}"
+        );
+        assert!(e.message(Lang::Vi).contains("hãy cài coso-agent 0.3.0"));
+        assert!(!e.is_transient());
         let mut corrupt = Status::data_loss("anything at all");
         corrupt
             .metadata_mut()

@@ -294,5 +294,8 @@ pub(super) fn hello_request(local: &Local) -> pb::HelloRequest {
             .as_deref()
             .and_then(|h| hex::decode(h).ok())
             .unwrap_or_default(),
+        // The release (the workspace version), so the hub can record it and
+        // refuse one below its minimum.
+        agent_version: env!("CARGO_PKG_VERSION").into(),
     }
 }

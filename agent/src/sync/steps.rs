@@ -129,7 +129,11 @@ pub(super) async fn pull(
             }
             // Kinds this agent does not know yet are skipped, not refused, so
             // a newer hub can add outbound entry kinds.
-            if let Some(pb::pull_entry::Entry::Review(r)) = entry.entry {
+            // A decision about an earlier submission than the hub's latest
+            // (read again from the start) is passed over, never applied.
+            if let Some(pb::pull_entry::Entry::Review(r)) = entry.entry
+                && !r.superseded
+            {
                 reviews.push((entry.seq, Review::try_from(r).map_err(invalid("review"))?));
             }
             cursor = entry.seq;

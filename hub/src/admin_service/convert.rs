@@ -164,6 +164,7 @@ pub fn unit_summary(s: &UnitSummary) -> pb::UnitSummary {
             .unwrap_or_default(),
         diverged_seq: s.diverged.as_ref().map_or(0, |d| d.seq),
         diverged_at: time(s.diverged.as_ref().map(|d| d.at)),
+        agent_version: s.agent_version.map(|v| v.to_string()).unwrap_or_default(),
     }
 }
 

@@ -298,6 +298,8 @@ impl CliError {
             | CliError::RemoteIncomplete
             | CliError::NoDataDir => 2,
             CliError::Client(ClientError::Remote { .. }) => 2,
+            // A hub.toml that does not parse or check is bad input.
+            CliError::Config(ConfigError::Syntax { .. } | ConfigError::Invalid { .. }) => 2,
             CliError::Backup(
                 coso_ward::backup::HubBackupError::NotEmpty(_)
                 | coso_ward::backup::HubBackupError::Format(_)
@@ -309,8 +311,6 @@ impl CliError {
                 2
             }
             CliError::Dhis2(e) => e.exit_code(),
-            // hub.toml refused: a field or the syntax (the message names it).
-            CliError::Config(ConfigError::Invalid { .. } | ConfigError::Syntax { .. }) => 2,
             CliError::Server(ServerError::StorageFailed(_)) => crate::server::STORAGE_FAILED_EXIT,
             CliError::Rpc(s) => match s.code() {
                 Code::InvalidArgument

@@ -206,7 +206,8 @@ pub(super) async fn run(ctx: &Ctx, out: &mut dyn Write, cmd: UnitCommand) -> Res
                         let c = s.contact.clone().unwrap_or_default();
                         json!({"unit": code, "name": name, "kind": kind, "enrolment": s.enrolment,
                                "acked_seq": s.acked_seq, "last_sync": fmt::json_time(&s.last_sync),
-                               "contact": non_empty(&c.person), "phone": non_empty(&c.phone)})
+                               "contact": non_empty(&c.person), "phone": non_empty(&c.phone),
+                               "agent_version": non_empty(&s.agent_version)})
                     })
                     .collect();
                 w!(out, "{}", json!({"units": units}));
@@ -268,7 +269,7 @@ pub(super) async fn run(ctx: &Ctx, out: &mut dyn Write, cmd: UnitCommand) -> Res
                            "acked_seq": s.acked_seq, "activities": d.activities,
                            "last_sync": fmt::json_time(&s.last_sync), "periods": periods,
                            "contact": non_empty(&c.person), "phone": non_empty(&c.phone),
-                           "diverged": s.diverged,
+                           "diverged": s.diverged, "agent_version": non_empty(&s.agent_version),
                            "divergence": s.diverged.then(|| json!({"kind": s.divergence,
                                "seq": s.diverged_seq, "at": fmt::json_time(&s.diverged_at)}))})
                 );
@@ -291,6 +292,19 @@ pub(super) async fn run(ctx: &Ctx, out: &mut dyn Write, cmd: UnitCommand) -> Res
                     "{}: {}",
                     ctx.t("Đồng bộ lần cuối", "Last sync"),
                     fmt::vn_time(&s.last_sync)
+                );
+                w!(
+                    out,
+                    "{}: {}",
+                    ctx.t("Phiên bản phần mềm đơn vị", "Agent release"),
+                    if s.agent_version.is_empty() {
+                        ctx.t(
+                            "chưa rõ (chưa đồng bộ, hoặc bản trước 0.3.0)",
+                            "unknown (never synced, or a release before 0.3.0)",
+                        )
+                    } else {
+                        &s.agent_version
+                    }
                 );
                 w!(
                     out,

@@ -1,26 +1,41 @@
 //! The completeness grid of a period (`/periods/{P}`): every expected unit,
 //! grouped by kind, with its state and timeliness; the counts sentence; the
-//! days left; filters by kind and state; and the reporting rate by kind as a
+//! days left; filters by kind, state and the agents' release; and the reporting rate by kind as a
 //! server-rendered SVG chart with its data table beside it (the same chart
 //! draws the rate across periods on the start page). Built from the same
 //! `Status` that `coso-hub status` prints, so the two always agree.
 
 use std::fmt::Write as _;
 
+use std::collections::{BTreeMap, BTreeSet};
+
 use chrono::{DateTime, Utc};
 use coso_domain::calendar::vietnam;
-use coso_domain::{Lang, Period, Timeliness, UnitKind};
+use coso_domain::{Lang, Period, Timeliness, UnitKind, Version};
 use serde::Deserialize;
 
 use coso_report::{Completeness, Status, StatusRow, UnitStatus};
 
-/// `?kind=..&state=..`: empty or absent means all.
+/// `?kind=..&state=..&agent_below=0.3.0`: empty or absent means all.
+/// `agent_below` keeps the units whose agent runs an older release, or has
+/// not named one (a release before 0.3.0, or never synced).
 #[derive(Debug, Default, Deserialize)]
 pub struct GridQuery {
     #[serde(default)]
     pub kind: String,
     #[serde(default)]
     pub state: String,
+    #[serde(default)]
+    pub agent_below: String,
+}
+
+/// Each unit's agent release as its last Hello named it, by unit code.
+pub type AgentVersions = BTreeMap<String, Option<Version>>;
+
+/// A release to filter the grid below.
+pub struct VersionChoice {
+    pub value: String,
+    pub selected: bool,
 }
 
 pub const STATES: [UnitStatus; 5] = [
@@ -83,6 +98,8 @@ pub struct Cell {
     pub reason: Option<String>,
     /// The unit's log diverged from the hub's (see `unit show`).
     pub diverged: bool,
+    /// The release the unit's agent named; empty when unknown.
+    pub agent_version: String,
 }
 
 pub struct KindGroup {
@@ -151,12 +168,15 @@ pub struct GridView {
     pub shown: usize,
     pub kinds: Vec<Choice>,
     pub states: Vec<Choice>,
+    /// The releases the grid can be filtered below: every release a unit
+    /// named, and this hub's.
+    pub agent_versions: Vec<VersionChoice>,
     pub filtered: bool,
     pub rates: Vec<Rate>,
     pub chart: String,
 }
 
-fn cell(r: &StatusRow, lang: Lang) -> Cell {
+fn cell(r: &StatusRow, lang: Lang, version: Option<Version>) -> Cell {
     Cell {
         code: r.unit.to_string(),
         name: r.name.clone(),
@@ -170,6 +190,7 @@ fn cell(r: &StatusRow, lang: Lang) -> Cell {
             .clone()
             .filter(|_| r.state == UnitStatus::Returned),
         diverged: r.diverged,
+        agent_version: version.map(|v| v.to_string()).unwrap_or_default(),
     }
 }
 
@@ -178,11 +199,14 @@ impl GridView {
         period: &Period,
         status: &Status,
         q: &GridQuery,
+        versions: &AgentVersions,
         lang: Lang,
         now: DateTime<Utc>,
     ) -> GridView {
         let kind_filter: Option<UnitKind> = q.kind.parse().ok();
         let state_filter = STATES.into_iter().find(|s| s.as_str() == q.state);
+        let below: Option<Version> = q.agent_below.parse().ok();
+        let version_of = |r: &StatusRow| versions.get(r.unit.as_str()).copied().flatten();
         let mut groups = Vec::new();
         let mut rates = Vec::new();
         let mut shown = 0;
@@ -205,7 +229,8 @@ impl GridView {
             let cells: Vec<Cell> = rows
                 .iter()
                 .filter(|r| state_filter.is_none_or(|s| s == r.state))
-                .map(|r| cell(r, lang))
+                .filter(|r| below.is_none_or(|b| version_of(r).is_none_or(|v| v < b)))
+                .map(|r| cell(r, lang, version_of(r)))
                 .collect();
             shown += cells.len();
             if !cells.is_empty() {
@@ -232,6 +257,15 @@ impl GridView {
                 selected: state_filter == Some(s),
             })
             .collect();
+        let mut known: BTreeSet<Version> = versions.values().flatten().copied().collect();
+        known.insert(Version::this_release());
+        let agent_versions = known
+            .into_iter()
+            .map(|v| VersionChoice {
+                value: v.to_string(),
+                selected: below == Some(v),
+            })
+            .collect();
         let due = period.due.with_timezone(&vietnam());
         GridView {
             code: period.code.to_string(),
@@ -253,7 +287,8 @@ impl GridView {
             shown,
             kinds,
             states,
-            filtered: kind_filter.is_some() || state_filter.is_some(),
+            agent_versions,
+            filtered: kind_filter.is_some() || state_filter.is_some() || below.is_some(),
             chart: rate_chart(
                 &rates,
                 lang.pick(

@@ -68,7 +68,20 @@ async fn grid_page(
 ) -> Result<Response, WebError> {
     let period = period_of(&st, &p)?;
     let status = st.ward.status(&period)?;
-    let g = GridView::build(&period, &status, &q, s.lang, coso_domain::clock::now());
+    let versions: grid::AgentVersions = st
+        .ward
+        .units()?
+        .into_iter()
+        .map(|u| (u.unit.code.to_string(), u.agent_version))
+        .collect();
+    let g = GridView::build(
+        &period,
+        &status,
+        &q,
+        &versions,
+        s.lang,
+        coso_domain::clock::now(),
+    );
     let page = GridPage {
         c: s.chrome(
             &st,
@@ -123,6 +136,8 @@ pub struct UnitView {
     pub timeliness_label: &'static str,
     pub received: String,
     pub last_sync: String,
+    /// The release the unit's agent named; empty when unknown.
+    pub agent_version: String,
     /// The unit's log diverged from the hub's: its syncs are refused until
     /// it enrols again.
     pub diverged: bool,
@@ -297,6 +312,10 @@ fn unit_view(
             .map(vn_time)
             .unwrap_or_default(),
         last_sync: summary.last_sync.map(vn_instant).unwrap_or_default(),
+        agent_version: summary
+            .agent_version
+            .map(|v| v.to_string())
+            .unwrap_or_default(),
         diverged: summary.diverged.is_some(),
         reviewable: matches!(
             report_state,

@@ -1258,3 +1258,51 @@ async fn the_start_page_says_how_old_the_newest_scheduled_backup_is() {
     // No path on a page every role sees.
     assert!(!page.contains("backups"), "{page}");
 }
+
+/// The grid filters the units whose agent is older than a release (or has
+/// not named one), and each cell carries its agent's release.
+#[tokio::test]
+async fn the_grid_filters_units_whose_agent_is_older_than_a_release() {
+    let w = Web::new().await;
+    w.add_user("duyet", Role::Reviewer, false).await;
+    let ward = Ward::new(w.hub.clone());
+    for (code, version) in [("TDP01", "0.2.0"), ("TDP02", "9.0.0"), ("TDP03", "")] {
+        let unit = submitted(&w, code, code, "").await;
+        let invite = ward.reissue(&Actor::admin_token(), &unit).await.unwrap();
+        let link: coso_proto::link::EnrolmentLink = invite.link.parse().unwrap();
+        let enrolled = ward.enroll(code, &link.code).await.unwrap();
+        let caller = ward.unit_of(&enrolled.credential).unwrap();
+        let hello = coso_ward::sync::Hello {
+            claim_chain: None,
+            claim_seq: 0,
+            agent_head: 3,
+            behind: false,
+            pull_epoch: Vec::new(),
+            pull_after: 0,
+            catalog_version: 0,
+            calendar_version: 0,
+            agent_version: version.into(),
+        };
+        ward.hello(caller, hello).await.unwrap();
+    }
+    let cookie = w.login("duyet").await;
+    let grid = text(
+        w.send(get("/periods/2026-H1?agent_below=1.0.0", Some(&cookie)))
+            .await,
+    )
+    .await;
+    assert!(grid.contains(r#"data-agent-version="0.2.0""#), "{grid}");
+    assert!(
+        grid.contains(r#"data-unit="TDP03""#),
+        "an unnamed release is older"
+    );
+    assert!(!grid.contains(r#"data-unit="TDP02""#), "{grid}");
+    let all = text(w.send(get("/periods/2026-H1", Some(&cookie))).await).await;
+    assert!(all.contains(r#"data-agent-version="9.0.0""#), "{all}");
+    let unit = text(
+        w.send(get("/periods/2026-H1/units/TDP01", Some(&cookie)))
+            .await,
+    )
+    .await;
+    assert!(unit.contains(r#"data-agent-version="0.2.0""#), "{unit}");
+}

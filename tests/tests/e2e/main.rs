@@ -4,6 +4,7 @@ mod adversarial;
 mod agent;
 mod agent_ui;
 mod architecture;
+mod compat;
 mod dashboard;
 mod disk;
 mod hardening;

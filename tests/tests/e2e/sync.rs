@@ -13,8 +13,8 @@ use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
 use chrono::{Duration as Days, NaiveDate};
+use coso_agent::sync::SyncError;
 use coso_agent::sync::client::HubClient;
-use coso_agent::sync::{Code, SyncError};
 use coso_domain::{Activity, ActivityId, Change, Entry, Form, Lang};
 use coso_proto::link::EnrolmentLink;
 use coso_proto::pb;
@@ -801,17 +801,10 @@ fn credentials_only_write_their_own_unit_and_bad_batches_change_nothing() {
         // A tampered entry (payload no longer matches its hash).
         let mut bad = activity_entry(4, 4);
         bad.payload = activity_entry(4, 5).payload;
+        // The hub refuses it as a record (INVALID_ARGUMENT with
+        // `coso-refused-seq`), and the agent names the change.
         let e = as_a.push(push(&[bad])).await.unwrap_err();
-        assert!(
-            matches!(
-                e,
-                SyncError::Refused {
-                    code: Code::InvalidArgument,
-                    ..
-                }
-            ),
-            "{e:?}"
-        );
+        assert!(matches!(e, SyncError::EntryRefused { seq: 4, .. }), "{e:?}");
 
         // Other content under a held seq (seq 3 above) means two copies of
         // A's agent: the hub stopped the unit until VH-XH reissues its link.

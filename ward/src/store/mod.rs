@@ -273,6 +273,10 @@ pub struct UnitRecord {
     /// unit enrols again (after `unit reissue`).
     #[serde(default)]
     pub diverged: Option<Divergence>,
+    /// The release the unit's agent named in its last Hello; none until an
+    /// agent of 0.3.0 or later has said (earlier agents send none).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub agent_version: Option<coso_domain::Version>,
 }
 
 impl UnitRecord {
@@ -290,6 +294,7 @@ impl UnitRecord {
             last_sync: None,
             outbound_head: 0,
             diverged: None,
+            agent_version: None,
         }
     }
 }

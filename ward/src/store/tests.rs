@@ -302,6 +302,7 @@ async fn submissions_record_receive_time_and_reviews_go_outbound() {
         decision: coso_domain::Decision::Accepted,
         reason: String::new(),
         decided_at: Utc::now(),
+        submission: None,
     };
     assert_eq!(
         s.record_review(&g, &review, "vhxh", "accepted", Utc::now())
