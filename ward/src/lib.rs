@@ -24,6 +24,7 @@ mod delivery;
 pub mod documents;
 pub mod fsutil;
 pub mod input;
+pub mod kept;
 mod notes;
 mod periods;
 pub mod receipt;
@@ -172,6 +173,18 @@ pub enum WardError {
     /// A dashboard user could not be added or changed.
     #[error(transparent)]
     User(UserError),
+    #[error("unit {0} has enrolled an agent (or synced), so its log cannot be kept at the ward")]
+    HasAgent(UnitCode),
+    #[error(
+        "unit {0}'s log is not kept at the ward (it has its own agent, or was handed over), so the ward cannot write to it"
+    )]
+    NotKept(UnitCode),
+    #[error(
+        "unit {0}'s log is kept at the ward; hand it over (`coso-hub unit handover {0}`) to give it an enrolment link"
+    )]
+    KeptAtWard(UnitCode),
+    #[error("the entry could not be appended: {0}")]
+    Push(PushError),
 }
 
 impl From<UserError> for WardError {
@@ -221,12 +234,16 @@ impl WardError {
             WardError::NoSuchUnit(_) | WardError::UnitExists(_) => Some("unit"),
             WardError::NoSuchPeriod(_) | WardError::PeriodExists(_) => Some("period"),
             WardError::NotReviewable { .. } => Some("decision"),
+            WardError::HasAgent(_) | WardError::NotKept(_) | WardError::KeptAtWard(_) => {
+                Some("unit")
+            }
             WardError::User(e) => Some(match e {
                 UserError::PasswordTooShort | UserError::PasswordTooLong => "password",
                 UserError::Role(_) | UserError::LastAdmin => "role",
                 _ => "name",
             }),
             WardError::Reporting(_)
+            | WardError::Push(_)
             | WardError::Upstream(_)
             | WardError::City(_)
             | WardError::Store(_) => None,
@@ -238,7 +255,7 @@ impl WardError {
     pub fn is_refusal(&self) -> bool {
         match self {
             // A report that cannot be compiled or encoded is the hub failing.
-            WardError::Store(_) | WardError::Reporting(_) => false,
+            WardError::Store(_) | WardError::Reporting(_) | WardError::Push(_) => false,
             WardError::Upstream(e) => e.kind() != ErrorKind::Internal,
             WardError::City(e) => matches!(
                 e,
@@ -291,6 +308,16 @@ impl WardError {
                 None => "lỗi cơ sở dữ liệu của máy chủ phường".into(),
             },
             WardError::User(e) => users::message_vi(e),
+            WardError::HasAgent(u) => format!(
+                "đơn vị {u} đã ghi danh máy (hoặc đã đồng bộ), nên phường không thể giữ sổ thay"
+            ),
+            WardError::NotKept(u) => format!(
+                "sổ của đơn vị {u} không do phường giữ (đơn vị có máy riêng hoặc đã được bàn giao), nên phường không thể ghi vào"
+            ),
+            WardError::KeptAtWard(u) => format!(
+                "sổ của đơn vị {u} do phường giữ; hãy bàn giao (`coso-hub unit handover {u}`) để có liên kết đăng ký"
+            ),
+            WardError::Push(e) => format!("không ghi được vào sổ của đơn vị: {e}"),
         }
     }
 }

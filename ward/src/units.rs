@@ -30,6 +30,8 @@ pub struct UnitSummary {
     /// Set when the unit's log diverged from the hub's: its syncs are
     /// refused until it enrols again (`reissue`, then `coso-agent recover`).
     pub diverged: Option<crate::store::Divergence>,
+    /// The ward keeps the unit's log (entered in the dashboard).
+    pub kept_at_ward: bool,
 }
 
 impl From<&UnitRecord> for UnitSummary {
@@ -41,6 +43,7 @@ impl From<&UnitRecord> for UnitSummary {
             acked_seq: r.acked_seq,
             last_sync: r.last_sync,
             diverged: r.diverged.clone(),
+            kept_at_ward: r.kept_at_ward,
         }
     }
 }
@@ -72,10 +75,12 @@ pub struct UnitDetail {
     /// Activities received from the unit.
     pub activities: u64,
     pub periods: Vec<UnitPeriod>,
+    /// The entries typed in at the ward, with who entered each.
+    pub entered_by: Vec<crate::kept::EnteredBy>,
 }
 
 impl Ward {
-    fn new_code(&self) -> (String, PendingCode) {
+    pub(crate) fn new_code(&self) -> (String, PendingCode) {
         let (code, hash) = auth::new_enrolment_code();
         let ttl = Duration::hours(i64::from(self.hub.config.limits().enrolment_code_ttl_hours));
         (
@@ -87,7 +92,12 @@ impl Ward {
         )
     }
 
-    fn invite(&self, unit: &Unit, code: String, pending: &PendingCode) -> EnrolmentInvite {
+    pub(crate) fn invite(
+        &self,
+        unit: &Unit,
+        code: String,
+        pending: &PendingCode,
+    ) -> EnrolmentInvite {
         let link = EnrolmentLink {
             addr: self.hub.link_addr(),
             unit: unit.code.clone(),
@@ -163,6 +173,11 @@ impl Ward {
         let store = &self.hub.store;
         let g = store.lock_unit(code).await;
         let mut rec = self.record(code)?;
+        // A kept unit gets its link by a hand-over, which stops the ward's
+        // writes first.
+        if rec.kept_at_ward {
+            return Err(WardError::KeptAtWard(code.clone()));
+        }
         let (otc, pending) = self.new_code();
         rec.code = Some(pending.clone());
         if rec.enrolment == Enrolment::Revoked {
@@ -245,6 +260,7 @@ impl Ward {
             summary: UnitSummary::from(&rec),
             activities: st.activities.len() as u64,
             periods: out,
+            entered_by: self.entered_by(code)?,
         })
     }
 }

@@ -268,6 +268,11 @@ pub struct UnitRecord {
     /// unit enrols again (after `unit reissue`).
     #[serde(default)]
     pub diverged: Option<Divergence>,
+    /// The ward keeps this unit's log (a unit without a computer): its
+    /// entries are typed in the dashboard, and no agent syncs it until it is
+    /// handed over. Added in issue 24: older records read as `false`.
+    #[serde(default)]
+    pub kept_at_ward: bool,
 }
 
 impl UnitRecord {
@@ -285,6 +290,7 @@ impl UnitRecord {
             last_sync: None,
             outbound_head: 0,
             diverged: None,
+            kept_at_ward: false,
         }
     }
 }
