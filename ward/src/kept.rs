@@ -9,7 +9,8 @@
 //! hand-over is nothing more than an enrolment: the agent takes the log over
 //! with the `Log` RPC, as a replacement laptop does.
 
-use coso_domain::{Change, Entry, UnitCode};
+use coso_domain::entry::ActivityFields;
+use coso_domain::{ActivityId, Change, Entry, UnitCode, UnitState};
 
 use super::{Actor, Ward, WardError};
 use crate::admission;
@@ -114,12 +115,14 @@ impl Ward {
 
     /// Appends changes typed at the ward to a kept unit's log, as the
     /// unit's next entries: admitted as a push is, written as a push is,
-    /// each marked with `actor`. All or none.
-    pub async fn enter(
+    /// each marked with `actor`. All or none. `changes` builds them under
+    /// the unit's lock from its record and folded state (so an activity id
+    /// taken from the cursor is never taken twice).
+    pub async fn enter_with(
         &self,
         actor: &Actor,
         code: &UnitCode,
-        changes: &[Change],
+        changes: impl FnOnce(&UnitRecord, &UnitState) -> Result<Vec<Change>, WardError>,
     ) -> Result<Entered, WardError> {
         self.record(code)?;
         let store = &self.hub.store;
@@ -128,19 +131,18 @@ impl Ward {
         if !rec.kept_at_ward {
             return Err(WardError::NotKept(code.clone()));
         }
+        let folded = store.unit_state(code)?;
+        let changes = changes(&rec, &folded)?;
         let now = coso_domain::clock::now();
         let batch: Vec<Incoming> = changes
-            .iter()
+            .into_iter()
             .enumerate()
-            .map(|(i, c)| {
-                let entry = Entry::new(rec.acked_seq + 1 + i as u64, c, now);
-                Incoming {
-                    entry,
-                    change: c.clone(),
-                }
+            .map(|(i, change)| Incoming {
+                entry: Entry::new(rec.acked_seq + 1 + i as u64, &change, now),
+                change,
             })
             .collect();
-        let state = || store.unit_state(code);
+        let state = || Ok(folded.clone());
         admission::check(&self.hub, &rec, state, &batch, now).map_err(|r| match r {
             admission::Refusal::Entry { error, .. } => WardError::Domain {
                 field: "entry",
@@ -157,18 +159,36 @@ impl Ward {
                 // but a diverged mark, which a kept unit never gets.
                 other => WardError::Push(other),
             })?;
+        tracing::info!(unit = %code, by = actor.name(), entries = batch.len(), "entered at the ward");
         Ok(Entered {
             seqs: batch.iter().map(|i| i.entry.seq).collect(),
             acked_seq: out.acked_seq,
         })
     }
 
-    /// The next activity id for a kept unit: `HD-` and the seq its entry
-    /// will take, so ids are never reused, and an agent that takes the log
-    /// over continues above them (it numbers after the highest it holds).
-    pub fn next_activity_id(&self, code: &UnitCode) -> Result<coso_domain::ActivityId, WardError> {
-        let rec = self.record(code)?;
-        Ok(coso_domain::ActivityId::from_counter(rec.acked_seq + 1))
+    /// Records an activity of a kept unit, typed in the dashboard and
+    /// checked by the agent's own rules ([`coso_domain::entry::activity`]).
+    /// Its id is `HD-` and the seq its entry takes: never reused, and an
+    /// agent that takes the log over numbers after the highest it holds.
+    pub async fn add_activity(
+        &self,
+        actor: &Actor,
+        code: &UnitCode,
+        fields: &ActivityFields,
+    ) -> Result<ActivityId, WardError> {
+        let mut id = None;
+        self.enter_with(actor, code, |rec, _| {
+            let a =
+                coso_domain::entry::activity(ActivityId::from_counter(rec.acked_seq + 1), fields)
+                    .map_err(|r| WardError::Domain {
+                    field: r.field,
+                    error: r.error,
+                })?;
+            id = Some(a.id.clone());
+            Ok(vec![Change::ActivityUpsert(a)])
+        })
+        .await?;
+        id.ok_or_else(|| WardError::NoSuchUnit(code.clone()))
     }
 
     /// Who entered each entry of the unit at the ward, in log order (empty

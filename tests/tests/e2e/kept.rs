@@ -5,8 +5,101 @@
 //! them), and `unit handover` gives it an enrolment link whose agent takes
 //! the whole log over.
 
-use coso_tests::{Agent, Hub};
+use std::io::Write;
+use std::process::{Command, Stdio};
+
+use coso_tests::{Agent, Hub, bins};
 use serde_json::Value;
+
+/// The dashboard as a signed-in user sees it (HTTPS, trusting the hub's CA).
+struct Session {
+    client: reqwest::blocking::Client,
+    cookie: String,
+    base: String,
+}
+
+impl Session {
+    fn sign_in(hub: &Hub, user: &str, role: &str) -> Session {
+        let password = format!("mật khẩu của {user} 2026");
+        let mut add = Command::new(&bins().hub)
+            .args(["user", "add", user, "--role", role, "--password-stdin"])
+            .arg("--data-dir")
+            .arg(&hub.dir)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::null())
+            .spawn()
+            .expect("spawn user add");
+        writeln!(add.stdin.take().expect("stdin"), "{password}").expect("write password");
+        assert!(add.wait().expect("user add").success(), "user add");
+        let ca_file = hub
+            .dir
+            .parent()
+            .expect("parent")
+            .join(format!("{user}-ca.crt"));
+        hub.cmd(&["web-ca", "--out", ca_file.to_str().expect("utf-8 path")])
+            .ok();
+        let ca =
+            reqwest::Certificate::from_pem(&std::fs::read(&ca_file).expect("ca")).expect("pem");
+        let client = reqwest::blocking::Client::builder()
+            .tls_certs_merge([ca])
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .expect("client");
+        let base = format!("https://{}", hub.web);
+        let body = url::form_urlencoded::Serializer::new(String::new())
+            .append_pair("username", user)
+            .append_pair("password", &password)
+            .finish();
+        let r = client
+            .post(format!("{base}/login"))
+            .header("origin", &base)
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(body)
+            .send()
+            .expect("login");
+        assert_eq!(r.status(), 303, "login");
+        let cookie = r
+            .headers()
+            .get_all("set-cookie")
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .find(|v| v.starts_with("__Host-coso_session="))
+            .and_then(|v| v.split(';').next())
+            .expect("session cookie")
+            .to_string();
+        Session {
+            client,
+            cookie,
+            base,
+        }
+    }
+
+    fn get(&self, path: &str) -> (u16, String) {
+        let r = self
+            .client
+            .get(format!("{}{path}", self.base))
+            .header("cookie", &self.cookie)
+            .send()
+            .expect("get");
+        (r.status().as_u16(), r.text().expect("body"))
+    }
+
+    fn post(&self, path: &str, form: &[(&str, &str)]) -> (u16, String) {
+        let body = url::form_urlencoded::Serializer::new(String::new())
+            .extend_pairs(form)
+            .finish();
+        let r = self
+            .client
+            .post(format!("{}{path}", self.base))
+            .header("cookie", &self.cookie)
+            .header("origin", &self.base)
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(body)
+            .send()
+            .expect("post");
+        (r.status().as_u16(), r.text().expect("body"))
+    }
+}
 
 fn unit_in_list(hub: &Hub, code: &str) -> Value {
     let list = hub.cmd(&["unit", "list", "--json"]).ok().json();
@@ -81,4 +174,95 @@ fn a_unit_is_kept_at_the_ward_from_the_start_or_switched_before_it_enrols() {
     let refused = hub.cmd(&["unit", "keep-at-ward", "TDP63"]);
     assert_ne!(refused.code(), 0, "{}", refused.context());
     assert_eq!(show(&hub, "TDP63")["kept_at_ward"], false);
+}
+
+fn add_kept(hub: &Hub, code: &str) {
+    hub.cmd(&[
+        "unit",
+        "add",
+        code,
+        "--name",
+        &format!("Tổ dân phố {code}"),
+        "--kind",
+        "residential-group",
+        "--kept-at-ward",
+    ])
+    .ok();
+}
+
+#[test]
+fn a_reviewer_enters_a_kept_units_activities_checked_by_the_agents_rules() {
+    let hub = Hub::start();
+    add_kept(&hub, "TDP64");
+    let lan = Session::sign_in(&hub, "lan", "reviewer");
+    let (status, page) = lan.get("/units/TDP64/activities");
+    assert_eq!(status, 200, "{page}");
+    assert!(page.contains(r#"id="activity""#), "{page}");
+
+    // The agent's rule and wording: "4,5" is not a number of people.
+    let typed = [
+        ("date", "2026-03-02"),
+        ("form", "conference"),
+        ("title", "Hội nghị quán triệt Luật"),
+        ("participants", "4,5"),
+        ("note", ""),
+    ];
+    let (status, page) = lan.post("/units/TDP64/activities", &typed);
+    assert_eq!(status, 422, "{page}");
+    assert!(
+        page.contains(r#"data-error-for="participants""#) && page.contains("lượt người"),
+        "{page}"
+    );
+    assert!(
+        !page.contains("data-activity="),
+        "nothing was written: {page}"
+    );
+    assert_eq!(show(&hub, "TDP64")["acked_seq"], 0);
+    let (status, page) = lan.post(
+        "/units/TDP64/activities",
+        &[
+            ("date", "2026-13-02"),
+            ("form", "conference"),
+            ("title", "X"),
+        ],
+    );
+    assert_eq!(status, 422, "{page}");
+    assert!(page.contains(r#"data-error-for="date""#), "{page}");
+
+    let mut good = typed;
+    good[3] = ("participants", "1.200");
+    let (status, page) = lan.post("/units/TDP64/activities", &good);
+    assert_eq!(status, 303, "{page}");
+    let (_, page) = lan.get("/units/TDP64/activities");
+    assert!(page.contains(r#"data-activity="HD-1""#), "{page}");
+    assert!(page.contains("1200"), "{page}");
+
+    // In the unit's log, as a push: counted, derived, marked and audited.
+    let s = show(&hub, "TDP64");
+    assert_eq!(s["activities"], 1, "{s:#}");
+    assert_eq!(s["acked_seq"], 1, "{s:#}");
+    let by = &s["entered_by"][0];
+    assert_eq!(by["user"], "lan", "{s:#}");
+    assert_eq!(by["kind"], "activity-upsert", "{s:#}");
+    assert_eq!(by["entity"], "HD-1", "{s:#}");
+    assert!(
+        audit_actions(&hub, "TDP64").contains(&("lan".into(), "entry".into())),
+        "{:?}",
+        audit_actions(&hub, "TDP64")
+    );
+    let verify = hub.cmd(&["audit", "--verify"]);
+    assert_eq!(verify.code(), 0, "{}", verify.context());
+
+    // A unit with its own agent: the ward does not write to its log.
+    hub.add_unit("TDP65", "Tổ dân phố số 65", "residential-group");
+    let (status, page) = lan.post("/units/TDP65/activities", &good);
+    assert_eq!(status, 409, "{page}");
+    assert!(page.contains("data-not-kept"), "{page}");
+    assert_eq!(show(&hub, "TDP65")["acked_seq"], 0);
+
+    // A viewer may not enter anything.
+    let xem = Session::sign_in(&hub, "xem", "viewer");
+    let (status, _) = xem.post("/units/TDP64/activities", &good);
+    assert_eq!(status, 403);
+    assert_eq!(show(&hub, "TDP64")["acked_seq"], 1);
 }
