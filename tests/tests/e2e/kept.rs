@@ -266,3 +266,71 @@ fn a_reviewer_enters_a_kept_units_activities_checked_by_the_agents_rules() {
     assert_eq!(status, 403);
     assert_eq!(show(&hub, "TDP64")["acked_seq"], 1);
 }
+
+#[test]
+fn a_kept_unit_handed_over_continues_on_its_agent_with_nothing_lost_or_doubled() {
+    let hub = Hub::start();
+    add_kept(&hub, "TDP66");
+    let lan = Session::sign_in(&hub, "lan", "reviewer");
+    for (date, title) in [
+        ("2026-02-01", "Giao ban tháng 2"),
+        ("2026-03-01", "Hội nghị tháng 3"),
+    ] {
+        let form = [
+            ("date", date),
+            ("form", "briefing"),
+            ("title", title),
+            ("participants", "10"),
+            ("note", ""),
+        ];
+        let (status, page) = lan.post("/units/TDP66/activities", &form);
+        assert_eq!(status, 303, "{page}");
+    }
+    let handover = hub.cmd(&["unit", "handover", "TDP66"]).ok();
+    let link = handover.last_line();
+    assert!(link.starts_with("coso://"), "{}", handover.context());
+    assert_eq!(show(&hub, "TDP66")["kept_at_ward"], false);
+
+    // The ward no longer writes to the log, and says why.
+    let late = [
+        ("date", "2026-03-05"),
+        ("form", "briefing"),
+        ("title", "Nhập muộn"),
+        ("participants", ""),
+        ("note", ""),
+    ];
+    let (status, page) = lan.post("/units/TDP66/activities", &late);
+    assert_eq!(status, 409, "{page}");
+    assert!(page.contains("data-not-kept"), "{page}");
+
+    // The agent takes the whole log over, adds more, and syncs.
+    let agent = Agent::new();
+    let run = agent.cmd(&["enroll", &link, "--json"]).ok().json();
+    assert_eq!(run["taken_over"], 2, "{run:#}");
+    agent.cmd(&["sync"]).ok();
+    let id = agent.add_activity("2026-04-01", "training", "Tập huấn tháng 4", 20);
+    agent.cmd(&["sync"]).ok();
+    let list = agent.cmd(&["activity", "list", "--json"]).ok().json();
+    let ids: Vec<String> = list["activities"]
+        .as_array()
+        .unwrap_or_else(|| panic!("{list:#}"))
+        .iter()
+        .map(|a| a["id"].as_str().unwrap_or_default().to_string())
+        .collect();
+    assert_eq!(ids.len(), 3, "{list:#}");
+    assert!(ids.contains(&"HD-1".to_string()) && ids.contains(&"HD-2".to_string()));
+    assert!(!["HD-1", "HD-2"].contains(&id.as_str()), "{id} reused");
+    let s = show(&hub, "TDP66");
+    assert_eq!(s["activities"], 3, "{s:#}");
+    assert_eq!(s["acked_seq"], 3, "{s:#}");
+    assert!(s["diverged"].is_null() || s["diverged"] == false, "{s:#}");
+    // Who entered what stays: the ward's two entries, not the agent's.
+    let by = s["entered_by"].as_array().expect("entered_by");
+    assert_eq!(by.len(), 2, "{s:#}");
+    assert!(by.iter().all(|e| e["user"] == "lan"), "{s:#}");
+    assert!(
+        audit_actions(&hub, "TDP66").contains(&("admin-token".into(), "unit-handover".into())),
+        "{:?}",
+        audit_actions(&hub, "TDP66")
+    );
+}
