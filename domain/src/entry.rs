@@ -1,14 +1,22 @@
 //! The entry rules of a unit's forms, as typed by a person: an activity from
 //! its fields (date, form, title, participants, note), and the wording of a
-//! refused field in Vietnamese and English. One home for both faces that
+//! refused field in Vietnamese and English, and the check of a period's
+//! typed-in indicator values. One home for both faces that
 //! take a unit's entries: the agent (CLI and local web app) and the ward's
 //! dashboard for units it keeps.
 
+use std::collections::BTreeMap;
+
 use crate::activity::{Activity, ActivityId, Form};
-use crate::calendar::parse_date;
+use crate::calendar::{Period, parse_date};
+use crate::catalog::Catalog;
 use crate::error::DomainError;
 use crate::i18n::Lang;
+use crate::report::{UnitState, compute_values};
 use crate::text::normalize;
+use crate::unit::UnitKind;
+use crate::validate::{Problem, ProblemCode, check_values, parse_input};
+use crate::value::Value;
 
 /// An activity as typed: every field a string; empty participants means
 /// "not counted".
@@ -85,6 +93,125 @@ pub fn activity(id: ActivityId, f: &ActivityFields) -> Result<Activity, FieldRef
         error,
     })?;
     Ok(a)
+}
+
+/// The outcome of checking a list of typed-in values.
+#[derive(Debug, Default)]
+pub struct Checked {
+    /// The change to record: `None` clears a value.
+    pub values: BTreeMap<String, Option<Value>>,
+    /// Problems of single inputs, tagged with the input's position or line.
+    pub input_problems: Vec<(usize, Problem)>,
+    /// Rules across indicators that these values would newly break.
+    pub rule_problems: Vec<Problem>,
+}
+
+impl Checked {
+    pub fn is_ok(&self) -> bool {
+        self.input_problems.is_empty() && self.rule_problems.is_empty()
+    }
+}
+
+fn problem(code: ProblemCode, field: &str, vi: String, en: String) -> Problem {
+    Problem {
+        code,
+        field: field.to_string(),
+        message_vi: vi,
+        message_en: en,
+    }
+}
+
+/// Checks `(tag, code, raw)` inputs for a period. An empty raw value clears
+/// an entered value. Problems that were already there before this command
+/// (say, after the hub changed the catalog) do not block it.
+pub fn check_inputs(
+    catalog: &Catalog,
+    kind: UnitKind,
+    period: &Period,
+    state: &UnitState,
+    inputs: &[(usize, String, String)],
+) -> Checked {
+    let mut out = Checked::default();
+    let entered = state.values.get(&period.code).cloned().unwrap_or_default();
+    for (tag, code, raw) in inputs {
+        if raw.trim().is_empty() {
+            let code = code.trim().to_uppercase();
+            match catalog.indicator(&code) {
+                _ if entered.contains_key(&code) => {
+                    out.values.insert(code, None);
+                }
+                None => out.input_problems.push((
+                    *tag,
+                    problem(
+                        ProblemCode::UnknownIndicator,
+                        &code,
+                        format!("{code}: không có chỉ tiêu này trong danh mục"),
+                        format!("{code}: no such indicator in the catalog"),
+                    ),
+                )),
+                Some(ind) if !ind.is_entered() => out.input_problems.push((
+                    *tag,
+                    problem(
+                        ProblemCode::NotEntered,
+                        &code,
+                        format!("{code}: chỉ tiêu này được tính tự động, không nhập hay xóa tay"),
+                        format!("{code}: this indicator is computed, it cannot be set or cleared"),
+                    ),
+                )),
+                Some(_) => {
+                    out.values.insert(code, None);
+                }
+            }
+            continue;
+        }
+        match parse_input(catalog, kind, period, code, raw) {
+            Ok((code, value)) => {
+                out.values.insert(code, Some(value));
+            }
+            Err(p) => out.input_problems.push((*tag, p)),
+        }
+    }
+    // Rules are checked over the inputs that passed, so one run lists every
+    // problem; nothing is written unless there are none.
+    let activities = state.activities_in(period);
+    let old_all = compute_values(catalog, kind, period, Some(&entered), &activities);
+    let before = check_values(catalog, kind, period, &entered, &old_all);
+    let mut new_entered = entered.clone();
+    for (code, v) in &out.values {
+        match v {
+            Some(v) => new_entered.insert(code.clone(), v.clone()),
+            None => new_entered.remove(code),
+        };
+    }
+    let new_all = compute_values(catalog, kind, period, Some(&new_entered), &activities);
+    out.rule_problems = check_values(catalog, kind, period, &new_entered, &new_all)
+        .into_iter()
+        .filter(|p| !before.contains(p))
+        .collect();
+    out
+}
+
+/// A narrative as typed, checked as the agent's `note set` checks it:
+/// normalised, no control characters but line breaks and tabs, at most
+/// [`crate::text::MAX_NOTE_BYTES`].
+pub fn note_text(raw: &str) -> Result<String, DomainError> {
+    let text = normalize(raw);
+    crate::text::check("text", &text, crate::text::Lines::Many)?;
+    if text.len() > crate::text::MAX_NOTE_BYTES {
+        return Err(DomainError::TooLong("text", crate::text::MAX_NOTE_BYTES));
+    }
+    Ok(text)
+}
+
+/// What an input shows for a stored value: a form `parse_input` reads back.
+pub fn input_text(v: &Value) -> String {
+    match v {
+        Value::Number(n) if n.fract() == 0.0 => format!("{n:.0}"),
+        Value::Number(n) => n.to_string().replace('.', ","),
+        Value::Bool(true) => "có".into(),
+        Value::Bool(false) => "không".into(),
+        Value::Text(t) => t.clone(),
+    }
 }
 
 /// A refused domain value of `field`, for people.

@@ -66,7 +66,11 @@ fn ward_code(e: &WardError) -> Code {
         WardError::NotReviewable { .. }
         | WardError::HasAgent(_)
         | WardError::NotKept(_)
-        | WardError::KeptAtWard(_) => Code::FailedPrecondition,
+        | WardError::KeptAtWard(_)
+        | WardError::Frozen { .. }
+        | WardError::NotOpenYet(_)
+        | WardError::SelfReview { .. } => Code::FailedPrecondition,
+        WardError::Problems(_) => Code::InvalidArgument,
         WardError::Push(_) => Code::Internal,
         WardError::Reporting(e) => kind_code(e.kind()),
         WardError::Upstream(e) => kind_code(e.kind()),

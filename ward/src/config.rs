@@ -100,6 +100,25 @@ pub struct HubFile {
     /// The web dashboard (`[web]`).
     #[serde(default)]
     pub web: crate::web_settings::WebSettings,
+    /// Review rules (`[review]`).
+    #[serde(default, skip_serializing_if = "ReviewSettings::is_default")]
+    pub review: ReviewSettings,
+}
+
+/// `[review]` of `hub.toml`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ReviewSettings {
+    /// Whether the reviewer who entered a kept unit's report at the ward may
+    /// also accept or return it. Off: a second person reviews it (the ward
+    /// would otherwise approve its own typing).
+    pub allow_self_review: bool,
+}
+
+impl ReviewSettings {
+    fn is_default(&self) -> bool {
+        self == &ReviewSettings::default()
+    }
 }
 
 fn default_grpc() -> SocketAddr {
@@ -124,6 +143,7 @@ impl HubFile {
             receive: Receive::default(),
             storage: Storage::default(),
             web: crate::web_settings::WebSettings::default(),
+            review: ReviewSettings::default(),
         }
     }
 

@@ -9,8 +9,12 @@
 //! hand-over is nothing more than an enrolment: the agent takes the log over
 //! with the `Log` RPC, as a replacement laptop does.
 
-use coso_domain::entry::ActivityFields;
-use coso_domain::{ActivityId, Change, Entry, UnitCode, UnitState};
+use std::collections::BTreeMap;
+
+use coso_domain::change::{NoteSet, ValuesSet};
+use coso_domain::entry::{ActivityFields, check_inputs, note_text};
+use coso_domain::validate::check_report;
+use coso_domain::{ActivityId, Change, Entry, PeriodCode, Problem, Section, UnitCode, UnitState};
 
 use super::{Actor, Ward, WardError};
 use crate::admission;
@@ -24,6 +28,30 @@ pub struct EnteredBy {
     pub kind: &'static str,
     pub entity: String,
     pub user: String,
+}
+
+/// A period's entry form as typed: values by indicator code and the
+/// narratives by section.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct PeriodInput {
+    pub values: Vec<(String, String)>,
+    pub notes: BTreeMap<Section, String>,
+}
+
+/// The form field of a narrative section (`note-results`, ...).
+pub trait SectionField {
+    fn field(&self) -> &'static str;
+}
+
+impl SectionField for Section {
+    fn field(&self) -> &'static str {
+        match self {
+            Section::Results => "note-results",
+            Section::Difficulties => "note-difficulties",
+            Section::Proposals => "note-proposals",
+            Section::NextTasks => "note-next-tasks",
+        }
+    }
 }
 
 /// What an entry at the ward wrote.
@@ -189,6 +217,128 @@ impl Ward {
         })
         .await?;
         id.ok_or_else(|| WardError::NoSuchUnit(code.clone()))
+    }
+
+    /// Saves a kept unit's values and narratives for a period (and with
+    /// `submit`, freezes its report as the agent's `submit` does), checked
+    /// by the agent's rules: all of it in one batch of the unit's log, or
+    /// nothing. `values` are (indicator code, typed text); an empty text
+    /// clears an entered value.
+    pub async fn save_period(
+        &self,
+        actor: &Actor,
+        code: &UnitCode,
+        period: &PeriodCode,
+        input: &PeriodInput,
+        submit: bool,
+    ) -> Result<Entered, WardError> {
+        let period = self.period(period)?;
+        let catalog = self.hub.docs.catalog();
+        let now = coso_domain::clock::now();
+        self.enter_with(actor, code, |rec, state| {
+            let kind = rec.unit.kind;
+            let current = state.state(&period.code);
+            if !current.is_editable() {
+                return Err(WardError::Frozen {
+                    unit: code.clone(),
+                    period: period.code.clone(),
+                    state: current,
+                });
+            }
+            let entered = state.values.get(&period.code).cloned().unwrap_or_default();
+            let inputs: Vec<(usize, String, String)> = input
+                .values
+                .iter()
+                .enumerate()
+                .filter(|(_, (c, raw))| !raw.trim().is_empty() || entered.contains_key(c))
+                .map(|(i, (c, raw))| (i, c.clone(), raw.clone()))
+                .collect();
+            let checked = check_inputs(&catalog, kind, &period, state, &inputs);
+            if !checked.is_ok() {
+                let mut problems: Vec<Problem> =
+                    checked.input_problems.into_iter().map(|(_, p)| p).collect();
+                problems.extend(checked.rule_problems);
+                return Err(WardError::Problems(problems));
+            }
+            let mut changes = Vec::new();
+            let values: BTreeMap<_, _> = checked
+                .values
+                .into_iter()
+                .filter(|(c, v)| entered.get(c) != v.as_ref())
+                .collect();
+            if !values.is_empty() {
+                changes.push(Change::ValuesSet(ValuesSet {
+                    period: period.code.clone(),
+                    values,
+                }));
+            }
+            let notes = state.notes.get(&period.code).cloned().unwrap_or_default();
+            for (section, raw) in &input.notes {
+                let text = note_text(raw).map_err(|error| WardError::Domain {
+                    field: section.field(),
+                    error,
+                })?;
+                let stored = notes.get(section).cloned().unwrap_or_default();
+                if text.trim_end() != stored.trim_end() {
+                    changes.push(Change::NoteSet(NoteSet {
+                        period: period.code.clone(),
+                        section: *section,
+                        text,
+                    }));
+                }
+            }
+            if submit {
+                // The agent's submit: a window that has opened, no problem
+                // left in the report, then the report frozen over the log.
+                let mut after = state.clone();
+                for c in &changes {
+                    after.apply(c);
+                }
+                if !period.has_opened(now) {
+                    return Err(WardError::NotOpenYet(period.code.clone()));
+                }
+                let entered = after.values.get(&period.code).cloned().unwrap_or_default();
+                let live = after.live_values(&catalog, kind, &period);
+                let problems = check_report(&catalog, kind, &period, &entered, &live);
+                if !problems.is_empty() {
+                    return Err(WardError::Problems(problems));
+                }
+                let frozen = after.freeze(&catalog, kind, &period, now);
+                changes.push(Change::Submit(Box::new(frozen)));
+            }
+            Ok(changes)
+        })
+        .await
+    }
+
+    /// Who entered the unit's latest submission of `period` at the ward
+    /// (`None` when its agent submitted it).
+    pub(crate) fn submitted_by(
+        &self,
+        code: &UnitCode,
+        period: &PeriodCode,
+    ) -> Result<Option<String>, WardError> {
+        let store = &self.hub.store;
+        // A unit whose agent wrote its log has no entries typed at the ward:
+        // its log is not read.
+        let entered = store.entered_by(code)?;
+        if entered.is_empty() {
+            return Ok(None);
+        }
+        let submitted = period.to_string();
+        let latest = store
+            .entries(code, 0, usize::MAX)?
+            .into_iter()
+            .filter(|e| e.kind == coso_domain::ChangeKind::Submit && e.entity == submitted)
+            .map(|e| e.seq)
+            .next_back();
+        let Some(seq) = latest else {
+            return Ok(None);
+        };
+        Ok(entered
+            .into_iter()
+            .find(|(s, _)| *s == seq)
+            .map(|(_, user)| user))
     }
 
     /// Who entered each entry of the unit at the ward, in log order (empty

@@ -185,6 +185,24 @@ pub enum WardError {
     KeptAtWard(UnitCode),
     #[error("the entry could not be appended: {0}")]
     Push(PushError),
+    #[error("the report of {unit} for {period} is {}, so its values and notes are frozen; they can change only once the ward returns it (or reopens it)", state.as_str())]
+    Frozen {
+        unit: UnitCode,
+        period: PeriodCode,
+        state: ReportState,
+    },
+    #[error("period {0} has not opened yet, so its report cannot be submitted")]
+    NotOpenYet(PeriodCode),
+    #[error("{}", .0.iter().map(|p| format!("{}: {}", p.field, p.message_en)).collect::<Vec<_>>().join("; "))]
+    Problems(Vec<coso_domain::Problem>),
+    #[error(
+        "{user} entered the report of {unit} for {period} at the ward, so a second person reviews it (hub.toml [review] allow_self_review = true allows it)"
+    )]
+    SelfReview {
+        user: String,
+        unit: UnitCode,
+        period: PeriodCode,
+    },
 }
 
 impl From<UserError> for WardError {
@@ -237,6 +255,9 @@ impl WardError {
             WardError::HasAgent(_) | WardError::NotKept(_) | WardError::KeptAtWard(_) => {
                 Some("unit")
             }
+            WardError::Frozen { .. } | WardError::NotOpenYet(_) => Some("period"),
+            WardError::Problems(_) => Some("values"),
+            WardError::SelfReview { .. } => Some("decision"),
             WardError::User(e) => Some(match e {
                 UserError::PasswordTooShort | UserError::PasswordTooLong => "password",
                 UserError::Role(_) | UserError::LastAdmin => "role",
@@ -318,6 +339,23 @@ impl WardError {
                 "sổ của đơn vị {u} do phường giữ; hãy bàn giao (`coso-hub unit handover {u}`) để có liên kết đăng ký"
             ),
             WardError::Push(e) => format!("không ghi được vào sổ của đơn vị: {e}"),
+            WardError::Frozen {
+                unit,
+                period,
+                state,
+            } => format!(
+                "báo cáo kỳ {period} của {unit} đang ở trạng thái {} nên số liệu và thuyết minh đã được chốt; chỉ sửa được khi phường trả lại (hoặc mở lại)",
+                coso_domain::words::state(Some(*state), lang)
+            ),
+            WardError::NotOpenYet(p) => format!("kỳ {p} chưa mở nên chưa thể gửi báo cáo"),
+            WardError::Problems(ps) => ps
+                .iter()
+                .map(|p| p.message_vi.clone())
+                .collect::<Vec<_>>()
+                .join("; "),
+            WardError::SelfReview { user, unit, period } => format!(
+                "{user} đã nhập báo cáo kỳ {period} của {unit} tại phường, nên cần một người khác duyệt (hub.toml: [review] allow_self_review = true để cho phép)"
+            ),
         }
     }
 }

@@ -1,7 +1,9 @@
 //! The pages where a reviewer (or admin) enters the report of a unit whose
 //! log the ward keeps: its activities (`/units/{CODE}/activities`, the
-//! agent's activity form). Every entry goes through
-//! [`coso_ward::Ward::add_activity`], which checks it with the agent's own
+//! agent's activity form) and a period's values and narratives
+//! (`/periods/{P}/units/{CODE}/entry`: save, or submit a frozen report).
+//! Every entry goes through the ward ([`coso_ward::Ward::add_activity`],
+//! [`coso_ward::Ward::save_period`]), which checks it with the agent's own
 //! rules and writes it into the unit's log as a push would; a unit handed
 //! over (or never kept) shows why the ward cannot write to it.
 
@@ -14,20 +16,26 @@ use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::routing::get;
 use axum::{Form, Router};
 use coso_domain::entry::ActivityFields;
-use coso_domain::{Form as ActivityForm, Lang, UnitCode};
+use coso_domain::{Form as ActivityForm, Lang, Section, UnitCode};
 use serde::Deserialize;
 
 use super::Shared;
 use super::chrome::Chrome;
 use super::error::WebError;
 use super::session::Authed;
+use coso_ward::kept::{PeriodInput, SectionField};
 use coso_ward::{Actor, Role, WardError};
 
 pub fn routes() -> Router<Shared> {
-    Router::new().route(
-        "/units/{code}/activities",
-        get(activities_page).post(add_activity),
-    )
+    Router::new()
+        .route(
+            "/units/{code}/activities",
+            get(activities_page).post(add_activity),
+        )
+        .route(
+            "/periods/{period}/units/{code}/entry",
+            get(entry_page).post(save_entry),
+        )
 }
 
 /// The activity form as typed.
@@ -204,6 +212,226 @@ async fn add_activity(
                 _ => StatusCode::UNPROCESSABLE_ENTITY,
             };
             activities_html(&st, &s, &code, status, f, Some(&e))
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+pub struct IndicatorRow {
+    pub code: String,
+    pub name: String,
+    pub measure: String,
+    pub entered: bool,
+    pub value: String,
+    pub error: Option<String>,
+}
+
+pub struct NoteRow {
+    pub name: &'static str,
+    pub heading: &'static str,
+    pub text: String,
+    pub error: Option<String>,
+}
+
+#[derive(Template)]
+#[template(path = "kept_entry.html")]
+struct EntryPage {
+    c: Chrome,
+    code: String,
+    name: String,
+    period: String,
+    period_title: String,
+    state: &'static str,
+    state_label: &'static str,
+    kept: bool,
+    editable: bool,
+    not_kept: String,
+    err_general: Option<String>,
+    rows: Vec<IndicatorRow>,
+    notes: Vec<NoteRow>,
+}
+
+/// The form as typed, to show again after a refusal.
+type Typed = BTreeMap<String, String>;
+
+fn entry_html(
+    st: &Shared,
+    s: &Authed,
+    period: &coso_domain::PeriodCode,
+    code: &UnitCode,
+    status: StatusCode,
+    typed: Option<&Typed>,
+    error: Option<&WardError>,
+) -> Result<Response, WebError> {
+    let lang = s.lang;
+    let unit = st.ward.unit(code)?;
+    let p = st.ward.period(period)?;
+    let catalog = st.hub.docs.catalog();
+    let state = st.ward.unit_state(code)?;
+    let kind = unit.unit.kind;
+    let report_state = state.state(&p.code);
+    let (values, notes) = match state.submissions.get(&p.code) {
+        Some(sub) if !report_state.is_editable() => (sub.values.clone(), sub.notes.clone()),
+        _ => (
+            state.live_values(&catalog, kind, &p),
+            state.notes.get(&p.code).cloned().unwrap_or_default(),
+        ),
+    };
+    // Each refusal at its field; what is not about one field above the form.
+    let mut at: BTreeMap<String, String> = BTreeMap::new();
+    let mut general = Vec::new();
+    match error {
+        Some(WardError::Problems(ps)) => {
+            for pr in ps {
+                let m = if lang == Lang::En {
+                    &pr.message_en
+                } else {
+                    &pr.message_vi
+                };
+                at.entry(pr.field.clone())
+                    .and_modify(|t| {
+                        t.push_str("; ");
+                        t.push_str(m)
+                    })
+                    .or_insert_with(|| m.clone());
+            }
+        }
+        Some(e) => {
+            let (field, message) = refusal(e, lang);
+            match field {
+                Some(f) if f.starts_with("note-") => {
+                    at.insert(f.to_string(), message);
+                }
+                _ => general.push(message),
+            }
+        }
+        None => {}
+    }
+    let rows: Vec<IndicatorRow> = catalog
+        .indicators
+        .iter()
+        .filter(|i| i.applies_to(kind) && p.asks_for(&i.code))
+        .map(|i| IndicatorRow {
+            code: i.code.clone(),
+            name: if lang == Lang::En {
+                i.name_en.clone()
+            } else {
+                i.name.clone()
+            },
+            measure: i.measure.clone(),
+            entered: i.is_entered(),
+            value: typed
+                .and_then(|t| t.get(&i.code).cloned())
+                .unwrap_or_else(|| {
+                    values
+                        .get(&i.code)
+                        .map(coso_domain::entry::input_text)
+                        .unwrap_or_default()
+                }),
+            error: at.remove(&i.code),
+        })
+        .collect();
+    let notes = Section::ALL
+        .into_iter()
+        .map(|sec| {
+            let name = sec.field();
+            NoteRow {
+                name,
+                heading: if lang == Lang::En {
+                    sec.heading_en()
+                } else {
+                    sec.heading_vi()
+                },
+                text: typed
+                    .and_then(|t| t.get(name).cloned())
+                    .unwrap_or_else(|| notes.get(&sec).cloned().unwrap_or_default()),
+                error: at.remove(name),
+            }
+        })
+        .collect();
+    // Refusals about no field on the page (a rule across indicators).
+    general.extend(at.into_values());
+    let page = EntryPage {
+        c: s.chrome(
+            st,
+            lang.pick("Nhập báo cáo tại phường", "Entry at the ward"),
+            &format!("/periods/{}/units/{code}/entry", p.code),
+        ),
+        code: code.to_string(),
+        name: unit.unit.name.clone(),
+        period: p.code.to_string(),
+        period_title: p.title.clone(),
+        state: report_state.as_str(),
+        state_label: coso_domain::words::state(Some(report_state), lang),
+        kept: unit.kept_at_ward,
+        editable: unit.kept_at_ward && report_state.is_editable(),
+        not_kept: WardError::NotKept(code.clone()).message(lang),
+        err_general: (!general.is_empty()).then(|| general.join(" ")),
+        rows,
+        notes,
+    };
+    Ok((status, Html(page.render()?)).into_response())
+}
+
+fn period_code(raw: &str) -> Result<coso_domain::PeriodCode, WebError> {
+    raw.parse().map_err(|_| WebError::NotFound)
+}
+
+async fn entry_page(
+    State(st): State<Shared>,
+    s: Authed,
+    Path((period, code)): Path<(String, String)>,
+) -> Result<Response, WebError> {
+    s.require(Role::Reviewer)?;
+    let (period, code) = (period_code(&period)?, unit_code(&code)?);
+    entry_html(&st, &s, &period, &code, StatusCode::OK, None, None)
+}
+
+async fn save_entry(
+    State(st): State<Shared>,
+    s: Authed,
+    Path((period, code)): Path<(String, String)>,
+    Form(form): Form<Vec<(String, String)>>,
+) -> Result<Response, WebError> {
+    s.require(Role::Reviewer)?;
+    let (period, code) = (period_code(&period)?, unit_code(&code)?);
+    let mut typed: Typed = BTreeMap::new();
+    for (k, v) in form {
+        typed.entry(k).or_insert(v);
+    }
+    let submit = typed.get("action").is_some_and(|a| a == "submit");
+    let mut input = PeriodInput::default();
+    for (k, v) in &typed {
+        if k == "action" {
+            continue;
+        }
+        match Section::ALL.into_iter().find(|sec| sec.field() == k) {
+            Some(sec) => {
+                input.notes.insert(sec, v.clone());
+            }
+            None => input.values.push((k.clone(), v.clone())),
+        }
+    }
+    let actor = Actor::user(&s.user.name);
+    match st
+        .ward
+        .save_period(&actor, &code, &period, &input, submit)
+        .await
+    {
+        Ok(_) => {
+            let to = if submit {
+                format!("/periods/{period}/units/{code}")
+            } else {
+                format!("/periods/{period}/units/{code}/entry")
+            };
+            Ok(Redirect::to(&to).into_response())
+        }
+        Err(e) if e.is_refusal() => {
+            let status = match e {
+                WardError::NotKept(_) | WardError::Frozen { .. } => StatusCode::CONFLICT,
+                _ => StatusCode::UNPROCESSABLE_ENTITY,
+            };
+            entry_html(&st, &s, &period, &code, status, Some(&typed), Some(&e))
         }
         Err(e) => Err(e.into()),
     }

@@ -334,3 +334,157 @@ fn a_kept_unit_handed_over_continues_on_its_agent_with_nothing_lost_or_doubled()
         audit_actions(&hub, "TDP66")
     );
 }
+
+/// The hidden `seen` of the review form on a unit's page.
+fn seen(page: &str) -> String {
+    let at = page.find(r#"name="seen" value=""#).expect("review form") + 19;
+    page[at..].split('"').next().unwrap_or_default().to_string()
+}
+
+#[test]
+fn a_kept_units_report_is_entered_submitted_reviewed_by_a_second_person_and_counted() {
+    const PERIOD: &str = "2026-Y";
+    let mut hub = Hub::start();
+    hub.stop();
+    hub.env
+        .push(("COSO_NOW".into(), "2026-11-05T09:00:00+07:00".into()));
+    hub.serve();
+    let plan = coso_tests::ward::generate(
+        11,
+        3,
+        chrono::NaiveDate::from_ymd_opt(2026, 11, 4).expect("date"),
+    )
+    .into_iter()
+    .find(|p| p.kind.as_str() == "residential-group" && !p.values.is_empty())
+    .expect("a residential group");
+    add_kept(&hub, &plan.code);
+    let code = plan.code.as_str();
+    let lan = Session::sign_in(&hub, "lan", "reviewer");
+    let entry = format!("/periods/{PERIOD}/units/{code}/entry");
+    let (status, page) = lan.get(&entry);
+    assert_eq!(status, 200, "{page}");
+    assert!(page.contains(r#"id="entry""#), "{page}");
+
+    for a in &plan.activities {
+        let date = a.date.to_string();
+        let n = a.participants.to_string();
+        let form = [
+            ("date", date.as_str()),
+            ("form", a.form.as_str()),
+            ("title", a.title.as_str()),
+            ("participants", n.as_str()),
+            ("note", ""),
+        ];
+        let (status, page) = lan.post(&format!("/units/{code}/activities"), &form);
+        assert_eq!(status, 303, "{page}");
+    }
+
+    // A refused value: its message at its field, and nothing written.
+    let (first, _) = plan.values.iter().next().expect("a value");
+    let before = show(&hub, code)["acked_seq"].clone();
+    let (status, page) = lan.post(
+        &entry,
+        &[(first.as_str(), "không phải số"), ("action", "save")],
+    );
+    assert_eq!(status, 422, "{page}");
+    assert!(
+        page.contains(&format!(r#"data-error-for="{first}""#)),
+        "{page}"
+    );
+    assert_eq!(show(&hub, code)["acked_seq"], before);
+
+    let mut form: Vec<(&str, &str)> = plan
+        .values
+        .iter()
+        .map(|(k, v)| (k.as_str(), v.as_str()))
+        .collect();
+    form.push((
+        "note-results",
+        "Đã tổ chức quán triệt tại nhà văn hóa tổ dân phố.",
+    ));
+    form.push(("note-difficulties", ""));
+    form.push(("note-proposals", ""));
+    form.push(("note-next-tasks", ""));
+    let mut save = form.clone();
+    save.push(("action", "save"));
+    let (status, page) = lan.post(&entry, &save);
+    assert_eq!(status, 303, "{page}");
+    let s = show(&hub, code);
+    let p = s["periods"]
+        .as_array()
+        .expect("periods")
+        .iter()
+        .find(|p| p["period"] == PERIOD)
+        .cloned()
+        .unwrap_or_else(|| panic!("{s:#}"));
+    assert_eq!(p["state"], "draft", "{s:#}");
+    let mut submit = form.clone();
+    submit.push(("action", "submit"));
+    let (status, page) = lan.post(&entry, &submit);
+    assert_eq!(status, 303, "{page}");
+    let status_json = hub
+        .cmd(&["status", "--period", PERIOD, "--json"])
+        .ok()
+        .json();
+    let row = status_json["units"]
+        .as_array()
+        .expect("units")
+        .iter()
+        .find(|u| u["unit"] == code)
+        .cloned()
+        .expect("row");
+    assert_eq!(row["state"], "submitted", "{status_json:#}");
+    // Frozen: the entry page refuses to change it.
+    let (status, _) = lan.post(&entry, &save);
+    assert_eq!(status, 409);
+
+    // The reviewer who entered it does not accept it; a second one does.
+    let unit_page = format!("/periods/{PERIOD}/units/{code}");
+    let (_, page) = lan.get(&unit_page);
+    let (status, page) = lan.post(
+        &format!("{unit_page}/review"),
+        &[
+            ("seen", &seen(&page)),
+            ("reason", ""),
+            ("decision", "accept"),
+        ],
+    );
+    assert_ne!(status, 303, "{page}");
+    let (_, page) = lan.get(&unit_page);
+    assert!(page.contains(r#"data-state="submitted""#), "{page}");
+    let minh = Session::sign_in(&hub, "minh", "reviewer");
+    let (_, page) = minh.get(&unit_page);
+    let (status, page) = minh.post(
+        &format!("{unit_page}/review"),
+        &[
+            ("seen", &seen(&page)),
+            ("reason", ""),
+            ("decision", "accept"),
+        ],
+    );
+    assert_eq!(status, 303, "{page}");
+    let (_, page) = minh.get(&unit_page);
+    assert!(page.contains(r#"data-state="accepted""#), "{page}");
+
+    // Counted in the consolidated report.
+    let out = hub.dir.parent().expect("parent").join("kept-report.json");
+    hub.cmd(&[
+        "report",
+        "--period",
+        PERIOD,
+        "--format",
+        "json",
+        "--out",
+        out.to_str().expect("utf-8"),
+    ])
+    .ok();
+    let report: Value =
+        serde_json::from_slice(&std::fs::read(&out).expect("report")).expect("json");
+    assert_eq!(report["units_reported"], 1, "{report:#}");
+    let counted = report["indicators"]
+        .as_array()
+        .expect("indicators")
+        .iter()
+        .any(|i| i["by_unit"].get(code).is_some());
+    assert!(counted, "{report:#}");
+}
