@@ -126,6 +126,8 @@ pub struct UnitView {
     /// The unit's log diverged from the hub's: its syncs are refused until
     /// it enrols again.
     pub diverged: bool,
+    /// The ward keeps the unit's log: its report is entered here.
+    pub kept: bool,
     pub reviewable: bool,
     /// What the form was rendered against: a decision on a report that
     /// changed since is refused as stale.
@@ -298,6 +300,7 @@ fn unit_view(
             .unwrap_or_default(),
         last_sync: summary.last_sync.map(vn_instant).unwrap_or_default(),
         diverged: summary.diverged.is_some(),
+        kept: summary.kept_at_ward,
         reviewable: matches!(
             report_state,
             Some(ReportState::Submitted | ReportState::Accepted)

@@ -441,6 +441,10 @@ fn a_kept_units_report_is_entered_submitted_reviewed_by_a_second_person_and_coun
     // The reviewer who entered it does not accept it; a second one does.
     let unit_page = format!("/periods/{PERIOD}/units/{code}");
     let (_, page) = lan.get(&unit_page);
+    assert!(
+        page.contains("data-kept-at-ward") && page.contains(&entry),
+        "{page}"
+    );
     let (status, page) = lan.post(
         &format!("{unit_page}/review"),
         &[
