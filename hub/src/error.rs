@@ -71,6 +71,10 @@ fn ward_code(e: &WardError) -> Code {
         | WardError::NotOpenYet(_)
         | WardError::SelfReview { .. } => Code::FailedPrecondition,
         WardError::Problems(_) => Code::InvalidArgument,
+        WardError::Paper(coso_ward::paper::PaperRefusal::NoSubmission { .. }) => {
+            Code::FailedPrecondition
+        }
+        WardError::Paper(_) => Code::InvalidArgument,
         WardError::Push(_) => Code::Internal,
         WardError::Reporting(e) => kind_code(e.kind()),
         WardError::Upstream(e) => kind_code(e.kind()),

@@ -325,13 +325,7 @@ impl Ward {
         if entered.is_empty() {
             return Ok(None);
         }
-        let submitted = period.to_string();
-        let latest = store
-            .entries(code, 0, usize::MAX)?
-            .into_iter()
-            .filter(|e| e.kind == coso_domain::ChangeKind::Submit && e.entity == submitted)
-            .map(|e| e.seq)
-            .next_back();
+        let latest = self.latest_submission(code, period)?;
         let Some(seq) = latest else {
             return Ok(None);
         };

@@ -26,6 +26,7 @@ pub mod fsutil;
 pub mod input;
 pub mod kept;
 mod notes;
+pub mod paper;
 mod periods;
 pub mod receipt;
 mod records;
@@ -203,6 +204,8 @@ pub enum WardError {
         unit: UnitCode,
         period: PeriodCode,
     },
+    #[error(transparent)]
+    Paper(#[from] paper::PaperRefusal),
 }
 
 impl From<UserError> for WardError {
@@ -258,6 +261,7 @@ impl WardError {
             WardError::Frozen { .. } | WardError::NotOpenYet(_) => Some("period"),
             WardError::Problems(_) => Some("values"),
             WardError::SelfReview { .. } => Some("decision"),
+            WardError::Paper(_) => Some("file"),
             WardError::User(e) => Some(match e {
                 UserError::PasswordTooShort | UserError::PasswordTooLong => "password",
                 UserError::Role(_) | UserError::LastAdmin => "role",
@@ -353,6 +357,7 @@ impl WardError {
                 .map(|p| p.message_vi.clone())
                 .collect::<Vec<_>>()
                 .join("; "),
+            WardError::Paper(e) => e.message_vi(),
             WardError::SelfReview { user, unit, period } => format!(
                 "{user} đã nhập báo cáo kỳ {period} của {unit} tại phường, nên cần một người khác duyệt (hub.toml: [review] allow_self_review = true để cho phép)"
             ),

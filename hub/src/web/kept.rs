@@ -10,10 +10,12 @@
 use std::collections::BTreeMap;
 
 use askama::Template;
+use axum::extract::{DefaultBodyLimit, Multipart};
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
+use axum::http::header;
 use axum::response::{Html, IntoResponse, Redirect, Response};
-use axum::routing::get;
+use axum::routing::{get, post};
 use axum::{Form, Router};
 use coso_domain::entry::ActivityFields;
 use coso_domain::{Form as ActivityForm, Lang, Section, UnitCode};
@@ -36,6 +38,49 @@ pub fn routes() -> Router<Shared> {
             "/periods/{period}/units/{code}/entry",
             get(entry_page).post(save_entry),
         )
+        .route(
+            "/periods/{period}/units/{code}/paper",
+            post(attach_paper).layer(DefaultBodyLimit::max(PAPER_BODY_BYTES)),
+        )
+        .route(
+            "/periods/{period}/units/{code}/paper/{seq}",
+            get(download_paper),
+        )
+}
+
+/// The largest upload of a scan: the scan and the multipart framing.
+pub const PAPER_BODY_BYTES: usize = coso_ward::paper::MAX_PAPER_BYTES + (64 << 10);
+
+/// A scan attached to a submission, as the pages list it.
+pub struct PaperLine {
+    pub seq: u64,
+    pub period: String,
+    pub media_type: String,
+    pub size: String,
+    pub by: String,
+    pub at: String,
+}
+
+/// The scans attached to the unit's submissions of `period`.
+pub fn paper_lines(
+    st: &Shared,
+    code: &UnitCode,
+    period: &coso_domain::PeriodCode,
+) -> Result<Vec<PaperLine>, WebError> {
+    Ok(st
+        .ward
+        .papers(code)?
+        .into_iter()
+        .filter(|p| &p.period == period)
+        .map(|p| PaperLine {
+            seq: p.seq,
+            period: p.period.to_string(),
+            media_type: p.media_type,
+            size: format!("{} KiB", p.size.div_ceil(1024)),
+            by: p.by,
+            at: super::grid::vn_instant(p.at),
+        })
+        .collect())
 }
 
 /// The activity form as typed.
@@ -249,6 +294,16 @@ struct EntryPage {
     err_general: Option<String>,
     rows: Vec<IndicatorRow>,
     notes: Vec<NoteRow>,
+    /// The scans attached, and whether a scan may be attached now.
+    u: PapersView,
+    submitted: bool,
+    err_file: Option<String>,
+}
+
+/// What `papers.html` reads.
+pub struct PapersView {
+    pub code: String,
+    pub papers: Vec<PaperLine>,
 }
 
 /// The form as typed, to show again after a refusal.
@@ -299,7 +354,7 @@ fn entry_html(
         Some(e) => {
             let (field, message) = refusal(e, lang);
             match field {
-                Some(f) if f.starts_with("note-") => {
+                Some(f) if f.starts_with("note-") || f == "file" => {
                     at.insert(f.to_string(), message);
                 }
                 _ => general.push(message),
@@ -349,6 +404,7 @@ fn entry_html(
             }
         })
         .collect();
+    let err_file = at.remove("file");
     // Refusals about no field on the page (a rule across indicators).
     general.extend(at.into_values());
     let page = EntryPage {
@@ -369,6 +425,12 @@ fn entry_html(
         err_general: (!general.is_empty()).then(|| general.join(" ")),
         rows,
         notes,
+        u: PapersView {
+            code: code.to_string(),
+            papers: paper_lines(st, code, &p.code)?,
+        },
+        submitted: state.submissions.contains_key(&p.code),
+        err_file,
     };
     Ok((status, Html(page.render()?)).into_response())
 }
@@ -435,4 +497,74 @@ async fn save_entry(
         }
         Err(e) => Err(e.into()),
     }
+}
+
+/// Attaches a scanned paper report (multipart field `file`) to the unit's
+/// latest submission of the period.
+async fn attach_paper(
+    State(st): State<Shared>,
+    s: Authed,
+    Path((period, code)): Path<(String, String)>,
+    mut form: Multipart,
+) -> Result<Response, WebError> {
+    s.require(Role::Reviewer)?;
+    let (period, code) = (period_code(&period)?, unit_code(&code)?);
+    let mut bytes = Vec::new();
+    loop {
+        match form.next_field().await {
+            Ok(Some(field)) if field.name() == Some("file") => match field.bytes().await {
+                Ok(b) => {
+                    bytes = b.to_vec();
+                    break;
+                }
+                Err(_) => return Err(WebError::PayloadTooLarge),
+            },
+            Ok(Some(_)) => continue,
+            Ok(None) => break,
+            Err(_) => return Err(WebError::PayloadTooLarge),
+        }
+    }
+    let actor = Actor::user(&s.user.name);
+    match st.ward.attach_paper(&actor, &code, &period, &bytes).await {
+        Ok(_) => Ok(Redirect::to(&format!("/periods/{period}/units/{code}")).into_response()),
+        Err(e) if e.is_refusal() => entry_html(
+            &st,
+            &s,
+            &period,
+            &code,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            None,
+            Some(&e),
+        ),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// Downloads an attached scan, as the type its first bytes said.
+async fn download_paper(
+    State(st): State<Shared>,
+    s: Authed,
+    Path((period, code, seq)): Path<(String, String, u64)>,
+) -> Result<Response, WebError> {
+    s.require(Role::Viewer)?;
+    let (period, code) = (period_code(&period)?, unit_code(&code)?);
+    let (paper, bytes) = st
+        .ward
+        .paper(&code, seq)?
+        .filter(|(p, _)| p.period == period)
+        .ok_or(WebError::NotFound)?;
+    let ext = match paper.media_type.as_str() {
+        "application/pdf" => "pdf",
+        "image/png" => "png",
+        _ => "jpg",
+    };
+    let disposition = format!("attachment; filename=\"{code}-{period}-{seq}.{ext}\"");
+    Ok((
+        [
+            (header::CONTENT_TYPE, paper.media_type),
+            (header::CONTENT_DISPOSITION, disposition),
+        ],
+        bytes,
+    )
+        .into_response())
 }

@@ -128,6 +128,8 @@ pub struct UnitView {
     pub diverged: bool,
     /// The ward keeps the unit's log: its report is entered here.
     pub kept: bool,
+    /// Scanned paper reports attached to the unit's submissions.
+    pub papers: Vec<super::kept::PaperLine>,
     pub reviewable: bool,
     /// What the form was rendered against: a decision on a report that
     /// changed since is refused as stale.
@@ -301,6 +303,7 @@ fn unit_view(
         last_sync: summary.last_sync.map(vn_instant).unwrap_or_default(),
         diverged: summary.diverged.is_some(),
         kept: summary.kept_at_ward,
+        papers: super::kept::paper_lines(st, code, &period.code)?,
         reviewable: matches!(
             report_state,
             Some(ReportState::Submitted | ReportState::Accepted)

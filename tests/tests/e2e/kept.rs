@@ -101,6 +101,38 @@ impl Session {
     }
 }
 
+impl Session {
+    fn upload(&self, path: &str, bytes: Vec<u8>) -> (u16, String) {
+        let part = reqwest::blocking::multipart::Part::bytes(bytes).file_name("scan");
+        let form = reqwest::blocking::multipart::Form::new().part("file", part);
+        let r = self
+            .client
+            .post(format!("{}{path}", self.base))
+            .header("cookie", &self.cookie)
+            .header("origin", &self.base)
+            .multipart(form)
+            .send()
+            .expect("upload");
+        (r.status().as_u16(), r.text().unwrap_or_default())
+    }
+
+    fn download(&self, path: &str) -> (u16, String, Vec<u8>) {
+        let r = self
+            .client
+            .get(format!("{}{path}", self.base))
+            .header("cookie", &self.cookie)
+            .send()
+            .expect("download");
+        let kind = r
+            .headers()
+            .get("content-type")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default()
+            .to_string();
+        (r.status().as_u16(), kind, r.bytes().expect("body").to_vec())
+    }
+}
+
 fn unit_in_list(hub: &Hub, code: &str) -> Value {
     let list = hub.cmd(&["unit", "list", "--json"]).ok().json();
     list["units"]
@@ -491,4 +523,27 @@ fn a_kept_units_report_is_entered_submitted_reviewed_by_a_second_person_and_coun
         .iter()
         .any(|i| i["by_unit"].get(code).is_some());
     assert!(counted, "{report:#}");
+
+    // The group leader's signed paper, scanned, kept with the submission.
+    let paper = format!("/periods/{PERIOD}/units/{code}/paper");
+    let (status, page) = lan.upload(&paper, b"MZ\x90\x00 not a scan".to_vec());
+    assert_eq!(status, 422, "{page}");
+    assert!(page.contains(r#"data-error-for="file""#), "{page}");
+    let mut pdf = b"%PDF-1.4\n".to_vec();
+    pdf.extend(std::iter::repeat_n(b'x', 3000));
+    let (status, page) = lan.upload(&paper, pdf.clone());
+    assert_eq!(status, 303, "{page}");
+    let mut big = b"%PDF-1.4\n".to_vec();
+    big.resize(11 << 20, b'x');
+    let (status, _) = lan.upload(&paper, big);
+    assert_ne!(status, 303);
+    let (_, page) = minh.get(&unit_page);
+    assert_eq!(page.matches("data-paper=").count(), 1, "{page}");
+    let at = page.find(&format!("{paper}/")).expect("download link");
+    let link = page[at..].split('"').next().unwrap_or_default().to_string();
+    let xem = Session::sign_in(&hub, "xem", "viewer");
+    let (status, kind, bytes) = xem.download(&link);
+    assert_eq!(status, 200);
+    assert_eq!(kind, "application/pdf");
+    assert_eq!(bytes, pdf);
 }

@@ -21,6 +21,7 @@ pub mod inbox;
 mod keys;
 mod log;
 pub mod outbox;
+pub mod paper;
 pub mod users;
 
 pub use audit::{AuditCheck, AuditEvent, AuditRecord};
