@@ -547,3 +547,104 @@ fn a_kept_units_report_is_entered_submitted_reviewed_by_a_second_person_and_coun
     assert_eq!(kind, "application/pdf");
     assert_eq!(bytes, pdf);
 }
+
+/// Signs the browser in as `user` (made by [`Session::sign_in`]).
+fn browser_sign_in(b: &coso_tests::browser::Browser, base: &str, user: &str) {
+    b.goto(&format!("{base}/login"));
+    let password = format!("mật khẩu của {user} 2026");
+    b.fill("#login", &[("username", user), ("password", &password)]);
+    b.click("#login button[type=submit]");
+    b.wait_for("the start page", WAIT, |b| b.path() == "/");
+}
+
+const WAIT: std::time::Duration = std::time::Duration::from_secs(20);
+
+#[test]
+fn in_a_browser_a_kept_unit_is_entered_submitted_reviewed_and_counted() {
+    const PERIOD: &str = "2026-Y";
+    let mut hub = Hub::start();
+    hub.stop();
+    hub.env
+        .push(("COSO_NOW".into(), "2026-11-05T09:00:00+07:00".into()));
+    hub.serve();
+    let plan = coso_tests::ward::generate(
+        12,
+        3,
+        chrono::NaiveDate::from_ymd_opt(2026, 11, 4).expect("date"),
+    )
+    .into_iter()
+    .find(|p| p.kind.as_str() == "residential-group" && !p.values.is_empty())
+    .expect("a residential group");
+    add_kept(&hub, &plan.code);
+    let code = plan.code.as_str();
+    let lan = Session::sign_in(&hub, "lan", "reviewer");
+    Session::sign_in(&hub, "minh", "reviewer");
+    let base = format!("https://{}", hub.web);
+
+    let b = coso_tests::browser::Browser::start();
+    browser_sign_in(&b, &base, "lan");
+    b.goto(&format!("{base}/units/{code}/activities"));
+    b.fill(
+        "#activity",
+        &[
+            ("date", "2026-03-02"),
+            ("form", "conference"),
+            ("title", "Hội nghị quán triệt Luật"),
+            ("participants", "45"),
+        ],
+    );
+    b.click("#activity button[type=submit]");
+    b.wait_for("the activity listed", WAIT, |b| {
+        b.count("[data-activity]") == 1
+    });
+    // The rest of the year's activities, typed by the same reviewer.
+    for a in &plan.activities {
+        let (date, n) = (a.date.to_string(), a.participants.to_string());
+        let form = [
+            ("date", date.as_str()),
+            ("form", a.form.as_str()),
+            ("title", a.title.as_str()),
+            ("participants", n.as_str()),
+            ("note", ""),
+        ];
+        assert_eq!(lan.post(&format!("/units/{code}/activities"), &form).0, 303);
+    }
+
+    b.goto(&format!("{base}/periods/{PERIOD}/units/{code}/entry"));
+    let mut fields: Vec<(&str, &str)> = plan
+        .values
+        .iter()
+        .map(|(k, v)| (k.as_str(), v.as_str()))
+        .collect();
+    fields.push(("note-results", "Đã tổ chức quán triệt tại nhà văn hóa."));
+    b.fill("#entry", &fields);
+    b.screenshot_to_env("hub-kept-entry");
+    b.click("#entry button[value=submit]");
+    b.wait_for("the submitted report", WAIT, |b| {
+        b.count("[data-state=\"submitted\"]") == 1
+    });
+    b.click("form[action=\"/logout\"] button");
+    b.wait_for("the login page", WAIT, |b| b.path() == "/login");
+
+    browser_sign_in(&b, &base, "minh");
+    b.goto(&format!("{base}/periods/{PERIOD}/units/{code}"));
+    b.click("#review button[value=accept]");
+    b.wait_for("the accepted report", WAIT, |b| {
+        b.count("[data-state=\"accepted\"]") == 1
+    });
+
+    let out = hub.dir.parent().expect("parent").join("kept-browser.json");
+    hub.cmd(&[
+        "report",
+        "--period",
+        PERIOD,
+        "--format",
+        "json",
+        "--out",
+        out.to_str().expect("utf-8"),
+    ])
+    .ok();
+    let report: Value =
+        serde_json::from_slice(&std::fs::read(&out).expect("report")).expect("json");
+    assert_eq!(report["units_reported"], 1, "{report:#}");
+}
