@@ -203,42 +203,8 @@ pub(crate) fn store_message(e: &StoreError, lang: Lang) -> String {
 
 /// A domain error for a named field, in the chosen language.
 pub fn domain_message(field: &str, e: &DomainError, lang: Lang) -> String {
-    if lang == Lang::En {
-        return format!("{field}: {e}");
-    }
-    let why = match e {
-        DomainError::InvalidUnitCode(s) => {
-            format!("mã đơn vị {s:?} không hợp lệ: dùng 1-32 ký tự A-Z, 0-9, '-' hoặc '_'")
-        }
-        DomainError::InvalidUnitKind(s) => format!(
-            "loại đơn vị {s:?} không hợp lệ: dùng centre, department, school, residential-group hoặc other"
-        ),
-        DomainError::InvalidUnitName(s) => {
-            format!("tên đơn vị {s:?} không hợp lệ: cần từ 1 đến 200 ký tự")
-        }
-        DomainError::InvalidForm(s) => format!(
-            "hình thức {s:?} không hợp lệ: dùng document, conference, training, social-network, \
-             web-portal, party-cell, briefing hoặc other"
-        ),
-        DomainError::InvalidActivityId(s) => {
-            format!("mã hoạt động {s:?} không hợp lệ (ví dụ đúng: HD-3)")
-        }
-        DomainError::InvalidPeriodCode(s) => format!(
-            "mã kỳ {s:?} không hợp lệ: dùng ví dụ 2026-H1, 2026-M9, 2026-Y hoặc mã đột xuất như 2026-A01"
-        ),
-        DomainError::InvalidSection(s) => format!(
-            "phần {s:?} không hợp lệ: dùng results, difficulties, proposals hoặc next-tasks"
-        ),
-        DomainError::InvalidDate(s) => format!("ngày {s:?} không hợp lệ: dùng dạng YYYY-MM-DD"),
-        DomainError::DateOutOfRange(s) => format!("ngày {s} nằm ngoài khoảng năm 2000-2100"),
-        DomainError::ControlCharacter { field, code_point } => {
-            format!("trường {field} chứa ký tự điều khiển {code_point}; hãy xóa ký tự này")
-        }
-        DomainError::EmptyField(f) => format!("trường {f} không được để trống"),
-        DomainError::TooLong(f, n) => format!("trường {f} dài quá {n} ký tự"),
-        other => other.to_string(),
-    };
-    format!("{field}: {why}")
+    // One wording, the domain's, shared with the ward's dashboard.
+    coso_domain::entry::message(field, e, lang)
 }
 
 /// A refusal of one field, without the "Refused:" head, in Vietnamese and

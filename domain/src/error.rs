@@ -24,6 +24,8 @@ pub enum DomainError {
     InvalidPeriodCode(String),
     #[error("invalid section {0:?}: use results, difficulties, proposals or next-tasks")]
     InvalidSection(String),
+    #[error("{0:?} is not a number of participants (a whole number from 0)")]
+    InvalidParticipants(String),
     #[error("invalid date {0:?}: use YYYY-MM-DD")]
     InvalidDate(String),
     #[error("date {0} is outside the supported years 2000-2100")]

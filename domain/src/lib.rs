@@ -15,6 +15,7 @@ pub mod catalog;
 pub mod change;
 pub mod clock;
 pub mod config_file;
+pub mod entry;
 mod error;
 pub mod i18n;
 pub mod report;

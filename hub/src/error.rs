@@ -63,7 +63,19 @@ fn ward_code(e: &WardError) -> Code {
         WardError::Input(_) | WardError::Domain { .. } => Code::InvalidArgument,
         WardError::NoSuchUnit(_) | WardError::NoSuchPeriod(_) => Code::NotFound,
         WardError::UnitExists(_) | WardError::PeriodExists(_) => Code::AlreadyExists,
-        WardError::NotReviewable { .. } => Code::FailedPrecondition,
+        WardError::NotReviewable { .. }
+        | WardError::HasAgent(_)
+        | WardError::NotKept(_)
+        | WardError::KeptAtWard(_)
+        | WardError::Frozen { .. }
+        | WardError::NotOpenYet(_)
+        | WardError::SelfReview { .. } => Code::FailedPrecondition,
+        WardError::Problems(_) => Code::InvalidArgument,
+        WardError::Paper(coso_ward::paper::PaperRefusal::NoSubmission { .. }) => {
+            Code::FailedPrecondition
+        }
+        WardError::Paper(_) => Code::InvalidArgument,
+        WardError::Push(_) => Code::Internal,
         WardError::Reporting(e) => kind_code(e.kind()),
         WardError::Upstream(e) => kind_code(e.kind()),
         WardError::City(e) => match e {

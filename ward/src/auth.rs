@@ -101,6 +101,10 @@ pub(crate) fn unit_of(store: &Store, token: &str) -> Result<UnitRecord, AuthErro
     let rec = store.unit(&code)?.ok_or(AuthError::Invalid)?;
     match (rec.enrolment, &rec.credential) {
         (Enrolment::Revoked, _) => Err(AuthError::Revoked(code)),
+        // The ward keeps this unit's log until it is handed over: no agent
+        // pushes beside it (a kept unit never holds a credential; this
+        // holds the rule should one ever be left from before).
+        _ if rec.kept_at_ward => Err(AuthError::Invalid),
         (_, Some(h)) if verify(secret, h) => Ok(rec),
         _ => Err(AuthError::Invalid),
     }

@@ -128,6 +128,25 @@ pub struct HubFile {
     /// Agents' releases (`[sync]`).
     #[serde(default, skip_serializing_if = "SyncSettings::is_default")]
     pub sync: SyncSettings,
+    /// Review rules (`[review]`).
+    #[serde(default, skip_serializing_if = "ReviewSettings::is_default")]
+    pub review: ReviewSettings,
+}
+
+/// `[review]` of `hub.toml`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ReviewSettings {
+    /// Whether the reviewer who entered a kept unit's report at the ward may
+    /// also accept or return it. Off: a second person reviews it (the ward
+    /// would otherwise approve its own typing).
+    pub allow_self_review: bool,
+}
+
+impl ReviewSettings {
+    fn is_default(&self) -> bool {
+        self == &ReviewSettings::default()
+    }
 }
 
 fn default_grpc() -> SocketAddr {
@@ -154,6 +173,7 @@ impl HubFile {
             web: crate::web_settings::WebSettings::default(),
             backup: None,
             sync: SyncSettings::default(),
+            review: ReviewSettings::default(),
         }
     }
 

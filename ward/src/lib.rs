@@ -24,8 +24,10 @@ mod delivery;
 pub mod documents;
 pub mod fsutil;
 pub mod input;
+pub mod kept;
 pub mod metrics;
 mod notes;
+pub mod paper;
 mod periods;
 pub mod receipt;
 mod records;
@@ -175,6 +177,38 @@ pub enum WardError {
     /// A dashboard user could not be added or changed.
     #[error(transparent)]
     User(UserError),
+    #[error("unit {0} has enrolled an agent (or synced), so its log cannot be kept at the ward")]
+    HasAgent(UnitCode),
+    #[error(
+        "unit {0}'s log is not kept at the ward (it has its own agent, or was handed over), so the ward cannot write to it"
+    )]
+    NotKept(UnitCode),
+    #[error(
+        "unit {0}'s log is kept at the ward; hand it over (`coso-hub unit handover {0}`) to give it an enrolment link"
+    )]
+    KeptAtWard(UnitCode),
+    #[error("the entry could not be appended: {0}")]
+    Push(PushError),
+    #[error("the report of {unit} for {period} is {}, so its values and notes are frozen; they can change only once the ward returns it (or reopens it)", state.as_str())]
+    Frozen {
+        unit: UnitCode,
+        period: PeriodCode,
+        state: ReportState,
+    },
+    #[error("period {0} has not opened yet, so its report cannot be submitted")]
+    NotOpenYet(PeriodCode),
+    #[error("{}", .0.iter().map(|p| format!("{}: {}", p.field, p.message_en)).collect::<Vec<_>>().join("; "))]
+    Problems(Vec<coso_domain::Problem>),
+    #[error(
+        "{user} entered the report of {unit} for {period} at the ward, so a second person reviews it (hub.toml [review] allow_self_review = true allows it)"
+    )]
+    SelfReview {
+        user: String,
+        unit: UnitCode,
+        period: PeriodCode,
+    },
+    #[error(transparent)]
+    Paper(#[from] paper::PaperRefusal),
 }
 
 impl From<UserError> for WardError {
@@ -224,12 +258,20 @@ impl WardError {
             WardError::NoSuchUnit(_) | WardError::UnitExists(_) => Some("unit"),
             WardError::NoSuchPeriod(_) | WardError::PeriodExists(_) => Some("period"),
             WardError::NotReviewable { .. } => Some("decision"),
+            WardError::HasAgent(_) | WardError::NotKept(_) | WardError::KeptAtWard(_) => {
+                Some("unit")
+            }
+            WardError::Frozen { .. } | WardError::NotOpenYet(_) => Some("period"),
+            WardError::Problems(_) => Some("values"),
+            WardError::SelfReview { .. } => Some("decision"),
+            WardError::Paper(_) => Some("file"),
             WardError::User(e) => Some(match e {
                 UserError::PasswordTooShort | UserError::PasswordTooLong => "password",
                 UserError::Role(_) | UserError::LastAdmin => "role",
                 _ => "name",
             }),
             WardError::Reporting(_)
+            | WardError::Push(_)
             | WardError::Upstream(_)
             | WardError::City(_)
             | WardError::Store(_) => None,
@@ -241,7 +283,7 @@ impl WardError {
     pub fn is_refusal(&self) -> bool {
         match self {
             // A report that cannot be compiled or encoded is the hub failing.
-            WardError::Store(_) | WardError::Reporting(_) => false,
+            WardError::Store(_) | WardError::Reporting(_) | WardError::Push(_) => false,
             WardError::Upstream(e) => e.kind() != ErrorKind::Internal,
             WardError::City(e) => matches!(
                 e,
@@ -294,6 +336,34 @@ impl WardError {
                 None => "lỗi cơ sở dữ liệu của máy chủ phường".into(),
             },
             WardError::User(e) => users::message_vi(e),
+            WardError::HasAgent(u) => format!(
+                "đơn vị {u} đã ghi danh máy (hoặc đã đồng bộ), nên phường không thể giữ sổ thay"
+            ),
+            WardError::NotKept(u) => format!(
+                "sổ của đơn vị {u} không do phường giữ (đơn vị có máy riêng hoặc đã được bàn giao), nên phường không thể ghi vào"
+            ),
+            WardError::KeptAtWard(u) => format!(
+                "sổ của đơn vị {u} do phường giữ; hãy bàn giao (`coso-hub unit handover {u}`) để có liên kết đăng ký"
+            ),
+            WardError::Push(e) => format!("không ghi được vào sổ của đơn vị: {e}"),
+            WardError::Frozen {
+                unit,
+                period,
+                state,
+            } => format!(
+                "báo cáo kỳ {period} của {unit} đang ở trạng thái {} nên số liệu và thuyết minh đã được chốt; chỉ sửa được khi phường trả lại (hoặc mở lại)",
+                coso_domain::words::state(Some(*state), lang)
+            ),
+            WardError::NotOpenYet(p) => format!("kỳ {p} chưa mở nên chưa thể gửi báo cáo"),
+            WardError::Problems(ps) => ps
+                .iter()
+                .map(|p| p.message_vi.clone())
+                .collect::<Vec<_>>()
+                .join("; "),
+            WardError::Paper(e) => e.message_vi(),
+            WardError::SelfReview { user, unit, period } => format!(
+                "{user} đã nhập báo cáo kỳ {period} của {unit} tại phường, nên cần một người khác duyệt (hub.toml: [review] allow_self_review = true để cho phép)"
+            ),
         }
     }
 }

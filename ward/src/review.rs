@@ -79,6 +79,18 @@ impl Ward {
                 action: verdict.action(),
             });
         }
+        // A report entered at the ward is reviewed by a second person
+        // unless hub.toml allows otherwise; reopening is not a review of it.
+        if !matches!(verdict, Verdict::Reopen(_))
+            && !self.hub.config.file.review.allow_self_review
+            && self.submitted_by(code, &period.code)?.as_deref() == Some(actor.name())
+        {
+            return Err(WardError::SelfReview {
+                user: actor.name().to_string(),
+                unit: code.clone(),
+                period: period.code.clone(),
+            });
+        }
         let action = verdict.action();
         let (decision, reason) = verdict.decision();
         let now = coso_domain::clock::now();

@@ -33,6 +33,8 @@ pub struct UnitSummary {
     /// The release the unit's agent named in its last Hello (none until an
     /// agent of 0.3.0 or later has said).
     pub agent_version: Option<coso_domain::Version>,
+    /// The ward keeps the unit's log (entered in the dashboard).
+    pub kept_at_ward: bool,
 }
 
 impl From<&UnitRecord> for UnitSummary {
@@ -45,6 +47,7 @@ impl From<&UnitRecord> for UnitSummary {
             last_sync: r.last_sync,
             diverged: r.diverged.clone(),
             agent_version: r.agent_version,
+            kept_at_ward: r.kept_at_ward,
         }
     }
 }
@@ -76,10 +79,12 @@ pub struct UnitDetail {
     /// Activities received from the unit.
     pub activities: u64,
     pub periods: Vec<UnitPeriod>,
+    /// The entries typed in at the ward, with who entered each.
+    pub entered_by: Vec<crate::kept::EnteredBy>,
 }
 
 impl Ward {
-    fn new_code(&self) -> (String, PendingCode) {
+    pub(crate) fn new_code(&self) -> (String, PendingCode) {
         let (code, hash) = auth::new_enrolment_code();
         let ttl = Duration::hours(i64::from(self.hub.config.limits().enrolment_code_ttl_hours));
         (
@@ -91,7 +96,12 @@ impl Ward {
         )
     }
 
-    fn invite(&self, unit: &Unit, code: String, pending: &PendingCode) -> EnrolmentInvite {
+    pub(crate) fn invite(
+        &self,
+        unit: &Unit,
+        code: String,
+        pending: &PendingCode,
+    ) -> EnrolmentInvite {
         let link = EnrolmentLink {
             addr: self.hub.link_addr(),
             unit: unit.code.clone(),
@@ -167,6 +177,11 @@ impl Ward {
         let store = &self.hub.store;
         let g = store.lock_unit(code).await;
         let mut rec = self.record(code)?;
+        // A kept unit gets its link by a hand-over, which stops the ward's
+        // writes first.
+        if rec.kept_at_ward {
+            return Err(WardError::KeptAtWard(code.clone()));
+        }
         let (otc, pending) = self.new_code();
         rec.code = Some(pending.clone());
         if rec.enrolment == Enrolment::Revoked {
@@ -249,6 +264,7 @@ impl Ward {
             summary: UnitSummary::from(&rec),
             activities: st.activities.len() as u64,
             periods: out,
+            entered_by: self.entered_by(code)?,
         })
     }
 }

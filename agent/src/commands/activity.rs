@@ -27,22 +27,8 @@ pub(super) fn form_arg(raw: &str) -> Result<Form, InputError> {
 }
 
 pub(super) fn participants_arg(raw: &str) -> Result<Option<u32>, InputError> {
-    let t = raw.trim();
-    if t.is_empty() {
-        return Ok(None);
-    }
-    // Officers group thousands with "." or ","; accept "1.200" as 1200, but
-    // never read "4.5" as 45.
-    let groups: Vec<&str> = t.split(['.', ',']).collect();
-    let grouped_ok = groups
-        .iter()
-        .all(|g| !g.is_empty() && g.bytes().all(|b| b.is_ascii_digit()))
-        && (groups.len() == 1
-            || (groups[0].len() <= 3 && groups[1..].iter().all(|g| g.len() == 3)));
-    if grouped_ok && let Ok(n) = groups.concat().parse::<u32>() {
-        return Ok(Some(n));
-    }
-    Err(InputError::Participants {
+    // The rule is the domain's, shared with the ward's dashboard.
+    coso_domain::entry::parse_participants(raw).map_err(|_| InputError::Participants {
         raw: raw.to_string(),
     })
 }
@@ -55,15 +41,9 @@ fn id_arg(raw: &str) -> Result<ActivityId, InputError> {
 }
 
 pub(super) fn check(a: &Activity) -> Result<(), InputError> {
-    a.validate().map_err(|source| {
-        let field = match &source {
-            coso_domain::DomainError::EmptyField(f)
-            | coso_domain::DomainError::TooLong(f, _)
-            | coso_domain::DomainError::ControlCharacter { field: f, .. } => f,
-            coso_domain::DomainError::DateOutOfRange(_) => "date",
-            _ => "activity",
-        };
-        InputError::Invalid { field, source }
+    a.validate().map_err(|source| InputError::Invalid {
+        field: coso_domain::entry::activity_field(&source),
+        source,
     })
 }
 

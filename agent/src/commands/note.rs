@@ -79,20 +79,17 @@ pub(crate) async fn set(ctx: &Ctx<'_>, a: &NoteInput) -> Result<NoteRecorded, Ag
         }
         (None, None) => String::new(),
     };
-    let text = normalize(&raw);
-    coso_domain::text::check("text", &text, coso_domain::text::Lines::Many).map_err(|source| {
-        InputError::Invalid {
+    // The rule is the domain's, shared with the ward's entry page.
+    let text = coso_domain::entry::note_text(&raw).map_err(|source| match source {
+        coso_domain::DomainError::TooLong(..) => InputError::NoteTooLong {
+            bytes: normalize(&raw).len(),
+            max: MAX_NOTE_BYTES,
+        },
+        source => InputError::Invalid {
             field: "text",
             source,
-        }
+        },
     })?;
-    if text.len() > MAX_NOTE_BYTES {
-        return Err(InputError::NoteTooLong {
-            bytes: text.len(),
-            max: MAX_NOTE_BYTES,
-        }
-        .into());
-    }
     let state = ctx.state()?;
     ensure_editable(&state, &period.code)?;
     let cleared = text.trim().is_empty();

@@ -4,113 +4,17 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use coso_domain::calendar::Period;
-use coso_domain::catalog::Catalog;
 use coso_domain::change::ValuesSet;
-use coso_domain::report::compute_values;
-use coso_domain::validate::{check_values, parse_input};
-use coso_domain::{Change, Lang, PeriodCode, Problem, ProblemCode, UnitKind, UnitState, Value};
+use coso_domain::{Change, Lang, PeriodCode, Problem, Value};
 
 use super::report::ReportView;
 use super::{Ctx, ensure_editable, find_period, import};
 use crate::error::{AgentError, InputError, LineError, LineErrorKind};
 use crate::output::{Render, json_text, value_text};
 
-/// The outcome of checking a list of typed-in values.
-#[derive(Debug, Default)]
-pub(crate) struct Checked {
-    /// The change to record: `None` clears a value.
-    pub values: BTreeMap<String, Option<Value>>,
-    /// Problems of single inputs, tagged with the input's position or line.
-    pub input_problems: Vec<(usize, Problem)>,
-    /// Rules across indicators that these values would newly break.
-    pub rule_problems: Vec<Problem>,
-}
-
-impl Checked {
-    pub fn is_ok(&self) -> bool {
-        self.input_problems.is_empty() && self.rule_problems.is_empty()
-    }
-}
-
-fn problem(code: ProblemCode, field: &str, vi: String, en: String) -> Problem {
-    Problem {
-        code,
-        field: field.to_string(),
-        message_vi: vi,
-        message_en: en,
-    }
-}
-
-/// Checks `(tag, code, raw)` inputs for a period. An empty raw value clears
-/// an entered value. Problems that were already there before this command
-/// (say, after the hub changed the catalog) do not block it.
-pub(crate) fn check_inputs(
-    catalog: &Catalog,
-    kind: UnitKind,
-    period: &Period,
-    state: &UnitState,
-    inputs: &[(usize, String, String)],
-) -> Checked {
-    let mut out = Checked::default();
-    let entered = state.values.get(&period.code).cloned().unwrap_or_default();
-    for (tag, code, raw) in inputs {
-        if raw.trim().is_empty() {
-            let code = code.trim().to_uppercase();
-            match catalog.indicator(&code) {
-                _ if entered.contains_key(&code) => {
-                    out.values.insert(code, None);
-                }
-                None => out.input_problems.push((
-                    *tag,
-                    problem(
-                        ProblemCode::UnknownIndicator,
-                        &code,
-                        format!("{code}: không có chỉ tiêu này trong danh mục"),
-                        format!("{code}: no such indicator in the catalog"),
-                    ),
-                )),
-                Some(ind) if !ind.is_entered() => out.input_problems.push((
-                    *tag,
-                    problem(
-                        ProblemCode::NotEntered,
-                        &code,
-                        format!("{code}: chỉ tiêu này được tính tự động, không nhập hay xóa tay"),
-                        format!("{code}: this indicator is computed, it cannot be set or cleared"),
-                    ),
-                )),
-                Some(_) => {
-                    out.values.insert(code, None);
-                }
-            }
-            continue;
-        }
-        match parse_input(catalog, kind, period, code, raw) {
-            Ok((code, value)) => {
-                out.values.insert(code, Some(value));
-            }
-            Err(p) => out.input_problems.push((*tag, p)),
-        }
-    }
-    // Rules are checked over the inputs that passed, so one run lists every
-    // problem; nothing is written unless there are none.
-    let activities = state.activities_in(period);
-    let old_all = compute_values(catalog, kind, period, Some(&entered), &activities);
-    let before = check_values(catalog, kind, period, &entered, &old_all);
-    let mut new_entered = entered.clone();
-    for (code, v) in &out.values {
-        match v {
-            Some(v) => new_entered.insert(code.clone(), v.clone()),
-            None => new_entered.remove(code),
-        };
-    }
-    let new_all = compute_values(catalog, kind, period, Some(&new_entered), &activities);
-    out.rule_problems = check_values(catalog, kind, period, &new_entered, &new_all)
-        .into_iter()
-        .filter(|p| !before.contains(p))
-        .collect();
-    out
-}
+// The check of typed-in values is the domain's, shared with the ward's
+// dashboard for units it keeps.
+use coso_domain::entry::check_inputs;
 
 fn describe(values: &BTreeMap<String, Option<Value>>, lang: Lang) -> String {
     values

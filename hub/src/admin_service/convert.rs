@@ -41,8 +41,18 @@ fn new_unit(u: Option<pb::Unit>, c: Option<pb::UnitContact>) -> Result<NewUnit, 
     })
 }
 
-pub fn add_unit(r: pb::AddUnitRequest) -> Result<NewUnit, InputError> {
-    new_unit(r.unit, r.contact)
+/// `AddUnit`: the unit, and whether the ward keeps its log.
+pub fn add_unit(r: pb::AddUnitRequest) -> Result<(NewUnit, bool), InputError> {
+    Ok((new_unit(r.unit, r.contact)?, r.kept_at_ward))
+}
+
+/// The reply to `AddUnit` for a unit kept at the ward: no link.
+pub fn kept_unit_response(s: &UnitSummary) -> pb::AddUnitResponse {
+    pb::AddUnitResponse {
+        unit: Some(pb::Unit::from(&s.unit)),
+        enrolment_link: String::new(),
+        expires_at: String::new(),
+    }
 }
 
 /// `ImportUnits`: both lists, registered together.
@@ -165,6 +175,7 @@ pub fn unit_summary(s: &UnitSummary) -> pb::UnitSummary {
         diverged_seq: s.diverged.as_ref().map_or(0, |d| d.seq),
         diverged_at: time(s.diverged.as_ref().map(|d| d.at)),
         agent_version: s.agent_version.map(|v| v.to_string()).unwrap_or_default(),
+        kept_at_ward: s.kept_at_ward,
     }
 }
 
@@ -184,6 +195,16 @@ pub fn unit_detail(d: &UnitDetail) -> pb::UnitDetail {
                     .map(|(k, v)| (k.clone(), pb::Value::from(v)))
                     .collect(),
                 submitted_at: time(p.submitted_at),
+            })
+            .collect(),
+        entered_by: d
+            .entered_by
+            .iter()
+            .map(|e| pb::EnteredBy {
+                seq: e.seq,
+                kind: e.kind.into(),
+                entity: e.entity.clone(),
+                user: e.user.clone(),
             })
             .collect(),
     }

@@ -69,7 +69,11 @@ impl pb::admin_server::Admin for AdminService {
         request: Request<pb::AddUnitRequest>,
     ) -> RpcResult<pb::AddUnitResponse> {
         self.call(request, |req, actor| async move {
-            let unit = convert::add_unit(req)?;
+            let (unit, kept) = convert::add_unit(req)?;
+            if kept {
+                let s = self.ward.add_kept_unit(&actor, unit).await?;
+                return Ok(convert::kept_unit_response(&s));
+            }
             let invites = self.ward.add_units(&actor, vec![unit]).await?;
             Ok(invites
                 .first()
@@ -111,6 +115,25 @@ impl pb::admin_server::Admin for AdminService {
             Ok(convert::unit_summary(
                 &self.ward.revoke(&actor, &code).await?,
             ))
+        })
+        .await
+    }
+
+    async fn keep_at_ward(&self, request: Request<pb::UnitRef>) -> RpcResult<pb::UnitSummary> {
+        self.call(request, |req, actor| async move {
+            let code = convert::unit_ref(&req)?;
+            Ok(convert::unit_summary(
+                &self.ward.keep_at_ward(&actor, &code).await?,
+            ))
+        })
+        .await
+    }
+
+    async fn hand_over(&self, request: Request<pb::UnitRef>) -> RpcResult<pb::AddUnitResponse> {
+        self.call(request, |req, actor| async move {
+            let code = convert::unit_ref(&req)?;
+            let invite = self.ward.handover(&actor, &code).await?;
+            Ok(convert::add_unit_response(&invite))
         })
         .await
     }

@@ -1,5 +1,5 @@
-//! `coso-hub unit add|import|list|show|revoke|reissue`: the unit registry
-//! and enrolment links.
+//! `coso-hub unit add|import|list|show|revoke|reissue|keep-at-ward|handover`:
+//! the unit registry, enrolment links, and units whose log the ward keeps.
 
 use std::io::Write;
 use std::path::PathBuf;
@@ -29,6 +29,10 @@ pub enum UnitCommand {
         /// The contact's phone number.
         #[arg(long, value_name = "PHONE")]
         phone: Option<String>,
+        /// The ward keeps the unit's log (no computer): its reports are
+        /// entered in the dashboard, and no enrolment link is printed.
+        #[arg(long)]
+        kept_at_ward: bool,
     },
     /// Register every unit of a CSV file (code,name,kind[,contact,phone]),
     /// all or nothing.
@@ -48,6 +52,16 @@ pub enum UnitCommand {
     },
     /// Issue a fresh enrolment link (the previous code stops working).
     Reissue {
+        code: String,
+    },
+    /// Keep the log of a unit that never enrolled at the ward (its link
+    /// stops working; its reports are entered in the dashboard).
+    KeepAtWard {
+        code: String,
+    },
+    /// Hand a unit kept at the ward over to its own computer: the last line
+    /// printed is the enrolment link; the agent takes the whole log over.
+    Handover {
         code: String,
     },
 }
@@ -86,6 +100,7 @@ pub(super) async fn run(ctx: &Ctx, out: &mut dyn Write, cmd: UnitCommand) -> Res
             kind,
             contact,
             phone,
+            kept_at_ward,
         } => {
             let u = input::unit(&code, &name, &kind)?;
             let c = input::contact(
@@ -97,10 +112,15 @@ pub(super) async fn run(ctx: &Ctx, out: &mut dyn Write, cmd: UnitCommand) -> Res
                 .add_unit(pb::AddUnitRequest {
                     unit: Some(pb::Unit::from(&u)),
                     contact: Some(wire_contact(&c)),
+                    kept_at_ward,
                 })
                 .await?
                 .into_inner();
-            print_link(ctx, out, &r)?;
+            if kept_at_ward {
+                print_kept(ctx, out, &r.unit)?;
+            } else {
+                print_link(ctx, out, &r)?;
+            }
         }
         UnitCommand::Import { file, links_out } => {
             let text = std::fs::read_to_string(&file).map_err(CliError::io(&file))?;
@@ -207,7 +227,8 @@ pub(super) async fn run(ctx: &Ctx, out: &mut dyn Write, cmd: UnitCommand) -> Res
                         json!({"unit": code, "name": name, "kind": kind, "enrolment": s.enrolment,
                                "acked_seq": s.acked_seq, "last_sync": fmt::json_time(&s.last_sync),
                                "contact": non_empty(&c.person), "phone": non_empty(&c.phone),
-                               "agent_version": non_empty(&s.agent_version)})
+                               "agent_version": non_empty(&s.agent_version),
+                               "kept_at_ward": s.kept_at_ward})
                     })
                     .collect();
                 w!(out, "{}", json!({"units": units}));
@@ -262,6 +283,11 @@ pub(super) async fn run(ctx: &Ctx, out: &mut dyn Write, cmd: UnitCommand) -> Res
                     })
                     .collect();
                 let c = s.contact.clone().unwrap_or_default();
+                let entered_by: Vec<_> = d
+                    .entered_by
+                    .iter()
+                    .map(|e| json!({"seq": e.seq, "kind": e.kind, "entity": e.entity, "user": e.user}))
+                    .collect();
                 w!(
                     out,
                     "{}",
@@ -270,6 +296,7 @@ pub(super) async fn run(ctx: &Ctx, out: &mut dyn Write, cmd: UnitCommand) -> Res
                            "last_sync": fmt::json_time(&s.last_sync), "periods": periods,
                            "contact": non_empty(&c.person), "phone": non_empty(&c.phone),
                            "diverged": s.diverged, "agent_version": non_empty(&s.agent_version),
+                           "kept_at_ward": s.kept_at_ward, "entered_by": entered_by,
                            "divergence": s.diverged.then(|| json!({"kind": s.divergence,
                                "seq": s.diverged_seq, "at": fmt::json_time(&s.diverged_at)}))})
                 );
@@ -312,6 +339,22 @@ pub(super) async fn run(ctx: &Ctx, out: &mut dyn Write, cmd: UnitCommand) -> Res
                     ctx.t("Số hoạt động", "Activities"),
                     d.activities
                 );
+                if s.kept_at_ward {
+                    w!(
+                        out,
+                        "{}",
+                        ctx.t(
+                            "Sổ do phường giữ (báo cáo được nhập trên trang quản lý).",
+                            "Kept at the ward (its reports are entered in the dashboard)."
+                        )
+                    );
+                }
+                if !d.entered_by.is_empty() {
+                    w!(out, "{}:", ctx.t("Nhập tại phường", "Entered at the ward"));
+                    for e in &d.entered_by {
+                        w!(out, "  #{} {} {} — {}", e.seq, e.kind, e.entity, e.user);
+                    }
+                }
                 if s.diverged {
                     w!(
                         out,
@@ -370,6 +413,52 @@ pub(super) async fn run(ctx: &Ctx, out: &mut dyn Write, cmd: UnitCommand) -> Res
                 .into_inner();
             print_link(ctx, out, &r)?;
         }
+        UnitCommand::KeepAtWard { code } => {
+            let code = input::unit_code(&code)?;
+            let s = ctx
+                .admin()?
+                .keep_at_ward(pb::UnitRef {
+                    code: code.to_string(),
+                })
+                .await?
+                .into_inner();
+            print_kept(ctx, out, &s.unit)?;
+        }
+        UnitCommand::Handover { code } => {
+            let code = input::unit_code(&code)?;
+            let r = ctx
+                .admin()?
+                .hand_over(pb::UnitRef {
+                    code: code.to_string(),
+                })
+                .await?
+                .into_inner();
+            print_link(ctx, out, &r)?;
+        }
+    }
+    Ok(())
+}
+
+/// What `unit add --kept-at-ward` and `unit keep-at-ward` print.
+fn print_kept(ctx: &Ctx, out: &mut dyn Write, unit: &Option<pb::Unit>) -> Result<(), CliError> {
+    let (code, name, _) = fmt::unit_fields(unit);
+    if ctx.json {
+        w!(
+            out,
+            "{}",
+            json!({"unit": code, "name": name, "kept_at_ward": true})
+        );
+        return Ok(());
+    }
+    match ctx.lang {
+        Lang::Vi => w!(
+            out,
+            "Phường giữ sổ của {code} ({name}): báo cáo của đơn vị được nhập trên trang quản lý. Khi đơn vị có máy: coso-hub unit handover {code}."
+        ),
+        Lang::En => w!(
+            out,
+            "The ward keeps the log of {code} ({name}): its reports are entered in the dashboard. When it gets a computer: coso-hub unit handover {code}."
+        ),
     }
     Ok(())
 }

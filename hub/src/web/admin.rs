@@ -28,6 +28,8 @@ pub fn routes() -> Router<Shared> {
         .route("/admin/units/import", post(import_units))
         .route("/admin/units/{code}/revoke", post(revoke_unit))
         .route("/admin/units/{code}/reissue", post(reissue_unit))
+        .route("/admin/units/{code}/keep", post(keep_unit))
+        .route("/admin/units/{code}/handover", post(handover_unit))
         .route("/admin/periods", get(periods_page).post(add_period))
         .route("/admin/users", get(users_page).post(add_user))
         .route("/admin/users/{name}/role", post(set_role))
@@ -89,6 +91,10 @@ pub struct UnitLine {
     pub contact: String,
     pub phone: String,
     pub last_sync: String,
+    /// The ward keeps the unit's log.
+    pub kept: bool,
+    /// Never enrolled nor synced: it may be kept at the ward.
+    pub may_keep: bool,
 }
 
 pub struct Invite {
@@ -140,6 +146,9 @@ pub struct UnitForm {
     pub contact: String,
     #[serde(default)]
     pub phone: String,
+    /// The checkbox "the ward keeps its log".
+    #[serde(default)]
+    pub kept_at_ward: Option<String>,
 }
 
 #[derive(Template)]
@@ -194,6 +203,11 @@ fn units_html(
             contact: u.contact.person.clone().unwrap_or_default(),
             phone: u.contact.phone.clone().unwrap_or_default(),
             last_sync: u.last_sync.map(vn_instant).unwrap_or_default(),
+            kept: u.kept_at_ward,
+            may_keep: !u.kept_at_ward
+                && u.enrolment == coso_ward::Enrolment::Pending
+                && u.acked_seq == 0
+                && u.last_sync.is_none(),
         })
         .collect();
     let page = UnitsPage {
@@ -231,9 +245,12 @@ async fn add_unit(
     s.require(Role::Admin)?;
     let result = async {
         let unit = new_unit(&f)?;
-        st.ward
-            .add_units(&Actor::user(&s.user.name), vec![unit])
-            .await
+        let actor = Actor::user(&s.user.name);
+        if f.kept_at_ward.is_some() {
+            st.ward.add_kept_unit(&actor, unit).await?;
+            return Ok(Vec::new());
+        }
+        st.ward.add_units(&actor, vec![unit]).await
     }
     .await;
     answer(
@@ -307,6 +324,55 @@ async fn reissue_unit(
     let code = code.parse().map_err(|_| WebError::NotFound)?;
     let issued = st.ward.reissue(&Actor::user(&s.user.name), &code).await?;
     units_html(&st, &s, StatusCode::OK, UnitsShown::invites(&[issued]))
+}
+
+/// Keeps the log of a unit that never enrolled at the ward.
+async fn keep_unit(
+    State(st): State<Shared>,
+    s: Authed,
+    Path(code): Path<String>,
+) -> Result<Response, WebError> {
+    s.require(Role::Admin)?;
+    let code = code.parse().map_err(|_| WebError::NotFound)?;
+    let result = st
+        .ward
+        .keep_at_ward(&Actor::user(&s.user.name), &code)
+        .await;
+    answer(
+        result,
+        s.lang,
+        |_| Ok(Redirect::to("/admin/units").into_response()),
+        |error| {
+            let shown = UnitsShown {
+                error,
+                ..UnitsShown::default()
+            };
+            units_html(&st, &s, StatusCode::CONFLICT, shown)
+        },
+    )
+}
+
+/// Hands a kept unit over: its enrolment link, shown as a new one is.
+async fn handover_unit(
+    State(st): State<Shared>,
+    s: Authed,
+    Path(code): Path<String>,
+) -> Result<Response, WebError> {
+    s.require(Role::Admin)?;
+    let code = code.parse().map_err(|_| WebError::NotFound)?;
+    let result = st.ward.handover(&Actor::user(&s.user.name), &code).await;
+    answer(
+        result,
+        s.lang,
+        |issued| units_html(&st, &s, StatusCode::OK, UnitsShown::invites(&[issued])),
+        |error| {
+            let shown = UnitsShown {
+                error,
+                ..UnitsShown::default()
+            };
+            units_html(&st, &s, StatusCode::CONFLICT, shown)
+        },
+    )
 }
 
 // --- periods -----------------------------------------------------------------

@@ -9,6 +9,7 @@ mod error;
 mod grid;
 mod home;
 mod host;
+mod kept;
 mod listener;
 mod login;
 mod period;
@@ -97,6 +98,7 @@ pub fn router(hub: Arc<HubState>, names: HostNames) -> Router {
         .merge(period::routes())
         .merge(appendix::routes())
         .merge(admin::routes())
+        .merge(kept::routes())
         .fallback(error::not_found)
         .layer(axum::middleware::from_fn_with_state(
             gate,

@@ -141,6 +141,10 @@ pub struct UnitView {
     /// The unit's log diverged from the hub's: its syncs are refused until
     /// it enrols again.
     pub diverged: bool,
+    /// The ward keeps the unit's log: its report is entered here.
+    pub kept: bool,
+    /// Scanned paper reports attached to the unit's submissions.
+    pub papers: Vec<super::kept::PaperLine>,
     pub reviewable: bool,
     /// What the form was rendered against: a decision on a report that
     /// changed since is refused as stale.
@@ -317,6 +321,8 @@ fn unit_view(
             .map(|v| v.to_string())
             .unwrap_or_default(),
         diverged: summary.diverged.is_some(),
+        kept: summary.kept_at_ward,
+        papers: super::kept::paper_lines(st, code, &period.code)?,
         reviewable: matches!(
             report_state,
             Some(ReportState::Submitted | ReportState::Accepted)

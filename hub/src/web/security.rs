@@ -76,7 +76,14 @@ pub async fn body_limit(req: Request, next: Next) -> Response {
         .get(header::CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse::<u64>().ok());
-    let Some(len) = declared.filter(|&n| n > MAX_BODY_BYTES) else {
+    // A scanned paper report may be larger than any form (its route holds
+    // its own limit).
+    let max = if req.uri().path().ends_with("/paper") {
+        super::kept::PAPER_BODY_BYTES as u64
+    } else {
+        MAX_BODY_BYTES
+    };
+    let Some(len) = declared.filter(|&n| n > max) else {
         return next.run(req).await;
     };
     tracing::warn!(len, path = %req.uri().path(), "request body too large refused");

@@ -10,6 +10,7 @@ mod disk;
 mod hardening;
 mod hub;
 mod integrity;
+mod kept;
 mod ops;
 mod report;
 mod shutdown;

@@ -15,6 +15,12 @@ const AUDIT: u8 = b'l';
 const CHAIN: u8 = b'c';
 const OUTBOUND: u8 = b'o';
 const RECEIVED: u8 = b'r';
+/// Who at the ward entered an entry of a unit whose log the ward keeps.
+const ENTERED: u8 = b'w';
+/// A scanned paper report attached to a submission: its description (`p`)
+/// and its bytes (`b`), apart so listing never reads the bytes.
+const PAPER: u8 = b'p';
+const PAPER_BYTES: u8 = b'b';
 
 fn key(tag: u8, parts: &[&[u8]]) -> Vec<u8> {
     let mut k = vec![tag];
@@ -63,6 +69,33 @@ pub fn chain(code: &UnitCode, seq: u64) -> Vec<u8> {
 
 pub fn outbound(code: &UnitCode, seq: u64) -> Vec<u8> {
     key(OUTBOUND, &[code.as_str().as_bytes(), &seq.to_be_bytes()])
+}
+
+/// Who entered entry `seq` of a unit kept at the ward (a dashboard user).
+pub fn entered(code: &UnitCode, seq: u64) -> Vec<u8> {
+    key(ENTERED, &[code.as_str().as_bytes(), &seq.to_be_bytes()])
+}
+
+/// All entered-by records of a unit (trailing separator, as for entries).
+pub fn entered_prefix(code: &UnitCode) -> Vec<u8> {
+    let mut k = key(ENTERED, &[code.as_str().as_bytes()]);
+    k.push(0);
+    k
+}
+
+/// The scan attached to the submission at `seq` of a unit's log.
+pub fn paper(code: &UnitCode, seq: u64) -> Vec<u8> {
+    key(PAPER, &[code.as_str().as_bytes(), &seq.to_be_bytes()])
+}
+
+pub fn paper_bytes(code: &UnitCode, seq: u64) -> Vec<u8> {
+    key(PAPER_BYTES, &[code.as_str().as_bytes(), &seq.to_be_bytes()])
+}
+
+pub fn papers_prefix(code: &UnitCode) -> Vec<u8> {
+    let mut k = key(PAPER, &[code.as_str().as_bytes()]);
+    k.push(0);
+    k
 }
 
 pub fn audit(id: u64) -> Vec<u8> {

@@ -30,6 +30,43 @@ impl Store {
         now: DateTime<Utc>,
         earlier: &BTreeMap<u64, DateTime<Utc>>,
     ) -> Result<(PushOutcome, Vec<(u64, PeriodCode, DateTime<Utc>)>), PushError> {
+        self.append(g, batch, now, earlier, None).await
+    }
+
+    /// The push of entries typed in at the ward for a unit whose log the
+    /// ward keeps: the same checks, fold, chain and atomic batch as an
+    /// agent's push, with who entered each entry recorded beside it and
+    /// named in the audit record.
+    pub async fn push_entered(
+        &self,
+        g: &UnitGuard,
+        batch: &[Incoming],
+        now: DateTime<Utc>,
+        by: &str,
+    ) -> Result<(PushOutcome, Vec<(u64, PeriodCode, DateTime<Utc>)>), PushError> {
+        self.append(g, batch, now, &BTreeMap::new(), Some(by)).await
+    }
+
+    /// Who entered each entry of a unit kept at the ward, by seq.
+    pub fn entered_by(&self, code: &UnitCode) -> Result<Vec<(u64, String)>, StoreError> {
+        self.alive()?;
+        self.tree
+            .scan_prefix(keys::entered_prefix(code))
+            .map(|kv| {
+                let (k, v) = kv?;
+                Ok((keys::trailing_u64(&k).unwrap_or_default(), dec(&k, &v)?))
+            })
+            .collect()
+    }
+
+    async fn append(
+        &self,
+        g: &UnitGuard,
+        batch: &[Incoming],
+        now: DateTime<Utc>,
+        earlier: &BTreeMap<u64, DateTime<Utc>>,
+        entered_by: Option<&str>,
+    ) -> Result<(PushOutcome, Vec<(u64, PeriodCode, DateTime<Utc>)>), PushError> {
         let code = g.code();
         let mut rec = self
             .unit(code)?
@@ -111,6 +148,9 @@ impl Store {
             }
             state.apply(&inc.change);
             b.insert(keys::entry(code, e.seq), enc(e));
+            if let Some(by) = entered_by {
+                b.insert(keys::entered(code, e.seq), enc(&by));
+            }
             chain = coso_proto::chain::next(&chain, e);
         }
         // The chain is kept where the cursor can stop (the end of a push),
@@ -124,10 +164,17 @@ impl Store {
         b.insert(keys::unit(code), enc(&rec));
         // One audit record per push, in the same batch as the push.
         let first_new = fresh.first().map_or(last, |i| i.entry.seq);
-        let actor = format!("unit:{code}");
+        let actor = match entered_by {
+            Some(by) => by.to_string(),
+            None => format!("unit:{code}"),
+        };
         let event = AuditEvent {
             actor: &actor,
-            action: "push",
+            action: if entered_by.is_some() {
+                "entry"
+            } else {
+                "push"
+            },
             unit: Some(code.as_str()),
             detail: format!("seq {first_new}..={last} ({} entries)", fresh.len()),
         };

@@ -22,6 +22,7 @@ pub mod inbox;
 mod keys;
 mod log;
 pub mod outbox;
+pub mod paper;
 pub mod users;
 
 pub use audit::{AuditCheck, AuditEvent, AuditRecord};
@@ -277,6 +278,11 @@ pub struct UnitRecord {
     /// agent of 0.3.0 or later has said (earlier agents send none).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub agent_version: Option<coso_domain::Version>,
+    /// The ward keeps this unit's log (a unit without a computer): its
+    /// entries are typed in the dashboard, and no agent syncs it until it is
+    /// handed over. Added in issue 24: older records read as `false`.
+    #[serde(default)]
+    pub kept_at_ward: bool,
 }
 
 impl UnitRecord {
@@ -295,6 +301,7 @@ impl UnitRecord {
             outbound_head: 0,
             diverged: None,
             agent_version: None,
+            kept_at_ward: false,
         }
     }
 }

@@ -2,18 +2,11 @@
 //! value, and the help under it (what to type, or how it is computed).
 
 use coso_domain::catalog::{Catalog, Derivation, Indicator, ValueType};
-use coso_domain::{Form, Lang, Value};
+use coso_domain::{Form, Lang};
 
-/// What an input shows for a stored value: a form `parse_input` reads back.
-pub(super) fn input_text(v: &Value) -> String {
-    match v {
-        Value::Number(n) if n.fract() == 0.0 => format!("{n:.0}"),
-        Value::Number(n) => n.to_string().replace('.', ","),
-        Value::Bool(true) => "có".into(),
-        Value::Bool(false) => "không".into(),
-        Value::Text(t) => t.clone(),
-    }
-}
+/// What an input shows for a stored value (the domain's, shared with the
+/// ward's entry page).
+pub(super) use coso_domain::entry::input_text;
 
 fn form_name(f: Option<Form>, lang: Lang) -> String {
     match (f, lang) {

@@ -1,0 +1,650 @@
+//! Units kept at the ward (issue 24): a unit without a computer is
+//! registered with `--kept-at-ward` (or switched before it ever enrolled),
+//! no agent can sync it, a reviewer enters its activities in the dashboard
+//! (written to the unit's log as a push would be, marked with who entered
+//! them), and `unit handover` gives it an enrolment link whose agent takes
+//! the whole log over.
+
+use std::io::Write;
+use std::process::{Command, Stdio};
+
+use coso_tests::{Agent, Hub, bins};
+use serde_json::Value;
+
+/// The dashboard as a signed-in user sees it (HTTPS, trusting the hub's CA).
+struct Session {
+    client: reqwest::blocking::Client,
+    cookie: String,
+    base: String,
+}
+
+impl Session {
+    fn sign_in(hub: &Hub, user: &str, role: &str) -> Session {
+        let password = format!("mật khẩu của {user} 2026");
+        let mut add = Command::new(&bins().hub)
+            .args(["user", "add", user, "--role", role, "--password-stdin"])
+            .arg("--data-dir")
+            .arg(&hub.dir)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::null())
+            .spawn()
+            .expect("spawn user add");
+        writeln!(add.stdin.take().expect("stdin"), "{password}").expect("write password");
+        assert!(add.wait().expect("user add").success(), "user add");
+        let ca_file = hub
+            .dir
+            .parent()
+            .expect("parent")
+            .join(format!("{user}-ca.crt"));
+        hub.cmd(&["web-ca", "--out", ca_file.to_str().expect("utf-8 path")])
+            .ok();
+        let ca =
+            reqwest::Certificate::from_pem(&std::fs::read(&ca_file).expect("ca")).expect("pem");
+        let client = reqwest::blocking::Client::builder()
+            .tls_certs_merge([ca])
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .expect("client");
+        let base = format!("https://{}", hub.web);
+        let body = url::form_urlencoded::Serializer::new(String::new())
+            .append_pair("username", user)
+            .append_pair("password", &password)
+            .finish();
+        let r = client
+            .post(format!("{base}/login"))
+            .header("origin", &base)
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(body)
+            .send()
+            .expect("login");
+        assert_eq!(r.status(), 303, "login");
+        let cookie = r
+            .headers()
+            .get_all("set-cookie")
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .find(|v| v.starts_with("__Host-coso_session="))
+            .and_then(|v| v.split(';').next())
+            .expect("session cookie")
+            .to_string();
+        Session {
+            client,
+            cookie,
+            base,
+        }
+    }
+
+    fn get(&self, path: &str) -> (u16, String) {
+        let r = self
+            .client
+            .get(format!("{}{path}", self.base))
+            .header("cookie", &self.cookie)
+            .send()
+            .expect("get");
+        (r.status().as_u16(), r.text().expect("body"))
+    }
+
+    fn post(&self, path: &str, form: &[(&str, &str)]) -> (u16, String) {
+        let body = url::form_urlencoded::Serializer::new(String::new())
+            .extend_pairs(form)
+            .finish();
+        let r = self
+            .client
+            .post(format!("{}{path}", self.base))
+            .header("cookie", &self.cookie)
+            .header("origin", &self.base)
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(body)
+            .send()
+            .expect("post");
+        (r.status().as_u16(), r.text().expect("body"))
+    }
+}
+
+impl Session {
+    fn upload(&self, path: &str, bytes: Vec<u8>) -> (u16, String) {
+        let part = reqwest::blocking::multipart::Part::bytes(bytes).file_name("scan");
+        let form = reqwest::blocking::multipart::Form::new().part("file", part);
+        let r = self
+            .client
+            .post(format!("{}{path}", self.base))
+            .header("cookie", &self.cookie)
+            .header("origin", &self.base)
+            .multipart(form)
+            .send()
+            .expect("upload");
+        (r.status().as_u16(), r.text().unwrap_or_default())
+    }
+
+    fn download(&self, path: &str) -> (u16, String, Vec<u8>) {
+        let r = self
+            .client
+            .get(format!("{}{path}", self.base))
+            .header("cookie", &self.cookie)
+            .send()
+            .expect("download");
+        let kind = r
+            .headers()
+            .get("content-type")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default()
+            .to_string();
+        (r.status().as_u16(), kind, r.bytes().expect("body").to_vec())
+    }
+}
+
+fn unit_in_list(hub: &Hub, code: &str) -> Value {
+    let list = hub.cmd(&["unit", "list", "--json"]).ok().json();
+    list["units"]
+        .as_array()
+        .expect("units")
+        .iter()
+        .find(|u| u["unit"] == code)
+        .cloned()
+        .unwrap_or_else(|| panic!("{code} not listed: {list:#}"))
+}
+
+fn show(hub: &Hub, code: &str) -> Value {
+    hub.cmd(&["unit", "show", code, "--json"]).ok().json()
+}
+
+fn audit_actions(hub: &Hub, code: &str) -> Vec<(String, String)> {
+    let audit = hub.cmd(&["audit", "--unit", code, "--json"]).ok().json();
+    audit["records"]
+        .as_array()
+        .expect("records")
+        .iter()
+        .map(|r| {
+            (
+                r["actor"].as_str().unwrap_or_default().to_string(),
+                r["action"].as_str().unwrap_or_default().to_string(),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn a_unit_is_kept_at_the_ward_from_the_start_or_switched_before_it_enrols() {
+    let hub = Hub::start();
+    let added = hub.cmd(&[
+        "unit",
+        "add",
+        "TDP61",
+        "--name",
+        "Tổ dân phố số 61",
+        "--kind",
+        "residential-group",
+        "--kept-at-ward",
+    ]);
+    let added = added.ok();
+    assert!(!added.stdout().contains("coso://"), "{}", added.context());
+    assert_eq!(unit_in_list(&hub, "TDP61")["kept_at_ward"], true);
+    assert_eq!(show(&hub, "TDP61")["kept_at_ward"], true);
+
+    // A unit registered the ordinary way is not kept; switched before it
+    // enrolls, its link stops working.
+    let link = hub.add_unit("TDP62", "Tổ dân phố số 62", "residential-group");
+    assert_eq!(unit_in_list(&hub, "TDP62")["kept_at_ward"], false);
+    hub.cmd(&["unit", "keep-at-ward", "TDP62"]).ok();
+    assert_eq!(show(&hub, "TDP62")["kept_at_ward"], true);
+    let agent = Agent::new();
+    let enrol = agent.cmd(&["enroll", &link]);
+    assert_ne!(enrol.code(), 0, "{}", enrol.context());
+    assert!(
+        audit_actions(&hub, "TDP62").contains(&("admin-token".into(), "unit-keep-at-ward".into())),
+        "{:?}",
+        audit_actions(&hub, "TDP62")
+    );
+    // A kept unit gets its link by a hand-over, not a reissue.
+    let reissue = hub.cmd(&["unit", "reissue", "TDP62"]);
+    assert_ne!(reissue.code(), 0, "{}", reissue.context());
+
+    // A unit that enrolled cannot be switched: its agent keeps its log.
+    let link = hub.add_unit("TDP63", "Tổ dân phố số 63", "residential-group");
+    let enrolled = Agent::new();
+    enrolled.enroll(&link);
+    let refused = hub.cmd(&["unit", "keep-at-ward", "TDP63"]);
+    assert_ne!(refused.code(), 0, "{}", refused.context());
+    assert_eq!(show(&hub, "TDP63")["kept_at_ward"], false);
+}
+
+fn add_kept(hub: &Hub, code: &str) {
+    hub.cmd(&[
+        "unit",
+        "add",
+        code,
+        "--name",
+        &format!("Tổ dân phố {code}"),
+        "--kind",
+        "residential-group",
+        "--kept-at-ward",
+    ])
+    .ok();
+}
+
+#[test]
+fn a_reviewer_enters_a_kept_units_activities_checked_by_the_agents_rules() {
+    let hub = Hub::start();
+    add_kept(&hub, "TDP64");
+    let lan = Session::sign_in(&hub, "lan", "reviewer");
+    let (status, page) = lan.get("/units/TDP64/activities");
+    assert_eq!(status, 200, "{page}");
+    assert!(page.contains(r#"id="activity""#), "{page}");
+
+    // The agent's rule and wording: "4,5" is not a number of people.
+    let typed = [
+        ("date", "2026-03-02"),
+        ("form", "conference"),
+        ("title", "Hội nghị quán triệt Luật"),
+        ("participants", "4,5"),
+        ("note", ""),
+    ];
+    let (status, page) = lan.post("/units/TDP64/activities", &typed);
+    assert_eq!(status, 422, "{page}");
+    assert!(
+        page.contains(r#"data-error-for="participants""#) && page.contains("lượt người"),
+        "{page}"
+    );
+    assert!(
+        !page.contains("data-activity="),
+        "nothing was written: {page}"
+    );
+    assert_eq!(show(&hub, "TDP64")["acked_seq"], 0);
+    let (status, page) = lan.post(
+        "/units/TDP64/activities",
+        &[
+            ("date", "2026-13-02"),
+            ("form", "conference"),
+            ("title", "X"),
+        ],
+    );
+    assert_eq!(status, 422, "{page}");
+    assert!(page.contains(r#"data-error-for="date""#), "{page}");
+
+    let mut good = typed;
+    good[3] = ("participants", "1.200");
+    let (status, page) = lan.post("/units/TDP64/activities", &good);
+    assert_eq!(status, 303, "{page}");
+    let (_, page) = lan.get("/units/TDP64/activities");
+    assert!(page.contains(r#"data-activity="HD-1""#), "{page}");
+    assert!(page.contains("1200"), "{page}");
+
+    // In the unit's log, as a push: counted, derived, marked and audited.
+    let s = show(&hub, "TDP64");
+    assert_eq!(s["activities"], 1, "{s:#}");
+    assert_eq!(s["acked_seq"], 1, "{s:#}");
+    let by = &s["entered_by"][0];
+    assert_eq!(by["user"], "lan", "{s:#}");
+    assert_eq!(by["kind"], "activity-upsert", "{s:#}");
+    assert_eq!(by["entity"], "HD-1", "{s:#}");
+    assert!(
+        audit_actions(&hub, "TDP64").contains(&("lan".into(), "entry".into())),
+        "{:?}",
+        audit_actions(&hub, "TDP64")
+    );
+    let verify = hub.cmd(&["audit", "--verify"]);
+    assert_eq!(verify.code(), 0, "{}", verify.context());
+
+    // A unit with its own agent: the ward does not write to its log.
+    hub.add_unit("TDP65", "Tổ dân phố số 65", "residential-group");
+    let (status, page) = lan.post("/units/TDP65/activities", &good);
+    assert_eq!(status, 409, "{page}");
+    assert!(page.contains("data-not-kept"), "{page}");
+    assert_eq!(show(&hub, "TDP65")["acked_seq"], 0);
+
+    // A viewer may not enter anything.
+    let xem = Session::sign_in(&hub, "xem", "viewer");
+    let (status, _) = xem.post("/units/TDP64/activities", &good);
+    assert_eq!(status, 403);
+    assert_eq!(show(&hub, "TDP64")["acked_seq"], 1);
+}
+
+#[test]
+fn a_kept_unit_handed_over_continues_on_its_agent_with_nothing_lost_or_doubled() {
+    let hub = Hub::start();
+    add_kept(&hub, "TDP66");
+    let lan = Session::sign_in(&hub, "lan", "reviewer");
+    for (date, title) in [
+        ("2026-02-01", "Giao ban tháng 2"),
+        ("2026-03-01", "Hội nghị tháng 3"),
+    ] {
+        let form = [
+            ("date", date),
+            ("form", "briefing"),
+            ("title", title),
+            ("participants", "10"),
+            ("note", ""),
+        ];
+        let (status, page) = lan.post("/units/TDP66/activities", &form);
+        assert_eq!(status, 303, "{page}");
+    }
+    let handover = hub.cmd(&["unit", "handover", "TDP66"]).ok();
+    let link = handover.last_line();
+    assert!(link.starts_with("coso://"), "{}", handover.context());
+    assert_eq!(show(&hub, "TDP66")["kept_at_ward"], false);
+
+    // The ward no longer writes to the log, and says why.
+    let late = [
+        ("date", "2026-03-05"),
+        ("form", "briefing"),
+        ("title", "Nhập muộn"),
+        ("participants", ""),
+        ("note", ""),
+    ];
+    let (status, page) = lan.post("/units/TDP66/activities", &late);
+    assert_eq!(status, 409, "{page}");
+    assert!(page.contains("data-not-kept"), "{page}");
+
+    // The agent takes the whole log over, adds more, and syncs.
+    let agent = Agent::new();
+    let run = agent.cmd(&["enroll", &link, "--json"]).ok().json();
+    assert_eq!(run["taken_over"], 2, "{run:#}");
+    agent.cmd(&["sync"]).ok();
+    let id = agent.add_activity("2026-04-01", "training", "Tập huấn tháng 4", 20);
+    agent.cmd(&["sync"]).ok();
+    let list = agent.cmd(&["activity", "list", "--json"]).ok().json();
+    let ids: Vec<String> = list["activities"]
+        .as_array()
+        .unwrap_or_else(|| panic!("{list:#}"))
+        .iter()
+        .map(|a| a["id"].as_str().unwrap_or_default().to_string())
+        .collect();
+    assert_eq!(ids.len(), 3, "{list:#}");
+    assert!(ids.contains(&"HD-1".to_string()) && ids.contains(&"HD-2".to_string()));
+    assert!(!["HD-1", "HD-2"].contains(&id.as_str()), "{id} reused");
+    let s = show(&hub, "TDP66");
+    assert_eq!(s["activities"], 3, "{s:#}");
+    assert_eq!(s["acked_seq"], 3, "{s:#}");
+    assert!(s["diverged"].is_null() || s["diverged"] == false, "{s:#}");
+    // Who entered what stays: the ward's two entries, not the agent's.
+    let by = s["entered_by"].as_array().expect("entered_by");
+    assert_eq!(by.len(), 2, "{s:#}");
+    assert!(by.iter().all(|e| e["user"] == "lan"), "{s:#}");
+    assert!(
+        audit_actions(&hub, "TDP66").contains(&("admin-token".into(), "unit-handover".into())),
+        "{:?}",
+        audit_actions(&hub, "TDP66")
+    );
+}
+
+/// The hidden `seen` of the review form on a unit's page.
+fn seen(page: &str) -> String {
+    let at = page.find(r#"name="seen" value=""#).expect("review form") + 19;
+    page[at..].split('"').next().unwrap_or_default().to_string()
+}
+
+#[test]
+fn a_kept_units_report_is_entered_submitted_reviewed_by_a_second_person_and_counted() {
+    const PERIOD: &str = "2026-Y";
+    let mut hub = Hub::start();
+    hub.stop();
+    hub.env
+        .push(("COSO_NOW".into(), "2026-11-05T09:00:00+07:00".into()));
+    hub.serve();
+    let plan = coso_tests::ward::generate(
+        11,
+        3,
+        chrono::NaiveDate::from_ymd_opt(2026, 11, 4).expect("date"),
+    )
+    .into_iter()
+    .find(|p| p.kind.as_str() == "residential-group" && !p.values.is_empty())
+    .expect("a residential group");
+    add_kept(&hub, &plan.code);
+    let code = plan.code.as_str();
+    let lan = Session::sign_in(&hub, "lan", "reviewer");
+    let entry = format!("/periods/{PERIOD}/units/{code}/entry");
+    let (status, page) = lan.get(&entry);
+    assert_eq!(status, 200, "{page}");
+    assert!(page.contains(r#"id="entry""#), "{page}");
+
+    for a in &plan.activities {
+        let date = a.date.to_string();
+        let n = a.participants.to_string();
+        let form = [
+            ("date", date.as_str()),
+            ("form", a.form.as_str()),
+            ("title", a.title.as_str()),
+            ("participants", n.as_str()),
+            ("note", ""),
+        ];
+        let (status, page) = lan.post(&format!("/units/{code}/activities"), &form);
+        assert_eq!(status, 303, "{page}");
+    }
+
+    // A refused value: its message at its field, and nothing written.
+    let (first, _) = plan.values.iter().next().expect("a value");
+    let before = show(&hub, code)["acked_seq"].clone();
+    let (status, page) = lan.post(
+        &entry,
+        &[(first.as_str(), "không phải số"), ("action", "save")],
+    );
+    assert_eq!(status, 422, "{page}");
+    assert!(
+        page.contains(&format!(r#"data-error-for="{first}""#)),
+        "{page}"
+    );
+    assert_eq!(show(&hub, code)["acked_seq"], before);
+
+    let mut form: Vec<(&str, &str)> = plan
+        .values
+        .iter()
+        .map(|(k, v)| (k.as_str(), v.as_str()))
+        .collect();
+    form.push((
+        "note-results",
+        "Đã tổ chức quán triệt tại nhà văn hóa tổ dân phố.",
+    ));
+    form.push(("note-difficulties", ""));
+    form.push(("note-proposals", ""));
+    form.push(("note-next-tasks", ""));
+    let mut save = form.clone();
+    save.push(("action", "save"));
+    let (status, page) = lan.post(&entry, &save);
+    assert_eq!(status, 303, "{page}");
+    let s = show(&hub, code);
+    let p = s["periods"]
+        .as_array()
+        .expect("periods")
+        .iter()
+        .find(|p| p["period"] == PERIOD)
+        .cloned()
+        .unwrap_or_else(|| panic!("{s:#}"));
+    assert_eq!(p["state"], "draft", "{s:#}");
+    let mut submit = form.clone();
+    submit.push(("action", "submit"));
+    let (status, page) = lan.post(&entry, &submit);
+    assert_eq!(status, 303, "{page}");
+    let status_json = hub
+        .cmd(&["status", "--period", PERIOD, "--json"])
+        .ok()
+        .json();
+    let row = status_json["units"]
+        .as_array()
+        .expect("units")
+        .iter()
+        .find(|u| u["unit"] == code)
+        .cloned()
+        .expect("row");
+    assert_eq!(row["state"], "submitted", "{status_json:#}");
+    // Frozen: the entry page refuses to change it.
+    let (status, _) = lan.post(&entry, &save);
+    assert_eq!(status, 409);
+
+    // The reviewer who entered it does not accept it; a second one does.
+    let unit_page = format!("/periods/{PERIOD}/units/{code}");
+    let (_, page) = lan.get(&unit_page);
+    assert!(
+        page.contains("data-kept-at-ward") && page.contains(&entry),
+        "{page}"
+    );
+    let (status, page) = lan.post(
+        &format!("{unit_page}/review"),
+        &[
+            ("seen", &seen(&page)),
+            ("reason", ""),
+            ("decision", "accept"),
+        ],
+    );
+    assert_ne!(status, 303, "{page}");
+    let (_, page) = lan.get(&unit_page);
+    assert!(page.contains(r#"data-state="submitted""#), "{page}");
+    let minh = Session::sign_in(&hub, "minh", "reviewer");
+    let (_, page) = minh.get(&unit_page);
+    let (status, page) = minh.post(
+        &format!("{unit_page}/review"),
+        &[
+            ("seen", &seen(&page)),
+            ("reason", ""),
+            ("decision", "accept"),
+        ],
+    );
+    assert_eq!(status, 303, "{page}");
+    let (_, page) = minh.get(&unit_page);
+    assert!(page.contains(r#"data-state="accepted""#), "{page}");
+
+    // Counted in the consolidated report.
+    let out = hub.dir.parent().expect("parent").join("kept-report.json");
+    hub.cmd(&[
+        "report",
+        "--period",
+        PERIOD,
+        "--format",
+        "json",
+        "--out",
+        out.to_str().expect("utf-8"),
+    ])
+    .ok();
+    let report: Value =
+        serde_json::from_slice(&std::fs::read(&out).expect("report")).expect("json");
+    assert_eq!(report["units_reported"], 1, "{report:#}");
+    let counted = report["indicators"]
+        .as_array()
+        .expect("indicators")
+        .iter()
+        .any(|i| i["by_unit"].get(code).is_some());
+    assert!(counted, "{report:#}");
+
+    // The group leader's signed paper, scanned, kept with the submission.
+    let paper = format!("/periods/{PERIOD}/units/{code}/paper");
+    let (status, page) = lan.upload(&paper, b"MZ\x90\x00 not a scan".to_vec());
+    assert_eq!(status, 422, "{page}");
+    assert!(page.contains(r#"data-error-for="file""#), "{page}");
+    let mut pdf = b"%PDF-1.4\n".to_vec();
+    pdf.extend(std::iter::repeat_n(b'x', 3000));
+    let (status, page) = lan.upload(&paper, pdf.clone());
+    assert_eq!(status, 303, "{page}");
+    let mut big = b"%PDF-1.4\n".to_vec();
+    big.resize(11 << 20, b'x');
+    let (status, _) = lan.upload(&paper, big);
+    assert_ne!(status, 303);
+    let (_, page) = minh.get(&unit_page);
+    assert_eq!(page.matches("data-paper=").count(), 1, "{page}");
+    let at = page.find(&format!("{paper}/")).expect("download link");
+    let link = page[at..].split('"').next().unwrap_or_default().to_string();
+    let xem = Session::sign_in(&hub, "xem", "viewer");
+    let (status, kind, bytes) = xem.download(&link);
+    assert_eq!(status, 200);
+    assert_eq!(kind, "application/pdf");
+    assert_eq!(bytes, pdf);
+}
+
+/// Signs the browser in as `user` (made by [`Session::sign_in`]).
+fn browser_sign_in(b: &coso_tests::browser::Browser, base: &str, user: &str) {
+    b.goto(&format!("{base}/login"));
+    let password = format!("mật khẩu của {user} 2026");
+    b.fill("#login", &[("username", user), ("password", &password)]);
+    b.click("#login button[type=submit]");
+    b.wait_for("the start page", WAIT, |b| b.path() == "/");
+}
+
+const WAIT: std::time::Duration = std::time::Duration::from_secs(20);
+
+#[test]
+fn in_a_browser_a_kept_unit_is_entered_submitted_reviewed_and_counted() {
+    const PERIOD: &str = "2026-Y";
+    let mut hub = Hub::start();
+    hub.stop();
+    hub.env
+        .push(("COSO_NOW".into(), "2026-11-05T09:00:00+07:00".into()));
+    hub.serve();
+    let plan = coso_tests::ward::generate(
+        12,
+        3,
+        chrono::NaiveDate::from_ymd_opt(2026, 11, 4).expect("date"),
+    )
+    .into_iter()
+    .find(|p| p.kind.as_str() == "residential-group" && !p.values.is_empty())
+    .expect("a residential group");
+    add_kept(&hub, &plan.code);
+    let code = plan.code.as_str();
+    let lan = Session::sign_in(&hub, "lan", "reviewer");
+    Session::sign_in(&hub, "minh", "reviewer");
+    let base = format!("https://{}", hub.web);
+
+    let b = coso_tests::browser::Browser::start();
+    browser_sign_in(&b, &base, "lan");
+    b.goto(&format!("{base}/units/{code}/activities"));
+    b.fill(
+        "#activity",
+        &[
+            ("date", "2026-03-02"),
+            ("form", "conference"),
+            ("title", "Hội nghị quán triệt Luật"),
+            ("participants", "45"),
+        ],
+    );
+    b.click("#activity button[type=submit]");
+    b.wait_for("the activity listed", WAIT, |b| {
+        b.count("[data-activity]") == 1
+    });
+    // The rest of the year's activities, typed by the same reviewer.
+    for a in &plan.activities {
+        let (date, n) = (a.date.to_string(), a.participants.to_string());
+        let form = [
+            ("date", date.as_str()),
+            ("form", a.form.as_str()),
+            ("title", a.title.as_str()),
+            ("participants", n.as_str()),
+            ("note", ""),
+        ];
+        assert_eq!(lan.post(&format!("/units/{code}/activities"), &form).0, 303);
+    }
+
+    b.goto(&format!("{base}/periods/{PERIOD}/units/{code}/entry"));
+    let mut fields: Vec<(&str, &str)> = plan
+        .values
+        .iter()
+        .map(|(k, v)| (k.as_str(), v.as_str()))
+        .collect();
+    fields.push(("note-results", "Đã tổ chức quán triệt tại nhà văn hóa."));
+    b.fill("#entry", &fields);
+    b.screenshot_to_env("hub-kept-entry");
+    b.click("#entry button[value=submit]");
+    b.wait_for("the submitted report", WAIT, |b| {
+        b.count("[data-state=\"submitted\"]") == 1
+    });
+    b.click("form[action=\"/logout\"] button");
+    b.wait_for("the login page", WAIT, |b| b.path() == "/login");
+
+    browser_sign_in(&b, &base, "minh");
+    b.goto(&format!("{base}/periods/{PERIOD}/units/{code}"));
+    b.click("#review button[value=accept]");
+    b.wait_for("the accepted report", WAIT, |b| {
+        b.count("[data-state=\"accepted\"]") == 1
+    });
+
+    let out = hub.dir.parent().expect("parent").join("kept-browser.json");
+    hub.cmd(&[
+        "report",
+        "--period",
+        PERIOD,
+        "--format",
+        "json",
+        "--out",
+        out.to_str().expect("utf-8"),
+    ])
+    .ok();
+    let report: Value =
+        serde_json::from_slice(&std::fs::read(&out).expect("report")).expect("json");
+    assert_eq!(report["units_reported"], 1, "{report:#}");
+}
