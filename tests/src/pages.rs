@@ -4,7 +4,7 @@
 //!
 //! The hub holds five units for the annual report: one accepted, one
 //! submitted, one returned (whose 9-month report is submitted and locked),
-//! one draft and one that sent nothing; an upstream delivery was refused. The returned unit's agent runs
+//! one draft and one that sent nothing, and a unit kept at the ward; an upstream delivery was refused. The returned unit's agent runs
 //! `coso-agent ui`; a second agent, never enrolled, runs it too for the
 //! enrolment page. Every table of both faces has rows.
 
@@ -34,6 +34,8 @@ pub const SUBMITTED: &str = "VP";
 pub const RETURNED: &str = "PKT";
 pub const DRAFT: &str = "PVHXH";
 pub const MISSING: &str = "TDP01";
+/// A unit without a computer, kept at the ward (its pages are the dashboard's).
+pub const KEPT: &str = "TDP99";
 
 /// Which web face a page belongs to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -109,6 +111,17 @@ impl Sample {
                 others.push(a);
             }
         }
+        hub.cmd(&[
+            "unit",
+            "add",
+            KEPT,
+            "--name",
+            "Tổ dân phố số 99",
+            "--kind",
+            "residential-group",
+            "--kept-at-ward",
+        ])
+        .ok();
         hub.cmd(&["review", "--unit", ACCEPTED, "--period", PERIOD, "--accept"])
             .ok();
         hub.cmd(&[
@@ -249,6 +262,16 @@ pub fn pages(hub: &str, ui: &str, fresh: &str) -> Vec<Page> {
             "/periods/{p}/units/{code}",
             unit(MISSING),
             "a unit that sent nothing",
+        ),
+        h(
+            "/units/{code}/activities",
+            format!("/units/{KEPT}/activities"),
+            "a kept unit's activities, entered at the ward",
+        ),
+        h(
+            "/periods/{period}/units/{code}/entry",
+            format!("/periods/{PERIOD}/units/{KEPT}/entry"),
+            "a kept unit's report, entered at the ward",
         ),
         h(
             "/periods/{p}/calls",

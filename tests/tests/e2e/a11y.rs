@@ -196,6 +196,7 @@ fn every_get_route_of_both_faces_is_looked_at() {
         "/static/style.css",
         "/periods/{p}/calls.csv",
         "/periods/{p}/{file}",
+        "/periods/{period}/units/{code}/paper/{seq}",
     ];
     let agent_files = ["/app.css"];
     let covered = pages::pages("https://hub", "http://ui", "http://fresh");
