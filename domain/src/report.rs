@@ -330,10 +330,12 @@ pub fn compute_values(
             let matching = activities
                 .iter()
                 .filter(|a| form.is_none_or(|f| a.form == f));
+            // Summed as whole numbers: a float sum of nothing is -0.0, which
+            // pages showed as "-0".
             let n: f64 = if participants {
                 matching
-                    .map(|a| f64::from(a.participants.unwrap_or(0)))
-                    .sum()
+                    .map(|a| u64::from(a.participants.unwrap_or(0)))
+                    .sum::<u64>() as f64
             } else {
                 matching.count() as f64
             };
@@ -495,6 +497,22 @@ mod tests {
             "a derived count of nothing is a real zero"
         );
         assert!(!v.contains_key("DB01"), "not entered is absent, not zero");
+    }
+
+    #[test]
+    fn participants_of_no_activity_are_a_plain_zero() {
+        let v = UnitState::default().live_values(
+            &Catalog::builtin(),
+            UnitKind::ResidentialGroup,
+            &h1(),
+        );
+        let Value::Number(n) = v["TT10"] else {
+            panic!("TT10 is a number: {:?}", v["TT10"]);
+        };
+        assert!(
+            n == 0.0 && n.is_sign_positive(),
+            "shown as \"-0\" otherwise: {n}"
+        );
     }
 
     #[test]

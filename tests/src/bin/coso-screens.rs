@@ -10,10 +10,12 @@
 use std::path::PathBuf;
 
 use coso_tests::browser::Browser;
-use coso_tests::pages::{PERIOD, SUBMITTED, Sample};
+use coso_tests::pages::{KEPT, PERIOD, SUBMITTED, Sample};
 
 /// The phone's width, in CSS pixels.
 const PHONE: u32 = 360;
+/// An office screen's width, in CSS pixels.
+const DESK: u32 = 1280;
 
 fn main() {
     let out = std::env::args_os()
@@ -34,10 +36,20 @@ fn main() {
         ),
         ("phone-agent-home", format!("{ui}/")),
         ("phone-agent-activities", format!("{ui}/activities")),
+        (
+            "phone-hub-entry",
+            format!("{hub}/periods/{PERIOD}/units/{KEPT}/entry"),
+        ),
     ] {
         b.goto(&url);
         let path = out.join(format!("{name}.png"));
         b.screenshot(&path);
         println!("{}", path.display());
     }
+    // The entry page of a unit kept at the ward, as a reviewer sees it at a desk.
+    b.set_width(DESK);
+    b.goto(&format!("{hub}/periods/{PERIOD}/units/{KEPT}/entry"));
+    let path = out.join("hub-entry.png");
+    b.screenshot(&path);
+    println!("{}", path.display());
 }
