@@ -8,6 +8,7 @@ mod disk;
 mod hardening;
 mod hub;
 mod integrity;
+mod release;
 mod report;
 mod shutdown;
 mod sync;
