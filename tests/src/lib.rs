@@ -92,7 +92,7 @@ fn build_bins(progress: bool) -> Bins {
     if progress {
         println!(
             "Dựng coso-hub và coso-agent{} (các thư viện đã dựng xong cùng bản demo; \
-             chỉ còn biên dịch hai chương trình, vài giây tới một phút)…",
+             chỉ còn biên dịch và liên kết hai chương trình, khoảng một phút trên máy 2 nhân)…",
             if release { " (--release)" } else { "" }
         );
     } else {
