@@ -10,7 +10,7 @@ use coso_domain::Lang;
 #[derive(Debug, Parser)]
 #[command(
     name = "coso-agent",
-    version,
+    version = crate::VERSION,
     about = "Ghi nhận kết quả thực hiện dân chủ ở cơ sở của một đơn vị, không cần mạng.\n\
              Records a unit's grassroots-democracy activities and report, offline.",
     after_help = "Ví dụ / Example:\n  \

@@ -3,6 +3,16 @@
 //! shows what will be sent, `submit` freezes it, and `sync` (in [`sync`])
 //! sends the log to the ward hub.
 
+/// What `--version` prints after the name: the version and the commit
+/// this binary was built from (`0.3.0 (1a2b3c4)`, or `(unknown)` when it
+/// was built outside a git checkout without `COSO_COMMIT`; see `build.rs`).
+pub const VERSION: &str = concat!(
+    env!("CARGO_PKG_VERSION"),
+    " (",
+    env!("COSO_BUILD_COMMIT"),
+    ")"
+);
+
 pub mod cli;
 pub mod commands;
 pub mod error;

@@ -22,46 +22,89 @@ pub struct Bins {
     pub agent: PathBuf,
 }
 
-/// Builds (once) and returns the binaries.
+static BINS: OnceLock<Bins> = OnceLock::new();
+
+/// Builds (once, quietly) and returns the binaries.
 pub fn bins() -> &'static Bins {
-    static BINS: OnceLock<Bins> = OnceLock::new();
-    BINS.get_or_init(|| {
-        let exe = std::env::current_exe().expect("current exe");
-        // target/<profile>/deps/e2e-xxxx or target/<profile>/coso-demo
-        let mut dir = exe.parent().expect("exe dir").to_path_buf();
-        if dir.ends_with("deps") {
-            dir.pop();
-        }
-        let release = dir.file_name().is_some_and(|n| n == "release");
-        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-        let mut cmd = Command::new(cargo);
-        cmd.args([
-            "build",
-            "--quiet",
-            "-p",
-            "coso-hub",
-            "-p",
-            "coso-agent",
-            "--bins",
-        ]);
-        if release {
-            cmd.arg("--release");
-        }
-        // From the workspace root, wherever this runs: cargo reads
-        // `.cargo/config.toml` from the working directory, and without its
-        // build settings a demo started elsewhere rebuilt the TLS stack (and
-        // everything above it) differently, for minutes.
-        let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
-        cmd.arg("--manifest-path")
-            .arg(root.join("Cargo.toml"))
-            .current_dir(&root);
-        let status = cmd.status().expect("run cargo build for the binaries");
-        assert!(status.success(), "building coso-hub and coso-agent failed");
-        Bins {
-            hub: dir.join("coso-hub"),
-            agent: dir.join("coso-agent"),
-        }
-    })
+    BINS.get_or_init(|| build_bins(false))
+}
+
+/// As [`bins`], but says first what it builds and lets cargo show its
+/// progress: for the demo, where a newcomer otherwise watched a silent
+/// program for minutes.
+pub fn bins_with_progress() -> &'static Bins {
+    BINS.get_or_init(|| build_bins(true))
+}
+
+/// The `cargo build` that makes the two binaries, from the workspace root
+/// (wherever this runs: cargo reads `.cargo/config.toml` from the working
+/// directory, and without its build settings a demo started elsewhere
+/// rebuilt the TLS stack, and everything above it, differently).
+///
+/// `-p coso-tests` is selected beside the two packages, though none of its
+/// targets is built, because cargo unifies the features of dependencies over
+/// the packages selected: `-p coso-hub -p coso-agent` alone resolved futures,
+/// hyper-rustls, reqwest and syn with fewer features than the demo's or the
+/// tests' own build (which has `coso-tests` and its browser and HTTP clients
+/// in the graph), so 81 third-party crates and everything above them were
+/// compiled a second time: the demo's five silent minutes. With the same
+/// selection, the second build compiles the two `main.rs` and links.
+pub fn bins_build_command(release: bool) -> Command {
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let mut cmd = Command::new(cargo);
+    cmd.args([
+        "build",
+        "-p",
+        "coso-tests",
+        "-p",
+        "coso-hub",
+        "-p",
+        "coso-agent",
+        "--bin",
+        "coso-hub",
+        "--bin",
+        "coso-agent",
+    ]);
+    if release {
+        cmd.arg("--release");
+    }
+    let root = workspace_root();
+    cmd.arg("--manifest-path")
+        .arg(root.join("Cargo.toml"))
+        .current_dir(&root);
+    cmd
+}
+
+/// The workspace's root directory (this crate's parent).
+pub fn workspace_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+fn build_bins(progress: bool) -> Bins {
+    let exe = std::env::current_exe().expect("current exe");
+    // <target dir>/<profile>/deps/e2e-xxxx or <target dir>/<profile>/coso-demo,
+    // wherever CARGO_TARGET_DIR puts the target dir.
+    let mut dir = exe.parent().expect("exe dir").to_path_buf();
+    if dir.ends_with("deps") {
+        dir.pop();
+    }
+    let release = dir.file_name().is_some_and(|n| n == "release");
+    let mut cmd = bins_build_command(release);
+    if progress {
+        println!(
+            "Dựng coso-hub và coso-agent{} (các thư viện đã dựng xong cùng bản demo; \
+             chỉ còn biên dịch và liên kết hai chương trình, khoảng một phút trên máy 2 nhân)…",
+            if release { " (--release)" } else { "" }
+        );
+    } else {
+        cmd.arg("--quiet");
+    }
+    let status = cmd.status().expect("run cargo build for the binaries");
+    assert!(status.success(), "building coso-hub and coso-agent failed");
+    Bins {
+        hub: dir.join("coso-hub"),
+        agent: dir.join("coso-agent"),
+    }
 }
 
 /// A finished command with everything needed to explain a failure.

@@ -50,7 +50,7 @@ pub use fmt::table_lines;
 #[derive(Debug, Parser)]
 #[command(
     name = "coso-hub",
-    version,
+    version = crate::VERSION,
     about = "Máy chủ phường của coso: nhận báo cáo của các đơn vị, duyệt và tổng hợp báo cáo.\ncoso's ward hub: receives the units' reports, reviews and consolidates them."
 )]
 pub struct Cli {

@@ -19,7 +19,7 @@ use std::time::Instant;
 use anyhow::{Context, Result, bail};
 use chrono::NaiveDate;
 use coso_tests::ward::{self, Fate, UnitPlan};
-use coso_tests::{Agent, Hub, Run, bins};
+use coso_tests::{Agent, Hub, Run, bins_with_progress};
 
 /// The annual report: due before 00:00 on 10/11/2026 (Vietnam time).
 const PERIOD: &str = "2026-Y";
@@ -106,7 +106,7 @@ fn main() -> Result<()> {
     std::fs::create_dir_all(&out).with_context(|| format!("create {}", out.display()))?;
     println!("coso demo: phường Gia Viên, báo cáo năm 2026 (kỳ {PERIOD})");
     println!("thư mục: {}", out.display());
-    let b = bins();
+    let b = bins_with_progress();
     steps.done(format!(
         "chương trình: {} , {}",
         b.hub.display(),

@@ -12,6 +12,7 @@ mod hub;
 mod integrity;
 mod kept;
 mod ops;
+mod release;
 mod report;
 mod shutdown;
 mod sync;

@@ -1,0 +1,112 @@
+//! What a release carries and how it is built: `--version` names the
+//! version and the commit, and the binaries the demo and the tests run are
+//! built with the same third-party crates as the demo itself.
+
+use std::collections::BTreeSet;
+use std::process::Command;
+
+use coso_tests::{bins, bins_build_command, workspace_root};
+
+/// The commit `--version` must name: `COSO_COMMIT` when the build was given
+/// one, else HEAD of this checkout, else "unknown" (a build without git).
+fn expected_commit() -> Option<String> {
+    if let Ok(c) = std::env::var("COSO_COMMIT")
+        && !c.trim().is_empty()
+    {
+        return Some(c.trim().to_string());
+    }
+    let out = Command::new("git")
+        .args(["rev-parse", "HEAD"])
+        .current_dir(workspace_root())
+        .output()
+        .ok()?;
+    out.status
+        .success()
+        .then(|| String::from_utf8_lossy(&out.stdout).trim().to_string())
+}
+
+/// `coso-hub 0.3.0 (1a2b3c4)`: the name, the workspace's version and at least
+/// seven hex digits of the commit the binary was built from (interface.md,
+/// "Running it"). CI builds from a git clone, so it sees a commit.
+#[test]
+fn version_names_the_release_and_the_commit() {
+    let version = env!("CARGO_PKG_VERSION");
+    let commit = expected_commit();
+    for (name, bin) in [("coso-hub", &bins().hub), ("coso-agent", &bins().agent)] {
+        let out = Command::new(bin).arg("--version").output().expect("run");
+        assert!(out.status.success(), "{name} --version failed: {out:?}");
+        let text = String::from_utf8_lossy(&out.stdout);
+        let line = text.trim_end_matches('\n');
+        let prefix = format!("{name} {version} (");
+        let shown = line
+            .strip_prefix(&prefix)
+            .and_then(|rest| rest.strip_suffix(')'))
+            .unwrap_or_else(|| panic!("{name} --version printed {line:?}, not `{prefix}…)`"));
+        match &commit {
+            Some(full) if full.len() >= 7 && full.chars().all(|c| c.is_ascii_hexdigit()) => {
+                assert!(
+                    shown.len() >= 7
+                        && shown.chars().all(|c| c.is_ascii_hexdigit())
+                        && full.starts_with(shown),
+                    "{name} --version names commit {shown:?}, HEAD is {full}"
+                );
+            }
+            Some(given) => assert_eq!(shown, given, "{name}: COSO_COMMIT was given"),
+            None => assert_eq!(shown, "unknown", "{name}: built without git"),
+        }
+        assert_eq!(text.lines().count(), 1, "{name}: one line: {text:?}");
+    }
+}
+
+/// The third-party artifacts (file names carry cargo's hash of the crate,
+/// its features and its dependencies) a `cargo build` command uses.
+fn third_party_artifacts(mut cmd: Command) -> BTreeSet<String> {
+    cmd.args(["--quiet", "--message-format=json"]);
+    let out = cmd.output().expect("run cargo build");
+    assert!(
+        out.status.success(),
+        "{cmd:?} failed:\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let mut found = BTreeSet::new();
+    for line in String::from_utf8_lossy(&out.stdout).lines() {
+        let Ok(msg) = serde_json::from_str::<serde_json::Value>(line) else {
+            continue;
+        };
+        let third_party = msg["package_id"]
+            .as_str()
+            .is_some_and(|id| id.starts_with("registry+"));
+        if msg["reason"] == "compiler-artifact" && third_party {
+            for f in msg["filenames"].as_array().into_iter().flatten() {
+                if let Some(name) = f.as_str().and_then(|p| p.rsplit('/').next()) {
+                    found.insert(name.to_string());
+                }
+            }
+        }
+    }
+    found
+}
+
+/// `cargo run --release -p coso-tests --bin coso-demo` builds every crate the
+/// demo needs; the demo's own `cargo build` of `coso-hub` and `coso-agent`
+/// must then reuse every third-party crate of it, compiling only the two
+/// binaries. With other features resolved (the build selected only the two
+/// packages), it rebuilt 81 crates and all of coso: minutes of silence.
+#[test]
+fn the_binaries_reuse_every_crate_the_demo_built() {
+    let root = workspace_root();
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let mut demo = Command::new(cargo);
+    demo.args(["build", "-p", "coso-tests", "--bin", "coso-demo"])
+        .arg("--manifest-path")
+        .arg(root.join("Cargo.toml"))
+        .current_dir(&root);
+    let demo = third_party_artifacts(demo);
+    let binaries = third_party_artifacts(bins_build_command(false));
+    let rebuilt: Vec<_> = binaries.difference(&demo).collect();
+    assert!(
+        rebuilt.is_empty(),
+        "building the binaries after the demo compiles {} third-party crates again:\n{rebuilt:#?}",
+        rebuilt.len()
+    );
+}
