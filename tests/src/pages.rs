@@ -200,6 +200,28 @@ impl Sample {
         b.fill("#login", &[("username", ADMIN), ("password", PASSWORD)]);
         b.click("#login button[type=submit]");
         b.wait_for("the dashboard's start page", WAIT, |b| b.path() == "/");
+        // The kept unit's first activity, typed at the ward, so its table
+        // is looked at too (once: sessions may be opened again).
+        b.goto(&format!("{}/units/{KEPT}/activities", self.hub_base()));
+        if b.count("[data-activity]") == 0 {
+            b.fill(
+                "#activity",
+                &[
+                    ("date", "2026-03-02"),
+                    ("form", "conference"),
+                    (
+                        "title",
+                        "Hội nghị quán triệt Luật Thực hiện dân chủ ở cơ sở",
+                    ),
+                    ("participants", "45"),
+                    ("note", "Nhập tại phường từ báo cáo giấy của tổ trưởng."),
+                ],
+            );
+            b.click("#activity button[type=submit]");
+            b.wait_for("the kept unit's activity listed", WAIT, |b| {
+                b.count("[data-activity]") == 1
+            });
+        }
         b.goto(&self.fresh_ui.url.replace("127.0.0.1", "localhost"));
         b.wait_for("the enrolment page", WAIT, |b| b.path() == "/enroll");
         b.goto(&self.ui.url);

@@ -145,6 +145,9 @@ pub struct UnitView {
     pub kept: bool,
     /// Scanned paper reports attached to the unit's submissions.
     pub papers: Vec<super::kept::PaperLine>,
+    /// Who at the ward entered the unit's entries (names, once each, in the
+    /// order they first entered); empty when its agent wrote the whole log.
+    pub entered_by: String,
     pub reviewable: bool,
     /// What the form was rendered against: a decision on a report that
     /// changed since is refused as stale.
@@ -323,6 +326,7 @@ fn unit_view(
         diverged: summary.diverged.is_some(),
         kept: summary.kept_at_ward,
         papers: super::kept::paper_lines(st, code, &period.code)?,
+        entered_by: super::kept::entered_by_names(st, code)?,
         reviewable: matches!(
             report_state,
             Some(ReportState::Submitted | ReportState::Accepted)

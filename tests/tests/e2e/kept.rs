@@ -477,6 +477,10 @@ fn a_kept_units_report_is_entered_submitted_reviewed_by_a_second_person_and_coun
         page.contains("data-kept-at-ward") && page.contains(&entry),
         "{page}"
     );
+    assert!(
+        page.contains("data-entered-by") && page.contains("Nhập tại phường bởi: lan"),
+        "the unit page names who entered the report: {page}"
+    );
     let (status, page) = lan.post(
         &format!("{unit_page}/review"),
         &[
