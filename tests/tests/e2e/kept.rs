@@ -564,7 +564,7 @@ fn browser_sign_in(b: &coso_tests::browser::Browser, base: &str, user: &str) {
 const WAIT: std::time::Duration = std::time::Duration::from_secs(20);
 
 #[test]
-fn in_a_browser_a_kept_unit_is_entered_submitted_reviewed_and_counted() {
+fn in_a_browser_a_kept_unit_is_entered_submitted_reviewed_counted_and_handed_over() {
     const PERIOD: &str = "2026-Y";
     let mut hub = Hub::start();
     hub.stop();
@@ -651,4 +651,32 @@ fn in_a_browser_a_kept_unit_is_entered_submitted_reviewed_and_counted() {
     let report: Value =
         serde_json::from_slice(&std::fs::read(&out).expect("report")).expect("json");
     assert_eq!(report["units_reported"], 1, "{report:#}");
+
+    // The unit gets a computer: an admin hands it over with the button, and
+    // the agent enrolling with the link the page shows takes the log over.
+    b.click("form[action=\"/logout\"] button");
+    b.wait_for("the login page", WAIT, |b| b.path() == "/login");
+    let _admin = Session::sign_in(&hub, "an", "admin");
+    browser_sign_in(&b, &base, "an");
+    b.goto(&format!("{base}/admin/units"));
+    b.click(&format!("button[name=handover][value=\"{code}\"]"));
+    b.wait_for("the hand-over's enrolment link", WAIT, |b| {
+        b.count("[data-enrolment-link]") == 1
+    });
+    let link = b.text("[data-enrolment-link]");
+    let at_ward = show(&hub, code)["activities"].as_u64().expect("activities");
+    assert!(at_ward > 0, "{:#}", show(&hub, code));
+    let agent = Agent::new();
+    agent.enroll(link.trim());
+    let status = agent.cmd(&["status", "--json"]).ok().json();
+    assert_eq!(status["activities"].as_u64(), Some(at_ward), "{status:#}");
+    agent.add_activity("2026-10-20", "conference", "Hội nghị sau bàn giao", 25);
+    agent.cmd(&["sync"]).ok();
+    let after = show(&hub, code);
+    assert_eq!(after["activities"].as_u64(), Some(at_ward + 1), "{after:#}");
+    assert_eq!(after["kept_at_ward"], false, "{after:#}");
+    // The ward's page no longer takes entries for it.
+    b.goto(&format!("{base}/units/{code}/activities"));
+    assert_eq!(b.count("#activity"), 0, "{}", b.source());
+    assert_eq!(b.count("[data-not-kept]"), 1, "{}", b.source());
 }
