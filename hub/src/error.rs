@@ -61,7 +61,9 @@ pub fn kind_code(kind: ErrorKind) -> Code {
 fn ward_code(e: &WardError) -> Code {
     match e {
         WardError::Input(_) | WardError::Domain { .. } => Code::InvalidArgument,
-        WardError::NoSuchUnit(_) | WardError::NoSuchPeriod(_) => Code::NotFound,
+        WardError::NoSuchUnit(_)
+        | WardError::NoSuchPeriod(_)
+        | WardError::NoSuchActivity { .. } => Code::NotFound,
         WardError::UnitExists(_) | WardError::PeriodExists(_) => Code::AlreadyExists,
         WardError::NotReviewable { .. }
         | WardError::HasAgent(_)

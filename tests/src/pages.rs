@@ -291,6 +291,11 @@ pub fn pages(hub: &str, ui: &str, fresh: &str) -> Vec<Page> {
             "a kept unit's activities, entered at the ward",
         ),
         h(
+            "/units/{code}/activities/{id}",
+            format!("/units/{KEPT}/activities/HD-1"),
+            "a kept unit's activity, corrected at the ward",
+        ),
+        h(
             "/periods/{period}/units/{code}/entry",
             format!("/periods/{PERIOD}/units/{KEPT}/entry"),
             "a kept unit's report, entered at the ward",

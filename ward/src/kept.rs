@@ -11,7 +11,7 @@
 
 use std::collections::BTreeMap;
 
-use coso_domain::change::{NoteSet, ValuesSet};
+use coso_domain::change::{ActivityRemove, NoteSet, ValuesSet};
 use coso_domain::entry::{ActivityFields, check_inputs, note_text};
 use coso_domain::validate::check_report;
 use coso_domain::{ActivityId, Change, Entry, PeriodCode, Problem, Section, UnitCode, UnitState};
@@ -161,6 +161,13 @@ impl Ward {
         }
         let folded = store.unit_state(code)?;
         let changes = changes(&rec, &folded)?;
+        if changes.is_empty() {
+            // Nothing changed (an edit that kept every field): nothing written.
+            return Ok(Entered {
+                seqs: Vec::new(),
+                acked_seq: rec.acked_seq,
+            });
+        }
         let now = coso_domain::clock::now();
         let batch: Vec<Incoming> = changes
             .into_iter()
@@ -217,6 +224,51 @@ impl Ward {
         })
         .await?;
         id.ok_or_else(|| WardError::NoSuchUnit(code.clone()))
+    }
+
+    /// Corrects activity `id` of a kept unit as the agent's `activity edit`
+    /// does: the same id, every field retyped and checked by the agent's
+    /// rules, written as an upsert. An edit that changes nothing writes
+    /// nothing. As on the agent, a submitted report does not change: it was
+    /// frozen over the log.
+    pub async fn edit_activity(
+        &self,
+        actor: &Actor,
+        code: &UnitCode,
+        id: &ActivityId,
+        fields: &ActivityFields,
+    ) -> Result<Entered, WardError> {
+        self.enter_with(actor, code, |_, state| {
+            let old = known_activity(state, code, id)?;
+            let a = coso_domain::entry::activity(id.clone(), fields).map_err(|r| {
+                WardError::Domain {
+                    field: r.field,
+                    error: r.error,
+                }
+            })?;
+            if &a == old {
+                return Ok(Vec::new());
+            }
+            Ok(vec![Change::ActivityUpsert(a)])
+        })
+        .await
+    }
+
+    /// Removes activity `id` of a kept unit as the agent's `activity remove`
+    /// does (its id is never reused).
+    pub async fn remove_activity(
+        &self,
+        actor: &Actor,
+        code: &UnitCode,
+        id: &ActivityId,
+    ) -> Result<Entered, WardError> {
+        self.enter_with(actor, code, |_, state| {
+            known_activity(state, code, id)?;
+            Ok(vec![Change::ActivityRemove(ActivityRemove {
+                id: id.clone(),
+            })])
+        })
+        .await
     }
 
     /// Saves a kept unit's values and narratives for a period (and with
@@ -357,4 +409,18 @@ impl Ward {
         }
         Ok(out)
     }
+}
+
+fn known_activity<'a>(
+    state: &'a UnitState,
+    code: &UnitCode,
+    id: &ActivityId,
+) -> Result<&'a coso_domain::Activity, WardError> {
+    state
+        .activities
+        .get(id)
+        .ok_or_else(|| WardError::NoSuchActivity {
+            unit: code.clone(),
+            id: id.clone(),
+        })
 }

@@ -53,7 +53,7 @@ pub const DB_DIR: &str = "db";
 
 use std::sync::Arc;
 
-use coso_domain::{DomainError, Lang, PeriodCode, ReportState, UnitCode};
+use coso_domain::{ActivityId, DomainError, Lang, PeriodCode, ReportState, UnitCode};
 use thiserror::Error;
 
 use crate::documents::AddPeriodError;
@@ -155,6 +155,8 @@ pub enum WardError {
     NoSuchUnit(UnitCode),
     #[error("period {0} does not exist")]
     NoSuchPeriod(PeriodCode),
+    #[error("unit {unit} has no activity {id}")]
+    NoSuchActivity { unit: UnitCode, id: ActivityId },
     #[error("unit {0} already exists")]
     UnitExists(UnitCode),
     #[error("period {0} already exists")]
@@ -257,6 +259,7 @@ impl WardError {
             WardError::Domain { field, .. } => Some(field),
             WardError::NoSuchUnit(_) | WardError::UnitExists(_) => Some("unit"),
             WardError::NoSuchPeriod(_) | WardError::PeriodExists(_) => Some("period"),
+            WardError::NoSuchActivity { .. } => Some("id"),
             WardError::NotReviewable { .. } => Some("decision"),
             WardError::HasAgent(_) | WardError::NotKept(_) | WardError::KeptAtWard(_) => {
                 Some("unit")
@@ -304,6 +307,9 @@ impl WardError {
             WardError::Domain { field, error } => format!("trường {field} không hợp lệ: {error}"),
             WardError::NoSuchUnit(u) => format!("không có đơn vị {u}"),
             WardError::NoSuchPeriod(p) => format!("không có kỳ báo cáo {p}"),
+            WardError::NoSuchActivity { unit, id } => {
+                format!("đơn vị {unit} không có hoạt động {id}")
+            }
             WardError::UnitExists(u) => format!("đơn vị {u} đã tồn tại"),
             WardError::PeriodExists(p) => format!("kỳ báo cáo {p} đã tồn tại"),
             WardError::NotReviewable {

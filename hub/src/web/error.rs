@@ -124,9 +124,11 @@ impl IntoResponse for WebError {
                 r
             }
             WebError::NotFound
-            | WebError::Ward(WardError::NoSuchUnit(_) | WardError::NoSuchPeriod(_)) => {
-                not_found_page()
-            }
+            | WebError::Ward(
+                WardError::NoSuchUnit(_)
+                | WardError::NoSuchPeriod(_)
+                | WardError::NoSuchActivity { .. },
+            ) => not_found_page(),
             WebError::Ward(e) if e.is_refusal() => error_page(
                 StatusCode::BAD_REQUEST,
                 &e.message(coso_domain::Lang::Vi),

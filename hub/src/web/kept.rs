@@ -95,7 +95,7 @@ pub fn paper_lines(
 }
 
 /// The activity form as typed.
-#[derive(Deserialize, Default)]
+#[derive(Deserialize, Default, Clone)]
 pub struct ActivityInput {
     #[serde(default)]
     pub date: String,
@@ -154,6 +154,60 @@ pub fn unit_code(raw: &str) -> Result<UnitCode, WebError> {
     raw.parse().map_err(|_| WebError::NotFound)
 }
 
+/// A refusal of the activity form, next to the field it is about (the rest
+/// above the form).
+pub struct FieldErrors {
+    pub form: Option<String>,
+    pub date: Option<String>,
+    pub kind: Option<String>,
+    pub title: Option<String>,
+    pub participants: Option<String>,
+    pub note: Option<String>,
+}
+
+impl FieldErrors {
+    pub fn of(error: Option<&WardError>, lang: Lang) -> FieldErrors {
+        let (field, message) = match error {
+            Some(e) => {
+                let (f, m) = refusal(e, lang);
+                (f, Some(m))
+            }
+            None => (None, None),
+        };
+        let at = |name: &str| message.clone().filter(|_| field == Some(name));
+        let fields = ["date", "form", "title", "participants", "note"];
+        FieldErrors {
+            form: message
+                .clone()
+                .filter(|_| !field.is_some_and(|f| fields.contains(&f))),
+            date: at("date"),
+            kind: at("form"),
+            title: at("title"),
+            participants: at("participants"),
+            note: at("note"),
+        }
+    }
+}
+
+/// The activity forms, as the select offers them.
+pub fn form_options(lang: Lang) -> Vec<(&'static str, &'static str)> {
+    ActivityForm::ALL
+        .into_iter()
+        .map(|f| (f.as_str(), form_name(f, lang)))
+        .collect()
+}
+
+/// The typed fields of the activity form, for the domain's check.
+pub fn activity_fields(f: &ActivityInput) -> ActivityFields {
+    ActivityFields {
+        date: f.date.clone(),
+        form: f.form.clone(),
+        title: f.title.clone(),
+        participants: f.participants.clone(),
+        note: f.note.clone(),
+    }
+}
+
 fn form_name(f: ActivityForm, lang: Lang) -> &'static str {
     match lang {
         Lang::Vi => f.name_vi(),
@@ -189,15 +243,7 @@ fn activities_html(
             entered_by: by.get(a.id.as_str()).cloned().unwrap_or_default(),
         })
         .collect();
-    let (field, message) = match error {
-        Some(e) => {
-            let (f, m) = refusal(e, lang);
-            (f, Some(m))
-        }
-        None => (None, None),
-    };
-    let at = |name: &str| message.clone().filter(|_| field == Some(name));
-    let fields = ["date", "form", "title", "participants", "note"];
+    let e = FieldErrors::of(error, lang);
     let page = ActivitiesPage {
         c: s.chrome(
             st,
@@ -209,19 +255,14 @@ fn activities_html(
         kept: unit.kept_at_ward,
         not_kept: WardError::NotKept(code.clone()).message(lang),
         done: None,
-        err_form: message
-            .clone()
-            .filter(|_| !field.is_some_and(|f| fields.contains(&f))),
-        err_date: at("date"),
-        err_kind: at("form"),
-        err_title: at("title"),
-        err_participants: at("participants"),
-        err_note: at("note"),
+        err_form: e.form,
+        err_date: e.date,
+        err_kind: e.kind,
+        err_title: e.title,
+        err_participants: e.participants,
+        err_note: e.note,
         f,
-        forms: ActivityForm::ALL
-            .into_iter()
-            .map(|f| (f.as_str(), form_name(f, lang)))
-            .collect(),
+        forms: form_options(lang),
         rows,
     };
     Ok((status, Html(page.render()?)).into_response())
@@ -249,13 +290,7 @@ async fn add_activity(
 ) -> Result<Response, WebError> {
     s.require(Role::Reviewer)?;
     let code = unit_code(&code)?;
-    let fields = ActivityFields {
-        date: f.date.clone(),
-        form: f.form.clone(),
-        title: f.title.clone(),
-        participants: f.participants.clone(),
-        note: f.note.clone(),
-    };
+    let fields = activity_fields(&f);
     match st
         .ward
         .add_activity(&Actor::user(&s.user.name), &code, &fields)

@@ -10,6 +10,7 @@ mod grid;
 mod home;
 mod host;
 mod kept;
+mod kept_edit;
 mod listener;
 mod login;
 mod period;
@@ -99,6 +100,7 @@ pub fn router(hub: Arc<HubState>, names: HostNames) -> Router {
         .merge(appendix::routes())
         .merge(admin::routes())
         .merge(kept::routes())
+        .merge(kept_edit::routes())
         .fallback(error::not_found)
         .layer(axum::middleware::from_fn_with_state(
             gate,

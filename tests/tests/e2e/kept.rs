@@ -680,3 +680,151 @@ fn in_a_browser_a_kept_unit_is_entered_submitted_reviewed_counted_and_handed_ove
     assert_eq!(b.count("#activity"), 0, "{}", b.source());
     assert_eq!(b.count("[data-not-kept]"), 1, "{}", b.source());
 }
+
+/// The value of `code` in the unit's `period` as the hub derives it.
+fn period_value(hub: &Hub, unit: &str, period: &str, code: &str) -> Value {
+    let s = show(hub, unit);
+    s["periods"]
+        .as_array()
+        .expect("periods")
+        .iter()
+        .find(|p| p["period"] == period)
+        .map(|p| p["values"][code].clone())
+        .unwrap_or_else(|| panic!("no {period}: {s:#}"))
+}
+
+fn count_entries_by(hub: &Hub, code: &str, user: &str) -> usize {
+    audit_actions(hub, code)
+        .iter()
+        .filter(|(a, action)| a == user && action == "entry")
+        .count()
+}
+
+#[test]
+fn a_reviewer_corrects_and_removes_a_kept_units_activity_and_the_agent_taking_over_sees_it() {
+    let hub = Hub::start();
+    add_kept(&hub, "TDP67");
+    let lan = Session::sign_in(&hub, "lan", "reviewer");
+    for (date, title, people) in [
+        ("2026-03-02", "Hội nghị quán triệt Luật", "45"),
+        ("2026-03-09", "Giao ban nhập nhầm", "10"),
+    ] {
+        let form = [
+            ("date", date),
+            ("form", "conference"),
+            ("title", title),
+            ("participants", people),
+            ("note", ""),
+        ];
+        let (status, page) = lan.post("/units/TDP67/activities", &form);
+        assert_eq!(status, 303, "{page}");
+    }
+    assert_eq!(period_value(&hub, "TDP67", "2026-H1", "TT10"), 55);
+
+    // Each row links to its edit page, which shows the activity as recorded
+    // in the agent's form, and a separate removal.
+    let (_, page) = lan.get("/units/TDP67/activities");
+    assert!(
+        page.contains(r#"href="/units/TDP67/activities/HD-1""#),
+        "{page}"
+    );
+    let (status, page) = lan.get("/units/TDP67/activities/HD-1");
+    assert_eq!(status, 200, "{page}");
+    assert!(page.contains(r#"id="activity""#), "{page}");
+    assert!(
+        page.contains(r#"value="2026-03-02""#) && page.contains(r#"value="45""#),
+        "{page}"
+    );
+    assert!(
+        page.contains(r#"action="/units/TDP67/activities/HD-1/remove""#),
+        "{page}"
+    );
+
+    // A refused edit: the agent's message next to the field, nothing written.
+    let mut fix = [
+        ("date", "2026-03-02"),
+        ("form", "conference"),
+        ("title", "Hội nghị quán triệt Luật"),
+        ("participants", "4,5"),
+        ("note", ""),
+    ];
+    let (status, page) = lan.post("/units/TDP67/activities/HD-1", &fix);
+    assert_eq!(status, 422, "{page}");
+    assert!(
+        page.contains(r#"data-error-for="participants""#) && page.contains("lượt người"),
+        "{page}"
+    );
+    assert!(page.contains(r#"value="4,5""#), "typed kept: {page}");
+    assert_eq!(show(&hub, "TDP67")["acked_seq"], 2);
+
+    // The correction: the same id, upserted, derived values follow.
+    fix[3] = ("participants", "50");
+    let (status, page) = lan.post("/units/TDP67/activities/HD-1", &fix);
+    assert_eq!(status, 303, "{page}");
+    let s = show(&hub, "TDP67");
+    assert_eq!(s["acked_seq"], 3, "{s:#}");
+    assert_eq!(s["activities"], 2, "{s:#}");
+    let last = &s["entered_by"][2];
+    assert_eq!(last["kind"], "activity-upsert", "{s:#}");
+    assert_eq!(last["entity"], "HD-1", "{s:#}");
+    assert_eq!(last["user"], "lan", "{s:#}");
+    assert_eq!(period_value(&hub, "TDP67", "2026-H1", "TT10"), 60);
+    assert_eq!(count_entries_by(&hub, "TDP67", "lan"), 3);
+    // Saving it again unchanged writes nothing.
+    let (status, _) = lan.post("/units/TDP67/activities/HD-1", &fix);
+    assert_eq!(status, 303);
+    assert_eq!(show(&hub, "TDP67")["acked_seq"], 3);
+
+    // A viewer may neither see the edit page nor write.
+    let xem = Session::sign_in(&hub, "xem", "viewer");
+    assert_eq!(xem.get("/units/TDP67/activities/HD-2").0, 403);
+    assert_eq!(xem.post("/units/TDP67/activities/HD-2", &fix).0, 403);
+    assert_eq!(xem.post("/units/TDP67/activities/HD-2/remove", &[]).0, 403);
+    assert_eq!(show(&hub, "TDP67")["acked_seq"], 3);
+
+    // The removal: the agent's removal change, marked and audited.
+    let (status, page) = lan.post("/units/TDP67/activities/HD-2/remove", &[]);
+    assert_eq!(status, 303, "{page}");
+    let s = show(&hub, "TDP67");
+    assert_eq!(s["activities"], 1, "{s:#}");
+    let last = &s["entered_by"][3];
+    assert_eq!(last["kind"], "activity-remove", "{s:#}");
+    assert_eq!(last["entity"], "HD-2", "{s:#}");
+    assert_eq!(last["user"], "lan", "{s:#}");
+    assert_eq!(period_value(&hub, "TDP67", "2026-H1", "TT10"), 50);
+    assert_eq!(count_entries_by(&hub, "TDP67", "lan"), 4);
+    assert_eq!(lan.get("/units/TDP67/activities/HD-2").0, 404);
+    assert_eq!(lan.post("/units/TDP67/activities/HD-2/remove", &[]).0, 404);
+
+    // A unit with its own agent: refused, with the reason.
+    hub.add_unit("TDP68", "Tổ dân phố số 68", "residential-group");
+    let (status, page) = lan.post("/units/TDP68/activities/HD-1", &fix);
+    assert_eq!(status, 409, "{page}");
+    assert!(page.contains("data-not-kept"), "{page}");
+
+    // Handed over: the ward writes no more, and says why.
+    let link = hub.cmd(&["unit", "handover", "TDP67"]).ok().last_line();
+    fix[3] = ("participants", "70");
+    let (status, page) = lan.post("/units/TDP67/activities/HD-1", &fix);
+    assert_eq!(status, 409, "{page}");
+    assert!(page.contains("data-not-kept"), "{page}");
+    let (status, page) = lan.post("/units/TDP67/activities/HD-1/remove", &[]);
+    assert_eq!(status, 409, "{page}");
+    assert!(page.contains("data-not-kept"), "{page}");
+    assert_eq!(show(&hub, "TDP67")["acked_seq"], 4);
+
+    // The agent takes the corrected log over: one activity, 50 people; a
+    // removed id is never given again.
+    let agent = Agent::new();
+    let run = agent.cmd(&["enroll", &link, "--json"]).ok().json();
+    assert_eq!(run["taken_over"], 4, "{run:#}");
+    let list = agent.cmd(&["activity", "list", "--json"]).ok().json();
+    let acts = list["activities"]
+        .as_array()
+        .unwrap_or_else(|| panic!("{list:#}"));
+    assert_eq!(acts.len(), 1, "{list:#}");
+    assert_eq!(acts[0]["id"], "HD-1", "{list:#}");
+    assert_eq!(acts[0]["participants"], 50, "{list:#}");
+    let id = agent.add_activity("2026-04-01", "training", "Tập huấn tháng 4", 20);
+    assert!(!["HD-1", "HD-2"].contains(&id.as_str()), "{id} reused");
+}
