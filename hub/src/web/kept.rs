@@ -130,12 +130,8 @@ struct ActivitiesPage {
     done: Option<String>,
     f: ActivityInput,
     forms: Vec<(&'static str, &'static str)>,
-    err_form: Option<String>,
-    err_date: Option<String>,
-    err_kind: Option<String>,
-    err_title: Option<String>,
-    err_participants: Option<String>,
-    err_note: Option<String>,
+    /// Refusals, next to their fields.
+    e: FieldErrors,
     rows: Vec<ActivityRow>,
 }
 
@@ -255,12 +251,7 @@ fn activities_html(
         kept: unit.kept_at_ward,
         not_kept: WardError::NotKept(code.clone()).message(lang),
         done: None,
-        err_form: e.form,
-        err_date: e.date,
-        err_kind: e.kind,
-        err_title: e.title,
-        err_participants: e.participants,
-        err_note: e.note,
+        e,
         f,
         forms: form_options(lang),
         rows,

@@ -43,12 +43,8 @@ struct EditPage {
     not_kept: String,
     f: ActivityInput,
     forms: Vec<(&'static str, &'static str)>,
-    err_form: Option<String>,
-    err_date: Option<String>,
-    err_kind: Option<String>,
-    err_title: Option<String>,
-    err_participants: Option<String>,
-    err_note: Option<String>,
+    /// Refusals, next to their fields.
+    e: FieldErrors,
 }
 
 fn activity_id(raw: &str) -> Result<ActivityId, WebError> {
@@ -104,12 +100,7 @@ fn edit_html(
         not_kept: WardError::NotKept(code.clone()).message(lang),
         f,
         forms: form_options(lang),
-        err_form: e.form,
-        err_date: e.date,
-        err_kind: e.kind,
-        err_title: e.title,
-        err_participants: e.participants,
-        err_note: e.note,
+        e,
     };
     Ok((status, Html(page.render()?)).into_response())
 }
