@@ -8,6 +8,7 @@ pub mod fulldisk;
 pub mod pages;
 pub mod proxy;
 pub mod ward;
+pub mod web;
 
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};

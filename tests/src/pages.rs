@@ -8,16 +8,13 @@
 //! `coso-agent ui`; a second agent, never enrolled, runs it too for the
 //! enrolment page. Every table of both faces has rows.
 
-use std::io::Write;
-use std::process::{Command, Stdio};
-
 use chrono::NaiveDate;
 
 use std::time::Duration;
 
 use crate::browser::Browser;
 use crate::ward::{self, Fate};
-use crate::{Agent, AgentUi, Hub, bins};
+use crate::{Agent, AgentUi, Hub};
 
 /// The annual report, open on [`NOW`].
 pub const PERIOD: &str = "2026-Y";
@@ -359,26 +356,5 @@ pub fn pages(hub: &str, ui: &str, fresh: &str) -> Vec<Page> {
 
 /// `coso-hub user add admin --role admin --password-stdin`.
 pub fn add_admin(hub: &Hub) {
-    let mut add = Command::new(&bins().hub);
-    add.args([
-        "user",
-        "add",
-        ADMIN,
-        "--role",
-        "admin",
-        "--password-stdin",
-        "--data-dir",
-    ])
-    .arg(&hub.dir)
-    .envs(hub.env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
-    .stdin(Stdio::piped())
-    .stdout(Stdio::null());
-    let mut child = add.spawn().expect("spawn coso-hub user add");
-    if let Some(mut stdin) = child.stdin.take() {
-        writeln!(stdin, "{PASSWORD}").expect("write the password");
-    }
-    assert!(
-        child.wait().expect("wait for user add").success(),
-        "coso-hub user add failed"
-    );
+    crate::web::add_user(hub, ADMIN, "admin", PASSWORD);
 }

@@ -362,26 +362,7 @@ fn a_reviewer_reads_the_grid_returns_a_report_and_downloads_it_in_a_browser() {
 fn an_admin_adds_a_unit_and_sees_its_enrolment_link_as_a_qr_code() {
     let hub = Hub::start();
     let password = "quản trị viên phường 1";
-    let mut add = std::process::Command::new(&coso_tests::bins().hub);
-    add.args([
-        "user",
-        "add",
-        "admin",
-        "--role",
-        "admin",
-        "--password-stdin",
-        "--data-dir",
-    ])
-    .arg(&hub.dir)
-    .stdin(std::process::Stdio::piped())
-    .stdout(std::process::Stdio::piped());
-    let mut child = add.spawn().unwrap();
-    {
-        use std::io::Write;
-        let mut stdin = child.stdin.take().unwrap();
-        writeln!(stdin, "{password}").unwrap();
-    }
-    assert!(child.wait().unwrap().success());
+    coso_tests::web::add_user(&hub, "admin", "admin", password);
 
     let b = Browser::start();
     let base = format!("https://{}", hub.web);

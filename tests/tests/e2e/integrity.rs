@@ -2,11 +2,10 @@
 //! recovered without dropping anything, and backups of hub and agent come
 //! back without losing an entry or a review decision.
 
-use std::io::Write;
 use std::path::Path;
-use std::process::{Command, Stdio};
 
-use coso_tests::{Agent, Hub, Run, bins};
+use coso_tests::web::Session;
+use coso_tests::{Agent, Hub, Run};
 use serde_json::Value;
 
 const NOW: &str = "2026-11-05T09:00:00+07:00";
@@ -63,76 +62,6 @@ fn status_row(hub: &Hub, period: &str, code: &str) -> Value {
         .find(|u| u["unit"] == code)
         .cloned()
         .unwrap_or_else(|| panic!("{code} not in status: {s:#}"))
-}
-
-/// The dashboard as a viewer sees it (HTTPS, trusting the hub's CA).
-struct Viewer {
-    client: reqwest::blocking::Client,
-    cookie: String,
-    base: String,
-}
-
-impl Viewer {
-    fn sign_in(hub: &Hub) -> Viewer {
-        const PASSWORD: &str = "mật khẩu người xem 2026";
-        let mut add = Command::new(&bins().hub)
-            .args(["user", "add", "xem", "--role", "viewer", "--password-stdin"])
-            .arg("--data-dir")
-            .arg(&hub.dir)
-            .stdin(Stdio::piped())
-            .stdout(Stdio::null())
-            .spawn()
-            .expect("spawn user add");
-        writeln!(add.stdin.take().expect("stdin"), "{PASSWORD}").expect("write password");
-        assert!(add.wait().expect("user add").success(), "user add");
-        let ca_file = hub.dir.parent().expect("parent").join("integrity-ca.crt");
-        hub.cmd(&["web-ca", "--out", ca_file.to_str().expect("utf-8 path")])
-            .ok();
-        let ca =
-            reqwest::Certificate::from_pem(&std::fs::read(&ca_file).expect("ca")).expect("pem");
-        let client = reqwest::blocking::Client::builder()
-            .tls_certs_merge([ca])
-            .redirect(reqwest::redirect::Policy::none())
-            .build()
-            .expect("client");
-        let base = format!("https://{}", hub.web);
-        let body = url::form_urlencoded::Serializer::new(String::new())
-            .append_pair("username", "xem")
-            .append_pair("password", PASSWORD)
-            .finish();
-        let r = client
-            .post(format!("{base}/login"))
-            .header("origin", &base)
-            .header("content-type", "application/x-www-form-urlencoded")
-            .body(body)
-            .send()
-            .expect("login");
-        assert_eq!(r.status(), 303, "login");
-        let cookie = r
-            .headers()
-            .get_all("set-cookie")
-            .iter()
-            .filter_map(|v| v.to_str().ok())
-            .find_map(|v| v.split(';').next().filter(|c| c.starts_with("__Host-")))
-            .expect("session cookie")
-            .to_string();
-        Viewer {
-            client,
-            cookie,
-            base,
-        }
-    }
-
-    fn page(&self, path: &str) -> String {
-        let r = self
-            .client
-            .get(format!("{}{path}", self.base))
-            .header("cookie", &self.cookie)
-            .send()
-            .expect("get page");
-        assert_eq!(r.status(), 200, "{path}");
-        r.text().expect("page text")
-    }
 }
 
 /// Whether the element for `code` on a dashboard page carries the
@@ -208,7 +137,7 @@ fn two_copies_of_an_agent_are_stopped_and_recover_keeps_every_entry() {
         .cmd(&["status", "--period", "2026-H1", "--lang", "en"])
         .ok();
     assert!(text.stdout().contains("DIVERGED"), "{}", text.context());
-    let viewer = Viewer::sign_in(&hub);
+    let viewer = Session::sign_in(&hub, "xem", "viewer");
     let grid = viewer.page("/periods/2026-H1");
     assert!(badge(&grid, "TDP31"), "no badge on the grid:\n{grid}");
     let page = viewer.page("/periods/2026-H1/units/TDP31");

@@ -5,133 +5,9 @@
 //! them), and `unit handover` gives it an enrolment link whose agent takes
 //! the whole log over.
 
-use std::io::Write;
-use std::process::{Command, Stdio};
-
-use coso_tests::{Agent, Hub, bins};
+use coso_tests::web::{Session, password_of};
+use coso_tests::{Agent, Hub};
 use serde_json::Value;
-
-/// The dashboard as a signed-in user sees it (HTTPS, trusting the hub's CA).
-struct Session {
-    client: reqwest::blocking::Client,
-    cookie: String,
-    base: String,
-}
-
-impl Session {
-    fn sign_in(hub: &Hub, user: &str, role: &str) -> Session {
-        let password = format!("mật khẩu của {user} 2026");
-        let mut add = Command::new(&bins().hub)
-            .args(["user", "add", user, "--role", role, "--password-stdin"])
-            .arg("--data-dir")
-            .arg(&hub.dir)
-            .stdin(Stdio::piped())
-            .stdout(Stdio::null())
-            .spawn()
-            .expect("spawn user add");
-        writeln!(add.stdin.take().expect("stdin"), "{password}").expect("write password");
-        assert!(add.wait().expect("user add").success(), "user add");
-        let ca_file = hub
-            .dir
-            .parent()
-            .expect("parent")
-            .join(format!("{user}-ca.crt"));
-        hub.cmd(&["web-ca", "--out", ca_file.to_str().expect("utf-8 path")])
-            .ok();
-        let ca =
-            reqwest::Certificate::from_pem(&std::fs::read(&ca_file).expect("ca")).expect("pem");
-        let client = reqwest::blocking::Client::builder()
-            .tls_certs_merge([ca])
-            .redirect(reqwest::redirect::Policy::none())
-            .build()
-            .expect("client");
-        let base = format!("https://{}", hub.web);
-        let body = url::form_urlencoded::Serializer::new(String::new())
-            .append_pair("username", user)
-            .append_pair("password", &password)
-            .finish();
-        let r = client
-            .post(format!("{base}/login"))
-            .header("origin", &base)
-            .header("content-type", "application/x-www-form-urlencoded")
-            .body(body)
-            .send()
-            .expect("login");
-        assert_eq!(r.status(), 303, "login");
-        let cookie = r
-            .headers()
-            .get_all("set-cookie")
-            .iter()
-            .filter_map(|v| v.to_str().ok())
-            .find(|v| v.starts_with("__Host-coso_session="))
-            .and_then(|v| v.split(';').next())
-            .expect("session cookie")
-            .to_string();
-        Session {
-            client,
-            cookie,
-            base,
-        }
-    }
-
-    fn get(&self, path: &str) -> (u16, String) {
-        let r = self
-            .client
-            .get(format!("{}{path}", self.base))
-            .header("cookie", &self.cookie)
-            .send()
-            .expect("get");
-        (r.status().as_u16(), r.text().expect("body"))
-    }
-
-    fn post(&self, path: &str, form: &[(&str, &str)]) -> (u16, String) {
-        let body = url::form_urlencoded::Serializer::new(String::new())
-            .extend_pairs(form)
-            .finish();
-        let r = self
-            .client
-            .post(format!("{}{path}", self.base))
-            .header("cookie", &self.cookie)
-            .header("origin", &self.base)
-            .header("content-type", "application/x-www-form-urlencoded")
-            .body(body)
-            .send()
-            .expect("post");
-        (r.status().as_u16(), r.text().expect("body"))
-    }
-}
-
-impl Session {
-    fn upload(&self, path: &str, bytes: Vec<u8>) -> (u16, String) {
-        let part = reqwest::blocking::multipart::Part::bytes(bytes).file_name("scan");
-        let form = reqwest::blocking::multipart::Form::new().part("file", part);
-        let r = self
-            .client
-            .post(format!("{}{path}", self.base))
-            .header("cookie", &self.cookie)
-            .header("origin", &self.base)
-            .multipart(form)
-            .send()
-            .expect("upload");
-        (r.status().as_u16(), r.text().unwrap_or_default())
-    }
-
-    fn download(&self, path: &str) -> (u16, String, Vec<u8>) {
-        let r = self
-            .client
-            .get(format!("{}{path}", self.base))
-            .header("cookie", &self.cookie)
-            .send()
-            .expect("download");
-        let kind = r
-            .headers()
-            .get("content-type")
-            .and_then(|v| v.to_str().ok())
-            .unwrap_or_default()
-            .to_string();
-        (r.status().as_u16(), kind, r.bytes().expect("body").to_vec())
-    }
-}
 
 fn unit_in_list(hub: &Hub, code: &str) -> Value {
     let list = hub.cmd(&["unit", "list", "--json"]).ok().json();
@@ -555,7 +431,7 @@ fn a_kept_units_report_is_entered_submitted_reviewed_by_a_second_person_and_coun
 /// Signs the browser in as `user` (made by [`Session::sign_in`]).
 fn browser_sign_in(b: &coso_tests::browser::Browser, base: &str, user: &str) {
     b.goto(&format!("{base}/login"));
-    let password = format!("mật khẩu của {user} 2026");
+    let password = password_of(user);
     b.fill("#login", &[("username", user), ("password", &password)]);
     b.click("#login button[type=submit]");
     b.wait_for("the start page", WAIT, |b| b.path() == "/");
