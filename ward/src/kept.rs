@@ -387,6 +387,20 @@ impl Ward {
             .map(|(_, user)| user))
     }
 
+    /// Who entered the unit's entries at the ward, each name once, in the
+    /// order they first entered (empty for a unit whose agent wrote its
+    /// whole log). Reads only the marks, not the entries.
+    pub fn entered_by_names(&self, code: &UnitCode) -> Result<Vec<String>, WardError> {
+        self.record(code)?;
+        let mut names: Vec<String> = Vec::new();
+        for (_, user) in self.hub.store.entered_by(code)? {
+            if !names.contains(&user) {
+                names.push(user);
+            }
+        }
+        Ok(names)
+    }
+
     /// Who entered each entry of the unit at the ward, in log order (empty
     /// for a unit whose agent wrote its whole log).
     pub fn entered_by(&self, code: &UnitCode) -> Result<Vec<EnteredBy>, WardError> {

@@ -64,13 +64,7 @@ pub struct PaperLine {
 /// The scans attached to the unit's submissions of `period`.
 /// The names of whoever entered the unit's entries at the ward, once each.
 pub fn entered_by_names(st: &Shared, code: &UnitCode) -> Result<String, WebError> {
-    let mut names: Vec<String> = Vec::new();
-    for e in st.ward.entered_by(code)? {
-        if !names.contains(&e.user) {
-            names.push(e.user);
-        }
-    }
-    Ok(names.join(", "))
+    Ok(st.ward.entered_by_names(code)?.join(", "))
 }
 
 pub fn paper_lines(
