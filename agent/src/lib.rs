@@ -64,6 +64,18 @@ impl Config {
     }
 }
 
+/// Runs one command on `runtime` to its end: what the binary's `main` does
+/// once it has chosen a runtime.
+///
+/// The binary calls this rather than `runtime.block_on(run(config))`: an
+/// async fn's body is compiled in the crate that polls its future, so
+/// polling it here compiles the whole agent into this library, in the same
+/// cargo run as everything else, and the binary's own crate only links
+/// (BENCHMARKS.md, "Build times and sizes").
+pub fn run_on(runtime: &tokio::runtime::Runtime, config: Config) -> Result<(), AgentError> {
+    runtime.block_on(run(config))
+}
+
 /// Runs one command, writing its output to stdout.
 pub async fn run(config: Config) -> Result<(), AgentError> {
     let mut out = std::io::stdout();

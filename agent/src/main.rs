@@ -41,8 +41,7 @@ fn run(cli: Cli, lang: Lang) -> anyhow::Result<ExitCode> {
             .build()
     }
     .context("cannot start the async runtime")?;
-    let outcome =
-        Config::from_cli(cli).and_then(|config| runtime.block_on(coso_agent::run(config)));
+    let outcome = Config::from_cli(cli).and_then(|config| coso_agent::run_on(&runtime, config));
     Ok(match outcome {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {

@@ -39,7 +39,7 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    rt.block_on(coso_hub::cli::run(cli))
+    coso_hub::cli::run_on(&rt, cli)
 }
 
 #[cfg(test)]

@@ -2,9 +2,15 @@
 //! and `coso-agent` binaries, runs them in temporary directories on
 //! 127.0.0.1:0, and reports every command's full context when something fails.
 
+// The benchmarks' in-process clients and the WebDriver browser: only the
+// tests, the benchmarks and the screenshots use them, so the demo's build
+// compiles neither (the `kit` feature, tests/Cargo.toml).
+#[cfg(feature = "kit")]
 pub mod bench;
+#[cfg(feature = "kit")]
 pub mod browser;
 pub mod fulldisk;
+#[cfg(feature = "kit")]
 pub mod pages;
 pub mod proxy;
 pub mod ward;
@@ -50,7 +56,12 @@ pub fn bins_with_progress() -> &'static Bins {
 /// in the graph), so 81 third-party crates and everything above them were
 /// compiled a second time: the demo's five silent minutes. With the same
 /// selection, the second build compiles the two `main.rs` and links.
-pub fn bins_build_command(release: bool) -> Command {
+///
+/// `kit` selects the `kit` feature too, as the tests' and benchmarks' own
+/// build has it (its browser client resolves some shared crates with more
+/// features); the demo's build has not. The harness passes what it was
+/// itself built with.
+pub fn bins_build_command(release: bool, kit: bool) -> Command {
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
     let mut cmd = Command::new(cargo);
     cmd.args([
@@ -66,6 +77,9 @@ pub fn bins_build_command(release: bool) -> Command {
         "--bin",
         "coso-agent",
     ]);
+    if kit {
+        cmd.args(["--features", "coso-tests/kit"]);
+    }
     if release {
         cmd.arg("--release");
     }
@@ -90,11 +104,11 @@ fn build_bins(progress: bool) -> Bins {
         dir.pop();
     }
     let release = dir.file_name().is_some_and(|n| n == "release");
-    let mut cmd = bins_build_command(release);
+    let mut cmd = bins_build_command(release, cfg!(feature = "kit"));
     if progress {
         println!(
             "Dựng coso-hub và coso-agent{} (các thư viện đã dựng xong cùng bản demo; \
-             chỉ còn biên dịch và liên kết hai chương trình, khoảng một phút trên máy 2 nhân)…",
+             chỉ còn liên kết hai chương trình, vài giây)…",
             if release { " (--release)" } else { "" }
         );
     } else {

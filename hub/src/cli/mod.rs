@@ -450,6 +450,19 @@ pub fn default_data_dir() -> Option<PathBuf> {
     dirs::data_dir().map(|d| d.join("coso-hub"))
 }
 
+/// Runs a parsed command line on `runtime` to its end: what the binary's
+/// `main` does once it has a runtime.
+///
+/// The binary calls this rather than `runtime.block_on(run(cli))`: an async
+/// fn's body is compiled in the crate that polls its future, so polling it
+/// here compiles the whole hub into this library, in the same cargo run as
+/// everything else, and the binary's own crate only links (about 30 s less
+/// after the libraries on a 2-core machine; BENCHMARKS.md, "Build times and
+/// sizes").
+pub fn run_on(runtime: &tokio::runtime::Runtime, cli: Cli) -> ExitCode {
+    runtime.block_on(run(cli))
+}
+
 /// Runs a parsed command line, writing results to stdout, and returns the
 /// process exit code.
 pub async fn run(cli: Cli) -> ExitCode {

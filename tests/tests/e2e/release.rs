@@ -102,7 +102,7 @@ fn the_binaries_reuse_every_crate_the_demo_built() {
         .arg(root.join("Cargo.toml"))
         .current_dir(&root);
     let demo = third_party_artifacts(demo);
-    let binaries = third_party_artifacts(bins_build_command(false));
+    let binaries = third_party_artifacts(bins_build_command(false, false));
     let rebuilt: Vec<_> = binaries.difference(&demo).collect();
     assert!(
         rebuilt.is_empty(),
