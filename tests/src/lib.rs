@@ -78,7 +78,10 @@ pub fn bins_build_command(release: bool, kit: bool) -> Command {
         "coso-agent",
     ]);
     if kit {
-        cmd.args(["--features", "coso-tests/kit"]);
+        // `--features kit`, not `coso-tests/kit`: with several packages
+        // selected, cargo took the latter for a dependency's feature and
+        // left it off.
+        cmd.args(["--features", "kit"]);
     }
     if release {
         cmd.arg("--release");

@@ -4,7 +4,7 @@
 //! and saves a few pages as PNG files. Not part of `cargo test`: screenshots
 //! change with fonts and are looked at, not asserted.
 //!
-//! Usage: `cargo run -p coso-tests --bin coso-screens [-- OUT_DIR]` (default
+//! Usage: `cargo run -p coso-tests --features kit --bin coso-screens [-- OUT_DIR]` (default
 //! `docs/screenshots`). Needs chromium and chromedriver, as the browser tests do.
 
 use std::path::PathBuf;

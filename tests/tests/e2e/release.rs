@@ -110,3 +110,28 @@ fn the_binaries_reuse_every_crate_the_demo_built() {
         rebuilt.len()
     );
 }
+
+/// The same for the tests: the harness's build of the binaries (with `kit`,
+/// as the harness itself is built for tests) must reuse every third-party
+/// crate of `cargo test --workspace`. A dev-dependency that turned on more
+/// features (prometheus-parse's regex) had every coso crate compiled a
+/// second time, in every CI run, before the first end-to-end test ran.
+#[test]
+fn the_tests_binaries_reuse_every_crate_the_test_build_built() {
+    let root = workspace_root();
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let mut tests = Command::new(cargo);
+    tests
+        .args(["test", "--workspace", "--no-run"])
+        .arg("--manifest-path")
+        .arg(root.join("Cargo.toml"))
+        .current_dir(&root);
+    let tests = third_party_artifacts(tests);
+    let binaries = third_party_artifacts(bins_build_command(false, true));
+    let rebuilt: Vec<_> = binaries.difference(&tests).collect();
+    assert!(
+        rebuilt.is_empty(),
+        "building the binaries for the tests compiles {} third-party crates again:\n{rebuilt:#?}",
+        rebuilt.len()
+    );
+}
