@@ -63,8 +63,11 @@ pub fn render(s: &Snapshot) -> Result<String, std::fmt::Error> {
     let mut r = Registry::default();
     r.register(
         "coso_hub_build",
-        "The hub's version",
-        Info::new(label("version", env!("CARGO_PKG_VERSION"))),
+        "The hub's version and the commit it was built from",
+        Info::new(vec![
+            ("version".to_string(), env!("CARGO_PKG_VERSION").to_string()),
+            ("commit".to_string(), env!("COSO_BUILD_COMMIT").to_string()),
+        ]),
     );
     let per_period = |f: fn(&coso_ward::metrics::PeriodFigures) -> u64| {
         s.periods
@@ -214,6 +217,10 @@ mod tests {
             assert!(t.lines().any(|l| l == line), "no {line:?} in\n{t}");
         }
         assert!(t.contains("coso_hub_build_info{version=\""), "{t}");
+        assert!(
+            t.contains(concat!("commit=\"", env!("COSO_BUILD_COMMIT"), "\"")),
+            "{t}"
+        );
         assert!(!t.contains("coso_hub_last_backup_age_seconds"), "{t}");
     }
 }

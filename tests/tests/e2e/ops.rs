@@ -331,10 +331,17 @@ fn metrics_count_what_the_hub_did_in_the_prometheus_text_format() {
     assert_eq!(get("coso_hub_upstream_queue_length", &[]), 0.0);
     assert_eq!(get("coso_hub_storage_failed", &[]), 0.0);
     assert_eq!(get("coso_hub_storage_errors_total", &[]), 0.0);
+    // The release and the commit, as `--version` names them.
+    let version = hub.cmd(&["--version"]).ok().stdout();
+    let commit = version
+        .trim()
+        .rsplit_once('(')
+        .and_then(|(_, c)| c.strip_suffix(')'))
+        .unwrap_or_else(|| panic!("no commit in {version:?}"));
     assert_eq!(
         get(
             "coso_hub_build_info",
-            &[("version", env!("CARGO_PKG_VERSION"))]
+            &[("version", env!("CARGO_PKG_VERSION")), ("commit", commit)]
         ),
         1.0
     );
