@@ -87,6 +87,29 @@ fn third_party_artifacts(mut cmd: Command) -> BTreeSet<String> {
     found
 }
 
+/// Asserts that `binaries`, a build of the two binaries, compiles no
+/// third-party crate that `earlier`, a cargo command run at the workspace's
+/// root before it, did not already build.
+fn assert_binaries_reuse(earlier: &[&str], binaries: Command, what: &str) {
+    let root = workspace_root();
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let mut cmd = Command::new(cargo);
+    cmd.args(earlier)
+        .arg("--manifest-path")
+        .arg(root.join("Cargo.toml"))
+        .current_dir(&root);
+    let built = third_party_artifacts(cmd);
+    let rebuilt: Vec<_> = third_party_artifacts(binaries)
+        .into_iter()
+        .filter(|a| !built.contains(a))
+        .collect();
+    assert!(
+        rebuilt.is_empty(),
+        "building the binaries {what} compiles {} third-party crates again:\n{rebuilt:#?}",
+        rebuilt.len()
+    );
+}
+
 /// `cargo run --release -p coso-tests --bin coso-demo` builds every crate the
 /// demo needs; the demo's own `cargo build` of `coso-hub` and `coso-agent`
 /// must then reuse every third-party crate of it, compiling only the two
@@ -94,20 +117,10 @@ fn third_party_artifacts(mut cmd: Command) -> BTreeSet<String> {
 /// packages), it rebuilt 81 crates and all of coso: minutes of silence.
 #[test]
 fn the_binaries_reuse_every_crate_the_demo_built() {
-    let root = workspace_root();
-    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-    let mut demo = Command::new(cargo);
-    demo.args(["build", "-p", "coso-tests", "--bin", "coso-demo"])
-        .arg("--manifest-path")
-        .arg(root.join("Cargo.toml"))
-        .current_dir(&root);
-    let demo = third_party_artifacts(demo);
-    let binaries = third_party_artifacts(bins_build_command(false, false));
-    let rebuilt: Vec<_> = binaries.difference(&demo).collect();
-    assert!(
-        rebuilt.is_empty(),
-        "building the binaries after the demo compiles {} third-party crates again:\n{rebuilt:#?}",
-        rebuilt.len()
+    assert_binaries_reuse(
+        &["build", "-p", "coso-tests", "--bin", "coso-demo"],
+        bins_build_command(false, false),
+        "after the demo",
     );
 }
 
@@ -118,20 +131,9 @@ fn the_binaries_reuse_every_crate_the_demo_built() {
 /// second time, in every CI run, before the first end-to-end test ran.
 #[test]
 fn the_tests_binaries_reuse_every_crate_the_test_build_built() {
-    let root = workspace_root();
-    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-    let mut tests = Command::new(cargo);
-    tests
-        .args(["test", "--workspace", "--no-run"])
-        .arg("--manifest-path")
-        .arg(root.join("Cargo.toml"))
-        .current_dir(&root);
-    let tests = third_party_artifacts(tests);
-    let binaries = third_party_artifacts(bins_build_command(false, true));
-    let rebuilt: Vec<_> = binaries.difference(&tests).collect();
-    assert!(
-        rebuilt.is_empty(),
-        "building the binaries for the tests compiles {} third-party crates again:\n{rebuilt:#?}",
-        rebuilt.len()
+    assert_binaries_reuse(
+        &["test", "--workspace", "--no-run"],
+        bins_build_command(false, true),
+        "for the tests",
     );
 }
