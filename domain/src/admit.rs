@@ -374,6 +374,26 @@ mod tests {
     }
 
     #[test]
+    fn text_values_get_the_record_rules_as_notes_do() {
+        let rg = UnitKind::ResidentialGroup;
+        let (cat, cal) = ctx();
+        let dg03 = |t: &str| values("2026-Y", &[("DG03", Value::Text(t.into()))]);
+        // Recorded by release 0.1.0 (a pasted manual line break): it flows.
+        assert!(admit(&dg03("Tốt\u{0B}đạt yêu cầu"), &cat, &cal, rg).is_ok());
+        let decoded = Change::decode(crate::ChangeKind::ValuesSet, &dg03("Tốt\u{0B}").payload());
+        assert!(decoded.is_ok(), "{decoded:?}");
+        // What acts on a terminal or reorders text stays refused, pushed or stored.
+        for bad in ["a\u{1b}[2Jb", "abc\u{202E}txt", "tốt\u{200E}"] {
+            assert_eq!(refused(&dg03(bad), rg), ProblemCode::WrongType, "{bad:?}");
+            let e = Change::decode(crate::ChangeKind::ValuesSet, &dg03(bad).payload());
+            assert!(e.is_err(), "{bad:?}");
+        }
+        // Typing keeps the typing rules.
+        let period = cal.period(&"2026-Y".parse().unwrap()).unwrap();
+        assert!(crate::validate::parse_input(&cat, rg, &period, "DG03", "Tốt\u{0B}đạt").is_err());
+    }
+
+    #[test]
     fn submissions_are_checked_value_by_value() {
         let (cat, cal) = ctx();
         let kind = UnitKind::Department;

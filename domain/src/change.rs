@@ -107,7 +107,18 @@ impl Change {
         r.expect("domain types serialise")
     }
 
+    /// Decodes a payload and checks it with the record rules: decoding
+    /// reads what was recorded, by this release or an earlier one, so the
+    /// record rules apply, never the entry rules.
     pub fn decode(kind: ChangeKind, payload: &[u8]) -> Result<Change, DomainError> {
+        let change = Change::parse(kind, payload)?;
+        change.check_record()?;
+        Ok(change)
+    }
+
+    /// The payload's shape only, without the record rules: for cleaning what
+    /// an earlier release recorded ([`crate::clean`]) before it is checked.
+    pub fn parse(kind: ChangeKind, payload: &[u8]) -> Result<Change, DomainError> {
         fn de<T: serde::de::DeserializeOwned>(
             kind: ChangeKind,
             p: &[u8],
@@ -117,27 +128,40 @@ impl Change {
                 reason: e.to_string(),
             })
         }
-        let change = match kind {
-            ChangeKind::ActivityUpsert => {
-                // Decoding reads what was recorded, by this release or an
-                // earlier one: the record rules, never the entry rules.
-                let a: Activity = de(kind, payload)?;
-                a.validate_record()?;
-                Change::ActivityUpsert(a)
-            }
+        Ok(match kind {
+            ChangeKind::ActivityUpsert => Change::ActivityUpsert(de(kind, payload)?),
             ChangeKind::ActivityRemove => Change::ActivityRemove(de(kind, payload)?),
             ChangeKind::ValuesSet => Change::ValuesSet(de(kind, payload)?),
-            ChangeKind::NoteSet => {
-                let n: NoteSet = de(kind, payload)?;
-                if n.text.len() > crate::text::MAX_NOTE_BYTES {
-                    return Err(DomainError::TooLong("text", crate::text::MAX_NOTE_BYTES));
-                }
-                crate::text::check_record("text", &n.text)?;
-                Change::NoteSet(n)
-            }
+            ChangeKind::NoteSet => Change::NoteSet(de(kind, payload)?),
             ChangeKind::Submit => Change::Submit(Box::new(de(kind, payload)?)),
-        };
-        Ok(change)
+        })
+    }
+
+    /// The record rules for every text the change carries: activity texts,
+    /// narratives, text values (of a values change and of a submission).
+    fn check_record(&self) -> Result<(), DomainError> {
+        use crate::text::{MAX_NOTE_BYTES, check_record};
+        fn values<'a>(mut values: impl Iterator<Item = &'a Value>) -> Result<(), DomainError> {
+            values.try_for_each(|v| match v {
+                Value::Text(t) => crate::text::check_record("values", t),
+                _ => Ok(()),
+            })
+        }
+        match self {
+            Change::ActivityUpsert(a) => a.validate_record(),
+            Change::ActivityRemove(_) => Ok(()),
+            Change::ValuesSet(v) => values(v.values.values().flatten()),
+            Change::NoteSet(n) => {
+                if n.text.len() > MAX_NOTE_BYTES {
+                    return Err(DomainError::TooLong("text", MAX_NOTE_BYTES));
+                }
+                check_record("text", &n.text)
+            }
+            Change::Submit(s) => {
+                values(s.values.values())?;
+                s.notes.values().try_for_each(|t| check_record("notes", t))
+            }
+        }
     }
 }
 

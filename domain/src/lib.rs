@@ -13,6 +13,7 @@ pub mod admit;
 pub mod calendar;
 pub mod catalog;
 pub mod change;
+pub mod clean;
 pub mod clock;
 pub mod config_file;
 pub mod entry;

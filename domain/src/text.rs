@@ -40,15 +40,20 @@ pub fn forbidden_char(s: &str, lines: Lines) -> Option<char> {
         if allowed_break {
             continue;
         }
-        let bidi = matches!(
-            c,
-            '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}' | '\u{200E}' | '\u{200F}' | '\u{061C}'
-        );
-        if c.is_control() || bidi {
+        if c.is_control() || bidi(c) {
             return Some(c);
         }
     }
     None
+}
+
+/// The bidirectional overrides, embeddings, isolates and marks (LRM, RLM,
+/// ALM): invisible, and able to reorder what a reader sees.
+fn bidi(c: char) -> bool {
+    matches!(
+        c,
+        '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}' | '\u{200E}' | '\u{200F}' | '\u{061C}'
+    )
 }
 
 /// Whitespace that is a control character: what pasted text carries (a
@@ -70,15 +75,44 @@ pub fn forbidden_in_record(s: &str) -> Option<char> {
         if control_whitespace(c) || (c == '\r' && chars.peek() == Some(&'\n')) {
             continue;
         }
-        let bidi = matches!(
-            c,
-            '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}' | '\u{200E}' | '\u{200F}' | '\u{061C}'
-        );
-        if c.is_control() || bidi {
+        if c.is_control() || bidi(c) {
             return Some(c);
         }
     }
     None
+}
+
+/// Text an earlier release recorded without character rules, made what the
+/// record rules ([`forbidden_in_record`]) accept; run once, when an agent's
+/// store or a hub's database is upgraded (ARCHITECTURE.md, "What an earlier
+/// release recorded keeps flowing"), never on new input, which is refused.
+/// Deterministic, so the agent and the hub clean a seq to the same bytes.
+///
+/// - Bidi controls and marks are dropped: they carry no letter, Vietnamese
+///   reads left to right without them, and they arrive unseen in text
+///   pasted from Zalo or Facebook.
+/// - A lone CR (an old Mac line end) becomes a line feed: it meant a line
+///   break, and on a terminal it would move the cursor back over the line.
+/// - Any other control (ESC, BEL, NUL, DEL, C1) becomes U+FFFD: something
+///   was there and is shown as such, where dropping it would silently join
+///   words; U+FFFD acts on nothing.
+/// - Whitespace controls and CRLF, which the record rules accept, stay.
+pub fn clean_record(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    let mut chars = s.chars().peekable();
+    while let Some(c) = chars.next() {
+        if bidi(c) {
+            continue;
+        }
+        if c == '\r' && chars.peek() != Some(&'\n') {
+            out.push('\n');
+        } else if c.is_control() && !control_whitespace(c) && c != '\r' {
+            out.push('\u{FFFD}');
+        } else {
+            out.push(c);
+        }
+    }
+    out
 }
 
 /// [`check`] for text already recorded ([`forbidden_in_record`]).
@@ -154,5 +188,38 @@ mod tests {
         }
         let e = check("title", "a\u{1b}b", Lines::One).unwrap_err();
         assert!(e.to_string().contains("U+001B") && e.to_string().contains("title"));
+    }
+
+    #[test]
+    fn what_an_earlier_release_recorded_is_cleaned_to_what_the_record_rules_accept() {
+        assert_eq!(
+            clean_record("Hội nghị\u{200E} \u{202A}Luật\u{202C}\u{200F} \u{1b}[1mdân"),
+            "Hội nghị Luật \u{FFFD}[1mdân"
+        );
+        assert_eq!(
+            clean_record("chuông\u{7}\u{7f}\u{9b}"),
+            "chuông\u{FFFD}\u{FFFD}\u{FFFD}"
+        );
+        assert_eq!(clean_record("dòng 1\rdòng 2\r"), "dòng 1\ndòng 2\n");
+        // What the record rules accept is kept as it is.
+        for kept in [
+            "a\r\nb",
+            "Kết quả\u{0B}tốt\u{0C}\t\u{85}",
+            "Hội nghị “Dân biết”",
+        ] {
+            assert_eq!(clean_record(kept), kept);
+        }
+        // Every character, alone and before a line feed: the result passes
+        // the record rules, and cleaning it again changes nothing.
+        for cp in (0..0x3000u32).chain(0xFEFF..0xFF00) {
+            let Some(c) = char::from_u32(cp) else {
+                continue;
+            };
+            for s in [format!("x{c}y"), format!("{c}\n"), format!("{c}")] {
+                let clean = clean_record(&s);
+                assert_eq!(forbidden_in_record(&clean), None, "U+{cp:04X}");
+                assert_eq!(clean_record(&clean), clean, "U+{cp:04X}");
+            }
+        }
     }
 }

@@ -205,6 +205,29 @@ fn parse_typed(ind: &Indicator, raw: &str) -> Result<Value, Problem> {
     }
 }
 
+/// A recorded text value: no control character the record rules refuse
+/// ([`crate::text::forbidden_in_record`]), not empty, at most 64 KB.
+fn recorded_text(code: &str, t: &str) -> Result<(), Problem> {
+    if let Some(c) = crate::text::forbidden_in_record(t) {
+        let cp = format!("U+{:04X}", u32::from(c));
+        return Err(Problem::new(
+            ProblemCode::WrongType,
+            code,
+            format!("{code}: văn bản chứa ký tự điều khiển {cp}; hãy xóa ký tự này"),
+            format!("{code}: the text contains the control character {cp}; remove it"),
+        ));
+    }
+    if t.is_empty() || t.len() > crate::text::MAX_NOTE_BYTES {
+        return Err(Problem::new(
+            ProblemCode::WrongType,
+            code,
+            format!("{code}: giá trị {t:?} không hợp lệ, cần văn bản không rỗng, tối đa 64 KB"),
+            format!("{code}: value {t:?} is invalid, expected non-empty text of at most 64 KB"),
+        ));
+    }
+    Ok(())
+}
+
 fn check_range(ind: &Indicator, value: &Value) -> Result<(), Problem> {
     let Some(n) = value.as_number() else {
         return Ok(());
@@ -320,8 +343,11 @@ fn check_typed(ind: &Indicator, value: &Value) -> Result<(), Problem> {
         ));
     }
     if let Value::Text(t) = value {
-        // Parsing typed text applies the same rules; reuse them.
-        parse_typed(ind, t)?;
+        // A value here is recorded (stored, or pushed to the hub): the
+        // record rules, as for activities and narratives, so a text value an
+        // earlier release let through keeps flowing. Typing went through
+        // `parse_typed` first, with the typing rules.
+        recorded_text(code, t)?;
     }
     // A count is a whole number of things: never below zero, whatever the
     // catalog's bounds say; no number is beyond MAX_COUNT in size, so a

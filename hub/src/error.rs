@@ -258,9 +258,13 @@ impl ApiError {
             ApiError::Sync(SyncError::BadEntry { index, seq, error }) => {
                 let why = match error {
                     DomainError::Inadmissible(p) => p.message_vi.clone(),
+                    DomainError::ControlCharacter { field, code_point } => {
+                        format!("trường {field} chứa ký tự điều khiển {code_point}")
+                    }
                     e => e.to_string(),
                 };
-                format!("bản ghi {index} của lô (số thứ tự {seq}) không hợp lệ: {why}")
+                let hint = coso_ward::sync::older_agent_hint(error, Lang::Vi);
+                format!("bản ghi {index} của lô (số thứ tự {seq}) không hợp lệ: {why}{hint}")
             }
             ApiError::Sync(SyncError::TooManyEntries { count, max }) => {
                 format!("lô có {count} bản ghi; máy chủ chỉ nhận tối đa {max}")

@@ -36,6 +36,7 @@ impl Opened {
                 backup = %up.backup.display(),
                 letterhead_fixed = up.letterhead_fixed,
                 catalog_merged = up.catalog_merged,
+                entries_cleaned = up.entries_cleaned,
                 "upgraded the data directory"
             );
             *config = Config::load(&config.data_dir)?;

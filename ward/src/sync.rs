@@ -64,7 +64,10 @@ pub enum SyncError {
         version: Option<Version>,
         minimum: Version,
     },
-    #[error("entry {index} of the batch (seq {seq}) is invalid: {error}")]
+    #[error(
+        "entry {index} of the batch (seq {seq}) is invalid: {error}{}",
+        older_agent_hint(error, coso_domain::Lang::En)
+    )]
     BadEntry {
         index: usize,
         seq: u64,
@@ -78,6 +81,26 @@ pub enum SyncError {
     Input(#[from] InputError),
     #[error(transparent)]
     Store(#[from] StoreError),
+}
+
+/// What to do about a refused entry holding a character today's record
+/// rules refuse: an agent of an earlier release (0.1.0 applied no
+/// character rules) recorded it, and this release's agent cleans such text
+/// once when it opens that store (`coso_domain::clean`), so upgrading the
+/// agent unsticks the unit. Empty for any other refusal.
+pub fn older_agent_hint(error: &DomainError, lang: coso_domain::Lang) -> &'static str {
+    match (error, lang) {
+        (DomainError::ControlCharacter { .. }, coso_domain::Lang::En) => {
+            "; if the unit runs an earlier coso-agent, install this release's coso-agent: \
+             it cleans text an earlier release recorded, once, and the unit syncs again"
+        }
+        (DomainError::ControlCharacter { .. }, _) => {
+            "; nếu đơn vị đang dùng coso-agent phiên bản cũ, hãy cài coso-agent phiên bản \
+             này: phần mềm làm sạch văn bản phiên bản cũ đã ghi (một lần) và đơn vị đồng \
+             bộ lại được"
+        }
+        _ => "",
+    }
 }
 
 impl From<admission::Refusal> for SyncError {

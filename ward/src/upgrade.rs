@@ -3,7 +3,8 @@
 //! `coso-hub backup`, so `coso-hub restore` takes it back), then the files
 //! brought forward (the letterhead an old `init` wrote for the wrong ward,
 //! the catalog the release ships), then the database migrated in one batch
-//! ([`Store::migrate`]). Each step may be redone: a crash anywhere leaves the
+//! ([`Store::migrate`], which also cleans the text an earlier release let
+//! units record). Each step may be redone: a crash anywhere leaves the
 //! database at its old format, and the next start runs this again.
 
 use std::path::{Path, PathBuf};
@@ -47,6 +48,8 @@ pub struct Upgraded {
     pub backup: PathBuf,
     pub letterhead_fixed: bool,
     pub catalog_merged: bool,
+    /// Units' log entries whose text was cleaned ([`Store::migrate`]).
+    pub entries_cleaned: u64,
 }
 
 /// The pre-upgrade backup's name for a database of format `from`.
@@ -102,13 +105,14 @@ pub async fn run(store: &mut Store, data_dir: &Path) -> Result<Option<Upgraded>,
         Err(e) => return Err(io(&catalog)(e)),
     };
     // 3. The database, in one batch with its new format.
-    store.migrate().await?;
+    let entries_cleaned = store.migrate().await?;
     Ok(Some(Upgraded {
         from,
         to: FORMAT,
         backup,
         letterhead_fixed,
         catalog_merged,
+        entries_cleaned,
     }))
 }
 

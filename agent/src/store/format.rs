@@ -7,7 +7,9 @@
 //! - 2: release 0.2.0 (9ccbc0d): the credential in its own file, the log chain
 //!   at each seq. Neither release recorded a version; they are told apart by
 //!   where the credential is and whether the chain is there.
-//! - 3: this release: the hub's receipts (`receipt/`), and the version itself.
+//! - 3: this release: the hub's receipts (`receipt/`), the version itself,
+//!   and text cleaned of the characters the record rules refuse, which
+//!   release 0.1.0 let people record (`coso_domain::clean`).
 //!
 //! An older store is migrated when it is opened for writing: first a backup
 //! beside it (`pre-upgrade-<old>.coso-backup`, the format of `coso-agent
@@ -22,7 +24,9 @@ use std::path::Path;
 
 use super::error::DbResult;
 use super::identity::Identity;
-use super::{CREDENTIAL_FILE, K_IDENTITY, P_CHAIN, Store, StoreError, seq_key, to_json};
+use super::{
+    CREDENTIAL_FILE, K_IDENTITY, K_STATE, P_CHAIN, P_LOG, Store, StoreError, seq_key, to_json,
+};
 
 /// The format this agent writes.
 pub const FORMAT: u64 = 3;
@@ -99,10 +103,30 @@ impl Store {
             hub.credential.clear();
             batch.insert(K_IDENTITY, to_json(&id));
         }
-        // 1 -> 2: the log chain at every seq.
+        // 1|2 -> 3: text an earlier release recorded without character
+        // rules, cleaned as the hub's migration cleans its copy
+        // (`coso_domain::clean`), so both hold the same bytes at each seq;
+        // the state made that of the cleaned log. A log that does not read
+        // (a corrupt entry) is left as it is, for `recover`.
+        let mut entries = self.entries_after(0, usize::MAX, usize::MAX)?;
+        if let Ok(cleaned) = coso_domain::clean::clean_log(&entries)
+            && !cleaned.is_empty()
+        {
+            let mut rewritten = cleaned.rewritten.iter().peekable();
+            for e in &mut entries {
+                if let Some(new) = rewritten.next_if(|n| n.seq == e.seq) {
+                    *e = new.clone();
+                    batch.insert(seq_key(P_LOG, e.seq), to_json(e));
+                }
+            }
+            let mut state = self.unit_state()?;
+            cleaned.clean_state(&mut state);
+            batch.insert(K_STATE, to_json(&state));
+        }
+        // 1 -> 2 (and 3, over a cleaned log): the log chain at every seq.
         let mut chain = coso_proto::chain::GENESIS;
-        for e in self.entries_after(0, usize::MAX, usize::MAX)? {
-            chain = coso_proto::chain::next(&chain, &e);
+        for e in &entries {
+            chain = coso_proto::chain::next(&chain, e);
             batch.insert(seq_key(P_CHAIN, e.seq), &chain[..]);
         }
         batch.insert(K_FORMAT, &FORMAT.to_be_bytes());

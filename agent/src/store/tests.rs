@@ -462,3 +462,85 @@ fn records_an_earlier_release_made_still_read_back() {
     assert_eq!(s.head_seq().unwrap(), 2);
     assert_eq!(s.unit_state().unwrap().activities.len(), 1);
 }
+
+/// Issue 25: release 0.1.0 let people record any text, and text pasted from
+/// Zalo carries direction marks. Opening such a store cleans it once, in
+/// the migration: every entry reads again, the state is the cleaned log's,
+/// the chain follows the cleaned entries, and the backup keeps the old.
+#[test]
+fn text_an_earlier_release_let_through_is_cleaned_once_by_the_migration() {
+    let tmp = tempfile::tempdir().unwrap();
+    let s = Store::open(tmp.path(), WAIT).unwrap();
+    s.set_identity(&identity()).unwrap();
+    let (catalog, calendar) = (Catalog::builtin(), Calendar::builtin());
+    let period = calendar.period(&"2026-Y".parse().unwrap()).unwrap();
+    s.append(
+        &act(1, "Hội nghị\u{200E} \u{1b}[1mLuật"),
+        Utc::now(),
+        Some(1),
+    )
+    .unwrap();
+    s.append(&act(2, "Sinh hoạt tổ"), Utc::now(), Some(2))
+        .unwrap();
+    let note = Change::NoteSet(coso_domain::change::NoteSet {
+        period: period.code.clone(),
+        section: coso_domain::Section::Results,
+        text: "Kết quả\u{202C} tốt\rdòng sau".into(),
+    });
+    s.append(&note, Utc::now(), None).unwrap();
+    let frozen =
+        s.unit_state()
+            .unwrap()
+            .freeze(&catalog, UnitKind::ResidentialGroup, &period, Utc::now());
+    s.append(&Change::Submit(Box::new(frozen)), Utc::now(), None)
+        .unwrap();
+    let old = s.entries_after(0, usize::MAX, usize::MAX).unwrap();
+    assert!(
+        old[0].decode().is_err(),
+        "today's rules refuse it as stored"
+    );
+    // As release 0.2.0 left it: no version.
+    s.db.remove(b"meta/format").unwrap();
+    s.flush_blocking().unwrap();
+    drop(s);
+
+    let s = reopen(tmp.path()).unwrap();
+    assert!(tmp.path().join(backup_name(2)).is_file());
+    let new = s.entries_after(0, usize::MAX, usize::MAX).unwrap();
+    assert_eq!(new.len(), 4);
+    assert_eq!(new[1], old[1], "a clean entry is kept as it was");
+    let mut folded = UnitState::default();
+    let mut chain = coso_proto::chain::GENESIS;
+    for e in &new {
+        folded.apply(&e.decode().unwrap());
+        chain = coso_proto::chain::next(&chain, e);
+    }
+    let state = s.unit_state().unwrap();
+    assert_eq!(state, folded);
+    assert_eq!(s.chain_at(4).unwrap(), chain);
+    let id = ActivityId::from_counter(1);
+    assert_eq!(state.activities[&id].title, "Hội nghị \u{FFFD}[1mLuật");
+    assert_eq!(
+        state.notes[&period.code][&coso_domain::Section::Results],
+        "Kết quả tốt\ndòng sau"
+    );
+    // The submission still agrees with the (cleaned) log before it.
+    let Change::Submit(sub) = new[3].decode().unwrap() else {
+        panic!("a submission")
+    };
+    let mut before = UnitState::default();
+    new[..3]
+        .iter()
+        .for_each(|e| before.apply(&e.decode().unwrap()));
+    coso_domain::admit::agrees_with_log(
+        &sub,
+        &before,
+        &catalog,
+        &calendar,
+        UnitKind::ResidentialGroup,
+    )
+    .unwrap();
+    drop(s);
+    let s = reopen(tmp.path()).unwrap();
+    assert_eq!(s.entries_after(0, usize::MAX, usize::MAX).unwrap(), new);
+}

@@ -311,7 +311,7 @@ fn what_an_earlier_release_recorded_keeps_flowing() {
     ];
     let (addr, fp) = target(&hub);
     let rt = tokio::runtime::Runtime::new().unwrap();
-    rt.block_on(async {
+    let mut old = rt.block_on(async {
         let ch = channel(&addr, fp);
         let unit = enroll(ch.clone(), &link).await.expect("enrol");
         let mut old = SimAgent::new(ch, &unit);
@@ -326,10 +326,41 @@ fn what_an_earlier_release_recorded_keeps_flowing() {
             .await
             .expect_err("an escape sequence is refused");
         assert_eq!(status.code(), Code::InvalidArgument);
+        // The message names the field, and that this release's agent
+        // cleans what an earlier one recorded (an agent of release 0.1.0
+        // shows it as it is).
+        let message = status.message();
+        assert!(
+            message.contains("trường title") && message.contains("cài coso-agent phiên bản"),
+            "{message}"
+        );
+        old
     });
     let s = show(&hub, "TDP01");
     assert_eq!(s["acked_seq"], 3, "{s:#}");
     assert_eq!(s["activities"], 2, "{s:#}");
+    // A text value with a vertical tab, as release 0.1.0 recorded it, flows
+    // too: values get the record rules, like notes and activities.
+    let value = Change::ValuesSet(coso_domain::change::ValuesSet {
+        period: "2026-Y".parse().unwrap(),
+        values: [(
+            "DG03".to_string(),
+            Some(coso_domain::Value::Text("Tốt\u{0B}đạt yêu cầu".into())),
+        )]
+        .into(),
+    });
+    let pushed = rt.block_on(old.push(coso_proto::pb::PushRequest {
+        entries: vec![coso_proto::pb::ChangeEntry::from(&Entry::new(
+            4, &value, now,
+        ))],
+        receipts: Vec::new(),
+    }));
+    assert_eq!(
+        pushed
+            .expect("a text value with a vertical tab flows")
+            .acked_seq,
+        4
+    );
     let log = hub.log();
     assert!(
         log.contains("push refused") && log.contains("TDP01") && log.contains("U+001B"),

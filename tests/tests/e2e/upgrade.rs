@@ -351,3 +351,138 @@ fn a_store_of_a_newer_format_is_refused_with_both_versions_and_left_alone() {
         Some(&99u64.to_be_bytes()[..])
     );
 }
+
+/// Issue 25: release 0.1.0 let an officer record any text, and text pasted
+/// from Zalo or Facebook carries direction marks (LRM, RLM, U+202A..C); a
+/// terminal paste an escape or a bell. Today's rules refuse those, so the
+/// unit was stuck for good. The fixture (`make-legacy-text-fixture.py`, the
+/// real 0.1.0 binaries) holds them in unit U01's log, some synced to the
+/// 0.1.0 hub and some (a second such activity and the report covering
+/// both) not yet. Today's hub and agent each clean their copy once at the
+/// upgrade, to the same bytes: the hub shows every unit, the unsynced
+/// changes arrive, the report is accepted, and new input is still refused.
+#[test]
+fn text_release_0_1_0_let_through_is_cleaned_once_and_keeps_flowing() {
+    let (tmp, expected) = unpack("0.1.0-9c45abc-text");
+    let now = expected["now"].as_str().unwrap();
+    let period = expected["period"].as_str().unwrap();
+    let hub_dir = tmp.path().join("hub");
+    let mut hub = Hub::existing(&hub_dir, &[("COSO_NOW", now)]);
+    hub.serve();
+    assert!(hub_dir.join("pre-upgrade-1.coso-backup").is_file());
+
+    // The hub reads every unit's log again, as the old hub showed it.
+    let units = hub.cmd(&["--json", "unit", "list"]).ok().json();
+    assert_within(&expected["hub"]["units"], &units, "units");
+    for code in ["U01", "U02"] {
+        let show = hub.cmd(&["--json", "unit", "show", code]).ok().json();
+        assert_within(
+            &expected["hub"]["unit_show"][code],
+            &show,
+            &format!("unit show {code}"),
+        );
+    }
+    let status = hub
+        .cmd(&["--json", "status", "--period", period])
+        .ok()
+        .json();
+    assert!(status.to_string().contains("U02"), "{status:#}");
+
+    // The agent: its store cleaned, its backup kept.
+    let dir = tmp.path().join("agents").join("U01");
+    point_agent_at(&dir, &hub.grpc);
+    let mut agent = Agent::at(&dir);
+    agent.env.push(("COSO_NOW".into(), now.into()));
+    let list = agent.cmd(&["--json", "activity", "list"]).ok().json();
+    assert!(dir.join("pre-upgrade-1.coso-backup").is_file());
+    let titles: Vec<&str> = list["activities"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["title"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        titles,
+        [
+            "Hội nghị quán triệt Luật \u{FFFD}[1mdân chủ",
+            "Sinh hoạt tổ dân phố\u{FFFD}"
+        ]
+    );
+    assert_eq!(list["activities"][0]["note"], "Chia sẻ từ Zalo");
+    let report = agent
+        .cmd(&["--json", "report", "--period", period])
+        .ok()
+        .json();
+    assert_eq!(
+        report["notes"]["results"],
+        "Kết quả tốt\u{FFFD}[0m\ndòng sau"
+    );
+    assert_eq!(report["entered"]["DG03"], "Tốt\u{0B}đạt yêu cầu");
+    assert_eq!(report["state"], "submitted", "{report:#}");
+
+    // What was not yet synced arrives, the report the 0.1.0 agent froze
+    // over the old text with it, and the ward accepts it.
+    let sync = agent.cmd(&["sync"]).ok();
+    let head = agent.cmd(&["--json", "status"]).ok().json();
+    assert_eq!(head["head_seq"], 5, "{head:#}");
+    let show = hub.cmd(&["--json", "unit", "show", "U01"]).ok().json();
+    assert_eq!(show["acked_seq"], 5, "{show:#}\n{}", sync.context());
+    assert_eq!(show["activities"], 2, "{show:#}");
+    hub.cmd(&["review", "--unit", "U01", "--period", period, "--accept"])
+        .ok();
+    agent.cmd(&["sync"]).ok();
+    let report = agent
+        .cmd(&["--json", "report", "--period", period])
+        .ok()
+        .json();
+    assert_eq!(report["state"], "accepted", "{report:#}");
+    let held = show["periods"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["period"] == period)
+        .unwrap_or_else(|| panic!("{show:#}"));
+    assert_eq!(held["values"]["DG03"], "Tốt\u{0B}đạt yêu cầu", "{show:#}");
+    let out = tmp.path().join("report.json");
+    let out_arg = out.display().to_string();
+    hub.cmd(&[
+        "report", "--period", period, "--format", "json", "--out", &out_arg,
+    ])
+    .ok();
+    let compiled = std::fs::read_to_string(&out).unwrap();
+    assert!(compiled.contains("Kết quả tốt"), "{compiled}");
+    for gone in ['\u{200E}', '\u{200F}', '\u{202A}', '\u{202C}'] {
+        assert!(!compiled.contains(gone), "{gone:?} in {compiled}");
+    }
+
+    // Both sides hold the same bytes at every seq: `recover` over the
+    // hub's copy finds the whole log in common and nothing to re-send.
+    let fixed = format!("127.0.0.1:{}", expected["port"]);
+    let relink = hub
+        .cmd(&["unit", "reissue", "U01"])
+        .ok()
+        .last_line()
+        .replace(&fixed, &hub.grpc);
+    let r = agent.cmd(&["recover", &relink, "--json"]).ok().json();
+    assert_eq!(
+        (r["common"].clone(), r["rebased"].clone()),
+        (5.into(), 0.into()),
+        "{r:#}"
+    );
+    assert!(!hub.log().contains("push refused"), "{}", hub.log());
+
+    // New input is still refused.
+    agent
+        .cmd(&[
+            "activity",
+            "add",
+            "--date",
+            "2026-11-12",
+            "--form",
+            "conference",
+            "--title",
+            "Dán từ Zalo\u{200E}",
+        ])
+        .expect_code(2);
+    drop(tmp);
+}

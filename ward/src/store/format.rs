@@ -7,8 +7,9 @@
 //! - 2: release 0.2.0 (9ccbc0d): the audit trail is the hash chain under
 //!   tag `l`; tag `a` is no longer read (its lines were lost to `audit`).
 //!   It still wrote `meta/schema = 1`, so a 1 is told apart by its `a` lines.
-//! - 3: this release: the records of format 2, the version recorded as it
-//!   is, and beside the database the receipt key that signs the receipts
+//! - 3: this release: the records of format 2 (units' logs cleaned of the
+//!   characters the record rules refuse, which release 0.1.0 let people
+//!   record: `coso_domain::clean`), the version recorded as it is, and beside the database the receipt key that signs the receipts
 //!   agents now keep (`crate::receipt`). A 0.2.0 hub would serve such a data
 //!   dir without a word and without its receipts; with 3 recorded, 0.1.0 and
 //!   0.2.0 both refuse it ("schema version 3 is newer than this hub
@@ -84,9 +85,10 @@ impl Store {
 
     /// Brings the database from [`Store::format_found`] to [`FORMAT`]: one
     /// batch, then a flush. The caller has written the backup first.
-    pub async fn migrate(&mut self) -> Result<(), StoreError> {
+    /// Returns how many log entries it cleaned.
+    pub async fn migrate(&mut self) -> Result<u64, StoreError> {
         if self.format >= FORMAT {
-            return Ok(());
+            return Ok(0);
         }
         // 1 -> 3: an upstream token kept in the database leaves it for its
         // file (in its own tree, so not in the batch; the move is idempotent:
@@ -126,11 +128,44 @@ impl Store {
             };
             batch.remove(k);
         }
+        // 1|2 -> 3: text an earlier release recorded without character
+        // rules, cleaned in every unit's log as the agent's migration cleans
+        // its copy (`coso_domain::clean`), so both hold the same bytes at
+        // each seq and their chains agree; the unit's state made that of the
+        // cleaned log, the chains kept from the first cleaned seq dropped
+        // (`chain_at` walks them again). A log that does not read (a corrupt
+        // entry) is left as it is.
+        let mut cleaned_entries = 0;
+        for rec in self.units()? {
+            let code = &rec.unit.code;
+            let entries = self.entries(code, 0, usize::MAX)?;
+            let Ok(cleaned) = coso_domain::clean::clean_log(&entries) else {
+                tracing::warn!(unit = %code, "a log that does not read is left uncleaned");
+                continue;
+            };
+            let Some(first) = cleaned.rewritten.first().map(|e| e.seq) else {
+                continue;
+            };
+            for e in &cleaned.rewritten {
+                batch.insert(keys::entry(code, e.seq), enc(e));
+            }
+            for k in self
+                .tree
+                .range(keys::chain(code, first)..=keys::chain(code, u64::MAX))
+                .keys()
+            {
+                batch.remove(k?);
+            }
+            let mut state = self.unit_state(code)?;
+            cleaned.clean_state(&mut state);
+            batch.insert(keys::state(code), enc(&state));
+            cleaned_entries += cleaned.rewritten.len() as u64;
+        }
         batch.insert(keys::meta(SCHEMA), enc(&FORMAT));
         self.written(self.tree.apply_batch(batch))?;
         self.flush().await?;
         *self.audit_head.lock().unwrap_or_else(|p| p.into_inner()) = head;
         self.format = FORMAT;
-        Ok(())
+        Ok(cleaned_entries)
     }
 }

@@ -610,3 +610,70 @@ async fn a_format_1_database_without_audit_lines_is_format_2() {
     with_schema(tmp.path(), 1, &[]);
     assert_eq!(Store::open(tmp.path()).unwrap().format_found(), 2);
 }
+
+/// Issue 25: a hub of release 0.1.0 took any text a unit recorded (direction
+/// marks pasted from Zalo, an escape). The migration cleans each unit's log
+/// once, as the agent's migration cleans its copy: every entry reads, the
+/// state and the chain are the cleaned log's.
+#[tokio::test]
+async fn the_migration_cleans_text_an_earlier_release_took() {
+    let tmp = tempfile::tempdir().unwrap();
+    let s = store_with(tmp.path(), &["U01", "U02"]).await;
+    let raw = |seq: u64, change: &Change| Incoming {
+        entry: Entry::new(seq, change, Utc::now()),
+        change: change.clone(),
+    };
+    let dirty = [
+        activity(1, "Hội nghị\u{200E} \u{1b}[1mLuật"),
+        activity(2, "Sinh hoạt"),
+        activity(3, "Chia sẻ\u{200F}\u{7}"),
+    ];
+    let u = code("U01");
+    let g = s.lock_unit(&u).await;
+    s.push(&g, &[raw(1, &dirty[0]), raw(2, &dirty[1])], Utc::now())
+        .await
+        .unwrap();
+    s.push(&g, &[raw(3, &dirty[2])], Utc::now()).await.unwrap();
+    drop(g);
+    let clean_unit = code("U02");
+    let g = s.lock_unit(&clean_unit).await;
+    s.push(&g, &log(1..=2), Utc::now()).await.unwrap();
+    drop(g);
+    let old = s.entries(&u, 0, 10).unwrap();
+    let untouched = s.entries(&clean_unit, 0, 10).unwrap();
+    let want = coso_domain::clean::clean_log(&old).unwrap();
+    s.chain_at(&u, 2).unwrap();
+    drop(s);
+    with_schema(tmp.path(), 2, &[]);
+
+    let mut s = Store::reopen(tmp.path());
+    assert_eq!(s.format_found(), 2);
+    assert_eq!(s.migrate().await.unwrap(), 2);
+    let new = s.entries(&u, 0, 10).unwrap();
+    assert_eq!(new[1], old[1]);
+    assert_eq!(new[0], want.rewritten[0], "the bytes the agent writes");
+    let mut folded = UnitState::default();
+    let mut chain = coso_proto::chain::GENESIS;
+    let mut chains = Vec::new();
+    for e in &new {
+        folded.apply(&e.decode().unwrap());
+        chain = coso_proto::chain::next(&chain, e);
+        chains.push(chain);
+    }
+    assert_eq!(s.unit_state(&u).unwrap(), folded);
+    for seq in 1..=3 {
+        assert_eq!(s.chain_at(&u, seq).unwrap(), chains[seq as usize - 1]);
+    }
+    let titles: Vec<_> = folded
+        .activities
+        .values()
+        .map(|a| a.title.clone())
+        .collect();
+    assert_eq!(
+        titles,
+        ["Hội nghị \u{FFFD}[1mLuật", "Sinh hoạt", "Chia sẻ\u{FFFD}"]
+    );
+    assert_eq!(s.entries(&clean_unit, 0, 10).unwrap(), untouched);
+    drop(s);
+    assert_eq!(Store::reopen(tmp.path()).format_found(), FORMAT);
+}
