@@ -4,7 +4,6 @@
 //! TLS accept loop the gRPC and web listeners share ([`accept`]).
 
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 
 use rcgen::{
     BasicConstraints, CertificateParams, DnType, ExtendedKeyUsagePurpose, IsCa, Issuer, KeyPair,
@@ -54,7 +53,7 @@ impl ServerIdentity {
 
     /// A rustls server configuration that speaks HTTP/2 only (gRPC).
     pub fn server_config(&self) -> Result<rustls::ServerConfig, TlsError> {
-        let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
+        let provider = coso_proto::transport::crypto();
         let mut cfg = rustls::ServerConfig::builder_with_provider(provider)
             .with_safe_default_protocol_versions()
             .map_err(|e| TlsError::Config(e.to_string()))?

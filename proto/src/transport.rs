@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
-use rustls::crypto::{CryptoProvider, aws_lc_rs};
+use rustls::crypto::{CryptoProvider, ring};
 use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
 use rustls::{DigitallySignedStruct, SignatureScheme};
 use sha2::{Digest, Sha256};
@@ -21,6 +21,22 @@ pub enum TransportError {
     Address(String),
     #[error("cannot reach the hub at {addr}: {reason}")]
     Connect { addr: String, reason: String },
+}
+
+/// The crypto every TLS configuration of coso is built with (gRPC, the
+/// dashboard, upstream delivery): ring, one of the two providers rustls
+/// supports, chosen because it builds in a fraction of aws-lc-rs's time
+/// (Cargo.toml). One home, so no configuration picks another.
+pub fn crypto() -> Arc<CryptoProvider> {
+    Arc::new(ring::default_provider())
+}
+
+/// Makes [`crypto`] the process's default provider, for libraries that take
+/// the default rather than a configuration (reqwest, built without a
+/// provider of its own). Idempotent; call before building such a client.
+pub fn install_crypto() {
+    // Err means a default is installed already: ours, by an earlier call.
+    let _ = ring::default_provider().install_default();
 }
 
 /// SHA-256 of a certificate (DER).
@@ -115,10 +131,10 @@ impl ServerCertVerifier for Pinned {
 
 /// The rustls client configuration that trusts only the pinned certificate.
 pub fn pinned_client_config(fp: [u8; 32]) -> rustls::ClientConfig {
-    let provider = Arc::new(aws_lc_rs::default_provider());
+    let provider = crypto();
     let mut cfg = rustls::ClientConfig::builder_with_provider(provider.clone())
         .with_safe_default_protocol_versions()
-        .expect("aws-lc-rs supports the default protocol versions")
+        .expect("ring supports the default protocol versions")
         .dangerous()
         .with_custom_certificate_verifier(Arc::new(Pinned {
             fingerprint: fp,

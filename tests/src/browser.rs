@@ -35,6 +35,7 @@ use fantoccini::elements::Element;
 use fantoccini::key::Key;
 use fantoccini::wd::PrintConfiguration;
 use fantoccini::{Client, ClientBuilder, Locator};
+use hyper_util::client::legacy::connect::HttpConnector;
 use serde_json::json;
 
 /// The Chromium flags every session uses: headless, no sandbox (CI runs as root), and no
@@ -133,7 +134,8 @@ impl Browser {
         );
         let url = format!("http://127.0.0.1:{port}");
         let client = b.rt.block_on(async {
-            let mut builder = ClientBuilder::rustls().expect("TLS roots for fantoccini");
+            // chromedriver speaks plain HTTP on loopback: no TLS stack here.
+            let mut builder = ClientBuilder::new(HttpConnector::new());
             builder.capabilities(caps);
             tokio::time::timeout(STEP, builder.connect(&url)).await
         });

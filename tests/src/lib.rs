@@ -44,9 +44,9 @@ pub fn bins_with_progress() -> &'static Bins {
 }
 
 /// The `cargo build` that makes the two binaries, from the workspace root
-/// (wherever this runs: cargo reads `.cargo/config.toml` from the working
-/// directory, and without its build settings a demo started elsewhere
-/// rebuilt the TLS stack, and everything above it, differently).
+/// (wherever this runs: cargo reads its configuration from the working
+/// directory up, so a demo started elsewhere could build with other
+/// settings than the command that built it).
 ///
 /// `-p coso-tests` is selected beside the two packages, though none of its
 /// targets is built, because cargo unifies the features of dependencies over
@@ -99,6 +99,10 @@ pub fn workspace_root() -> PathBuf {
 }
 
 fn build_bins(progress: bool) -> Bins {
+    // The HTTP clients tests build (reqwest, without a crypto provider of
+    // its own) take rustls' process default; every test that talks HTTP has
+    // started a hub, and so come through here, first.
+    coso_proto::transport::install_crypto();
     let exe = std::env::current_exe().expect("current exe");
     // <target dir>/<profile>/deps/e2e-xxxx or <target dir>/<profile>/coso-demo,
     // wherever CARGO_TARGET_DIR puts the target dir.

@@ -51,6 +51,7 @@ impl Session {
             .ok();
         let ca =
             reqwest::Certificate::from_pem(&std::fs::read(&ca_file).expect("ca")).expect("pem");
+        coso_proto::transport::install_crypto();
         let client = reqwest::blocking::Client::builder()
             .tls_certs_merge([ca])
             .redirect(reqwest::redirect::Policy::none())

@@ -3,7 +3,6 @@
 //! certificate and key named in hub.toml's `[web]`.
 
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer};
@@ -45,7 +44,7 @@ pub fn server_config(
                 return Err(file_err(&cert, "no certificate in the file"));
             }
             let key = PrivateKeyDer::from_pem_file(&key).map_err(|e| file_err(&key, e))?;
-            let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
+            let provider = coso_proto::transport::crypto();
             rustls::ServerConfig::builder_with_provider(provider)
                 .with_safe_default_protocol_versions()
                 .map_err(|e| TlsError::Config(e.to_string()))?

@@ -28,6 +28,7 @@ pub struct Response {
 /// not travel to another host, and a moved endpoint needs `upstream set`),
 /// and no connection is kept between attempts, which are minutes apart.
 pub fn client(target: &UpstreamTarget, timeout: Duration) -> Result<reqwest::Client, String> {
+    coso_proto::transport::install_crypto();
     let mut b = reqwest::Client::builder()
         .connect_timeout(CONNECT_TIMEOUT.min(timeout))
         .timeout(timeout)
@@ -223,7 +224,7 @@ mod tests {
         let key = KeyPair::generate().unwrap();
         let params = CertificateParams::new(vec!["localhost".to_string()]).unwrap();
         let cert = params.signed_by(&key, &issuer).unwrap();
-        let provider = std::sync::Arc::new(rustls::crypto::aws_lc_rs::default_provider());
+        let provider = coso_proto::transport::crypto();
         let mut cfg = rustls::ServerConfig::builder_with_provider(provider)
             .with_safe_default_protocol_versions()
             .unwrap()
