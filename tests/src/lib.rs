@@ -62,8 +62,7 @@ pub fn bins_with_progress() -> &'static Bins {
 /// features); the demo's build has not. The harness passes what it was
 /// itself built with.
 pub fn bins_build_command(release: bool, kit: bool) -> Command {
-    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-    let mut cmd = Command::new(cargo);
+    let mut cmd = cargo();
     cmd.args([
         "build",
         "-p",
@@ -92,6 +91,45 @@ pub fn bins_build_command(release: bool, kit: bool) -> Command {
         .current_dir(&root);
     cmd
 }
+
+/// A `cargo` command at the workspace's root, in the environment of the
+/// shell that ran `cargo run` or `cargo test`: without the variables cargo
+/// sets for the program it runs (`CARGO_MANIFEST_DIR`, `CARGO_PKG_*`, …).
+/// Build scripts may depend on any variable (ring's asks to rerun when
+/// `CARGO_PKG_NAME` or `CARGO_MANIFEST_DIR` changes), and cargo compares
+/// its own environment: with them inherited, the demo's second build reran
+/// ring's build script and compiled ring, rustls and everything above them
+/// again, and the end-to-end tests' build of the binaries did the same.
+pub fn cargo() -> Command {
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let mut cmd = Command::new(cargo);
+    for (key, _) in std::env::vars_os() {
+        let Some(key) = key.to_str() else { continue };
+        if SET_FOR_THE_PROGRAM.contains(&key)
+            || key.starts_with("CARGO_PKG_")
+            || key.starts_with("CARGO_BIN_EXE_")
+        {
+            cmd.env_remove(key);
+        }
+    }
+    cmd.current_dir(workspace_root());
+    cmd
+}
+
+/// What cargo sets for a program it runs, besides `CARGO_PKG_*` and
+/// `CARGO_BIN_EXE_*` (the cargo book, "Environment variables Cargo sets for
+/// crates"). `CARGO` stays: it names the cargo to run.
+const SET_FOR_THE_PROGRAM: &[&str] = &[
+    "CARGO_MANIFEST_DIR",
+    "CARGO_MANIFEST_PATH",
+    "CARGO_MANIFEST_LINKS",
+    "CARGO_CRATE_NAME",
+    "CARGO_BIN_NAME",
+    "CARGO_PRIMARY_PACKAGE",
+    "CARGO_TARGET_TMPDIR",
+    "CARGO_RUSTC_CURRENT_DIR",
+    "OUT_DIR",
+];
 
 /// The workspace's root directory (this crate's parent).
 pub fn workspace_root() -> PathBuf {

@@ -58,50 +58,63 @@ fn version_names_the_release_and_the_commit() {
     }
 }
 
-/// The third-party artifacts (file names carry cargo's hash of the crate,
-/// its features and its dependencies) a `cargo build` command uses.
-fn third_party_artifacts(mut cmd: Command) -> BTreeSet<String> {
+/// A third-party crate a cargo build used: its package, whether cargo found
+/// it up to date, and its files' names (which carry cargo's hash of the
+/// crate's features and dependencies).
+struct Artifact {
+    package: String,
+    fresh: bool,
+    names: Vec<String>,
+}
+
+/// The third-party artifacts of a `cargo build` or `cargo test --no-run`.
+fn third_party_artifacts(mut cmd: Command) -> Vec<Artifact> {
     cmd.args(["--quiet", "--message-format=json"]);
-    let out = cmd.output().expect("run cargo build");
+    let out = cmd.output().expect("run cargo");
     assert!(
         out.status.success(),
         "{cmd:?} failed:\n{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    let mut found = BTreeSet::new();
+    let mut found = Vec::new();
     for line in String::from_utf8_lossy(&out.stdout).lines() {
         let Ok(msg) = serde_json::from_str::<serde_json::Value>(line) else {
             continue;
         };
-        let third_party = msg["package_id"]
-            .as_str()
-            .is_some_and(|id| id.starts_with("registry+"));
-        if msg["reason"] == "compiler-artifact" && third_party {
-            for f in msg["filenames"].as_array().into_iter().flatten() {
-                if let Some(name) = f.as_str().and_then(|p| p.rsplit('/').next()) {
-                    found.insert(name.to_string());
-                }
-            }
+        let package = msg["package_id"].as_str().unwrap_or_default();
+        if msg["reason"] != "compiler-artifact" || !package.starts_with("registry+") {
+            continue;
         }
+        found.push(Artifact {
+            package: package.to_string(),
+            fresh: msg["fresh"] == true,
+            names: msg["filenames"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter_map(|f| Some(f.as_str()?.rsplit('/').next()?.to_string()))
+                .collect(),
+        });
     }
     found
 }
 
 /// Asserts that `binaries`, a build of the two binaries, compiles no
-/// third-party crate that `earlier`, a cargo command run at the workspace's
-/// root before it, did not already build.
+/// third-party crate again after `earlier`, a cargo command run before it
+/// from the same shell: every artifact it uses is one `earlier` built, and
+/// is fresh (a build script that reran because the environment differed
+/// recompiles its crate under the same file name).
 fn assert_binaries_reuse(earlier: &[&str], binaries: Command, what: &str) {
-    let root = workspace_root();
-    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-    let mut cmd = Command::new(cargo);
-    cmd.args(earlier)
-        .arg("--manifest-path")
-        .arg(root.join("Cargo.toml"))
-        .current_dir(&root);
-    let built = third_party_artifacts(cmd);
-    let rebuilt: Vec<_> = third_party_artifacts(binaries)
+    let mut cmd = coso_tests::cargo();
+    cmd.args(earlier);
+    let built: BTreeSet<String> = third_party_artifacts(cmd)
         .into_iter()
-        .filter(|a| !built.contains(a))
+        .flat_map(|a| a.names)
+        .collect();
+    let rebuilt: Vec<String> = third_party_artifacts(binaries)
+        .into_iter()
+        .filter(|a| !a.fresh || a.names.iter().any(|n| !built.contains(n)))
+        .map(|a| format!("{} (fresh: {})", a.package, a.fresh))
         .collect();
     assert!(
         rebuilt.is_empty(),
