@@ -185,13 +185,7 @@ fn parse_typed(ind: &Indicator, raw: &str) -> Result<Value, Problem> {
         ValueType::Text => {
             let t = crate::text::normalize(raw);
             if let Some(c) = crate::text::forbidden_char(&t, crate::text::Lines::Many) {
-                let cp = format!("U+{:04X}", u32::from(c));
-                return Err(Problem::new(
-                    ProblemCode::WrongType,
-                    code,
-                    format!("{code}: văn bản chứa ký tự điều khiển {cp}; hãy xóa ký tự này"),
-                    format!("{code}: the text contains the control character {cp}; remove it"),
-                ));
+                return Err(control_character(code, c));
             }
             if t.is_empty() || t.len() > crate::text::MAX_NOTE_BYTES {
                 Err(wrong(
@@ -205,17 +199,22 @@ fn parse_typed(ind: &Indicator, raw: &str) -> Result<Value, Problem> {
     }
 }
 
+/// A text value of indicator `code` holds `c`, which its rules refuse.
+fn control_character(code: &str, c: char) -> Problem {
+    let cp = format!("U+{:04X}", u32::from(c));
+    Problem::new(
+        ProblemCode::WrongType,
+        code,
+        format!("{code}: văn bản chứa ký tự điều khiển {cp}; hãy xóa ký tự này"),
+        format!("{code}: the text contains the control character {cp}; remove it"),
+    )
+}
+
 /// A recorded text value: no control character the record rules refuse
 /// ([`crate::text::forbidden_in_record`]), not empty, at most 64 KB.
 fn recorded_text(code: &str, t: &str) -> Result<(), Problem> {
     if let Some(c) = crate::text::forbidden_in_record(t) {
-        let cp = format!("U+{:04X}", u32::from(c));
-        return Err(Problem::new(
-            ProblemCode::WrongType,
-            code,
-            format!("{code}: văn bản chứa ký tự điều khiển {cp}; hãy xóa ký tự này"),
-            format!("{code}: the text contains the control character {cp}; remove it"),
-        ));
+        return Err(control_character(code, c));
     }
     if t.is_empty() || t.len() > crate::text::MAX_NOTE_BYTES {
         return Err(Problem::new(
