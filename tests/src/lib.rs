@@ -63,33 +63,26 @@ pub fn bins_with_progress() -> &'static Bins {
 /// itself built with.
 pub fn bins_build_command(release: bool, kit: bool) -> Command {
     let mut cmd = cargo();
-    cmd.args([
-        "build",
-        "-p",
-        "coso-tests",
-        "-p",
-        "coso-hub",
-        "-p",
-        "coso-agent",
-        "--bin",
-        "coso-hub",
-        "--bin",
-        "coso-agent",
-    ]);
+    cmd.arg("build")
+        .args(bins_selection(kit))
+        .args(["--bin", "coso-hub", "--bin", "coso-agent"]);
+    if release {
+        cmd.arg("--release");
+    }
+    cmd
+}
+
+/// The packages and features [`bins_build_command`] selects: cargo resolves
+/// the dependencies' features over them.
+pub fn bins_selection(kit: bool) -> Vec<&'static str> {
+    let mut selection = vec!["-p", "coso-tests", "-p", "coso-hub", "-p", "coso-agent"];
     if kit {
         // `--features kit`, not `coso-tests/kit`: with several packages
         // selected, cargo took the latter for a dependency's feature and
         // left it off.
-        cmd.args(["--features", "kit"]);
+        selection.extend(["--features", "kit"]);
     }
-    if release {
-        cmd.arg("--release");
-    }
-    let root = workspace_root();
-    cmd.arg("--manifest-path")
-        .arg(root.join("Cargo.toml"))
-        .current_dir(&root);
-    cmd
+    selection
 }
 
 /// A `cargo` command at the workspace's root, in the environment of the
