@@ -173,15 +173,47 @@ fn fix_letterhead(text: &str) -> Option<String> {
 /// The ward's `catalog.toml` brought forward: a three-way merge of the old
 /// built-in catalog (base) and this release's (theirs) over the ward's copy
 /// (ours). An unedited copy becomes this release's catalog; an edited one
-/// keeps every edit and gains the indicators this release added that it
-/// lacks, under a version above both. `None` when there is nothing to add.
+/// keeps every edit, takes this release's definition of each indicator it
+/// left alone, and gains the indicators this release added that it lacks,
+/// under a version above both. `None` when there is nothing to change.
 fn merge_catalog(ward: &str) -> Option<String> {
     if ward == CATALOG_0_1 {
         return Some(DEFAULT_CATALOG_TOML.to_string());
     }
+    merge_catalogs(ward, CATALOG_0_1, DEFAULT_CATALOG_TOML)
+}
+
+/// [`merge_catalog`] over any base and release, per indicator: one the
+/// ward left as the base had it takes the release's definition (a release
+/// that corrects a name or a rule corrects it in the ward too); one the
+/// ward edited keeps the ward's; one the release added that the ward lacks
+/// is appended, if its group is in the ward's copy. The ward's text is kept
+/// line for line around the indicators that change, comments included.
+fn merge_catalogs(ward: &str, base_text: &str, theirs_text: &str) -> Option<String> {
     let ours = Catalog::from_toml_str(ward, CATALOG_FILE).ok()?;
-    let base = Catalog::from_toml_str(CATALOG_0_1, "catalog-0.1.toml").ok()?;
-    let theirs = Catalog::builtin();
+    let base = Catalog::from_toml_str(base_text, "base catalog").ok()?;
+    let theirs = Catalog::from_toml_str(theirs_text, "release catalog").ok()?;
+    let mut out = ward.to_string();
+    let mut changed = false;
+    for t in &theirs.indicators {
+        let (Some(b), Some(o)) = (base.indicator(&t.code), ours.indicator(&t.code)) else {
+            continue;
+        };
+        if o == b && t != b {
+            let (Some(mine), Some(release)) = (
+                indicator_block(&out, &t.code),
+                indicator_block(theirs_text, &t.code),
+            ) else {
+                continue;
+            };
+            // As written in the ward's file (the last table of a file without
+            // a final line break is not: it stays the ward's).
+            if out.contains(mine.trim_start()) {
+                out = out.replacen(mine.trim_start(), release.trim_start(), 1);
+                changed = true;
+            }
+        }
+    }
     let added: Vec<&str> = theirs
         .indicators
         .iter()
@@ -193,30 +225,33 @@ fn merge_catalog(ward: &str) -> Option<String> {
             ours.groups.iter().any(|g| Some(&g.code) == group.as_ref())
         })
         .collect();
-    if added.is_empty() {
+    if added.is_empty() && !changed {
         return None;
     }
     let version = ours.version.max(theirs.version) + 1;
-    let mut out = String::with_capacity(ward.len() + 1024);
+    let mut merged = String::with_capacity(out.len() + 1024);
     let mut versioned = false;
-    for line in ward.split_inclusive('\n') {
+    for line in out.split_inclusive('\n') {
         if !versioned && line.trim_start().starts_with("version") && line.contains('=') {
-            out.push_str(&format!("version = {version}\n"));
+            merged.push_str(&format!("version = {version}\n"));
             versioned = true;
         } else {
-            out.push_str(line);
+            merged.push_str(line);
         }
     }
-    if !out.ends_with('\n') {
-        out.push('\n');
+    if !merged.ends_with('\n') {
+        merged.push('\n');
     }
-    out.push_str("\n# Added by the upgrade to this release (indicators it ships that this\n");
-    out.push_str("# catalog lacked); the ward's own edits above are kept.\n");
-    for code in added {
-        out.push_str(&indicator_block(DEFAULT_CATALOG_TOML, code)?);
+    if !added.is_empty() {
+        merged
+            .push_str("\n# Added by the upgrade to this release (indicators it ships that this\n");
+        merged.push_str("# catalog lacked); the ward's own edits above are kept.\n");
+        for code in added {
+            merged.push_str(&indicator_block(theirs_text, code)?);
+        }
     }
-    Catalog::from_toml_str(&out, CATALOG_FILE).ok()?;
-    Some(out)
+    Catalog::from_toml_str(&merged, CATALOG_FILE).ok()?;
+    Some(merged)
 }
 
 /// The `[[indicators]]` table of `code` in a catalog's text, as written.

@@ -88,6 +88,51 @@ fn an_edited_old_catalog_keeps_its_edits_and_gains_the_new_indicators() {
     assert_eq!(merge_catalog(&merged), None, "done once");
 }
 
+/// A release that corrects an indicator corrects it in a ward's edited
+/// catalog too, unless the ward edited that indicator itself.
+#[test]
+fn a_release_that_corrects_an_indicator_corrects_it_where_the_ward_did_not_edit_it() {
+    const DB01: &str = "Số cuộc họp cộng đồng dân cư, họp cử tri đại diện hộ gia đình đã tổ chức";
+    let db02 = Catalog::from_toml_str(CATALOG_0_1, "base")
+        .unwrap()
+        .indicator("DB02")
+        .unwrap()
+        .name
+        .clone();
+    // The next release renames DB01 and DB02 and adds DB07 and CQ05.
+    let release = DEFAULT_CATALOG_TOML
+        .replace(DB01, "Số cuộc họp cộng đồng dân cư (tên mới)")
+        .replace(&db02, "Số lần lấy ý kiến hộ gia đình (tên mới)");
+    // The ward edited DB01 and its version, not DB02.
+    let ours = CATALOG_0_1
+        .replacen("version = 1", "version = 4", 1)
+        .replace(DB01, "Số cuộc họp cộng đồng dân cư (phường sửa)");
+    let merged = merge_catalogs(&ours, CATALOG_0_1, &release).expect("merged");
+    let c = Catalog::from_toml_str(&merged, "catalog.toml").unwrap();
+    let theirs = Catalog::from_toml_str(&release, "release").unwrap();
+    assert_eq!(
+        c.indicator("DB02"),
+        theirs.indicator("DB02"),
+        "the release's correction, the ward never edited DB02"
+    );
+    assert!(
+        c.indicator("DB01").unwrap().name.contains("(phường sửa)"),
+        "the ward's own edit wins over the release's"
+    );
+    assert!(c.indicator("DB07").is_some() && c.indicator("CQ05").is_some());
+    assert_eq!(c.version, 5);
+    // Everything else as the ward had it.
+    let ward = Catalog::from_toml_str(&ours, "ward").unwrap();
+    for i in ward.indicators.iter().filter(|i| i.code != "DB02") {
+        assert_eq!(c.indicator(&i.code), Some(i), "{}", i.code);
+    }
+    assert_eq!(
+        merge_catalogs(&merged, CATALOG_0_1, &release),
+        None,
+        "done once"
+    );
+}
+
 /// A data dir as release 0.1.0 left it: `hub.toml` with the wrong
 /// letterhead, its catalog, and a database of format 1 with one audit line.
 fn old_data_dir(dir: &Path) {
