@@ -173,6 +173,15 @@ impl Browser {
         self.step(&format!("go to {url}"), self.client().goto(url));
     }
 
+    /// Submits the dashboard's sign-in form at `base` as `user`; the caller
+    /// waits for what should follow (the start page, the password page, a
+    /// refusal).
+    pub fn sign_in(&self, base: &str, user: &str, password: &str) {
+        self.goto(&format!("{base}/login"));
+        self.fill("#login", &[("username", user), ("password", password)]);
+        self.click("#login button[type=submit]");
+    }
+
     /// Reloads the current page.
     pub fn reload(&self) {
         self.step("reload", self.client().refresh());

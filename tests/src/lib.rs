@@ -566,6 +566,12 @@ impl Agent {
             .expect("spawn coso-agent")
     }
 
+    /// `coso-agent init`: a unit set up on its own, not yet enrolled.
+    pub fn init_unit(&self, code: &str, name: &str, kind: &str) -> Run {
+        self.cmd(&["init", "--unit", code, "--name", name, "--kind", kind])
+            .ok()
+    }
+
     /// Enrols with a link from `Hub::add_unit`.
     pub fn enroll(&self, link: &str) -> Run {
         self.cmd(&["enroll", link]).ok()

@@ -193,9 +193,7 @@ impl Sample {
     /// Opens a session on every face: signs in to the dashboard as the
     /// admin and trades each app's one-time code for its cookie.
     pub fn open_sessions(&self, b: &Browser) {
-        b.goto(&format!("{}/login", self.hub_base()));
-        b.fill("#login", &[("username", ADMIN), ("password", PASSWORD)]);
-        b.click("#login button[type=submit]");
+        b.sign_in(&self.hub_base(), ADMIN, PASSWORD);
         b.wait_for("the dashboard's start page", WAIT, |b| b.path() == "/");
         // The kept unit's first activity, typed at the ward, so its table
         // is looked at too (once: sessions may be opened again).

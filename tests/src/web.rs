@@ -42,6 +42,11 @@ impl Session {
     pub fn sign_in(hub: &Hub, user: &str, role: &str) -> Session {
         let password = password_of(user);
         add_user(hub, user, role, &password);
+        Session::open(hub, user, &password)
+    }
+
+    /// Signs in `user`, who already has `password`.
+    pub fn open(hub: &Hub, user: &str, password: &str) -> Session {
         let ca_file = hub
             .dir
             .parent()
@@ -60,7 +65,7 @@ impl Session {
         let base = format!("https://{}", hub.web);
         let body = url::form_urlencoded::Serializer::new(String::new())
             .append_pair("username", user)
-            .append_pair("password", &password)
+            .append_pair("password", password)
             .finish();
         let r = client
             .post(format!("{base}/login"))

@@ -234,17 +234,7 @@ fn every_get_route_of_both_faces_is_looked_at() {
 #[test]
 fn an_officer_records_an_activity_with_the_keyboard_alone() {
     let agent = Agent::new();
-    agent
-        .cmd(&[
-            "init",
-            "--unit",
-            "TDP05",
-            "--name",
-            "Tổ dân phố số 5",
-            "--kind",
-            "residential-group",
-        ])
-        .ok();
+    agent.init_unit("TDP05", "Tổ dân phố số 5", "residential-group");
     let mut ui = AgentUi::start(&agent, &[]);
     let b = Browser::start();
     b.goto(&ui.url);

@@ -16,16 +16,7 @@ const MAY_2026: &str = "2026-05-20T10:00:00+07:00";
 fn agent(kind: &str) -> Agent {
     let mut a = Agent::new();
     a.env.push(("COSO_NOW".into(), MAY_2026.into()));
-    a.cmd(&[
-        "init",
-        "--unit",
-        "TDP05",
-        "--name",
-        "Tổ dân phố số 5",
-        "--kind",
-        kind,
-    ])
-    .ok();
+    a.init_unit("TDP05", "Tổ dân phố số 5", kind);
     a
 }
 
@@ -826,16 +817,7 @@ fn a_period_cannot_be_submitted_before_its_window_opens() {
     let mut a = Agent::new();
     a.env
         .push(("COSO_NOW".into(), "2026-12-06T09:00:00+07:00".into()));
-    a.cmd(&[
-        "init",
-        "--unit",
-        "TDP05",
-        "--name",
-        "Tổ dân phố số 5",
-        "--kind",
-        "residential-group",
-    ])
-    .ok();
+    a.init_unit("TDP05", "Tổ dân phố số 5", "residential-group");
     a.cmd(&["value", "set", "--period", "2027-H1", "DB01=2"])
         .ok();
     let before = dump(&a.dir);

@@ -15,6 +15,7 @@ use std::time::Duration;
 use chrono::NaiveDate;
 use coso_tests::browser::Browser;
 use coso_tests::ward::{self, Fate, UnitPlan};
+use coso_tests::web::Session;
 use coso_tests::{Agent, Hub};
 
 const PERIOD: &str = "2026-Y";
@@ -67,49 +68,6 @@ fn world(groups: usize) -> World {
     World { hub, plans, agents }
 }
 
-fn sign_in(b: &Browser, base: &str, user: &str, password: &str) {
-    b.goto(&format!("{base}/login"));
-    b.fill("#login", &[("username", user), ("password", password)]);
-    b.click("#login button[type=submit]");
-}
-
-/// An HTTPS client that trusts only the CA `coso-hub web-ca` wrote, signed
-/// in as `user`; returns it with its session cookie.
-fn https_session(hub: &Hub, user: &str, password: &str) -> (reqwest::blocking::Client, String) {
-    let ca_file = hub.dir.parent().unwrap().join("web-ca.crt");
-    hub.cmd(&["web-ca", "--out", ca_file.to_str().unwrap()])
-        .ok();
-    let ca = reqwest::Certificate::from_pem(&std::fs::read(&ca_file).unwrap()).unwrap();
-    let client = reqwest::blocking::Client::builder()
-        .tls_certs_merge([ca])
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .unwrap();
-    let base = format!("https://{}", hub.web);
-    let body = url::form_urlencoded::Serializer::new(String::new())
-        .append_pair("username", user)
-        .append_pair("password", password)
-        .finish();
-    let r = client
-        .post(format!("{base}/login"))
-        .header("origin", &base)
-        .header("content-type", "application/x-www-form-urlencoded")
-        .body(body)
-        .send()
-        .unwrap();
-    assert_eq!(r.status(), 303, "login over HTTPS");
-    let cookie = r
-        .headers()
-        .get_all("set-cookie")
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .find(|v| v.starts_with("__Host-coso_session="))
-        .and_then(|v| v.split(';').next())
-        .unwrap()
-        .to_string();
-    (client, cookie)
-}
-
 #[test]
 fn a_reviewer_reads_the_grid_returns_a_report_and_downloads_it_in_a_browser() {
     let w = world(3);
@@ -130,10 +88,10 @@ fn a_reviewer_reads_the_grid_returns_a_report_and_downloads_it_in_a_browser() {
     b.wait_for("the login page", WAIT, |b| b.path() == "/login");
     b.screenshot_to_env("hub-login");
     // A wrong password is refused on the page.
-    sign_in(&b, &base, "lan", "not the password at all");
+    b.sign_in(&base, "lan", "not the password at all");
     b.wait_for("the refusal", WAIT, |b| b.count(".error") == 1);
     // The one-time password works once, to choose one's own.
-    sign_in(&b, &base, "lan", &otp);
+    b.sign_in(&base, "lan", &otp);
     b.wait_for("the password page", WAIT, |b| b.path() == "/password");
     b.fill(
         "#password",
@@ -285,15 +243,10 @@ fn a_reviewer_reads_the_grid_returns_a_report_and_downloads_it_in_a_browser() {
 
     // The downloads are what `coso-hub report` writes, byte for byte, in
     // every format (the DOCX and XLSX are dated by the report, not the clock).
-    let (client, cookie) = https_session(hub, "lan", NEW_PASSWORD);
+    let lan = Session::open(hub, "lan", NEW_PASSWORD);
     for format in ["docx", "xlsx", "json", "csv", "md"] {
-        let r = client
-            .get(format!("{base}/periods/{PERIOD}/report.{format}"))
-            .header("cookie", &cookie)
-            .send()
-            .unwrap();
-        assert_eq!(r.status(), 200, "{format}");
-        let got = r.bytes().unwrap();
+        let (status, _, got) = lan.download(&format!("/periods/{PERIOD}/report.{format}"));
+        assert_eq!(status, 200, "{format}");
         let out = hub.dir.parent().unwrap().join(format!("cli.{format}"));
         hub.cmd(&[
             "report",
@@ -306,10 +259,7 @@ fn a_reviewer_reads_the_grid_returns_a_report_and_downloads_it_in_a_browser() {
         ])
         .ok();
         let cli = std::fs::read(&out).unwrap();
-        assert!(
-            cli == got.as_ref(),
-            "report.{format} differs from coso-hub report"
-        );
+        assert!(cli == got, "report.{format} differs from coso-hub report");
     }
 
     // The appendix page: its totals are the JSON report's, a missing value
@@ -366,7 +316,7 @@ fn an_admin_adds_a_unit_and_sees_its_enrolment_link_as_a_qr_code() {
 
     let b = Browser::start();
     let base = format!("https://{}", hub.web);
-    sign_in(&b, &base, "admin", password);
+    b.sign_in(&base, "admin", password);
     b.wait_for("the start page", WAIT, |b| b.path() == "/");
     b.goto(&format!("{base}/admin/units"));
     b.fill(

@@ -185,17 +185,7 @@ fn an_agent_on_a_full_disk_reads_and_backs_up_and_says_why_it_cannot_write() {
     let tmp = tempfile::tempdir().expect("tempdir");
     let mount = Tmpfs::mount(&tmp.path().join("disk"), "4m");
     let agent = Agent::at(&tmp.path().join("disk").join("agent"));
-    agent
-        .cmd(&[
-            "init",
-            "--unit",
-            "TDP01",
-            "--name",
-            "Tổ dân phố số 1",
-            "--kind",
-            "residential-group",
-        ])
-        .ok();
+    agent.init_unit("TDP01", "Tổ dân phố số 1", "residential-group");
     for i in 1..=3 {
         agent.add_activity("2026-03-02", "conference", &format!("Hội nghị {i}"), 5);
     }

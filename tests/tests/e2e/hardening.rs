@@ -19,10 +19,7 @@ const MEMORY_CEILING_KIB: i64 = 128 * 1024;
 fn agent() -> Agent {
     let mut a = Agent::new();
     a.env.push(("COSO_NOW".into(), MAY_2026.into()));
-    a.cmd(&[
-        "init", "--unit", "TDP05", "--name", "Tổ 5", "--kind", "school",
-    ])
-    .ok();
+    a.init_unit("TDP05", "Tổ 5", "school");
     a
 }
 

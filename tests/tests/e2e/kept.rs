@@ -243,6 +243,26 @@ fn a_kept_unit_handed_over_continues_on_its_agent_with_nothing_lost_or_doubled()
     );
 }
 
+/// A hub on 5 November 2026 with one residential group of ward `seed`'s
+/// plan (a year of activities and values to type) kept at the ward.
+fn kept_ward(seed: u64) -> (Hub, coso_tests::ward::UnitPlan) {
+    let mut hub = Hub::start();
+    hub.stop();
+    hub.env
+        .push(("COSO_NOW".into(), "2026-11-05T09:00:00+07:00".into()));
+    hub.serve();
+    let plan = coso_tests::ward::generate(
+        seed,
+        3,
+        chrono::NaiveDate::from_ymd_opt(2026, 11, 4).expect("date"),
+    )
+    .into_iter()
+    .find(|p| p.kind.as_str() == "residential-group" && !p.values.is_empty())
+    .expect("a residential group");
+    add_kept(&hub, &plan.code);
+    (hub, plan)
+}
+
 /// The hidden `seen` of the review form on a unit's page.
 fn seen(page: &str) -> String {
     let at = page.find(r#"name="seen" value=""#).expect("review form") + 19;
@@ -252,20 +272,7 @@ fn seen(page: &str) -> String {
 #[test]
 fn a_kept_units_report_is_entered_submitted_reviewed_by_a_second_person_and_counted() {
     const PERIOD: &str = "2026-Y";
-    let mut hub = Hub::start();
-    hub.stop();
-    hub.env
-        .push(("COSO_NOW".into(), "2026-11-05T09:00:00+07:00".into()));
-    hub.serve();
-    let plan = coso_tests::ward::generate(
-        11,
-        3,
-        chrono::NaiveDate::from_ymd_opt(2026, 11, 4).expect("date"),
-    )
-    .into_iter()
-    .find(|p| p.kind.as_str() == "residential-group" && !p.values.is_empty())
-    .expect("a residential group");
-    add_kept(&hub, &plan.code);
+    let (hub, plan) = kept_ward(11);
     let code = plan.code.as_str();
     let lan = Session::sign_in(&hub, "lan", "reviewer");
     let entry = format!("/periods/{PERIOD}/units/{code}/entry");
@@ -430,10 +437,7 @@ fn a_kept_units_report_is_entered_submitted_reviewed_by_a_second_person_and_coun
 
 /// Signs the browser in as `user` (made by [`Session::sign_in`]).
 fn browser_sign_in(b: &coso_tests::browser::Browser, base: &str, user: &str) {
-    b.goto(&format!("{base}/login"));
-    let password = password_of(user);
-    b.fill("#login", &[("username", user), ("password", &password)]);
-    b.click("#login button[type=submit]");
+    b.sign_in(base, user, &password_of(user));
     b.wait_for("the start page", WAIT, |b| b.path() == "/");
 }
 
@@ -442,20 +446,7 @@ const WAIT: std::time::Duration = std::time::Duration::from_secs(20);
 #[test]
 fn in_a_browser_a_kept_unit_is_entered_submitted_reviewed_counted_and_handed_over() {
     const PERIOD: &str = "2026-Y";
-    let mut hub = Hub::start();
-    hub.stop();
-    hub.env
-        .push(("COSO_NOW".into(), "2026-11-05T09:00:00+07:00".into()));
-    hub.serve();
-    let plan = coso_tests::ward::generate(
-        12,
-        3,
-        chrono::NaiveDate::from_ymd_opt(2026, 11, 4).expect("date"),
-    )
-    .into_iter()
-    .find(|p| p.kind.as_str() == "residential-group" && !p.values.is_empty())
-    .expect("a residential group");
-    add_kept(&hub, &plan.code);
+    let (hub, plan) = kept_ward(12);
     let code = plan.code.as_str();
     let lan = Session::sign_in(&hub, "lan", "reviewer");
     Session::sign_in(&hub, "minh", "reviewer");

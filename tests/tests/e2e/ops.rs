@@ -356,16 +356,7 @@ fn metrics_count_what_the_hub_did_in_the_prometheus_text_format() {
 #[test]
 fn the_agent_logs_one_json_object_per_line_when_asked() {
     let a = Agent::new();
-    a.cmd(&[
-        "init",
-        "--unit",
-        "TDP05",
-        "--name",
-        "Tổ dân phố số 5",
-        "--kind",
-        "residential-group",
-    ])
-    .ok();
+    a.init_unit("TDP05", "Tổ dân phố số 5", "residential-group");
     // Refused: nothing recorded yet (a message of several lines in text).
     let args = ["submit", "--period", "2026-H1"];
     let text = a.cmd(&args);

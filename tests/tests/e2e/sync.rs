@@ -172,10 +172,7 @@ fn year() -> &'static Year {
         let mut a = Agent::at(&dir);
         a.env.push(("COSO_NOW".into(), NOW.into()));
         let started = Instant::now();
-        a.cmd(&[
-            "init", "--unit", UNIT, "--name", UNIT_NAME, "--kind", "centre",
-        ])
-        .ok();
+        a.init_unit(UNIT, UNIT_NAME, "centre");
         let first = NaiveDate::from_ymd_opt(2025, 12, 15).unwrap();
         // The 500 activities come from the officer's spreadsheet: one
         // `activity import`, one log entry per activity (HD-1..HD-500).
@@ -648,16 +645,7 @@ fn a_used_code_is_refused_and_nothing_is_written() {
 fn an_offline_unit_keeps_its_data_and_another_unit_is_refused() {
     let hub = Hub::start();
     let a = agent();
-    a.cmd(&[
-        "init",
-        "--unit",
-        "TDP10",
-        "--name",
-        "Tổ dân phố số 10",
-        "--kind",
-        "residential-group",
-    ])
-    .ok();
+    a.init_unit("TDP10", "Tổ dân phố số 10", "residential-group");
     a.add_activity("2026-01-20", "party-cell", "Sinh hoạt chi bộ", 25);
     a.add_activity("2026-02-20", "briefing", "Giao ban", 15);
     // A link for a different unit is refused before the hub is asked.

@@ -224,16 +224,7 @@ fn upgrade_keeps_the_ward(release: &str, old_format: u64, old_agent_format: u64)
     let link = link.replace(&fixed, &hub.grpc);
     let mut late = Agent::new();
     late.env.push(("COSO_NOW".into(), now.into()));
-    late.cmd(&[
-        "init",
-        "--unit",
-        "U05",
-        "--name",
-        "Tổ dân phố số 5",
-        "--kind",
-        "residential-group",
-    ])
-    .ok();
+    late.init_unit("U05", "Tổ dân phố số 5", "residential-group");
     late.cmd(&["value", "set", "--period", period, "DB07=có", "DB01=2"])
         .ok();
     late.enroll(&link);
@@ -314,17 +305,7 @@ fn a_store_of_a_newer_format_is_refused_with_both_versions_and_left_alone() {
     );
 
     let agent = Agent::new();
-    agent
-        .cmd(&[
-            "init",
-            "--unit",
-            "TDP05",
-            "--name",
-            "Tổ dân phố số 5",
-            "--kind",
-            "residential-group",
-        ])
-        .ok();
+    agent.init_unit("TDP05", "Tổ dân phố số 5", "residential-group");
     poke(
         &agent.dir.join("db"),
         None,
