@@ -146,12 +146,19 @@ impl Activity {
     /// ([`Activity::validate`]); a record an earlier release made under its
     /// looser rules must keep flowing, or its unit is stuck for good.
     pub fn validate_record(&self) -> Result<(), DomainError> {
-        use crate::text::{MAX_SHORT_TEXT_CHARS, check_record};
+        use crate::text::check_record;
         if !crate::calendar::date_recordable(self.date) {
             return Err(DomainError::DateOutOfRange(self.date.to_string()));
         }
         check_record("title", &self.title)?;
         check_record("note", &self.note)?;
+        self.check_sizes()
+    }
+
+    /// What entry and record rules share: a title, and neither text longer
+    /// than any release let people type.
+    fn check_sizes(&self) -> Result<(), DomainError> {
+        use crate::text::MAX_SHORT_TEXT_CHARS;
         if self.title.trim().is_empty() {
             return Err(DomainError::EmptyField("title"));
         }
@@ -166,23 +173,13 @@ impl Activity {
 
     /// Checks the fields people type. Text is expected to be NFC already.
     pub fn validate(&self) -> Result<(), DomainError> {
-        use crate::text::MAX_SHORT_TEXT_CHARS;
         if !crate::calendar::date_supported(self.date) {
             return Err(DomainError::DateOutOfRange(self.date.to_string()));
         }
         use crate::text::{Lines, check};
         check("title", &self.title, Lines::One)?;
         check("note", &self.note, Lines::Many)?;
-        if self.title.trim().is_empty() {
-            return Err(DomainError::EmptyField("title"));
-        }
-        if self.title.chars().count() > MAX_SHORT_TEXT_CHARS {
-            return Err(DomainError::TooLong("title", MAX_SHORT_TEXT_CHARS));
-        }
-        if self.note.chars().count() > MAX_SHORT_TEXT_CHARS * 4 {
-            return Err(DomainError::TooLong("note", MAX_SHORT_TEXT_CHARS * 4));
-        }
-        Ok(())
+        self.check_sizes()
     }
 }
 
