@@ -421,6 +421,19 @@ impl Hub {
         run(&bins().hub, &self.dir, "COSO_HUB_DIR", args, &env)
     }
 
+    /// The period's consolidated report as `report --format json` writes it
+    /// (into a file beside the data dir, replaced each time).
+    pub fn report_json(&self, period: &str) -> serde_json::Value {
+        let out = self.dir.with_extension(format!("report-{period}.json"));
+        let path = out.to_str().expect("utf-8 path");
+        self.cmd(&[
+            "report", "--period", period, "--format", "json", "--out", path, "--force",
+        ])
+        .ok();
+        let bytes = std::fs::read(&out).unwrap_or_else(|e| panic!("{}: {e}", out.display()));
+        serde_json::from_slice(&bytes).unwrap_or_else(|e| panic!("{}: {e}", out.display()))
+    }
+
     /// `unit add` and the enrolment link it prints.
     pub fn add_unit(&self, code: &str, name: &str, kind: &str) -> String {
         self.cmd(&["unit", "add", code, "--name", name, "--kind", kind])

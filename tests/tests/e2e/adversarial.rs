@@ -179,18 +179,7 @@ fn hostile_pushes_are_refused_and_the_report_still_compiles() {
     // The unit and the ward's report are fine.
     let show = hub.cmd(&["unit", "show", "TDP01", "--json"]).ok().json();
     assert_eq!(show["acked_seq"], 1, "{show}");
-    let out = hub.dir.parent().unwrap().join("report.json");
-    hub.cmd(&[
-        "report",
-        "--period",
-        PERIOD,
-        "--format",
-        "json",
-        "--out",
-        out.to_str().unwrap(),
-    ])
-    .ok();
-    let report: serde_json::Value = serde_json::from_slice(&std::fs::read(&out).unwrap()).unwrap();
+    let report: serde_json::Value = hub.report_json(PERIOD);
     for ind in report["indicators"].as_array().unwrap() {
         if let Some(total) = ind["total"].as_f64() {
             assert!(total.abs() < 1e12, "{ind}");
@@ -215,19 +204,7 @@ fn entry(seq: u64, change: &Change) -> pb::ChangeEntry {
 
 /// The period's report the hub compiles, as JSON: each indicator's total.
 fn totals(hub: &Hub, period: &str) -> BTreeMap<String, serde_json::Value> {
-    let out = hub.dir.parent().unwrap().join(format!("{period}.json"));
-    hub.cmd(&[
-        "report",
-        "--period",
-        period,
-        "--format",
-        "json",
-        "--out",
-        out.to_str().unwrap(),
-        "--force",
-    ])
-    .ok();
-    let report: serde_json::Value = serde_json::from_slice(&std::fs::read(&out).unwrap()).unwrap();
+    let report: serde_json::Value = hub.report_json(period);
     report["indicators"]
         .as_array()
         .unwrap()

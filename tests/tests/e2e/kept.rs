@@ -390,19 +390,7 @@ fn a_kept_units_report_is_entered_submitted_reviewed_by_a_second_person_and_coun
     assert!(page.contains(r#"data-state="accepted""#), "{page}");
 
     // Counted in the consolidated report.
-    let out = hub.dir.parent().expect("parent").join("kept-report.json");
-    hub.cmd(&[
-        "report",
-        "--period",
-        PERIOD,
-        "--format",
-        "json",
-        "--out",
-        out.to_str().expect("utf-8"),
-    ])
-    .ok();
-    let report: Value =
-        serde_json::from_slice(&std::fs::read(&out).expect("report")).expect("json");
+    let report: Value = hub.report_json(PERIOD);
     assert_eq!(report["units_reported"], 1, "{report:#}");
     let counted = report["indicators"]
         .as_array()
@@ -504,19 +492,7 @@ fn in_a_browser_a_kept_unit_is_entered_submitted_reviewed_counted_and_handed_ove
         b.count("[data-state=\"accepted\"]") == 1
     });
 
-    let out = hub.dir.parent().expect("parent").join("kept-browser.json");
-    hub.cmd(&[
-        "report",
-        "--period",
-        PERIOD,
-        "--format",
-        "json",
-        "--out",
-        out.to_str().expect("utf-8"),
-    ])
-    .ok();
-    let report: Value =
-        serde_json::from_slice(&std::fs::read(&out).expect("report")).expect("json");
+    let report: Value = hub.report_json(PERIOD);
     assert_eq!(report["units_reported"], 1, "{report:#}");
 
     // The unit gets a computer: an admin hands it over with the button, and
